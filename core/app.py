@@ -1,0 +1,153 @@
+"""The HTTP application: ``/graphql``, ``/healthz``, ``/readyz``, CORS and request logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry import Schema
+
+from core import migrate
+from core.config import Settings
+from core.context import RequestContext
+from core.db import Database
+from core.http import GraphQLEndpoint
+from core.plugins import CRMPluginManager, call_async_hook
+
+access_log = logging.getLogger("crm.access")
+logger = logging.getLogger("crm.app")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestLogMiddleware:
+    """Gives each request an id (``X-Request-ID``) and logs one line when it ends.
+
+    The line has the request id, method, path, status, duration, caller and GraphQL
+    operation name; never a body or variables, which may hold secrets.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "caller": state.get("caller"),
+                    "operation": state.get("operation"),
+                },
+            )
+
+
+def create_app(
+    *,
+    settings: Settings,
+    pm: CRMPluginManager,
+    db: Database,
+    schema: Schema,
+) -> Starlette:
+    """Assemble the ASGI app around a built schema."""
+    heads = migrate.expected_heads(pm)
+
+    def make_context(request: Request) -> RequestContext:
+        return RequestContext(
+            settings=settings,
+            db=db,
+            pm=pm,
+            request=request,
+            request_id=request.state.request_id,
+        )
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> JSONResponse:
+        try:
+            async with db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            ready = await migrate.at_head(db, heads)
+        except Exception as exc:  # any failure to reach the database means not ready
+            logger.warning("readiness check failed: %s", exc)
+            return JSONResponse(
+                {"status": "unavailable", "reason": "database unreachable"}, status_code=503
+            )
+        if not ready:
+            return JSONResponse(
+                {"status": "unavailable", "reason": "migrations pending: run `crm migrate`"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        await call_async_hook(pm.hook.crm_startup, settings=settings, db=db)
+        try:
+            yield {}
+        finally:
+            await call_async_hook(pm.hook.crm_shutdown, settings=settings, db=db)
+            await db.dispose()
+
+    endpoint = GraphQLEndpoint(schema=schema, settings=settings, make_context=make_context)
+    middleware = [Middleware(RequestLogMiddleware)]
+    if settings.cors_origin_list:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origin_list,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            )
+        )
+    return Starlette(
+        debug=False,
+        routes=[
+            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,152 @@
+"""Configuration, read from ``CRM_*`` environment variables and validated at startup.
+
+Every setting has a safe default. A bad value stops startup with a message that names the
+environment variable and says what was expected (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CRM_"
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """The service's settings. Build with :func:`load_settings`, not directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
+    )
+
+    data_dir: Path = Field(default=Path("var"), description="Where the embedded database lives.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means an SQLite file in the data directory.",
+    )
+    plugins: str | None = Field(
+        default=None,
+        description="Comma-separated plugin names; unset enables all installed, empty none.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Signs access tokens; generated once into the data directory when empty.",
+    )
+    debug: bool = False
+    graphiql: bool = False
+    cors_origins: str = Field(default="", description="Comma-separated allowed origins.")
+    max_query_depth: int = Field(default=12, ge=1, le=100)
+    max_aliases: int = Field(default=30, ge=0, le=1000)
+    max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
+    max_page_size: int = Field(default=100, ge=1, le=100)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=104_857_600)
+    sql_echo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        scheme = value.split(":", 1)[0]
+        aliases = {
+            "sqlite": "sqlite+aiosqlite",
+            "postgres": "postgresql+asyncpg",
+            "postgresql": "postgresql+asyncpg",
+        }
+        scheme = aliases.get(scheme, scheme)
+        if scheme not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError(
+                "must start with sqlite:// or postgresql:// (drivers aiosqlite or asyncpg)"
+            )
+        return scheme + ":" + value.split(":", 1)[1] if ":" in value else value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``<data_dir>/crm.sqlite3``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'crm.sqlite3').resolve()}"
+
+    @property
+    def enabled_plugins(self) -> list[str] | None:
+        """The plugin allow-list: ``None`` means every installed plugin."""
+        if self.plugins is None:
+            return None
+        return [name.strip() for name in self.plugins.split(",") if name.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql or self.debug
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (overrides win) and validate them.
+
+    Raises :class:`ConfigError` with one line per bad variable.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ENV_PREFIX + ".".join(str(part) for part in error["loc"]).upper()
+            given = error.get("input")
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{name}={given!r}: {message}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    if not settings.secret_key:
+        settings = settings.model_copy(update={"secret_key": _stored_secret_key(settings.data_dir)})
+    return settings
+
+
+def _stored_secret_key(data_dir: Path) -> str:
+    """Return the secret kept in the data directory, creating it once.
+
+    The new key is written to a private temporary file and then hard-linked into place, so
+    two processes starting together agree on one key and never read a half-written file.
+    """
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            tmp = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"CRM_DATA_DIR={str(data_dir)!r}: cannot keep the secret key there ({exc.strerror})"
+        ) from None
+    if len(value) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"{path} holds no usable secret key; delete it or set CRM_SECRET_KEY")
+    return value

@@ -1,0 +1,84 @@
+"""Errors the API reports on purpose.
+
+Two kinds, as the API conventions say:
+
+* :class:`UserError` items in a mutation payload's ``errors`` list, for every expected
+  failure of a mutation (validation, not found, conflict, business rule). Services raise
+  :class:`UserErrors`; the mutation helper rolls the transaction back and returns them.
+* :class:`ApiError` GraphQL errors with ``extensions.code`` for failures of the request
+  itself: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (a bad argument to a query).
+
+Every other exception is unexpected and is masked as "Internal error" with a request id.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+import strawberry
+
+
+@strawberry.enum(description="Why a mutation refused its input.")
+class UserErrorCode(enum.Enum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    TOO_SHORT = "TOO_SHORT"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    NOT_FOUND = "NOT_FOUND"
+    DUPLICATE = "DUPLICATE"
+    CONFLICT = "CONFLICT"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    BUSINESS_RULE = "BUSINESS_RULE"
+    RATE_LIMITED = "RATE_LIMITED"
+
+
+@strawberry.type(description="An expected failure of a mutation, tied to an input field.")
+class UserError:
+    field: str | None = strawberry.field(
+        description="The input field at fault, in camelCase with dots for nesting "
+        "(`email`, `address.city`), or null when no single field is at fault."
+    )
+    message: str
+    code: UserErrorCode
+
+
+class UserErrors(Exception):
+    """Raised by services for expected failures; carries one or more :class:`UserError`."""
+
+    def __init__(self, errors: Iterable[UserError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+
+    @classmethod
+    def single(cls, field: str | None, message: str, code: UserErrorCode) -> UserErrors:
+        return cls([UserError(field=field, message=message, code=code)])
+
+
+class ApiErrorCode(enum.StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+
+
+class ApiError(Exception):
+    """A GraphQL error the client should see, with ``extensions.code`` (never masked)."""
+
+    def __init__(
+        self, message: str, code: ApiErrorCode, *, argument: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.extensions: dict[str, Any] = {"code": code.value, **extra}
+        if argument is not None:
+            self.extensions["argument"] = argument
+
+
+def bad_argument(argument: str, message: str) -> ApiError:
+    """An :class:`ApiError` for a bad query argument, naming it."""
+    return ApiError(f"{argument}: {message}", ApiErrorCode.BAD_USER_INPUT, argument=argument)

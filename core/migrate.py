@@ -1,0 +1,136 @@
+"""Alembic migrations, one branch per module: core's and each enabled plugin's.
+
+``migrate`` brings core and every enabled plugin to its head; a plugin enabled later gets
+its tables on the next run and nothing else changes. Version folders of installed but
+disabled plugins are known to Alembic too, so their existing tables never confuse it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Table, text
+from sqlalchemy.engine import Connection
+
+from core.db import Base, Database
+from core.extension import Migrations
+from core.plugins import CRMPluginManager
+
+SCRIPT_LOCATION = Path(__file__).parent / "migrations"
+# Any constant: serialises migrations of processes that start together on PostgreSQL.
+PG_MIGRATION_LOCK_ID = 0x43524D
+
+
+def enabled_migrations(pm: CRMPluginManager) -> list[Migrations]:
+    """Migrations of core and every enabled plugin, core first."""
+    found = [m for m in pm.hook.crm_migrations() if m is not None]
+    found.sort(key=lambda m: m.branch != "core")
+    return found
+
+
+def _installed_migrations(pm: CRMPluginManager) -> list[Migrations]:
+    found = enabled_migrations(pm)
+    enabled = {m.branch for m in found}
+    for installed in pm.installed.values():
+        hook = getattr(installed.plugin, "crm_migrations", None)
+        if callable(hook):
+            migrations = hook()
+            if isinstance(migrations, Migrations) and migrations.branch not in enabled:
+                found.append(migrations)
+    return found
+
+
+def alembic_config(pm: CRMPluginManager, connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.set_main_option("path_separator", "os")
+    locations = [str(m.directory) for m in _installed_migrations(pm)]
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    config.attributes["connection"] = connection
+    return config
+
+
+def owned_tables(pm: CRMPluginManager) -> set[str]:
+    """Names of the tables whose models belong to core or an enabled plugin."""
+    packages = tuple(m.package for m in enabled_migrations(pm))
+    names: set[str] = set()
+    for mapper in Base.registry.mappers:
+        module = mapper.class_.__module__
+        if any(module == p or module.startswith(p + ".") for p in packages):
+            table = mapper.local_table
+            if isinstance(table, Table):
+                names.add(table.name)
+    return names
+
+
+def include_object_for(pm: CRMPluginManager) -> Callable[..., bool]:
+    """An Alembic ``include_object`` that keeps only the enabled modules' tables."""
+    tables = owned_tables(pm)
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "table":
+            return name in tables
+        table = getattr(obj, "table", None)
+        return table is None or table.name in tables
+
+    return include
+
+
+def expected_heads(pm: CRMPluginManager) -> set[str]:
+    """The revisions a database at head for the enabled modules has."""
+    script = ScriptDirectory.from_config(alembic_config(pm))
+    heads: set[str] = set()
+    for migrations in enabled_migrations(pm):
+        for revision in script.get_revisions(f"{migrations.branch}@head"):
+            if revision is not None:
+                heads.add(revision.revision)
+    return heads
+
+
+async def _run(db: Database, pm: CRMPluginManager, work: Callable[[Config], None]) -> None:
+    async with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:id)"), {"id": PG_MIGRATION_LOCK_ID}
+            )
+
+        def run(sync_connection: Connection) -> None:
+            work(alembic_config(pm, sync_connection))
+
+        await connection.run_sync(run)
+
+
+async def upgrade(db: Database, pm: CRMPluginManager) -> None:
+    """Upgrade core and every enabled plugin to its head."""
+
+    def work(config: Config) -> None:
+        for migrations in enabled_migrations(pm):
+            command.upgrade(config, f"{migrations.branch}@head")
+
+    await _run(db, pm, work)
+
+
+async def downgrade(db: Database, pm: CRMPluginManager, target: str = "base") -> None:
+    """Downgrade to ``target`` (``base`` removes every module's tables)."""
+    await _run(db, pm, lambda config: command.downgrade(config, target))
+
+
+async def current_heads(db: Database) -> set[str]:
+    async with db.engine.connect() as connection:
+
+        def read(sync_connection: Connection) -> set[str]:
+            return set(MigrationContext.configure(sync_connection).get_current_heads())
+
+        return await connection.run_sync(read)
+
+
+async def at_head(db: Database, heads: set[str]) -> bool:
+    """True when the database has every one of ``heads`` (see :func:`expected_heads`)."""
+    return heads <= await current_heads(db)

@@ -1,0 +1,19 @@
+"""Core GraphQL types that are not tied to one entity."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type(description="An enabled module of this deployment.")
+class Module:
+    name: str
+    version: str
+
+
+@strawberry.type(description="What this deployment runs: its version and enabled modules.")
+class System:
+    version: str
+    modules: list[Module] = strawberry.field(
+        description="Core and every enabled plugin, so a frontend can show what exists."
+    )

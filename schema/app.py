@@ -1,0 +1,35 @@
+"""Wire settings, plugin host, database and schema into the ASGI app.
+
+``uvicorn --factory schema.app:create_app`` serves it; ``crm serve`` does the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.applications import Starlette
+
+from core import app as core_app
+from core.config import Settings, load_settings
+from core.db import Database
+from core.logs import configure_logging
+from core.plugins import CRMPluginManager, build_plugin_manager
+from schema.builder import build_schema
+
+
+def plugin_manager(
+    settings: Settings, *, extra_plugins: Mapping[str, Any] | None = None
+) -> CRMPluginManager:
+    return build_plugin_manager(settings.enabled_plugins, extra_plugins=extra_plugins)
+
+
+def create_app(
+    settings: Settings | None = None, *, extra_plugins: Mapping[str, Any] | None = None
+) -> Starlette:
+    settings = settings or load_settings()
+    configure_logging(debug=settings.debug)
+    pm = plugin_manager(settings, extra_plugins=extra_plugins)
+    db = Database(settings.resolved_database_url, echo=settings.sql_echo)
+    schema = build_schema(pm, settings)
+    return core_app.create_app(settings=settings, pm=pm, db=db, schema=schema)

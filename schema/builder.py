@@ -1,0 +1,179 @@
+"""Compose the GraphQL schema from core and every enabled plugin.
+
+Root types are new classes per build that inherit every module's root fields; fields that
+modules add to types they do not own are injected through :meth:`CRMSchema.get_fields`, so
+the types themselves never change and schemas built side by side (with different plugins)
+stay independent. Two contributions of one field name stop the build, naming both modules.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import pluggy
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+from strawberry.types.base import StrawberryObjectDefinition, has_object_definition
+from strawberry.types.field import StrawberryField
+
+from core.config import Settings
+from core.extension import TypeFields
+from core.plugins import CORE_PLUGIN_NAME
+
+logger = logging.getLogger("crm.graphql")
+
+PARSE_CACHE_SIZE = 512
+
+
+class SchemaConflictError(Exception):
+    """Two modules contribute the same field; the message names both."""
+
+
+class CRMSchema(strawberry.Schema):
+    """A ``strawberry.Schema`` whose object types may carry fields other modules added."""
+
+    def __init__(
+        self,
+        *args: Any,
+        extra_fields: dict[type[Any], list[StrawberryField]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Must exist before the parent constructor converts the types.
+        self._extra_fields = extra_fields or {}
+        super().__init__(*args, **kwargs)
+
+    def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        extra = self._extra_fields.get(type_definition.origin)
+        if not extra:
+            return type_definition.fields
+        return [*type_definition.fields, *extra]
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # The HTTP layer decides what is expected and logs the rest with the request id.
+        return None
+
+
+def _contributions(caller: pluggy.HookCaller) -> list[tuple[str, Any]]:
+    """Call each implementation of a hook separately, keeping who contributed what."""
+    found: list[tuple[str, Any]] = []
+    for impl in caller.get_hookimpls():
+        result = impl.function()
+        if result is not None:
+            found.append((impl.plugin_name, result))
+    # Core first, then plugins in registration order, for a stable schema.
+    found.sort(key=lambda item: item[0] != CORE_PLUGIN_NAME)
+    return found
+
+
+def _graphql_name(config: StrawberryConfig, field: StrawberryField) -> str:
+    return config.name_converter.get_graphql_name(field)
+
+
+def _compose_root(
+    name: str, parts: Sequence[tuple[str, type[Any]]], config: StrawberryConfig
+) -> type[Any] | None:
+    if not parts:
+        return None
+    owners: dict[str, str] = {}
+    for plugin, part in parts:
+        if not has_object_definition(part):
+            raise SchemaConflictError(f"{plugin}: {name} contribution {part!r} is not a type")
+        for field in part.__strawberry_definition__.fields:
+            field_name = _graphql_name(config, field)
+            if field_name in owners:
+                raise SchemaConflictError(
+                    f"{name}.{field_name} is contributed by both {owners[field_name]!r} "
+                    f"and {plugin!r}"
+                )
+            owners[field_name] = plugin
+    root = type(name, tuple(part for _, part in parts), {})
+    return strawberry.type(root, name=name)
+
+
+def _compose_type_fields(
+    parts: Iterable[tuple[str, Sequence[TypeFields]]], config: StrawberryConfig
+) -> dict[type[Any], list[StrawberryField]]:
+    extra: dict[type[Any], list[StrawberryField]] = {}
+    owners: dict[tuple[type[Any], str], str] = {}
+    for plugin, contributions in parts:
+        for contribution in contributions:
+            target = contribution.target
+            if not has_object_definition(target):
+                raise SchemaConflictError(
+                    f"{plugin}: cannot add fields to {target!r}, which is not a GraphQL type"
+                )
+            definition = target.__strawberry_definition__
+            for own in definition.fields:
+                owners.setdefault((target, _graphql_name(config, own)), CORE_PLUGIN_NAME)
+            for python_name, field in contribution.fields.items():
+                if not isinstance(field, StrawberryField) or field.base_resolver is None:
+                    raise SchemaConflictError(
+                        f"{plugin}: {definition.name}.{python_name} must be "
+                        "strawberry.field(resolver=...)"
+                    )
+                added = copy.copy(field)
+                added.python_name = python_name
+                added.origin = target
+                field_name = _graphql_name(config, added)
+                key = (target, field_name)
+                if key in owners:
+                    raise SchemaConflictError(
+                        f"{definition.name}.{field_name} is contributed by both "
+                        f"{owners[key]!r} and {plugin!r}"
+                    )
+                owners[key] = plugin
+                extra.setdefault(target, []).append(added)
+    return extra
+
+
+def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Per-request extension factories (never shared instances) for the request limits."""
+    return [
+        functools.partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        functools.partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        functools.partial(ParserCache, maxsize=PARSE_CACHE_SIZE),
+        functools.partial(ValidationCache, maxsize=PARSE_CACHE_SIZE),
+    ]
+
+
+def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
+    """Build the schema of core plus the plugins registered in ``pm``."""
+    config = StrawberryConfig()
+    hook = pm.hook
+    query = _compose_root("Query", _contributions(hook.crm_graphql_query), config)
+    if query is None:
+        raise SchemaConflictError("no module contributes Query fields")
+    mutation = _compose_root("Mutation", _contributions(hook.crm_graphql_mutation), config)
+    subscription = _compose_root(
+        "Subscription", _contributions(hook.crm_graphql_subscription), config
+    )
+    types: list[type[Any]] = []
+    for _, contributed in _contributions(hook.crm_graphql_types):
+        types.extend(contributed)
+    extra = _compose_type_fields(_contributions(hook.crm_graphql_type_fields), config)
+    return CRMSchema(
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        types=types,
+        extensions=schema_extensions(settings),
+        config=config,
+        extra_fields=extra,
+    )
