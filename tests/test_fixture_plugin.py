@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from core.config import Settings
 from core.db import Database
-from tests.conftest import Api, StatementCounter
 from tests.fixture_plugin import hooks as fixture_hooks
 from tests.fixture_plugin import models
+from tests.support import Api, StatementCounter
 
 CREATE = """
 mutation Create($name: String!, $fail: Boolean! = false) {
