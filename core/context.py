@@ -40,7 +40,7 @@ class RequestContext:
         if existing is None:
             existing = loader_class(self)
             self._loaders[loader_class] = existing
-        return existing  # type: ignore[no-any-return]
+        return existing
 
 
 Info = StrawberryInfo[RequestContext, None]

@@ -9,7 +9,7 @@ cut at :attr:`Loader.max_batch_size` keys to stay under SQLite's bound-parameter
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -24,7 +24,7 @@ V = TypeVar("V")
 MAX_BATCH_SIZE = 500
 
 
-class Loader(DataLoader, Generic[K, V]):  # type: ignore[misc]
+class Loader(DataLoader[K, V]):
     """Base of every dataloader: batches keys, returns values in key order."""
 
     max_batch_size_default = MAX_BATCH_SIZE
@@ -45,14 +45,6 @@ class Loader(DataLoader, Generic[K, V]):  # type: ignore[misc]
     async def load_batch(self, session: AsyncSession, keys: Sequence[K]) -> list[V]:
         """Return one value per key, in the order of ``keys``."""
         raise NotImplementedError
-
-    async def load(self, key: K) -> V:
-        value: V = await super().load(key)
-        return value
-
-    async def load_many(self, keys: Sequence[K]) -> list[V]:
-        values: list[V] = await super().load_many(keys)
-        return values
 
 
 def group_by_key(keys: Sequence[K], rows: Sequence[Any], key_attr: str) -> list[list[Any]]:

@@ -16,7 +16,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Table, text
+from alembic.script.revision import RevisionError
+from sqlalchemy import Table, exists, select, text
 from sqlalchemy.engine import Connection
 
 from core.db import Base, Database
@@ -54,6 +55,7 @@ def alembic_config(pm: CRMPluginManager, connection: Connection | None = None) -
     locations = [str(m.directory) for m in _installed_migrations(pm)]
     config.set_main_option("version_locations", os.pathsep.join(locations))
     config.attributes["connection"] = connection
+    config.attributes["include_object"] = include_object_for(pm)
     return config
 
 
@@ -83,15 +85,46 @@ def include_object_for(pm: CRMPluginManager) -> Callable[..., bool]:
     return include
 
 
-def expected_heads(pm: CRMPluginManager) -> set[str]:
-    """The revisions a database at head for the enabled modules has."""
-    script = ScriptDirectory.from_config(alembic_config(pm))
-    heads: set[str] = set()
-    for migrations in enabled_migrations(pm):
-        for revision in script.get_revisions(f"{migrations.branch}@head"):
-            if revision is not None:
-                heads.add(revision.revision)
-    return heads
+class HeadCheck:
+    """Tells whether a database is at head for the enabled modules.
+
+    Built once (it reads the version scripts); checking costs one small query. A revision
+    counts as applied when it is recorded or is an ancestor or dependency of one that is,
+    since Alembic records only the newest revision of dependent branches.
+    """
+
+    def __init__(self, pm: CRMPluginManager) -> None:
+        self.script = ScriptDirectory.from_config(alembic_config(pm))
+        self.expected: set[str] = set()
+        for migrations in enabled_migrations(pm):
+            for revision in self.script.get_revisions(f"{migrations.branch}@head"):
+                if revision is not None:
+                    self.expected.add(revision.revision)
+
+    def applied(self, recorded: set[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(recorded)
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                revisions = self.script.get_revisions(name)
+            except RevisionError:  # a revision of a module that is no longer installed
+                continue
+            for revision in revisions:
+                if revision is None:
+                    continue
+                for parent in (revision.down_revision, revision.dependencies):
+                    if isinstance(parent, str):
+                        stack.append(parent)
+                    elif parent:
+                        stack.extend(parent)
+        return seen
+
+    async def at_head(self, db: Database) -> bool:
+        return self.expected <= self.applied(await current_heads(db))
 
 
 async def _run(db: Database, pm: CRMPluginManager, work: Callable[[Config], None]) -> None:
@@ -131,6 +164,17 @@ async def current_heads(db: Database) -> set[str]:
         return await connection.run_sync(read)
 
 
-async def at_head(db: Database, heads: set[str]) -> bool:
-    """True when the database has every one of ``heads`` (see :func:`expected_heads`)."""
-    return heads <= await current_heads(db)
+async def at_head(db: Database, pm: CRMPluginManager) -> bool:
+    """True when core and every enabled plugin are migrated to head."""
+    return await HeadCheck(pm).at_head(db)
+
+
+async def tables_with_rows(db: Database, pm: CRMPluginManager) -> list[str]:
+    """The enabled modules' tables that hold at least one row."""
+    names = owned_tables(pm)
+    filled: list[str] = []
+    async with db.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            if table.name in names and await connection.scalar(select(exists().select_from(table))):
+                filled.append(table.name)
+    return filled
