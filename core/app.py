@@ -88,7 +88,7 @@ def create_app(
     schema: Schema,
 ) -> Starlette:
     """Assemble the ASGI app around a built schema."""
-    heads = migrate.expected_heads(pm)
+    head_check = migrate.HeadCheck(pm)
 
     def make_context(request: Request) -> RequestContext:
         return RequestContext(
@@ -106,7 +106,7 @@ def create_app(
         try:
             async with db.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-            ready = await migrate.at_head(db, heads)
+            ready = await head_check.at_head(db)
         except Exception as exc:  # any failure to reach the database means not ready
             logger.warning("readiness check failed: %s", exc)
             return JSONResponse(
@@ -125,7 +125,7 @@ def create_app(
         try:
             yield {}
         finally:
-            await call_async_hook(pm.hook.crm_shutdown, settings=settings, db=db)
+            await call_async_hook(pm.hook.crm_shutdown, reverse=True, settings=settings, db=db)
             await db.dispose()
 
     endpoint = GraphQLEndpoint(schema=schema, settings=settings, make_context=make_context)

@@ -110,7 +110,7 @@ def build_plugin_manager(
     for name in names:
         try:
             pm.register(available[name].plugin, name=name)
-        except ValueError as exc:
+        except (ValueError, pluggy.PluginValidationError) as exc:
             raise PluginError(f"plugin {name!r} cannot be registered: {exc}") from exc
     try:
         pm.check_pending()
@@ -132,6 +132,23 @@ async def maybe_await(value: Any) -> Any:
     return value
 
 
-async def call_async_hook(caller: pluggy.HookCaller, **kwargs: Any) -> list[Any]:
-    """Call a hook whose implementations may be coroutines; await each in turn."""
-    return [await maybe_await(result) for result in caller(**kwargs)]
+async def call_async_hook(
+    caller: pluggy.HookCaller, *, reverse: bool = False, **kwargs: Any
+) -> list[Any]:
+    """Call a hook whose implementations may be coroutines, one after the other.
+
+    Implementations run in registration order (core first, then plugins in the order
+    they were enabled), each finishing before the next starts; ``reverse=True`` runs
+    them the other way round, as shutdown should. ``None`` results are dropped, as
+    pluggy does.
+    """
+    impls = caller.get_hookimpls()
+    if reverse:
+        impls = list(reversed(impls))
+    results: list[Any] = []
+    for impl in impls:
+        args = {name: kwargs[name] for name in impl.argnames}
+        result = await maybe_await(impl.function(**args))
+        if result is not None:
+            results.append(result)
+    return results
