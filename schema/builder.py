@@ -17,6 +17,7 @@ from typing import Any
 import pluggy
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import DuplicatedTypeName
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -106,8 +107,18 @@ def _compose_root(
     return strawberry.type(root, name=name)
 
 
+def _type_owner(target: type[Any], type_owners: dict[type[Any], str]) -> str:
+    """The module that owns ``target``: the one that contributed it, else its package."""
+    if target in type_owners:
+        return type_owners[target]
+    module = target.__module__.split(".")[0]
+    return CORE_PLUGIN_NAME if module == "core" else target.__module__
+
+
 def _compose_type_fields(
-    parts: Iterable[tuple[str, Sequence[TypeFields]]], config: StrawberryConfig
+    parts: Iterable[tuple[str, Sequence[TypeFields]]],
+    config: StrawberryConfig,
+    type_owners: dict[type[Any], str],
 ) -> dict[type[Any], list[StrawberryField]]:
     extra: dict[type[Any], list[StrawberryField]] = {}
     owners: dict[tuple[type[Any], str], str] = {}
@@ -120,7 +131,9 @@ def _compose_type_fields(
                 )
             definition = target.__strawberry_definition__
             for own in definition.fields:
-                owners.setdefault((target, _graphql_name(config, own)), CORE_PLUGIN_NAME)
+                owners.setdefault(
+                    (target, _graphql_name(config, own)), _type_owner(target, type_owners)
+                )
             for python_name, field in contribution.fields.items():
                 if not isinstance(field, StrawberryField) or field.base_resolver is None:
                     raise SchemaConflictError(
@@ -165,15 +178,23 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
         "Subscription", _contributions(hook.crm_graphql_subscription), config
     )
     types: list[type[Any]] = []
-    for _, contributed in _contributions(hook.crm_graphql_types):
+    type_owners: dict[type[Any], str] = {}
+    for plugin, contributed in _contributions(hook.crm_graphql_types):
         types.extend(contributed)
-    extra = _compose_type_fields(_contributions(hook.crm_graphql_type_fields), config)
-    return CRMSchema(
-        query=query,
-        mutation=mutation,
-        subscription=subscription,
-        types=types,
-        extensions=schema_extensions(settings),
-        config=config,
-        extra_fields=extra,
-    )
+        for contributed_type in contributed:
+            type_owners.setdefault(contributed_type, plugin)
+    extra = _compose_type_fields(_contributions(hook.crm_graphql_type_fields), config, type_owners)
+    try:
+        return CRMSchema(
+            query=query,
+            mutation=mutation,
+            subscription=subscription,
+            types=types,
+            extensions=schema_extensions(settings),
+            config=config,
+            extra_fields=extra,
+        )
+    except DuplicatedTypeName as exc:
+        raise SchemaConflictError(
+            f"two modules define a GraphQL type of the same name: {exc}"
+        ) from exc

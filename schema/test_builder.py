@@ -1,0 +1,188 @@
+"""Schema composition: root merging, fields on core types, conflicts, independence, SDL."""
+
+from __future__ import annotations
+
+import types
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+import strawberry
+
+from core import TypeFields, hookimpl
+from core.config import Settings, load_settings
+from core.plugins import ENTRY_POINT_GROUP, build_plugin_manager
+from core.types import System
+from schema.builder import SchemaConflictError, build_schema
+from tests import fixture_plugin
+
+SDL_FILE = Path(__file__).parent / "schema.graphql"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(data_dir=tmp_path)
+
+
+def _build(settings: Settings, **plugins: Any) -> strawberry.Schema:
+    pm = build_plugin_manager(list(plugins), load_entrypoints=False, extra_plugins=plugins)
+    return build_schema(pm, settings)
+
+
+def _plugin(**hooks: Any) -> types.SimpleNamespace:
+    return types.SimpleNamespace(**{name: hookimpl(fn) for name, fn in hooks.items()})
+
+
+@strawberry.type
+class HelloQuery:
+    @strawberry.field
+    def hello(self) -> str:
+        return "hi"
+
+
+@strawberry.type
+class SystemQuery:
+    @strawberry.field
+    def system(self) -> str:
+        return "mine"
+
+
+async def _system_extra(root: System) -> int:
+    return 1
+
+
+def test_core_only_schema(settings: Settings) -> None:
+    sdl = _build(settings).as_str()
+
+    assert "system: System!" in sdl
+    assert "node(id: ID!): Node" in sdl
+    assert "type Mutation" not in sdl
+
+
+def test_plugin_adds_types_fields_and_roots(settings: Settings) -> None:
+    sdl = _build(settings, fixture=fixture_plugin.plugin).as_str()
+
+    assert "type Widget implements Node" in sdl
+    assert "widgets(" in sdl
+    assert "createWidget(input: CreateWidgetInput!): CreateWidgetPayload!" in sdl
+    assert "widgetCount: Int!" in sdl
+
+
+def test_subscription_root_appears_once_a_module_has_one(settings: Settings) -> None:
+    assert "type Subscription" not in _build(settings).as_str()
+    assert (
+        "widgetTicks(count: Int! = 3): Int!"
+        in _build(settings, fixture=fixture_plugin.plugin).as_str()
+    )
+
+
+def test_schemas_built_side_by_side_stay_independent(settings: Settings) -> None:
+    with_fixture = _build(settings, fixture=fixture_plugin.plugin)
+    without = _build(settings)
+    again = _build(settings, fixture=fixture_plugin.plugin)
+
+    assert "widgetCount" in with_fixture.as_str()
+    assert "widgetCount" not in without.as_str()
+    assert with_fixture.as_str() == again.as_str()
+    result = without.execute_sync('{ __type(name: "System") { fields { name } } }')
+    assert result.data is not None
+    assert {f["name"] for f in result.data["__type"]["fields"]} == {"version", "modules"}
+
+
+def test_two_plugins_with_one_root_field_conflict(settings: Settings) -> None:
+    one = _plugin(crm_graphql_query=lambda: HelloQuery)
+    two = _plugin(crm_graphql_query=lambda: HelloQuery)
+
+    with pytest.raises(SchemaConflictError, match=r"Query\.hello .* 'one' and 'two'"):
+        _build(settings, one=one, two=two)
+
+
+def test_plugin_cannot_shadow_a_core_root_field(settings: Settings) -> None:
+    shadow = _plugin(crm_graphql_query=lambda: SystemQuery)
+
+    with pytest.raises(SchemaConflictError, match=r"Query\.system .* 'core' and 'shadow'"):
+        _build(settings, shadow=shadow)
+
+
+def test_plugin_cannot_shadow_a_field_of_a_core_type(settings: Settings) -> None:
+    shadow = _plugin(
+        crm_graphql_type_fields=lambda: [
+            TypeFields(target=System, fields={"version": strawberry.field(resolver=_system_extra)})
+        ]
+    )
+
+    with pytest.raises(SchemaConflictError, match=r"System\.version .* 'core' and 'shadow'"):
+        _build(settings, shadow=shadow)
+
+
+def test_two_plugins_adding_one_field_to_a_core_type_conflict(settings: Settings) -> None:
+    def extra() -> list[TypeFields]:
+        return [
+            TypeFields(
+                target=System, fields={"widget_count": strawberry.field(resolver=_system_extra)}
+            )
+        ]
+
+    other = _plugin(crm_graphql_type_fields=extra)
+
+    with pytest.raises(SchemaConflictError, match=r"System\.widgetCount .* 'fixture' and 'other'"):
+        _build(settings, fixture=fixture_plugin.plugin, other=other)
+
+
+def test_field_clashing_with_a_plugin_type_names_that_plugin(settings: Settings) -> None:
+    from tests.fixture_plugin.types import Widget
+
+    shadow = _plugin(
+        crm_graphql_type_fields=lambda: [
+            TypeFields(target=Widget, fields={"name": strawberry.field(resolver=_system_extra)})
+        ]
+    )
+
+    with pytest.raises(SchemaConflictError, match=r"Widget\.name .* 'fixture' and 'shadow'"):
+        _build(settings, fixture=fixture_plugin.plugin, shadow=shadow)
+
+
+@strawberry.type(name="System")
+class OtherSystem:
+    size: int
+
+
+@strawberry.type
+class OtherQuery:
+    @strawberry.field
+    def other_system(self) -> OtherSystem:
+        return OtherSystem(size=1)
+
+
+def test_two_types_of_one_name_stop_the_build(settings: Settings) -> None:
+    other = _plugin(crm_graphql_query=lambda: OtherQuery)
+
+    with pytest.raises(SchemaConflictError, match="same name"):
+        _build(settings, other=other)
+
+
+def test_type_field_needs_a_resolver(settings: Settings) -> None:
+    bad = _plugin(
+        crm_graphql_type_fields=lambda: [
+            TypeFields(target=System, fields={"plain": strawberry.field()})
+        ]
+    )
+
+    with pytest.raises(SchemaConflictError, match="resolver"):
+        _build(settings, bad=bad)
+
+
+def test_committed_sdl_is_current(settings: Settings) -> None:
+    built_in = [
+        ep.name
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if ep.dist is not None and ep.dist.name == "crm"
+    ]
+    pm = build_plugin_manager(built_in)
+
+    printed = build_schema(pm, settings).as_str() + "\n"
+
+    assert printed == SDL_FILE.read_text(), (
+        "schema/schema.graphql is stale: run `crm export-schema > schema/schema.graphql`"
+    )
