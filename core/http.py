@@ -14,13 +14,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry import Schema
@@ -111,16 +112,38 @@ async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
     return params
 
 
-def _operation_type(query: str, operation_name: str | None) -> OperationType | None:
+@functools.lru_cache(maxsize=512)
+def _parse(query: str) -> DocumentNode | None:
     try:
-        document = parse(query)
+        return parse(query)
     except GraphQLError:
         return None  # execution reports the syntax error
+
+
+def _select_operation(query: str, operation_name: str | None) -> OperationType | None:
+    """The type of the operation the request runs; ``None`` if the query does not parse.
+
+    Raises :class:`RequestError` when the operation cannot be chosen, as the GraphQL
+    specification requires (several operations and no name, an unknown name, none at all).
+    """
+    document = _parse(query)
+    if document is None:
+        return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None:
+        if len(operations) > 1:
+            raise RequestError("Must provide operation name if query contains multiple operations.")
+        if not operations:
+            raise RequestError("Must provide an operation.")
+        return operations[0].operation
     for operation in operations:
-        if operation_name is None or (operation.name and operation.name.value == operation_name):
+        if operation.name is not None and operation.name.value == operation_name:
             return operation.operation
-    return None
+    raise RequestError(f"Unknown operation named '{operation_name}'.")
+
+
+class RequestError(Exception):
+    """A well-formed request that cannot run: a GraphQL request error (no data)."""
 
 
 class GraphQLEndpoint:
@@ -159,18 +182,23 @@ class GraphQLEndpoint:
             query = params.get("query")
             if not isinstance(query, str) or not query.strip():
                 raise BadRequest(400, "'query' must be a non-empty string")
-            operation_name = params.get("operationName") or None
+            operation_name = params.get("operationName")
             if operation_name is not None and not isinstance(operation_name, str):
                 raise BadRequest(400, "'operationName' must be a string")
+            operation_name = operation_name or None
             variables = _json_param(params.get("variables"), "variables")
             _json_param(params.get("extensions"), "extensions")
-            if request.method == "GET" and _operation_type(query, operation_name) not in (
-                OperationType.QUERY,
-                None,
-            ):
+            operation = _select_operation(query, operation_name)
+            if request.method == "GET" and operation not in (OperationType.QUERY, None):
                 raise BadRequest(405, "only queries may be sent with GET", {"Allow": "POST"})
+            if operation is OperationType.SUBSCRIPTION and self.schema.subscription:
+                # Without a Subscription type, validation explains that there is none.
+                raise RequestError("subscriptions are not served over HTTP")
         except BadRequest as exc:
             return _error_response(exc.status, exc.message, media_type, **exc.headers)
+        except RequestError as exc:
+            status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+            return _error_response(status, str(exc), media_type)
 
         context = self.make_context(request)
         request.state.operation = operation_name

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,14 @@ class FixtureQuery:
                 to_node=Widget.from_model,
                 count_session=ctx.db.read,
             )
+
+
+@strawberry.type
+class FixtureSubscription:
+    @strawberry.subscription
+    async def widget_ticks(self, count: int = 3) -> AsyncGenerator[int, None]:
+        for tick in range(count):
+            yield tick
 
 
 @strawberry.type
@@ -100,6 +108,11 @@ def crm_graphql_query() -> type[Any]:
 @hookimpl
 def crm_graphql_mutation() -> type[Any]:
     return FixtureMutation
+
+
+@hookimpl
+def crm_graphql_subscription() -> type[Any]:
+    return FixtureSubscription
 
 
 @hookimpl
