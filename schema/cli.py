@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import pluggy
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -98,6 +99,9 @@ def demo(
     size: Annotated[
         int, typer.Option(min=1, max=1_000_000, help="How many customers to make.")
     ] = 50,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing (and succeed) if data exists.")
+    ] = False,
 ) -> None:
     """Load the demo data set of core and every enabled plugin into an empty database."""
     settings = _settings()
@@ -107,7 +111,16 @@ def demo(
         db = Database(settings.resolved_database_url)
         try:
             await migrations.upgrade(db, pm)
-            impls = list(reversed(pm.hook.crm_demo_data.get_hookimpls()))
+            filled = await migrations.tables_with_rows(db, pm)
+            if filled:
+                if if_empty:
+                    console.print("The database already holds data; no demo data loaded.")
+                    return
+                _fail(
+                    "demo data loads into an empty database; these tables hold rows: "
+                    + ", ".join(sorted(filled))
+                )
+            impls = pm.hook.crm_demo_data.get_hookimpls()  # core first
             if not impls:
                 console.print("No enabled module provides demo data.")
                 return
@@ -116,7 +129,8 @@ def demo(
                 async with db.transaction() as session:
                     for impl in impls:
                         progress.update(task, description=f"Demo data: {impl.plugin_name}")
-                        await maybe_await(impl.function(session=session, size=size))
+                        args = {"session": session, "size": size}
+                        await maybe_await(impl.function(**{k: args[k] for k in impl.argnames}))
                         progress.advance(task)
         finally:
             await db.dispose()
@@ -158,7 +172,35 @@ def _register_plugin_commands() -> None:
         pm = build_plugin_manager(settings.enabled_plugins)
     except (ConfigError, PluginError):
         return
-    pm.hook.crm_cli_commands(cli=cli)
+    try:
+        add_plugin_commands(pm, cli)
+    except PluginError as exc:
+        _fail(str(exc))
+
+
+def _command_names(app: typer.Typer, skip_commands: int = 0, skip_groups: int = 0) -> list[str]:
+    """Names of ``app``'s commands and groups, past the first ``skip_*`` of each."""
+    names: list[str] = []
+    for command in app.registered_commands[skip_commands:]:
+        callback = command.callback
+        default = callback.__name__.replace("_", "-") if callback is not None else ""
+        names.append(command.name or default)
+    names.extend(group.name or "" for group in app.registered_groups[skip_groups:])
+    return names
+
+
+def add_plugin_commands(pm: pluggy.PluginManager, app: typer.Typer) -> None:
+    """Call each plugin's ``crm_cli_commands``; a name taken twice stops with both owners."""
+    owners = dict.fromkeys(_command_names(app), "core")
+    for impl in pm.hook.crm_cli_commands.get_hookimpls():
+        commands, groups = len(app.registered_commands), len(app.registered_groups)
+        impl.function(cli=app)
+        for name in _command_names(app, commands, groups):
+            if name in owners:
+                raise PluginError(
+                    f"command {name!r} is added by both {owners[name]!r} and {impl.plugin_name!r}"
+                )
+            owners[name] = impl.plugin_name
 
 
 def main() -> None:

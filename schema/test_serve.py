@@ -1,0 +1,79 @@
+"""``crm serve`` as a real uvicorn process over loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+STARTUP_SECONDS = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    env = {
+        **os.environ,
+        "CRM_DATA_DIR": str(tmp_path / "data"),
+        "CRM_PLUGINS": "",
+        "CRM_GRAPHIQL": "1",
+    }
+    env.pop("CRM_DATABASE_URL", None)
+    crm = [sys.executable, "-c", "from schema.cli import main; main()"]
+    subprocess.run([*crm, "migrate"], env=env, check=True, capture_output=True, timeout=60)
+    port = _free_port()
+    log = tmp_path / "server.log"
+    process = subprocess.Popen(
+        [*crm, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_serves_graphql_graphiql_and_probes(server: str) -> None:
+    assert httpx.get(f"{server}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{server}/readyz")
+    assert ready.status_code == 200, ready.text
+
+    response = httpx.post(
+        f"{server}/graphql", json={"query": "{ __schema { queryType { name } } }"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+    assert response.headers["x-request-id"]
+
+    page = httpx.get(f"{server}/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
