@@ -1,0 +1,45 @@
+# Two commands for a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_SIZE ?= 50
+
+.PHONY: run test lint typecheck pytest schema install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Set up, migrate, load demo data (into an empty database) and serve GraphiQL.
+run: install
+	$(BIN)/crm migrate
+	$(BIN)/crm demo --size $(DEMO_SIZE) --if-empty
+	CRM_GRAPHIQL=$${CRM_GRAPHIQL:-1} $(BIN)/crm serve --host $(HOST) --port $(PORT)
+
+## Set up and run everything CI runs: ruff, mypy, pytest.
+test: install lint typecheck pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy core plugins schema tests bench
+
+pytest:
+	$(BIN)/pytest -q
+
+## Regenerate the committed API contract after a schema change.
+schema: install
+	$(BIN)/crm export-schema > schema/schema.graphql
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Built-in plugins, one package each; they register through the ``crm.plugins`` entry points."""
