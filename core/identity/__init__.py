@@ -1,0 +1,1 @@
+"""Identity and access: users, teams, roles and grants, authentication, API tokens."""

@@ -1,0 +1,132 @@
+"""The one place that decides access.
+
+A :class:`Caller` carries the effective grants of whoever is calling (a user through an
+access token, or an integration through an API token). :func:`visible` turns (caller,
+permission) into a SQL condition with the resource's :class:`~core.extension.AccessPolicy`;
+root lists, ``node``/``nodes``, mutations and every dataloader filter through it, so a nested
+field never shows a record that its root list would hide. Fields that need a permission at
+all use :func:`requires` (a Strawberry permission extension) and fail with
+``extensions.code`` UNAUTHENTICATED or FORBIDDEN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, false, select, true
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
+
+from core.audit import Actor
+from core.errors import ApiError, ApiErrorCode
+from core.extension import Scope
+from core.identity.catalog import Catalog, catalog_for
+from core.identity.models import User
+
+if TYPE_CHECKING:
+    from core.context import RequestContext
+
+NOT_AUTHENTICATED = "authentication required: send Authorization: Bearer <token>"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, with the grants in force for this request."""
+
+    user_id: int
+    email: str
+    team_id: int | None
+    grants: Mapping[str, Scope] = field(default_factory=dict)
+    session_id: str | None = None
+    api_token_id: int | None = None
+
+    def scope(self, permission: str) -> Scope | None:
+        return self.grants.get(permission)
+
+    def can(self, permission: str, scope: Scope = Scope.OWN) -> bool:
+        """Whether the caller holds ``permission`` reaching at least ``scope``."""
+        held = self.grants.get(permission)
+        return held is not None and held.covers(scope)
+
+    @property
+    def label(self) -> str:
+        if self.api_token_id is not None:
+            return f"user:{self.user_id}/token:{self.api_token_id}"
+        return f"user:{self.user_id}"
+
+
+def owner_ids(caller: Caller, scope: Scope) -> Any:
+    """The user ids whose records ``scope`` reaches: the caller, or the caller's team."""
+    if scope is Scope.TEAM and caller.team_id is not None:
+        return select(User.id).where(User.team_id == caller.team_id)
+    return [caller.user_id]
+
+
+def visible(
+    caller: Caller | None, catalog: Catalog, permission: str, resource: str | None = None
+) -> ColumnElement[bool]:
+    """The SQL condition for the records of ``permission``'s resource the caller reaches.
+
+    No grant: nothing. ALL: everything. OWN or TEAM: the rows the resource's access policy
+    says are owned by the caller or their team (a caller without a team gets OWN). A
+    resource without a policy is reachable only with ALL. ``resource`` names the policy
+    when it is not the permission's own prefix (teams are read under ``users:read``).
+    """
+    scope = caller.scope(permission) if caller is not None else None
+    if caller is None or scope is None:
+        return false()
+    if scope is Scope.ALL:
+        return true()
+    policy = catalog.policies.get(resource or permission.split(":", 1)[0])
+    if policy is None:
+        return false()
+    return policy.owned_by(owner_ids(caller, scope))
+
+
+def require(context: RequestContext, permission: str | None = None) -> Caller:
+    """The caller, if authenticated and (when given) holding ``permission`` at any scope.
+
+    Raises :class:`ApiError` UNAUTHENTICATED (no valid token; the message says why) or
+    FORBIDDEN (the permission is missing, named in the message).
+    """
+    caller = context.caller
+    if caller is None:
+        raise ApiError(context.auth_error or NOT_AUTHENTICATED, ApiErrorCode.UNAUTHENTICATED)
+    if permission is not None and caller.scope(permission) is None:
+        raise ApiError(
+            f"permission {permission!r} is required", ApiErrorCode.FORBIDDEN, permission=permission
+        )
+    return caller
+
+
+def actor_of(context: RequestContext) -> Actor:
+    """The audit actor of a request: its caller (if any), client address and request id."""
+    caller = context.caller
+    return Actor(
+        user_id=caller.user_id if caller else None,
+        label=(caller.email if caller else None),
+        client_address=context.client_address,
+        request_id=context.request_id,
+    )
+
+
+class Requires(BasePermission):
+    """A Strawberry permission: authenticated, and holding ``permission`` if one is given."""
+
+    def __init__(self, permission: str | None = None) -> None:
+        self.permission = permission
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        require(info.context, self.permission)
+        return True
+
+
+def requires(permission: str | None = None) -> list[FieldExtension]:
+    """Field extensions for ``strawberry.field(extensions=requires("users:read"))``."""
+    return [PermissionExtension(permissions=[Requires(permission)], use_directives=False)]
+
+
+def catalog_of(context: RequestContext) -> Catalog:
+    return catalog_for(context.pm)

@@ -1,0 +1,396 @@
+"""Authentication: log in, rotate refresh tokens, log out, and turn a bearer token into a
+:class:`~core.identity.access.Caller`.
+
+Every login, success or failure, is audited in its own transaction (a failure is committed
+too, with the throttle's count). Answers for an unknown email and a wrong password are the
+same and take about the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from core import audit
+from core.config import Settings
+from core.db import Database, utcnow
+from core.errors import UserError, UserErrorCode, UserErrors
+from core.extension import Scope
+from core.identity import passwords, throttle, tokens
+from core.identity.access import Caller
+from core.identity.catalog import Catalog, merge_grants
+from core.identity.models import ApiToken, AuthSession, RefreshToken, Role, RoleGrant, User
+from core.identity.models import UserRole as UserRoleLink
+
+BAD_CREDENTIALS = "the email or password is incorrect"
+API_TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What a login or refresh hands out."""
+
+    user: User
+    access_token: str
+    access_token_expires_at: dt.datetime
+    refresh_token: str
+
+
+async def role_grants(
+    session: AsyncSession,
+    catalog: Catalog,
+    role_ids: Iterable[int] | None = None,
+    *,
+    user_id: int | None = None,
+) -> dict[int, dict[str, Scope]]:
+    """Effective grants per role: built-in defaults plus stored grants, declared ones only."""
+    statement = select(Role.id, Role.key, RoleGrant.permission, RoleGrant.scope).outerjoin(
+        RoleGrant, RoleGrant.role_id == Role.id
+    )
+    if user_id is not None:
+        statement = statement.join(UserRoleLink, UserRoleLink.role_id == Role.id).where(
+            UserRoleLink.user_id == user_id
+        )
+    if role_ids is not None:
+        statement = statement.where(Role.id.in_(list(role_ids)))
+    grants: dict[int, dict[str, Scope]] = {}
+    for role_id, key, permission, scope in (await session.execute(statement)).all():
+        held = grants.get(role_id)
+        if held is None:
+            held = grants[role_id] = catalog.default_grants(key)
+        if permission is not None and permission in catalog.permissions:
+            held.update(merge_grants(held, {permission: Scope(scope)}))
+    return grants
+
+
+async def user_grants(session: AsyncSession, catalog: Catalog, user_id: int) -> dict[str, Scope]:
+    """A user's effective grants: the union of their roles', widest scope winning."""
+    per_role = await role_grants(session, catalog, user_id=user_id)
+    return merge_grants(*per_role.values())
+
+
+def _actor(
+    user: User | None, label: str, client_address: str | None, request_id: str | None
+) -> audit.Actor:
+    return audit.Actor(
+        user_id=user.id if user else None,
+        label=label,
+        client_address=client_address,
+        request_id=request_id,
+    )
+
+
+async def _open_session(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    client_address: str | None,
+    now: dt.datetime,
+    session_id: str | None = None,
+) -> Issued:
+    if session_id is None:
+        session_id = tokens.new_session_id()
+        session.add(
+            AuthSession(
+                id=session_id,
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + dt.timedelta(days=settings.refresh_token_days),
+                client_address=client_address,
+            )
+        )
+    refresh = tokens.new_secret(tokens.REFRESH_PREFIX)
+    session.add(
+        RefreshToken(session_id=session_id, token_hash=tokens.digest(refresh), created_at=now)
+    )
+    access, expires_at = tokens.issue_access_token(
+        settings.secret_key,
+        user.id,
+        session_id,
+        dt.timedelta(minutes=settings.access_token_minutes),
+        now,
+    )
+    return Issued(
+        user=user, access_token=access, access_token_expires_at=expires_at, refresh_token=refresh
+    )
+
+
+async def login(
+    db: Database,
+    settings: Settings,
+    email: str,
+    password: str,
+    *,
+    client_address: str | None,
+    request_id: str | None,
+) -> Issued:
+    """Check the credentials and open a session; raise :class:`UserErrors` otherwise."""
+    email = email.strip().lower()
+    errors = []
+    if not email:
+        errors.append(UserError(field="email", message="is required", code=UserErrorCode.REQUIRED))
+    if not password:
+        errors.append(
+            UserError(field="password", message="is required", code=UserErrorCode.REQUIRED)
+        )
+    if errors:
+        raise UserErrors(errors)
+    keys = throttle.Keys.of(email, client_address)
+    now = utcnow()
+    delay = 0.0
+    failure: UserErrors
+    async with db.transaction() as session:
+        locked = await throttle.locked_for(session, keys.all(), now)
+        user = await session.scalar(select(User).where(User.email == email))
+        actor = _actor(user, email, client_address, request_id)
+        if locked is not None:
+            audit.record(
+                session,
+                actor,
+                "login.refused",
+                "User",
+                user.id if user else None,
+                {"reason": "locked"},
+            )
+            failure = UserErrors.single(
+                None,
+                f"too many failed logins; try again in {locked} minute{'s' if locked > 1 else ''}",
+                UserErrorCode.RATE_LIMITED,
+            )
+        elif not passwords.verify_password(user.password_hash if user else None, password):
+            delay = await throttle.count_failure(session, keys, settings, now)
+            audit.record(
+                session,
+                actor,
+                "login.failed",
+                "User",
+                user.id if user else None,
+                {"reason": "bad credentials"},
+            )
+            failure = UserErrors.single(None, BAD_CREDENTIALS, UserErrorCode.INVALID)
+        elif user is None or not user.is_active:
+            audit.record(
+                session,
+                actor,
+                "login.failed",
+                "User",
+                user.id if user else None,
+                {"reason": "deactivated"},
+            )
+            failure = UserErrors.single(
+                None, "this account is deactivated", UserErrorCode.FORBIDDEN
+            )
+        else:
+            await throttle.clear(session, keys)
+            if user.password_hash and passwords.needs_rehash(user.password_hash):
+                user.password_hash = passwords.hash_password(password)
+            # Not an edit of the user: no version bump that would fail someone's pending edit.
+            await session.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(last_login_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            set_committed_value(user, "last_login_at", now)  # the payload shows it, no flush
+            issued = await _open_session(session, settings, user, client_address, now)
+            audit.record(session, actor, "login.succeeded", "User", user.id)
+            return issued
+    if delay:
+        await asyncio.sleep(delay)
+    raise failure
+
+
+INVALID_REFRESH = "the refresh token is not valid; log in again"
+
+
+async def refresh(
+    db: Database,
+    settings: Settings,
+    refresh_token: str,
+    *,
+    client_address: str | None,
+    request_id: str | None,
+) -> Issued:
+    """Rotate a refresh token. A token used twice revokes its whole session."""
+    now = utcnow()
+    reused = False
+    async with db.transaction() as session:
+        row = (
+            await session.execute(
+                select(RefreshToken, AuthSession, User)
+                .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+                .join(User, User.id == AuthSession.user_id)
+                .where(RefreshToken.token_hash == tokens.digest(refresh_token.strip()))
+            )
+        ).one_or_none()
+        if row is None:
+            raise UserErrors.single("refreshToken", INVALID_REFRESH, UserErrorCode.INVALID)
+        token, auth_session, user = row
+        actor = _actor(user, user.email, client_address, request_id)
+        if auth_session.revoked_at is not None or auth_session.expires_at <= now:
+            raise UserErrors.single("refreshToken", INVALID_REFRESH, UserErrorCode.INVALID)
+        if not user.is_active:
+            raise UserErrors.single(
+                "refreshToken", "this account is deactivated", UserErrorCode.FORBIDDEN
+            )
+        # Conditional update: of two requests racing with one token, exactly one wins.
+        claimed = await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            await session.execute(
+                update(AuthSession)
+                .where(AuthSession.id == auth_session.id)
+                .values(revoked_at=now, revoked_reason="refresh token reused")
+            )
+            audit.record(
+                session,
+                actor,
+                "session.revoked",
+                "User",
+                user.id,
+                {"reason": "refresh token reused"},
+            )
+            reused = True
+        else:
+            return await _open_session(
+                session, settings, user, client_address, now, session_id=auth_session.id
+            )
+    assert reused
+    raise UserErrors.single(
+        "refreshToken",
+        "this refresh token was already used; its session is revoked, log in again",
+        UserErrorCode.INVALID,
+    )
+
+
+async def revoke_session(
+    session: AsyncSession, session_id: str, reason: str, now: dt.datetime
+) -> bool:
+    result = await session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def session_of_refresh_token(session: AsyncSession, refresh_token: str) -> AuthSession | None:
+    return await session.scalar(
+        select(AuthSession)
+        .join(RefreshToken, RefreshToken.session_id == AuthSession.id)
+        .where(RefreshToken.token_hash == tokens.digest(refresh_token.strip()))
+    )
+
+
+async def revoke_user_sessions(
+    session: AsyncSession, user_id: int, reason: str, now: dt.datetime
+) -> None:
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+
+
+class AuthenticationError(Exception):
+    """The bearer token cannot be used; the message is for the client."""
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; raise if the header is malformed."""
+    if header is None or not header.strip():
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+async def authenticate(db: Database, settings: Settings, catalog: Catalog, token: str) -> Caller:
+    """The caller a bearer token stands for; :class:`AuthenticationError` if none."""
+    now = utcnow()
+    async with db.read() as session:
+        if token.startswith(tokens.API_PREFIX):
+            return await _api_token_caller(db, session, catalog, token, now)
+        try:
+            claims = tokens.read_access_token(settings.secret_key, token)
+        except tokens.TokenError as exc:
+            raise AuthenticationError(str(exc)) from None
+        row = (
+            await session.execute(
+                select(User, AuthSession.revoked_at, AuthSession.expires_at)
+                .join(AuthSession, AuthSession.user_id == User.id)
+                .where(User.id == claims.user_id, AuthSession.id == claims.session_id)
+            )
+        ).one_or_none()
+        if row is None:
+            raise AuthenticationError("the access token is not valid")
+        user, revoked_at, expires_at = row
+        if revoked_at is not None or expires_at <= now:
+            raise AuthenticationError("the session has ended; log in again")
+        if not user.is_active:
+            raise AuthenticationError("this account is deactivated")
+        grants = await user_grants(session, catalog, user.id)
+    return Caller(
+        user_id=user.id,
+        email=user.email,
+        team_id=user.team_id,
+        grants=grants,
+        session_id=claims.session_id,
+    )
+
+
+async def _api_token_caller(
+    db: Database, session: AsyncSession, catalog: Catalog, token: str, now: dt.datetime
+) -> Caller:
+    row = (
+        await session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == tokens.digest(token))
+        )
+    ).one_or_none()
+    if row is None:
+        raise AuthenticationError("the API token is not valid")
+    api_token, user = row
+    if api_token.revoked_at is not None:
+        raise AuthenticationError("the API token has been revoked")
+    if api_token.expires_at is not None and api_token.expires_at <= now:
+        raise AuthenticationError("the API token has expired")
+    if not user.is_active:
+        raise AuthenticationError("the API token's user is deactivated")
+    grants = await user_grants(session, catalog, user.id)
+    if api_token.permissions is not None:
+        allowed = set(api_token.permissions)
+        grants = {name: scope for name, scope in grants.items() if name in allowed}
+    if api_token.last_used_at is None or api_token.last_used_at < now - API_TOKEN_TOUCH_INTERVAL:
+        async with db.transaction() as write:
+            await write.execute(
+                update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
+            )
+    return Caller(
+        user_id=user.id,
+        email=user.email,
+        team_id=user.team_id,
+        grants=grants,
+        api_token_id=api_token.id,
+    )
+
+
+async def caller_for_email(db: Database, catalog: Catalog, email: str) -> Caller:
+    """The caller for an active user by email (command-line tools acting as that user)."""
+    async with db.read() as session:
+        user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None or not user.is_active:
+            raise AuthenticationError(f"no active user has the email {email!r}")
+        grants = await user_grants(session, catalog, user.id)
+    return Caller(user_id=user.id, email=user.email, team_id=user.team_id, grants=grants)

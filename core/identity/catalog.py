@@ -1,0 +1,158 @@
+"""The permission catalogue and the built-in roles, gathered from core and the plugins.
+
+Core declares its permissions and built-in role grants through the same hooks as every
+plugin (:mod:`core.hooks`). :func:`catalog_for` builds the catalogue once per plugin manager:
+which permissions exist and who declared them, what each built-in role holds by default,
+and how each resource's records map to their owners.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+import pluggy
+
+from core.extension import AccessPolicy, Grant, Permission, Scope
+from core.plugins import PluginError
+
+ADMINISTRATOR = "ADMINISTRATOR"
+SALES_REPRESENTATIVE = "SALES_REPRESENTATIVE"
+CUSTOMER_MANAGER = "CUSTOMER_MANAGER"
+SUPPORT_REPRESENTATIVE = "SUPPORT_REPRESENTATIVE"
+FINANCE = "FINANCE"
+SYSTEM_ADMINISTRATOR = "SYSTEM_ADMINISTRATOR"
+
+
+@dataclass(frozen=True)
+class BuiltinRole:
+    key: str
+    name: str
+    description: str
+
+
+BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
+    BuiltinRole(ADMINISTRATOR, "Administrator", "Everything, in every module, for all records."),
+    BuiltinRole(
+        SALES_REPRESENTATIVE,
+        "Sales representative",
+        "Reads and works on the customers they own and follows them up.",
+    ),
+    BuiltinRole(
+        CUSTOMER_MANAGER,
+        "Customer manager",
+        "Reads, works on and exports the customers of their team; surveys and reports.",
+    ),
+    BuiltinRole(
+        SUPPORT_REPRESENTATIVE,
+        "Support representative",
+        "Reads customers and contacts and works service tickets.",
+    ),
+    BuiltinRole(FINANCE, "Finance", "Reads customers, loyalty and billing data."),
+    BuiltinRole(
+        SYSTEM_ADMINISTRATOR,
+        "System administrator",
+        "Users, teams, roles, the audit trail and system settings; reads customers only.",
+    ),
+)
+BUILTIN_ROLE_KEYS = frozenset(role.key for role in BUILTIN_ROLES)
+
+PERMISSION_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
+
+
+class CatalogError(PluginError):
+    """A module declared a malformed or duplicate permission, or a grant of an unknown one."""
+
+
+@dataclass(frozen=True)
+class DeclaredPermission:
+    name: str
+    description: str
+    module: str
+
+
+@dataclass
+class Catalog:
+    """Everything about permissions that the enabled modules declare."""
+
+    permissions: dict[str, DeclaredPermission] = field(default_factory=dict)
+    defaults: dict[str, dict[str, Scope]] = field(default_factory=dict)
+    policies: dict[str, AccessPolicy] = field(default_factory=dict)
+
+    def default_grants(self, role_key: str) -> dict[str, Scope]:
+        """What a built-in role holds by code (nothing for a custom role)."""
+        if role_key == ADMINISTRATOR:
+            return dict.fromkeys(self.permissions, Scope.ALL)
+        return dict(self.defaults.get(role_key, {}))
+
+
+def _merge(grants: dict[str, Scope], permission: str, scope: Scope) -> None:
+    current = grants.get(permission)
+    if current is None or scope.covers(current):
+        grants[permission] = scope
+
+
+def merge_grants(*sources: Mapping[str, Scope]) -> dict[str, Scope]:
+    """The union of grant maps, keeping the widest scope of each permission."""
+    merged: dict[str, Scope] = {}
+    for source in sources:
+        for permission, scope in source.items():
+            _merge(merged, permission, scope)
+    return merged
+
+
+def build_catalog(pm: pluggy.PluginManager) -> Catalog:
+    catalog = Catalog()
+    for impl in pm.hook.crm_permissions.get_hookimpls():
+        for permission in cast(Sequence[Permission], impl.function() or ()):
+            if not isinstance(permission, Permission) or not PERMISSION_NAME.match(permission.name):
+                raise CatalogError(
+                    f"{impl.plugin_name}: {permission!r} is not a Permission named resource:action"
+                )
+            existing = catalog.permissions.get(permission.name)
+            if existing is not None:
+                raise CatalogError(
+                    f"permission {permission.name!r} is declared by both "
+                    f"{existing.module!r} and {impl.plugin_name!r}"
+                )
+            catalog.permissions[permission.name] = DeclaredPermission(
+                permission.name, permission.description, impl.plugin_name
+            )
+    for impl in pm.hook.crm_role_grants.get_hookimpls():
+        for role_key, grants in cast(Mapping[str, Sequence[Grant]], impl.function() or {}).items():
+            if role_key not in BUILTIN_ROLE_KEYS or role_key == ADMINISTRATOR:
+                raise CatalogError(
+                    f"{impl.plugin_name}: grants for {role_key!r}, which is not a built-in role "
+                    "that takes grants"
+                )
+            role = catalog.defaults.setdefault(role_key, {})
+            for grant in grants:
+                if not isinstance(grant, Grant) or grant.permission not in catalog.permissions:
+                    raise CatalogError(
+                        f"{impl.plugin_name}: {role_key} is granted {grant!r}, "
+                        "which is not a declared permission"
+                    )
+                _merge(role, grant.permission, grant.scope)
+    for impl in pm.hook.crm_access_policies.get_hookimpls():
+        for policy in cast(Sequence[AccessPolicy], impl.function() or ()):
+            if policy.resource in catalog.policies:
+                raise CatalogError(
+                    f"{impl.plugin_name}: resource {policy.resource!r} already has an access policy"
+                )
+            catalog.policies[policy.resource] = policy
+    return catalog
+
+
+_catalogs: weakref.WeakKeyDictionary[pluggy.PluginManager, Catalog] = weakref.WeakKeyDictionary()
+
+
+def catalog_for(pm: pluggy.PluginManager) -> Catalog:
+    """The catalogue of ``pm``'s modules, built on first use."""
+    catalog = _catalogs.get(pm)
+    if catalog is None:
+        catalog = build_catalog(pm)
+        _catalogs[pm] = catalog
+    return catalog

@@ -1,0 +1,63 @@
+"""Password hashing (argon2id through argon2-cffi) and the strength policy (zxcvbn)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+
+MAX_LENGTH = 128
+MIN_SCORE = 2  # zxcvbn: 0 too guessable ... 4 very unguessable
+
+_hasher = PasswordHasher()
+# Verified against when an email is unknown, so that answer takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("a password nobody has, to spend the time a real check takes")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Check ``password``; without a hash, spend the same time and say no."""
+    try:
+        if password_hash is None:
+            _hasher.verify(_DUMMY_HASH, password)
+            return False
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def password_problem(password: str, *, min_length: int, personal: Iterable[str]) -> str | None:
+    """Why ``password`` is refused, or ``None`` if it is strong enough.
+
+    :param personal: the user's own words (email, name) that a password must not lean on.
+    """
+    if len(password) < min_length:
+        return f"must be at least {min_length} characters"
+    if len(password) > MAX_LENGTH:
+        return f"must be at most {MAX_LENGTH} characters"
+    words = [w.lower() for w in personal if w and len(w) >= 4]
+    lowered = password.lower()
+    if any(word in lowered for word in words):
+        return "must not contain your name or email address"
+    result = zxcvbn(password, user_inputs=words)
+    if result["score"] < MIN_SCORE:
+        warning = result["feedback"].get("warning") or "it is too easy to guess"
+        return f"is too weak: {warning.rstrip('.')}"
+    return None
+
+
+def personal_words(email: str, name: str) -> list[str]:
+    """The parts of a user's email and name that a password must not contain."""
+    local = email.split("@", 1)[0]
+    words = [email, local, *local.replace("_", ".").replace("-", ".").split(".")]
+    words += name.split()
+    return words

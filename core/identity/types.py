@@ -1,0 +1,560 @@
+"""GraphQL types of identity and audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from core import audit
+from core.context import Info
+from core.errors import UserError
+from core.extension import Scope as ScopeValue
+from core.identity import loaders, models
+from core.identity.catalog import catalog_for
+from core.pagination import OrderDirection
+
+Scope = strawberry.enum(
+    ScopeValue,
+    name="Scope",
+    description="How far a grant reaches: OWN records (owned by or assigned to the user), "
+    "the TEAM's (owned by anyone in the user's team), or ALL.",
+)
+
+
+def _int_ids(node_ids: Iterable[str]) -> list[int]:
+    return [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
+
+
+@strawberry.type(description="A permission with the scope it reaches.")
+class Grant:
+    permission: str
+    scope: Scope  # type: ignore[valid-type]
+
+    @staticmethod
+    def listed(grants: Mapping[str, ScopeValue]) -> list[Grant]:
+        return [Grant(permission=p, scope=s) for p, s in sorted(grants.items())]
+
+
+@strawberry.type(name="Permission", description="A permission a module declares.")
+class PermissionInfo:
+    name: str = strawberry.field(description="`resource:action`, e.g. `customers:read`.")
+    description: str
+    module: str = strawberry.field(description="The module that declared it (`core` or a plugin).")
+
+
+@strawberry.type(description="A grant of a role, and whether it comes with a built-in role.")
+class RoleGrant:
+    permission: str
+    scope: Scope  # type: ignore[valid-type]
+    builtin: bool = strawberry.field(
+        description="Part of the built-in role's defaults (cannot be removed)."
+    )
+
+
+@strawberry.type(description="A named set of grants that users hold.")
+class Role(relay.Node):
+    id: relay.NodeID[int]
+    key: str = strawberry.field(description="Stable identifier, e.g. `SALES_REPRESENTATIVE`.")
+    name: str
+    description: str
+    builtin: bool = strawberry.field(description="Built-in roles can be extended, not deleted.")
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, row: models.Role) -> Role:
+        return cls(
+            id=row.id,
+            key=row.key,
+            name=row.name,
+            description=row.description,
+            builtin=row.builtin,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="Effective grants: built-in defaults plus additions.")
+    async def grants(self, info: Info) -> list[RoleGrant]:
+        effective = await info.context.loader(loaders.RoleGrantsLoader).load(self.id)
+        defaults = catalog_for(info.context.pm).default_grants(self.key) if self.builtin else {}
+        return [
+            RoleGrant(permission=p, scope=s, builtin=p in defaults and defaults[p] == s)
+            for p, s in sorted(effective.items())
+        ]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Role | None]:
+        rows = await info.context.loader(loaders.RoleByIdLoader).load_many(_int_ids(node_ids))
+        return [cls.from_model(row) if row else None for row in rows]
+
+
+@strawberry.type(description="A group of users; TEAM scope reaches the records of its members.")
+class Team(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, row: models.Team) -> Team:
+        return cls(
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="Members the caller may see, by name.")
+    async def members(self, info: Info) -> list[User]:
+        rows = await info.context.loader(loaders.MembersByTeamLoader).load(self.id)
+        return [User.from_model(row) for row in rows]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Team | None]:
+        rows = await info.context.loader(loaders.TeamByIdLoader).load_many(_int_ids(node_ids))
+        return [cls.from_model(row) if row else None for row in rows]
+
+
+@strawberry.type(description="A person who signs in.")
+class User(relay.Node):
+    id: relay.NodeID[int]
+    email: str
+    name: str
+    active: bool
+    last_login_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+    team_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: models.User) -> User:
+        return cls(
+            id=row.id,
+            email=row.email,
+            name=row.name,
+            active=row.is_active,
+            last_login_at=row.last_login_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            version=row.version,
+            team_id=row.team_id,
+        )
+
+    @strawberry.field(description="The user's team, if they have one and it is visible.")
+    async def team(self, info: Info) -> Team | None:
+        if self.team_id is None:
+            return None
+        row = await info.context.loader(loaders.TeamByIdLoader).load(self.team_id)
+        return Team.from_model(row) if row else None
+
+    @strawberry.field
+    async def roles(self, info: Info) -> list[Role]:
+        rows = await info.context.loader(loaders.RolesByUserLoader).load(self.id)
+        return [Role.from_model(row) for row in rows]
+
+    @strawberry.field(description="What the user may do: the union of their roles' grants.")
+    async def grants(self, info: Info) -> list[Grant]:
+        return Grant.listed(await info.context.loader(loaders.UserGrantsLoader).load(self.id))
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[User | None]:
+        rows = await info.context.loader(loaders.UserByIdLoader).load_many(_int_ids(node_ids))
+        return [cls.from_model(row) if row else None for row in rows]
+
+
+@strawberry.type(description="A token for an integration; the secret is shown only once.")
+class ApiToken(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    prefix: str = strawberry.field(description="The secret's first characters, to recognise it.")
+    permissions: list[str] | None = strawberry.field(
+        description="The subset of the user's permissions it may use; null: all of them."
+    )
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+    @classmethod
+    def from_model(cls, row: models.ApiToken) -> ApiToken:
+        return cls(
+            id=row.id,
+            name=row.name,
+            prefix=row.prefix,
+            permissions=row.permissions,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[ApiToken | None]:
+        rows = await info.context.loader(loaders.ApiTokenByIdLoader).load_many(_int_ids(node_ids))
+        return [cls.from_model(row) if row else None for row in rows]
+
+
+@strawberry.type(description="One field's change: its value before and after.")
+class FieldChange:
+    field: str
+    before: JSON | None
+    after: JSON | None
+    secret: bool = strawberry.field(description="A secret changed; its values are never kept.")
+
+
+@strawberry.type(description="An audited action: who did what to which record, and what changed.")
+class AuditEvent(relay.Node):
+    id: relay.NodeID[int]
+    occurred_at: dt.datetime
+    action: str = strawberry.field(description="`<entity>.<verb>`, e.g. `user.created`.")
+    entity_type: str
+    entity_id: strawberry.ID | None = strawberry.field(
+        description="The global id of the record acted on, when there is one."
+    )
+    actor_label: str | None = strawberry.field(description="The actor's email at the time.")
+    client_address: str | None
+    request_id: str | None
+    actor_id: strawberry.Private[int | None]
+    raw_changes: strawberry.Private[dict[str, Any]]
+
+    @classmethod
+    def from_model(cls, row: audit.AuditEvent) -> AuditEvent:
+        entity_id = (
+            relay.to_base64(row.entity_type, row.entity_id) if row.entity_id is not None else None
+        )
+        return cls(
+            id=row.id,
+            occurred_at=row.occurred_at,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=strawberry.ID(entity_id) if entity_id else None,
+            actor_label=row.actor_label,
+            client_address=row.client_address,
+            request_id=row.request_id,
+            actor_id=row.actor_id,
+            raw_changes=row.changes or {},
+        )
+
+    @strawberry.field(description="The acting user, if visible to the caller.")
+    async def actor(self, info: Info) -> User | None:
+        if self.actor_id is None:
+            return None
+        row = await info.context.loader(loaders.UserByIdLoader).load(self.actor_id)
+        return User.from_model(row) if row else None
+
+    @strawberry.field
+    def changes(self) -> list[FieldChange]:
+        result = []
+        for name, value in sorted(self.raw_changes.items()):
+            if isinstance(value, dict) and value.get("changed") is True:
+                result.append(FieldChange(field=name, before=None, after=None, secret=True))
+            elif isinstance(value, dict) and ("before" in value or "after" in value):
+                result.append(
+                    FieldChange(
+                        field=name,
+                        before=value.get("before"),
+                        after=value.get("after"),
+                        secret=False,
+                    )
+                )
+            else:
+                result.append(FieldChange(field=name, before=None, after=value, secret=False))
+        return result
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[AuditEvent | None]:
+        rows = await info.context.loader(loaders.AuditEventByIdLoader).load_many(_int_ids(node_ids))
+        return [cls.from_model(row) if row else None for row in rows]
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+
+
+@strawberry.input
+class RefreshTokenInput:
+    refresh_token: str
+
+
+@strawberry.input
+class LogoutInput:
+    refresh_token: str | None = strawberry.field(
+        default=None,
+        description="The session to end; without it, the session of the access token.",
+    )
+
+
+@strawberry.input
+class CreateApiTokenInput:
+    name: str
+    expires_at: dt.datetime | None = None
+    permissions: list[str] | None = strawberry.field(
+        default=None, description="Narrow the token to these of your permissions."
+    )
+
+
+@strawberry.input
+class RevokeApiTokenInput:
+    id: relay.GlobalID
+
+
+@strawberry.input
+class CreateUserInput:
+    email: str
+    name: str
+    password: str
+    team_id: relay.GlobalID | None = None
+    role_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    active: bool = True
+
+
+@strawberry.input
+class UpdateUserInput:
+    id: relay.GlobalID
+    version: int
+    email: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    team_id: relay.GlobalID | None = strawberry.field(
+        default=strawberry.UNSET, description="A team, or null to leave the team."
+    )
+    active: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeactivateUserInput:
+    id: relay.GlobalID
+    version: int
+
+
+@strawberry.input
+class SetUserPasswordInput:
+    user_id: relay.GlobalID
+    password: str
+    current_password: str | None = strawberry.field(
+        default=None, description="Required when changing your own password."
+    )
+
+
+@strawberry.input
+class AssignRolesInput:
+    user_id: relay.GlobalID
+    role_ids: list[relay.GlobalID] = strawberry.field(
+        description="The complete set of roles the user will hold."
+    )
+
+
+@strawberry.input
+class CreateTeamInput:
+    name: str
+
+
+@strawberry.input
+class UpdateTeamInput:
+    id: relay.GlobalID
+    version: int
+    name: str
+
+
+@strawberry.input
+class GrantInput:
+    permission: str
+    scope: Scope  # type: ignore[valid-type]
+
+
+@strawberry.input
+class CreateRoleInput:
+    name: str
+    key: str | None = strawberry.field(
+        default=None, description="Defaults to the name in SCREAMING_SNAKE_CASE."
+    )
+    description: str | None = None
+    grants: list[GrantInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpdateRoleInput:
+    id: relay.GlobalID
+    version: int
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    grants: list[GrantInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The complete set of stored grants (for a built-in role: its additions).",
+    )
+
+
+@strawberry.input
+class DeleteRoleInput:
+    id: relay.GlobalID
+    version: int
+
+
+@strawberry.input
+class UserFilter:
+    search: str | None = strawberry.field(default=None, description="Part of name or email.")
+    active: bool | None = None
+    team_id: relay.GlobalID | None = None
+    role_id: relay.GlobalID | None = None
+
+
+@strawberry.enum
+class UserOrderField(enum.Enum):
+    NAME = "NAME"
+    EMAIL = "EMAIL"
+    CREATED_AT = "CREATED_AT"
+    LAST_LOGIN_AT = "LAST_LOGIN_AT"
+
+
+@strawberry.input
+class UserOrder:
+    field: UserOrderField = UserOrderField.NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input
+class AuditEventFilter:
+    action: str | None = strawberry.field(
+        default=None, description="Exact action, or a prefix ending in `.` (`user.`)."
+    )
+    entity_type: str | None = None
+    entity_id: relay.GlobalID | None = None
+    actor_id: relay.GlobalID | None = None
+    occurred_after: dt.datetime | None = None
+    occurred_before: dt.datetime | None = None
+
+
+# ----------------------------------------------------------------------------- payloads
+
+
+@strawberry.type
+class AuthTokens:
+    access_token: str | None = None
+    access_token_expires_at: dt.datetime | None = None
+    refresh_token: str | None = None
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LoginPayload(AuthTokens):
+    pass
+
+
+@strawberry.type
+class RefreshTokenPayload(AuthTokens):
+    pass
+
+
+@strawberry.type
+class LogoutPayload:
+    revoked: bool
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateApiTokenPayload:
+    api_token: ApiToken | None
+    secret: str | None = strawberry.field(description="The token itself; shown only this once.")
+    errors: list[UserError]
+
+
+@strawberry.type
+class RevokeApiTokenPayload:
+    api_token: ApiToken | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateUserPayload(UserPayload):
+    pass
+
+
+@strawberry.type
+class UpdateUserPayload(UserPayload):
+    pass
+
+
+@strawberry.type
+class DeactivateUserPayload(UserPayload):
+    pass
+
+
+@strawberry.type
+class SetUserPasswordPayload(UserPayload):
+    pass
+
+
+@strawberry.type
+class AssignRolesPayload(UserPayload):
+    pass
+
+
+@strawberry.type
+class TeamPayload:
+    team: Team | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateTeamPayload(TeamPayload):
+    pass
+
+
+@strawberry.type
+class UpdateTeamPayload(TeamPayload):
+    pass
+
+
+@strawberry.type
+class RolePayload:
+    role: Role | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateRolePayload(RolePayload):
+    pass
+
+
+@strawberry.type
+class UpdateRolePayload(RolePayload):
+    pass
+
+
+@strawberry.type
+class DeleteRolePayload:
+    deleted_role_id: relay.GlobalID | None
+    affected_users: int = strawberry.field(description="How many users held the role.")
+    errors: list[UserError]
