@@ -1,0 +1,1 @@
+"""The customer graph: customers, contacts, tags, interactions, tasks, custom fields."""

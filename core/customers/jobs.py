@@ -1,0 +1,140 @@
+"""Periodic work (``crm jobs run``): dormant customers and birthday reminders.
+
+Safe to run from cron as often as you like: each reminder task carries a ``dedupe_key``
+(unique in the database), so a second run, or two runs at once on two machines, never
+create a task twice; a customer marked DORMANT is no longer ACTIVE, so it is not picked again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import String, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import audit
+from core.config import Settings
+from core.customers.models import Contact, Customer, Task
+from core.db import Database
+
+JOBS_ACTOR = audit.Actor(label="crm jobs")
+BIRTHDAY_LEAD_DAYS = 7
+
+
+def _insert_ignoring_duplicates(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Task).values(rows).on_conflict_do_nothing(index_elements=[Task.dedupe_key])
+
+
+async def mark_dormant(session: AsyncSession, settings: Settings, now: dt.datetime) -> int:
+    """ACTIVE customers without an interaction for ``CRM_DORMANT_DAYS`` become DORMANT, and
+    their owner gets a follow-up task."""
+    cutoff = now - dt.timedelta(days=settings.dormant_days)
+    quiet = select(Customer).where(
+        Customer.stage == "ACTIVE",
+        Customer.archived_at.is_(None),
+        func.coalesce(Customer.last_interaction_at, Customer.created_at) < cutoff,
+    )
+    customers = list((await session.scalars(quiet.with_for_update())).all())
+    for customer in customers:
+        await session.execute(
+            update(Customer)
+            .where(Customer.id == customer.id, Customer.stage == "ACTIVE")
+            .values(stage="DORMANT", updated_at=now, version=Customer.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            session,
+            JOBS_ACTOR,
+            "customer.updated",
+            "Customer",
+            customer.id,
+            {
+                "stage": {"before": "ACTIVE", "after": "DORMANT"},
+                "reason": f"no interaction for {settings.dormant_days} days",
+            },
+        )
+        if customer.owner_id is not None:
+            since = (customer.last_interaction_at or customer.created_at).date().isoformat()
+            await session.execute(
+                _insert_ignoring_duplicates(
+                    session,
+                    [
+                        {
+                            "customer_id": customer.id,
+                            "title": f"Re-engage {customer.name} (dormant since {since})",
+                            "due_at": now + dt.timedelta(days=3),
+                            "assignee_id": customer.owner_id,
+                            "dedupe_key": f"dormant:{customer.id}:{since}",
+                            "created_at": now,
+                            "updated_at": now,
+                            "version": 1,
+                        }
+                    ],
+                )
+            )
+    return len(customers)
+
+
+def _month_day(session: AsyncSession) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(Contact.birthday, "MM-DD")
+    return func.strftime("%m-%d", Contact.birthday).cast(String)
+
+
+async def birthday_reminders(session: AsyncSession, now: dt.datetime) -> int:
+    """A task for the owner a week before each contact's birthday (once per year)."""
+    days = [(now + dt.timedelta(days=d)).date() for d in range(BIRTHDAY_LEAD_DAYS + 1)]
+    by_month_day = {d.strftime("%m-%d"): d for d in days}
+    rows = (
+        await session.execute(
+            select(Contact, Customer.owner_id)
+            .join(Customer, Customer.id == Contact.customer_id)
+            .where(
+                Contact.birthday.is_not(None),
+                Contact.archived_at.is_(None),
+                Customer.archived_at.is_(None),
+                Customer.owner_id.is_not(None),
+                _month_day(session).in_(list(by_month_day)),
+            )
+        )
+    ).all()
+    tasks = []
+    for contact, owner_id in rows:
+        assert contact.birthday is not None
+        day = by_month_day[contact.birthday.strftime("%m-%d")]
+        tasks.append(
+            {
+                "customer_id": contact.customer_id,
+                "title": f"Birthday of {contact.name} on {day.isoformat()}",
+                "due_at": dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC),
+                "assignee_id": owner_id,
+                "dedupe_key": f"birthday:{contact.id}:{day.year}",
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+    created = 0
+    for start in range(0, len(tasks), 500):
+        result = await session.execute(
+            _insert_ignoring_duplicates(session, tasks[start : start + 500])
+        )
+        created += max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
+    if created:
+        audit.record(
+            session, JOBS_ACTOR, "task.birthday_reminders", "Task", None, {"created": created}
+        )
+    return created
+
+
+async def run(db: Database, settings: Settings, now: dt.datetime) -> dict[str, int]:
+    """Core's jobs, each in its own transaction."""
+    async with db.transaction() as session:
+        dormant = await mark_dormant(session, settings, now)
+    async with db.transaction() as session:
+        birthdays = await birthday_reminders(session, now)
+    return {"customers marked dormant": dormant, "birthday reminders created": birthdays}

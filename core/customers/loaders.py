@@ -1,0 +1,238 @@
+"""Dataloaders of the customer graph. Each one filters through the caller's scope.
+
+A contact, interaction or task is visible exactly when its customer is (``customers:read``
+in scope); a customer's relationships are therefore filtered by :func:`customer_visible`,
+the same condition its root list uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import False_, True_
+
+from core.audit import AuditEvent
+from core.context import RequestContext
+from core.customers.models import (
+    Contact,
+    Customer,
+    CustomerTag,
+    Interaction,
+    InteractionParticipant,
+    Tag,
+    Task,
+)
+from core.identity.models import User
+from core.loaders import ChildCountLoader, ChildPageLoader, Loader, one_by_key
+from core.pagination import SortKey
+
+
+def customer_visible(context: RequestContext, column: Any) -> ColumnElement[bool]:
+    """``column`` (a customer id) names a customer the caller may read.
+
+    When the caller's scope makes the condition a constant (ALL, or no grant), the constant
+    is used as it is, so a nested list does not pay for a semi-join that filters nothing.
+    """
+    condition = context.visible("customers:read", "customers")
+    if isinstance(condition, True_ | False_):
+        return condition
+    return column.in_(select(Customer.id).where(condition))  # type: ignore[no-any-return]
+
+
+class CustomerByIdLoader(Loader[int, Customer | None]):
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Customer | None]:
+        rows = (
+            await session.scalars(
+                select(Customer).where(
+                    Customer.id.in_(keys), self.context.visible("customers:read", "customers")
+                )
+            )
+        ).all()
+        return one_by_key(keys, rows)
+
+
+class ContactByIdLoader(Loader[int, Contact | None]):
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Contact | None]:
+        rows = (
+            await session.scalars(
+                select(Contact).where(
+                    Contact.id.in_(keys), customer_visible(self.context, Contact.customer_id)
+                )
+            )
+        ).all()
+        return one_by_key(keys, rows)
+
+
+class InteractionByIdLoader(Loader[int, Interaction | None]):
+    async def load_batch(
+        self, session: AsyncSession, keys: Sequence[int]
+    ) -> list[Interaction | None]:
+        rows = (
+            await session.scalars(
+                select(Interaction).where(
+                    Interaction.id.in_(keys),
+                    customer_visible(self.context, Interaction.customer_id),
+                )
+            )
+        ).all()
+        return one_by_key(keys, rows)
+
+
+def task_visible(context: RequestContext) -> ColumnElement[bool]:
+    """A task is visible with its customer, or, without one, to its assignee."""
+    caller = context.caller
+    own = Task.assignee_id == (caller.user_id if caller else -1)
+    return (Task.customer_id.is_(None) & own) | customer_visible(context, Task.customer_id)
+
+
+class TaskByIdLoader(Loader[int, Task | None]):
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Task | None]:
+        rows = (
+            await session.scalars(select(Task).where(Task.id.in_(keys), task_visible(self.context)))
+        ).all()
+        return one_by_key(keys, rows)
+
+
+class TagByIdLoader(Loader[int, Tag | None]):
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Tag | None]:
+        if self.context.caller is None:
+            return [None for _ in keys]
+        rows = (await session.scalars(select(Tag).where(Tag.id.in_(keys)))).all()
+        return one_by_key(keys, rows)
+
+
+class TagsByCustomerLoader(Loader[int, list[Tag]]):
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[list[Tag]]:
+        rows = (
+            await session.execute(
+                select(CustomerTag.customer_id, Tag)
+                .join(Tag, Tag.id == CustomerTag.tag_id)
+                .where(
+                    CustomerTag.customer_id.in_(keys),
+                    customer_visible(self.context, CustomerTag.customer_id),
+                )
+                .order_by(Tag.name_key)
+            )
+        ).all()
+        grouped: dict[int, list[Tag]] = {key: [] for key in keys}
+        for customer_id, tag in rows:
+            grouped[customer_id].append(tag)
+        return [grouped[key] for key in keys]
+
+
+class PrimaryContactLoader(Loader[int, Contact | None]):
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Contact | None]:
+        rows = (
+            await session.scalars(
+                select(Contact).where(
+                    Contact.customer_id.in_(keys),
+                    Contact.is_primary.is_(True),
+                    Contact.archived_at.is_(None),
+                    customer_visible(self.context, Contact.customer_id),
+                )
+            )
+        ).all()
+        return one_by_key(keys, rows, "customer_id")
+
+
+class ParticipantsLoader(Loader[int, list[User]]):
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[list[User]]:
+        rows = (
+            await session.execute(
+                select(InteractionParticipant.interaction_id, User)
+                .join(User, User.id == InteractionParticipant.user_id)
+                .where(
+                    InteractionParticipant.interaction_id.in_(keys),
+                    self.context.visible("users:read"),
+                )
+                .order_by(User.name, User.id)
+            )
+        ).all()
+        grouped: dict[int, list[User]] = {key: [] for key in keys}
+        for interaction_id, user in rows:
+            grouped[interaction_id].append(user)
+        return [grouped[key] for key in keys]
+
+
+class _ActiveContacts:
+    entity = Contact
+    parent = Contact.customer_id
+
+    context: RequestContext
+
+    def statement(self) -> Select[Any]:
+        return select(Contact).where(
+            Contact.archived_at.is_(None), customer_visible(self.context, Contact.customer_id)
+        )
+
+
+class ContactPagesLoader(_ActiveContacts, ChildPageLoader):
+    keys = (SortKey(Contact.name), SortKey(Contact.id))
+
+
+class ContactCountLoader(_ActiveContacts, ChildCountLoader):
+    pass
+
+
+class _CustomerInteractions:
+    entity = Interaction
+    parent = Interaction.customer_id
+
+    context: RequestContext
+
+    def statement(self) -> Select[Any]:
+        return select(Interaction).where(customer_visible(self.context, Interaction.customer_id))
+
+
+class InteractionPagesLoader(_CustomerInteractions, ChildPageLoader):
+    keys = (SortKey(Interaction.occurred_at, True), SortKey(Interaction.id, True))
+
+
+class InteractionCountLoader(_CustomerInteractions, ChildCountLoader):
+    pass
+
+
+class _CustomerTasks:
+    entity = Task
+    parent = Task.customer_id
+
+    context: RequestContext
+
+    def statement(self) -> Select[Any]:
+        return select(Task).where(customer_visible(self.context, Task.customer_id))
+
+
+class TaskPagesLoader(_CustomerTasks, ChildPageLoader):
+    keys = (SortKey(Task.due_at), SortKey(Task.id))
+
+
+class TaskCountLoader(_CustomerTasks, ChildCountLoader):
+    pass
+
+
+class _CustomerHistory:
+    """A customer's audit events (keys are customer ids as text, as the trail stores them)."""
+
+    entity = AuditEvent
+    parent = AuditEvent.entity_id
+
+    context: RequestContext
+
+    def statement(self) -> Select[Any]:
+        visible_ids = select(cast(Customer.id, String)).where(
+            self.context.visible("customers:read", "customers")
+        )
+        return select(AuditEvent).where(
+            AuditEvent.entity_type == "Customer", AuditEvent.entity_id.in_(visible_ids)
+        )
+
+
+class HistoryPagesLoader(_CustomerHistory, ChildPageLoader):
+    keys = (SortKey(AuditEvent.occurred_at, True), SortKey(AuditEvent.id, True))
+
+
+class HistoryCountLoader(_CustomerHistory, ChildCountLoader):
+    pass
