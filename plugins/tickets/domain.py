@@ -1,0 +1,136 @@
+"""The rules of a ticket: its states and transitions, SLA targets and their state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+import strawberry
+
+from plugins.tickets.calendar import Calendar
+
+
+@strawberry.enum(description="What a ticket is about.")
+class TicketType(enum.Enum):
+    CONSULTATION = "CONSULTATION"
+    FAULT = "FAULT"
+    COMPLAINT = "COMPLAINT"
+    SUGGESTION = "SUGGESTION"
+    OTHER = "OTHER"
+
+
+@strawberry.enum(description="How urgent a ticket is.")
+class TicketPriority(enum.Enum):
+    URGENT = "URGENT"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+
+@strawberry.enum(description="Where a ticket is in its life.")
+class TicketStatus(enum.Enum):
+    NEW = "NEW"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    IN_PROGRESS = "IN_PROGRESS"
+    WAITING = "WAITING"
+    RESOLVED = "RESOLVED"
+    CLOSED = "CLOSED"
+
+
+@strawberry.enum(description="How a ticket stands against its SLA.")
+class SlaState(enum.Enum):
+    ON_TRACK = "ON_TRACK"
+    AT_RISK = "AT_RISK"
+    BREACHED = "BREACHED"
+    MET = "MET"
+
+
+OPEN_STATUSES = frozenset({"NEW", "ACKNOWLEDGED", "IN_PROGRESS", "WAITING"})
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "NEW": frozenset({"ACKNOWLEDGED"}),
+    "ACKNOWLEDGED": frozenset({"IN_PROGRESS"}),
+    "IN_PROGRESS": frozenset({"WAITING", "RESOLVED"}),
+    "WAITING": frozenset({"IN_PROGRESS", "RESOLVED"}),
+    "RESOLVED": frozenset({"CLOSED", "IN_PROGRESS"}),
+    "CLOSED": frozenset(),
+}
+PRIORITY_ORDER = ["LOW", "MEDIUM", "HIGH", "URGENT"]
+
+# Minutes: (first response, resolution).
+DEFAULT_SLA: dict[str, tuple[int, int]] = {
+    "URGENT": (30, 4 * 60),
+    "HIGH": (120, 24 * 60),
+    "MEDIUM": (120, 72 * 60),
+    "LOW": (120, 120 * 60),
+}
+AT_RISK_SHARE = 0.2  # less than a fifth of the target left
+
+
+def can_move(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One ticket's SLA clock: opened, paused time, and the moments that stop each target."""
+
+    opened_at: dt.datetime
+    paused_seconds: float
+    waiting_since: dt.datetime | None
+    first_responded_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class SlaView:
+    first_response_due_at: dt.datetime
+    resolution_due_at: dt.datetime
+    first_responded_at: dt.datetime | None
+    state: SlaState
+
+
+def _target_state(
+    due: dt.datetime,
+    done_at: dt.datetime | None,
+    now: dt.datetime,
+    target_seconds: float,
+    calendar: Calendar,
+) -> SlaState:
+    if done_at is not None:
+        return SlaState.MET if done_at <= due else SlaState.BREACHED
+    if now > due:
+        return SlaState.BREACHED
+    left = calendar.between(now, due)
+    return SlaState.AT_RISK if left < target_seconds * AT_RISK_SHARE else SlaState.ON_TRACK
+
+
+WORST_FIRST = [SlaState.BREACHED, SlaState.AT_RISK, SlaState.ON_TRACK, SlaState.MET]
+
+
+def sla_view(
+    clock: Clock, targets: tuple[int, int], calendar: Calendar, now: dt.datetime
+) -> SlaView:
+    """Due times and state, from stored times only (always right, no job needed).
+
+    Time spent WAITING on the customer does not count: paused business seconds push both
+    due times back, including a pause still running now.
+    """
+    paused = clock.paused_seconds
+    if clock.waiting_since is not None:
+        paused += calendar.between(clock.waiting_since, now)
+    first_seconds, resolution_seconds = targets[0] * 60.0, targets[1] * 60.0
+    first_due = calendar.add(clock.opened_at, first_seconds + paused)
+    resolution_due = calendar.add(clock.opened_at, resolution_seconds + paused)
+    states = [
+        _target_state(first_due, clock.first_responded_at, now, first_seconds, calendar),
+        _target_state(resolution_due, clock.resolved_at, now, resolution_seconds, calendar),
+    ]
+    # The worse of the two targets: BREACHED, then AT_RISK, then ON_TRACK; MET when both are.
+    state = next(s for s in WORST_FIRST if s in states)
+    return SlaView(
+        first_response_due_at=first_due,
+        resolution_due_at=resolution_due,
+        first_responded_at=clock.first_responded_at,
+        state=state,
+    )

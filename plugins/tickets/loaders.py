@@ -1,0 +1,100 @@
+"""Dataloaders of the tickets plugin; each filters through the caller's ``tickets:read`` scope."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.loaders import ChildCountLoader, ChildPageLoader, Loader, group_by_key, one_by_key
+from core.pagination import SortKey
+from plugins.tickets import service
+from plugins.tickets.calendar import Calendar
+from plugins.tickets.domain import OPEN_STATUSES
+from plugins.tickets.models import Ticket, TicketEvent
+
+
+class TicketByIdLoader(Loader[int, Ticket | None]):
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Ticket | None]:
+        rows = (
+            await session.scalars(
+                select(Ticket).where(Ticket.id.in_(keys), self.context.visible("tickets:read"))
+            )
+        ).all()
+        return one_by_key(keys, rows)
+
+
+class _VisibleTickets:
+    entity = Ticket
+    context: Any
+
+    def statement(self) -> Select[Any]:
+        return select(Ticket).where(self.context.visible("tickets:read"))
+
+
+class TicketsByCustomerLoader(_VisibleTickets, ChildPageLoader):
+    parent = Ticket.customer_id
+    keys = (SortKey(Ticket.created_at, True), SortKey(Ticket.id, True))
+
+
+class TicketCountByCustomerLoader(_VisibleTickets, ChildCountLoader):
+    parent = Ticket.customer_id
+
+
+class TicketsByAssigneeLoader(_VisibleTickets, ChildPageLoader):
+    parent = Ticket.assignee_id
+    keys = (SortKey(Ticket.created_at, True), SortKey(Ticket.id, True))
+
+
+class TicketCountByAssigneeLoader(_VisibleTickets, ChildCountLoader):
+    parent = Ticket.assignee_id
+
+
+class OpenTicketCountLoader(Loader[int, int]):
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[int]:
+        rows = (
+            await session.execute(
+                select(Ticket.customer_id, func.count())
+                .where(
+                    Ticket.customer_id.in_(keys),
+                    Ticket.status.in_(OPEN_STATUSES),
+                    self.context.visible("tickets:read"),
+                )
+                .group_by(Ticket.customer_id)
+            )
+        ).all()
+        counts = dict(rows)
+        return [int(counts.get(key, 0)) for key in keys]
+
+
+class EventsByTicketLoader(Loader[int, list[TicketEvent]]):
+    """A ticket's timeline (the ticket itself was loaded through the scoped loaders)."""
+
+    async def load_batch(
+        self, session: AsyncSession, keys: Sequence[int]
+    ) -> list[list[TicketEvent]]:
+        rows = (
+            await session.scalars(
+                select(TicketEvent)
+                .where(
+                    TicketEvent.ticket_id.in_(keys),
+                    TicketEvent.ticket_id.in_(
+                        select(Ticket.id).where(self.context.visible("tickets:read"))
+                    ),
+                )
+                .order_by(TicketEvent.created_at, TicketEvent.id)
+            )
+        ).all()
+        return group_by_key(keys, rows, "ticket_id")
+
+
+class SlaSettingsLoader(Loader[int, tuple[dict[str, tuple[int, int]], Calendar]]):
+    """SLA targets and the calendar, read once per request (key: always 0)."""
+
+    async def load_batch(
+        self, session: AsyncSession, keys: Sequence[int]
+    ) -> list[tuple[dict[str, tuple[int, int]], Calendar]]:
+        settings = (await service.sla_targets(session), await service.calendar(session))
+        return [settings for _ in keys]

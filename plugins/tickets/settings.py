@@ -1,0 +1,27 @@
+"""The plugin's own settings, read from ``CRM_TICKETS_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.config import ConfigError
+
+
+class TicketSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_TICKETS_", extra="ignore", frozen=True)
+
+    autoclose_days: int = Field(
+        default=7, ge=1, le=365, description="Days a RESOLVED ticket waits for confirmation."
+    )
+
+
+def load() -> TicketSettings:
+    try:
+        return TicketSettings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "CRM_TICKETS_" + ".".join(str(p) for p in error["loc"]).upper()
+            lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

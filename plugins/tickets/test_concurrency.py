@@ -1,0 +1,206 @@
+"""Ticket numbers under real concurrency: two app processes (uvicorn, as ``crm serve`` runs
+them) on one PostgreSQL database, fifty tickets opened at once, split across both.
+
+PostgreSQL only (the numbers come from a sequence there; SQLite has one writer anyway):
+skipped without ``CRM_TEST_POSTGRES_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from strawberry import relay
+
+from core import migrate as migrations
+from core.config import load_settings
+from core.db import Database
+from core.identity.catalog import ADMINISTRATOR, SUPPORT_REPRESENTATIVE
+from core.plugins import build_plugin_manager
+from plugins.tickets import models
+from tests.support import DEFAULT_PASSWORD, LOGIN, POSTGRES_URL, make_user, postgres_database
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not POSTGRES_URL, reason="CRM_TEST_POSTGRES_URL not set"),
+]
+
+TICKETS = 50
+CRM = [sys.executable, "-c", "from schema.cli import main; main()"]
+STARTUP_SECONDS = 30
+SECRET = "concurrency-test-secret-key-0123456789abcdef"
+OPEN = """
+mutation($input: OpenTicketInput!) {
+  openTicket(input: $input) { ticket { number assignee { email } } errors { field message code } }
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``crm serve`` in its own process; yields its base URL and stops it afterwards."""
+    port = _free_port()
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [*CRM, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    async with postgres_database() as url:
+        yield url
+
+
+async def gql(
+    client: httpx.AsyncClient, base: str, query: str, variables: dict[str, Any], token: str
+) -> dict[str, Any]:
+    response = await client.post(
+        f"{base}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body
+
+
+async def test_fifty_tickets_from_two_processes_get_fifty_numbers(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        data_dir=tmp_path / "data", database_url=postgres_url, plugins="tickets"
+    )
+    database = Database(settings.resolved_database_url)
+    try:
+        await migrations.upgrade(database, build_plugin_manager(["tickets"]))
+        await make_user(database, settings, "admin@example.com", [ADMINISTRATOR])
+        agents = [
+            await make_user(database, settings, f"agent{n}@example.com", [SUPPORT_REPRESENTATIVE])
+            for n in (1, 2)
+        ]
+    finally:
+        await database.dispose()
+
+    env = {
+        **os.environ,
+        "CRM_DATA_DIR": str(tmp_path / "data"),
+        "CRM_DATABASE_URL": postgres_url,
+        "CRM_PLUGINS": "tickets",
+        "CRM_SECRET_KEY": SECRET,
+    }
+    with ExitStack() as stack:
+        servers = [stack.enter_context(serving(env, tmp_path / f"server{n}.log")) for n in (1, 2)]
+        async with httpx.AsyncClient(timeout=60) as client:
+            login = await client.post(
+                f"{servers[0]}/graphql",
+                json={
+                    "query": LOGIN,
+                    "variables": {"email": "admin@example.com", "password": DEFAULT_PASSWORD},
+                },
+            )
+            token = login.json()["data"]["login"]["accessToken"]
+            assert token, login.text
+            customer = (
+                await gql(
+                    client,
+                    servers[1],
+                    """mutation { createCustomer(input: {name: "Busy Corp"}) {
+                        customer { id } errors { message } } }""",
+                    {},
+                    token,
+                )
+            )["data"]["createCustomer"]["customer"]["id"]
+            rule = await gql(
+                client,
+                servers[0],
+                """mutation($users: [ID!]!) {
+                  setRoutingRule(input: {type: FAULT, strategy: ROUND_ROBIN, userIds: $users}) {
+                    errors { message }
+                  }
+                }""",
+                {"users": [relay.to_base64("User", agent) for agent in agents]},
+                token,
+            )
+            assert rule["data"]["setRoutingRule"]["errors"] == []
+
+            bodies = await asyncio.gather(
+                *(
+                    gql(
+                        client,
+                        servers[n % 2],
+                        OPEN,
+                        {
+                            "input": {
+                                "customerId": customer,
+                                "type": "FAULT",
+                                "subject": f"Rush {n}",
+                            }
+                        },
+                        token,
+                    )
+                    for n in range(TICKETS)
+                )
+            )
+
+            payloads = [body["data"]["openTicket"] for body in bodies]
+            assert [p["errors"] for p in payloads] == [[]] * TICKETS
+            numbers = sorted(p["ticket"]["number"] for p in payloads)
+            assert numbers == [f"T{n:06d}" for n in range(1, TICKETS + 1)]
+            # The routing rule is locked while it picks: the pool is shared out evenly.
+            picked = [p["ticket"]["assignee"]["email"] for p in payloads]
+            assert sorted(set(picked)) == ["agent1@example.com", "agent2@example.com"]
+            assert picked.count("agent1@example.com") == TICKETS // 2
+
+            listed = await gql(client, servers[1], "{ tickets { totalCount } }", {}, token)
+            assert listed["data"]["tickets"]["totalCount"] == TICKETS
+
+    database = Database(settings.resolved_database_url)
+    try:
+        async with database.read() as session:
+            stored = (await session.scalars(select(models.Ticket.number))).all()
+            events = await session.scalar(select(func.count()).select_from(models.TicketEvent))
+    finally:
+        await database.dispose()
+    assert sorted(stored) == numbers
+    assert events == TICKETS

@@ -1,0 +1,179 @@
+"""GraphQL types of the tickets plugin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+
+import strawberry
+from strawberry import relay
+
+from core.context import Info
+from core.customers.loaders import ContactByIdLoader, CustomerByIdLoader
+from core.customers.types import Contact, Customer
+from core.errors import UserError
+from core.identity.loaders import UserByIdLoader
+from core.identity.types import User
+from plugins.tickets import loaders, models
+from plugins.tickets.domain import (
+    Clock,
+    SlaState,
+    TicketPriority,
+    TicketStatus,
+    TicketType,
+    sla_view,
+)
+
+
+@strawberry.type(description="A ticket's service-level clock, computed from stored times.")
+class TicketSla:
+    first_response_due_at: dt.datetime
+    resolution_due_at: dt.datetime
+    first_responded_at: dt.datetime | None
+    state: SlaState
+
+
+@strawberry.enum(description="What happened on a ticket's timeline.")
+class TicketEventKind(enum.Enum):
+    OPENED = "OPENED"
+    STATUS = "STATUS"
+    NOTE = "NOTE"
+    ASSIGNED = "ASSIGNED"
+    TRANSFERRED = "TRANSFERRED"
+    ESCALATED = "ESCALATED"
+    CONFIRMATION = "CONFIRMATION"
+
+
+@strawberry.type(description="A step on a ticket's timeline: who, when, what, and a note.")
+class TicketEvent:
+    kind: TicketEventKind
+    from_status: TicketStatus | None
+    to_status: TicketStatus | None
+    note: str | None
+    internal: bool = strawberry.field(description="false: visible to the customer.")
+    created_at: dt.datetime
+    actor_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def actor(self, info: Info) -> User | None:
+        if self.actor_id is None:
+            return None
+        row = await info.context.loader(UserByIdLoader).load(self.actor_id)
+        return User.from_model(row) if row else None
+
+
+@strawberry.type(description="A service request (work order) of a customer.")
+class Ticket(relay.Node):
+    id: relay.NodeID[int]
+    number: str = strawberry.field(description="Assigned by the database, e.g. `T000001`.")
+    type: TicketType
+    subject: str
+    description: str
+    priority: TicketPriority
+    status: TicketStatus
+    expected_resolution_at: dt.datetime | None = strawberry.field(
+        description="When the customer asked to have it resolved."
+    )
+    resolution: str | None
+    reopen_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    version: int
+    customer_id: strawberry.Private[int]
+    contact_id: strawberry.Private[int | None]
+    assignee_id: strawberry.Private[int | None]
+    clock: strawberry.Private[Clock]
+
+    @classmethod
+    def from_model(cls, row: models.Ticket) -> Ticket:
+        return cls(
+            id=row.id,
+            number=row.number,
+            type=TicketType(row.type),
+            subject=row.subject,
+            description=row.description,
+            priority=TicketPriority(row.priority),
+            status=TicketStatus(row.status),
+            expected_resolution_at=row.expected_resolution_at,
+            resolution=row.resolution,
+            reopen_count=row.reopen_count,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            resolved_at=row.resolved_at,
+            closed_at=row.closed_at,
+            version=row.version,
+            customer_id=row.customer_id,
+            contact_id=row.contact_id,
+            assignee_id=row.assignee_id,
+            clock=Clock(
+                opened_at=row.created_at,
+                paused_seconds=row.paused_seconds or 0.0,
+                waiting_since=row.waiting_since,
+                first_responded_at=row.first_responded_at,
+                resolved_at=row.resolved_at,
+            ),
+        )
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer | None:
+        row = await info.context.loader(CustomerByIdLoader).load(self.customer_id)
+        return Customer.from_model(row) if row else None
+
+    @strawberry.field
+    async def contact(self, info: Info) -> Contact | None:
+        if self.contact_id is None:
+            return None
+        row = await info.context.loader(ContactByIdLoader).load(self.contact_id)
+        return Contact.from_model(row) if row else None
+
+    @strawberry.field
+    async def assignee(self, info: Info) -> User | None:
+        if self.assignee_id is None:
+            return None
+        row = await info.context.loader(UserByIdLoader).load(self.assignee_id)
+        return User.from_model(row) if row else None
+
+    @strawberry.field(description="First-response and resolution targets and how they stand.")
+    async def sla(self, info: Info) -> TicketSla:
+        targets, calendar = await info.context.loader(loaders.SlaSettingsLoader).load(0)
+        view = sla_view(self.clock, targets[self.priority.value], calendar, info.context.now())
+        return TicketSla(
+            first_response_due_at=view.first_response_due_at,
+            resolution_due_at=view.resolution_due_at,
+            first_responded_at=view.first_responded_at,
+            state=view.state,
+        )
+
+    @strawberry.field(description="The ticket's timeline, oldest first.")
+    async def events(self, info: Info, include_internal: bool = True) -> list[TicketEvent]:
+        rows = await info.context.loader(loaders.EventsByTicketLoader).load(self.id)
+        return [
+            TicketEvent(
+                kind=TicketEventKind(row.kind),
+                from_status=TicketStatus(row.from_status) if row.from_status else None,
+                to_status=TicketStatus(row.to_status) if row.to_status else None,
+                note=row.note,
+                internal=row.internal,
+                created_at=row.created_at,
+                actor_id=row.actor_id,
+            )
+            for row in rows
+            if include_internal or not row.internal
+        ]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Ticket | None]:
+        keys = [int(n) if n.isdigit() else -1 for n in node_ids]
+        rows = await info.context.loader(loaders.TicketByIdLoader).load_many(keys)
+        return [cls.from_model(row) if row else None for row in rows]
+
+
+@strawberry.type
+class TicketPayload:
+    ticket: Ticket | None
+    errors: list[UserError]
