@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -16,15 +18,17 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry import Schema
 
 from core import migrate
 from core.config import Settings
 from core.context import RequestContext
-from core.db import Database
+from core.db import Database, utcnow
 from core.http import GraphQLEndpoint
+from core.identity.auth import AuthenticationError, authenticate, bearer_token
+from core.identity.catalog import catalog_for
 from core.plugins import CRMPluginManager, call_async_hook
 
 access_log = logging.getLogger("crm.access")
@@ -86,18 +90,34 @@ def create_app(
     pm: CRMPluginManager,
     db: Database,
     schema: Schema,
+    clock: Callable[[], dt.datetime] = utcnow,
 ) -> Starlette:
-    """Assemble the ASGI app around a built schema."""
+    """Assemble the ASGI app around a built schema.
+
+    :param clock: where requests read the time (tests pass a controllable one).
+    """
     head_check = migrate.HeadCheck(pm)
 
-    def make_context(request: Request) -> RequestContext:
-        return RequestContext(
+    catalog = catalog_for(pm)  # built now: a bad declaration stops startup, not a request
+
+    async def make_context(request: Request) -> RequestContext:
+        context = RequestContext(
             settings=settings,
             db=db,
             pm=pm,
             request=request,
             request_id=request.state.request_id,
+            client_address=request.client.host if request.client else None,
+            clock=clock,
         )
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            if token is not None:
+                context.caller = await authenticate(db, settings, catalog, token)
+                request.state.caller = context.caller.label
+        except AuthenticationError as exc:
+            context.auth_error = str(exc)
+        return context
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -141,13 +161,26 @@ def create_app(
                 max_age=600,
             )
         )
-    return Starlette(
-        debug=False,
-        routes=[
-            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-        ],
-        middleware=middleware,
-        lifespan=lifespan,
+    routes: list[BaseRoute] = [
+        Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    for contributed in pm.hook.crm_http_routes():
+        routes.extend(contributed or ())
+    app = Starlette(debug=False, routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.crm = AppState(
+        settings=settings, db=db, pm=pm, schema=schema, make_context=make_context
     )
+    return app
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What route handlers of modules reach as ``request.app.state.crm``."""
+
+    settings: Settings
+    db: Database
+    pm: CRMPluginManager
+    schema: Schema
+    make_context: Callable[[Request], Awaitable[RequestContext]]

@@ -52,6 +52,25 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=100)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=104_857_600)
     sql_echo: bool = False
+    default_region: str = Field(
+        default="US",
+        description="ISO 3166 country for phone numbers written without +country code.",
+    )
+    dormant_days: int = Field(default=90, ge=1, le=3650)
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    login_max_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed logins per account before a lock."
+    )
+    login_address_max_failures: int = Field(
+        default=30, ge=1, le=100_000, description="Failed logins per client address before a lock."
+    )
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_slowdown_seconds: float = Field(
+        default=0.5, ge=0, le=10, description="Delay added per failure before the lock."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -71,6 +90,16 @@ class Settings(BaseSettings):
                 "must start with sqlite:// or postgresql:// (drivers aiosqlite or asyncpg)"
             )
         return scheme + ":" + value.split(":", 1)[1] if ":" in value else value
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        code = value.strip().upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a two-letter country code, e.g. US, GB, DE")
+        return code
 
     @field_validator("secret_key")
     @classmethod

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.types import Info as StrawberryInfo
 
+from core.db import utcnow
+
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
     from starlette.requests import Request
 
     from core.config import Settings
     from core.db import Database
+    from core.identity.access import Caller
     from core.loaders import Loader
     from core.plugins import CRMPluginManager
 
@@ -32,7 +38,10 @@ class RequestContext:
     pm: CRMPluginManager
     request: Request | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    caller: Any = None
+    caller: Caller | None = None
+    auth_error: str | None = None
+    client_address: str | None = None
+    clock: Callable[[], dt.datetime] = utcnow
     _loaders: dict[type[Any], Any] = field(default_factory=dict, repr=False)
 
     def loader(self, loader_class: type[L]) -> L:
@@ -41,6 +50,17 @@ class RequestContext:
             existing = loader_class(self)
             self._loaders[loader_class] = existing
         return existing
+
+    def now(self) -> dt.datetime:
+        """The current time (a test can hand the app a controllable clock)."""
+        return self.clock()
+
+    def visible(self, permission: str, resource: str | None = None) -> ColumnElement[bool]:
+        """The SQL condition for the records of ``permission`` this caller reaches."""
+        from core.identity.access import visible
+        from core.identity.catalog import catalog_for
+
+        return visible(self.caller, catalog_for(self.pm), permission, resource)
 
 
 Info = StrawberryInfo[RequestContext, None]

@@ -32,6 +32,7 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+BEGIN_OPTION = "crm_sqlite_begin"
 
 
 class Base(DeclarativeBase):
@@ -88,7 +89,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # Write transactions take the write lock up front (BEGIN IMMEDIATE): a deferred one
+        # that reads first and writes later fails with "database is locked" when another
+        # writer got in between, and busy_timeout cannot help it.
+        mode = connection.get_execution_options().get(BEGIN_OPTION, "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -112,6 +117,8 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        writer = self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+        self.write_sessionmaker = async_sessionmaker(writer, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -120,7 +127,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessionmaker() as session, session.begin():
+        async with self.write_sessionmaker() as session, session.begin():
             yield session
 
     @asynccontextmanager

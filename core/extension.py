@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 
 @dataclass(frozen=True)
@@ -35,3 +39,56 @@ class TypeFields:
 
     target: type[Any]
     fields: Mapping[str, Any]
+
+
+class Scope(enum.Enum):
+    """How far a grant reaches: records the user owns, their team's, or all."""
+
+    OWN = "OWN"
+    TEAM = "TEAM"
+    ALL = "ALL"
+
+    @property
+    def rank(self) -> int:
+        return _SCOPE_RANK[self]
+
+    def covers(self, other: Scope) -> bool:
+        """Whether this scope reaches at least as far as ``other``."""
+        return self.rank >= other.rank
+
+
+_SCOPE_RANK = {Scope.OWN: 0, Scope.TEAM: 1, Scope.ALL: 2}
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission a module declares, named ``resource:action`` (``tickets:read``)."""
+
+    name: str
+    description: str
+
+    @property
+    def resource(self) -> str:
+        return self.name.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A permission with the scope it reaches."""
+
+    permission: str
+    scope: Scope = Scope.ALL
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """How the records of one resource map to the users who own them.
+
+    :param resource: the permission prefix (``customers`` for ``customers:read``).
+    :param owned_by: given a SQL expression of user ids (a list or a subquery), return the
+        condition "this row is owned by, or assigned to, one of them". OWN scope passes the
+        caller's id, TEAM the ids of the caller's team; ALL needs no condition.
+    """
+
+    resource: str
+    owned_by: Callable[[Any], ColumnElement[bool]]

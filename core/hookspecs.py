@@ -13,18 +13,23 @@ awaitable; the host awaits it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    import datetime
+
     import typer
     from sqlalchemy.ext.asyncio import AsyncSession
+    from starlette.routing import BaseRoute
 
     from core.config import Settings
+    from core.context import RequestContext
+    from core.customers.models import Customer
     from core.db import Database
-    from core.extension import Migrations, TypeFields
+    from core.extension import AccessPolicy, Grant, Migrations, Permission, TypeFields
 
 PROJECT_NAME = "crm"
 
@@ -121,6 +126,123 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
 
 
 # -------------------------------------------------------------------------
+# Identity and access
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def crm_permissions() -> Sequence[Permission]:
+    """Declare the module's permissions, named ``resource:action``.
+
+    Called once per process when the permission catalogue is built. The ``permissions``
+    query lists every declared permission with its description and the declaring module.
+    A name two modules declare stops startup.
+
+    :return: a sequence of :class:`core.extension.Permission`.
+    """
+
+
+@hookspec
+def crm_role_grants() -> Mapping[str, Sequence[Grant]]:
+    """Give built-in roles the module's permissions (least privilege).
+
+    Called with :func:`crm_permissions`. The keys are built-in role keys
+    (``SALES_REPRESENTATIVE``, ``CUSTOMER_MANAGER``, ``SUPPORT_REPRESENTATIVE``, ``FINANCE``,
+    ``SYSTEM_ADMINISTRATOR``); ``ADMINISTRATOR`` holds every permission at ALL scope
+    without being named. Grants apply while the module is enabled and are not stored, so
+    disabling the module withdraws them.
+
+    :return: role key -> sequence of :class:`core.extension.Grant` of declared permissions.
+    """
+
+
+@hookspec
+def crm_access_policies() -> Sequence[AccessPolicy]:
+    """Say how the module's records map to the users who own them, per resource.
+
+    The single scoping function (:func:`core.identity.access.visible`) turns a caller's
+    grant into a SQL condition with it: root lists, ``node``/``nodes``, mutations and
+    dataloaders all filter through it. A resource without a policy is visible only with
+    ALL scope.
+
+    :return: a sequence of :class:`core.extension.AccessPolicy`.
+    """
+
+
+# -------------------------------------------------------------------------
+# Customer events
+#
+# Called inside the transaction of the change: whatever a listener writes with ``session``
+# commits or rolls back with it, and an exception undoes the whole change. ``context`` is
+# the request's (caller, settings, plugin manager).
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def crm_customer_created(
+    session: AsyncSession, customer: Customer, context: RequestContext
+) -> Awaitable[None] | None:
+    """A customer was created (it has its id and number)."""
+
+
+@hookspec
+def crm_customer_updated(
+    session: AsyncSession, customer: Customer, changes: Mapping[str, Any], context: RequestContext
+) -> Awaitable[None] | None:
+    """A customer changed.
+
+    :param changes: ``{field: {"before": ..., "after": ...}}`` as the audit trail records it.
+    """
+
+
+@hookspec
+def crm_customer_before_archive(
+    session: AsyncSession, customer: Customer, erasing: bool, context: RequestContext
+) -> Awaitable[None] | None:
+    """A customer is about to be archived (or erased, when ``erasing``): veto it here.
+
+    Raise :class:`core.errors.UserErrors` to refuse, with a message that says why (for
+    example how many open tickets the customer has); nothing is changed then.
+    """
+
+
+@hookspec
+def crm_customer_archived(
+    session: AsyncSession, customer: Customer, context: RequestContext
+) -> Awaitable[None] | None:
+    """A customer was archived."""
+
+
+@hookspec
+def crm_customer_erased(
+    session: AsyncSession, customer: Customer, context: RequestContext
+) -> Awaitable[None] | None:
+    """A customer's personal data was erased on request: erase the module's copies too."""
+
+
+@hookspec
+def crm_customer_merge(
+    session: AsyncSession,
+    source: Customer,
+    target: Customer,
+    dry_run: bool,
+    context: RequestContext,
+) -> Awaitable[Mapping[str, int]] | Mapping[str, int] | None:
+    """Two customers merge: move the module's records of ``source`` to ``target``.
+
+    With ``dry_run`` change nothing, only count. Either way return what moves, by kind
+    (``{"tickets": 3}``); ``mergeCustomers`` reports it.
+    """
+
+
+@hookspec
+def crm_customer_merged(
+    session: AsyncSession, source: Customer, target: Customer, context: RequestContext
+) -> Awaitable[None] | None:
+    """A merge finished: ``source`` is archived and points to ``target``."""
+
+
+# -------------------------------------------------------------------------
 # Lifecycle
 # -------------------------------------------------------------------------
 
@@ -140,6 +262,37 @@ def crm_shutdown(settings: Settings, db: Database) -> Awaitable[None] | None:
 
 
 # -------------------------------------------------------------------------
+# HTTP and periodic work
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def crm_http_routes() -> Sequence[BaseRoute]:
+    """Add HTTP routes beside ``/graphql`` (downloads, webhooks).
+
+    Called once when the app is built. A handler gets the request context with
+    ``await request.app.state.crm.make_context(request)`` (the same authentication and
+    scoping as GraphQL) and must check permissions itself.
+
+    :return: Starlette routes; paths must not clash with another module's.
+    """
+
+
+@hookspec
+def crm_jobs_run(
+    db: Database, settings: Settings, now: datetime.datetime, pm: pluggy.PluginManager
+) -> Awaitable[Mapping[str, int]] | Mapping[str, int] | None:
+    """Do the module's periodic work for ``crm jobs run`` (cron).
+
+    Must be idempotent: running twice, or on two machines at once, changes nothing more
+    than running once. Open your own transactions on ``db``; announce events through
+    ``pm.hook`` (with ``context=None``: no request).
+
+    :return: what was done, by description (``{"tickets auto-closed": 3}``).
+    """
+
+
+# -------------------------------------------------------------------------
 # Command line
 # -------------------------------------------------------------------------
 
@@ -154,11 +307,13 @@ def crm_cli_commands(cli: typer.Typer) -> None:
 
 
 @hookspec
-def crm_demo_data(session: AsyncSession, size: int) -> Awaitable[None] | None:
+def crm_demo_data(session: AsyncSession, size: int, settings: Settings) -> Awaitable[None] | None:
     """Add the module's demo records inside ``crm demo``'s transaction.
 
-    Called after core's demo data exists (core runs first), in one transaction.
+    Called after core's demo data exists (core runs first: its demo users, one in every
+    built-in role, and their teams), in one transaction.
 
     :param session: the session of the demo transaction; flush, do not commit.
     :param size: how many primary records (customers) the demo makes; scale to it.
+    :param settings: the validated settings (for the password policy, the default region).
     """

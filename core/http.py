@@ -18,7 +18,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType, parse
@@ -154,7 +154,7 @@ class GraphQLEndpoint:
         *,
         schema: Schema,
         settings: Settings,
-        make_context: Callable[[Request], RequestContext],
+        make_context: Callable[[Request], Awaitable[RequestContext]],
     ) -> None:
         self.schema = schema
         self.settings = settings
@@ -200,7 +200,7 @@ class GraphQLEndpoint:
             status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
             return _error_response(status, str(exc), media_type)
 
-        context = self.make_context(request)
+        context = await self.make_context(request)
         request.state.operation = operation_name
         result = await self.schema.execute(
             query,

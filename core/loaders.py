@@ -8,10 +8,14 @@ cut at :attr:`Loader.max_batch_size` keys to stay under SQLite's bound-parameter
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aiodataloader import DataLoader
+from sqlalchemy import Select, func, select
+
+from core.pagination import ChildPage, PageArgs, SortKey, check_page_args, child_pages
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+R = TypeVar("R")
 
 MAX_BATCH_SIZE = 500
 
@@ -55,3 +60,70 @@ def group_by_key(keys: Sequence[K], rows: Sequence[Any], key_attr: str) -> list[
         if bucket is not None:
             bucket.append(row)
     return [groups[key] for key in keys]
+
+
+def one_by_key(keys: Sequence[K], rows: Sequence[R], key_attr: str = "id") -> list[R | None]:
+    """The row whose ``key_attr`` equals each key (``None`` where there is none), in key order."""
+    found = {getattr(row, key_attr): row for row in rows}
+    return [found.get(key) for key in keys]
+
+
+class ChildPageLoader(Loader[tuple[Any, PageArgs], ChildPage]):
+    """Pages of a nested connection (``customer.contacts(first: 5)``) for many parents at once.
+
+    Subclasses set :attr:`entity`, :attr:`parent` (the child's column naming its parent) and
+    :attr:`keys` (the ordering, unique by its last key), and override :meth:`statement` to
+    add the caller's scope. Keys are ``(parent id, PageArgs)``; parents asking for the same
+    page arguments share one statement.
+    """
+
+    entity: ClassVar[Any]
+    parent: ClassVar[Any]
+    keys: ClassVar[Sequence[SortKey]]
+
+    def statement(self) -> Select[Any]:
+        return select(self.entity)
+
+    async def load_batch(
+        self, session: AsyncSession, keys: Sequence[tuple[Any, PageArgs]]
+    ) -> list[ChildPage]:
+        by_args: dict[PageArgs, list[Any]] = defaultdict(list)
+        for parent_id, args in keys:
+            by_args[args].append(parent_id)
+        pages: dict[tuple[Any, PageArgs], ChildPage] = {}
+        for args, parent_ids in by_args.items():
+            limit, backwards = check_page_args(args, self.context.settings.max_page_size)
+            rows = await child_pages(
+                session,
+                self.statement(),
+                entity=self.entity,
+                parent=type(self).parent,  # read from the class: a column is a descriptor
+                parent_ids=parent_ids,
+                keys=self.keys,
+                args=args,
+                limit=limit,
+                backwards=backwards,
+            )
+            for parent_id in parent_ids:
+                pages[(parent_id, args)] = ChildPage(rows[parent_id], args, limit, backwards)
+        return [pages[key] for key in keys]
+
+
+class ChildCountLoader(Loader[Any, int]):
+    """How many children each parent has (``totalCount`` of a nested connection)."""
+
+    entity: ClassVar[Any]
+    parent: ClassVar[Any]
+
+    def statement(self) -> Select[Any]:
+        return select(self.entity)
+
+    async def load_batch(self, session: AsyncSession, keys: Sequence[Any]) -> list[int]:
+        parent = type(self).parent  # read from the class: a column is a descriptor
+        children = self.statement().where(parent.in_(list(keys))).subquery()
+        parent_column = children.c[parent.key]
+        rows = (
+            await session.execute(select(parent_column, func.count()).group_by(parent_column))
+        ).all()
+        counts = {parent_id: int(count) for parent_id, count in rows}
+        return [counts.get(key, 0) for key in keys]

@@ -20,6 +20,7 @@ from alembic.script.revision import RevisionError
 from sqlalchemy import Table, exists, select, text
 from sqlalchemy.engine import Connection
 
+import core.models  # noqa: F401  (registers core tables on the metadata)
 from core.db import Base, Database
 from core.extension import Migrations
 from core.plugins import CRMPluginManager
@@ -170,11 +171,17 @@ async def at_head(db: Database, pm: CRMPluginManager) -> bool:
 
 
 async def tables_with_rows(db: Database, pm: CRMPluginManager) -> list[str]:
-    """The enabled modules' tables that hold at least one row."""
+    """The enabled modules' tables that hold at least one row.
+
+    Tables whose ``info`` says ``seeded`` (rows the migrations themselves insert, such as the
+    built-in roles) do not count.
+    """
     names = owned_tables(pm)
     filled: list[str] = []
     async with db.engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
+            if table.info.get("seeded"):
+                continue
             if table.name in names and await connection.scalar(select(exists().select_from(table))):
                 filled.append(table.name)
     return filled

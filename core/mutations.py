@@ -13,10 +13,20 @@ from core.errors import UserError, UserErrors
 T = TypeVar("T")
 
 
+class Rollback(Exception):
+    """Raised inside ``work`` to undo everything yet return ``value`` (dry runs)."""
+
+    def __init__(self, value: object) -> None:
+        super().__init__("rolled back on purpose")
+        self.value = value
+
+
 async def in_transaction(
     info: Info, work: Callable[[AsyncSession], Awaitable[T]]
 ) -> tuple[T | None, list[UserError]]:
     """Run ``work`` in one transaction; on :class:`UserErrors` roll back and return them.
+
+    :class:`Rollback` undoes the transaction too, returning the value it carries.
 
     Event listeners that plugins attach run inside ``work``, so a listener's failure undoes
     the whole mutation.
@@ -26,3 +36,5 @@ async def in_transaction(
             return await work(session), []
     except UserErrors as exc:
         return None, exc.errors
+    except Rollback as rollback:
+        return rollback.value, []  # type: ignore[return-value]

@@ -12,6 +12,8 @@ import base64
 import binascii
 import datetime as dt
 import decimal
+import enum
+import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,6 +23,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from strawberry import relay
 from strawberry.relay.types import NodeType
 
@@ -38,12 +41,23 @@ class Connection(relay.Connection[NodeType]):
         return await self._count()
 
 
+@strawberry.enum(description="Ascending or descending.")
+class OrderDirection(enum.Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
 @dataclass(frozen=True)
 class SortKey:
     """One column of an ordering; the last key of an ordering must be unique (the id)."""
 
     column: Any
     descending: bool = False
+    value: Callable[[Any], Any] | None = None
+    """Reads the key's value from a row, for keys that are expressions (``coalesce``)."""
+
+    def of(self, row: Any) -> Any:
+        return self.value(row) if self.value is not None else getattr(row, self.column.key)
 
 
 @dataclass(frozen=True)
@@ -85,18 +99,25 @@ def _decode_value(value: Any) -> Any:
     raise ValueError("unknown cursor value")
 
 
-def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+def ordering_tag(keys: Sequence[SortKey]) -> str:
+    """A short fingerprint of an ordering, kept in its cursors: a cursor of one ordering
+    handed to another (name values compared with times) is refused, not run."""
+    text = "|".join(f"{key.column}:{key.descending}" for key in keys)
+    return hashlib.blake2s(text.encode(), digest_size=4).hexdigest()
+
+
+def encode_cursor(values: Sequence[Any], tag: str = "") -> str:
+    raw = json.dumps([tag, *(_encode_value(v) for v in values)], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, argument: str, width: int) -> list[Any]:
+def decode_cursor(cursor: str, *, argument: str, width: int, tag: str = "") -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != width:
+        if not isinstance(values, list) or len(values) != width + 1 or values[0] != tag:
             raise ValueError("wrong shape")
-        return [_decode_value(v) for v in values]
+        return [_decode_value(v) for v in values[1:]]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise bad_argument(argument, "is not a cursor this list gave out") from None
 
@@ -131,6 +152,56 @@ def _after_condition(keys: Sequence[SortKey], values: Sequence[Any], backwards: 
     return or_(*clauses)
 
 
+def _ordering(keys: Sequence[SortKey], backwards: bool) -> list[Any]:
+    return [(k.column.desc() if k.descending != backwards else k.column.asc()) for k in keys]
+
+
+def _page_filter(
+    statement: Select[Any], keys: Sequence[SortKey], args: PageArgs, backwards: bool
+) -> Select[Any]:
+    cursor = args.before if backwards else args.after
+    if cursor is None:
+        return statement
+    values = decode_cursor(
+        cursor,
+        argument="before" if backwards else "after",
+        width=len(keys),
+        tag=ordering_tag(keys),
+    )
+    return statement.where(_after_condition(keys, values, backwards))
+
+
+def _connection(
+    rows: list[Any],
+    *,
+    keys: Sequence[SortKey],
+    args: PageArgs,
+    limit: int,
+    backwards: bool,
+    to_node: Callable[[Any], NodeType],
+    count: Callable[[], Awaitable[int]] | None,
+) -> Connection[NodeType]:
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    tag = ordering_tag(keys)
+    edges = [
+        relay.Edge(
+            node=to_node(row),
+            cursor=encode_cursor([k.of(row) for k in keys], tag),
+        )
+        for row in rows
+    ]
+    page_info = relay.PageInfo(
+        has_next_page=has_more if not backwards else args.before is not None,
+        has_previous_page=has_more if backwards else args.after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=page_info, _count=count)
+
+
 async def paginate(
     session: AsyncSession,
     statement: Select[Any],
@@ -150,32 +221,9 @@ async def paginate(
         is closed by the time the count is asked for).
     """
     limit, backwards = check_page_args(args, max_page_size)
-    cursor = args.before if backwards else args.after
-    ordering = [(k.column.desc() if k.descending != backwards else k.column.asc()) for k in keys]
-    page_statement = statement
-    if cursor is not None:
-        values = decode_cursor(cursor, argument="before" if backwards else "after", width=len(keys))
-        page_statement = page_statement.where(_after_condition(keys, values, backwards))
-    page_statement = page_statement.order_by(*ordering).limit(limit + 1)
+    page_statement = _page_filter(statement, keys, args, backwards)
+    page_statement = page_statement.order_by(*_ordering(keys, backwards)).limit(limit + 1)
     rows = list((await session.scalars(page_statement)).all())
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    if backwards:
-        rows.reverse()
-
-    edges = [
-        relay.Edge(
-            node=to_node(row),
-            cursor=encode_cursor([getattr(row, k.column.key) for k in keys]),
-        )
-        for row in rows
-    ]
-    page_info = relay.PageInfo(
-        has_next_page=has_more if not backwards else args.before is not None,
-        has_previous_page=has_more if backwards else args.after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
 
     async def count() -> int:
         count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
@@ -184,4 +232,71 @@ async def paginate(
         async with count_session() as own:
             return int((await own.scalar(count_statement)) or 0)
 
-    return Connection(edges=edges, page_info=page_info, _count=count)
+    return _connection(
+        rows, keys=keys, args=args, limit=limit, backwards=backwards, to_node=to_node, count=count
+    )
+
+
+async def child_pages(
+    session: AsyncSession,
+    statement: Select[Any],
+    *,
+    entity: Any,
+    parent: Any,
+    parent_ids: Sequence[Any],
+    keys: Sequence[SortKey],
+    args: PageArgs,
+    limit: int,
+    backwards: bool,
+) -> dict[Any, list[Any]]:
+    """One page of children for each of many parents, in one statement.
+
+    ``ROW_NUMBER() OVER (PARTITION BY parent ORDER BY keys)`` numbers each parent's rows, and
+    the outer query keeps the first ``limit + 1`` of each, so the statement count of a nested
+    connection does not grow with the number of parents.
+    """
+    numbered = (
+        _page_filter(statement, keys, args, backwards)
+        .where(parent.in_(list(parent_ids)))
+        .add_columns(
+            func.row_number()
+            .over(partition_by=parent, order_by=_ordering(keys, backwards))
+            .label("page_row")
+        )
+        .subquery()
+    )
+    alias = aliased(entity, numbered)
+    rows = (
+        await session.execute(
+            select(alias, numbered.c.page_row)
+            .where(numbered.c.page_row <= limit + 1)
+            .order_by(numbered.c.page_row)
+        )
+    ).all()
+    pages: dict[Any, list[Any]] = {parent_id: [] for parent_id in parent_ids}
+    for row, _number in rows:
+        pages[getattr(row, parent.key)].append(row)
+    return pages
+
+
+class ChildPage:
+    """A nested connection's page, built from rows a batch loader fetched."""
+
+    def __init__(self, rows: list[Any], args: PageArgs, limit: int, backwards: bool) -> None:
+        self.rows, self.args, self.limit, self.backwards = rows, args, limit, backwards
+
+    def connection(
+        self,
+        keys: Sequence[SortKey],
+        to_node: Callable[[Any], NodeType],
+        count: Callable[[], Awaitable[int]] | None = None,
+    ) -> Connection[NodeType]:
+        return _connection(
+            self.rows,
+            keys=keys,
+            args=self.args,
+            limit=self.limit,
+            backwards=self.backwards,
+            to_node=to_node,
+            count=count,
+        )

@@ -6,15 +6,36 @@ from collections.abc import Callable
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 
 from core import migrate
 from core.config import Settings
 from core.db import Base, Database
+from core.identity.catalog import BUILTIN_ROLES
+from core.identity.models import Role
+from core.plugins import CRMPluginManager
 from tests.support import plugin_manager
 
 FIXTURE_TABLES = {"fixture_widgets", "fixture_widget_notes"}
+IDENTITY_TABLES = {
+    "users",
+    "teams",
+    "roles",
+    "role_grants",
+    "user_roles",
+    "auth_sessions",
+    "refresh_tokens",
+    "api_tokens",
+    "login_throttle",
+    "audit_events",
+}
+
+
+async def role_keys(db: Database) -> set[str]:
+    async with db.read() as session:
+        return set((await session.scalars(select(Role.key))).all())
 
 
 async def table_names(db: Database) -> set[str]:
@@ -22,30 +43,70 @@ async def table_names(db: Database) -> set[str]:
         return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
 
 
-async def test_upgrade_downgrade_upgrade(settings: Settings, db: Database) -> None:
-    pm = plugin_manager(settings)
+CUSTOMER_TABLES = {"customers", "contacts", "tags", "customer_tags", "interactions", "tasks"}
+TICKET_TABLES = {"tickets", "ticket_events", "ticket_sla_policies", "ticket_routing_rules"}
+EVERY_PLUGIN = ("fixture", "tickets")
+
+
+async def test_upgrade_downgrade_upgrade(
+    make_settings: Callable[..., Settings], db: Database
+) -> None:
+    pm = plugin_manager(make_settings(plugins=EVERY_PLUGIN))
+    tables = FIXTURE_TABLES | IDENTITY_TABLES | CUSTOMER_TABLES | TICKET_TABLES
 
     await migrate.upgrade(db, pm)
-    assert await table_names(db) >= FIXTURE_TABLES
+    assert await table_names(db) >= tables
     assert await migrate.at_head(db, pm)
+    # The migration seeds the built-in roles (their grants live in code).
+    assert await role_keys(db) == {role.key for role in BUILTIN_ROLES}
 
     await migrate.downgrade(db, pm)
     assert await table_names(db) <= {"alembic_version"}
     assert not await migrate.at_head(db, pm)
 
     await migrate.upgrade(db, pm)
-    assert await table_names(db) >= FIXTURE_TABLES
+    assert await table_names(db) >= tables
     assert await migrate.at_head(db, pm)
+    assert await role_keys(db) == {role.key for role in BUILTIN_ROLES}
+
+
+def branch_heads(pm: CRMPluginManager) -> set[str]:
+    """The head revision of each enabled module's branch, read from the version scripts."""
+    script = ScriptDirectory.from_config(migrate.alembic_config(pm))
+    return {
+        revision.revision
+        for migrations in migrate.enabled_migrations(pm)
+        for revision in script.get_revisions(f"{migrations.branch}@head")
+        if revision is not None
+    }
+
+
+def test_the_fixture_branch_depends_on_the_core_revision_of_users(settings: Settings) -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config(plugin_manager(settings)))
+    fixture = script.get_revision("fixture_0001")
+    identity = script.get_revision("core_0002")
+
+    assert fixture is not None
+    assert identity is not None
+    assert fixture.dependencies == "core_0002"  # widgets reference users
+    assert identity.down_revision == "core_0001"
 
 
 async def test_upgrade_is_idempotent(settings: Settings, db: Database) -> None:
     pm = plugin_manager(settings)
 
     await migrate.upgrade(db, pm)
+    heads = await migrate.current_heads(db)
     await migrate.upgrade(db, pm)
 
     assert await migrate.at_head(db, pm)
-    assert await migrate.current_heads(db) == {"fixture_0001"}
+    assert await migrate.current_heads(db) == heads
+    # Alembic records the newest revision of each line; every one is a branch head.
+    assert "fixture_0001" in heads
+    assert heads <= branch_heads(pm)
+    assert branch_heads(pm) == {"fixture_0001"} | branch_heads(
+        plugin_manager(settings.model_copy(update={"plugins": ""}))
+    )
 
 
 async def test_enabling_a_plugin_later_adds_only_its_tables(
@@ -68,8 +129,10 @@ async def test_enabling_a_plugin_later_adds_only_its_tables(
     assert await migrate.at_head(db, core_only)
 
 
-async def test_models_and_migrations_agree(settings: Settings, db: Database) -> None:
-    pm = plugin_manager(settings)
+async def test_models_and_migrations_agree(
+    make_settings: Callable[..., Settings], db: Database
+) -> None:
+    pm = plugin_manager(make_settings(plugins=EVERY_PLUGIN))
     await migrate.upgrade(db, pm)
     include = migrate.include_object_for(pm)
 

@@ -9,6 +9,7 @@ stay independent. Two contributions of one field name stop the build, naming bot
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ from strawberry.types.field import StrawberryField
 
 from core.config import Settings
 from core.extension import TypeFields
+from core.identity.catalog import catalog_for
 from core.plugins import CORE_PLUGIN_NAME
 
 logger = logging.getLogger("crm.graphql")
@@ -155,6 +157,27 @@ def _compose_type_fields(
     return extra
 
 
+def _parse_aware(value: object) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"{value!r} has no UTC offset; add one, such as Z or +01:00")
+    return parsed
+
+
+AwareDateTime = strawberry.scalar(
+    name="DateTime",
+    description="An ISO 8601 date-time with a UTC offset (`2026-11-23T09:30:00Z`).",
+    serialize=lambda value: value.isoformat(),
+    parse_value=_parse_aware,
+)
+"""Date-times in the API always carry their offset: a naive one is refused as bad input."""
+
+
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Per-request extension factories (never shared instances) for the request limits."""
     return [
@@ -167,7 +190,12 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
 
 
 def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
-    """Build the schema of core plus the plugins registered in ``pm``."""
+    """Build the schema of core plus the plugins registered in ``pm``.
+
+    Also checks the modules' permission declarations (:class:`CatalogError`, a
+    :class:`PluginError`), so a bad one stops startup like a schema conflict does.
+    """
+    catalog_for(pm)
     config = StrawberryConfig()
     hook = pm.hook
     query = _compose_root("Query", _contributions(hook.crm_graphql_query), config)
@@ -186,6 +214,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
     extra = _compose_type_fields(_contributions(hook.crm_graphql_type_fields), config, type_owners)
     try:
         return CRMSchema(
+            scalar_overrides={dt.datetime: AwareDateTime},
             query=query,
             mutation=mutation,
             subscription=subscription,

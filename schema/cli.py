@@ -1,4 +1,4 @@
-"""The ``crm`` command line (typer): serve, migrate, demo, export-schema, plugins."""
+"""The ``crm`` command line (typer): serve, migrate, demo, createuser, export-schema, plugins."""
 
 from __future__ import annotations
 
@@ -11,11 +11,27 @@ import pluggy
 import typer
 from rich.console import Console
 from rich.progress import Progress
+from rich.table import Table
 
 from core import migrate as migrations
+from core.audit import Actor
 from core.config import ConfigError, Settings, load_settings
-from core.db import Database
-from core.plugins import PluginError, build_plugin_manager, enabled_plugin_names, maybe_await
+from core.context import RequestContext
+from core.customers import exchange
+from core.db import Database, utcnow
+from core.demo import DEMO_PASSWORD, demo_users
+from core.errors import UserErrors
+from core.identity import service
+from core.identity.auth import AuthenticationError, caller_for_email
+from core.identity.catalog import ADMINISTRATOR, catalog_for
+from core.mutations import Rollback
+from core.plugins import (
+    PluginError,
+    build_plugin_manager,
+    call_async_hook,
+    enabled_plugin_names,
+    maybe_await,
+)
 from schema.builder import SchemaConflictError, build_schema
 
 T = TypeVar("T")
@@ -129,13 +145,190 @@ def demo(
                 async with db.transaction() as session:
                     for impl in impls:
                         progress.update(task, description=f"Demo data: {impl.plugin_name}")
-                        args = {"session": session, "size": size}
+                        args = {"session": session, "size": size, "settings": settings}
                         await maybe_await(impl.function(**{k: args[k] for k in impl.argnames}))
                         progress.advance(task)
+            _print_demo_logins(size)
         finally:
             await db.dispose()
 
     _run(work)
+
+
+def _print_demo_logins(size: int) -> None:
+    table = Table(title=f"Demo logins (password for all: {DEMO_PASSWORD})")
+    table.add_column("email")
+    table.add_column("role")
+    table.add_column("team")
+    for user in demo_users(size):
+        table.add_row(user.email, user.role, user.team or "")
+    Console(soft_wrap=True).print(table)
+
+
+@cli.command()
+def createuser(
+    email: Annotated[str, typer.Option(help="Sign-in email (unique, case-insensitive).")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CRM_PASSWORD",
+            help="The password; prompted for when neither this nor CRM_PASSWORD is given.",
+            show_envvar=True,
+        ),
+    ] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option("--role", help="A role key (repeatable), e.g. SALES_REPRESENTATIVE."),
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user ADMINISTRATOR.")] = False,
+    team: Annotated[
+        str | None, typer.Option(help="Team name; created when it does not exist.")
+    ] = None,
+) -> None:
+    """Create a user (the first administrator, or users for scripts)."""
+    settings = _settings()
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    roles = list(role or []) + ([ADMINISTRATOR] if admin else [])
+
+    async def work() -> None:
+        pm = build_plugin_manager(settings.enabled_plugins)
+        db = Database(settings.resolved_database_url)
+        try:
+            if not await migrations.at_head(db, pm):
+                _fail("the database is not migrated; run `crm migrate` first")
+            async with db.transaction() as session:
+                actor = Actor(label="crm createuser")
+                team_row = await service.team_named(session, team, actor) if team else None
+                role_rows = await service.roles_by_key(session, roles, "role")
+                user = await service.add_user(
+                    session,
+                    settings,
+                    actor,
+                    service.NewUser(
+                        email=email,
+                        name=name,
+                        password=password,
+                        team_id=team_row.id if team_row else None,
+                    ),
+                    role_rows,
+                )
+                summary = f"Created user {user.email} (id {user.id})"
+        except UserErrors as exc:
+            _fail("; ".join(f"--{(e.field or 'input').lower()}: {e.message}" for e in exc.errors))
+        finally:
+            await db.dispose()
+        held = ", ".join(sorted(r.upper() for r in roles)) or "no roles"
+        console.print(f"{summary} with {held}", highlight=False)
+
+    _run(work)
+
+
+jobs_cli = typer.Typer(help="Periodic work, safe to run from cron.", no_args_is_help=True)
+cli.add_typer(jobs_cli, name="jobs")
+import_cli = typer.Typer(help="Load records from files.", no_args_is_help=True)
+cli.add_typer(import_cli, name="import")
+
+
+@jobs_cli.command("run")
+def jobs_run() -> None:
+    """Run every module's periodic jobs once (idempotent)."""
+    settings = _settings()
+
+    async def work() -> None:
+        pm = build_plugin_manager(settings.enabled_plugins)
+        db = Database(settings.resolved_database_url)
+        try:
+            if not await migrations.at_head(db, pm):
+                _fail("the database is not migrated; run `crm migrate` first")
+            results = await call_async_hook(
+                pm.hook.crm_jobs_run, db=db, settings=settings, now=utcnow(), pm=pm
+            )
+        finally:
+            await db.dispose()
+        for summary in results:
+            for what, count in summary.items():
+                typer.echo(f"{what}: {count}")
+
+    _run(work)
+
+
+@import_cli.command("customers")
+def import_customers(
+    file: Annotated[
+        typer.FileText,
+        typer.Argument(help="CSV file with a header row (UTF-8).", encoding="utf-8-sig"),
+    ],
+    as_user: Annotated[
+        str, typer.Option("--as", help="Email of the user the import acts as (their scope).")
+    ],
+    match_on: Annotated[
+        list[str] | None,
+        typer.Option("--match-on", help="EMAIL, PHONE or NUMBER (repeatable; default EMAIL)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row, keep nothing.")
+    ] = False,
+) -> None:
+    """Create or update customers from a CSV file: all rows or, if any row fails, none."""
+    settings = _settings()
+    text = file.read()
+    keys = [key.strip().upper() for key in (match_on or ["EMAIL"])]
+    bad = [key for key in keys if key not in ("EMAIL", "PHONE", "NUMBER")]
+    if bad:
+        _fail(f"--match-on: {', '.join(bad)} is not EMAIL, PHONE or NUMBER")
+    rows = max(text.count("\n") - 1, 1)
+
+    async def work() -> exchange.ImportResult | None:
+        pm = build_plugin_manager(settings.enabled_plugins)
+        db = Database(settings.resolved_database_url)
+        try:
+            if not await migrations.at_head(db, pm):
+                _fail("the database is not migrated; run `crm migrate` first")
+            try:
+                caller = await caller_for_email(db, catalog_for(pm), as_user)
+            except AuthenticationError as exc:
+                _fail(f"--as: {exc}")
+            context = RequestContext(settings=settings, db=db, pm=pm, caller=caller)
+            with Progress(console=console) as progress:
+                task = progress.add_task("Importing", total=rows)
+                try:
+                    async with db.transaction() as session:
+                        result = await exchange.import_customers(
+                            session,
+                            context,
+                            text,
+                            keys,
+                            dry_run,
+                            progress=lambda n: progress.advance(task, n),
+                        )
+                        if not result.imported:
+                            raise Rollback(result)
+                except Rollback as rollback:
+                    result = rollback.value  # type: ignore[assignment]
+                except UserErrors as exc:
+                    _fail("; ".join(f"{e.field}: {e.message}" for e in exc.errors))
+            return result
+        finally:
+            await db.dispose()
+
+    result = _run(work)
+    if result is None:
+        return
+    for error in result.errors:
+        console.print(
+            f"line {error.line}: {error.field or 'row'}: {error.message}", highlight=False
+        )
+    verb = "would create" if not result.imported else "created"
+    console.print(
+        f"{verb} {result.created}, {'would update' if not result.imported else 'updated'} "
+        f"{result.updated}; {len(result.errors)} rows with errors"
+        + ("" if result.imported else " (nothing imported)"),
+        highlight=False,
+    )
+    if result.errors:
+        raise typer.Exit(1)
 
 
 @cli.command("export-schema")

@@ -57,7 +57,12 @@ def test_core_only_schema(settings: Settings) -> None:
 
     assert "system: System!" in sdl
     assert "node(id: ID!): Node" in sdl
-    assert "type Mutation" not in sdl
+    assert "viewer: User!" in sdl
+    assert "type Mutation {" in sdl
+    assert "login(input: LoginInput!): LoginPayload!" in sdl
+    assert "type User implements Node" in sdl
+    assert "Widget" not in sdl
+    assert "type Subscription" not in sdl
 
 
 def test_plugin_adds_types_fields_and_roots(settings: Settings) -> None:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -20,9 +21,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
+from strawberry import relay
 
 from core.config import Settings, load_settings
-from core.db import Database
+from core.db import Database, utcnow
 from core.plugins import CRMPluginManager, build_plugin_manager
 from tests import fixture_plugin
 
@@ -76,6 +78,7 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             "data_dir": tmp_path / "data",
             "database_url": database_url,
             "plugins": ",".join(plugins),
+            "login_slowdown_seconds": 0,
         }
         values.update(overrides)
         return load_settings(**values)
@@ -90,7 +93,7 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 def plugin_manager(settings: Settings) -> CRMPluginManager:
     return build_plugin_manager(
-        settings.enabled_plugins, load_entrypoints=False, extra_plugins=FIXTURE
+        settings.enabled_plugins, load_entrypoints=True, extra_plugins=FIXTURE
     )
 
 
@@ -132,13 +135,96 @@ def count_statements() -> Iterator[Callable[[Database], StatementCounter]]:
         event.remove(engine, "before_cursor_execute", counter)
 
 
-class Api:
-    """An HTTP client for the app plus a GraphQL helper."""
+class FakeClock:
+    """A clock a test moves by hand: ``clock.advance(hours=2)``."""
 
-    def __init__(self, app: Starlette, client: httpx.AsyncClient, database: Database) -> None:
+    def __init__(self, now: dt.datetime | None = None) -> None:
+        self.current = now or dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.current += dt.timedelta(**delta)
+        return self.current
+
+    def set(self, moment: dt.datetime) -> None:
+        self.current = moment
+
+
+DEFAULT_PASSWORD = "Sturdy-Lantern-Walrus-42"
+
+LOGIN = """
+mutation Login($email: String!, $password: String!) {
+  login(input: {email: $email, password: $password}) {
+    accessToken refreshToken accessTokenExpiresAt
+    user { id email }
+    errors { field message code }
+  }
+}
+"""
+
+
+async def make_user(
+    database: Database,
+    settings: Settings,
+    email: str,
+    roles: Sequence[str] = (),
+    *,
+    team: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    name: str | None = None,
+    active: bool = True,
+) -> int:
+    """Insert a user with built-in or custom roles (by key) straight into the database."""
+    from core.audit import SYSTEM
+    from core.identity import service
+
+    async with database.transaction() as session:
+        team_row = await service.team_named(session, team, SYSTEM) if team else None
+        role_rows = await service.roles_by_key(session, roles)
+        user = await service.add_user(
+            session,
+            settings,
+            SYSTEM,
+            service.NewUser(
+                email=email,
+                name=name or email.split("@")[0].replace(".", " ").title(),
+                password=password,
+                team_id=team_row.id if team_row else None,
+                active=active,
+            ),
+            role_rows,
+        )
+        return user.id
+
+
+class Api:
+    """An HTTP client for the app plus a GraphQL helper, optionally signed in."""
+
+    def __init__(
+        self,
+        app: Starlette,
+        client: httpx.AsyncClient,
+        database: Database,
+        settings: Settings,
+        token: str | None = None,
+        user_id: int | None = None,
+    ) -> None:
         self.app = app
         self.client = client
         self.db = database
+        self.settings = settings
+        self.token = token
+        self.user_id = user_id
+
+    def with_token(self, token: str | None, user_id: int | None = None) -> Api:
+        """The same app and client, sending ``Authorization: Bearer <token>``."""
+        return Api(self.app, self.client, self.db, self.settings, token, user_id)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     async def gql(
         self,
@@ -148,31 +234,61 @@ class Api:
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=headers
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={**self.headers, **(headers or {})},
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
+    async def login(self, email: str, password: str = DEFAULT_PASSWORD) -> Api:
+        """Sign in through the API; the returned client carries the access token."""
+        body = await self.with_token(None).gql(LOGIN, {"email": email, "password": password})
+        payload = body["data"]["login"]
+        assert payload["errors"] == [], payload
+        user_id = int(relay.from_base64(payload["user"]["id"])[1])
+        return self.with_token(payload["accessToken"], user_id)
+
+    async def user(self, email: str, roles: Sequence[str] = (), *, team: str | None = None) -> Api:
+        """Create a user with ``roles`` and sign them in."""
+        await make_user(self.db, self.settings, email, roles, team=team)
+        return await self.login(email)
+
 
 @asynccontextmanager
-async def running_app(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Api]:
-    """The real ASGI app (lifespan included) over an in-process HTTP client."""
+async def running_app(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    pm: CRMPluginManager | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> AsyncIterator[Api]:
+    """The real ASGI app (lifespan included) over an in-process HTTP client.
+
+    :param pm: the plugin manager to serve; by default core plus the fixture plugin as
+        ``settings`` enables it.
+    :param clock: the time the app reads (a :class:`FakeClock` for SLA tests).
+    """
     from core import app as core_app
     from core import migrate as migrations
     from schema.builder import build_schema
 
-    pm = plugin_manager(settings)
+    pm = pm or plugin_manager(settings)
     database = Database(settings.resolved_database_url)
     if migrate:
         await migrations.upgrade(database, pm)
     app = core_app.create_app(
-        settings=settings, pm=pm, db=database, schema=build_schema(pm, settings)
+        settings=settings,
+        pm=pm,
+        db=database,
+        schema=build_schema(pm, settings),
+        clock=clock or utcnow,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Api(app, client, database)
+            yield Api(app, client, database, settings)
 
 
 @pytest.fixture
@@ -182,8 +298,15 @@ def api_factory() -> Callable[..., Any]:
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
+    """The app with no one signed in."""
     async with running_app(settings) as client:
         yield client
+
+
+@pytest.fixture
+async def admin(api: Api) -> Api:
+    """The app, signed in as an ADMINISTRATOR."""
+    return await api.user("admin@example.com", ["ADMINISTRATOR"])
 
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]

@@ -3,6 +3,8 @@
 Every hook specification in ``core/hookspecs.py`` must be documented in ``docs/plugins.md``
 under a ``### `name(params) -> return` `` heading whose signature is the specification's, in
 the section of its banner group, and must be called by at least one test under ``tests/``.
+The hooks built-in plugins declare are documented the same way under ``#### `` headings in
+the guide's section on hooks that plugins declare.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 
 from core import hookspecs
 from core.plugins import build_plugin_manager
+from plugins.tickets import hookspecs as ticket_hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "plugins.md"
@@ -29,17 +32,27 @@ SPEC_MARKER = f"{hookspecs.PROJECT_NAME}_spec"
 EXEMPT: list[str] = []
 
 _HOOK_HEADING = re.compile(r"^### `(?P<signature>(?P<name>crm_\w+)\(.*)`\s*$")
-_BANNER = re.compile(r"^# -{10,}\n# (?P<title>[^\n]+)\n# -{10,}$", re.MULTILINE)
+_PLUGIN_HOOK_HEADING = re.compile(r"^#### `(?P<signature>(?P<name>crm_\w+)\(.*)`\s*$")
+PLUGIN_HOOKS_SECTION = "Hooks that plugins declare"
+# A banner: a rule, the group's title, optional comment lines about the group, a rule.
+_BANNER = re.compile(
+    r"^# -{10,}\n# (?P<title>[^\n]+)\n(?:#(?: [^\n]*)?\n)*?# -{10,}$", re.MULTILINE
+)
 _SPEC_DEF = re.compile(r"^def (?P<name>crm_\w+)\(", re.MULTILINE)
+
+
+def specs_of(module: object) -> dict[str, Callable[..., Any]]:
+    """The hook specification functions of a hookspecs module, by name."""
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if inspect.isfunction(value) and hasattr(value, SPEC_MARKER)
+    }
 
 
 def core_hookspecs() -> dict[str, Callable[..., Any]]:
     """The hook specification functions of ``core/hookspecs.py``, by name."""
-    return {
-        name: value
-        for name, value in vars(hookspecs).items()
-        if inspect.isfunction(value) and hasattr(value, SPEC_MARKER)
-    }
+    return specs_of(hookspecs)
 
 
 def documented_signature(function: Callable[..., Any]) -> str:
@@ -77,6 +90,20 @@ def documented_hooks() -> dict[str, tuple[str, str | None]]:
     return found
 
 
+def documented_plugin_hooks() -> dict[str, tuple[str, str | None]]:
+    """``####`` hook headings of the guide: name -> (signature, title of the enclosing ``##``)."""
+    found: dict[str, tuple[str, str | None]] = {}
+    section: str | None = None
+    for line in DOCS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+            continue
+        match = _PLUGIN_HOOK_HEADING.match(line)
+        if match:
+            found[match["name"]] = (match["signature"], section)
+    return found
+
+
 def banner_groups() -> dict[str, str]:
     """Hook name -> title of the banner comment it sits under in ``core/hookspecs.py``."""
     source = Path(inspect.getfile(hookspecs)).read_text(encoding="utf-8")
@@ -87,6 +114,15 @@ def banner_groups() -> dict[str, str]:
         if above:
             groups[definition["name"]] = above[-1]
     return groups
+
+
+def test_banners_may_carry_notes_below_their_title() -> None:
+    rule = "# " + "-" * 20
+    source = f"{rule}\n# Events\n#\n# Called in the transaction.\n{rule}\n\n\ndef crm_a():\n"
+
+    assert [m["title"] for m in _BANNER.finditer(source)] == ["Events"]
+    assert banner_groups()["crm_customer_merged"] == "Customer events"
+    assert banner_groups()["crm_access_policies"] == "Identity and access"
 
 
 def test_hookspecs_are_found() -> None:
@@ -122,6 +158,18 @@ def test_no_documented_hook_is_unknown() -> None:
     unknown = sorted(set(documented_hooks()) - set(core_hookspecs()))
 
     assert not unknown, f"docs/plugins.md documents hooks core does not have: {unknown}"
+
+
+def test_the_tickets_plugins_hooks_are_documented_with_their_exact_signatures() -> None:
+    specs = specs_of(ticket_hookspecs)
+    documented = documented_plugin_hooks()
+
+    assert specs, "no hook specifications found in plugins/tickets/hookspecs.py"
+    assert {name: documented.get(name) for name in specs} == {
+        name: (documented_signature(function), PLUGIN_HOOKS_SECTION)
+        for name, function in specs.items()
+    }
+    assert set(documented) == set(specs), "docs/plugins.md documents unknown plugin hooks"
 
 
 def test_hooks_are_documented_in_their_banner_group() -> None:

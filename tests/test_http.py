@@ -1,8 +1,9 @@
 """The HTTP layer (``core/http.py``, ``core/app.py``) against the GraphQL-over-HTTP spec.
 
 Every test talks to the real ASGI app (lifespan included) through ``httpx``; the fixture
-plugin provides ``createWidget`` (whose ``failListener`` raises an unexpected error) and
-``system { widgetCount }``.
+plugin provides ``createWidget`` (whose ``failListener`` raises an unexpected error),
+``widgets`` and ``system { widgetCount }``. Widgets need a signed-in caller with the
+plugin's permissions, so tests that must reach a resolver send the ``admin``'s token.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ async def post_raw(
 
 
 async def widget_count(api: Api) -> int:
+    """How many widgets exist, counted by an administrator (anonymous callers see none)."""
+    assert api.token is not None, "count as a signed-in administrator"
     body = await api.gql(WIDGET_COUNT)
     assert "errors" not in body, body
     return int(body["data"]["system"]["widgetCount"])
@@ -226,10 +229,13 @@ async def test_request_error_is_200_without_data_in_application_json(
     assert message in payload["errors"][0]["message"]
 
 
-async def test_field_error_is_200_with_data_in_graphql_response_json(api: Api) -> None:
+async def test_field_error_is_200_with_data_in_graphql_response_json(admin: Api) -> None:
     # Given a query that executes but whose resolver refuses an argument
     response = await post(
-        api, {"query": "{ widgets(first: -1) { totalCount } }"}, accept=GRAPHQL_RESPONSE_JSON
+        admin,
+        {"query": "{ widgets(first: -1) { totalCount } }"},
+        accept=GRAPHQL_RESPONSE_JSON,
+        headers=admin.headers,
     )
 
     # Then execution happened: 200 and a data entry (null here) beside the error
@@ -401,15 +407,15 @@ async def test_streamed_body_over_the_limit_is_413(small_body_api: Api) -> None:
 # --- 4. GET and other methods --------------------------------------------------------------
 
 
-async def test_get_runs_a_query_with_json_variables(api: Api) -> None:
-    response = await api.client.get(
+async def test_get_runs_a_query_with_json_variables(admin: Api) -> None:
+    response = await admin.client.get(
         "/graphql",
         params={
             "query": "query Count($n: Int) { widgets(first: $n) { totalCount } }",
             "variables": json.dumps({"n": 1}),
             "operationName": "Count",
         },
-        headers={"Accept": GRAPHQL_RESPONSE_JSON},
+        headers={"Accept": GRAPHQL_RESPONSE_JSON, **admin.headers},
     )
 
     assert response.status_code == 200
@@ -429,12 +435,12 @@ async def test_get_with_variables_that_are_not_json_is_400(api: Api) -> None:
 
 
 @pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE_JSON, APPLICATION_JSON])
-async def test_mutation_over_get_is_405_and_changes_nothing(api: Api, accept: str) -> None:
-    # When a mutation is sent with GET
-    response = await api.client.get(
+async def test_mutation_over_get_is_405_and_changes_nothing(admin: Api, accept: str) -> None:
+    # When a mutation is sent with GET, by a caller who may create widgets
+    response = await admin.client.get(
         "/graphql",
         params={"query": CREATE, "variables": json.dumps({"name": "Sneaky"})},
-        headers={"Accept": accept},
+        headers={"Accept": accept, **admin.headers},
     )
 
     # Then it is refused, pointing at POST, and nothing was created
@@ -442,41 +448,47 @@ async def test_mutation_over_get_is_405_and_changes_nothing(api: Api, accept: st
     assert response.headers["allow"] == "POST"
     assert media_type(response) == accept
     assert "GET" in response.json()["errors"][0]["message"]
-    assert await widget_count(api) == 0
+    assert await widget_count(admin) == 0
 
 
-async def test_get_selecting_a_mutation_by_operation_name_is_405(api: Api) -> None:
+async def test_get_selecting_a_mutation_by_operation_name_is_405(admin: Api) -> None:
     document = "query Read { system { widgetCount } }\n" + CREATE
 
-    response = await api.client.get(
+    response = await admin.client.get(
         "/graphql",
         params={
             "query": document,
             "variables": json.dumps({"name": "Sneaky"}),
             "operationName": "Create",
         },
+        headers=admin.headers,
     )
 
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
-    assert await widget_count(api) == 0
+    assert await widget_count(admin) == 0
 
 
-async def test_get_selecting_the_query_of_a_mixed_document_runs_it(api: Api) -> None:
+async def test_get_selecting_the_query_of_a_mixed_document_runs_it(admin: Api) -> None:
+    await admin.gql(CREATE, {"name": "Existing"})
     document = "query Read { system { widgetCount } }\n" + CREATE
 
-    response = await api.client.get("/graphql", params={"query": document, "operationName": "Read"})
+    response = await admin.client.get(
+        "/graphql", params={"query": document, "operationName": "Read"}, headers=admin.headers
+    )
 
     assert response.status_code == 200
-    assert response.json() == {"data": {"system": {"widgetCount": 0}}}
+    assert response.json() == {"data": {"system": {"widgetCount": 1}}}
 
 
-async def test_mutation_over_post_works(api: Api) -> None:
-    response = await post(api, {"query": CREATE, "variables": {"name": "Fine"}})
+async def test_mutation_over_post_works(admin: Api) -> None:
+    response = await post(
+        admin, {"query": CREATE, "variables": {"name": "Fine"}}, headers=admin.headers
+    )
 
     assert response.status_code == 200
     assert response.json()["data"]["createWidget"]["widget"]["name"] == "Fine"
-    assert await widget_count(api) == 1
+    assert await widget_count(admin) == 1
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
@@ -495,13 +507,14 @@ async def test_other_methods_are_405(api: Api, method: str) -> None:
 
 
 async def test_unexpected_error_is_masked_and_logged_with_the_request_id(
-    api: Api, logs: pytest.LogCaptureFixture
+    admin: Api, logs: pytest.LogCaptureFixture
 ) -> None:
     # When a mutation fails with an unexpected exception
     response = await post(
-        api,
+        admin,
         {"query": CREATE, "variables": {"name": "Doomed", "fail": True}},
         accept=GRAPHQL_RESPONSE_JSON,
+        headers=admin.headers,
     )
 
     # Then the client sees a generic error carrying the request id of the response
@@ -525,7 +538,7 @@ async def test_unexpected_error_is_masked_and_logged_with_the_request_id(
     assert isinstance(record.exc_info[1], RuntimeError)
     assert "listener failure requested by the test" in str(record.exc_info[1])
     assert "createWidget" in record.getMessage()
-    assert await widget_count(api) == 0
+    assert await widget_count(admin) == 0
 
 
 async def test_every_response_has_a_generated_request_id(api: Api) -> None:
@@ -538,11 +551,11 @@ async def test_every_response_has_a_generated_request_id(api: Api) -> None:
 
 
 @pytest.mark.parametrize("request_id", ["abcdef12", "req-2024.01_XYZ-0001", "a" * 64])
-async def test_valid_incoming_request_id_is_echoed(api: Api, request_id: str) -> None:
+async def test_valid_incoming_request_id_is_echoed(admin: Api, request_id: str) -> None:
     response = await post(
-        api,
+        admin,
         {"query": CREATE, "variables": {"name": "Doomed", "fail": True}},
-        headers={"X-Request-ID": request_id},
+        headers={"X-Request-ID": request_id, **admin.headers},
     )
 
     assert response.headers["x-request-id"] == request_id
@@ -775,6 +788,20 @@ async def test_cors_preflight_from_an_allowed_origin(cors_api: Api) -> None:
     assert "content-type" in response.headers["access-control-allow-headers"].lower()
 
 
+async def test_cors_preflight_allows_the_authorization_header(cors_api: Api) -> None:
+    headers = {
+        **preflight_headers(ALLOWED_ORIGIN),
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+
+    response = await cors_api.client.options("/graphql", headers=headers)
+
+    assert response.status_code == 200
+    allowed = response.headers["access-control-allow-headers"].lower()
+    assert "authorization" in allowed
+    assert "content-type" in allowed
+
+
 async def test_cors_preflight_from_another_origin_is_not_allowed(cors_api: Api) -> None:
     response = await cors_api.client.options(
         "/graphql", headers=preflight_headers("https://evil.example.com")
@@ -832,6 +859,19 @@ async def test_access_log_has_one_record_per_request(
     assert fields["duration_ms"] >= 0
 
 
+async def test_access_log_names_the_signed_in_caller(
+    admin: Api, logs: pytest.LogCaptureFixture
+) -> None:
+    logs.clear()
+
+    signed_in = await post(admin, {"query": VERSION}, headers=admin.headers)
+    anonymous = await post(admin, {"query": VERSION})
+
+    assert signed_in.status_code == anonymous.status_code == 200
+    callers = [record_fields(r)["caller"] for r in records_of(logs, "crm.access")]
+    assert callers == [f"user:{admin.user_id}", None]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status"),
     [
@@ -863,11 +903,13 @@ async def test_access_log_records_the_status_of_every_request(
     assert fields["operation"] is None
 
 
-async def test_variables_never_reach_the_logs(api: Api, logs: pytest.LogCaptureFixture) -> None:
-    # Given variables holding a secret, in a request that succeeds and one that fails
+async def test_variables_never_reach_the_logs(admin: Api, logs: pytest.LogCaptureFixture) -> None:
+    # Given variables holding a secret, in a request that succeeds, one that fails, and a
+    # login whose password is the secret
     secret = "sk_live_S3CR3T_do_not_log_4242"
+    logs.clear()
     ok = await post(
-        api,
+        admin,
         {
             "query": "query Find($t: String!) { __type(name: $t) { name } }",
             "variables": {"t": secret},
@@ -875,19 +917,76 @@ async def test_variables_never_reach_the_logs(api: Api, logs: pytest.LogCaptureF
         },
     )
     failed = await post(
-        api,
+        admin,
         {"query": CREATE, "variables": {"name": secret, "fail": True}, "operationName": "Create"},
+        headers=admin.headers,
+    )
+    login = await post(
+        admin,
+        {
+            "query": "mutation LogIn($p: String!) { login(input: {email: "
+            '"admin@example.com", password: $p}) { accessToken errors { code } } }',
+            "variables": {"p": secret},
+            "operationName": "LogIn",
+        },
     )
     assert ok.status_code == 200
     assert failed.json()["errors"][0]["message"] == "Internal error"
+    assert login.json()["data"]["login"] == {"accessToken": None, "errors": [{"code": "INVALID"}]}
 
-    # Then both requests were logged, and the secret appears in no record
+    # Then every request was logged, and the secret appears in no record
     assert [record_fields(r)["operation"] for r in records_of(logs, "crm.access")] == [
         "Find",
         "Create",
+        "LogIn",
     ]
     assert records_of(logs, "crm.graphql")
     formatter = logging.Formatter()
     for record in logs.records:
         assert secret not in formatter.format(record)
         assert secret not in repr(record_fields(record))
+
+
+# --- 12. the Authorization header ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("Basic YWRtaW46cGFzc3dvcmQ=", "the Authorization header must be 'Bearer <token>'"),
+        ("Bearer", "the Authorization header must be 'Bearer <token>'"),
+        ("Bearer not.a.jwt", "the access token is not valid"),
+        ("Bearer crma_unknown", "the API token is not valid"),
+    ],
+)
+async def test_a_bad_authorization_header_is_unauthenticated_where_it_matters(
+    api: Api, header: str, message: str
+) -> None:
+    # When a request carries an unusable Authorization header
+    response = await post(
+        api,
+        {"query": "{ system { version } viewer { email } }"},
+        accept=GRAPHQL_RESPONSE_JSON,
+        headers={"Authorization": header},
+    )
+
+    # Then execution still happens (200): public fields answer, protected ones say why not
+    assert response.status_code == 200
+    payload = response.json()
+    assert payload["data"] is None  # viewer is non-null, so its error nulls the whole data
+    [error] = payload["errors"]
+    assert error["path"] == ["viewer"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert error["message"] == message
+    public = await post(api, {"query": VERSION}, headers={"Authorization": header})
+    assert "errors" not in public.json()
+    assert "version" in public.json()["data"]["system"]
+
+
+async def test_the_bearer_scheme_is_case_insensitive(admin: Api) -> None:
+    assert admin.token is not None
+    response = await post(
+        admin, {"query": "{ viewer { email } }"}, headers={"Authorization": f"bearer {admin.token}"}
+    )
+
+    assert response.json() == {"data": {"viewer": {"email": "admin@example.com"}}}

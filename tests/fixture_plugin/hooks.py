@@ -1,17 +1,20 @@
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pluggy
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import Migrations, TypeFields, hookimpl
+from core import AccessPolicy, Grant, Migrations, Permission, Scope, TypeFields, hookimpl
 from core.context import Info
 from core.errors import UserErrorCode, UserErrors
+from core.identity.access import require, requires
+from core.identity.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
+from core.identity.types import User
 from core.mutations import in_transaction
 from core.pagination import Connection, PageArgs, SortKey, paginate
 from core.plugins import call_async_hook
@@ -24,7 +27,7 @@ LISTENER_NOTE = "created"
 
 @strawberry.type
 class FixtureQuery:
-    @strawberry.field
+    @strawberry.field(extensions=requires("widgets:read"))
     async def widgets(
         self,
         info: Info,
@@ -37,7 +40,7 @@ class FixtureQuery:
         async with ctx.db.read() as session:
             return await paginate(
                 session,
-                select(models.Widget),
+                select(models.Widget).where(ctx.visible("widgets:read")),
                 keys=[SortKey(models.Widget.name), SortKey(models.Widget.id)],
                 args=PageArgs(first=first, after=after, last=last, before=before),
                 max_page_size=ctx.settings.max_page_size,
@@ -56,16 +59,17 @@ class FixtureSubscription:
 
 @strawberry.type
 class FixtureMutation:
-    @strawberry.mutation
+    @strawberry.mutation(extensions=requires("widgets:write"))
     async def create_widget(self, info: Info, input: CreateWidgetInput) -> CreateWidgetPayload:
         name = input.name.strip()
+        caller = require(info.context)
 
         async def work(session: AsyncSession) -> models.Widget:
             if not name:
                 raise UserErrors.single("name", "is required", UserErrorCode.REQUIRED)
             if len(name) > 100:
                 raise UserErrors.single("name", "at most 100 characters", UserErrorCode.TOO_LONG)
-            widget = models.Widget(name=name)
+            widget = models.Widget(name=name, owner_id=caller.user_id)
             session.add(widget)
             await session.flush()
             await call_async_hook(
@@ -83,7 +87,16 @@ class FixtureMutation:
 
 async def system_widget_count(root: System, info: Info) -> int:
     async with info.context.db.read() as session:
-        return await loaders.widget_count(session)
+        return await loaders.widget_count(session, info.context.visible("widgets:read"))
+
+
+async def user_widgets(root: User, info: Info) -> list[Widget]:
+    rows = await info.context.loader(loaders.WidgetsByOwnerLoader).load(root.id)
+    return [Widget.from_model(row) for row in rows]
+
+
+def _widgets_owned_by(ids: Any) -> ColumnElement[bool]:
+    return models.Widget.owner_id.in_(ids)
 
 
 @hookimpl
@@ -126,8 +139,34 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
         TypeFields(
             target=System,
             fields={"widget_count": strawberry.field(resolver=system_widget_count)},
-        )
+        ),
+        TypeFields(
+            target=User,
+            fields={"widgets": strawberry.field(resolver=user_widgets)},
+        ),
     ]
+
+
+@hookimpl
+def crm_permissions() -> Sequence[Permission]:
+    return [
+        Permission("widgets:read", "See widgets."),
+        Permission("widgets:write", "Create widgets."),
+    ]
+
+
+@hookimpl
+def crm_role_grants() -> Mapping[str, Sequence[Grant]]:
+    return {
+        SALES_REPRESENTATIVE: [Grant("widgets:read", Scope.OWN), Grant("widgets:write")],
+        CUSTOMER_MANAGER: [Grant("widgets:read", Scope.TEAM)],
+        SUPPORT_REPRESENTATIVE: [Grant("widgets:read", Scope.ALL)],
+    }
+
+
+@hookimpl
+def crm_access_policies() -> Sequence[AccessPolicy]:
+    return [AccessPolicy("widgets", _widgets_owned_by)]
 
 
 @hookimpl

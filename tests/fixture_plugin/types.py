@@ -7,6 +7,8 @@ from strawberry import relay
 
 from core.context import Info
 from core.errors import UserError
+from core.identity.loaders import UserByIdLoader
+from core.identity.types import User
 from tests.fixture_plugin import loaders, models
 
 
@@ -19,10 +21,18 @@ class WidgetNote:
 class Widget(relay.Node):
     id: relay.NodeID[int]
     name: str
+    owner_id: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Widget) -> Widget:
-        return cls(id=row.id, name=row.name)
+        return cls(id=row.id, name=row.name, owner_id=row.owner_id)
+
+    @strawberry.field
+    async def owner(self, info: Info) -> User | None:
+        if self.owner_id is None:
+            return None
+        row = await info.context.loader(UserByIdLoader).load(self.owner_id)
+        return User.from_model(row) if row else None
 
     @strawberry.field
     async def notes(self, info: Info) -> list[WidgetNote]:
