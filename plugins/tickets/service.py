@@ -397,6 +397,9 @@ async def add_note(
     ticket.updated_at = now
     await session.flush()
     _event(session, ticket, "NOTE", caller.user_id, now, note=cleaned, internal=internal)
+    audit.record(
+        session, actor_of(context), "ticket.note_added", "Ticket", ticket.id, {"internal": internal}
+    )
     return ticket
 
 
