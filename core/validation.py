@@ -18,7 +18,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 from strawberry import relay
 
-from core.errors import UserError, UserErrorCode, UserErrors
+from core.errors import UserError, UserErrorCode, UserErrors, bad_argument
 
 
 class Check:
@@ -131,6 +131,22 @@ class Check:
     def done(self) -> None:
         if self.errors:
             raise UserErrors(self.errors)
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive ``LIKE`` pattern (use with ``escape="\\"``) for part of a text."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def argument_id(value: relay.GlobalID | None, type_name: str, argument: str) -> int | None:
+    """The database id of a global id given as a query argument; a wrong one is a
+    BAD_USER_INPUT error naming ``argument``."""
+    if value is None:
+        return None
+    if value.type_name != type_name or not value.node_id.isdigit():
+        raise bad_argument(argument, f"is not the id of a {type_name}")
+    return int(value.node_id)
 
 
 def require_version(current: int, given: int | None, field: str = "version") -> None:

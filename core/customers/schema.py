@@ -57,22 +57,9 @@ from core.errors import UserError, UserErrorCode, bad_argument
 from core.identity.access import requires
 from core.mutations import Rollback, in_transaction
 from core.pagination import Connection, PageArgs, SortKey, paginate
-from core.validation import Check
+from core.validation import Check, argument_id, like_pattern
 
 SEARCH_MIN = 1
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped.lower()}%"
-
-
-def _filter_id(value: relay.GlobalID | None, type_name: str, argument: str) -> int | None:
-    if value is None:
-        return None
-    if value.type_name != type_name or not value.node_id.isdigit():
-        raise bad_argument(argument, f"is not the id of a {type_name}")
-    return int(value.node_id)
 
 
 def _in_range(column: Any, window: DateTimeRange | None) -> list[Any]:
@@ -139,7 +126,7 @@ def customer_statement(
     )
     if filter.search and filter.search.strip():
         text = filter.search.strip()
-        pattern = _like(text)
+        pattern = like_pattern(text)
         digits = "".join(ch for ch in text if ch.isdigit())
         conditions = [
             func.lower(c.name).like(pattern, escape="\\"),
@@ -163,7 +150,7 @@ def customer_statement(
             statement = statement.where(column.in_([v.value for v in values]))
     if filter.industry:
         statement = statement.where(c.industry.in_(filter.industry))
-    owner_id = _filter_id(filter.owner_id, "User", "filter.ownerId")
+    owner_id = argument_id(filter.owner_id, "User", "filter.ownerId")
     if owner_id is not None:
         statement = statement.where(c.owner_id == owner_id)
     if filter.tags:
@@ -238,7 +225,7 @@ class CustomerQuery:
         if (id is None) == (number is None):
             raise bad_argument("id", "give exactly one of id and number")
         if id is not None:
-            customer_id = _filter_id(id, "Customer", "id") or 0
+            customer_id = argument_id(id, "Customer", "id") or 0
             row = await info.context.loader(CustomerByIdLoader).load(customer_id)
             return Customer.from_model(row) if row else None
         async with info.context.db.read() as session:
@@ -268,14 +255,14 @@ class CustomerQuery:
         )
         if filter is not None:
             if filter.search and filter.search.strip():
-                pattern = _like(filter.search.strip())
+                pattern = like_pattern(filter.search.strip())
                 statement = statement.where(
                     or_(
                         func.lower(ct.name).like(pattern, escape="\\"),
                         func.lower(ct.email).like(pattern, escape="\\"),
                     )
                 )
-            customer_id = _filter_id(filter.customer_id, "Customer", "filter.customerId")
+            customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
             if customer_id is not None:
                 statement = statement.where(ct.customer_id == customer_id)
         return await _page(  # type: ignore[no-any-return]
@@ -307,10 +294,10 @@ class CustomerQuery:
         t = models.Task
         statement = select(t).where(task_visible(info.context))
         if filter is not None:
-            assignee_id = _filter_id(filter.assignee_id, "User", "filter.assigneeId")
+            assignee_id = argument_id(filter.assignee_id, "User", "filter.assigneeId")
             if assignee_id is not None:
                 statement = statement.where(t.assignee_id == assignee_id)
-            customer_id = _filter_id(filter.customer_id, "Customer", "filter.customerId")
+            customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
             if customer_id is not None:
                 statement = statement.where(t.customer_id == customer_id)
             if filter.done is not None:

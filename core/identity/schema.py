@@ -13,7 +13,7 @@ from strawberry import relay
 from core import audit as audit_log
 from core.context import Info
 from core.db import utcnow
-from core.errors import UserErrorCode, UserErrors, bad_argument
+from core.errors import UserErrorCode, UserErrors
 from core.identity import auth, models, service
 from core.identity.access import actor_of, require, requires
 from core.identity.catalog import catalog_for
@@ -61,7 +61,7 @@ from core.identity.types import (
 )
 from core.mutations import in_transaction
 from core.pagination import Connection, OrderDirection, PageArgs, SortKey, paginate
-from core.validation import Check
+from core.validation import Check, argument_id, like_pattern
 
 N = TypeVar("N", bound=relay.Node)
 
@@ -70,19 +70,6 @@ USER_ORDER_COLUMNS: dict[UserOrderField, Any] = {
     UserOrderField.EMAIL: models.User.email,
     UserOrderField.CREATED_AT: models.User.created_at,
 }
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped.lower()}%"
-
-
-def _filter_id(value: relay.GlobalID | None, type_name: str, argument: str) -> int | None:
-    if value is None:
-        return None
-    if value.type_name != type_name or not value.node_id.isdigit():
-        raise bad_argument(argument, f"is not the id of a {type_name}")
-    return int(value.node_id)
 
 
 async def _page(
@@ -129,7 +116,7 @@ class IdentityQuery:
         statement = select(models.User).where(info.context.visible("users:read"))
         if filter is not None:
             if filter.search and filter.search.strip():
-                pattern = _like(filter.search.strip())
+                pattern = like_pattern(filter.search.strip())
                 statement = statement.where(
                     or_(
                         models.User.name.ilike(pattern, escape="\\"),
@@ -138,10 +125,10 @@ class IdentityQuery:
                 )
             if filter.active is not None:
                 statement = statement.where(models.User.is_active.is_(filter.active))
-            team_id = _filter_id(filter.team_id, "Team", "filter.teamId")
+            team_id = argument_id(filter.team_id, "Team", "filter.teamId")
             if team_id is not None:
                 statement = statement.where(models.User.team_id == team_id)
-            role_id = _filter_id(filter.role_id, "Role", "filter.roleId")
+            role_id = argument_id(filter.role_id, "Role", "filter.roleId")
             if role_id is not None:
                 statement = statement.where(
                     models.User.id.in_(
@@ -232,7 +219,7 @@ class IdentityQuery:
                     event.entity_type == filter.entity_id.type_name,
                     event.entity_id == filter.entity_id.node_id,
                 )
-            actor_id = _filter_id(filter.actor_id, "User", "filter.actorId")
+            actor_id = argument_id(filter.actor_id, "User", "filter.actorId")
             if actor_id is not None:
                 statement = statement.where(event.actor_id == actor_id)
             if filter.occurred_after is not None:

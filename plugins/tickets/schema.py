@@ -26,7 +26,7 @@ from core.pagination import (
     check_page_args,
     paginate,
 )
-from core.validation import Check
+from core.validation import Check, argument_id, like_pattern
 from plugins.tickets import models, service
 from plugins.tickets.domain import (
     Clock,
@@ -104,14 +104,6 @@ class TicketStatsGroup:
     backlog_age_hours: float | None = strawberry.field(description="Mean age of the open tickets.")
 
 
-def _id(value: relay.GlobalID | None, type_name: str, argument: str) -> int | None:
-    if value is None:
-        return None
-    if value.type_name != type_name or not value.node_id.isdigit():
-        raise bad_argument(argument, f"is not the id of a {type_name}")
-    return int(value.node_id)
-
-
 def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
     t = models.Ticket
     statement = select(t).where(info.context.visible("tickets:read"))
@@ -124,14 +116,14 @@ def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
     ):
         if values:
             statement = statement.where(column.in_([v.value for v in values]))
-    assignee_id = _id(filter.assignee_id, "User", "filter.assigneeId")
+    assignee_id = argument_id(filter.assignee_id, "User", "filter.assigneeId")
     if assignee_id is not None:
         statement = statement.where(t.assignee_id == assignee_id)
     if filter.unassigned is not None:
         statement = statement.where(
             t.assignee_id.is_(None) if filter.unassigned else t.assignee_id.is_not(None)
         )
-    customer_id = _id(filter.customer_id, "Customer", "filter.customerId")
+    customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
     if customer_id is not None:
         statement = statement.where(t.customer_id == customer_id)
     if filter.opened is not None:
@@ -140,7 +132,7 @@ def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
         if filter.opened.to is not None:
             statement = statement.where(t.created_at < filter.opened.to)
     if filter.search and filter.search.strip():
-        pattern = "%" + filter.search.strip().lower().replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_pattern(filter.search.strip())
         statement = statement.where(
             or_(
                 func.lower(t.number).like(pattern, escape="\\"),
@@ -273,7 +265,9 @@ class TicketQuery:
         if (id is None) == (number is None):
             raise bad_argument("id", "give exactly one of id and number")
         if id is not None:
-            row = await info.context.loader(TicketByIdLoader).load(_id(id, "Ticket", "id") or 0)
+            row = await info.context.loader(TicketByIdLoader).load(
+                argument_id(id, "Ticket", "id") or 0
+            )
             return Ticket.from_model(row) if row else None
         async with info.context.db.read() as session:
             row = await session.scalar(
