@@ -5,13 +5,16 @@ The logins are fixed so that ``crm demo`` can print them and a README can name t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor
 from core.config import Settings
+from core.db import Database
 from core.identity import catalog, service
+from core.plugins import CRMPluginManager, maybe_await
 
 DEMO_PASSWORD = "Demo-Lantern-Walrus-2026"
 DEMO_ACTOR = Actor(label="crm demo")
@@ -59,3 +62,26 @@ async def load(session: AsyncSession, size: int, settings: Settings) -> None:
             service.NewUser(user.email, user.name, DEMO_PASSWORD, team_id=team_id),
             roles,
         )
+
+
+async def load_all(
+    db: Database,
+    pm: CRMPluginManager,
+    settings: Settings,
+    size: int,
+    on_module: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Load the demo data of core and every enabled module (core first) in one transaction.
+
+    The database must be migrated and empty (``crm demo`` checks both). Returns the names of
+    the modules that gave data; ``on_module`` hears each name before its data loads.
+    """
+    loaded = []
+    async with db.transaction() as session:
+        for impl in pm.hook.crm_demo_data.get_hookimpls():  # core first
+            if on_module is not None:
+                on_module(impl.plugin_name)
+            args = {"session": session, "size": size, "settings": settings}
+            await maybe_await(impl.function(**{k: args[k] for k in impl.argnames}))
+            loaded.append(impl.plugin_name)
+    return loaded

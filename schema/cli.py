@@ -19,7 +19,7 @@ from core.config import ConfigError, Settings, load_settings
 from core.context import RequestContext
 from core.customers import exchange
 from core.db import Database, utcnow
-from core.demo import DEMO_PASSWORD, demo_users
+from core.demo import DEMO_PASSWORD, demo_users, load_all
 from core.errors import UserErrors
 from core.identity import service
 from core.identity.auth import AuthenticationError, caller_for_email
@@ -30,7 +30,6 @@ from core.plugins import (
     build_plugin_manager,
     call_async_hook,
     enabled_plugin_names,
-    maybe_await,
 )
 from schema.builder import SchemaConflictError, build_schema
 
@@ -136,18 +135,18 @@ def demo(
                     "demo data loads into an empty database; these tables hold rows: "
                     + ", ".join(sorted(filled))
                 )
-            impls = pm.hook.crm_demo_data.get_hookimpls()  # core first
-            if not impls:
+            modules = len(pm.hook.crm_demo_data.get_hookimpls())
+            if not modules:
                 console.print("No enabled module provides demo data.")
                 return
             with Progress(console=console) as progress:
-                task = progress.add_task("Demo data", total=len(impls))
-                async with db.transaction() as session:
-                    for impl in impls:
-                        progress.update(task, description=f"Demo data: {impl.plugin_name}")
-                        args = {"session": session, "size": size, "settings": settings}
-                        await maybe_await(impl.function(**{k: args[k] for k in impl.argnames}))
-                        progress.advance(task)
+                task = progress.add_task("Demo data", total=modules)
+
+                def advance(name: str) -> None:
+                    progress.update(task, description=f"Demo data: {name}")
+                    progress.advance(task)
+
+                await load_all(db, pm, settings, size, on_module=advance)
             _print_demo_logins(size)
         finally:
             await db.dispose()
@@ -399,3 +398,7 @@ def add_plugin_commands(pm: pluggy.PluginManager, app: typer.Typer) -> None:
 def main() -> None:
     _register_plugin_commands()
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -25,12 +25,14 @@ from core.customers.models import (
     Task,
 )
 from core.customers.service import COUNTER, NUMBER_PREFIX
-from core.db import utcnow
+from core.db import bulk_insert, utcnow
 from core.identity.catalog import SALES_REPRESENTATIVE
 from core.identity.models import Role, User, UserRole
 from core.sequences import NumberSequence, format_number
 
 CHUNK = 2000
+BENCH_SIZE = 10_000
+"""From this size on (the benchmark's data sets) every customer has exactly 5 contacts."""
 SEED = 20261123
 
 PREFIXES = [
@@ -169,22 +171,6 @@ def _phone(n: int) -> str:
     return f"+1{[212, 312, 415, 617, 303, 512][n % 6]}555{n % 10000:04d}"
 
 
-def _chunks(rows: Iterator[dict[str, Any]], size: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-async def _bulk(session: AsyncSession, model: Any, rows: Iterator[dict[str, Any]]) -> None:
-    for chunk in _chunks(rows):
-        await session.execute(insert(model), chunk)
-
-
 async def load(
     session: AsyncSession, size: int, progress: Callable[[int], None] | None = None
 ) -> None:
@@ -286,7 +272,7 @@ async def load(
             if progress is not None and n % CHUNK == CHUNK - 1:
                 progress(CHUNK)
 
-    await _bulk(session, Customer, customers())
+    await bulk_insert(session, Customer, customers())
     if progress is not None:
         progress(size % CHUNK)
     await session.execute(
@@ -301,7 +287,7 @@ async def load(
 
     def contacts() -> Iterator[dict[str, Any]]:
         for n in range(size):
-            for k in range(rng.randint(1, 5) if size <= 10_000 else 5):
+            for k in range(rng.randint(1, 5) if size < BENCH_SIZE else 5):
                 first, last = rng.choice(FIRST), rng.choice(LAST)
                 yield {
                     "customer_id": first_id + n,
@@ -322,14 +308,14 @@ async def load(
                     "version": 1,
                 }
 
-    await _bulk(session, Contact, contacts())
+    await bulk_insert(session, Contact, contacts())
 
     def tagging() -> Iterator[dict[str, Any]]:
         for n in range(size):
             for tag_id in rng.sample(tag_ids, rng.randint(0, 2)):
                 yield {"customer_id": first_id + n, "tag_id": tag_id}
 
-    await _bulk(session, CustomerTag, tagging())
+    await bulk_insert(session, CustomerTag, tagging())
 
     def interactions() -> Iterator[dict[str, Any]]:
         for n in range(size):
@@ -344,7 +330,7 @@ async def load(
                     "created_at": now,
                 }
 
-    await _bulk(session, Interaction, interactions())
+    await bulk_insert(session, Interaction, interactions())
 
     def tasks() -> Iterator[dict[str, Any]]:
         for n in range(0, size, 3):
@@ -366,5 +352,5 @@ async def load(
                 "version": 1,
             }
 
-    await _bulk(session, Task, tasks())
+    await bulk_insert(session, Task, tasks())
     await session.flush()

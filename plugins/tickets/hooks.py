@@ -10,7 +10,7 @@ from typing import Any
 
 import pluggy
 import strawberry
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import AccessPolicy, Grant, Migrations, Permission, Scope, TypeFields, hookimpl
@@ -18,7 +18,7 @@ from core.config import Settings
 from core.context import Info, RequestContext
 from core.customers.models import Customer as CustomerRow
 from core.customers.types import Customer
-from core.db import Database
+from core.db import Database, bulk_insert
 from core.errors import UserErrorCode, UserErrors
 from core.identity.catalog import (
     CUSTOMER_MANAGER,
@@ -28,7 +28,7 @@ from core.identity.catalog import (
 )
 from core.identity.models import Role, User, UserRole
 from core.pagination import Connection, PageArgs, check_page_args
-from core.sequences import format_number, next_value
+from core.sequences import format_number, next_values
 from plugins.tickets import hookspecs, loaders, models, service
 from plugins.tickets import settings as ticket_settings
 from plugins.tickets.schema import TicketMutation, TicketQuery
@@ -246,10 +246,8 @@ async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) ->
             if responded and status in ("RESOLVED", "CLOSED")
             else None
         )
-        number = format_number(service.NUMBER_PREFIX, await next_value(session, service.COUNTER))
         rows.append(
             {
-                "number": number,
                 "customer_id": customer_id,
                 "type": ticket_type,
                 "subject": subject,
@@ -272,5 +270,7 @@ async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) ->
                 "version": 1,
             }
         )
-    if rows:
-        await session.execute(insert(models.Ticket), rows)
+    numbers = await next_values(session, service.COUNTER, len(rows))
+    for row, value in zip(rows, numbers, strict=True):
+        row["number"] = format_number(service.NUMBER_PREFIX, value)
+    await bulk_insert(session, models.Ticket, rows)
