@@ -17,9 +17,11 @@ from typing import Any
 
 import pluggy
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLObjectType
+from strawberry import relay
 from strawberry.exceptions import DuplicatedTypeName
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -27,6 +29,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.relay.utils import to_base64
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition, has_object_definition
@@ -58,6 +61,7 @@ class CRMSchema(strawberry.Schema):
         # Must exist before the parent constructor converts the types.
         self._extra_fields = extra_fields or {}
         super().__init__(*args, **kwargs)
+        self.plain_resolvers = _direct_resolvers(self)
 
     def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
         extra = self._extra_fields.get(type_definition.origin)
@@ -70,6 +74,66 @@ class CRMSchema(strawberry.Schema):
     ) -> None:
         # The HTTP layer decides what is expected and logs the rest with the request id.
         return None
+
+
+def _attribute(name: str) -> Callable[..., Any]:
+    def resolve(source: Any, _info: Any) -> Any:
+        return getattr(source, name)
+
+    return resolve
+
+
+def _node_id(type_name: str, attribute: str) -> Callable[..., Any]:
+    def resolve(source: Any, _info: Any) -> str:
+        return to_base64(type_name, getattr(source, attribute))
+
+    return resolve
+
+
+def _inherited(cls: type, method: str) -> bool:
+    """``cls`` uses :class:`relay.Node`'s own ``method`` (a classmethod), not an override."""
+    mine = getattr(getattr(cls, method), "__func__", None)
+    return mine is not None and mine is getattr(getattr(relay.Node, method), "__func__", None)
+
+
+def _direct_resolvers(schema: strawberry.Schema) -> int:
+    """Resolve plain attribute fields and node ids without Strawberry's per-field wrapper.
+
+    A field with no resolver, no extension and no permission reads an attribute; a node's
+    ``id`` (the default ``resolve_id``) encodes the type name and that attribute. Strawberry
+    answers both through several layers per field (an ``Info`` object, argument conversion,
+    a ``GlobalID``); a response of a few hundred nodes has thousands of such fields, so they
+    get one function each that does just that. Returns how many fields were set.
+    """
+    config = schema.config
+    count = 0
+    for name, graphql_type in schema._schema.type_map.items():
+        if not isinstance(graphql_type, GraphQLObjectType) or name.startswith("__"):
+            continue
+        definition = schema.get_type_by_name(name)
+        if not isinstance(definition, StrawberryObjectDefinition):
+            continue
+        fields = {
+            config.name_converter.get_graphql_name(f): f for f in schema.get_fields(definition)
+        }
+        origin = definition.origin
+        default_node = (
+            isinstance(origin, type)
+            and issubclass(origin, relay.Node)
+            and _inherited(origin, "resolve_id")
+            and _inherited(origin, "resolve_typename")
+        )
+        for field_name, graphql_field in graphql_type.fields.items():
+            field = fields.get(field_name)
+            if field is None or graphql_field.args:
+                continue
+            if field_name == "id" and default_node and isinstance(origin, type):
+                graphql_field.resolve = _node_id(name, origin.resolve_id_attr())
+                count += 1
+            elif field.is_basic_field and field.default_resolver is getattr:
+                graphql_field.resolve = _attribute(field.python_name)
+                count += 1
+    return count
 
 
 def _contributions(caller: pluggy.HookCaller) -> list[tuple[str, Any]]:
@@ -179,10 +243,18 @@ AwareDateTime = strawberry.scalar(
 
 
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Per-request extension factories (never shared instances) for the request limits."""
+    """Per-request extension factories (never shared instances) for the request limits.
+
+    The depth and alias rules are made once, here: validation results are cached by query
+    and rule classes, so rules made anew for each request (as the limiter extensions do
+    when constructed) would make every request miss the cache and validate again.
+    """
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     return [
-        functools.partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
-        functools.partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        functools.partial(AddValidationRules, rules),
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         functools.partial(ParserCache, maxsize=PARSE_CACHE_SIZE),
         functools.partial(ValidationCache, maxsize=PARSE_CACHE_SIZE),
