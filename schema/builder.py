@@ -127,9 +127,11 @@ def _direct_resolvers(schema: strawberry.Schema) -> int:
             field = fields.get(field_name)
             if field is None or graphql_field.args:
                 continue
-            if field_name == "id" and default_node and isinstance(origin, type):
-                graphql_field.resolve = _node_id(name, origin.resolve_id_attr())
-                count += 1
+            if field_name == "id" and isinstance(origin, type) and issubclass(origin, relay.Node):
+                # A node's id is never a plain attribute; only the default one is known.
+                if default_node:
+                    graphql_field.resolve = _node_id(name, origin.resolve_id_attr())
+                    count += 1
             elif field.is_basic_field and field.default_resolver is getattr:
                 graphql_field.resolve = _attribute(field.python_name)
                 count += 1

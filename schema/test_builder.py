@@ -7,8 +7,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import graphql.validation
 import pytest
 import strawberry
+import strawberry.schema.schema
 
 from core import TypeFields, hookimpl
 from core.config import Settings, load_settings
@@ -191,3 +193,77 @@ def test_committed_sdl_is_current(settings: Settings) -> None:
     assert printed == SDL_FILE.read_text(), (
         "schema/schema.graphql is stale: run `crm export-schema > schema/schema.graphql`"
     )
+
+
+@strawberry.type(name="Gadget")
+class Gadget(strawberry.relay.Node):
+    id: strawberry.relay.NodeID[int]
+    label: str
+    secret: strawberry.Private[str]
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.label.upper()
+
+
+@strawberry.type(name="Sprocket")
+class Sprocket(strawberry.relay.Node):
+    id: strawberry.relay.NodeID[int]
+
+    @classmethod
+    def resolve_id(cls, root: Sprocket, *, info: strawberry.Info) -> str:
+        return f"s-{root.id}"
+
+
+@strawberry.type
+class GadgetQuery:
+    @strawberry.field
+    def gadgets(self) -> list[Gadget]:
+        return [Gadget(id=1, label="one", secret="x"), Gadget(id=2, label="two", secret="y")]
+
+    @strawberry.field
+    def sprocket(self) -> Sprocket:
+        return Sprocket(id=7)
+
+
+async def test_plain_fields_and_node_ids_answer_as_strawberry_would(settings: Settings) -> None:
+    schema = _build(settings, gadgets=_plugin(crm_graphql_query=lambda: GadgetQuery))
+    gadget: Any = schema._schema.type_map["Gadget"]
+    sprocket: Any = schema._schema.type_map["Sprocket"]
+    # Plain attributes and the default node id are resolved directly; a field with its own
+    # resolver, and a node that overrides resolve_id, keep Strawberry's path.
+    assert gadget.fields["label"].resolve.__qualname__.startswith("_attribute")
+    assert gadget.fields["id"].resolve.__qualname__.startswith("_node_id")
+    assert not gadget.fields["shout"].resolve.__qualname__.startswith("_attribute")
+    assert not sprocket.fields["id"].resolve.__qualname__.startswith("_node_id")
+
+    result = await schema.execute("{ gadgets { id label shout } sprocket { id } }")
+    assert result.errors is None
+    assert result.data == {
+        "gadgets": [
+            {"id": strawberry.relay.to_base64("Gadget", 1), "label": "one", "shout": "ONE"},
+            {"id": strawberry.relay.to_base64("Gadget", 2), "label": "two", "shout": "TWO"},
+        ],
+        "sprocket": {"id": strawberry.relay.to_base64("Sprocket", "s-7")},
+    }
+
+
+async def test_a_repeated_query_is_validated_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = _build(settings, gadgets=_plugin(crm_graphql_query=lambda: GadgetQuery))
+    validations: list[str] = []
+    real_validate = graphql.validation.validate
+
+    def counting_validate(*args: Any, **kwargs: Any) -> Any:
+        validations.append("validated")
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry.schema.schema, "validate", counting_validate)
+    for _ in range(3):
+        assert (await schema.execute("{ gadgets { label } }")).errors is None
+    assert validations == ["validated"]
+    # The limits still apply: a query over the depth limit is refused (and also validated
+    # only once).
+    deep = '{ node(id: "x") { ' * 3 + "id" + " } " * 3
+    assert (await schema.execute(deep)).errors
