@@ -96,7 +96,6 @@ class ChildPageLoader(Loader[tuple[Any, PageArgs], ChildPage]):
             rows = await child_pages(
                 session,
                 self.statement(),
-                entity=self.entity,
                 parent=type(self).parent,  # read from the class: a column is a descriptor
                 parent_ids=parent_ids,
                 keys=self.keys,

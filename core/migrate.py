@@ -73,15 +73,30 @@ def owned_tables(pm: CRMPluginManager) -> set[str]:
     return names
 
 
+DATABASE_ONLY_INDEXES = "database_only_indexes"
+"""Key of a table's ``info``: names of indexes that migrations create on some databases only
+(PostgreSQL trigram indexes, say) and the models do not declare."""
+
+
+def _database_only(table_name: str, index_name: str | None) -> bool:
+    table = Base.metadata.tables.get(table_name)
+    return table is not None and index_name in table.info.get(DATABASE_ONLY_INDEXES, ())
+
+
 def include_object_for(pm: CRMPluginManager) -> Callable[..., bool]:
-    """An Alembic ``include_object`` that keeps only the enabled modules' tables."""
+    """An Alembic ``include_object`` that keeps only the enabled modules' tables, and leaves
+    out the indexes a table's ``info`` names as database-only."""
     tables = owned_tables(pm)
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         if type_ == "table":
             return name in tables
         table = getattr(obj, "table", None)
-        return table is None or table.name in tables
+        if table is None:
+            return True
+        if type_ == "index" and reflected and _database_only(table.name, name):
+            return False
+        return table.name in tables
 
     return include
 

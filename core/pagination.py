@@ -13,6 +13,7 @@ import binascii
 import datetime as dt
 import decimal
 import enum
+import functools
 import hashlib
 import json
 import uuid
@@ -21,9 +22,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from strawberry import relay
 from strawberry.relay.types import NodeType
 
@@ -102,6 +112,12 @@ def _decode_value(value: Any) -> Any:
 def ordering_tag(keys: Sequence[SortKey]) -> str:
     """A short fingerprint of an ordering, kept in its cursors: a cursor of one ordering
     handed to another (name values compared with times) is refused, not run."""
+    return _ordering_tag(tuple(keys))
+
+
+@functools.lru_cache(maxsize=256)
+def _ordering_tag(keys: tuple[SortKey, ...]) -> str:
+    # Orderings are few and fixed (declared on loaders and lists): computed once each.
     text = "|".join(f"{key.column}:{key.descending}" for key in keys)
     return hashlib.blake2s(text.encode(), digest_size=4).hexdigest()
 
@@ -141,7 +157,24 @@ def check_page_args(args: PageArgs, max_page_size: int) -> tuple[int, bool]:
 
 
 def _after_condition(keys: Sequence[SortKey], values: Sequence[Any], backwards: bool) -> Any:
-    """Rows strictly after ``values`` in the order of ``keys`` (before, if backwards)."""
+    """Rows strictly after ``values`` in the order of ``keys`` (before, if backwards).
+
+    When every key runs the same way this is one row comparison, ``(k1, k2, id) > (...)``,
+    which PostgreSQL answers with a range scan of an index on those columns: a page deep in
+    the list starts where the cursor points instead of filtering every row before it. The
+    redundant ``k1 >= v1`` beside it gives SQLite the same range when ``k1`` is an
+    expression. Mixed directions need the expanded ``k1 > v1 OR (k1 = v1 AND ...)``.
+    """
+    if len({key.descending for key in keys}) == 1:
+        forward = keys[0].descending == backwards
+        first = keys[0].column
+        row = tuple_(*(key.column for key in keys))
+        cursor = tuple_(
+            *(literal(value, key.column.type) for key, value in zip(keys, values, strict=True))
+        )
+        if forward:
+            return and_(first >= values[0], row > cursor)
+        return and_(first <= values[0], row < cursor)
     clauses: list[ColumnElement[bool]] = []
     for index, key in enumerate(keys):
         forward = key.descending == backwards
@@ -202,6 +235,67 @@ def _connection(
     return Connection(edges=edges, page_info=page_info, _count=count)
 
 
+@dataclass(frozen=True)
+class Part:
+    """One part of a list that is the union of several, such as a text search over a few
+    columns and a related table.
+
+    A single statement with ``OR`` between the parts can only walk the list in order and
+    test every row, or fetch every match and sort them: the first is slow for a rare term,
+    the second for a common one, and no index serves the ``OR`` as a whole. Paged one part
+    at a time, each part's page is found the way that suits it, and the list's page is the
+    first rows of the few pages together.
+    """
+
+    statement: Select[Any]
+    """Rows of the list's entity, filtered like the list, plus this part's condition."""
+    collect: int | None = None
+    """Find this part's page by collecting its matches (up to this many, through whatever
+    index finds them) and sorting them, and walk the list in order only when there are more.
+    For conditions whose matches cluster in the list's order (a part of a name in a list by
+    name), where a walk could pass most of the list before it finds the first match. None:
+    the database chooses."""
+
+
+def _part_page(
+    part: Part, keys: Sequence[SortKey], args: PageArgs, limit: int, backwards: bool
+) -> Select[Any]:
+    """The unique key (id) of the rows of one page of ``part``."""
+    unique = keys[-1].column
+    statement = _page_filter(part.statement, keys, args, backwards)
+    ordering = _ordering(keys, backwards)
+    if part.collect is None:
+        page = statement.with_only_columns(unique).order_by(*ordering).limit(limit + 1)
+        return select(page.subquery().c[0])
+    # Up to `collect` matches with their sort keys; a one-time filter on their number runs
+    # either the sort of those (all of them, when fewer) or the walk, never both.
+    collected = (
+        statement.with_only_columns(*(k.column.label(f"key_{i}") for i, k in enumerate(keys)))
+        .limit(part.collect)
+        .cte()
+    )
+    found = select(func.count()).select_from(collected).scalar_subquery()
+    sort = [
+        column.desc() if key.descending != backwards else column.asc()
+        for key, column in zip(keys, collected.c, strict=True)
+    ]
+    unique_collected = collected.c[len(keys) - 1]
+    sorted_page = (
+        select(unique_collected).where(found < part.collect).order_by(*sort).limit(limit + 1)
+    )
+    walked_page = (
+        statement.with_only_columns(unique)
+        .where(found >= part.collect)
+        .order_by(*ordering)
+        .limit(limit + 1)
+    )
+    return (
+        union_all(select(sorted_page.subquery().c[0]), select(walked_page.subquery().c[0]))
+        .subquery()
+        .select()
+    )
+
+
 async def paginate(
     session: AsyncSession,
     statement: Select[Any],
@@ -211,6 +305,7 @@ async def paginate(
     max_page_size: int,
     to_node: Callable[[Any], NodeType],
     count_session: Callable[[], Any] | None = None,
+    parts: Sequence[Part] = (),
 ) -> Connection[NodeType]:
     """Run ``statement`` (rows of one entity) one page at a time.
 
@@ -219,9 +314,17 @@ async def paginate(
     :param to_node: maps a result row to the GraphQL node.
     :param count_session: factory of a session for ``totalCount`` (the page's own session
         is closed by the time the count is asked for).
+    :param parts: statements whose union is ``statement``; when given, a page is put
+        together from one page of each part (see :class:`Part`), and ``statement`` is only
+        counted.
     """
     limit, backwards = check_page_args(args, max_page_size)
-    page_statement = _page_filter(statement, keys, args, backwards)
+    source = statement
+    if parts:
+        pages = [_part_page(part, keys, args, limit, backwards) for part in parts]
+        entity = statement.column_descriptions[0]["entity"]
+        source = select(entity).where(keys[-1].column.in_(union_all(*pages)))
+    page_statement = _page_filter(source, keys, args, backwards)
     page_statement = page_statement.order_by(*_ordering(keys, backwards)).limit(limit + 1)
     rows = list((await session.scalars(page_statement)).all())
 
@@ -241,7 +344,6 @@ async def child_pages(
     session: AsyncSession,
     statement: Select[Any],
     *,
-    entity: Any,
     parent: Any,
     parent_ids: Sequence[Any],
     keys: Sequence[SortKey],
@@ -265,17 +367,18 @@ async def child_pages(
         )
         .subquery()
     )
-    alias = aliased(entity, numbered)
+    # Plain rows, not ORM objects: a nested page is read, never changed, and rows carry the
+    # same attribute names (the models' attributes are their column names) without the
+    # identity map and per-object state an entity costs.
     rows = (
         await session.execute(
-            select(alias, numbered.c.page_row)
-            .where(numbered.c.page_row <= limit + 1)
-            .order_by(numbered.c.page_row)
+            select(numbered).where(numbered.c.page_row <= limit + 1).order_by(numbered.c.page_row)
         )
     ).all()
     pages: dict[Any, list[Any]] = {parent_id: [] for parent_id in parent_ids}
-    for row, _number in rows:
-        pages[getattr(row, parent.key)].append(row)
+    key = parent.key
+    for row in rows:
+        pages[getattr(row, key)].append(row)
     return pages
 
 

@@ -18,6 +18,20 @@ class Customer(Base):
         Index("ix_customers_owner_name", "owner_id", "name", "id"),
         Index("ix_customers_last_interaction", "last_interaction_at", "id"),
         Index("ix_customers_updated", "updated_at", "id"),
+        # Indexes the migrations create but the models cannot declare: trigram indexes for
+        # search (PostgreSQL only, core_0004) and the expression index in the order of
+        # last interaction (core_0005).
+        {
+            "info": {
+                "database_only_indexes": (
+                    "ix_customers_name_trgm",
+                    "ix_customers_number_trgm",
+                    "ix_customers_email_trgm",
+                    "ix_customers_phone_trgm",
+                    "ix_customers_last_interaction_order",
+                )
+            }
+        },
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -64,6 +78,7 @@ class Contact(Base):
             postgresql_where=text("is_primary AND archived_at IS NULL"),
         ),
         Index("ix_contacts_customer_name", "customer_id", "name", "id"),
+        {"info": {"database_only_indexes": ("ix_contacts_name_trgm",)}},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

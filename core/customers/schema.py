@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from strawberry import relay
 
 from core.context import Info, RequestContext
@@ -56,7 +59,7 @@ from core.customers.types import (
 from core.errors import UserError, UserErrorCode, bad_argument
 from core.identity.access import requires
 from core.mutations import Rollback, in_transaction
-from core.pagination import Connection, PageArgs, SortKey, paginate
+from core.pagination import Connection, PageArgs, Part, SortKey, paginate
 from core.validation import Check, argument_id, like_pattern
 
 SEARCH_MIN = 1
@@ -107,13 +110,60 @@ def _custom_condition(index: int, key: str, value: Any, kind: str | None) -> Any
     return c.custom_fields[key].as_string() == value
 
 
-def customer_statement(
+SEARCH_INDEXED = 3
+"""Terms at least this long are looked up through PostgreSQL's trigram indexes (core_0004);
+shorter ones have no trigram to look up."""
+SEARCH_INDEXED_ON = frozenset({"postgresql"})
+"""Databases with those indexes."""
+SEARCH_COLLECT = 100_000
+"""How many customers whose own columns match a term a page sorts, at most, before it
+walks the list in order instead (see :class:`core.pagination.Part`)."""
+
+
+@dataclass(frozen=True)
+class CustomerList:
+    """The customers of a list: every one (to count or export), and the parts its pages are
+    put together from (none: pages are cut from ``statement``)."""
+
+    statement: Select[Any]
+    parts: list[Part]
+
+
+def _own_matches(c: Any, text: str) -> list[ColumnElement[bool]]:
+    """``text`` in a customer's name, number or email (any case), or its digits (3 or more)
+    in the phone number."""
+    pattern = like_pattern(text)
+    conditions: list[ColumnElement[bool]] = [
+        func.lower(c.name).like(pattern, escape="\\"),
+        func.lower(c.number).like(pattern, escape="\\"),
+        func.lower(c.email).like(pattern, escape="\\"),
+    ]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) >= 3:
+        conditions.append(c.phone.like(f"%{digits}%"))
+    return conditions
+
+
+def _contact_matches(ct: Any, text: str) -> list[ColumnElement[bool]]:
+    """``text`` in the name of a contact (not archived), any case."""
+    return [ct.archived_at.is_(None), func.lower(ct.name).like(like_pattern(text), escape="\\")]
+
+
+def customer_list(
     context: RequestContext,
     filter: CustomerFilter | None,
     permission: str = "customers:read",
     field_types: dict[str, str] | None = None,
-) -> Select[Any]:
+) -> CustomerList:
     """The customers of a list (or an export): scoped by ``permission``, then filtered.
+
+    A search matches a part of the name, number or email, the digits of the phone number,
+    or a part of a contact's name. On PostgreSQL, a term of three characters or more is
+    found through trigram indexes: each place is looked up on its own (``UNION ALL``) and a
+    page is put together from a page of the customers whose own columns match and a page of
+    those with a matching contact (:class:`core.pagination.Part`), so that a rare term
+    costs a few index lookups and a common one a bounded sort or a short walk. Elsewhere
+    (SQLite, or a shorter term) one ``OR`` tests each customer in turn.
 
     :param field_types: custom field types by key (:func:`customer_field_types`), needed
         when the filter has ``customFields``.
@@ -124,23 +174,6 @@ def customer_statement(
     statement = statement.where(
         c.archived_at.is_not(None) if filter.archived else c.archived_at.is_(None)
     )
-    if filter.search and filter.search.strip():
-        text = filter.search.strip()
-        pattern = like_pattern(text)
-        digits = "".join(ch for ch in text if ch.isdigit())
-        conditions = [
-            func.lower(c.name).like(pattern, escape="\\"),
-            func.lower(c.number).like(pattern, escape="\\"),
-            func.lower(c.email).like(pattern, escape="\\"),
-            exists().where(
-                models.Contact.customer_id == c.id,
-                models.Contact.archived_at.is_(None),
-                func.lower(models.Contact.name).like(pattern, escape="\\"),
-            ),
-        ]
-        if len(digits) >= 3:
-            conditions.append(c.phone.like(f"%{digits}%"))
-        statement = statement.where(or_(*conditions))
     for values, column in (
         (filter.stage, c.stage),
         (filter.grade, c.grade),
@@ -170,11 +203,42 @@ def customer_statement(
     for index, custom in enumerate(filter.custom_fields or []):
         kind = (field_types or {}).get(custom.key)
         statement = statement.where(_custom_condition(index, custom.key, custom.equals, kind))
-    return statement
+    text = (filter.search or "").strip()
+    if not text:
+        return CustomerList(statement, [])
+    ct = models.Contact
+    own = or_(*_own_matches(c, text))
+    contact = exists().where(ct.customer_id == c.id, *_contact_matches(ct, text))
+    if context.db.dialect not in SEARCH_INDEXED_ON or len(text) < SEARCH_INDEXED:
+        return CustomerList(statement.where(or_(own, contact)), [])
+    s = aliased(models.Customer, name="search_customers")
+    every = union_all(
+        *(select(s.id).where(condition) for condition in _own_matches(s, text)),
+        select(ct.customer_id).where(*_contact_matches(ct, text)),
+    )
+    return CustomerList(
+        statement.where(c.id.in_(every)),
+        [Part(statement.where(own), collect=SEARCH_COLLECT), Part(statement.where(contact))],
+    )
+
+
+def customer_statement(
+    context: RequestContext,
+    filter: CustomerFilter | None,
+    permission: str = "customers:read",
+    field_types: dict[str, str] | None = None,
+) -> Select[Any]:
+    """Every customer of a list (or an export), as :func:`customer_list` finds them."""
+    return customer_list(context, filter, permission, field_types).statement
 
 
 async def _page(
-    info: Info, statement: Select[Any], keys: list[SortKey], args: PageArgs, to_node: Any
+    info: Info,
+    statement: Select[Any],
+    keys: list[SortKey],
+    args: PageArgs,
+    to_node: Any,
+    parts: Sequence[Part] = (),
 ) -> Any:
     ctx = info.context
     async with ctx.db.read() as session:
@@ -186,6 +250,7 @@ async def _page(
             max_page_size=ctx.settings.max_page_size,
             to_node=to_node,
             count_session=ctx.db.read,
+            parts=parts,
         )
 
 
@@ -207,12 +272,14 @@ class CustomerQuery:
         field_types = (
             await customer_field_types(info.context) if filter and filter.custom_fields else None
         )
+        listed = customer_list(info.context, filter, field_types=field_types)
         return await _page(  # type: ignore[no-any-return]
             info,
-            customer_statement(info.context, filter, field_types=field_types),
+            listed.statement,
             order_keys(order_by),
             PageArgs(first, after, last, before),
             Customer.from_model,
+            listed.parts,
         )
 
     @strawberry.field(

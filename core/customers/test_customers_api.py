@@ -22,6 +22,7 @@ from strawberry import relay
 from core.audit import AuditEvent
 from core.config import Settings
 from core.customers import models
+from core.customers import schema as customer_schema
 from core.db import Database
 from core.identity.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE
 from tests.support import Api, make_user, running_app
@@ -1647,6 +1648,131 @@ async def test_search_and_filters(admin: Api) -> None:
 
     unauthenticated = await admin.with_token(None).gql(LIST, {})
     assert api_error(unauthenticated)[0] == "UNAUTHENTICATED"
+
+
+SEARCH_PAGE = """
+query($filter: CustomerFilter, $orderBy: CustomerOrder, $first: Int, $after: String,
+      $last: Int, $before: String) {
+  customers(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last,
+            before: $before) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { name } }
+  }
+}"""
+
+
+async def every_page(api: Api, backwards: bool = False, **variables: Any) -> list[str]:
+    """Names of every customer of a list, read three at a time (from the end, if
+    ``backwards``), each page checked against the list's totalCount and pageInfo."""
+    names: list[str] = []
+    cursor: str | None = None
+    while True:
+        where = {"last": 3, "before": cursor} if backwards else {"first": 3, "after": cursor}
+        body = await api.gql(SEARCH_PAGE, {**variables, **where})
+        assert "errors" not in body, body
+        page = body["data"]["customers"]
+        found = [edge["node"]["name"] for edge in page["edges"]]
+        names = found + names if backwards else names + found
+        more = page["pageInfo"]["hasPreviousPage" if backwards else "hasNextPage"]
+        assert page["totalCount"] >= len(names)
+        if not more:
+            assert page["totalCount"] == len(names)
+            return names
+        cursor = page["pageInfo"]["startCursor" if backwards else "endCursor"]
+
+
+async def test_search_pages_are_the_matches_in_list_order(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given customers that match "lake" by name, email, phone or a contact's name (or two of
+    # these at once), customers that do not, an archived one and one whose only matching
+    # contact is archived
+    rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE])
+    mine = {"ownerId": gid("User", rep.user_id)}
+    await create(admin, name="Lakeview Ltd", stage="ACTIVE")
+    await create(admin, name="Bluelake Inc", stage="NEW", **mine)
+    north = await create(admin, name="Northwind")
+    await add_contact(admin, north["id"], "Tom Lakers")
+    both = await create(admin, name="Lake & Co", stage="ACTIVE", **mine)
+    await add_contact(admin, both["id"], "Lakshmi Lake")
+    await add_contact(admin, both["id"], "Ann Lakeland")
+    gone = await create(admin, name="Zed Lake")
+    await admin.gql(ARCHIVE, {"id": gone["id"], "version": gone["version"]})
+    await create(admin, name="Marsh Supply", email="lake@marsh.example", **mine)
+    await create(admin, name="Pine Co", phone="+1 212 555 0142")
+    await create(admin, name="Other One", email="other@example.com")
+    harbor = await create(admin, name="Harbor")
+    old = await add_contact(admin, harbor["id"], "Lakeman Old")
+    await admin.gql(ARCHIVE_CONTACT, {"id": old["id"], "version": 1})
+    for name in ("Alpha Lake", "Cedar Lakes", "Lake Lake"):
+        await create(admin, name=name)
+    await log(admin, both["id"], "Call", occurredAt=iso(NOW - dt.timedelta(days=2)))
+    await log(admin, north["id"], "Call", occurredAt=iso(NOW - dt.timedelta(days=9)))
+    lake = {
+        "Lakeview Ltd",
+        "Bluelake Inc",
+        "Northwind",
+        "Lake & Co",
+        "Marsh Supply",
+        "Alpha Lake",
+        "Cedar Lakes",
+        "Lake Lake",
+    }
+    orderings = [
+        None,
+        {"field": "UPDATED_AT", "direction": "DESC"},
+        {"field": "LAST_INTERACTION_AT", "direction": "ASC"},
+    ]
+    terms = [
+        ("lake", lake),
+        ("LAKE", lake),
+        ("ke", lake),  # shorter than three characters: one OR on every backend
+        ("5550142", {"Pine Co"}),  # phone digits
+        ("lakeland", {"Lake & Co"}),  # only a contact's name
+        ("lakeman", set()),  # an archived contact's name
+    ]
+    # Pages are the same however a page is put together: from parts (as on PostgreSQL,
+    # here on every backend), each by sorting a term's matches (up to SEARCH_COLLECT of
+    # them) or by walking the list in order; or by one OR.
+    monkeypatch.setattr(customer_schema, "SEARCH_INDEXED_ON", {"postgresql", "sqlite"})
+    for collect in (1, 100_000):
+        monkeypatch.setattr(customer_schema, "SEARCH_COLLECT", collect)
+        for order_by in orderings:
+            in_order = await every_page(admin, orderBy=order_by)
+            for term, matching in terms:
+                expected = [name for name in in_order if name in matching]
+                search = {"search": term}
+                forward = await every_page(admin, filter=search, orderBy=order_by)
+                backward = await every_page(admin, backwards=True, filter=search, orderBy=order_by)
+                assert forward == backward == expected, (collect, order_by, term)
+        # Other filters and the caller's scope apply to every part of a search.
+        assert await every_page(admin, filter={"search": "lake", "stage": ["ACTIVE"]}) == [
+            "Lake & Co",
+            "Lakeview Ltd",
+        ]
+        assert await every_page(rep, filter={"search": "lake"}) == [
+            "Bluelake Inc",
+            "Lake & Co",
+            "Marsh Supply",
+        ]
+        assert await every_page(admin, filter={"search": "lake", "archived": True}) == ["Zed Lake"]
+
+
+async def test_search_wildcards_are_literal_in_terms_of_any_length(admin: Api) -> None:
+    for name in ("Bravo 50% Off", "Bravo 500 Off", "Charlie_Corp", "Charlie Corp", "CharlieXCorp"):
+        await create(admin, name=name)
+
+    async def search(text: str) -> list[str]:
+        return await listed(admin, filter={"search": text})
+
+    assert await search("e_c") == ["Charlie_Corp"]
+    assert await search("_") == ["Charlie_Corp"]
+    assert await search("0% o") == ["Bravo 50% Off"]
+    assert await search("%") == ["Bravo 50% Off"]
+    assert await search("50%") == ["Bravo 50% Off"]
+    assert await search("\\") == []
+    assert await search("lie\\") == []
 
 
 async def test_keyset_pagination_in_both_directions(admin: Api) -> None:

@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import strawberry
-from sqlalchemy import func
+from sqlalchemy import func, literal
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.context import Info
 from core.customers import loaders, models
+from core.db import UTCDateTime
 from core.errors import UserError
 from core.identity.loaders import UserByIdLoader
 from core.identity.types import AuditEvent, User
@@ -749,9 +750,12 @@ def order_keys(order: CustomerOrder | None) -> list[SortKey]:
     descending = order.direction == OrderDirection.DESC
     if order.field == CustomerOrderField.LAST_INTERACTION_AT:
         # Never-contacted customers sort as if contacted at the epoch (first when ascending).
+        # The epoch is written into the SQL, not bound, so that the expression is the one
+        # of the index in this order (migration core_0005).
+        epoch = literal(EPOCH, UTCDateTime(), literal_execute=True)
         return [
             SortKey(
-                func.coalesce(models.Customer.last_interaction_at, EPOCH),
+                func.coalesce(models.Customer.last_interaction_at, epoch),
                 descending,
                 lambda row: row.last_interaction_at or EPOCH,
             ),
