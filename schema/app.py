@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,4 +33,19 @@ def create_app(
     pm = plugin_manager(settings, extra_plugins=extra_plugins)
     db = Database(settings.resolved_database_url, echo=settings.sql_echo)
     schema = build_schema(pm, settings)
-    return core_app.create_app(settings=settings, pm=pm, db=db, schema=schema)
+    app = core_app.create_app(settings=settings, pm=pm, db=db, schema=schema)
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Collect what startup left behind, then exempt every object alive now (modules, the
+    schema, the models' metadata: about 200,000 objects) from the garbage collector.
+
+    A large response allocates thousands of objects, so the collector runs many times per
+    request, and each full collection would otherwise walk the whole long-lived heap again:
+    about a fifth of a large query's CPU time. Done once per process, after the app is
+    built and before it serves (each uvicorn worker builds its own).
+    """
+    gc.collect()
+    gc.freeze()

@@ -77,3 +77,21 @@ def test_serves_graphql_graphiql_and_probes(server: str) -> None:
     page = httpx.get(f"{server}/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+
+
+def test_a_served_app_leaves_its_startup_heap_to_the_collector_once(tmp_path: Path) -> None:
+    import gc
+
+    from core.config import load_settings
+    from schema.app import create_app
+
+    gc.unfreeze()
+    try:
+        app = create_app(load_settings(data_dir=tmp_path))
+        assert gc.get_freeze_count() > 10_000  # modules, schema, metadata
+        schema = app.state.crm.schema
+        # Frozen objects are no longer among those the collector walks.
+        assert gc.is_tracked(schema)
+        assert not any(obj is schema for obj in gc.get_objects())
+    finally:
+        gc.unfreeze()
