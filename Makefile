@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_SIZE ?= 50
 
-.PHONY: run test lint typecheck pytest schema install clean
+.PHONY: run test lint typecheck pytest schema install clean bench profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ typecheck:
 
 pytest:
 	$(BIN)/pytest -q
+
+## Benchmarks: tables printed and written to bench/results/ (SQLite without setup; set
+## CRM_BENCH_POSTGRES_URL=postgresql://user@host:5432/postgres for PostgreSQL side by side,
+## and BENCH_ARGS="--large-size 1000000" for deep pagination at a million customers).
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## Profile the hot path (the nested customer query) with pyinstrument and cProfile.
+profile: install
+	$(BIN)/python -m bench.profile
 
 ## Regenerate the committed API contract after a schema change.
 schema: install

@@ -1,0 +1,185 @@
+"""Sections 2 and 3: latency of the nested customer query at N = 100.
+
+Four ways to get the same page, timed in turns (each round runs all of them, in a shuffled
+order, on every backend) so that the machine's noise falls on all of them alike:
+
+- floor: hand-written SQL through the same driver, serialised to the same JSON
+  (:mod:`bench.floor`), in this process;
+- ASGI: the full app (middleware, authentication, GraphQL, dataloaders) in this process;
+- loopback: the same app served by ``crm serve`` (uvicorn, one worker) over 127.0.0.1;
+- naive: one query per parent row for every relationship (:mod:`bench.naive`), in process;
+- engine: graphql-core alone running the same document over the floor's rows already in
+  memory (the app's schema, no database, no app code): the part of the app's time that any
+  server built on graphql-core pays for a response of this many fields.
+
+Before timing, the app's bytes are compared with the floor's and the naive app's data with
+the app's: all four do the same work.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import graphql
+import httpx
+
+from bench import naive
+from bench.context import Run
+from bench.dataset import Target, in_process, over_loopback, plugin_manager, served
+from bench.floor import nested_customers, render
+from bench.queries import NESTED
+from bench.report import Check, Table, median_ms, percentile_ms
+from core.db import Database
+from schema.builder import build_schema
+
+N = 100
+WARMUP = 5
+WAYS = ("floor", "asgi", "loopback", "naive", "engine")
+
+
+@dataclass
+class Subject:
+    target: Target
+    calls: dict[str, Callable[[], Awaitable[bytes]]]
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+
+async def _subject(target: Target, stack: AsyncExitStack) -> Subject:
+    variables = {"first": N}
+    floor_db = Database(target.url)
+    stack.push_async_callback(floor_db.dispose)
+    naive_db = Database(target.url)
+    stack.push_async_callback(naive_db.dispose)
+    asgi = await stack.enter_async_context(in_process(target))
+    base_url = stack.enter_context(served(target, workers=1))
+    loopback = await stack.enter_async_context(over_loopback(base_url))
+    naive_http = await stack.enter_async_context(
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=naive.create_app(naive_db)),
+            base_url="http://naive",
+        )
+    )
+
+    sdl = build_schema(plugin_manager(), target.settings()).as_str()
+    engine_call = _engine(sdl, json.loads(await nested_customers(floor_db.engine, N)))
+
+    async def naive_call() -> bytes:
+        response = await naive_http.post("/graphql", json={"query": NESTED, "variables": variables})
+        return response.content
+
+    calls: dict[str, Callable[[], Awaitable[bytes]]] = {
+        "floor": lambda: nested_customers(floor_db.engine, N),
+        "asgi": lambda: asgi.post(NESTED, variables),
+        "loopback": lambda: loopback.post(NESTED, variables),
+        "naive": naive_call,
+        "engine": engine_call,
+    }
+    return Subject(target, calls, {way: [] for way in WAYS})
+
+
+def _engine(sdl: str, body: dict[str, Any]) -> Callable[[], Awaitable[bytes]]:
+    schema = graphql.build_schema(sdl)
+    document = graphql.parse(NESTED)
+    if graphql.validate(schema, document):
+        raise RuntimeError("the nested query does not validate against the app's schema")
+    data = body["data"]
+
+    async def call() -> bytes:
+        result = graphql.execute(schema, document, root_value=data, variable_values={"first": N})
+        if inspect.isawaitable(result) or result.errors:
+            raise RuntimeError(f"engine: {result}")
+        return render({"data": result.data})
+
+    return call
+
+
+async def check_same_work(subject: Subject) -> None:
+    """The four ways return the same customers, nested rows and all."""
+    floor = await subject.calls["floor"]()
+    asgi = await subject.calls["asgi"]()
+    loopback = await subject.calls["loopback"]()
+    naive_body = json.loads(await subject.calls["naive"]())
+    engine = await subject.calls["engine"]()
+    backend = subject.target.backend
+    edges = json.loads(asgi)["data"]["customers"]["edges"]
+    if len(edges) != min(N, subject.target.size):
+        raise RuntimeError(f"{backend}: the app returned {len(edges)} customers")
+    if asgi != floor:
+        raise RuntimeError(f"{backend}: the raw floor's JSON differs from the app's")
+    if loopback != asgi:
+        raise RuntimeError(f"{backend}: the served app's JSON differs from the in-process app's")
+    if engine != asgi:
+        raise RuntimeError(f"{backend}: graphql-core alone gave other JSON than the app")
+    if naive_body != json.loads(asgi):
+        raise RuntimeError(f"{backend}: the naive implementation's data differs from the app's")
+
+
+async def run(bench: Run) -> list[Table]:
+    rng = random.Random(6)
+    async with AsyncExitStack() as stack:
+        subjects = [await _subject(target, stack) for target in bench.targets]
+        for subject in subjects:
+            await check_same_work(subject)
+        for round_ in range(WARMUP + bench.repeats):
+            for subject in subjects:
+                order = list(WAYS)
+                rng.shuffle(order)
+                for way in order:
+                    started = time.perf_counter()
+                    await subject.calls[way]()
+                    elapsed = time.perf_counter() - started
+                    if round_ >= WARMUP:
+                        subject.samples[way].append(elapsed)
+
+    overhead = Table(
+        key="latency",
+        title=f"2. Nested customer query, N = {N}: app latency over the raw SQL floor",
+        columns=["backend", "way", "p50 ms", "p90 ms", "/ floor"],
+    )
+    naive_table = Table(
+        key="naive",
+        title=f"3. Nested customer query, N = {N}: naive (one query per row) / ours",
+        columns=["backend", "naive p50 ms", "ours p50 ms", "naive / ours"],
+    )
+    for subject in subjects:
+        backend = subject.target.backend
+        floor = median_ms(subject.samples["floor"])
+        for way, label in (
+            ("floor", "raw SQL floor"),
+            ("asgi", "app in process (ASGI)"),
+            ("loopback", "app over loopback (uvicorn)"),
+            ("engine", "graphql-core alone, rows in memory"),
+        ):
+            samples = subject.samples[way]
+            p50 = median_ms(samples)
+            overhead.rows.append(
+                [backend, label, p50, percentile_ms(samples, 0.9), round(p50 / floor, 2)]
+            )
+            if way in ("asgi", "loopback"):
+                overhead.checks.append(Check(f"{backend}, {label} / floor", p50 / floor, 3.0))
+        ours = median_ms(subject.samples["asgi"])
+        slow = median_ms(subject.samples["naive"])
+        naive_table.rows.append([backend, slow, ours, round(slow / ours, 1)])
+        if backend == "postgresql":
+            naive_table.checks.append(
+                Check("postgresql, naive / ours", slow / ours, 10.0, at_most=False)
+            )
+    overhead.notes.append(
+        "floor + graphql-core alone is about the least any graphql-core server can take; "
+        "the app's time above that is its own (authentication, loaders, ORM, Strawberry)."
+    )
+    overhead.notes.append(
+        f"{bench.repeats} samples per way after {WARMUP} warm-up rounds, in turns on each "
+        "backend; the floor's and the app's JSON are byte-identical (checked first)."
+    )
+    naive_table.notes.append(
+        "Both in process through ASGI; the naive app has no authentication or scoping."
+    )
+    return [overhead, naive_table]
