@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -39,6 +36,7 @@ from core.demo import DEMO_PASSWORD, load_all
 from core.plugins import CRMPluginManager, build_plugin_manager
 from schema.app import settle_heap
 from schema.builder import build_schema
+from schema.serving import running_server
 
 ADMIN_EMAIL = "admin@demo.example"
 READY = "crm bench data set: {size} customers"
@@ -261,63 +259,11 @@ async def in_process(target: Target, email: str = ADMIN_EMAIL) -> AsyncIterator[
             yield Client(http, await sign_in(http, email), db)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def served(target: Target, workers: int = 1) -> Iterator[str]:
-    """``crm serve`` in a child process on a free loopback port; yields its base URL.
-
-    The server's output goes to an unnamed temporary file, not a pipe: the app logs a line
-    per request, and a pipe nobody drains fills up (64 KiB) and then blocks the server.
-    """
-    port = free_port()
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "schema.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            env=target.environment(),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    output.seek(0)
-                    error = output.read().decode(errors="replace")
-                    raise RuntimeError(
-                        f"crm serve exited with {process.returncode}: {error[-2000:]}"
-                    )
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("crm serve did not become ready within 60 s")
-                time.sleep(0.2)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    """``crm serve`` on the data set in a child process; yields its base URL."""
+    with running_server(target.environment(), workers=workers) as base:
+        yield base
 
 
 @asynccontextmanager

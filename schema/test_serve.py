@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from schema.serving import CRM, running_server
+
 STARTUP_SECONDS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -31,35 +24,9 @@ def server(tmp_path: Path) -> Iterator[str]:
         "CRM_GRAPHIQL": "1",
     }
     env.pop("CRM_DATABASE_URL", None)
-    crm = [sys.executable, "-c", "from schema.cli import main; main()"]
-    subprocess.run([*crm, "migrate"], env=env, check=True, capture_output=True, timeout=60)
-    port = _free_port()
-    log = tmp_path / "server.log"
-    process = subprocess.Popen(
-        [*crm, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.2)
+    subprocess.run([*CRM, "migrate"], env=env, check=True, capture_output=True, timeout=60)
+    with running_server(env, ready_path="/healthz", timeout=STARTUP_SECONDS) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_serves_graphql_graphiql_and_probes(server: str) -> None:

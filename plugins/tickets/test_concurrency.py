@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +25,7 @@ from core.db import Database
 from core.identity.catalog import ADMINISTRATOR, SUPPORT_REPRESENTATIVE
 from core.plugins import build_plugin_manager
 from plugins.tickets import models
+from schema.serving import running_server
 from tests.support import DEFAULT_PASSWORD, LOGIN, POSTGRES_URL, make_user, postgres_database
 
 pytestmark = [
@@ -37,52 +34,12 @@ pytestmark = [
 ]
 
 TICKETS = 50
-CRM = [sys.executable, "-c", "from schema.cli import main; main()"]
 STARTUP_SECONDS = 30
 SECRET = "concurrency-test-secret-key-0123456789abcdef"
 OPEN = """
 mutation($input: OpenTicketInput!) {
   openTicket(input: $input) { ticket { number assignee { email } } errors { field message code } }
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``crm serve`` in its own process; yields its base URL and stops it afterwards."""
-    port = _free_port()
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [*CRM, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + STARTUP_SECONDS
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture
@@ -130,7 +87,12 @@ async def test_fifty_tickets_from_two_processes_get_fifty_numbers(
         "CRM_SECRET_KEY": SECRET,
     }
     with ExitStack() as stack:
-        servers = [stack.enter_context(serving(env, tmp_path / f"server{n}.log")) for n in (1, 2)]
+        servers = [
+            stack.enter_context(
+                running_server(env, timeout=STARTUP_SECONDS, log=tmp_path / f"server{n}.log")
+            )
+            for n in (1, 2)
+        ]
         async with httpx.AsyncClient(timeout=60) as client:
             login = await client.post(
                 f"{servers[0]}/graphql",
