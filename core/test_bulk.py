@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 
 from core.customers.models import Customer
 from core.customers.service import COUNTER
@@ -55,3 +57,52 @@ async def test_a_block_of_numbers_continues_the_counter(api: Api) -> None:
     assert len(set(block)) == 5
     assert first < block[0]
     assert block[-1] < after
+
+
+def _customer(n: int, **values: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": 50_000 + n,
+        "number": f"D{n:06d}",
+        "name": f"Defaulted {n}",
+        "kind": "PERSON",
+        "stage": "NEW",
+        "grade": "STANDARD",
+        "version": 1,
+    }
+    row.update(values)
+    return row
+
+
+async def test_bulk_insert_fills_python_defaults_like_insert(api: Api) -> None:
+    async with api.db.transaction() as session:
+        await bulk_insert(session, Customer, [_customer(1), _customer(2, custom_fields=None)])
+    async with api.db.read() as session:
+        rows = (
+            await session.scalars(
+                select(Customer).where(Customer.id >= 50_000).order_by(Customer.id)
+            )
+        ).all()
+    assert [r.custom_fields for r in rows] == [{}, None]
+    assert all(r.created_at.tzinfo is not None and r.updated_at for r in rows)
+
+
+async def test_bulk_insert_belongs_to_the_callers_transaction(api: Api) -> None:
+    class Abandon(Exception):
+        pass
+
+    async def load_then_fail() -> None:
+        async with api.db.transaction() as session:
+            await bulk_insert(session, Customer, [_customer(n) for n in range(3)])
+            raise Abandon
+
+    with pytest.raises(Abandon):
+        await load_then_fail()
+    async with api.db.read() as session:
+        assert await session.scalar(select(Customer.id).where(Customer.id >= 50_000)) is None
+
+
+async def test_bulk_insert_refuses_naive_times(api: Api) -> None:
+    naive = dt.datetime(2026, 1, 1, 12, 0)
+    with pytest.raises((ValueError, StatementError)):
+        async with api.db.transaction() as session:
+            await bulk_insert(session, Customer, [_customer(1, created_at=naive)])
