@@ -80,6 +80,7 @@ def _attribute(name: str) -> Callable[..., Any]:
     def resolve(source: Any, _info: Any) -> Any:
         return getattr(source, name)
 
+    resolve._is_default = True  # type: ignore[attr-defined]  # tracing extensions skip these
     return resolve
 
 
@@ -87,6 +88,7 @@ def _node_id(type_name: str, attribute: str) -> Callable[..., Any]:
     def resolve(source: Any, _info: Any) -> str:
         return to_base64(type_name, getattr(source, attribute))
 
+    resolve._is_default = True  # type: ignore[attr-defined]
     return resolve
 
 
@@ -125,7 +127,7 @@ def _direct_resolvers(schema: strawberry.Schema) -> int:
         )
         for field_name, graphql_field in graphql_type.fields.items():
             field = fields.get(field_name)
-            if field is None or graphql_field.args:
+            if field is None or graphql_field.args or field.extensions:
                 continue
             if field_name == "id" and isinstance(origin, type) and issubclass(origin, relay.Node):
                 # A node's id is never a plain attribute; only the default one is known.

@@ -263,7 +263,14 @@ async def test_a_repeated_query_is_validated_once(
     for _ in range(3):
         assert (await schema.execute("{ gadgets { label } }")).errors is None
     assert validations == ["validated"]
-    # The limits still apply: a query over the depth limit is refused (and also validated
-    # only once).
-    deep = '{ node(id: "x") { ' * 3 + "id" + " } " * 3
-    assert (await schema.execute(deep)).errors
+    # The limits still apply, and a refused query is also validated once.
+    shallow = _build(
+        load_settings(data_dir=settings.data_dir, max_query_depth=1),
+        gadgets=_plugin(crm_graphql_query=lambda: GadgetQuery),
+    )
+    validations.clear()
+    for _ in range(2):
+        errors = (await shallow.execute("{ viewer { team { name } } }")).errors
+        assert errors is not None
+        assert "exceeds maximum operation depth" in errors[0].message
+    assert validations == ["validated"]
