@@ -120,16 +120,8 @@ def main(
 
     tables = asyncio.run(work())
     print_tables(tables, Console(soft_wrap=True))
-    # Server addresses may hold credentials: the command names the variable instead.
-    command = "python -m bench " + " ".join(
-        "$CRM_BENCH_POSTGRES_URL"
-        if "://" in arg and "=" not in arg
-        else "--postgres-url=$CRM_BENCH_POSTGRES_URL"
-        if "://" in arg
-        else shlex.quote(arg)
-        for arg in sys.argv[1:]
-    )
-    if postgres_url and "://" not in " ".join(sys.argv[1:]):
+    command = "python -m bench " + " ".join(_shown_arguments(sys.argv[1:]))
+    if postgres_url and not any("://" in arg for arg in sys.argv[1:]):
         command = f"CRM_BENCH_POSTGRES_URL=... {command}"
     meta = {
         "finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -147,6 +139,26 @@ def main(
     missed = [check for table in tables for check in table.checks if not check.passed]
     if missed:
         log(f"{len(missed)} target(s) missed: " + "; ".join(c.name for c in missed))
+
+
+def _shown_arguments(arguments: list[str]) -> list[str]:
+    """The command's arguments as the results show them: server addresses (they may hold
+    credentials) and local paths are replaced by placeholders."""
+    shown: list[str] = []
+    hidden = {"--postgres-url": "$CRM_BENCH_POSTGRES_URL", "--data-dir": "DIR", "--results": "DIR"}
+    follows: str | None = None
+    for argument in arguments:
+        if follows is not None:
+            shown.append(follows)
+            follows = None
+            continue
+        option, equals, _value = argument.partition("=")
+        if option in hidden:
+            shown.append(f"{option}={hidden[option]}" if equals else option)
+            follows = None if equals else hidden[option]
+            continue
+        shown.append(shlex.quote(argument))
+    return shown
 
 
 def update_readme(readme: Path, latest: Path) -> bool:

@@ -14,6 +14,7 @@ The app is reached in process (the ASGI app through ``httpx.ASGITransport``) or 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -57,6 +58,11 @@ class Target:
     size: int
     data_dir: Path
     """Holds the secret key every app process of this run shares."""
+
+    @property
+    def shown_url(self) -> str:
+        """The URL with any password masked, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     def settings(self, **overrides: Any) -> Settings:
         return load_settings(
@@ -169,7 +175,7 @@ async def drop(target: Target, postgres_url: str) -> None:
     """Drop a PostgreSQL data set's database (tests clean up with it)."""
     name = make_url(target.url).database
     if target.backend != "postgresql" or not name or not name.startswith("crm_bench_"):
-        raise ValueError(f"not a benchmark database: {target.url}")
+        raise ValueError(f"not a benchmark database: {target.shown_url}")
     admin_dsn = make_url(postgres_url).set(drivername="postgresql")
     admin = await asyncpg.connect(admin_dsn.render_as_string(hide_password=False))
     try:
@@ -253,10 +259,13 @@ async def in_process(target: Target, email: str = ADMIN_EMAIL) -> AsyncIterator[
     db = Database(settings.resolved_database_url)
     app = create_app(settings=settings, pm=pm, db=db, schema=build_schema(pm, settings))
     settle_heap()  # as a served process does (schema.app.create_app)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-            yield Client(http, await sign_in(http, email), db)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+                yield Client(http, await sign_in(http, email), db)
+    finally:
+        gc.unfreeze()  # this process goes on (another section, or a test) after the app
 
 
 @contextmanager

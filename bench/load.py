@@ -282,7 +282,7 @@ async def measure(
     with served(target, workers) as base_url:
         ids = tuple(await sample_ids(base_url))
         if not ids:
-            raise RuntimeError(f"no customers in the data set at {target.url}")
+            raise RuntimeError(f"no customers in the data set at {target.shown_url}")
         how = SignIn(LOGIN, ADMIN_EMAIL, DEMO_PASSWORD)
         context = multiprocessing.get_context("spawn")
         ready: Queue[Any] = context.Queue()
@@ -386,7 +386,7 @@ def table(runs: Sequence[LoadRun], *, sqlite_only: bool) -> Table:
     result = Table(
         key="load",
         title=(
-            f"Load over loopback: {first.users} closed-loop virtual users, "
+            f"5. Load over loopback: {first.users} closed-loop virtual users, "
             f"{first.seconds:g} s per run"
         ),
         columns=[

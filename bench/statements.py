@@ -64,6 +64,8 @@ async def run(bench: Run) -> list[Table]:
                 for size in SIZES:
                     with counting(client.db.engine) as counter:
                         body = json.loads(await client.post(NESTED, {"first": size}))
+                    if body.get("errors"):
+                        raise RuntimeError(f"{target.backend}: {body['errors']}")
                     edges = body["data"]["customers"]["edges"]
                     if len(edges) != min(size, target.size):
                         raise RuntimeError(f"expected {size} customers, got {len(edges)}")

@@ -122,3 +122,27 @@ def test_readme_shows_the_latest_results(tmp_path: Path) -> None:
     assert readme.read_text(encoding="utf-8") == f"# x\n\n{START}\n| a |\n{END}\n\n## after\n"
     readme.write_text("# no markers\n", encoding="utf-8")
     assert not update_readme(readme, new)
+
+
+def test_results_never_show_addresses_or_local_paths() -> None:
+    from bench.__main__ import _shown_arguments
+
+    assert _shown_arguments(
+        [
+            "--postgres-url",
+            "postgresql://u:secret@db:5432/postgres",
+            "--data-dir=/home/someone/x",
+            "--results",
+            "/tmp/r",
+            "--large-size",
+            "1000000",
+        ]
+    ) == [
+        "--postgres-url",
+        "$CRM_BENCH_POSTGRES_URL",
+        "--data-dir=DIR",
+        "--results",
+        "DIR",
+        "--large-size",
+        "1000000",
+    ]

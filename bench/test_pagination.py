@@ -83,8 +83,13 @@ async def test_pagination_section_reports_every_ordering_and_term(bench_run: Run
     terms = await pagination.search_terms(target)
     assert [row[:3] for row in searches.rows] == [
         *([target.backend, target.size, f"{t.text!r} ({t.kind})"] for t in terms),
+        [target.backend, target.size, "all but common words"],
         [target.backend, target.size, "all terms"],
     ]
+    # Common words are timed and shown (they match in the demo data of any size).
+    common = [row for row, t in zip(searches.rows, terms, strict=False) if t.common]
+    assert len(common) == 2
+    assert all(row[3] > 0 for row in common)
     assert searches.rows[-1][4] <= searches.rows[-1][5]  # p50 <= p99
     nothing = next(row for row, t in zip(searches.rows, terms, strict=False) if "nothing" in t.kind)
     assert nothing[3] == 0
@@ -95,7 +100,9 @@ async def test_pagination_section_reports_every_ordering_and_term(bench_run: Run
             for ordering in pagination.ORDERINGS
             for page in ("last", "deep")
         }
-        assert [check.name for check in searches.checks] == ["search p50 (ms)"]
+        assert [check.name for check in searches.checks] == [
+            "search p50 (ms), all but common words"
+        ]
     else:
         assert pages.checks == searches.checks == []
 
