@@ -13,16 +13,21 @@ from strawberry.types import Info as StrawberryInfo
 from core.db import utcnow
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement
+    from collections.abc import Sequence
+
+    from sqlalchemy import ColumnElement, Select
     from starlette.requests import Request
+    from strawberry.relay import Node
 
     from core.config import Settings
     from core.db import Database
     from core.identity.access import Caller
     from core.loaders import Loader
+    from core.pagination import Connection, PageArgs, Part, SortKey
     from core.plugins import CRMPluginManager
 
 L = TypeVar("L", bound="Loader[Any, Any]")
+N = TypeVar("N", bound="Node")
 
 
 @dataclass
@@ -50,6 +55,31 @@ class RequestContext:
             existing = loader_class(self)
             self._loaders[loader_class] = existing
         return existing
+
+    async def page(
+        self,
+        statement: Select[Any],
+        *,
+        keys: Sequence[SortKey],
+        args: PageArgs,
+        to_node: Callable[[Any], N],
+        parts: Sequence[Part] = (),
+    ) -> Connection[N]:
+        """One page of a root list (:func:`core.pagination.paginate`) in a read session of
+        its own, capped by ``CRM_MAX_PAGE_SIZE``, with ``totalCount`` counted on demand."""
+        from core.pagination import paginate
+
+        async with self.db.read() as session:
+            return await paginate(
+                session,
+                statement,
+                keys=keys,
+                args=args,
+                max_page_size=self.settings.max_page_size,
+                to_node=to_node,
+                count_session=self.db.read,
+                parts=parts,
+            )
 
     def now(self) -> dt.datetime:
         """The current time (a test can hand the app a controllable clock)."""

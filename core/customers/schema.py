@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +58,7 @@ from core.customers.types import (
 from core.errors import UserError, UserErrorCode, bad_argument
 from core.identity.access import requires
 from core.mutations import Rollback, in_transaction
-from core.pagination import Connection, PageArgs, Part, SortKey, paginate
+from core.pagination import Connection, PageArgs, Part, SortKey
 from core.validation import Check, argument_id, like_pattern
 
 SEARCH_MIN = 1
@@ -232,28 +231,6 @@ def customer_statement(
     return customer_list(context, filter, permission, field_types).statement
 
 
-async def _page(
-    info: Info,
-    statement: Select[Any],
-    keys: list[SortKey],
-    args: PageArgs,
-    to_node: Any,
-    parts: Sequence[Part] = (),
-) -> Any:
-    ctx = info.context
-    async with ctx.db.read() as session:
-        return await paginate(
-            session,
-            statement,
-            keys=keys,
-            args=args,
-            max_page_size=ctx.settings.max_page_size,
-            to_node=to_node,
-            count_session=ctx.db.read,
-            parts=parts,
-        )
-
-
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(
@@ -273,13 +250,12 @@ class CustomerQuery:
             await customer_field_types(info.context) if filter and filter.custom_fields else None
         )
         listed = customer_list(info.context, filter, field_types=field_types)
-        return await _page(  # type: ignore[no-any-return]
-            info,
+        return await info.context.page(
             listed.statement,
-            order_keys(order_by),
-            PageArgs(first, after, last, before),
-            Customer.from_model,
-            listed.parts,
+            keys=order_keys(order_by),
+            args=PageArgs(first, after, last, before),
+            to_node=Customer.from_model,
+            parts=listed.parts,
         )
 
     @strawberry.field(
@@ -332,12 +308,11 @@ class CustomerQuery:
             customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
             if customer_id is not None:
                 statement = statement.where(ct.customer_id == customer_id)
-        return await _page(  # type: ignore[no-any-return]
-            info,
+        return await info.context.page(
             statement,
-            [SortKey(ct.name), SortKey(ct.id)],
-            PageArgs(first, after, last, before),
-            Contact.from_model,
+            keys=[SortKey(ct.name), SortKey(ct.id)],
+            args=PageArgs(first, after, last, before),
+            to_node=Contact.from_model,
         )
 
     @strawberry.field(description="Every tag, by name.", extensions=requires("customers:read"))
@@ -372,12 +347,11 @@ class CustomerQuery:
                     t.done_at.is_not(None) if filter.done else t.done_at.is_(None)
                 )
             statement = statement.where(*_in_range(t.due_at, filter.due))
-        return await _page(  # type: ignore[no-any-return]
-            info,
+        return await info.context.page(
             statement,
-            [SortKey(t.due_at), SortKey(t.id)],
-            PageArgs(first, after, last, before),
-            Task.from_model,
+            keys=[SortKey(t.due_at), SortKey(t.id)],
+            args=PageArgs(first, after, last, before),
+            to_node=Task.from_model,
         )
 
     @strawberry.field(extensions=requires())

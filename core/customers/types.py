@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -747,24 +748,34 @@ class CustomFieldPayload:
 def order_keys(order: CustomerOrder | None) -> list[SortKey]:
     """The keyset ordering of a customer list (unique by id last)."""
     order = order or CustomerOrder()
-    descending = order.direction == OrderDirection.DESC
-    if order.field == CustomerOrderField.LAST_INTERACTION_AT:
+    return list(_order_keys(order.field, order.direction == OrderDirection.DESC))
+
+
+def _last_interaction(row: Any) -> Any:
+    return row.last_interaction_at or EPOCH
+
+
+@functools.cache
+def _order_keys(field: CustomerOrderField, descending: bool) -> tuple[SortKey, ...]:
+    # Built once per ordering: the same keys each request, so the ordering's fingerprint
+    # (core.pagination.ordering_tag) is computed once too.
+    if field == CustomerOrderField.LAST_INTERACTION_AT:
         # Never-contacted customers sort as if contacted at the epoch (first when ascending).
         # The epoch is written into the SQL, not bound, so that the expression is the one
         # of the index in this order (migration core_0005).
         epoch = literal(EPOCH, UTCDateTime(), literal_execute=True)
-        return [
+        return (
             SortKey(
                 func.coalesce(models.Customer.last_interaction_at, epoch),
                 descending,
-                lambda row: row.last_interaction_at or EPOCH,
+                _last_interaction,
             ),
             SortKey(models.Customer.id, descending),
-        ]
+        )
     column: Any = {
         CustomerOrderField.NAME: models.Customer.name,
         CustomerOrderField.NUMBER: models.Customer.number,
         CustomerOrderField.CREATED_AT: models.Customer.created_at,
         CustomerOrderField.UPDATED_AT: models.Customer.updated_at,
-    }[order.field]
-    return [SortKey(column, descending), SortKey(models.Customer.id, descending)]
+    }[field]
+    return (SortKey(column, descending), SortKey(models.Customer.id, descending))

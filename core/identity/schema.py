@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import strawberry
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
@@ -60,7 +59,7 @@ from core.identity.types import (
     UserOrderField,
 )
 from core.mutations import in_transaction
-from core.pagination import Connection, OrderDirection, PageArgs, SortKey, paginate
+from core.pagination import Connection, OrderDirection, PageArgs, SortKey
 from core.validation import Check, argument_id, like_pattern
 
 N = TypeVar("N", bound=relay.Node)
@@ -70,26 +69,6 @@ USER_ORDER_COLUMNS: dict[UserOrderField, Any] = {
     UserOrderField.EMAIL: models.User.email,
     UserOrderField.CREATED_AT: models.User.created_at,
 }
-
-
-async def _page(
-    info: Info,
-    statement: Select[Any],
-    keys: list[SortKey],
-    args: PageArgs,
-    to_node: Callable[[Any], N],
-) -> Connection[N]:
-    ctx = info.context
-    async with ctx.db.read() as session:
-        return await paginate(
-            session,
-            statement,
-            keys=keys,
-            args=args,
-            max_page_size=ctx.settings.max_page_size,
-            to_node=to_node,
-            count_session=ctx.db.read,
-        )
 
 
 @strawberry.type
@@ -143,8 +122,8 @@ class IdentityQuery:
         elif order.field == UserOrderField.LAST_LOGIN_AT:
             keys.insert(0, SortKey(models.User.last_login_at, descending))
             statement = statement.where(models.User.last_login_at.is_not(None))
-        return await _page(
-            info, statement, keys, PageArgs(first, after, last, before), User.from_model
+        return await info.context.page(
+            statement, keys=keys, args=PageArgs(first, after, last, before), to_node=User.from_model
         )
 
     @strawberry.field(description="Teams the caller may see.", extensions=requires("users:read"))
@@ -158,8 +137,8 @@ class IdentityQuery:
     ) -> Connection[Team]:
         statement = select(models.Team).where(info.context.visible("users:read", "teams"))
         keys = [SortKey(models.Team.name_key), SortKey(models.Team.id)]
-        return await _page(
-            info, statement, keys, PageArgs(first, after, last, before), Team.from_model
+        return await info.context.page(
+            statement, keys=keys, args=PageArgs(first, after, last, before), to_node=Team.from_model
         )
 
     @strawberry.field(description="Every role, built-in first.", extensions=requires())
@@ -227,8 +206,11 @@ class IdentityQuery:
             if filter.occurred_before is not None:
                 statement = statement.where(event.occurred_at < filter.occurred_before)
         keys = [SortKey(event.occurred_at, True), SortKey(event.id, True)]
-        return await _page(
-            info, statement, keys, PageArgs(first, after, last, before), AuditEvent.from_model
+        return await info.context.page(
+            statement,
+            keys=keys,
+            args=PageArgs(first, after, last, before),
+            to_node=AuditEvent.from_model,
         )
 
 

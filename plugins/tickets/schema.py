@@ -244,17 +244,7 @@ class TicketQuery:
         args = PageArgs(first, after, last, before)
         if filter is not None and filter.sla_state:
             return await _sla_filtered_page(info, statement, keys, args, set(filter.sla_state))
-        ctx = info.context
-        async with ctx.db.read() as session:
-            return await paginate(
-                session,
-                statement,
-                keys=keys,
-                args=args,
-                max_page_size=ctx.settings.max_page_size,
-                to_node=Ticket.from_model,
-                count_session=ctx.db.read,
-            )
+        return await info.context.page(statement, keys=keys, args=args, to_node=Ticket.from_model)
 
     @strawberry.field(
         description="One ticket by id or number.", extensions=requires("tickets:read")

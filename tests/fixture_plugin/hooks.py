@@ -16,7 +16,7 @@ from core.identity.access import require, requires
 from core.identity.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
 from core.identity.types import User
 from core.mutations import in_transaction
-from core.pagination import Connection, PageArgs, SortKey, paginate
+from core.pagination import Connection, PageArgs, SortKey
 from core.plugins import call_async_hook
 from core.types import System
 from tests.fixture_plugin import hookspecs, loaders, models
@@ -37,16 +37,12 @@ class FixtureQuery:
         before: str | None = None,
     ) -> Connection[Widget]:
         ctx = info.context
-        async with ctx.db.read() as session:
-            return await paginate(
-                session,
-                select(models.Widget).where(ctx.visible("widgets:read")),
-                keys=[SortKey(models.Widget.name), SortKey(models.Widget.id)],
-                args=PageArgs(first=first, after=after, last=last, before=before),
-                max_page_size=ctx.settings.max_page_size,
-                to_node=Widget.from_model,
-                count_session=ctx.db.read,
-            )
+        return await ctx.page(
+            select(models.Widget).where(ctx.visible("widgets:read")),
+            keys=[SortKey(models.Widget.name), SortKey(models.Widget.id)],
+            args=PageArgs(first=first, after=after, last=last, before=before),
+            to_node=Widget.from_model,
+        )
 
 
 @strawberry.type
