@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench import latency, statements
 from bench.context import Run
-from bench.dataset import in_process, prepare
+from bench.dataset import drop, in_process, prepare
 from bench.floor import nested_customers
 from bench.queries import NESTED
 from bench.report import Check, Table, markdown, write
@@ -146,3 +148,31 @@ def test_results_never_show_addresses_or_local_paths() -> None:
         "--large-size",
         "1000000",
     ]
+
+
+async def test_bad_data_set_requests_are_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown backend 'mysql'"):
+        await prepare("mysql", 100, data_dir=tmp_path)
+    with pytest.raises(ValueError, match="--postgres-url"):
+        await prepare("postgresql", 100, data_dir=tmp_path)
+    with pytest.raises(ValueError, match="crm_bench_"):
+        await prepare(
+            "postgresql",
+            100,
+            data_dir=tmp_path,
+            postgres_url="postgresql://postgres@127.0.0.1:5432/postgres",
+            database="postgres",
+        )
+    target = await prepare("sqlite", 100, data_dir=tmp_path, log=lambda _: None)
+    with pytest.raises(ValueError, match="not a benchmark database"):
+        await drop(target, "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def test_an_unknown_section_is_refused_by_name() -> None:
+    from typer.testing import CliRunner
+
+    from bench.__main__ import cli
+
+    result = CliRunner().invoke(cli, ["--section", "latency", "--section", "speed"])
+    assert result.exit_code == 2
+    assert "unknown section(s): speed" in result.output
