@@ -24,12 +24,13 @@ run: install
 	$(BIN)/crm demo --size $(DEMO_SIZE) --if-empty
 	CRM_GRAPHIQL=$${CRM_GRAPHIQL:-1} $(BIN)/crm serve --host $(HOST) --port $(PORT)
 
-## Set up and run everything CI runs: ruff, mypy, pytest.
+## Set up and run everything CI runs: ruff, import contracts, mypy, pytest.
 test: install lint typecheck pytest
 
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy core plugins schema tests bench

@@ -33,10 +33,12 @@ from core import migrate as migrations
 from core.app import create_app
 from core.config import Settings, load_settings
 from core.db import Database
-from core.demo import DEMO_PASSWORD, load_all
-from core.plugins import CRMPluginManager, build_plugin_manager
+from core.demo import load_all
+from core.host import CRMPluginManager
+from core.identity.demo import DEMO_PASSWORD
 from schema.app import settle_heap
 from schema.builder import build_schema
+from schema.modules import build_plugin_manager
 from schema.serving import running_server
 
 ADMIN_EMAIL = "admin@demo.example"

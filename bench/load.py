@@ -39,7 +39,7 @@ from bench.loadgen import (
     load_process,
 )
 from bench.report import Check, Table, median_ms, percentile_ms
-from core.demo import DEMO_PASSWORD
+from core.identity.demo import DEMO_PASSWORD
 
 USERS = 16
 """Virtual users in all, split evenly over the load processes."""

@@ -23,13 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry import Schema
 
 from core import migrate
+from core.access import AuthenticationError, bearer_token
+from core.catalog import catalog_for
 from core.config import Settings
 from core.context import RequestContext
 from core.db import Database, utcnow
+from core.host import CRMPluginManager, call_in_turn
 from core.http import GraphQLEndpoint
-from core.identity.auth import AuthenticationError, authenticate, bearer_token
-from core.identity.catalog import catalog_for
-from core.plugins import CRMPluginManager, call_async_hook
 
 access_log = logging.getLogger("crm.access")
 logger = logging.getLogger("crm.app")
@@ -113,7 +113,9 @@ def create_app(
         try:
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
-                context.caller = await authenticate(db, settings, catalog, token)
+                if catalog.identity is None:
+                    raise AuthenticationError("this deployment has no identity module")
+                context.caller = await catalog.identity.authenticate(db, settings, catalog, token)
                 request.state.caller = context.caller.label
         except AuthenticationError as exc:
             context.auth_error = str(exc)
@@ -141,11 +143,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        await call_async_hook(pm.hook.crm_startup, settings=settings, db=db)
+        await call_in_turn(pm.hook.crm_startup, settings=settings, db=db)
         try:
             yield {}
         finally:
-            await call_async_hook(pm.hook.crm_shutdown, reverse=True, settings=settings, db=db)
+            await call_in_turn(pm.hook.crm_shutdown, reverse=True, settings=settings, db=db)
             await db.dispose()
 
     endpoint = GraphQLEndpoint(schema=schema, settings=settings, make_context=make_context)

@@ -19,12 +19,13 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from strawberry.relay import Node
 
+    from core.access import Caller
     from core.config import Settings
     from core.db import Database
-    from core.identity.access import Caller
+    from core.extension import Scope
+    from core.host import CRMPluginManager
     from core.loaders import Loader
     from core.pagination import Connection, PageArgs, Part, SortKey
-    from core.plugins import CRMPluginManager
 
 L = TypeVar("L", bound="Loader[Any, Any]")
 N = TypeVar("N", bound="Node")
@@ -87,10 +88,19 @@ class RequestContext:
 
     def visible(self, permission: str, resource: str | None = None) -> ColumnElement[bool]:
         """The SQL condition for the records of ``permission`` this caller reaches."""
-        from core.identity.access import visible
-        from core.identity.catalog import catalog_for
+        from core.access import visible
+        from core.catalog import catalog_for
 
         return visible(self.caller, catalog_for(self.pm), permission, resource)
+
+    def owner_ids(self, scope: Scope) -> Any:
+        """The user ids whose records ``scope`` reaches for this (authenticated) caller."""
+        from core.access import owner_ids
+        from core.catalog import catalog_for
+
+        if self.caller is None:
+            return []
+        return owner_ids(catalog_for(self.pm), self.caller, scope)
 
 
 Info = StrawberryInfo[RequestContext, None]

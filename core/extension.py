@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
+
+    from core.access import Caller
+    from core.catalog import Catalog
+    from core.config import Settings
+    from core.db import Database
 
 
 @dataclass(frozen=True)
@@ -92,3 +97,17 @@ class AccessPolicy:
 
     resource: str
     owned_by: Callable[[Any], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the identity module gives the kernel (:func:`core.hookspecs.crm_identity`).
+
+    :param authenticate: ``(db, settings, catalog, token) -> Caller``: the caller a bearer
+        token stands for; raises :class:`core.access.AuthenticationError` when it has none.
+    :param team_members: given a team id, a SQL expression of the ids of its users (TEAM
+        scope reaches the records of these users).
+    """
+
+    authenticate: Callable[[Database, Settings, Catalog, str], Awaitable[Caller]]
+    team_members: Callable[[int], Any]

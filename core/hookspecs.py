@@ -1,14 +1,19 @@
 """Hook specifications: the plugin author's manual.
 
 A plugin is a module (or object) with functions named after these hooks and marked with
-``@hookimpl`` (``from core import hookimpl``). Hooks are called through pluggy: every
-enabled plugin's implementation runs and the results come back as a list, newest plugin
-first. Any function of a plugin whose name starts with ``crm_`` is taken as a hook
-implementation, so a misspelt name stops startup instead of being ignored; to listen to a
-hook another, optional plugin declares, mark it ``@hookimpl(optionalhook=True)``.
+``@hookimpl`` (``from core.plugin_api import hookimpl``). Every hook is called through
+pluggy, in module order: core's kernel, core's domains (identity, customers), then the
+enabled plugins in the order they were enabled; results come back as a list in that order.
+Any function of a plugin whose name starts with ``crm_`` is taken as a hook implementation,
+so a misspelt name stops startup instead of being ignored; to listen to a hook another,
+optional plugin declares, mark it ``@hookimpl(optionalhook=True)``.
 
-Hooks that may do I/O (``crm_startup``, ``crm_shutdown``, event hooks) may return an
-awaitable; the host awaits it.
+Hooks whose specification returns ``Awaitable[...] | None`` (``crm_startup``,
+``crm_shutdown``, ``crm_jobs_run``, ``crm_demo_data``, event hooks) may be ``async def``:
+the host awaits each result in module order before the next (:func:`core.host.call_in_turn`),
+and refuses wrapper implementations of them at startup. Declaration hooks (schema,
+permissions, CLI) are called once per module (:func:`core.host.contributions`) so that the
+host knows which module gave what.
 """
 
 from __future__ import annotations
@@ -26,10 +31,8 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from core.config import Settings
-    from core.context import RequestContext
-    from core.customers.models import Customer
     from core.db import Database
-    from core.extension import AccessPolicy, Grant, Migrations, Permission, TypeFields
+    from core.extension import AccessPolicy, Grant, Identity, Migrations, Permission, TypeFields
 
 PROJECT_NAME = "crm"
 
@@ -130,6 +133,19 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
 # -------------------------------------------------------------------------
 
 
+@hookspec(firstresult=True)
+def crm_identity() -> Identity | None:
+    """Give the kernel the identity module: how a bearer token becomes a caller, and who is
+    in a team.
+
+    Called once per plugin manager, when the permission catalogue is built. ``firstresult``:
+    the first module (in module order) that answers wins; core's identity module answers.
+    Without one, every request is anonymous.
+
+    :return: a :class:`core.extension.Identity`, or ``None``.
+    """
+
+
 @hookspec
 def crm_permissions() -> Sequence[Permission]:
     """Declare the module's permissions, named ``resource:action``.
@@ -160,86 +176,13 @@ def crm_role_grants() -> Mapping[str, Sequence[Grant]]:
 def crm_access_policies() -> Sequence[AccessPolicy]:
     """Say how the module's records map to the users who own them, per resource.
 
-    The single scoping function (:func:`core.identity.access.visible`) turns a caller's
+    The single scoping function (:func:`core.access.visible`) turns a caller's
     grant into a SQL condition with it: root lists, ``node``/``nodes``, mutations and
     dataloaders all filter through it. A resource without a policy is visible only with
     ALL scope.
 
     :return: a sequence of :class:`core.extension.AccessPolicy`.
     """
-
-
-# -------------------------------------------------------------------------
-# Customer events
-#
-# Called inside the transaction of the change: whatever a listener writes with ``session``
-# commits or rolls back with it, and an exception undoes the whole change. ``context`` is
-# the request's (caller, settings, plugin manager).
-# -------------------------------------------------------------------------
-
-
-@hookspec
-def crm_customer_created(
-    session: AsyncSession, customer: Customer, context: RequestContext
-) -> Awaitable[None] | None:
-    """A customer was created (it has its id and number)."""
-
-
-@hookspec
-def crm_customer_updated(
-    session: AsyncSession, customer: Customer, changes: Mapping[str, Any], context: RequestContext
-) -> Awaitable[None] | None:
-    """A customer changed.
-
-    :param changes: ``{field: {"before": ..., "after": ...}}`` as the audit trail records it.
-    """
-
-
-@hookspec
-def crm_customer_before_archive(
-    session: AsyncSession, customer: Customer, erasing: bool, context: RequestContext
-) -> Awaitable[None] | None:
-    """A customer is about to be archived (or erased, when ``erasing``): veto it here.
-
-    Raise :class:`core.errors.UserErrors` to refuse, with a message that says why (for
-    example how many open tickets the customer has); nothing is changed then.
-    """
-
-
-@hookspec
-def crm_customer_archived(
-    session: AsyncSession, customer: Customer, context: RequestContext
-) -> Awaitable[None] | None:
-    """A customer was archived."""
-
-
-@hookspec
-def crm_customer_erased(
-    session: AsyncSession, customer: Customer, context: RequestContext
-) -> Awaitable[None] | None:
-    """A customer's personal data was erased on request: erase the module's copies too."""
-
-
-@hookspec
-def crm_customer_merge(
-    session: AsyncSession,
-    source: Customer,
-    target: Customer,
-    dry_run: bool,
-    context: RequestContext,
-) -> Awaitable[Mapping[str, int]] | Mapping[str, int] | None:
-    """Two customers merge: move the module's records of ``source`` to ``target``.
-
-    With ``dry_run`` change nothing, only count. Either way return what moves, by kind
-    (``{"tickets": 3}``); ``mergeCustomers`` reports it.
-    """
-
-
-@hookspec
-def crm_customer_merged(
-    session: AsyncSession, source: Customer, target: Customer, context: RequestContext
-) -> Awaitable[None] | None:
-    """A merge finished: ``source`` is archived and points to ``target``."""
 
 
 # -------------------------------------------------------------------------

@@ -20,10 +20,9 @@ from alembic.script.revision import RevisionError
 from sqlalchemy import Table, exists, select, text
 from sqlalchemy.engine import Connection
 
-import core.models  # noqa: F401  (registers core tables on the metadata)
 from core.db import Base, Database
 from core.extension import Migrations
-from core.plugins import CRMPluginManager
+from core.host import CRMPluginManager
 
 SCRIPT_LOCATION = Path(__file__).parent / "migrations"
 # Any constant: serialises migrations of processes that start together on PostgreSQL.

@@ -8,8 +8,8 @@ from strawberry import relay
 import core
 from core.context import Info
 from core.errors import bad_argument
+from core.host import CORE_PLUGIN_NAME, enabled_plugin_names
 from core.node import resolve_global_ids
-from core.plugins import CORE_PLUGIN_NAME, enabled_plugin_names
 from core.types import Module, System
 
 MAX_NODES = 100

@@ -11,11 +11,11 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 
 from core import migrate
+from core.catalog import BUILTIN_ROLES
 from core.config import Settings
 from core.db import Base, Database
-from core.identity.catalog import BUILTIN_ROLES
+from core.host import CRMPluginManager
 from core.identity.models import Role
-from core.plugins import CRMPluginManager
 from tests.support import plugin_manager
 
 FIXTURE_TABLES = {"fixture_widgets", "fixture_widget_notes"}

@@ -5,14 +5,15 @@ from __future__ import annotations
 import importlib
 import sys
 import textwrap
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core import hookimpl
-from core.plugins import PluginError, build_plugin_manager, enabled_plugin_names
+from core.host import PluginError, enabled_plugin_names
+from schema.modules import build_plugin_manager
+from tests.support import HookSet
 
 
 @pytest.fixture
@@ -68,8 +69,8 @@ def test_unknown_plugin_names_the_installed_ones(installed_distribution: str) ->
     assert f"installed: {installed_distribution}" in str(raised.value)
 
 
-def _plugin(**functions: object) -> types.SimpleNamespace:
-    return types.SimpleNamespace(**functions)
+def _plugin(**functions: object) -> HookSet:
+    return HookSet(**functions)
 
 
 def test_misspelt_hook_fails_startup() -> None:
@@ -136,11 +137,11 @@ def test_each_build_is_independent() -> None:
 async def test_async_hooks_run_one_after_another_core_first_and_reverse_on_shutdown() -> None:
     import asyncio
 
-    from core.plugins import call_async_hook
+    from core.host import call_in_turn
 
     events: list[str] = []
 
-    def plugin_named(name: str) -> types.SimpleNamespace:
+    def plugin_named(name: str) -> HookSet:
         async def crm_startup(settings: object, db: object) -> None:
             events.append(f"{name} start")
             await asyncio.sleep(0)
@@ -156,7 +157,7 @@ async def test_async_hooks_run_one_after_another_core_first_and_reverse_on_shutd
         load_entrypoints=False,
         extra_plugins={"a": plugin_named("a"), "b": plugin_named("b")},
     )
-    await call_async_hook(pm.hook.crm_startup, settings=None, db=None)
-    await call_async_hook(pm.hook.crm_shutdown, reverse=True, settings=None, db=None)
+    await call_in_turn(pm.hook.crm_startup, settings=None, db=None)
+    await call_in_turn(pm.hook.crm_shutdown, reverse=True, settings=None, db=None)
 
     assert events == ["a start", "a started", "b start", "b started", "b stop", "a stop"]

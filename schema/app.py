@@ -14,9 +14,10 @@ from starlette.applications import Starlette
 from core import app as core_app
 from core.config import Settings, load_settings
 from core.db import Database
+from core.host import CRMPluginManager
 from core.logs import configure_logging
-from core.plugins import CRMPluginManager, build_plugin_manager
 from schema.builder import build_schema
+from schema.modules import build_plugin_manager
 
 
 def plugin_manager(

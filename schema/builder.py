@@ -35,10 +35,10 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition, has_object_definition
 from strawberry.types.field import StrawberryField
 
+from core.catalog import catalog_for
 from core.config import Settings
 from core.extension import TypeFields
-from core.identity.catalog import catalog_for
-from core.plugins import CORE_PLUGIN_NAME
+from core.host import CORE_PLUGIN_NAME, contributions
 
 logger = logging.getLogger("crm.graphql")
 
@@ -140,18 +140,6 @@ def _direct_resolvers(schema: strawberry.Schema) -> int:
     return count
 
 
-def _contributions(caller: pluggy.HookCaller) -> list[tuple[str, Any]]:
-    """Call each implementation of a hook separately, keeping who contributed what."""
-    found: list[tuple[str, Any]] = []
-    for impl in caller.get_hookimpls():
-        result = impl.function()
-        if result is not None:
-            found.append((impl.plugin_name, result))
-    # Core first, then plugins in registration order, for a stable schema.
-    found.sort(key=lambda item: item[0] != CORE_PLUGIN_NAME)
-    return found
-
-
 def _graphql_name(config: StrawberryConfig, field: StrawberryField) -> str:
     return config.name_converter.get_graphql_name(field)
 
@@ -192,8 +180,8 @@ def _compose_type_fields(
 ) -> dict[type[Any], list[StrawberryField]]:
     extra: dict[type[Any], list[StrawberryField]] = {}
     owners: dict[tuple[type[Any], str], str] = {}
-    for plugin, contributions in parts:
-        for contribution in contributions:
+    for plugin, added_fields in parts:
+        for contribution in added_fields:
             target = contribution.target
             if not has_object_definition(target):
                 raise SchemaConflictError(
@@ -273,21 +261,20 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
     """
     catalog_for(pm)
     config = StrawberryConfig()
-    hook = pm.hook
-    query = _compose_root("Query", _contributions(hook.crm_graphql_query), config)
+    query = _compose_root("Query", contributions(pm, "crm_graphql_query"), config)
     if query is None:
         raise SchemaConflictError("no module contributes Query fields")
-    mutation = _compose_root("Mutation", _contributions(hook.crm_graphql_mutation), config)
+    mutation = _compose_root("Mutation", contributions(pm, "crm_graphql_mutation"), config)
     subscription = _compose_root(
-        "Subscription", _contributions(hook.crm_graphql_subscription), config
+        "Subscription", contributions(pm, "crm_graphql_subscription"), config
     )
     types: list[type[Any]] = []
     type_owners: dict[type[Any], str] = {}
-    for plugin, contributed in _contributions(hook.crm_graphql_types):
+    for plugin, contributed in contributions(pm, "crm_graphql_types"):
         types.extend(contributed)
         for contributed_type in contributed:
             type_owners.setdefault(contributed_type, plugin)
-    extra = _compose_type_fields(_contributions(hook.crm_graphql_type_fields), config, type_owners)
+    extra = _compose_type_fields(contributions(pm, "crm_graphql_type_fields"), config, type_owners)
     try:
         return CRMSchema(
             scalar_overrides={dt.datetime: AwareDateTime},

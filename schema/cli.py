@@ -14,24 +14,28 @@ from rich.progress import Progress
 from rich.table import Table
 
 from core import migrate as migrations
+from core.access import AuthenticationError
 from core.audit import Actor
+from core.catalog import ADMINISTRATOR, catalog_for
 from core.config import ConfigError, Settings, load_settings
 from core.context import RequestContext
 from core.customers import exchange
 from core.db import Database, utcnow
-from core.demo import DEMO_PASSWORD, demo_users, load_all
+from core.demo import load_all
 from core.errors import UserErrors
-from core.identity import service
-from core.identity.auth import AuthenticationError, caller_for_email
-from core.identity.catalog import ADMINISTRATOR, catalog_for
-from core.mutations import Rollback
-from core.plugins import (
+from core.host import (
     PluginError,
-    build_plugin_manager,
-    call_async_hook,
+    call_in_turn,
     enabled_plugin_names,
+    module_callers,
+    module_label,
 )
+from core.identity import service
+from core.identity.auth import caller_for_email
+from core.identity.demo import DEMO_PASSWORD, demo_users
+from core.mutations import Rollback
 from schema.builder import SchemaConflictError, build_schema
+from schema.modules import build_plugin_manager
 
 T = TypeVar("T")
 
@@ -135,7 +139,7 @@ def demo(
                     "demo data loads into an empty database; these tables hold rows: "
                     + ", ".join(sorted(filled))
                 )
-            modules = len(pm.hook.crm_demo_data.get_hookimpls())
+            modules = len(module_callers(pm, "crm_demo_data"))
             if not modules:
                 console.print("No enabled module provides demo data.")
                 return
@@ -241,7 +245,7 @@ def jobs_run() -> None:
         try:
             if not await migrations.at_head(db, pm):
                 _fail("the database is not migrated; run `crm migrate` first")
-            results = await call_async_hook(
+            results = await call_in_turn(
                 pm.hook.crm_jobs_run, db=db, settings=settings, now=utcnow(), pm=pm
             )
         finally:
@@ -384,15 +388,16 @@ def _command_names(app: typer.Typer, skip_commands: int = 0, skip_groups: int = 
 def add_plugin_commands(pm: pluggy.PluginManager, app: typer.Typer) -> None:
     """Call each plugin's ``crm_cli_commands``; a name taken twice stops with both owners."""
     owners = dict.fromkeys(_command_names(app), "core")
-    for impl in pm.hook.crm_cli_commands.get_hookimpls():
+    for plugin, caller in module_callers(pm, "crm_cli_commands"):
         commands, groups = len(app.registered_commands), len(app.registered_groups)
-        impl.function(cli=app)
+        caller(cli=app)
+        label = module_label(pm, plugin)
         for name in _command_names(app, commands, groups):
             if name in owners:
                 raise PluginError(
-                    f"command {name!r} is added by both {owners[name]!r} and {impl.plugin_name!r}"
+                    f"command {name!r} is added by both {owners[name]!r} and {label!r}"
                 )
-            owners[name] = impl.plugin_name
+            owners[name] = label
 
 
 def main() -> None:

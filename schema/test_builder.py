@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import types
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,12 @@ import strawberry.schema.schema
 
 from core import TypeFields, hookimpl
 from core.config import Settings, load_settings
-from core.plugins import ENTRY_POINT_GROUP, build_plugin_manager
+from core.host import ENTRY_POINT_GROUP
 from core.types import System
 from schema.builder import SchemaConflictError, build_schema
+from schema.modules import build_plugin_manager
 from tests import fixture_plugin
+from tests.support import HookSet
 
 SDL_FILE = Path(__file__).parent / "schema.graphql"
 
@@ -32,8 +33,8 @@ def _build(settings: Settings, **plugins: Any) -> strawberry.Schema:
     return build_schema(pm, settings)
 
 
-def _plugin(**hooks: Any) -> types.SimpleNamespace:
-    return types.SimpleNamespace(**{name: hookimpl(fn) for name, fn in hooks.items()})
+def _plugin(**hooks: Any) -> HookSet:
+    return HookSet(**{name: hookimpl(fn) for name, fn in hooks.items()})
 
 
 @strawberry.type

@@ -15,14 +15,14 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from core.audit import AuditEvent
+from core.catalog import BUILTIN_ROLES
 from core.config import load_settings
 from core.db import Database
-from core.demo import DEMO_PASSWORD, demo_users
-from core.identity.catalog import BUILTIN_ROLES
+from core.identity.demo import DEMO_PASSWORD, demo_users
 from core.identity.models import User
-from core.plugins import build_plugin_manager
 from schema.cli import cli
-from tests.support import Api, running_app
+from schema.modules import build_plugin_manager
+from tests.support import Api, HookSet, running_app
 
 runner = CliRunner()
 
@@ -117,20 +117,20 @@ def test_migrate_then_demo_then_demo_again(env: Path, fixture_installed: None) -
 
 
 def test_plugin_command_clashing_with_core_is_refused() -> None:
-    import types as pytypes
 
     import typer
 
     from core import hookimpl
-    from core.plugins import PluginError, build_plugin_manager
+    from core.host import PluginError
     from schema.cli import add_plugin_commands
+    from schema.modules import build_plugin_manager
 
     def crm_cli_commands(cli: typer.Typer) -> None:
         @cli.command("migrate")
         def my_migrate() -> None:
             """A second migrate."""
 
-    clash = pytypes.SimpleNamespace(crm_cli_commands=hookimpl(crm_cli_commands))
+    clash = HookSet(crm_cli_commands=hookimpl(crm_cli_commands))
     pm = build_plugin_manager(["clash"], load_entrypoints=False, extra_plugins={"clash": clash})
     app = typer.Typer()
 
@@ -143,13 +143,12 @@ def test_plugin_command_clashing_with_core_is_refused() -> None:
 
 
 def test_plugin_commands_are_added() -> None:
-    import types as pytypes
 
     import typer
 
     from core import hookimpl
-    from core.plugins import build_plugin_manager
     from schema.cli import add_plugin_commands
+    from schema.modules import build_plugin_manager
 
     def crm_cli_commands(cli: typer.Typer) -> None:
         group = typer.Typer()
@@ -160,7 +159,7 @@ def test_plugin_commands_are_added() -> None:
 
         cli.add_typer(group, name="extra")
 
-    plugin = pytypes.SimpleNamespace(crm_cli_commands=hookimpl(crm_cli_commands))
+    plugin = HookSet(crm_cli_commands=hookimpl(crm_cli_commands))
     pm = build_plugin_manager(["extra"], load_entrypoints=False, extra_plugins={"extra": plugin})
     app = typer.Typer()
 

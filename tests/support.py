@@ -25,10 +25,22 @@ from strawberry import relay
 
 from core.config import Settings, load_settings
 from core.db import Database, utcnow
-from core.plugins import CRMPluginManager, build_plugin_manager
+from core.host import CRMPluginManager
+from schema.modules import build_plugin_manager
 from tests import fixture_plugin
 
 POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
+
+
+class HookSet:
+    """A plugin made of the hook functions given by name (``HookSet(crm_startup=fn)``);
+    hashable by identity, as the plugin host requires of every plugin."""
+
+    def __init__(self, **hooks: object) -> None:
+        for name, function in hooks.items():
+            setattr(self, name, function)
+
+
 FIXTURE = {"fixture": fixture_plugin.plugin}
 BACKENDS = [
     "sqlite",

@@ -12,13 +12,13 @@ import ast
 import re
 from pathlib import Path
 
+from core.catalog import BUILTIN_ROLES, Catalog, catalog_for
 from core.config import ENV_PREFIX, Settings
-from core.demo import DEMO_PASSWORD, demo_users
 from core.extension import Scope
-from core.identity.catalog import BUILTIN_ROLES, Catalog, catalog_for
-from core.plugins import build_plugin_manager
+from core.identity.demo import DEMO_PASSWORD, demo_users
 from plugins import tickets
 from plugins.tickets.settings import TicketSettings
+from schema.modules import build_plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 SECURITY = ROOT / "docs" / "security.md"

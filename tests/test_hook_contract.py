@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from core import hookspecs
-from core.plugins import build_plugin_manager
+from core.customers import hookspecs as customer_hookspecs
 from plugins.tickets import hookspecs as ticket_hookspecs
+from schema.modules import build_plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "plugins.md"
@@ -50,9 +51,16 @@ def specs_of(module: object) -> dict[str, Callable[..., Any]]:
     }
 
 
+CORE_SPEC_MODULES = (hookspecs, customer_hookspecs)
+"""The kernel's hookspecs and those core's customers module declares (customer events)."""
+
+
 def core_hookspecs() -> dict[str, Callable[..., Any]]:
-    """The hook specification functions of ``core/hookspecs.py``, by name."""
-    return specs_of(hookspecs)
+    """The hook specification functions of core (kernel and customers module), by name."""
+    found: dict[str, Callable[..., Any]] = {}
+    for module in CORE_SPEC_MODULES:
+        found.update(specs_of(module))
+    return found
 
 
 def documented_signature(function: Callable[..., Any]) -> str:
@@ -105,14 +113,15 @@ def documented_plugin_hooks() -> dict[str, tuple[str, str | None]]:
 
 
 def banner_groups() -> dict[str, str]:
-    """Hook name -> title of the banner comment it sits under in ``core/hookspecs.py``."""
-    source = Path(inspect.getfile(hookspecs)).read_text(encoding="utf-8")
-    banners = [(m.start(), m["title"].strip()) for m in _BANNER.finditer(source)]
+    """Hook name -> title of the banner comment it sits under in its hookspecs module."""
     groups: dict[str, str] = {}
-    for definition in _SPEC_DEF.finditer(source):
-        above = [title for start, title in banners if start < definition.start()]
-        if above:
-            groups[definition["name"]] = above[-1]
+    for module in CORE_SPEC_MODULES:
+        source = Path(inspect.getfile(module)).read_text(encoding="utf-8")
+        banners = [(m.start(), m["title"].strip()) for m in _BANNER.finditer(source)]
+        for definition in _SPEC_DEF.finditer(source):
+            above = [title for start, title in banners if start < definition.start()]
+            if above:
+                groups[definition["name"]] = above[-1]
     return groups
 
 
@@ -131,7 +140,7 @@ def test_hookspecs_are_found() -> None:
     with_spec = {
         name
         for name, caller in vars(pm.hook).items()
-        if caller.spec is not None and caller.spec.namespace is hookspecs
+        if caller.spec is not None and caller.spec.namespace in CORE_SPEC_MODULES
     }
 
     assert specs, "no hook specifications found in core/hookspecs.py"

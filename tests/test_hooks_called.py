@@ -46,32 +46,38 @@ from core import (
     Scope,
     TypeFields,
     audit,
-    demo,
+    catalog,
     hookimpl,
     migrate,
 )
 from core import app as core_app
-from core import hooks as core_hooks
+from core.access import require, requires
 from core.audit import AuditEvent
 from core.config import Settings, load_settings
 from core.context import Info, RequestContext
+from core.customers import hooks as customers_hooks
 from core.customers.models import Customer as CustomerRow
+from core.customers.schema import CustomerMutation
 from core.db import Database, utcnow
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
-from core.identity import catalog
-from core.identity import models as identity_models
-from core.identity.access import require, requires
-from core.plugins import (
+from core.extension import Identity
+from core.host import (
     CORE_PLUGIN_NAME,
     CRMPluginManager,
     PluginError,
-    build_plugin_manager,
-    call_async_hook,
+    call_in_turn,
     enabled_plugin_names,
+    module_callers,
 )
+from core.host import build_plugin_manager as build_kernel_only
+from core.identity import demo as identity_demo
+from core.identity import hooks as identity_hooks
+from core.identity import models as identity_models
+from core.identity.schema import IdentityMutation
 from core.types import System
 from schema import cli as cli_module
 from schema.builder import CRMSchema, build_schema
+from schema.modules import build_plugin_manager
 from tests import fixture_plugin
 from tests.fixture_plugin import hookspecs as fixture_hookspecs
 from tests.fixture_plugin import models as fixture_models
@@ -130,13 +136,14 @@ def test_crm_add_hookspecs_is_called_once_per_plugin_and_adds_its_hooks() -> Non
     caller = pm.hook.crm_fixture_widget_created
     assert caller.spec is not None
     assert caller.spec.namespace is fixture_hookspecs
-    assert caller.get_hookimpls()[0].plugin_name == "fixture"
+    assert [name for name, _ in module_callers(pm, "crm_fixture_widget_created")] == ["fixture"]
 
 
 def test_crm_add_hookspecs_lets_other_plugins_listen_only_when_the_declarer_is_enabled() -> None:
     pm = manager(fixture=fixture_plugin.plugin, listener=WidgetListener())
 
-    assert [impl.plugin_name for impl in pm.hook.crm_fixture_widget_created.get_hookimpls()] == [
+    # Called in module order: the declarer, then its listener.
+    assert [name for name, _ in module_callers(pm, "crm_fixture_widget_created")] == [
         "fixture",
         "listener",
     ]
@@ -219,8 +226,8 @@ class ShoutPlugin:
 async def test_crm_graphql_mutation_adds_root_mutation_fields(plain_settings: Settings) -> None:
     pm = manager(shout=ShoutPlugin())
 
-    # Newest first: the plugin's, then core's own (login and the rest of identity).
-    assert pm.hook.crm_graphql_mutation() == [ShoutMutation, core_hooks.Mutation]
+    # Module order: core's domains (login and the rest of identity, customers), then plugins.
+    assert pm.hook.crm_graphql_mutation() == [IdentityMutation, CustomerMutation, ShoutMutation]
     schema = build_schema(pm, plain_settings)
     assert await run(schema, 'mutation { shout(words: "hi") }') == {"shout": "HI"}
     sdl = schema.as_str()
@@ -285,7 +292,11 @@ async def test_crm_graphql_types_adds_types_no_field_returns(plain_settings: Set
     pm = manager(gadget=GadgetPlugin())
     query = f'{{ node(id: "{to_base64("Gadget", 7)}") {{ ... on Gadget {{ label }} }} }}'
 
-    assert pm.hook.crm_graphql_types() == [[Gadget], list(core_hooks.crm_graphql_types())]
+    assert pm.hook.crm_graphql_types() == [
+        list(identity_hooks.crm_graphql_types()),
+        list(customers_hooks.crm_graphql_types()),
+        [Gadget],
+    ]
     schema = build_schema(pm, plain_settings)
     assert "type Gadget implements Node" in schema.as_str()
     assert await run(schema, query) == {"node": {"label": "gadget 7"}}
@@ -330,6 +341,49 @@ async def test_crm_graphql_type_fields_adds_fields_to_a_core_type(
 
 
 # --- Identity and access -----------------------------------------------------------------
+
+
+class ImpostorIdentity:
+    @hookimpl
+    def crm_identity(self) -> Identity:
+        raise AssertionError("firstresult: core's identity module answers first")
+
+
+def test_crm_identity_gives_the_kernel_authentication_and_team_scope() -> None:
+    pm = manager(impostor=ImpostorIdentity())
+
+    # firstresult, in module order: core's identity module answers, the plugin is not asked.
+    assert pm.hook.crm_identity() is identity_hooks.IDENTITY
+    assert catalog.catalog_for(pm).identity is identity_hooks.IDENTITY
+
+
+@strawberry.type
+class AnyoneQuery:
+    @strawberry.field(extensions=requires())
+    def who_am_i(self, info: Info) -> str:
+        return require(info.context).email
+
+
+class AnyoneQueryPlugin:
+    @hookimpl
+    def crm_graphql_query(self) -> type[Any]:
+        return AnyoneQuery
+
+
+async def test_without_an_identity_module_the_kernel_serves_anonymous_requests_only(
+    settings: Settings, db: Database
+) -> None:
+    plugins = {"whoami": AnyoneQueryPlugin()}
+    pm = build_kernel_only(list(plugins), load_entrypoints=False, extra_plugins=plugins)
+    assert pm.hook.crm_identity() is None
+    async with running_app(settings, pm=pm) as api:
+        anonymous = await api.gql("{ system { modules { name } } }")
+        api.client.headers["Authorization"] = "Bearer whatever"
+        refused = await api.gql("{ whoAmI }")
+
+    assert anonymous == {"data": {"system": {"modules": [{"name": "core"}, {"name": "whoami"}]}}}
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "no identity module" in refused["errors"][0]["message"]
 
 
 @strawberry.type
@@ -428,7 +482,7 @@ async def test_crm_role_grants_give_built_in_roles_a_plugins_permission(
     make_settings: Callable[..., Settings],
 ) -> None:
     pm = manager(directory=DirectoryPlugin())
-    grants = pm.hook.crm_role_grants()[0]  # newest first: the plugin's
+    grants = pm.hook.crm_role_grants()[-1]  # module order: core's modules, then the plugin
     assert grants[catalog.SALES_REPRESENTATIVE] == [Grant("directory:read", Scope.TEAM)]
     settings = make_settings(plugins=("directory",))
     viewer = "{ viewer { grants { permission scope } } }"
@@ -1173,7 +1227,7 @@ async def test_crm_jobs_run_results_appear_in_the_output_of_crm_jobs_run(
     assert all(now.tzinfo is not None for now, _ in janitor_installed.runs)
 
 
-async def test_crm_jobs_run_through_call_async_hook_runs_core_first(
+async def test_crm_jobs_run_through_call_in_turn_runs_core_first(
     settings: Settings, db: Database
 ) -> None:
     janitor = ChurnJanitor()
@@ -1182,7 +1236,7 @@ async def test_crm_jobs_run_through_call_async_hook_runs_core_first(
     await add_customers(db, "CHURNED", "ACTIVE")
     now = utcnow() + dt.timedelta(days=100)  # the ACTIVE customer is quiet for 100 days then
 
-    results = await call_async_hook(pm.hook.crm_jobs_run, db=db, settings=settings, now=now, pm=pm)
+    results = await call_in_turn(pm.hook.crm_jobs_run, db=db, settings=settings, now=now, pm=pm)
 
     assert results == [
         {"customers marked dormant": 1, "birthday reminders created": 0},
@@ -1307,7 +1361,7 @@ async def test_crm_demo_data_of_the_fixture_plugin_fills_its_tables(
     assert await migrate.tables_with_rows(db, pm) == []
 
     async with db.transaction() as session:
-        await call_async_hook(pm.hook.crm_demo_data, session=session, size=4, settings=settings)
+        await call_in_turn(pm.hook.crm_demo_data, session=session, size=4, settings=settings)
 
     async with db.read() as session:
         names = (await session.scalars(select(fixture_models.Widget.name))).all()
@@ -1316,7 +1370,7 @@ async def test_crm_demo_data_of_the_fixture_plugin_fills_its_tables(
     assert sorted(names) == [f"Demo widget {n}" for n in range(1, 5)]
     assert notes == 0
     # Core ran first: its demo users (one in every built-in role) existed for the plugins.
-    demo_emails = sorted(user.email for user in demo.demo_users(4))
+    demo_emails = sorted(user.email for user in identity_demo.demo_users(4))
     assert sorted(emails) == demo_emails
     assert recorder.calls == [(4, settings, demo_emails)]
     filled = await migrate.tables_with_rows(db, pm)
@@ -1333,7 +1387,7 @@ async def test_crm_demo_data_is_undone_with_its_transaction(
 
     async def fill_then_fail() -> None:
         async with db.transaction() as session:
-            await call_async_hook(pm.hook.crm_demo_data, session=session, size=3, settings=settings)
+            await call_in_turn(pm.hook.crm_demo_data, session=session, size=3, settings=settings)
             raise RuntimeError("demo failed")
 
     with pytest.raises(RuntimeError, match="demo failed"):

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.catalog import SALES_REPRESENTATIVE
 from core.customers.models import (
     Contact,
     Customer,
@@ -26,7 +27,6 @@ from core.customers.models import (
 )
 from core.customers.service import COUNTER, NUMBER_PREFIX
 from core.db import bulk_insert, utcnow
-from core.identity.catalog import SALES_REPRESENTATIVE
 from core.identity.models import Role, User, UserRole
 from core.sequences import NumberSequence, format_number
 

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from strawberry.types.arguments import convert_argument
 
+from core.access import require
 from core.context import RequestContext
 from core.customers import service
 from core.customers.models import Customer, CustomerTag, Tag
@@ -40,7 +41,6 @@ from core.customers.types import (
     CustomerStage,
 )
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors, bad_argument
-from core.identity.access import require
 from core.identity.models import User
 from core.validation import Check
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from strawberry import relay
 
+from core.access import requires
 from core.context import Info, RequestContext
 from core.customers import exchange, models, service
 from core.customers.loaders import CustomerByIdLoader, customer_visible, task_visible
@@ -56,7 +57,6 @@ from core.customers.types import (
     order_keys,
 )
 from core.errors import UserError, UserErrorCode, bad_argument
-from core.identity.access import requires
 from core.mutations import Rollback, in_transaction
 from core.pagination import Connection, PageArgs, Part, SortKey
 from core.validation import Check, argument_id, like_pattern

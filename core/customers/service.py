@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
+from core.access import actor_of, require
 from core.context import RequestContext
 from core.customers.models import (
     Contact,
@@ -33,9 +34,8 @@ from core.customers.models import (
 from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.extension import Scope
-from core.identity.access import actor_of, owner_ids, require
+from core.host import call_in_turn
 from core.identity.models import User
-from core.plugins import call_async_hook
 from core.sequences import format_number, next_value
 from core.validation import Check, global_id, require_version, snapshot
 
@@ -138,7 +138,7 @@ async def _owner_in_reach(
     scope = caller.scope(permission)
     statement = select(User.id).where(User.id == owner_id, User.is_active.is_(True))
     if scope is not None and scope is not Scope.ALL:
-        statement = statement.where(User.id.in_(owner_ids(caller, scope)))
+        statement = statement.where(User.id.in_(context.owner_ids(scope)))
     if await session.scalar(statement) is None:
         check.fail(
             field,
@@ -332,7 +332,7 @@ async def create_customer(
         customer.id,
         audit.created({**snapshot(customer, CUSTOMER_FIELDS), "number": number, "tags": tag_names}),
     )
-    await call_async_hook(
+    await call_in_turn(
         context.pm.hook.crm_customer_created, session=session, customer=customer, context=context
     )
     return customer
@@ -373,7 +373,7 @@ async def update_customer(
         audit.record(
             session, actor_of(context), "customer.updated", "Customer", customer.id, changes
         )
-        await call_async_hook(
+        await call_in_turn(
             context.pm.hook.crm_customer_updated,
             session=session,
             customer=customer,
@@ -386,7 +386,7 @@ async def update_customer(
 async def _veto(
     session: AsyncSession, context: RequestContext, customer: Customer, erasing: bool
 ) -> None:
-    await call_async_hook(
+    await call_in_turn(
         context.pm.hook.crm_customer_before_archive,
         session=session,
         customer=customer,
@@ -411,7 +411,7 @@ async def archive_customer(
         customer.id,
         audit.diff({"archivedAt": None}, {"archivedAt": customer.archived_at}),
     )
-    await call_async_hook(
+    await call_in_turn(
         context.pm.hook.crm_customer_archived, session=session, customer=customer, context=context
     )
     return customer
@@ -504,7 +504,7 @@ async def erase_customer(
             "interactionsBlanked": interactions,
         },
     )
-    await call_async_hook(
+    await call_in_turn(
         context.pm.hook.crm_customer_erased, session=session, customer=customer, context=context
     )
     return customer
@@ -549,7 +549,7 @@ async def merge_customers(
     moved["tags"] = int(
         await session.scalar(select(func.count()).select_from(new_tags.subquery())) or 0
     )
-    for counts in await call_async_hook(
+    for counts in await call_in_turn(
         context.pm.hook.crm_customer_merge,
         session=session,
         source=source,
@@ -619,7 +619,7 @@ async def merge_customers(
             "moved": moved,
         },
     )
-    await call_async_hook(
+    await call_in_turn(
         context.pm.hook.crm_customer_merged,
         session=session,
         source=source,

@@ -23,8 +23,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from strawberry import relay
 
+from core.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
 from core.customers import models
-from core.identity.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
 from tests.support import Api
 
 CREATE = """

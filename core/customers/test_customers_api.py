@@ -20,11 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from strawberry import relay
 
 from core.audit import AuditEvent
+from core.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE
 from core.config import Settings
 from core.customers import models
 from core.customers import schema as customer_schema
 from core.db import Database
-from core.identity.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE
 from tests.support import Api, make_user, running_app
 
 FIELDS = """

@@ -22,10 +22,10 @@ from strawberry import relay
 from typer.testing import CliRunner
 
 from core.audit import AuditEvent
+from core.catalog import SALES_REPRESENTATIVE
 from core.customers import models
 from core.customers.exchange import COLUMNS
 from core.db import Database, utcnow
-from core.identity.catalog import SALES_REPRESENTATIVE
 from schema.cli import cli
 from tests.support import DEFAULT_PASSWORD, Api, make_user
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from core.catalog import SALES_REPRESENTATIVE
 from core.customers import models
 from core.db import utcnow
-from core.identity.catalog import SALES_REPRESENTATIVE
 from core.identity.models import User
 from tests.support import Api, StatementCounter, make_user
 

@@ -1,5 +1,5 @@
 """Authentication: log in, rotate refresh tokens, log out, and turn a bearer token into a
-:class:`~core.identity.access.Caller`.
+:class:`~core.access.Caller`.
 
 Every login, success or failure, is audited in its own transaction (a failure is committed
 too, with the throttle's count). Answers for an unknown email and a wrong password are the
@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit
+from core.access import AuthenticationError, Caller
+from core.catalog import Catalog, merge_grants
 from core.config import Settings
 from core.db import Database, utcnow
 from core.errors import UserError, UserErrorCode, UserErrors
 from core.extension import Scope
 from core.identity import passwords, throttle, tokens
-from core.identity.access import Caller
-from core.identity.catalog import Catalog, merge_grants
 from core.identity.models import ApiToken, AuthSession, RefreshToken, Role, RoleGrant, User
 from core.identity.models import UserRole as UserRoleLink
 
@@ -299,20 +299,6 @@ async def revoke_user_sessions(
         .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
     )
-
-
-class AuthenticationError(Exception):
-    """The bearer token cannot be used; the message is for the client."""
-
-
-def bearer_token(header: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer`` header; raise if the header is malformed."""
-    if header is None or not header.strip():
-        return None
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
-    return token.strip()
 
 
 async def authenticate(db: Database, settings: Settings, catalog: Catalog, token: str) -> Caller:

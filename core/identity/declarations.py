@@ -1,6 +1,6 @@
-"""Core's permissions, the grants of the built-in roles, and core's access policies.
+"""The identity module's permissions, the grants of the built-in roles, its access policies.
 
-Declared through the same hooks plugins use (see :mod:`core.hooks`).
+Declared through the same hooks plugins use (see :mod:`core.identity.hooks`).
 """
 
 from __future__ import annotations
@@ -10,22 +10,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 from core.audit import AuditEvent
-from core.extension import AccessPolicy, Grant, Permission, Scope
-from core.identity.catalog import (
+from core.catalog import (
     CUSTOMER_MANAGER,
     FINANCE,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
 )
+from core.extension import AccessPolicy, Grant, Permission, Scope
 from core.identity.models import Team, User
 
 PERMISSIONS = (
-    Permission("customers:read", "See customers, their contacts and their timeline."),
-    Permission("customers:write", "Create and change customers, contacts and tags."),
-    Permission("customers:delete", "Erase customers' personal data (privacy requests)."),
-    Permission("customers:export", "Export customer lists."),
-    Permission("followups:write", "Log interactions and create and complete follow-up tasks."),
     Permission("users:read", "See users and teams."),
     Permission("users:manage", "Create, change and deactivate users; teams; assign roles."),
     Permission("roles:manage", "Create, change and delete custom roles."),
@@ -37,28 +32,18 @@ OWN, TEAM, ALL = Scope.OWN, Scope.TEAM, Scope.ALL
 
 ROLE_GRANTS: dict[str, list[Grant]] = {
     SALES_REPRESENTATIVE: [
-        Grant("customers:read", OWN),
-        Grant("customers:write", OWN),
-        Grant("followups:write", OWN),
         Grant("users:read", TEAM),
     ],
     CUSTOMER_MANAGER: [
-        Grant("customers:read", TEAM),
-        Grant("customers:write", TEAM),
-        Grant("customers:export", TEAM),
-        Grant("followups:write", TEAM),
         Grant("users:read", TEAM),
     ],
     SUPPORT_REPRESENTATIVE: [
-        Grant("customers:read", ALL),
         Grant("users:read", TEAM),
     ],
     FINANCE: [
-        Grant("customers:read", ALL),
         Grant("users:read", OWN),
     ],
     SYSTEM_ADMINISTRATOR: [
-        Grant("customers:read", ALL),
         Grant("users:read", ALL),
         Grant("users:manage", ALL),
         Grant("roles:manage", ALL),

@@ -8,9 +8,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import AuditEvent
+from core.catalog import catalog_for, merge_grants
 from core.extension import Scope
 from core.identity import auth
-from core.identity.catalog import catalog_for, merge_grants
 from core.identity.models import ApiToken, Role, Team, User, UserRole
 from core.loaders import Loader, group_by_key, one_by_key
 

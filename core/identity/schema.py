@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from core import audit as audit_log
+from core.access import actor_of, require, requires
+from core.catalog import catalog_for
 from core.context import Info
 from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.identity import auth, models, service
-from core.identity.access import actor_of, require, requires
-from core.identity.catalog import catalog_for
 from core.identity.types import (
     ApiToken,
     AssignRolesInput,

@@ -19,14 +19,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
+from core.access import Caller, actor_of, require
+from core.catalog import ADMINISTRATOR, catalog_for
 from core.config import Settings
 from core.context import RequestContext
 from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.extension import Scope
 from core.identity import auth, passwords, tokens
-from core.identity.access import Caller, actor_of, require
-from core.identity.catalog import ADMINISTRATOR, catalog_for
 from core.identity.models import ApiToken, AuthSession, Role, RoleGrant, Team, User, UserRole
 from core.validation import Check, global_id, require_version, snapshot
 

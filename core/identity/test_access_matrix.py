@@ -29,9 +29,7 @@ from sqlalchemy.engine import Connection
 from strawberry import relay
 from strawberry.types.base import get_object_definition
 
-from core.db import Database, utcnow
-from core.identity import models, tokens
-from core.identity.catalog import (
+from core.catalog import (
     ADMINISTRATOR,
     CUSTOMER_MANAGER,
     FINANCE,
@@ -39,6 +37,8 @@ from core.identity.catalog import (
     SUPPORT_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
 )
+from core.db import Database, utcnow
+from core.identity import models, tokens
 from core.identity.schema import IdentityMutation, IdentityQuery
 from tests.support import DEFAULT_PASSWORD, LOGIN, Api, make_user
 

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Connection
 from strawberry import relay
 
 from core.audit import AuditEvent
+from core.catalog import FINANCE, SALES_REPRESENTATIVE
 from core.config import Settings
 from core.db import Database, utcnow
 from core.identity import models
-from core.identity.catalog import FINANCE, SALES_REPRESENTATIVE
 from tests.support import DEFAULT_PASSWORD, LOGIN, Api, make_user
 
 AppFactory = Callable[[Settings], AbstractAsyncContextManager[Api]]

@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import select
 from strawberry import relay
 
-from core.identity import models
-from core.identity.catalog import (
+from core.catalog import (
     CUSTOMER_MANAGER,
     FINANCE,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
 )
+from core.identity import models
 from tests.support import Api, make_user
 
 CREATE_WIDGET = """

@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 from strawberry import relay
 
 from core.audit import AuditEvent
-from core.db import Database
-from core.identity import models
-from core.identity.catalog import (
+from core.catalog import (
     ADMINISTRATOR,
     FINANCE,
     SALES_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
 )
+from core.db import Database
+from core.identity import models
 from tests.support import DEFAULT_PASSWORD, Api, make_user
 
 STRONG = "Harbour-Thistle-Comet-27"

@@ -12,11 +12,11 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core import audit
+from core.catalog import catalog_for
 from core.context import Info
 from core.errors import UserError
 from core.extension import Scope as ScopeValue
 from core.identity import loaders, models
-from core.identity.catalog import catalog_for
 from core.pagination import OrderDirection
 
 Scope = strawberry.enum(

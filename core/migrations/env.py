@@ -5,7 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import core.models  # noqa: F401  (registers core tables on the metadata)
 from core.db import Base
 
 config = context.config

@@ -13,22 +13,36 @@ import strawberry
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import AccessPolicy, Grant, Migrations, Permission, Scope, TypeFields, hookimpl
-from core.config import Settings
-from core.context import Info, RequestContext
-from core.customers.models import Customer as CustomerRow
-from core.customers.types import Customer
-from core.db import Database, bulk_insert
-from core.errors import UserErrorCode, UserErrors
-from core.identity.catalog import (
+from core.plugin_api import (
     CUSTOMER_MANAGER,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
+    AccessPolicy,
+    Connection,
+    Database,
+    Grant,
+    Info,
+    Migrations,
+    PageArgs,
+    Permission,
+    RequestContext,
+    Role,
+    Scope,
+    Settings,
+    TypeFields,
+    User,
+    UserErrorCode,
+    UserErrors,
+    UserRole,
+    bulk_insert,
+    check_page_args,
+    format_number,
+    hookimpl,
+    next_values,
 )
-from core.identity.models import Role, User, UserRole
-from core.pagination import Connection, PageArgs, check_page_args
-from core.sequences import format_number, next_values
+from core.plugin_api import Customer as CustomerRow
+from core.plugin_api import CustomerNode as Customer
 from plugins.tickets import hookspecs, loaders, models, service
 from plugins.tickets import settings as ticket_settings
 from plugins.tickets.schema import TicketMutation, TicketQuery
@@ -109,7 +123,7 @@ def crm_graphql_types() -> Sequence[type[Any]]:
 
 @hookimpl
 def crm_graphql_type_fields() -> Sequence[TypeFields]:
-    from core.identity.types import User as UserType
+    from core.plugin_api import UserNode as UserType
 
     return [
         TypeFields(

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from core.hookspecs import hookspec
+from core.plugin_api import hookspec
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from core.context import RequestContext
+    from core.plugin_api import RequestContext
     from plugins.tickets.models import Ticket
 
 

@@ -8,8 +8,14 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.loaders import ChildCountLoader, ChildPageLoader, Loader, group_by_key, one_by_key
-from core.pagination import SortKey
+from core.plugin_api import (
+    ChildCountLoader,
+    ChildPageLoader,
+    Loader,
+    SortKey,
+    group_by_key,
+    one_by_key,
+)
 from plugins.tickets import service
 from plugins.tickets.calendar import Calendar
 from plugins.tickets.domain import OPEN_STATUSES

@@ -14,19 +14,22 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
-from core.context import Info
-from core.errors import UserError, bad_argument
-from core.identity.access import requires
-from core.mutations import in_transaction
-from core.pagination import (
+from core.plugin_api import (
+    Check,
     ChildPage,
     Connection,
+    Info,
     PageArgs,
     SortKey,
+    UserError,
+    argument_id,
+    bad_argument,
     check_page_args,
+    in_transaction,
+    like_pattern,
     paginate,
+    requires,
 )
-from core.validation import Check, argument_id, like_pattern
 from plugins.tickets import models, service
 from plugins.tickets.domain import (
     Clock,

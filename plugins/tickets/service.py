@@ -16,17 +16,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit
-from core.context import RequestContext
-from core.customers.models import Contact, Customer
-from core.customers.service import ERASED
-from core.errors import UserErrorCode, UserErrors
-from core.extension import Scope
-from core.identity.access import actor_of, owner_ids, require
-from core.identity.models import Team, User
-from core.plugins import call_async_hook
-from core.sequences import format_number, next_value
-from core.validation import Check, global_id, require_version
+from core.plugin_api import (
+    ERASED,
+    Check,
+    Contact,
+    Customer,
+    RequestContext,
+    Scope,
+    Team,
+    User,
+    UserErrorCode,
+    UserErrors,
+    actor_of,
+    audit,
+    call_in_turn,
+    format_number,
+    global_id,
+    next_value,
+    require,
+    require_version,
+)
 from plugins.tickets.calendar import AlwaysOpen, BusinessCalendar, Calendar
 from plugins.tickets.domain import DEFAULT_SLA, OPEN_STATUSES, PRIORITY_ORDER, can_move
 from plugins.tickets.models import BusinessHours, RoutingRule, SlaPolicy, Ticket, TicketEvent
@@ -236,7 +245,7 @@ async def open_ticket(
             }
         ),
     )
-    await call_async_hook(
+    await call_in_turn(
         _hook(context).crm_ticket_opened, session=session, ticket=ticket, context=context
     )
     return ticket
@@ -315,7 +324,7 @@ async def _announce(
     reopened: bool,
     context: RequestContext | None,
 ) -> None:
-    await call_async_hook(
+    await call_in_turn(
         hook.crm_ticket_status_changed,
         session=session,
         ticket=ticket,
@@ -324,15 +333,13 @@ async def _announce(
         context=context,
     )
     if target == "RESOLVED":
-        await call_async_hook(
+        await call_in_turn(
             hook.crm_ticket_resolved, session=session, ticket=ticket, context=context
         )
     elif target == "CLOSED":
-        await call_async_hook(
-            hook.crm_ticket_closed, session=session, ticket=ticket, context=context
-        )
+        await call_in_turn(hook.crm_ticket_closed, session=session, ticket=ticket, context=context)
     elif reopened:
-        await call_async_hook(
+        await call_in_turn(
             hook.crm_ticket_reopened, session=session, ticket=ticket, context=context
         )
 
@@ -412,7 +419,7 @@ async def _assignee_in_reach(
     scope = caller.scope("tickets:assign")
     statement = select(User.id).where(User.id == user_id, User.is_active.is_(True))
     if scope is not None and scope is not Scope.ALL:
-        statement = statement.where(User.id.in_(owner_ids(caller, scope)))
+        statement = statement.where(User.id.in_(context.owner_ids(scope)))
     if await session.scalar(statement) is None:
         check.fail(
             field, "must be an active user you may assign tickets to", UserErrorCode.NOT_FOUND
@@ -802,7 +809,7 @@ async def auto_close(session: AsyncSession, pm: Any, days: int, now: dt.datetime
             internal=False,
             actor=actor,
         )
-        await call_async_hook(
+        await call_in_turn(
             pm.hook.crm_ticket_status_changed,
             session=session,
             ticket=ticket,
@@ -810,7 +817,5 @@ async def auto_close(session: AsyncSession, pm: Any, days: int, now: dt.datetime
             to_status="CLOSED",
             context=None,
         )
-        await call_async_hook(
-            pm.hook.crm_ticket_closed, session=session, ticket=ticket, context=None
-        )
+        await call_in_turn(pm.hook.crm_ticket_closed, session=session, ticket=ticket, context=None)
     return len(stale)

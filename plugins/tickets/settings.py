@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.config import ConfigError
+from core.plugin_api import ConfigError
 
 
 class TicketSettings(BaseSettings):

@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 from strawberry import relay
 
 from core import migrate as migrations
+from core.catalog import ADMINISTRATOR, SUPPORT_REPRESENTATIVE
 from core.config import load_settings
 from core.db import Database
-from core.identity.catalog import ADMINISTRATOR, SUPPORT_REPRESENTATIVE
-from core.plugins import build_plugin_manager
 from plugins.tickets import models
+from schema.modules import build_plugin_manager
 from schema.serving import running_server
 from tests.support import DEFAULT_PASSWORD, LOGIN, POSTGRES_URL, make_user, postgres_database
 

@@ -16,8 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from strawberry import relay
 
-from core.config import Settings
-from core.identity.catalog import (
+from core.catalog import (
     ADMINISTRATOR,
     CUSTOMER_MANAGER,
     FINANCE,
@@ -25,6 +24,7 @@ from core.identity.catalog import (
     SUPPORT_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
 )
+from core.config import Settings
 from plugins.tickets import models
 from plugins.tickets.domain import TRANSITIONS
 from tests.support import Api, FakeClock, make_user, running_app

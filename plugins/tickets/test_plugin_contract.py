@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 
 from core import hookimpl
 from core.audit import AuditEvent
+from core.catalog import SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
 from core.config import ConfigError, Settings
 from core.context import RequestContext
 from core.customers import demo as customer_demo
 from core.customers import models as customer_models
 from core.db import Database, utcnow
-from core.identity.catalog import SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
-from core.plugins import CRMPluginManager, build_plugin_manager, call_async_hook
+from core.host import CRMPluginManager, call_in_turn
 from plugins.tickets import hooks as ticket_hooks
 from plugins.tickets import models
 from plugins.tickets.test_lifecycle import (
@@ -42,6 +42,7 @@ from plugins.tickets.test_lifecycle import (
     step,
 )
 from schema.cli import cli
+from schema.modules import build_plugin_manager
 from tests import fixture_plugin
 from tests.support import DEFAULT_PASSWORD, Api, FakeClock, StatementCounter, make_user, running_app
 
@@ -231,7 +232,7 @@ async def test_a_failing_listener_undoes_the_change(
 
 async def run_jobs(api: Api, pm: CRMPluginManager, now: dt.datetime) -> dict[str, int]:
     """Every module's periodic jobs, as ``crm jobs run`` calls them, at ``now``."""
-    results = await call_async_hook(
+    results = await call_in_turn(
         pm.hook.crm_jobs_run, db=api.db, settings=api.settings, now=now, pm=pm
     )
     merged: dict[str, int] = {}
@@ -690,9 +691,7 @@ async def test_disabled_plugin_leaves_no_trace(make_settings: Callable[..., Sett
 
 async def test_demo_data_makes_consistent_tickets(admin: Api, pm: CRMPluginManager) -> None:
     async with admin.db.transaction() as session:
-        await call_async_hook(
-            pm.hook.crm_demo_data, session=session, size=40, settings=admin.settings
-        )
+        await call_in_turn(pm.hook.crm_demo_data, session=session, size=40, settings=admin.settings)
     now = utcnow()
     async with admin.db.read() as session:
         rows = (await session.scalars(select(models.Ticket).order_by(models.Ticket.id))).all()

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.config import Settings
-from core.identity.catalog import (
+from core.catalog import (
     ADMINISTRATOR,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
 )
+from core.config import Settings
 from plugins.tickets.calendar import AlwaysOpen, BusinessCalendar
 from plugins.tickets.domain import DEFAULT_SLA
 from plugins.tickets.test_lifecycle import (

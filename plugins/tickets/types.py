@@ -9,12 +9,10 @@ from collections.abc import Iterable
 import strawberry
 from strawberry import relay
 
-from core.context import Info
-from core.customers.loaders import ContactByIdLoader, CustomerByIdLoader
-from core.customers.types import Contact, Customer
-from core.errors import UserError
-from core.identity.loaders import UserByIdLoader
-from core.identity.types import User
+from core.plugin_api import ContactByIdLoader, CustomerByIdLoader, Info, UserByIdLoader, UserError
+from core.plugin_api import ContactNode as Contact
+from core.plugin_api import CustomerNode as Customer
+from core.plugin_api import UserNode as User
 from plugins.tickets import loaders, models
 from plugins.tickets.domain import (
     Clock,

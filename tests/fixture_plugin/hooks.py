@@ -10,14 +10,14 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import AccessPolicy, Grant, Migrations, Permission, Scope, TypeFields, hookimpl
+from core.access import require, requires
+from core.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
 from core.context import Info
 from core.errors import UserErrorCode, UserErrors
-from core.identity.access import require, requires
-from core.identity.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
+from core.host import call_in_turn
 from core.identity.types import User
 from core.mutations import in_transaction
 from core.pagination import Connection, PageArgs, SortKey
-from core.plugins import call_async_hook
 from core.types import System
 from tests.fixture_plugin import hookspecs, loaders, models
 from tests.fixture_plugin.types import CreateWidgetInput, CreateWidgetPayload, Widget
@@ -68,7 +68,7 @@ class FixtureMutation:
             widget = models.Widget(name=name, owner_id=caller.user_id)
             session.add(widget)
             await session.flush()
-            await call_async_hook(
+            await call_in_turn(
                 info.context.pm.hook.crm_fixture_widget_created, session=session, widget=widget
             )
             if input.fail_listener:

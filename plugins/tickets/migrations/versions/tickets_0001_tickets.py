@@ -14,8 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.db import UTCDateTime
-from core.sequences import create_counter, drop_counter
+from core.plugin_api import UTCDateTime, create_counter, drop_counter
 
 DEFAULT_SLA = [  # priority, first response minutes, resolution minutes
     ("URGENT", 30, 4 * 60),

@@ -15,15 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, false, true
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from core.audit import Actor
+from core.catalog import Catalog
 from core.errors import ApiError, ApiErrorCode
 from core.extension import Scope
-from core.identity.catalog import Catalog, catalog_for
-from core.identity.models import User
 
 if TYPE_CHECKING:
     from core.context import RequestContext
@@ -57,10 +56,26 @@ class Caller:
         return f"user:{self.user_id}"
 
 
-def owner_ids(caller: Caller, scope: Scope) -> Any:
-    """The user ids whose records ``scope`` reaches: the caller, or the caller's team."""
-    if scope is Scope.TEAM and caller.team_id is not None:
-        return select(User.id).where(User.team_id == caller.team_id)
+class AuthenticationError(Exception):
+    """The bearer token cannot be used; the message is for the client."""
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; raise if the header is malformed."""
+    if header is None or not header.strip():
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def owner_ids(catalog: Catalog, caller: Caller, scope: Scope) -> Any:
+    """The user ids whose records ``scope`` reaches: the caller, or the caller's team (the
+    identity module says who is in a team; without one, TEAM reaches what OWN does)."""
+    identity = catalog.identity
+    if scope is Scope.TEAM and caller.team_id is not None and identity is not None:
+        return identity.team_members(caller.team_id)
     return [caller.user_id]
 
 
@@ -82,7 +97,7 @@ def visible(
     policy = catalog.policies.get(resource or permission.split(":", 1)[0])
     if policy is None:
         return false()
-    return policy.owned_by(owner_ids(caller, scope))
+    return policy.owned_by(owner_ids(catalog, caller, scope))
 
 
 def require(context: RequestContext, permission: str | None = None) -> Caller:
@@ -126,7 +141,3 @@ class Requires(BasePermission):
 def requires(permission: str | None = None) -> list[FieldExtension]:
     """Field extensions for ``strawberry.field(extensions=requires("users:read"))``."""
     return [PermissionExtension(permissions=[Requires(permission)], use_directives=False)]
-
-
-def catalog_of(context: RequestContext) -> Catalog:
-    return catalog_for(context.pm)

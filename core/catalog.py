@@ -1,9 +1,10 @@
 """The permission catalogue and the built-in roles, gathered from core and the plugins.
 
-Core declares its permissions and built-in role grants through the same hooks as every
-plugin (:mod:`core.hooks`). :func:`catalog_for` builds the catalogue once per plugin manager:
-which permissions exist and who declared them, what each built-in role holds by default,
-and how each resource's records map to their owners.
+Core's domains declare their permissions and built-in role grants through the same hooks as
+every plugin. :func:`catalog_for` builds the catalogue once per plugin manager: which
+permissions exist and who declared them, what each built-in role holds by default, how each
+resource's records map to their owners, and the identity module that authenticates callers
+and knows who is in a team.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import cast
 
 import pluggy
 
-from core.extension import AccessPolicy, Grant, Permission, Scope
-from core.plugins import PluginError
+from core.extension import AccessPolicy, Grant, Identity, Permission, Scope
+from core.host import PluginError, contributions, module_label
 
 ADMINISTRATOR = "ADMINISTRATOR"
 SALES_REPRESENTATIVE = "SALES_REPRESENTATIVE"
@@ -81,6 +82,7 @@ class Catalog:
     permissions: dict[str, DeclaredPermission] = field(default_factory=dict)
     defaults: dict[str, dict[str, Scope]] = field(default_factory=dict)
     policies: dict[str, AccessPolicy] = field(default_factory=dict)
+    identity: Identity | None = None
 
     def default_grants(self, role_key: str) -> dict[str, Scope]:
         """What a built-in role holds by code (nothing for a custom role)."""
@@ -105,42 +107,43 @@ def merge_grants(*sources: Mapping[str, Scope]) -> dict[str, Scope]:
 
 
 def build_catalog(pm: pluggy.PluginManager) -> Catalog:
-    catalog = Catalog()
-    for impl in pm.hook.crm_permissions.get_hookimpls():
-        for permission in cast(Sequence[Permission], impl.function() or ()):
+    catalog = Catalog(identity=pm.hook.crm_identity())
+    for plugin, declared in contributions(pm, "crm_permissions"):
+        module = module_label(pm, plugin)
+        for permission in cast(Sequence[Permission], declared):
             if not isinstance(permission, Permission) or not PERMISSION_NAME.match(permission.name):
                 raise CatalogError(
-                    f"{impl.plugin_name}: {permission!r} is not a Permission named resource:action"
+                    f"{plugin}: {permission!r} is not a Permission named resource:action"
                 )
             existing = catalog.permissions.get(permission.name)
             if existing is not None:
                 raise CatalogError(
                     f"permission {permission.name!r} is declared by both "
-                    f"{existing.module!r} and {impl.plugin_name!r}"
+                    f"{existing.module!r} and {module!r}"
                 )
             catalog.permissions[permission.name] = DeclaredPermission(
-                permission.name, permission.description, impl.plugin_name
+                permission.name, permission.description, module
             )
-    for impl in pm.hook.crm_role_grants.get_hookimpls():
-        for role_key, grants in cast(Mapping[str, Sequence[Grant]], impl.function() or {}).items():
+    for plugin, by_role in contributions(pm, "crm_role_grants"):
+        for role_key, grants in cast(Mapping[str, Sequence[Grant]], by_role).items():
             if role_key not in BUILTIN_ROLE_KEYS or role_key == ADMINISTRATOR:
                 raise CatalogError(
-                    f"{impl.plugin_name}: grants for {role_key!r}, which is not a built-in role "
+                    f"{plugin}: grants for {role_key!r}, which is not a built-in role "
                     "that takes grants"
                 )
             role = catalog.defaults.setdefault(role_key, {})
             for grant in grants:
                 if not isinstance(grant, Grant) or grant.permission not in catalog.permissions:
                     raise CatalogError(
-                        f"{impl.plugin_name}: {role_key} is granted {grant!r}, "
+                        f"{plugin}: {role_key} is granted {grant!r}, "
                         "which is not a declared permission"
                     )
                 _merge(role, grant.permission, grant.scope)
-    for impl in pm.hook.crm_access_policies.get_hookimpls():
-        for policy in cast(Sequence[AccessPolicy], impl.function() or ()):
+    for plugin, policies in contributions(pm, "crm_access_policies"):
+        for policy in cast(Sequence[AccessPolicy], policies):
             if policy.resource in catalog.policies:
                 raise CatalogError(
-                    f"{impl.plugin_name}: resource {policy.resource!r} already has an access policy"
+                    f"{plugin}: resource {policy.resource!r} already has an access policy"
                 )
             catalog.policies[policy.resource] = policy
     return catalog

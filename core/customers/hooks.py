@@ -1,0 +1,75 @@
+"""The customers module's wiring: customers, contacts, their timeline, import and export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pluggy
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import BaseRoute, Route
+
+from core.config import Settings
+from core.customers import declarations, demo, exchange, hookspecs, jobs, types
+from core.customers.schema import CustomerMutation, CustomerQuery
+from core.db import Database
+from core.extension import AccessPolicy, Grant, Permission
+from core.hookspecs import hookimpl
+
+
+@hookimpl
+def crm_add_hookspecs(pm: pluggy.PluginManager) -> None:
+    pm.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def crm_graphql_query() -> type[Any]:
+    return CustomerQuery
+
+
+@hookimpl
+def crm_graphql_mutation() -> type[Any]:
+    return CustomerMutation
+
+
+@hookimpl
+def crm_graphql_types() -> Sequence[type[Any]]:
+    return [
+        types.Customer,
+        types.Contact,
+        types.Interaction,
+        types.Task,
+        types.Tag,
+        types.CustomFieldDefinition,
+    ]
+
+
+@hookimpl
+def crm_permissions() -> Sequence[Permission]:
+    return declarations.PERMISSIONS
+
+
+@hookimpl
+def crm_role_grants() -> Mapping[str, Sequence[Grant]]:
+    return declarations.ROLE_GRANTS
+
+
+@hookimpl
+def crm_access_policies() -> Sequence[AccessPolicy]:
+    return declarations.POLICIES
+
+
+@hookimpl
+def crm_http_routes() -> Sequence[BaseRoute]:
+    return [Route("/export/customers.{format:str}", exchange.export_customers, methods=["GET"])]
+
+
+@hookimpl
+async def crm_jobs_run(db: Database, settings: Settings, now: dt.datetime) -> Mapping[str, int]:
+    return await jobs.run(db, settings, now)
+
+
+@hookimpl
+async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) -> None:
+    await demo.load(session, size)

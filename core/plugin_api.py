@@ -1,0 +1,126 @@
+"""The public plugin API: everything a plugin may import, in one module.
+
+A plugin writes ``from core.plugin_api import hookimpl, Check, RequestContext, ...`` (or
+``from core import plugin_api as crm``) and nothing else from ``core``; every other module
+is private and may change between releases. The import contracts (``lint-imports``) hold
+the built-in plugins to this; docs/plugins.md describes each name.
+"""
+
+from __future__ import annotations
+
+from core import audit
+from core.access import AuthenticationError, Caller, actor_of, require, requires
+from core.audit import Actor, AuditEvent
+from core.catalog import (
+    ADMINISTRATOR,
+    CUSTOMER_MANAGER,
+    FINANCE,
+    SALES_REPRESENTATIVE,
+    SUPPORT_REPRESENTATIVE,
+    SYSTEM_ADMINISTRATOR,
+)
+from core.config import ConfigError, Settings
+from core.context import Info, RequestContext
+from core.customers.loaders import ContactByIdLoader, CustomerByIdLoader
+from core.customers.models import Contact, Customer
+from core.customers.service import ERASED
+from core.customers.types import Contact as ContactNode
+from core.customers.types import Customer as CustomerNode
+from core.db import Base, Database, UTCDateTime, bulk_insert, utcnow
+from core.errors import ApiError, ApiErrorCode, UserError, UserErrorCode, UserErrors, bad_argument
+from core.extension import AccessPolicy, Grant, Migrations, Permission, Scope, TypeFields
+from core.hookspecs import hookimpl, hookspec
+from core.host import PluginError, call_in_turn
+from core.identity.loaders import UserByIdLoader
+from core.identity.models import Role, Team, User, UserRole
+from core.identity.types import User as UserNode
+from core.loaders import ChildCountLoader, ChildPageLoader, Loader, group_by_key, one_by_key
+from core.mutations import Rollback, in_transaction
+from core.pagination import (
+    ChildPage,
+    Connection,
+    PageArgs,
+    SortKey,
+    check_page_args,
+    paginate,
+)
+from core.sequences import create_counter, drop_counter, format_number, next_value, next_values
+from core.validation import Check, argument_id, global_id, like_pattern, require_version
+
+__all__ = [
+    "ADMINISTRATOR",
+    "CUSTOMER_MANAGER",
+    "ERASED",
+    "FINANCE",
+    "SALES_REPRESENTATIVE",
+    "SUPPORT_REPRESENTATIVE",
+    "SYSTEM_ADMINISTRATOR",
+    "AccessPolicy",
+    "Actor",
+    "ApiError",
+    "ApiErrorCode",
+    "AuditEvent",
+    "AuthenticationError",
+    "Base",
+    "Caller",
+    "Check",
+    "ChildCountLoader",
+    "ChildPage",
+    "ChildPageLoader",
+    "ConfigError",
+    "Connection",
+    "Contact",
+    "ContactByIdLoader",
+    "ContactNode",
+    "Customer",
+    "CustomerByIdLoader",
+    "CustomerNode",
+    "Database",
+    "Grant",
+    "Info",
+    "Loader",
+    "Migrations",
+    "PageArgs",
+    "Permission",
+    "PluginError",
+    "RequestContext",
+    "Role",
+    "Rollback",
+    "Scope",
+    "Settings",
+    "SortKey",
+    "Team",
+    "TypeFields",
+    "UTCDateTime",
+    "User",
+    "UserByIdLoader",
+    "UserError",
+    "UserErrorCode",
+    "UserErrors",
+    "UserNode",
+    "UserRole",
+    "actor_of",
+    "argument_id",
+    "audit",
+    "bad_argument",
+    "bulk_insert",
+    "call_in_turn",
+    "check_page_args",
+    "create_counter",
+    "drop_counter",
+    "format_number",
+    "global_id",
+    "group_by_key",
+    "hookimpl",
+    "hookspec",
+    "in_transaction",
+    "like_pattern",
+    "next_value",
+    "next_values",
+    "one_by_key",
+    "paginate",
+    "require",
+    "require_version",
+    "requires",
+    "utcnow",
+]

@@ -1,0 +1,39 @@
+"""Which modules make up the service: the kernel, core's domains, and the enabled plugins.
+
+The composition root is the one place that names core's domains; the kernel's plugin host
+registers them like any plugin (:func:`core.host.build_plugin_manager`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from core.customers import hooks as customers_hooks
+from core.host import CRMPluginManager
+from core.host import build_plugin_manager as build_host
+from core.identity import hooks as identity_hooks
+
+CORE_MODULES: Mapping[str, Any] = {
+    "core.identity": identity_hooks,
+    "core.customers": customers_hooks,
+}
+"""Core's domains in module order: identity first (customers are owned by its users)."""
+
+
+def build_plugin_manager(
+    enabled: Sequence[str] | None = None,
+    *,
+    load_entrypoints: bool = True,
+    extra_plugins: Mapping[str, Any] | None = None,
+) -> CRMPluginManager:
+    """A fresh plugin manager with the kernel, core's domains and the enabled plugins.
+
+    See :func:`core.host.build_plugin_manager` for the arguments.
+    """
+    return build_host(
+        enabled,
+        load_entrypoints=load_entrypoints,
+        extra_plugins=extra_plugins,
+        builtin=CORE_MODULES,
+    )
