@@ -32,14 +32,14 @@ from strawberry.types.arguments import convert_argument
 from core.access import require
 from core.context import RequestContext
 from core.customers import service
-from core.customers.models import Customer, CustomerTag, Tag
-from core.customers.types import (
+from core.customers.inputs import (
     AddressInput,
     CustomerGrade,
     CustomerKind,
     CustomerSource,
     CustomerStage,
 )
+from core.customers.models import Customer, CustomerTag, Tag
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors, bad_argument
 from core.identity.models import User
 from core.validation import Check
@@ -434,8 +434,8 @@ async def export_customers(request: Request) -> Response:
     """``GET /export/customers.csv`` or ``.xlsx``: the ``customers`` list, scoped by
     ``customers:export``, filtered by ``filter`` and ordered by ``orderBy`` (JSON, as in
     the query)."""
-    from core.customers.schema import customer_field_types, customer_statement
-    from core.customers.types import CustomerFilter, CustomerOrder, order_keys
+    from core.customers.inputs import CustomerFilter, CustomerOrder
+    from core.customers.queries import customer_field_types, customer_statement, order_keys
 
     state = request.app.state.crm
     fmt = request.path_params["format"]

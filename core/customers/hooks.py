@@ -12,7 +12,8 @@ from starlette.routing import BaseRoute, Route
 
 from core.config import Settings
 from core.customers import declarations, demo, exchange, hookspecs, jobs, types
-from core.customers.schema import CustomerMutation, CustomerQuery
+from core.customers.mutations import CustomerMutation
+from core.customers.queries import CustomerQuery
 from core.db import Database
 from core.extension import AccessPolicy, Grant, Permission
 from core.hookspecs import hookimpl

@@ -23,7 +23,7 @@ from core.audit import AuditEvent
 from core.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE
 from core.config import Settings
 from core.customers import models
-from core.customers import schema as customer_schema
+from core.customers import queries as customer_queries
 from core.db import Database
 from tests.support import Api, make_user, running_app
 
@@ -1735,9 +1735,9 @@ async def test_search_pages_are_the_matches_in_list_order(
     # Pages are the same however a page is put together: from parts (as on PostgreSQL,
     # here on every backend), each by sorting a term's matches (up to SEARCH_COLLECT of
     # them) or by walking the list in order; or by one OR.
-    monkeypatch.setattr(customer_schema, "SEARCH_INDEXED_ON", {"postgresql", "sqlite"})
+    monkeypatch.setattr(customer_queries, "SEARCH_INDEXED_ON", {"postgresql", "sqlite"})
     for collect in (1, 100_000):
-        monkeypatch.setattr(customer_schema, "SEARCH_COLLECT", collect)
+        monkeypatch.setattr(customer_queries, "SEARCH_COLLECT", collect)
         for order_by in orderings:
             in_order = await every_page(admin, orderBy=order_by)
             for term, matching in terms:

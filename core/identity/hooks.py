@@ -14,7 +14,8 @@ from core.hookspecs import hookimpl
 from core.identity import declarations, demo, types
 from core.identity.auth import authenticate
 from core.identity.models import User
-from core.identity.schema import IdentityMutation, IdentityQuery
+from core.identity.mutations import IdentityMutation
+from core.identity.queries import IdentityQuery
 
 
 def _team_members(team_id: int) -> Any:

@@ -39,7 +39,8 @@ from core.catalog import (
 )
 from core.db import Database, utcnow
 from core.identity import models, tokens
-from core.identity.schema import IdentityMutation, IdentityQuery
+from core.identity.mutations import IdentityMutation
+from core.identity.queries import IdentityQuery
 from tests.support import DEFAULT_PASSWORD, LOGIN, Api, make_user
 
 ALLOWED = "ALLOWED"

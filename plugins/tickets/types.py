@@ -1,15 +1,15 @@
-"""GraphQL types of the tickets plugin."""
+"""GraphQL object types of the tickets plugin: the Ticket node, its SLA view and timeline,
+ticket figures, and the settings mutations answer with."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Iterable
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import ContactByIdLoader, CustomerByIdLoader, Info, UserByIdLoader, UserError
+from core.plugin_api import ContactByIdLoader, CustomerByIdLoader, Info, UserByIdLoader
 from core.plugin_api import ContactNode as Contact
 from core.plugin_api import CustomerNode as Customer
 from core.plugin_api import UserNode as User
@@ -22,6 +22,7 @@ from plugins.tickets.domain import (
     TicketType,
     sla_view,
 )
+from plugins.tickets.inputs import RoutingStrategy, TicketEventKind
 
 
 @strawberry.type(description="A ticket's service-level clock, computed from stored times.")
@@ -30,17 +31,6 @@ class TicketSla:
     resolution_due_at: dt.datetime
     first_responded_at: dt.datetime | None
     state: SlaState
-
-
-@strawberry.enum(description="What happened on a ticket's timeline.")
-class TicketEventKind(enum.Enum):
-    OPENED = "OPENED"
-    STATUS = "STATUS"
-    NOTE = "NOTE"
-    ASSIGNED = "ASSIGNED"
-    TRANSFERRED = "TRANSFERRED"
-    ESCALATED = "ESCALATED"
-    CONFIRMATION = "CONFIRMATION"
 
 
 @strawberry.type(description="A step on a ticket's timeline: who, when, what, and a note.")
@@ -172,6 +162,52 @@ class Ticket(relay.Node):
 
 
 @strawberry.type
-class TicketPayload:
-    ticket: Ticket | None
-    errors: list[UserError]
+class StatusCount:
+    status: TicketStatus
+    count: int
+
+
+@strawberry.type(description="Ticket figures for one group (or all tickets, without groupBy).")
+class TicketStatsGroup:
+    key: list[str] = strawberry.field(
+        description="The group's value per groupBy entry (assignee global id or 'unassigned', "
+        "type, priority, or YYYY-MM of opening)."
+    )
+    total: int
+    by_status: list[StatusCount]
+    mean_first_response_minutes: float | None
+    median_first_response_minutes: float | None
+    mean_resolution_minutes: float | None
+    median_resolution_minutes: float | None
+    first_response_sla_compliance: float | None = strawberry.field(
+        description="Share of responded tickets that met the first-response target."
+    )
+    resolution_sla_compliance: float | None = strawberry.field(
+        description="Share of resolved tickets that met the resolution target."
+    )
+    reopen_rate: float | None = strawberry.field(
+        description="Share of tickets reopened at least once."
+    )
+    backlog_age_hours: float | None = strawberry.field(description="Mean age of the open tickets.")
+
+
+@strawberry.type
+class SlaPolicy:
+    priority: TicketPriority
+    first_response_minutes: int
+    resolution_minutes: int
+
+
+@strawberry.type
+class BusinessHoursInfo:
+    time_zone: str
+    weekdays: list[int]
+    start: str
+    end: str
+    holidays: list[dt.date]
+
+
+@strawberry.type
+class RoutingRuleInfo:
+    type: TicketType
+    strategy: RoutingStrategy

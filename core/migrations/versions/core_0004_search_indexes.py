@@ -2,7 +2,7 @@
 
 A customer search looks for a part of a text (``lower(column) LIKE '%term%'``), which no
 B-tree index can answer. On PostgreSQL the ``pg_trgm`` extension's GIN indexes can: one per
-searched expression, so that each branch of the search (``core.customers.schema.
+searched expression, so that each branch of the search (``core.customers.queries.
 customer_list``) is an index lookup. The extension is trusted: a database owner may create
 it without being a superuser. SQLite has no such index and keeps searching by scanning,
 which is quick at the sizes SQLite is meant for; there this revision does nothing.

@@ -1,217 +1,55 @@
-"""Root query and mutation fields of identity, access and audit."""
+"""Root mutation fields of identity and access, and their small helpers."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry import relay
 
 from core import audit as audit_log
 from core.access import actor_of, require, requires
-from core.catalog import catalog_for
 from core.context import Info
 from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.identity import auth, models, service
-from core.identity.types import (
-    ApiToken,
+from core.identity.inputs import (
     AssignRolesInput,
-    AssignRolesPayload,
-    AuditEvent,
-    AuditEventFilter,
     CreateApiTokenInput,
-    CreateApiTokenPayload,
     CreateRoleInput,
-    CreateRolePayload,
     CreateTeamInput,
-    CreateTeamPayload,
     CreateUserInput,
-    CreateUserPayload,
     DeactivateUserInput,
-    DeactivateUserPayload,
     DeleteRoleInput,
-    DeleteRolePayload,
     LoginInput,
-    LoginPayload,
     LogoutInput,
-    LogoutPayload,
-    PermissionInfo,
     RefreshTokenInput,
-    RefreshTokenPayload,
     RevokeApiTokenInput,
-    RevokeApiTokenPayload,
-    Role,
     SetUserPasswordInput,
-    SetUserPasswordPayload,
-    Team,
     UpdateRoleInput,
-    UpdateRolePayload,
     UpdateTeamInput,
-    UpdateTeamPayload,
     UpdateUserInput,
-    UpdateUserPayload,
-    User,
-    UserFilter,
-    UserOrder,
-    UserOrderField,
 )
+from core.identity.payloads import (
+    AssignRolesPayload,
+    CreateApiTokenPayload,
+    CreateRolePayload,
+    CreateTeamPayload,
+    CreateUserPayload,
+    DeactivateUserPayload,
+    DeleteRolePayload,
+    LoginPayload,
+    LogoutPayload,
+    RefreshTokenPayload,
+    RevokeApiTokenPayload,
+    SetUserPasswordPayload,
+    UpdateRolePayload,
+    UpdateTeamPayload,
+    UpdateUserPayload,
+)
+from core.identity.types import ApiToken, Role, Team, User
 from core.mutations import in_transaction
-from core.pagination import Connection, OrderDirection, PageArgs, SortKey
-from core.validation import Check, argument_id, like_pattern
-
-N = TypeVar("N", bound=relay.Node)
-
-USER_ORDER_COLUMNS: dict[UserOrderField, Any] = {
-    UserOrderField.NAME: models.User.name,
-    UserOrderField.EMAIL: models.User.email,
-    UserOrderField.CREATED_AT: models.User.created_at,
-}
-
-
-@strawberry.type
-class IdentityQuery:
-    @strawberry.field(description="The signed-in user.", extensions=requires())
-    async def viewer(self, info: Info) -> User:
-        caller = require(info.context)
-        async with info.context.db.read() as session:
-            row = await session.get(models.User, caller.user_id)
-        assert row is not None
-        return User.from_model(row)
-
-    @strawberry.field(description="Users the caller may see.", extensions=requires("users:read"))
-    async def users(
-        self,
-        info: Info,
-        filter: UserFilter | None = None,
-        order_by: UserOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[User]:
-        statement = select(models.User).where(info.context.visible("users:read"))
-        if filter is not None:
-            if filter.search and filter.search.strip():
-                pattern = like_pattern(filter.search.strip())
-                statement = statement.where(
-                    or_(
-                        models.User.name.ilike(pattern, escape="\\"),
-                        models.User.email.ilike(pattern, escape="\\"),
-                    )
-                )
-            if filter.active is not None:
-                statement = statement.where(models.User.is_active.is_(filter.active))
-            team_id = argument_id(filter.team_id, "Team", "filter.teamId")
-            if team_id is not None:
-                statement = statement.where(models.User.team_id == team_id)
-            role_id = argument_id(filter.role_id, "Role", "filter.roleId")
-            if role_id is not None:
-                statement = statement.where(
-                    models.User.id.in_(
-                        select(models.UserRole.user_id).where(models.UserRole.role_id == role_id)
-                    )
-                )
-        order = order_by or UserOrder()
-        descending = order.direction == OrderDirection.DESC
-        keys = [SortKey(models.User.id, descending)]
-        if order.field in USER_ORDER_COLUMNS:
-            keys.insert(0, SortKey(USER_ORDER_COLUMNS[order.field], descending))
-        elif order.field == UserOrderField.LAST_LOGIN_AT:
-            keys.insert(0, SortKey(models.User.last_login_at, descending))
-            statement = statement.where(models.User.last_login_at.is_not(None))
-        return await info.context.page(
-            statement, keys=keys, args=PageArgs(first, after, last, before), to_node=User.from_model
-        )
-
-    @strawberry.field(description="Teams the caller may see.", extensions=requires("users:read"))
-    async def teams(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Team]:
-        statement = select(models.Team).where(info.context.visible("users:read", "teams"))
-        keys = [SortKey(models.Team.name_key), SortKey(models.Team.id)]
-        return await info.context.page(
-            statement, keys=keys, args=PageArgs(first, after, last, before), to_node=Team.from_model
-        )
-
-    @strawberry.field(description="Every role, built-in first.", extensions=requires())
-    async def roles(self, info: Info) -> list[Role]:
-        async with info.context.db.read() as session:
-            rows = (
-                await session.scalars(
-                    select(models.Role).order_by(models.Role.builtin.desc(), models.Role.key)
-                )
-            ).all()
-        return [Role.from_model(row) for row in rows]
-
-    @strawberry.field(
-        description="Every permission the enabled modules declare.", extensions=requires()
-    )
-    def permissions(self, info: Info) -> list[PermissionInfo]:
-        catalog = catalog_for(info.context.pm)
-        return [
-            PermissionInfo(name=p.name, description=p.description, module=p.module)
-            for p in sorted(catalog.permissions.values(), key=lambda p: p.name)
-        ]
-
-    @strawberry.field(description="The caller's API tokens.", extensions=requires())
-    async def api_tokens(self, info: Info, include_revoked: bool = False) -> list[ApiToken]:
-        caller = require(info.context)
-        statement = select(models.ApiToken).where(models.ApiToken.user_id == caller.user_id)
-        if not include_revoked:
-            statement = statement.where(models.ApiToken.revoked_at.is_(None))
-        async with info.context.db.read() as session:
-            rows = (await session.scalars(statement.order_by(models.ApiToken.id.desc()))).all()
-        return [ApiToken.from_model(row) for row in rows]
-
-    @strawberry.field(
-        description="The audit trail, newest first.", extensions=requires("audit:read")
-    )
-    async def audit_events(
-        self,
-        info: Info,
-        filter: AuditEventFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[AuditEvent]:
-        event = audit_log.AuditEvent
-        statement = select(event).where(info.context.visible("audit:read"))
-        if filter is not None:
-            if filter.action:
-                if filter.action.endswith("."):
-                    statement = statement.where(event.action.startswith(filter.action))
-                else:
-                    statement = statement.where(event.action == filter.action)
-            if filter.entity_type:
-                statement = statement.where(event.entity_type == filter.entity_type)
-            if filter.entity_id is not None:
-                statement = statement.where(
-                    event.entity_type == filter.entity_id.type_name,
-                    event.entity_id == filter.entity_id.node_id,
-                )
-            actor_id = argument_id(filter.actor_id, "User", "filter.actorId")
-            if actor_id is not None:
-                statement = statement.where(event.actor_id == actor_id)
-            if filter.occurred_after is not None:
-                statement = statement.where(event.occurred_at >= filter.occurred_after)
-            if filter.occurred_before is not None:
-                statement = statement.where(event.occurred_at < filter.occurred_before)
-        keys = [SortKey(event.occurred_at, True), SortKey(event.id, True)]
-        return await info.context.page(
-            statement,
-            keys=keys,
-            args=PageArgs(first, after, last, before),
-            to_node=AuditEvent.from_model,
-        )
+from core.validation import Check
 
 
 def _client(info: Info) -> dict[str, str | None]:

@@ -1,0 +1,340 @@
+"""GraphQL inputs and enums of the customer graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from core.pagination import OrderDirection
+
+
+@strawberry.enum(description="A company or a private person.")
+class CustomerKind(enum.Enum):
+    COMPANY = "COMPANY"
+    PERSON = "PERSON"
+
+
+@strawberry.enum(description="Where the customer is in its lifecycle.")
+class CustomerStage(enum.Enum):
+    POTENTIAL = "POTENTIAL"
+    NEW = "NEW"
+    ACTIVE = "ACTIVE"
+    DORMANT = "DORMANT"
+    CHURNED = "CHURNED"
+
+
+@strawberry.enum(description="How valuable the customer is.")
+class CustomerGrade(enum.Enum):
+    GOLD = "GOLD"
+    SILVER = "SILVER"
+    STANDARD = "STANDARD"
+
+
+@strawberry.enum(description="How the customer found us.")
+class CustomerSource(enum.Enum):
+    TRADE_SHOW = "TRADE_SHOW"
+    INBOUND = "INBOUND"
+    REFERRAL = "REFERRAL"
+    CAMPAIGN = "CAMPAIGN"
+    PARTNER = "PARTNER"
+    WEBSITE = "WEBSITE"
+    OTHER = "OTHER"
+
+
+@strawberry.enum(description="How an interaction took place.")
+class InteractionChannel(enum.Enum):
+    PHONE = "PHONE"
+    EMAIL = "EMAIL"
+    MEETING = "MEETING"
+    ONLINE_MEETING = "ONLINE_MEETING"
+    VISIT = "VISIT"
+    OTHER = "OTHER"
+
+
+@strawberry.enum(description="The type of a custom field's values.")
+class CustomFieldType(enum.Enum):
+    TEXT = "TEXT"
+    NUMBER = "NUMBER"
+    DATE = "DATE"
+    BOOLEAN = "BOOLEAN"
+    SELECT = "SELECT"
+
+
+@strawberry.enum(description="The kind of record a custom field belongs to.")
+class CustomFieldEntity(enum.Enum):
+    CUSTOMER = "CUSTOMER"
+    CONTACT = "CONTACT"
+
+
+@strawberry.input
+class AddressInput:
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+@strawberry.input
+class CreateCustomerInput:
+    name: str
+    kind: CustomerKind = CustomerKind.COMPANY
+    industry: str | None = None
+    stage: CustomerStage = CustomerStage.POTENTIAL
+    grade: CustomerGrade = CustomerGrade.STANDARD
+    source: CustomerSource | None = None
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+    address: AddressInput | None = None
+    owner_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Defaults to the caller."
+    )
+    tags: list[str] = strawberry.field(default_factory=list, description="Tag names.")
+    custom_fields: JSON | None = None
+
+
+@strawberry.input
+class UpdateCustomerInput:
+    id: relay.GlobalID
+    version: int = strawberry.field(description="The version you read; a stale one is refused.")
+    name: str | None = strawberry.UNSET
+    kind: CustomerKind | None = strawberry.UNSET
+    industry: str | None = strawberry.UNSET
+    stage: CustomerStage | None = strawberry.UNSET
+    grade: CustomerGrade | None = strawberry.UNSET
+    source: CustomerSource | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    website: str | None = strawberry.UNSET
+    address: AddressInput | None = strawberry.UNSET
+    owner_id: relay.GlobalID | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Keys given replace their values; null removes."
+    )
+
+
+@strawberry.input
+class CustomerRefInput:
+    id: relay.GlobalID
+    version: int
+
+
+@strawberry.input
+class EraseCustomerInput:
+    id: relay.GlobalID
+    version: int
+    reason: str = strawberry.field(description="Why, for the audit trail (a request reference).")
+
+
+@strawberry.input
+class MergeCustomersInput:
+    source_id: relay.GlobalID
+    target_id: relay.GlobalID
+    dry_run: bool = False
+
+
+@strawberry.input
+class TransferCustomersInput:
+    customer_ids: list[relay.GlobalID]
+    owner_id: relay.GlobalID
+
+
+@strawberry.input
+class CreateContactInput:
+    customer_id: relay.GlobalID
+    name: str
+    title: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+    email: str | None = None
+    birthday: dt.date | None = None
+    primary: bool = False
+    notes: str | None = None
+
+
+@strawberry.input
+class UpdateContactInput:
+    id: relay.GlobalID
+    version: int
+    name: str | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    mobile: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    birthday: dt.date | None = strawberry.UNSET
+    notes: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class ContactRefInput:
+    id: relay.GlobalID
+    version: int
+
+
+@strawberry.input
+class LogInteractionInput:
+    customer_id: relay.GlobalID
+    contact_id: relay.GlobalID | None = None
+    channel: InteractionChannel
+    summary: str
+    occurred_at: dt.datetime | None = strawberry.field(default=None, description="Default: now.")
+    participant_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    next_follow_up_at: dt.datetime | None = strawberry.field(
+        default=None, description="Also creates a follow-up task due then."
+    )
+
+
+@strawberry.input
+class CreateTaskInput:
+    customer_id: relay.GlobalID | None = None
+    title: str
+    due_at: dt.datetime
+    remind_at: dt.datetime | None = None
+    assignee_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Defaults to the caller."
+    )
+
+
+@strawberry.input
+class CompleteTaskInput:
+    id: relay.GlobalID
+    version: int
+
+
+@strawberry.input
+class TagCustomersInput:
+    customer_ids: list[relay.GlobalID]
+    tags: list[str]
+
+
+@strawberry.input
+class RenameTagInput:
+    id: relay.GlobalID
+    name: str = strawberry.field(description="If another tag has this name, the two merge.")
+
+
+@strawberry.input
+class DefineCustomFieldInput:
+    entity: CustomFieldEntity = CustomFieldEntity.CUSTOMER
+    key: str
+    label: str
+    type: CustomFieldType
+    options: list[str] | None = None
+    required: bool = False
+
+
+@strawberry.input
+class CustomFieldFilter:
+    key: str
+    equals: JSON
+
+
+@strawberry.enum
+class TagMatch(enum.Enum):
+    ANY = "ANY"
+    ALL = "ALL"
+
+
+@strawberry.input
+class DateTimeRange:
+    from_: dt.datetime | None = strawberry.field(default=None, name="from")
+    to: dt.datetime | None = None
+
+
+@strawberry.input
+class CustomerFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Part of name, number, phone, email or a contact's name."
+    )
+    stage: list[CustomerStage] | None = None
+    grade: list[CustomerGrade] | None = None
+    industry: list[str] | None = None
+    source: list[CustomerSource] | None = None
+    owner_id: relay.GlobalID | None = None
+    tags: list[str] | None = None
+    tag_match: TagMatch = TagMatch.ANY
+    created: DateTimeRange | None = None
+    last_interaction: DateTimeRange | None = None
+    custom_fields: list[CustomFieldFilter] | None = None
+    archived: bool = strawberry.field(
+        default=False, description="true lists archived customers instead of active ones."
+    )
+
+
+@strawberry.enum
+class CustomerOrderField(enum.Enum):
+    NAME = "NAME"
+    NUMBER = "NUMBER"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    LAST_INTERACTION_AT = "LAST_INTERACTION_AT"
+
+
+@strawberry.input
+class CustomerOrder:
+    field: CustomerOrderField = CustomerOrderField.NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input
+class ContactFilter:
+    search: str | None = None
+    customer_id: relay.GlobalID | None = None
+
+
+@strawberry.input
+class TaskFilter:
+    assignee_id: relay.GlobalID | None = None
+    customer_id: relay.GlobalID | None = None
+    done: bool | None = None
+    due: DateTimeRange | None = None
+
+
+@strawberry.input
+class ArchiveCustomerInput(CustomerRefInput):
+    pass
+
+
+@strawberry.input
+class RestoreCustomerInput(CustomerRefInput):
+    pass
+
+
+@strawberry.input
+class UntagCustomersInput(TagCustomersInput):
+    pass
+
+
+@strawberry.input
+class ArchiveContactInput(ContactRefInput):
+    pass
+
+
+@strawberry.input
+class SetPrimaryContactInput(ContactRefInput):
+    pass
+
+
+@strawberry.enum(description="A column that identifies an existing customer in an import.")
+class ImportMatch(enum.Enum):
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+    NUMBER = "NUMBER"
+
+
+@strawberry.input
+class ImportCustomersInput:
+    csv: str = strawberry.field(
+        description="CSV text with a header row; columns as in the export, plus custom:<key>."
+    )
+    dry_run: bool = strawberry.field(default=False, description="Check every row, keep nothing.")
+    match_on: list[ImportMatch] = strawberry.field(
+        default_factory=lambda: [ImportMatch.EMAIL],
+        description="Keys that find an existing customer to update, tried in order.",
+    )

@@ -1,0 +1,443 @@
+"""Root mutation fields of the customer graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
+
+from core.access import requires
+from core.context import Info
+from core.customers import exchange, models, service
+from core.customers.inputs import (
+    ArchiveContactInput,
+    ArchiveCustomerInput,
+    CompleteTaskInput,
+    CreateContactInput,
+    CreateCustomerInput,
+    CreateTaskInput,
+    DefineCustomFieldInput,
+    EraseCustomerInput,
+    ImportCustomersInput,
+    LogInteractionInput,
+    MergeCustomersInput,
+    RenameTagInput,
+    RestoreCustomerInput,
+    SetPrimaryContactInput,
+    TagCustomersInput,
+    TransferCustomersInput,
+    UntagCustomersInput,
+    UpdateContactInput,
+    UpdateCustomerInput,
+)
+from core.customers.payloads import (
+    ArchiveContactPayload,
+    ArchiveCustomerPayload,
+    CompleteTaskPayload,
+    CreateContactPayload,
+    CreateCustomerPayload,
+    CreateTaskPayload,
+    DefineCustomFieldPayload,
+    EraseCustomerPayload,
+    ImportCustomersPayload,
+    ImportRowError,
+    LogInteractionPayload,
+    MergeCount,
+    MergeCustomersPayload,
+    RenameTagPayload,
+    RestoreCustomerPayload,
+    SetPrimaryContactPayload,
+    TagCustomersPayload,
+    TransferCustomersPayload,
+    UntagCustomersPayload,
+    UpdateContactPayload,
+    UpdateCustomerPayload,
+)
+from core.customers.types import Contact, Customer, CustomFieldDefinition, Interaction, Tag, Task
+from core.mutations import Rollback, in_transaction
+from core.validation import Check
+
+
+def _given(input: Any, names: list[str]) -> dict[str, Any]:
+    return {
+        name: getattr(input, name) for name in names if getattr(input, name) is not strawberry.UNSET
+    }
+
+
+CUSTOMER_INPUT_FIELDS = [
+    "name",
+    "kind",
+    "industry",
+    "stage",
+    "grade",
+    "source",
+    "phone",
+    "email",
+    "website",
+    "address",
+    "custom_fields",
+]
+CONTACT_INPUT_FIELDS = ["name", "title", "phone", "mobile", "email", "birthday", "notes"]
+
+
+def _customer(row: models.Customer | None) -> Customer | None:
+    return Customer.from_model(row) if row else None
+
+
+def _ref(check: Check, value: relay.GlobalID, type_name: str, field: str = "id") -> int | None:
+    return check.node_id(field, value, type_name)
+
+
+@strawberry.type
+class CustomerMutation:
+    @strawberry.mutation(
+        description="Create or update customers from CSV; all rows or none.",
+        extensions=requires("customers:write"),
+    )
+    async def import_customers(
+        self, info: Info, input: ImportCustomersInput
+    ) -> ImportCustomersPayload:
+        async def work(session: AsyncSession) -> exchange.ImportResult:
+            result = await exchange.import_customers(
+                session, info.context, input.csv, [m.value for m in input.match_on], input.dry_run
+            )
+            if not result.imported:
+                raise Rollback(result)
+            return result
+
+        result, errors = await in_transaction(info, work)
+        return ImportCustomersPayload(
+            created=result.created if result else 0,
+            updated=result.updated if result else 0,
+            imported=bool(result and result.imported),
+            dry_run=input.dry_run,
+            row_errors=[
+                ImportRowError(line=e.line, field=e.field, message=e.message, code=e.code)
+                for e in (result.errors if result else [])
+            ],
+            errors=errors,
+        )
+
+    @strawberry.mutation(extensions=requires("customers:write"))
+    async def create_customer(
+        self, info: Info, input: CreateCustomerInput
+    ) -> CreateCustomerPayload:
+        async def work(session: AsyncSession) -> models.Customer:
+            check = Check()
+            owner_id = check.node_id("ownerId", input.owner_id, "User")
+            return await service.create_customer(
+                session,
+                info.context,
+                _given(input, CUSTOMER_INPUT_FIELDS),
+                owner_id,
+                input.tags,
+                check,
+            )
+
+        row, errors = await in_transaction(info, work)
+        return CreateCustomerPayload(customer=_customer(row), errors=errors)
+
+    @strawberry.mutation(extensions=requires("customers:write"))
+    async def update_customer(
+        self, info: Info, input: UpdateCustomerInput
+    ) -> UpdateCustomerPayload:
+        async def work(session: AsyncSession) -> models.Customer:
+            check = Check()
+            customer_id = _ref(check, input.id, "Customer")
+            raw = _given(input, CUSTOMER_INPUT_FIELDS)
+            if input.owner_id is not strawberry.UNSET:
+                raw["owner_id"] = (
+                    check.node_id("ownerId", input.owner_id, "User") if input.owner_id else None
+                )
+            check.done()
+            return await service.update_customer(
+                session, info.context, customer_id, input.version, raw
+            )
+
+        row, errors = await in_transaction(info, work)
+        return UpdateCustomerPayload(customer=_customer(row), errors=errors)
+
+    @strawberry.mutation(
+        description="Archive (soft-delete) a customer.", extensions=requires("customers:write")
+    )
+    async def archive_customer(
+        self, info: Info, input: ArchiveCustomerInput
+    ) -> ArchiveCustomerPayload:
+        async def work(session: AsyncSession) -> models.Customer:
+            check = Check()
+            customer_id = _ref(check, input.id, "Customer")
+            check.done()
+            return await service.archive_customer(session, info.context, customer_id, input.version)
+
+        row, errors = await in_transaction(info, work)
+        return ArchiveCustomerPayload(customer=_customer(row), errors=errors)
+
+    @strawberry.mutation(extensions=requires("customers:write"))
+    async def restore_customer(
+        self, info: Info, input: RestoreCustomerInput
+    ) -> RestoreCustomerPayload:
+        async def work(session: AsyncSession) -> models.Customer:
+            check = Check()
+            customer_id = _ref(check, input.id, "Customer")
+            check.done()
+            return await service.restore_customer(session, info.context, customer_id, input.version)
+
+        row, errors = await in_transaction(info, work)
+        return RestoreCustomerPayload(customer=_customer(row), errors=errors)
+
+    @strawberry.mutation(
+        description="Erase a customer's personal data (privacy request); an audit record stays.",
+        extensions=requires("customers:delete"),
+    )
+    async def erase_customer(self, info: Info, input: EraseCustomerInput) -> EraseCustomerPayload:
+        async def work(session: AsyncSession) -> models.Customer:
+            check = Check()
+            customer_id = _ref(check, input.id, "Customer")
+            check.done()
+            return await service.erase_customer(
+                session, info.context, customer_id, input.version, input.reason
+            )
+
+        row, errors = await in_transaction(info, work)
+        return EraseCustomerPayload(customer=_customer(row), errors=errors)
+
+    @strawberry.mutation(
+        description="Move everything of one customer to another and archive the first.",
+        extensions=requires("customers:write"),
+    )
+    async def merge_customers(
+        self, info: Info, input: MergeCustomersInput
+    ) -> MergeCustomersPayload:
+        async def work(session: AsyncSession) -> tuple[Customer, dict[str, int]]:
+            check = Check()
+            source_id = check.node_id("sourceId", input.source_id, "Customer")
+            target_id = check.node_id("targetId", input.target_id, "Customer")
+            check.done()
+            result = await service.merge_customers(
+                session, info.context, source_id, target_id, input.dry_run
+            )
+            # Read the target while its session is open: a dry run's rollback expires it.
+            outcome = (Customer.from_model(result.target), result.moved)
+            if input.dry_run:
+                raise Rollback(outcome)
+            return outcome
+
+        result, errors = await in_transaction(info, work)
+        target, moved = result if result else (None, {})
+        return MergeCustomersPayload(
+            target=target,
+            moved=[MergeCount(kind=k, count=v) for k, v in sorted(moved.items())],
+            dry_run=input.dry_run,
+            errors=errors,
+        )
+
+    @strawberry.mutation(
+        description="Give several customers to another owner.",
+        extensions=requires("customers:write"),
+    )
+    async def transfer_customers(
+        self, info: Info, input: TransferCustomersInput
+    ) -> TransferCustomersPayload:
+        async def work(session: AsyncSession) -> list[models.Customer]:
+            check = Check()
+            ids = check.node_ids("customerIds", input.customer_ids, "Customer")
+            owner_id = check.node_id("ownerId", input.owner_id, "User")
+            check.done()
+            return await service.transfer_customers(session, info.context, ids, owner_id)
+
+        rows, errors = await in_transaction(info, work)
+        return TransferCustomersPayload(
+            customers=[Customer.from_model(r) for r in rows or []], errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Attach tags by name (created on first use).",
+        extensions=requires("customers:write"),
+    )
+    async def tag_customers(self, info: Info, input: TagCustomersInput) -> TagCustomersPayload:
+        async def work(session: AsyncSession) -> list[models.Customer]:
+            check = Check()
+            ids = check.node_ids("customerIds", input.customer_ids, "Customer")
+            check.done()
+            return await service.tag_customers(session, info.context, ids, input.tags)
+
+        rows, errors = await in_transaction(info, work)
+        return TagCustomersPayload(
+            customers=[Customer.from_model(r) for r in rows or []], errors=errors
+        )
+
+    @strawberry.mutation(extensions=requires("customers:write"))
+    async def untag_customers(
+        self, info: Info, input: UntagCustomersInput
+    ) -> UntagCustomersPayload:
+        async def work(session: AsyncSession) -> list[models.Customer]:
+            check = Check()
+            ids = check.node_ids("customerIds", input.customer_ids, "Customer")
+            check.done()
+            return await service.tag_customers(session, info.context, ids, input.tags, remove=True)
+
+        rows, errors = await in_transaction(info, work)
+        return UntagCustomersPayload(
+            customers=[Customer.from_model(r) for r in rows or []], errors=errors
+        )
+
+    @strawberry.mutation(extensions=requires("customers:write"))
+    async def rename_tag(self, info: Info, input: RenameTagInput) -> RenameTagPayload:
+        async def work(session: AsyncSession) -> models.Tag:
+            check = Check()
+            tag_id = _ref(check, input.id, "Tag")
+            check.done()
+            return await service.rename_tag(session, info.context, tag_id, input.name)
+
+        row, errors = await in_transaction(info, work)
+        return RenameTagPayload(tag=Tag.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(extensions=requires("customers:write"))
+    async def create_contact(self, info: Info, input: CreateContactInput) -> CreateContactPayload:
+        async def work(session: AsyncSession) -> models.Contact:
+            check = Check()
+            customer_id = check.node_id("customerId", input.customer_id, "Customer")
+            check.done()
+            return await service.create_contact(
+                session,
+                info.context,
+                customer_id,
+                _given(input, CONTACT_INPUT_FIELDS),
+                input.primary,
+            )
+
+        row, errors = await in_transaction(info, work)
+        return CreateContactPayload(contact=Contact.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(extensions=requires("customers:write"))
+    async def update_contact(self, info: Info, input: UpdateContactInput) -> UpdateContactPayload:
+        async def work(session: AsyncSession) -> models.Contact:
+            check = Check()
+            contact_id = _ref(check, input.id, "Contact")
+            check.done()
+            return await service.update_contact(
+                session,
+                info.context,
+                contact_id,
+                input.version,
+                _given(input, CONTACT_INPUT_FIELDS),
+            )
+
+        row, errors = await in_transaction(info, work)
+        return UpdateContactPayload(contact=Contact.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(extensions=requires("customers:write"))
+    async def archive_contact(
+        self, info: Info, input: ArchiveContactInput
+    ) -> ArchiveContactPayload:
+        async def work(session: AsyncSession) -> models.Contact:
+            check = Check()
+            contact_id = _ref(check, input.id, "Contact")
+            check.done()
+            return await service.archive_contact(session, info.context, contact_id, input.version)
+
+        row, errors = await in_transaction(info, work)
+        return ArchiveContactPayload(
+            contact=Contact.from_model(row) if row else None, errors=errors
+        )
+
+    @strawberry.mutation(extensions=requires("customers:write"))
+    async def set_primary_contact(
+        self, info: Info, input: SetPrimaryContactInput
+    ) -> SetPrimaryContactPayload:
+        async def work(session: AsyncSession) -> models.Contact:
+            check = Check()
+            contact_id = _ref(check, input.id, "Contact")
+            check.done()
+            return await service.set_primary_contact(
+                session, info.context, contact_id, input.version
+            )
+
+        row, errors = await in_transaction(info, work)
+        return SetPrimaryContactPayload(
+            contact=Contact.from_model(row) if row else None, errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Add an interaction to a customer's timeline.",
+        extensions=requires("followups:write"),
+    )
+    async def log_interaction(
+        self, info: Info, input: LogInteractionInput
+    ) -> LogInteractionPayload:
+        async def work(session: AsyncSession) -> models.Interaction:
+            check = Check()
+            customer_id = check.node_id("customerId", input.customer_id, "Customer")
+            contact_id = check.node_id("contactId", input.contact_id, "Contact")
+            participants = check.node_ids("participantIds", input.participant_ids, "User")
+            check.done()
+            return await service.log_interaction(
+                session,
+                info.context,
+                customer_id,
+                contact_id,
+                input.channel.value,
+                input.summary,
+                input.occurred_at,
+                participants,
+                input.next_follow_up_at,
+            )
+
+        row, errors = await in_transaction(info, work)
+        return LogInteractionPayload(
+            interaction=Interaction.from_model(row) if row else None, errors=errors
+        )
+
+    @strawberry.mutation(extensions=requires("followups:write"))
+    async def create_task(self, info: Info, input: CreateTaskInput) -> CreateTaskPayload:
+        async def work(session: AsyncSession) -> models.Task:
+            check = Check()
+            customer_id = check.node_id("customerId", input.customer_id, "Customer")
+            assignee_id = check.node_id("assigneeId", input.assignee_id, "User")
+            check.done()
+            return await service.create_task(
+                session,
+                info.context,
+                customer_id,
+                input.title,
+                input.due_at,
+                input.remind_at,
+                assignee_id,
+            )
+
+        row, errors = await in_transaction(info, work)
+        return CreateTaskPayload(task=Task.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(extensions=requires("followups:write"))
+    async def complete_task(self, info: Info, input: CompleteTaskInput) -> CompleteTaskPayload:
+        async def work(session: AsyncSession) -> models.Task:
+            check = Check()
+            task_id = _ref(check, input.id, "Task")
+            check.done()
+            return await service.complete_task(session, info.context, task_id, input.version)
+
+        row, errors = await in_transaction(info, work)
+        return CompleteTaskPayload(task=Task.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(extensions=requires("settings:manage"))
+    async def define_custom_field(
+        self, info: Info, input: DefineCustomFieldInput
+    ) -> DefineCustomFieldPayload:
+        async def work(session: AsyncSession) -> models.CustomFieldDefinition:
+            return await service.define_custom_field(
+                session,
+                info.context,
+                input.entity.value,
+                input.key,
+                input.label,
+                input.type.value,
+                input.options,
+                input.required,
+            )
+
+        row, errors = await in_transaction(info, work)
+        return DefineCustomFieldPayload(
+            definition=CustomFieldDefinition.from_model(row) if row else None, errors=errors
+        )

@@ -1,0 +1,377 @@
+"""Root query fields of the customer graph, and the customer list they share with export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, union_all
+from sqlalchemy.orm import aliased
+from strawberry import relay
+
+from core.access import requires
+from core.context import Info, RequestContext
+from core.customers import models
+from core.customers.inputs import (
+    ContactFilter,
+    CustomerFilter,
+    CustomerOrder,
+    CustomerOrderField,
+    CustomFieldEntity,
+    DateTimeRange,
+    TagMatch,
+    TaskFilter,
+)
+from core.customers.loaders import CustomerByIdLoader, customer_visible, task_visible
+from core.customers.types import Contact, Customer, CustomFieldDefinition, Tag, Task
+from core.db import UTCDateTime
+from core.errors import bad_argument
+from core.pagination import Connection, OrderDirection, PageArgs, Part, SortKey
+from core.validation import argument_id, like_pattern
+
+SEARCH_MIN = 1
+
+
+def _in_range(column: Any, window: DateTimeRange | None) -> list[Any]:
+    if window is None:
+        return []
+    conditions = []
+    if window.from_ is not None:
+        conditions.append(column >= window.from_)
+    if window.to is not None:
+        conditions.append(column < window.to)
+    return conditions
+
+
+async def customer_field_types(context: RequestContext) -> dict[str, str]:
+    """Type of each CUSTOMER custom field, by key (for filtering on custom fields)."""
+    d = models.CustomFieldDefinition
+    async with context.db.read() as session:
+        rows = (await session.execute(select(d.key, d.type).where(d.entity == "CUSTOMER"))).all()
+    return {str(key): str(kind) for key, kind in rows}
+
+
+CUSTOM_FILTER_TYPES: dict[str, tuple[type[Any] | tuple[type[Any], ...], str]] = {
+    "TEXT": (str, "text"),
+    "SELECT": (str, "one of the field's options"),
+    "DATE": (str, "a date (YYYY-MM-DD)"),
+    "NUMBER": ((int, float), "a number"),
+    "BOOLEAN": (bool, "true or false"),
+}
+
+
+def _custom_condition(index: int, key: str, value: Any, kind: str | None) -> Any:
+    """``custom_fields[key] == value``, compared as the field's type (a text value is never
+    cast to a number, which PostgreSQL would refuse)."""
+    c = models.Customer
+    argument = f"filter.customFields.{index}"
+    if kind is None:
+        raise bad_argument(f"{argument}.key", f"{key!r} is not a custom field of customers")
+    expected, wording = CUSTOM_FILTER_TYPES[kind]
+    if isinstance(value, bool) != (kind == "BOOLEAN") or not isinstance(value, expected):
+        raise bad_argument(f"{argument}.equals", f"must be {wording} for the {kind} field {key}")
+    if kind == "BOOLEAN":
+        return c.custom_fields[key].as_boolean() == value
+    if kind == "NUMBER":
+        return c.custom_fields[key].as_float() == float(value)
+    return c.custom_fields[key].as_string() == value
+
+
+SEARCH_INDEXED = 3
+"""Terms at least this long are looked up through PostgreSQL's trigram indexes (core_0004);
+shorter ones have no trigram to look up."""
+SEARCH_INDEXED_ON = frozenset({"postgresql"})
+"""Databases with those indexes."""
+SEARCH_COLLECT = 100_000
+"""How many customers whose own columns match a term a page sorts, at most, before it
+walks the list in order instead (see :class:`core.pagination.Part`)."""
+
+
+@dataclass(frozen=True)
+class CustomerList:
+    """The customers of a list: every one (to count or export), and the parts its pages are
+    put together from (none: pages are cut from ``statement``)."""
+
+    statement: Select[Any]
+    parts: list[Part]
+
+
+def _own_matches(c: Any, text: str) -> list[ColumnElement[bool]]:
+    """``text`` in a customer's name, number or email (any case), or its digits (3 or more)
+    in the phone number."""
+    pattern = like_pattern(text)
+    conditions: list[ColumnElement[bool]] = [
+        func.lower(c.name).like(pattern, escape="\\"),
+        func.lower(c.number).like(pattern, escape="\\"),
+        func.lower(c.email).like(pattern, escape="\\"),
+    ]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) >= 3:
+        conditions.append(c.phone.like(f"%{digits}%"))
+    return conditions
+
+
+def _contact_matches(ct: Any, text: str) -> list[ColumnElement[bool]]:
+    """``text`` in the name of a contact (not archived), any case."""
+    return [ct.archived_at.is_(None), func.lower(ct.name).like(like_pattern(text), escape="\\")]
+
+
+def customer_list(
+    context: RequestContext,
+    filter: CustomerFilter | None,
+    permission: str = "customers:read",
+    field_types: dict[str, str] | None = None,
+) -> CustomerList:
+    """The customers of a list (or an export): scoped by ``permission``, then filtered.
+
+    A search matches a part of the name, number or email, the digits of the phone number,
+    or a part of a contact's name. On PostgreSQL, a term of three characters or more is
+    found through trigram indexes: each place is looked up on its own (``UNION ALL``) and a
+    page is put together from a page of the customers whose own columns match and a page of
+    those with a matching contact (:class:`core.pagination.Part`), so that a rare term
+    costs a few index lookups and a common one a bounded sort or a short walk. Elsewhere
+    (SQLite, or a shorter term) one ``OR`` tests each customer in turn.
+
+    :param field_types: custom field types by key (:func:`customer_field_types`), needed
+        when the filter has ``customFields``.
+    """
+    c = models.Customer
+    statement = select(c).where(context.visible(permission, "customers"))
+    filter = filter or CustomerFilter()
+    statement = statement.where(
+        c.archived_at.is_not(None) if filter.archived else c.archived_at.is_(None)
+    )
+    for values, column in (
+        (filter.stage, c.stage),
+        (filter.grade, c.grade),
+        (filter.source, c.source),
+    ):
+        if values:
+            statement = statement.where(column.in_([v.value for v in values]))
+    if filter.industry:
+        statement = statement.where(c.industry.in_(filter.industry))
+    owner_id = argument_id(filter.owner_id, "User", "filter.ownerId")
+    if owner_id is not None:
+        statement = statement.where(c.owner_id == owner_id)
+    if filter.tags:
+        keys = list({" ".join(t.split()).lower() for t in filter.tags if t.strip()})
+        tagged = (
+            select(models.CustomerTag.customer_id)
+            .join(models.Tag, models.Tag.id == models.CustomerTag.tag_id)
+            .where(models.Tag.name_key.in_(keys))
+        )
+        if filter.tag_match == TagMatch.ALL:
+            tagged = tagged.group_by(models.CustomerTag.customer_id).having(
+                func.count(func.distinct(models.Tag.id)) == len(keys)
+            )
+        statement = statement.where(c.id.in_(tagged))
+    statement = statement.where(*_in_range(c.created_at, filter.created))
+    statement = statement.where(*_in_range(c.last_interaction_at, filter.last_interaction))
+    for index, custom in enumerate(filter.custom_fields or []):
+        kind = (field_types or {}).get(custom.key)
+        statement = statement.where(_custom_condition(index, custom.key, custom.equals, kind))
+    text = (filter.search or "").strip()
+    if not text:
+        return CustomerList(statement, [])
+    ct = models.Contact
+    own = or_(*_own_matches(c, text))
+    contact = exists().where(ct.customer_id == c.id, *_contact_matches(ct, text))
+    if context.db.dialect not in SEARCH_INDEXED_ON or len(text) < SEARCH_INDEXED:
+        return CustomerList(statement.where(or_(own, contact)), [])
+    s = aliased(models.Customer, name="search_customers")
+    every = union_all(
+        *(select(s.id).where(condition) for condition in _own_matches(s, text)),
+        select(ct.customer_id).where(*_contact_matches(ct, text)),
+    )
+    return CustomerList(
+        statement.where(c.id.in_(every)),
+        [Part(statement.where(own), collect=SEARCH_COLLECT), Part(statement.where(contact))],
+    )
+
+
+def customer_statement(
+    context: RequestContext,
+    filter: CustomerFilter | None,
+    permission: str = "customers:read",
+    field_types: dict[str, str] | None = None,
+) -> Select[Any]:
+    """Every customer of a list (or an export), as :func:`customer_list` finds them."""
+    return customer_list(context, filter, permission, field_types).statement
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def order_keys(order: CustomerOrder | None) -> list[SortKey]:
+    """The keyset ordering of a customer list (unique by id last)."""
+    order = order or CustomerOrder()
+    return list(_order_keys(order.field, order.direction == OrderDirection.DESC))
+
+
+def _last_interaction(row: Any) -> Any:
+    return row.last_interaction_at or EPOCH
+
+
+@functools.cache
+def _order_keys(field: CustomerOrderField, descending: bool) -> tuple[SortKey, ...]:
+    # Built once per ordering: the same keys each request, so the ordering's fingerprint
+    # (core.pagination.ordering_tag) is computed once too.
+    if field == CustomerOrderField.LAST_INTERACTION_AT:
+        # Never-contacted customers sort as if contacted at the epoch (first when ascending).
+        # The epoch is written into the SQL, not bound, so that the expression is the one
+        # of the index in this order (migration core_0005).
+        epoch = literal(EPOCH, UTCDateTime(), literal_execute=True)
+        return (
+            SortKey(
+                func.coalesce(models.Customer.last_interaction_at, epoch),
+                descending,
+                _last_interaction,
+            ),
+            SortKey(models.Customer.id, descending),
+        )
+    column: Any = {
+        CustomerOrderField.NAME: models.Customer.name,
+        CustomerOrderField.NUMBER: models.Customer.number,
+        CustomerOrderField.CREATED_AT: models.Customer.created_at,
+        CustomerOrderField.UPDATED_AT: models.Customer.updated_at,
+    }[field]
+    return (SortKey(column, descending), SortKey(models.Customer.id, descending))
+
+
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field(
+        description="Customers the caller may see.", extensions=requires("customers:read")
+    )
+    async def customers(
+        self,
+        info: Info,
+        filter: CustomerFilter | None = None,
+        order_by: CustomerOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Customer]:
+        field_types = (
+            await customer_field_types(info.context) if filter and filter.custom_fields else None
+        )
+        listed = customer_list(info.context, filter, field_types=field_types)
+        return await info.context.page(
+            listed.statement,
+            keys=order_keys(order_by),
+            args=PageArgs(first, after, last, before),
+            to_node=Customer.from_model,
+            parts=listed.parts,
+        )
+
+    @strawberry.field(
+        description="One customer by id or number; null if not visible.",
+        extensions=requires("customers:read"),
+    )
+    async def customer(
+        self, info: Info, id: relay.GlobalID | None = None, number: str | None = None
+    ) -> Customer | None:
+        if (id is None) == (number is None):
+            raise bad_argument("id", "give exactly one of id and number")
+        if id is not None:
+            customer_id = argument_id(id, "Customer", "id") or 0
+            row = await info.context.loader(CustomerByIdLoader).load(customer_id)
+            return Customer.from_model(row) if row else None
+        async with info.context.db.read() as session:
+            row = await session.scalar(
+                select(models.Customer).where(
+                    models.Customer.number == (number or "").strip().upper(),
+                    info.context.visible("customers:read", "customers"),
+                )
+            )
+        return Customer.from_model(row) if row else None
+
+    @strawberry.field(
+        description="Contacts of visible customers.", extensions=requires("customers:read")
+    )
+    async def contacts(
+        self,
+        info: Info,
+        filter: ContactFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Contact]:
+        ct = models.Contact
+        statement = select(ct).where(
+            ct.archived_at.is_(None), customer_visible(info.context, ct.customer_id)
+        )
+        if filter is not None:
+            if filter.search and filter.search.strip():
+                pattern = like_pattern(filter.search.strip())
+                statement = statement.where(
+                    or_(
+                        func.lower(ct.name).like(pattern, escape="\\"),
+                        func.lower(ct.email).like(pattern, escape="\\"),
+                    )
+                )
+            customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
+            if customer_id is not None:
+                statement = statement.where(ct.customer_id == customer_id)
+        return await info.context.page(
+            statement,
+            keys=[SortKey(ct.name), SortKey(ct.id)],
+            args=PageArgs(first, after, last, before),
+            to_node=Contact.from_model,
+        )
+
+    @strawberry.field(description="Every tag, by name.", extensions=requires("customers:read"))
+    async def tags(self, info: Info) -> list[Tag]:
+        async with info.context.db.read() as session:
+            rows = (await session.scalars(select(models.Tag).order_by(models.Tag.name_key))).all()
+        return [Tag.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Tasks the caller may see, soonest due first.", extensions=requires()
+    )
+    async def tasks(
+        self,
+        info: Info,
+        filter: TaskFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Task]:
+        t = models.Task
+        statement = select(t).where(task_visible(info.context))
+        if filter is not None:
+            assignee_id = argument_id(filter.assignee_id, "User", "filter.assigneeId")
+            if assignee_id is not None:
+                statement = statement.where(t.assignee_id == assignee_id)
+            customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
+            if customer_id is not None:
+                statement = statement.where(t.customer_id == customer_id)
+            if filter.done is not None:
+                statement = statement.where(
+                    t.done_at.is_not(None) if filter.done else t.done_at.is_(None)
+                )
+            statement = statement.where(*_in_range(t.due_at, filter.due))
+        return await info.context.page(
+            statement,
+            keys=[SortKey(t.due_at), SortKey(t.id)],
+            args=PageArgs(first, after, last, before),
+            to_node=Task.from_model,
+        )
+
+    @strawberry.field(extensions=requires())
+    async def custom_field_definitions(
+        self, info: Info, entity: CustomFieldEntity | None = None
+    ) -> list[CustomFieldDefinition]:
+        d = models.CustomFieldDefinition
+        statement = select(d).order_by(d.entity, d.key)
+        if entity is not None:
+            statement = statement.where(d.entity == entity.value)
+        async with info.context.db.read() as session:
+            rows = (await session.scalars(statement)).all()
+        return [CustomFieldDefinition.from_model(row) for row in rows]

@@ -1,0 +1,98 @@
+"""What every change of the customer graph starts from: the customer the caller may
+change, an owner in reach, no duplicate email or phone."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.access import require
+from core.context import RequestContext
+from core.customers.models import Customer
+from core.errors import UserErrorCode, UserErrors
+from core.extension import Scope
+from core.identity.models import User
+from core.validation import Check
+
+
+def _not_found(field: str, what: str = "customer") -> UserErrors:
+    return UserErrors.single(
+        field, f"no {what} with this id that you may change", UserErrorCode.NOT_FOUND
+    )
+
+
+async def writable_customer(
+    session: AsyncSession,
+    context: RequestContext,
+    customer_id: int | None,
+    field: str = "id",
+    permission: str = "customers:write",
+    *,
+    archived: bool | None = False,
+) -> Customer:
+    """A customer the caller may change with ``permission``, locked for the change.
+
+    :param archived: ``False`` refuses archived customers, ``True`` wants one, ``None``
+        takes either.
+    """
+    require(context, permission)
+    row = None
+    if customer_id is not None:
+        row = await session.scalar(
+            select(Customer)
+            .where(Customer.id == customer_id, context.visible(permission, "customers"))
+            .with_for_update()
+        )
+    if row is None or row.erased_at is not None:
+        raise _not_found(field)
+    if archived is False and row.archived_at is not None:
+        raise UserErrors.single(
+            field, f"customer {row.number} is archived; restore it first", UserErrorCode.CONFLICT
+        )
+    if archived is True and row.archived_at is None:
+        raise UserErrors.single(
+            field, f"customer {row.number} is not archived", UserErrorCode.CONFLICT
+        )
+    return row
+
+
+async def _owner_in_reach(
+    session: AsyncSession,
+    context: RequestContext,
+    check: Check,
+    owner_id: int | None,
+    field: str,
+    permission: str = "customers:write",
+) -> None:
+    """The owner must be an active user the caller's scope reaches (OWN: only themself)."""
+    if owner_id is None:
+        return
+    caller = require(context, permission)
+    scope = caller.scope(permission)
+    statement = select(User.id).where(User.id == owner_id, User.is_active.is_(True))
+    if scope is not None and scope is not Scope.ALL:
+        statement = statement.where(User.id.in_(context.owner_ids(scope)))
+    if await session.scalar(statement) is None:
+        check.fail(
+            field,
+            "must be an active user whose customers you may manage"
+            + (" (your scope is OWN: only yourself)" if scope is Scope.OWN else ""),
+            UserErrorCode.FORBIDDEN if scope is not Scope.ALL else UserErrorCode.NOT_FOUND,
+        )
+
+
+async def _duplicates(
+    session: AsyncSession, check: Check, email: str | None, phone: str | None, own_id: int | None
+) -> None:
+    """Refuse an email or phone that an active customer already has, naming its number."""
+    for name, column, value in (("email", Customer.email, email), ("phone", Customer.phone, phone)):
+        if value is None:
+            continue
+        statement = select(Customer.number).where(
+            column == value, Customer.archived_at.is_(None), Customer.erased_at.is_(None)
+        )
+        if own_id is not None:
+            statement = statement.where(Customer.id != own_id)
+        number = await session.scalar(statement.limit(1))
+        if number is not None:
+            check.fail(name, f"customer {number} already has this {name}", UserErrorCode.DUPLICATE)

@@ -1,0 +1,289 @@
+"""Customers: create, update, archive, restore, transfer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import audit
+from core.access import actor_of, require
+from core.context import RequestContext
+from core.customers.models import Customer
+from core.customers.service.common import _duplicates, _owner_in_reach, writable_customer
+from core.customers.service.fields import custom_fields
+from core.customers.service.tags import _attach_tags, _tag_names
+from core.db import utcnow
+from core.errors import UserErrorCode, UserErrors
+from core.host import call_in_turn
+from core.sequences import format_number, next_value
+from core.validation import Check, global_id, require_version, snapshot
+
+NUMBER_PREFIX = "C"
+COUNTER = "customer"
+
+
+CUSTOMER_FIELDS: dict[str, Any] = {
+    "name": "name",
+    "kind": "kind",
+    "industry": "industry",
+    "stage": "stage",
+    "grade": "grade",
+    "source": "source",
+    "phone": "phone",
+    "email": "email",
+    "website": "website",
+    "address.line1": "address_line1",
+    "address.line2": "address_line2",
+    "address.city": "city",
+    "address.region": "region",
+    "address.postalCode": "postal_code",
+    "address.country": "country",
+    "ownerId": lambda c: global_id("User", c.owner_id),
+    "customFields": "custom_fields",
+}
+
+
+CREATE_DEFAULTS = {"kind": "COMPANY", "stage": "POTENTIAL", "grade": "STANDARD"}
+ADDRESS_COLUMNS = {
+    "line1": ("address_line1", 200),
+    "line2": ("address_line2", 200),
+    "city": ("city", 100),
+    "region": ("region", 100),
+    "postal_code": ("postal_code", 20),
+}
+
+
+@dataclass
+class CustomerValues:
+    """Input of a create or update; on update only the keys in ``given`` change."""
+
+    values: dict[str, Any]
+    given: set[str] = field(default_factory=set)
+
+
+def _check_customer(
+    check: Check, context: RequestContext, raw: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Validate the plain fields present in ``raw``; return column -> value."""
+    region = context.settings.default_region
+    out: dict[str, Any] = {}
+    if "name" in raw:
+        out["name"] = check.text("name", raw["name"], max_length=200)
+    if "industry" in raw:
+        out["industry"] = check.text("industry", raw["industry"], max_length=100, required=False)
+    for key in ("kind", "stage", "grade", "source"):
+        if key in raw:
+            value = raw[key]
+            if value is None and key != "source":
+                check.fail(key, "cannot be null", UserErrorCode.REQUIRED)
+            out[key] = value.value if value is not None else None
+    if "phone" in raw:
+        out["phone"] = check.phone("phone", raw["phone"], region=region)
+    if "email" in raw:
+        out["email"] = check.email("email", raw["email"], required=False)
+    if "website" in raw:
+        out["website"] = check.url("website", raw["website"])
+    if "address" in raw:
+        address = raw["address"]
+        for key, (column, length) in ADDRESS_COLUMNS.items():
+            value = getattr(address, key, None) if address is not None else None
+            api_key = "postalCode" if key == "postal_code" else key
+            out[column] = check.text(f"address.{api_key}", value, max_length=length, required=False)
+        out["country"] = check.country(
+            "address.country", getattr(address, "country", None) if address is not None else None
+        )
+    return out
+
+
+async def create_customer(
+    session: AsyncSession,
+    context: RequestContext,
+    raw: Mapping[str, Any],
+    owner_id: int | None,
+    tags: Sequence[str],
+    check: Check | None = None,
+) -> Customer:
+    caller = require(context, "customers:write")
+    check = check or Check()
+    columns = _check_customer(check, context, {"address": None, **raw})
+    for column, default in CREATE_DEFAULTS.items():
+        if columns.get(column) is None:
+            columns[column] = default
+    owner = owner_id if owner_id is not None else caller.user_id
+    await _owner_in_reach(session, context, check, owner, "ownerId")
+    await _duplicates(session, check, columns.get("email"), columns.get("phone"), None)
+    values = await custom_fields(session, check, "CUSTOMER", raw.get("custom_fields"), None)
+    tag_names = _tag_names(check, tags, "tags")
+    check.done()
+    now = utcnow()
+    number = format_number(NUMBER_PREFIX, await next_value(session, COUNTER))
+    customer = Customer(
+        number=number,
+        owner_id=owner,
+        custom_fields=values,
+        created_at=now,
+        updated_at=now,
+        **columns,
+    )
+    session.add(customer)
+    await session.flush()
+    if tag_names:
+        await _attach_tags(session, [customer.id], tag_names)
+    audit.record(
+        session,
+        actor_of(context),
+        "customer.created",
+        "Customer",
+        customer.id,
+        audit.created({**snapshot(customer, CUSTOMER_FIELDS), "number": number, "tags": tag_names}),
+    )
+    await call_in_turn(
+        context.pm.hook.crm_customer_created, session=session, customer=customer, context=context
+    )
+    return customer
+
+
+async def update_customer(
+    session: AsyncSession,
+    context: RequestContext,
+    customer_id: int | None,
+    version: int,
+    raw: Mapping[str, Any],
+) -> Customer:
+    customer = await writable_customer(session, context, customer_id)
+    require_version(customer.version, version)
+    check = Check()
+    columns = _check_customer(check, context, raw)
+    if "owner_id" in raw:
+        if raw["owner_id"] is None:
+            check.fail(
+                "ownerId", "cannot be null; transfer the customer instead", UserErrorCode.REQUIRED
+            )
+        else:
+            await _owner_in_reach(session, context, check, raw["owner_id"], "ownerId")
+            columns["owner_id"] = raw["owner_id"]
+    await _duplicates(session, check, columns.get("email"), columns.get("phone"), customer.id)
+    if "custom_fields" in raw:
+        columns["custom_fields"] = await custom_fields(
+            session, check, "CUSTOMER", raw["custom_fields"], customer.custom_fields
+        )
+    check.done()
+    before = snapshot(customer, CUSTOMER_FIELDS)
+    for column, value in columns.items():
+        setattr(customer, column, value)
+    changes = audit.diff(before, snapshot(customer, CUSTOMER_FIELDS))
+    if changes:
+        customer.updated_at = utcnow()
+        await session.flush()
+        audit.record(
+            session, actor_of(context), "customer.updated", "Customer", customer.id, changes
+        )
+        await call_in_turn(
+            context.pm.hook.crm_customer_updated,
+            session=session,
+            customer=customer,
+            changes=changes,
+            context=context,
+        )
+    return customer
+
+
+async def _veto(
+    session: AsyncSession, context: RequestContext, customer: Customer, erasing: bool
+) -> None:
+    await call_in_turn(
+        context.pm.hook.crm_customer_before_archive,
+        session=session,
+        customer=customer,
+        erasing=erasing,
+        context=context,
+    )
+
+
+async def archive_customer(
+    session: AsyncSession, context: RequestContext, customer_id: int | None, version: int
+) -> Customer:
+    customer = await writable_customer(session, context, customer_id)
+    require_version(customer.version, version)
+    await _veto(session, context, customer, erasing=False)
+    customer.archived_at = customer.updated_at = utcnow()
+    await session.flush()
+    audit.record(
+        session,
+        actor_of(context),
+        "customer.archived",
+        "Customer",
+        customer.id,
+        audit.diff({"archivedAt": None}, {"archivedAt": customer.archived_at}),
+    )
+    await call_in_turn(
+        context.pm.hook.crm_customer_archived, session=session, customer=customer, context=context
+    )
+    return customer
+
+
+async def restore_customer(
+    session: AsyncSession, context: RequestContext, customer_id: int | None, version: int
+) -> Customer:
+    customer = await writable_customer(session, context, customer_id, archived=True)
+    require_version(customer.version, version)
+    if customer.merged_into_id is not None:
+        raise UserErrors.single(
+            "id", "a merged customer cannot be restored", UserErrorCode.BUSINESS_RULE
+        )
+    check = Check()
+    await _duplicates(session, check, customer.email, customer.phone, customer.id)
+    check.done()
+    before = customer.archived_at
+    customer.archived_at = None
+    customer.updated_at = utcnow()
+    await session.flush()
+    audit.record(
+        session,
+        actor_of(context),
+        "customer.restored",
+        "Customer",
+        customer.id,
+        audit.diff({"archivedAt": before}, {"archivedAt": None}),
+    )
+    return customer
+
+
+async def transfer_customers(
+    session: AsyncSession,
+    context: RequestContext,
+    customer_ids: Sequence[int],
+    owner_id: int | None,
+) -> list[Customer]:
+    check = Check()
+    if not customer_ids:
+        check.fail("customerIds", "name at least one customer", UserErrorCode.REQUIRED)
+    if owner_id is None:
+        check.fail("ownerId", "is required", UserErrorCode.REQUIRED)
+    else:
+        await _owner_in_reach(session, context, check, owner_id, "ownerId")
+    check.done()
+    customers = []
+    actor = actor_of(context)
+    for index, customer_id in enumerate(customer_ids):
+        customer = await writable_customer(session, context, customer_id, f"customerIds.{index}")
+        if customer.owner_id != owner_id:
+            before = customer.owner_id
+            customer.owner_id = owner_id
+            customer.updated_at = utcnow()
+            await session.flush()
+            audit.record(
+                session,
+                actor,
+                "customer.transferred",
+                "Customer",
+                customer.id,
+                audit.diff(
+                    {"ownerId": global_id("User", before)}, {"ownerId": global_id("User", owner_id)}
+                ),
+            )
+        customers.append(customer)
+    return customers

@@ -1,0 +1,84 @@
+"""Erasing a customer's personal data on a privacy request."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import audit
+from core.access import actor_of
+from core.context import RequestContext
+from core.customers.models import Contact, Customer, Interaction, Task
+from core.customers.service.common import writable_customer
+from core.customers.service.customers import ADDRESS_COLUMNS, CUSTOMER_FIELDS, _veto
+from core.db import utcnow
+from core.host import call_in_turn
+from core.validation import Check, require_version, snapshot
+
+ERASED = "[erased]"
+
+
+async def erase_customer(
+    session: AsyncSession,
+    context: RequestContext,
+    customer_id: int | None,
+    version: int,
+    reason: str,
+) -> Customer:
+    """Remove a customer's personal data for a privacy request; keep an audit record."""
+    check = Check()
+    cleaned_reason = check.text("reason", reason, max_length=500)
+    check.done()
+    customer = await writable_customer(
+        session, context, customer_id, permission="customers:delete", archived=None
+    )
+    require_version(customer.version, version)
+    await _veto(session, context, customer, erasing=True)
+    now = utcnow()
+    erased_fields = sorted(
+        name
+        for name, value in snapshot(customer, CUSTOMER_FIELDS).items()
+        if value not in (None, {}, "")
+        and name not in ("kind", "stage", "grade", "source", "ownerId")
+    )
+    customer.name = f"Erased customer {customer.number}"
+    for column in (
+        "industry",
+        "phone",
+        "email",
+        "website",
+        "country",
+        *(c for c, _ in ADDRESS_COLUMNS.values()),
+    ):
+        setattr(customer, column, None)
+    customer.custom_fields = {}
+    customer.erased_at = now
+    customer.archived_at = customer.archived_at or now
+    customer.updated_at = now
+    contacts = (
+        await session.execute(delete(Contact).where(Contact.customer_id == customer.id))
+    ).rowcount  # type: ignore[attr-defined]
+    interactions = (
+        await session.execute(
+            update(Interaction).where(Interaction.customer_id == customer.id).values(summary=ERASED)
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    await session.execute(update(Task).where(Task.customer_id == customer.id).values(title=ERASED))
+    await session.flush()
+    audit.record(
+        session,
+        actor_of(context),
+        "customer.erased",
+        "Customer",
+        customer.id,
+        {
+            "reason": cleaned_reason,
+            "erasedFields": erased_fields,
+            "contactsDeleted": contacts,
+            "interactionsBlanked": interactions,
+        },
+    )
+    await call_in_turn(
+        context.pm.hook.crm_customer_erased, session=session, customer=customer, context=context
+    )
+    return customer

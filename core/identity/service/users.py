@@ -1,0 +1,390 @@
+"""Users: created, changed, deactivated, their passwords and roles.
+
+Two rules guard against privilege escalation: a caller can only hand out roles whose grants
+they hold themselves, and the last active administrator cannot be deactivated or lose the role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import audit
+from core.access import Caller, actor_of, require
+from core.catalog import ADMINISTRATOR, catalog_for
+from core.config import Settings
+from core.context import RequestContext
+from core.db import utcnow
+from core.errors import UserErrorCode, UserErrors
+from core.extension import Scope
+from core.identity import auth, passwords
+from core.identity.models import AuthSession, Role, Team, User, UserRole
+from core.identity.service.common import _forbidden, _not_found, _uncovered
+from core.validation import Check, global_id, require_version, snapshot
+
+USER_FIELDS: dict[str, str | Callable[[Any], Any]] = {
+    "email": "email",
+    "name": "name",
+    "active": "is_active",
+    "teamId": lambda user: global_id("Team", user.team_id),
+}
+
+
+async def managed_user(
+    session: AsyncSession, context: RequestContext, user_id: int | None, field: str = "id"
+) -> User:
+    """A user the caller may manage (``users:manage`` in scope), locked for the update."""
+    if user_id is None:
+        raise _not_found(field, "user")
+    user = await session.scalar(
+        select(User).where(User.id == user_id, context.visible("users:manage")).with_for_update()
+    )
+    if user is None:
+        raise _not_found(field, "user")
+    caller = require(context)
+    if user.id != caller.user_id:
+        # Managing someone who may do more than you (reset their password, change their
+        # email, their roles) would hand you their rights: refused.
+        beyond = _uncovered(
+            await auth.user_grants(session, catalog_for(context.pm), user.id), caller.grants
+        )
+        if beyond:
+            raise _forbidden(
+                field,
+                f"{user.email} holds permissions you do not ({', '.join(beyond)}); "
+                "only someone who holds them may manage this user",
+            )
+    return user
+
+
+async def _check_no_escalation(
+    session: AsyncSession,
+    context: RequestContext,
+    caller: Caller,
+    role_ids: Sequence[int],
+    field: str,
+) -> list[Role]:
+    roles = list((await session.scalars(select(Role).where(Role.id.in_(role_ids)))).all())
+    if len(roles) != len(set(role_ids)):
+        raise _not_found(field, "role")
+    grants = await auth.role_grants(session, catalog_for(context.pm), [r.id for r in roles])
+    for role in roles:
+        beyond = _uncovered(grants.get(role.id, {}), caller.grants)
+        if beyond:
+            raise _forbidden(
+                field,
+                f"role {role.key} grants what you do not hold yourself: {', '.join(beyond)}",
+            )
+    return roles
+
+
+async def _active_admins(session: AsyncSession, excluding: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(UserRole)
+            .join(Role, Role.id == UserRole.role_id)
+            .join(User, User.id == UserRole.user_id)
+            .where(Role.key == ADMINISTRATOR, User.is_active.is_(True), User.id != excluding)
+        )
+        or 0
+    )
+
+
+async def _is_admin(session: AsyncSession, user_id: int) -> bool:
+    found = await session.scalar(
+        select(UserRole.user_id)
+        .join(Role, Role.id == UserRole.role_id)
+        .where(UserRole.user_id == user_id, Role.key == ADMINISTRATOR)
+    )
+    return found is not None
+
+
+async def _keep_an_admin(session: AsyncSession, user: User, field: str) -> None:
+    if (
+        user.is_active
+        and await _is_admin(session, user.id)
+        and not await _active_admins(session, excluding=user.id)
+    ):
+        raise UserErrors.single(
+            field,
+            "this is the last active administrator; make someone else administrator first",
+            UserErrorCode.BUSINESS_RULE,
+        )
+
+
+async def _team_exists(
+    session: AsyncSession, check: Check, team_id: int | None, field: str
+) -> None:
+    if team_id is not None and await session.get(Team, team_id) is None:
+        check.fail(field, "no team with this id exists", UserErrorCode.NOT_FOUND)
+
+
+async def _email_free(
+    session: AsyncSession, check: Check, email: str | None, user_id: int | None = None
+) -> None:
+    if email is None:
+        return
+    statement = select(User.id).where(User.email == email)
+    if user_id is not None:
+        statement = statement.where(User.id != user_id)
+    if await session.scalar(statement) is not None:
+        check.fail("email", "another user has this email address", UserErrorCode.DUPLICATE)
+
+
+def _password(
+    check: Check,
+    settings: Settings,
+    password: str,
+    email: str,
+    name: str,
+    field: str = "password",
+) -> str | None:
+    problem = passwords.password_problem(
+        password,
+        min_length=settings.password_min_length,
+        personal=passwords.personal_words(email, name),
+    )
+    if problem is not None:
+        code = (
+            UserErrorCode.TOO_SHORT
+            if problem.startswith("must be at least")
+            else UserErrorCode.INVALID
+        )
+        check.fail(field, problem, code)
+        return None
+    return passwords.hash_password(password)
+
+
+async def _set_roles(session: AsyncSession, user: User, roles: Sequence[Role]) -> list[str]:
+    await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+    session.add_all(UserRole(user_id=user.id, role_id=role.id) for role in roles)
+    return sorted(role.key for role in roles)
+
+
+async def role_keys(session: AsyncSession, user_id: int) -> list[str]:
+    return sorted(
+        (
+            await session.scalars(
+                select(Role.key)
+                .join(UserRole, UserRole.role_id == Role.id)
+                .where(UserRole.user_id == user_id)
+            )
+        ).all()
+    )
+
+
+@dataclass
+class NewUser:
+    email: str
+    name: str
+    password: str
+    team_id: int | None = None
+    role_ids: Sequence[int] = ()
+    active: bool = True
+
+
+async def add_user(
+    session: AsyncSession,
+    settings: Settings,
+    actor: audit.Actor,
+    new: NewUser,
+    roles: Sequence[Role],
+    check: Check | None = None,
+) -> User:
+    """Check and insert a user with ``roles``, audited as done by ``actor``.
+
+    The API (:func:`create_user`), ``crm createuser`` and ``crm demo`` all create users here.
+    """
+    check = check or Check()
+    email = check.email("email", new.email)
+    name = check.text("name", new.name, max_length=200)
+    await _email_free(session, check, email)
+    await _team_exists(session, check, new.team_id, "teamId")
+    password_hash = _password(check, settings, new.password, email or "", name or "")
+    check.done()
+    assert email is not None
+    assert name is not None
+    now = utcnow()
+    user = User(
+        email=email,
+        name=name,
+        password_hash=password_hash,
+        is_active=new.active,
+        team_id=new.team_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    keys = await _set_roles(session, user, roles)
+    audit.record(
+        session,
+        actor,
+        "user.created",
+        "User",
+        user.id,
+        audit.created({**snapshot(user, USER_FIELDS), "roles": keys, "password": "set"}),
+    )
+    return user
+
+
+async def create_user(
+    session: AsyncSession, context: RequestContext, new: NewUser, *, check: Check | None = None
+) -> User:
+    caller = require(context, "users:manage")
+    if not caller.can("users:manage", Scope.ALL):
+        raise _forbidden(None, "creating users needs users:manage for all users")
+    check = check or Check()
+    roles: list[Role] = []
+    if new.role_ids:
+        roles = await _check_no_escalation(session, context, caller, new.role_ids, "roleIds")
+    return await add_user(session, context.settings, actor_of(context), new, roles, check)
+
+
+async def update_user(
+    session: AsyncSession,
+    context: RequestContext,
+    user_id: int | None,
+    version: int,
+    changes: Mapping[str, Any],
+    *,
+    active_field: str = "active",
+) -> User:
+    """Apply ``changes`` (keys: email, name, team_id, active; only those given).
+
+    :param active_field: the input field named when deactivation is refused.
+    """
+    require(context, "users:manage")
+    user = await managed_user(session, context, user_id)
+    require_version(user.version, version)
+    check = Check()
+    before = snapshot(user, USER_FIELDS)
+    if "email" in changes:
+        email = check.email("email", changes["email"])
+        await _email_free(session, check, email, user.id)
+        if email is not None:
+            user.email = email
+    if "name" in changes:
+        name = check.text("name", changes["name"], max_length=200)
+        if name is not None:
+            user.name = name
+    if "team_id" in changes:
+        await _team_exists(session, check, changes["team_id"], "teamId")
+        user.team_id = changes["team_id"]
+    check.done()
+    if (
+        "active" in changes
+        and changes["active"] is not None
+        and changes["active"] != user.is_active
+    ):
+        if not changes["active"]:
+            await _deactivate_checks(session, context, user, active_field)
+        user.is_active = bool(changes["active"])
+    after = snapshot(user, USER_FIELDS)
+    diff = audit.diff(before, after)
+    if diff:
+        user.updated_at = utcnow()
+        await session.flush()
+        audit.record(session, actor_of(context), "user.updated", "User", user.id, diff)
+    return user
+
+
+async def _deactivate_checks(
+    session: AsyncSession, context: RequestContext, user: User, field: str
+) -> None:
+    caller = require(context)
+    if user.id == caller.user_id:
+        raise UserErrors.single(
+            field, "you cannot deactivate yourself", UserErrorCode.BUSINESS_RULE
+        )
+    await _keep_an_admin(session, user, field)
+    await auth.revoke_user_sessions(session, user.id, "user deactivated", utcnow())
+
+
+async def deactivate_user(
+    session: AsyncSession, context: RequestContext, user_id: int | None, version: int
+) -> User:
+    return await update_user(
+        session, context, user_id, version, {"active": False}, active_field="id"
+    )
+
+
+async def set_user_password(
+    session: AsyncSession,
+    context: RequestContext,
+    user_id: int | None,
+    password: str,
+    current_password: str | None,
+) -> User:
+    """Change a password: one's own with the current one, anyone's with ``users:manage``.
+
+    Every session of the user ends, except the caller's own when they change their own.
+    """
+    caller = require(context)
+    if user_id == caller.user_id:
+        user = await session.get(User, caller.user_id, with_for_update=True)
+        assert user is not None
+        if not passwords.verify_password(user.password_hash, current_password or ""):
+            raise UserErrors.single(
+                "currentPassword", "is not your current password", UserErrorCode.INVALID
+            )
+    else:
+        require(context, "users:manage")
+        user = await managed_user(session, context, user_id, "userId")
+    check = Check()
+    hashed = _password(check, context.settings, password, user.email, user.name)
+    check.done()
+    user.password_hash = hashed
+    user.updated_at = utcnow()
+    now = utcnow()
+    sessions = select(AuthSession.id).where(
+        AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None)
+    )
+    if caller.session_id is not None and user.id == caller.user_id:
+        sessions = sessions.where(AuthSession.id != caller.session_id)
+    for session_id in (await session.scalars(sessions)).all():
+        await auth.revoke_session(session, session_id, "password changed", now)
+    await session.flush()
+    audit.record(
+        session, actor_of(context), "user.password_set", "User", user.id, {"password": "changed"}
+    )
+    return user
+
+
+async def assign_roles(
+    session: AsyncSession, context: RequestContext, user_id: int | None, role_ids: Sequence[int]
+) -> User:
+    caller = require(context, "users:manage")
+    user = await managed_user(session, context, user_id, "userId")
+    roles = await _check_no_escalation(session, context, caller, role_ids, "roleIds")
+    before = await role_keys(session, user.id)
+    if ADMINISTRATOR in before and ADMINISTRATOR not in {r.key for r in roles}:
+        await _keep_an_admin(session, user, "roleIds")
+    # Taking a role away is also limited to roles the caller could hand out.
+    removed_ids = [
+        r.id
+        for r in (
+            await session.scalars(select(Role).join(UserRole).where(UserRole.user_id == user.id))
+        ).all()
+        if r.id not in {x.id for x in roles}
+    ]
+    if removed_ids:
+        await _check_no_escalation(session, context, caller, removed_ids, "roleIds")
+    after = await _set_roles(session, user, roles)
+    if before != after:
+        user.updated_at = utcnow()
+        await session.flush()
+        audit.record(
+            session,
+            actor_of(context),
+            "user.roles_assigned",
+            "User",
+            user.id,
+            audit.diff({"roles": before}, {"roles": after}),
+        )
+    return user

@@ -1,0 +1,177 @@
+"""GraphQL inputs and enums of the tickets plugin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import strawberry
+from strawberry import relay
+
+from plugins.tickets.domain import SlaState, TicketPriority, TicketStatus, TicketType
+
+
+@strawberry.input
+class DateTimeWindow:
+    from_: dt.datetime | None = strawberry.field(default=None, name="from")
+    to: dt.datetime | None = None
+
+
+@strawberry.input
+class TicketFilter:
+    status: list[TicketStatus] | None = None
+    priority: list[TicketPriority] | None = None
+    type: list[TicketType] | None = None
+    assignee_id: relay.GlobalID | None = None
+    unassigned: bool | None = None
+    customer_id: relay.GlobalID | None = None
+    sla_state: list[SlaState] | None = None
+    opened: DateTimeWindow | None = None
+    search: str | None = strawberry.field(default=None, description="Part of number or subject.")
+
+
+@strawberry.enum
+class TicketOrderField(enum.Enum):
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    NUMBER = "NUMBER"
+
+
+@strawberry.enum
+class TicketGroupBy(enum.Enum):
+    ASSIGNEE = "ASSIGNEE"
+    TYPE = "TYPE"
+    PRIORITY = "PRIORITY"
+    MONTH = "MONTH"
+
+
+@strawberry.enum(description="What happened on a ticket's timeline.")
+class TicketEventKind(enum.Enum):
+    OPENED = "OPENED"
+    STATUS = "STATUS"
+    NOTE = "NOTE"
+    ASSIGNED = "ASSIGNED"
+    TRANSFERRED = "TRANSFERRED"
+    ESCALATED = "ESCALATED"
+    CONFIRMATION = "CONFIRMATION"
+
+
+@strawberry.input
+class OpenTicketInput:
+    customer_id: relay.GlobalID
+    contact_id: relay.GlobalID | None = None
+    type: TicketType
+    subject: str
+    description: str | None = None
+    priority: TicketPriority = TicketPriority.MEDIUM
+    expected_resolution_at: dt.datetime | None = None
+
+
+@strawberry.input
+class TicketStepInput:
+    id: relay.GlobalID
+    version: int
+    note: str | None = None
+    internal: bool = strawberry.field(
+        default=True, description="false: the customer sees the note."
+    )
+
+
+@strawberry.input
+class AcknowledgeTicketInput(TicketStepInput):
+    pass
+
+
+@strawberry.input
+class StartTicketWorkInput(TicketStepInput):
+    pass
+
+
+@strawberry.input
+class WaitOnCustomerInput(TicketStepInput):
+    pass
+
+
+@strawberry.input
+class ReopenTicketInput(TicketStepInput):
+    pass
+
+
+@strawberry.input
+class CloseTicketInput(TicketStepInput):
+    pass
+
+
+@strawberry.input
+class ResolveTicketInput(TicketStepInput):
+    resolution: str
+
+
+@strawberry.input
+class AddTicketNoteInput:
+    id: relay.GlobalID
+    note: str
+    internal: bool = True
+
+
+@strawberry.input
+class AssignTicketInput:
+    id: relay.GlobalID
+    version: int
+    assignee_id: relay.GlobalID | None = strawberry.field(description="null unassigns.")
+
+
+@strawberry.input
+class TransferTicketInput:
+    id: relay.GlobalID
+    version: int
+    assignee_id: relay.GlobalID
+    reason: str
+
+
+@strawberry.input
+class EscalateTicketInput:
+    id: relay.GlobalID
+    version: int
+    priority: TicketPriority
+    reason: str
+
+
+@strawberry.input
+class ConfirmTicketResolutionInput:
+    id: relay.GlobalID
+    satisfied: bool
+    comment: str | None = None
+
+
+@strawberry.input
+class SetSlaPolicyInput:
+    priority: TicketPriority
+    first_response_minutes: int
+    resolution_minutes: int
+
+
+@strawberry.input
+class SetBusinessHoursInput:
+    enabled: bool = strawberry.field(description="false removes the calendar (every hour counts).")
+    time_zone: str | None = None
+    weekdays: list[int] = strawberry.field(
+        default_factory=lambda: [1, 2, 3, 4, 5], description="1 = Monday."
+    )
+    start: str | None = strawberry.field(default="09:00", description="HH:MM, local time.")
+    end: str | None = "17:00"
+    holidays: list[dt.date] = strawberry.field(default_factory=list)
+
+
+@strawberry.enum
+class RoutingStrategy(enum.Enum):
+    ROUND_ROBIN = "ROUND_ROBIN"
+    LEAST_OPEN = "LEAST_OPEN"
+
+
+@strawberry.input
+class SetRoutingRuleInput:
+    type: TicketType
+    strategy: RoutingStrategy | None = strawberry.field(description="null removes the rule.")
+    team_id: relay.GlobalID | None = None
+    user_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)

@@ -1,0 +1,297 @@
+"""Root mutation fields of the tickets plugin: each takes one input, runs in a transaction
+and answers with a payload."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.plugin_api import Check, Info, in_transaction, requires
+from plugins.tickets import models, service
+from plugins.tickets.domain import TicketPriority, TicketType
+from plugins.tickets.inputs import (
+    AcknowledgeTicketInput,
+    AddTicketNoteInput,
+    AssignTicketInput,
+    CloseTicketInput,
+    ConfirmTicketResolutionInput,
+    EscalateTicketInput,
+    OpenTicketInput,
+    ReopenTicketInput,
+    ResolveTicketInput,
+    RoutingStrategy,
+    SetBusinessHoursInput,
+    SetRoutingRuleInput,
+    SetSlaPolicyInput,
+    StartTicketWorkInput,
+    TicketStepInput,
+    TransferTicketInput,
+    WaitOnCustomerInput,
+)
+from plugins.tickets.payloads import (
+    AcknowledgeTicketPayload,
+    AddTicketNotePayload,
+    AssignTicketPayload,
+    CloseTicketPayload,
+    ConfirmTicketResolutionPayload,
+    EscalateTicketPayload,
+    OpenTicketPayload,
+    ReopenTicketPayload,
+    ResolveTicketPayload,
+    SetBusinessHoursPayload,
+    SetRoutingRulePayload,
+    SetSlaPolicyPayload,
+    StartTicketWorkPayload,
+    TicketPayload,
+    TransferTicketPayload,
+    WaitOnCustomerPayload,
+)
+from plugins.tickets.types import BusinessHoursInfo, RoutingRuleInfo, SlaPolicy, Ticket
+
+
+async def _ticket_work(
+    info: Info,
+    payload: type[TicketPayload],
+    work: Callable[[AsyncSession, Check], Awaitable[models.Ticket]],
+) -> Any:
+    async def run(session: AsyncSession) -> models.Ticket:
+        return await work(session, Check())
+
+    row, errors = await in_transaction(info, run)
+    return payload(ticket=Ticket.from_model(row) if row else None, errors=errors)
+
+
+def _step(target: str, payload: type[TicketPayload], *, reopening: bool = False) -> Any:
+    async def resolver(self: Any, info: Info, input: TicketStepInput) -> Any:
+        async def work(session: AsyncSession, check: Check) -> models.Ticket:
+            ticket_id = check.node_id("id", input.id, "Ticket")
+            check.done()
+            return await service.transition(
+                session,
+                info.context,
+                ticket_id,
+                input.version,
+                target,
+                input.note,
+                input.internal,
+                getattr(input, "resolution", None),
+                reopening=reopening,
+            )
+
+        return await _ticket_work(info, payload, work)
+
+    return resolver
+
+
+@strawberry.type
+class TicketMutation:
+    @strawberry.mutation(extensions=requires("tickets:write"))
+    async def open_ticket(self, info: Info, input: OpenTicketInput) -> OpenTicketPayload:
+        async def work(session: AsyncSession, check: Check) -> models.Ticket:
+            customer_id = check.node_id("customerId", input.customer_id, "Customer")
+            contact_id = check.node_id("contactId", input.contact_id, "Contact")
+            check.done()
+            return await service.open_ticket(
+                session,
+                info.context,
+                customer_id,
+                contact_id,
+                input.type.value,
+                input.subject,
+                input.description,
+                input.priority.value,
+                input.expected_resolution_at,
+            )
+
+        return await _ticket_work(info, OpenTicketPayload, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(extensions=requires("tickets:write"))
+    async def acknowledge_ticket(
+        self, info: Info, input: AcknowledgeTicketInput
+    ) -> AcknowledgeTicketPayload:
+        return await _step("ACKNOWLEDGED", AcknowledgeTicketPayload)(self, info, input)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(extensions=requires("tickets:write"))
+    async def start_ticket_work(
+        self, info: Info, input: StartTicketWorkInput
+    ) -> StartTicketWorkPayload:
+        return await _step("IN_PROGRESS", StartTicketWorkPayload)(self, info, input)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="The ticket waits on the customer; the SLA clock pauses.",
+        extensions=requires("tickets:write"),
+    )
+    async def wait_on_customer(
+        self, info: Info, input: WaitOnCustomerInput
+    ) -> WaitOnCustomerPayload:
+        return await _step("WAITING", WaitOnCustomerPayload)(self, info, input)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(extensions=requires("tickets:write"))
+    async def resolve_ticket(self, info: Info, input: ResolveTicketInput) -> ResolveTicketPayload:
+        return await _step("RESOLVED", ResolveTicketPayload)(self, info, input)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(extensions=requires("tickets:write"))
+    async def reopen_ticket(self, info: Info, input: ReopenTicketInput) -> ReopenTicketPayload:
+        return await _step("IN_PROGRESS", ReopenTicketPayload, reopening=True)(self, info, input)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(extensions=requires("tickets:write"))
+    async def close_ticket(self, info: Info, input: CloseTicketInput) -> CloseTicketPayload:
+        return await _step("CLOSED", CloseTicketPayload)(self, info, input)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(extensions=requires("tickets:write"))
+    async def add_ticket_note(self, info: Info, input: AddTicketNoteInput) -> AddTicketNotePayload:
+        async def work(session: AsyncSession, check: Check) -> models.Ticket:
+            ticket_id = check.node_id("id", input.id, "Ticket")
+            check.done()
+            return await service.add_note(
+                session, info.context, ticket_id, input.note, input.internal
+            )
+
+        return await _ticket_work(info, AddTicketNotePayload, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(extensions=requires("tickets:assign"))
+    async def assign_ticket(self, info: Info, input: AssignTicketInput) -> AssignTicketPayload:
+        async def work(session: AsyncSession, check: Check) -> models.Ticket:
+            ticket_id = check.node_id("id", input.id, "Ticket")
+            assignee_id = check.node_id("assigneeId", input.assignee_id, "User")
+            check.done()
+            return await service.assign(
+                session, info.context, ticket_id, input.version, assignee_id, None, kind="ASSIGNED"
+            )
+
+        return await _ticket_work(info, AssignTicketPayload, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(extensions=requires("tickets:assign"))
+    async def transfer_ticket(
+        self, info: Info, input: TransferTicketInput
+    ) -> TransferTicketPayload:
+        async def work(session: AsyncSession, check: Check) -> models.Ticket:
+            ticket_id = check.node_id("id", input.id, "Ticket")
+            assignee_id = check.node_id("assigneeId", input.assignee_id, "User")
+            check.done()
+            return await service.assign(
+                session,
+                info.context,
+                ticket_id,
+                input.version,
+                assignee_id,
+                input.reason,
+                kind="TRANSFERRED",
+            )
+
+        return await _ticket_work(info, TransferTicketPayload, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Raise a ticket's priority, with a reason.",
+        extensions=requires("tickets:write"),
+    )
+    async def escalate_ticket(
+        self, info: Info, input: EscalateTicketInput
+    ) -> EscalateTicketPayload:
+        async def work(session: AsyncSession, check: Check) -> models.Ticket:
+            ticket_id = check.node_id("id", input.id, "Ticket")
+            check.done()
+            return await service.escalate(
+                session, info.context, ticket_id, input.version, input.priority.value, input.reason
+            )
+
+        return await _ticket_work(info, EscalateTicketPayload, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="The customer's answer: satisfied closes the ticket, not satisfied reopens it.",
+        extensions=requires("tickets:write"),
+    )
+    async def confirm_ticket_resolution(
+        self, info: Info, input: ConfirmTicketResolutionInput
+    ) -> ConfirmTicketResolutionPayload:
+        async def work(session: AsyncSession, check: Check) -> models.Ticket:
+            ticket_id = check.node_id("id", input.id, "Ticket")
+            check.done()
+            return await service.confirm_resolution(
+                session, info.context, ticket_id, input.satisfied, input.comment
+            )
+
+        return await _ticket_work(info, ConfirmTicketResolutionPayload, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(extensions=requires("tickets:manage"))
+    async def set_sla_policy(self, info: Info, input: SetSlaPolicyInput) -> SetSlaPolicyPayload:
+        async def work(session: AsyncSession) -> models.SlaPolicy:
+            return await service.set_sla_policy(
+                session,
+                info.context,
+                input.priority.value,
+                input.first_response_minutes,
+                input.resolution_minutes,
+            )
+
+        row, errors = await in_transaction(info, work)
+        policy = (
+            SlaPolicy(
+                priority=TicketPriority(row.priority),
+                first_response_minutes=row.first_response_minutes,
+                resolution_minutes=row.resolution_minutes,
+            )
+            if row
+            else None
+        )
+        return SetSlaPolicyPayload(policy=policy, errors=errors)
+
+    @strawberry.mutation(extensions=requires("tickets:manage"))
+    async def set_business_hours(
+        self, info: Info, input: SetBusinessHoursInput
+    ) -> SetBusinessHoursPayload:
+        async def work(session: AsyncSession) -> models.BusinessHours | None:
+            return await service.set_business_hours(
+                session,
+                info.context,
+                input.enabled,
+                input.time_zone,
+                input.weekdays,
+                input.start,
+                input.end,
+                input.holidays,
+            )
+
+        row, errors = await in_transaction(info, work)
+        hours = (
+            BusinessHoursInfo(
+                time_zone=row.time_zone,
+                weekdays=[d + 1 for d in row.weekdays],
+                start=row.start_time,
+                end=row.end_time,
+                holidays=[dt.date.fromisoformat(d) for d in row.holidays],
+            )
+            if row
+            else None
+        )
+        return SetBusinessHoursPayload(business_hours=hours, errors=errors)
+
+    @strawberry.mutation(extensions=requires("tickets:manage"))
+    async def set_routing_rule(
+        self, info: Info, input: SetRoutingRuleInput
+    ) -> SetRoutingRulePayload:
+        async def work(session: AsyncSession) -> models.RoutingRule | None:
+            check = Check()
+            team_id = check.node_id("teamId", input.team_id, "Team")
+            user_ids = check.node_ids("userIds", input.user_ids, "User")
+            check.done()
+            return await service.set_routing_rule(
+                session,
+                info.context,
+                input.type.value,
+                input.strategy.value if input.strategy else None,
+                team_id,
+                user_ids,
+            )
+
+        row, errors = await in_transaction(info, work)
+        rule = (
+            RoutingRuleInfo(type=TicketType(row.type), strategy=RoutingStrategy(row.strategy))
+            if row
+            else None
+        )
+        return SetRoutingRulePayload(rule=rule, errors=errors)

@@ -1,0 +1,318 @@
+"""Root query fields of the tickets plugin, and the fields it adds to core's Customer and
+User types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from typing import Any
+
+import strawberry
+from sqlalchemy import Select, func, or_, select
+from strawberry import relay
+
+from core.plugin_api import (
+    ChildPage,
+    Connection,
+    Info,
+    PageArgs,
+    SortKey,
+    argument_id,
+    bad_argument,
+    check_page_args,
+    like_pattern,
+    paginate,
+    requires,
+)
+from core.plugin_api import CustomerNode as Customer
+from plugins.tickets import loaders, models
+from plugins.tickets.domain import Clock, SlaState, TicketStatus, sla_view
+from plugins.tickets.inputs import TicketFilter, TicketGroupBy, TicketOrderField
+from plugins.tickets.loaders import SlaSettingsLoader, TicketByIdLoader
+from plugins.tickets.types import StatusCount, Ticket, TicketStatsGroup
+
+
+def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
+    t = models.Ticket
+    statement = select(t).where(info.context.visible("tickets:read"))
+    if filter is None:
+        return statement
+    for values, column in (
+        (filter.status, t.status),
+        (filter.priority, t.priority),
+        (filter.type, t.type),
+    ):
+        if values:
+            statement = statement.where(column.in_([v.value for v in values]))
+    assignee_id = argument_id(filter.assignee_id, "User", "filter.assigneeId")
+    if assignee_id is not None:
+        statement = statement.where(t.assignee_id == assignee_id)
+    if filter.unassigned is not None:
+        statement = statement.where(
+            t.assignee_id.is_(None) if filter.unassigned else t.assignee_id.is_not(None)
+        )
+    customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
+    if customer_id is not None:
+        statement = statement.where(t.customer_id == customer_id)
+    if filter.opened is not None:
+        if filter.opened.from_ is not None:
+            statement = statement.where(t.created_at >= filter.opened.from_)
+        if filter.opened.to is not None:
+            statement = statement.where(t.created_at < filter.opened.to)
+    if filter.search and filter.search.strip():
+        pattern = like_pattern(filter.search.strip())
+        statement = statement.where(
+            or_(
+                func.lower(t.number).like(pattern, escape="\\"),
+                func.lower(t.subject).like(pattern, escape="\\"),
+            )
+        )
+    return statement
+
+
+def _clock(row: models.Ticket) -> Clock:
+    return Clock(
+        row.created_at,
+        row.paused_seconds or 0.0,
+        row.waiting_since,
+        row.first_responded_at,
+        row.resolved_at,
+    )
+
+
+async def _sla_filtered_page(
+    info: Info, statement: Select[Any], keys: list[SortKey], args: PageArgs, states: set[SlaState]
+) -> Connection[Ticket]:
+    """A page of tickets whose computed SLA state is in ``states``.
+
+    SLA states are computed (calendar and pauses), not stored, so the filter runs on rows as
+    they come in keyset order; the cursor stays a plain keyset cursor.
+    """
+    targets, calendar = await info.context.loader(SlaSettingsLoader).load(0)
+    now = info.context.now()
+
+    def matches(row: models.Ticket) -> bool:
+        return sla_view(_clock(row), targets[row.priority], calendar, now).state in states
+
+    ctx = info.context
+    if args.last is not None or args.before is not None:
+        raise bad_argument("last", "an SLA-state filter pages forward only (first/after)")
+    limit, _ = check_page_args(args, ctx.settings.max_page_size)
+    found: list[models.Ticket] = []
+    after = args.after
+    async with ctx.db.read() as session:
+        while len(found) <= limit:
+            page = await paginate(
+                session,
+                statement,
+                keys=keys,
+                args=PageArgs(first=100, after=after),
+                max_page_size=100,
+                to_node=lambda row: row,
+            )
+            found.extend(edge.node for edge in page.edges if matches(edge.node))
+            if not page.page_info.has_next_page:
+                break
+            after = page.page_info.end_cursor
+
+    async def count() -> int:  # totalCount: every match, not only this page's
+        async with ctx.db.read() as session:
+            rows = await session.stream_scalars(statement.execution_options(yield_per=1000))
+            return sum([1 async for row in rows if matches(row)])
+
+    return ChildPage(found, PageArgs(first=limit, after=args.after), limit, False).connection(
+        keys, Ticket.from_model, count
+    )
+
+
+def _keys(order: TicketOrderField | None, descending: bool) -> list[SortKey]:
+    column = {
+        TicketOrderField.CREATED_AT: models.Ticket.created_at,
+        TicketOrderField.UPDATED_AT: models.Ticket.updated_at,
+        TicketOrderField.NUMBER: models.Ticket.number,
+        None: models.Ticket.created_at,
+    }[order]
+    return [SortKey(column, descending), SortKey(models.Ticket.id, descending)]
+
+
+def _minutes(start: dt.datetime, end: dt.datetime | None) -> float | None:
+    return (end - start).total_seconds() / 60 if end is not None else None
+
+
+def _share(hits: int, total: int) -> float | None:
+    return round(hits / total, 4) if total else None
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 2) if values else None
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None
+
+
+@strawberry.type
+class TicketQuery:
+    @strawberry.field(
+        description="Tickets the caller may see.", extensions=requires("tickets:read")
+    )
+    async def tickets(
+        self,
+        info: Info,
+        filter: TicketFilter | None = None,
+        order_by: TicketOrderField | None = None,
+        descending: bool = True,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Ticket]:
+        statement = ticket_statement(info, filter)
+        keys = _keys(order_by, descending)
+        args = PageArgs(first, after, last, before)
+        if filter is not None and filter.sla_state:
+            return await _sla_filtered_page(info, statement, keys, args, set(filter.sla_state))
+        return await info.context.page(statement, keys=keys, args=args, to_node=Ticket.from_model)
+
+    @strawberry.field(
+        description="One ticket by id or number.", extensions=requires("tickets:read")
+    )
+    async def ticket(
+        self, info: Info, id: relay.GlobalID | None = None, number: str | None = None
+    ) -> Ticket | None:
+        if (id is None) == (number is None):
+            raise bad_argument("id", "give exactly one of id and number")
+        if id is not None:
+            row = await info.context.loader(TicketByIdLoader).load(
+                argument_id(id, "Ticket", "id") or 0
+            )
+            return Ticket.from_model(row) if row else None
+        async with info.context.db.read() as session:
+            row = await session.scalar(
+                select(models.Ticket).where(
+                    models.Ticket.number == (number or "").strip().upper(),
+                    info.context.visible("tickets:read"),
+                )
+            )
+        return Ticket.from_model(row) if row else None
+
+    @strawberry.field(
+        description="Ticket figures, optionally grouped.", extensions=requires("tickets:read")
+    )
+    async def ticket_stats(
+        self,
+        info: Info,
+        filter: TicketFilter | None = None,
+        group_by: list[TicketGroupBy] | None = None,
+    ) -> list[TicketStatsGroup]:
+        statement = ticket_statement(info, filter)
+        targets, calendar = await info.context.loader(SlaSettingsLoader).load(0)
+        now = info.context.now()
+        groups: dict[tuple[str, ...], list[models.Ticket]] = defaultdict(list)
+        async with info.context.db.read() as session:
+            result = await session.stream_scalars(statement.execution_options(yield_per=1000))
+            async for row in result:
+                key = tuple(_group_key(row, g) for g in (group_by or []))
+                groups[key].append(row)
+        out = []
+        for key, rows in sorted(groups.items()):
+            views = [sla_view(_clock(r), targets[r.priority], calendar, now) for r in rows]
+            responded = [(r, v) for r, v in zip(rows, views, strict=True) if r.first_responded_at]
+            resolved = [(r, v) for r, v in zip(rows, views, strict=True) if r.resolved_at]
+            by_status: dict[str, int] = defaultdict(int)
+            for r in rows:
+                by_status[r.status] += 1
+            first = [
+                m
+                for r, _ in responded
+                if (m := _minutes(r.created_at, r.first_responded_at)) is not None
+            ]
+            resolution = [
+                m for r, _ in resolved if (m := _minutes(r.created_at, r.resolved_at)) is not None
+            ]
+            open_rows = [r for r in rows if r.status not in ("RESOLVED", "CLOSED")]
+            out.append(
+                TicketStatsGroup(
+                    key=list(key),
+                    total=len(rows),
+                    by_status=[
+                        StatusCount(status=TicketStatus(s), count=c)
+                        for s, c in sorted(by_status.items())
+                    ],
+                    mean_first_response_minutes=_mean(first),
+                    median_first_response_minutes=_median(first),
+                    mean_resolution_minutes=_mean(resolution),
+                    median_resolution_minutes=_median(resolution),
+                    first_response_sla_compliance=_share(
+                        sum(
+                            1
+                            for r, v in responded
+                            if r.first_responded_at
+                            and r.first_responded_at <= v.first_response_due_at
+                        ),
+                        len(responded),
+                    ),
+                    resolution_sla_compliance=_share(
+                        sum(
+                            1
+                            for r, v in resolved
+                            if r.resolved_at and r.resolved_at <= v.resolution_due_at
+                        ),
+                        len(resolved),
+                    ),
+                    reopen_rate=_share(sum(1 for r in rows if r.reopen_count > 0), len(rows)),
+                    backlog_age_hours=_mean(
+                        [(now - r.created_at).total_seconds() / 3600 for r in open_rows]
+                    ),
+                )
+            )
+        return out
+
+
+def _group_key(row: models.Ticket, group: TicketGroupBy) -> str:
+    if group is TicketGroupBy.ASSIGNEE:
+        return relay.to_base64("User", row.assignee_id) if row.assignee_id else "unassigned"
+    if group is TicketGroupBy.TYPE:
+        return row.type
+    if group is TicketGroupBy.PRIORITY:
+        return row.priority
+    return row.created_at.strftime("%Y-%m")
+
+
+# ----------------------------------------------------------------- fields on core's types
+
+
+def _page_args(info: Info, first: int | None, after: str | None) -> PageArgs:
+    args = PageArgs(first=first, after=after)
+    check_page_args(args, info.context.settings.max_page_size)
+    return args
+
+
+async def customer_tickets(
+    root: Customer, info: Info, first: int | None = None, after: str | None = None
+) -> Connection[Ticket]:
+    """The customer's tickets the caller may see, newest first."""
+    args = _page_args(info, first, after)
+    page = await info.context.loader(loaders.TicketsByCustomerLoader).load((root.id, args))
+    counter = info.context.loader(loaders.TicketCountByCustomerLoader)
+    return page.connection(
+        loaders.TicketsByCustomerLoader.keys, Ticket.from_model, lambda: counter.load(root.id)
+    )
+
+
+async def customer_open_ticket_count(root: Customer, info: Info) -> int:
+    """Tickets of the customer not yet RESOLVED or CLOSED (that the caller may see)."""
+    return await info.context.loader(loaders.OpenTicketCountLoader).load(root.id)
+
+
+async def user_assigned_tickets(
+    root: Any, info: Info, first: int | None = None, after: str | None = None
+) -> Connection[Ticket]:
+    """Tickets assigned to the user that the caller may see, newest first."""
+    args = _page_args(info, first, after)
+    page = await info.context.loader(loaders.TicketsByAssigneeLoader).load((root.id, args))
+    counter = info.context.loader(loaders.TicketCountByAssigneeLoader)
+    return page.connection(
+        loaders.TicketsByAssigneeLoader.keys, Ticket.from_model, lambda: counter.load(root.id)
+    )

@@ -1,0 +1,63 @@
+"""The tickets' side of core's customer changes: archiving (open tickets refuse it),
+merging (tickets move) and erasure (their free text is blanked)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.plugin_api import ERASED
+from plugins.tickets.domain import OPEN_STATUSES
+from plugins.tickets.models import Ticket, TicketEvent
+
+
+async def open_count(session: AsyncSession, customer_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                Ticket.customer_id == customer_id, Ticket.status.in_(OPEN_STATUSES)
+            )
+        )
+        or 0
+    )
+
+
+async def move_tickets(session: AsyncSession, source_id: int, target_id: int, dry_run: bool) -> int:
+    count = int(
+        await session.scalar(select(func.count()).where(Ticket.customer_id == source_id)) or 0
+    )
+    if not dry_run and count:
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.customer_id == source_id)
+            .values(customer_id=target_id)
+            .execution_options(synchronize_session=False)
+        )
+    return count
+
+
+async def erase_tickets(session: AsyncSession, customer_id: int) -> None:
+    """The customer's personal data was erased: blank the free text of their tickets (subject,
+    description, resolution, notes), as core blanks interactions and tasks."""
+    tickets = (Ticket.customer_id == customer_id,)
+    await session.execute(
+        update(Ticket)
+        .where(*tickets)
+        .values(subject=ERASED, description="", version=Ticket.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Ticket)
+        .where(*tickets, Ticket.resolution.is_not(None))
+        .values(resolution=ERASED)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(TicketEvent)
+        .where(
+            TicketEvent.ticket_id.in_(select(Ticket.id).where(*tickets)),
+            TicketEvent.note.is_not(None),
+        )
+        .values(note=ERASED)
+        .execution_options(synchronize_session=False)
+    )
