@@ -1,3 +1,3 @@
 """Pytest entry point: shared fixtures live in tests.support, importable by test modules."""
 
-pytest_plugins = ["tests.support"]
+pytest_plugins = ["tests.support", "pytester"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     from core.catalog import Catalog
     from core.config import Settings
     from core.db import Database
+    from core.host import CRMPluginManager
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -111,3 +115,37 @@ class Identity:
 
     authenticate: Callable[[Database, Settings, Catalog, str], Awaitable[Caller]]
     team_members: Callable[[int], Any]
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What a plugin's command works with: ready settings, database and plugin manager.
+
+    :param settings: the validated settings (``CRM_*``).
+    :param db: the database, checked to be migrated to head unless the command said not.
+    :param pm: the plugin manager of the enabled plugins (announce events through ``pm.hook``).
+    :param clock: the time source services should read (``context.now()``).
+    """
+
+    settings: Settings
+    db: Database
+    pm: CRMPluginManager
+    clock: Callable[[], dt.datetime]
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+
+class CommandRunner(Protocol):
+    """Runs a command's async work with a :class:`CommandContext` (``crm_cli_commands``).
+
+    ``run(work)`` loads the settings, builds the plugin manager, opens the database, checks
+    that it is migrated (``migrated=False`` skips that, for commands that migrate or only read
+    settings), awaits ``work(context)``, closes the database and returns what ``work``
+    returned. A bad setting, an unmigrated database or a ``UserErrors`` from ``work`` ends
+    the command with a message and exit status 2, never a traceback.
+    """
+
+    def __call__(
+        self, work: Callable[[CommandContext], Awaitable[T]], *, migrated: bool = True
+    ) -> T: ...

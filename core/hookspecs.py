@@ -32,7 +32,15 @@ if TYPE_CHECKING:
 
     from core.config import Settings
     from core.db import Database
-    from core.extension import AccessPolicy, Grant, Identity, Migrations, Permission, TypeFields
+    from core.extension import (
+        AccessPolicy,
+        CommandRunner,
+        Grant,
+        Identity,
+        Migrations,
+        Permission,
+        TypeFields,
+    )
 
 PROJECT_NAME = "crm"
 
@@ -241,11 +249,16 @@ def crm_jobs_run(
 
 
 @hookspec
-def crm_cli_commands(cli: typer.Typer) -> None:
+def crm_cli_commands(cli: typer.Typer, run: CommandRunner) -> None:
     """Add commands to the ``crm`` command line.
+
+    Called once per module as ``crm`` starts, in module order.
 
     :param cli: the root ``typer.Typer``; add commands or sub-groups
         (``cli.add_typer(group, name="tickets")``). Names must not clash with core's.
+    :param run: call ``run(work)`` inside a command to await ``work(context)`` with a
+        :class:`core.extension.CommandContext` (settings, database, plugin manager, clock)
+        made ready, the migration check done, and errors reported as core's commands do.
     """
 
 

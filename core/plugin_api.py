@@ -28,7 +28,16 @@ from core.customers.types import Contact as ContactNode
 from core.customers.types import Customer as CustomerNode
 from core.db import Base, Database, UTCDateTime, bulk_insert, utcnow
 from core.errors import ApiError, ApiErrorCode, UserError, UserErrorCode, UserErrors, bad_argument
-from core.extension import AccessPolicy, Grant, Migrations, Permission, Scope, TypeFields
+from core.extension import (
+    AccessPolicy,
+    CommandContext,
+    CommandRunner,
+    Grant,
+    Migrations,
+    Permission,
+    Scope,
+    TypeFields,
+)
 from core.hookspecs import hookimpl, hookspec
 from core.host import PluginError, call_in_turn
 from core.identity.loaders import UserByIdLoader
@@ -67,6 +76,8 @@ __all__ = [
     "ChildCountLoader",
     "ChildPage",
     "ChildPageLoader",
+    "CommandContext",
+    "CommandRunner",
     "ConfigError",
     "Connection",
     "Contact",

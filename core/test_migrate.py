@@ -16,7 +16,7 @@ from core.config import Settings
 from core.db import Base, Database
 from core.host import CRMPluginManager
 from core.identity.models import Role
-from tests.support import plugin_manager
+from tests.support import manager_for
 
 FIXTURE_TABLES = {"fixture_widgets", "fixture_widget_notes"}
 IDENTITY_TABLES = {
@@ -51,7 +51,7 @@ EVERY_PLUGIN = ("fixture", "tickets")
 async def test_upgrade_downgrade_upgrade(
     make_settings: Callable[..., Settings], db: Database
 ) -> None:
-    pm = plugin_manager(make_settings(plugins=EVERY_PLUGIN))
+    pm = manager_for(make_settings(plugins=EVERY_PLUGIN))
     tables = FIXTURE_TABLES | IDENTITY_TABLES | CUSTOMER_TABLES | TICKET_TABLES
 
     await migrate.upgrade(db, pm)
@@ -82,7 +82,7 @@ def branch_heads(pm: CRMPluginManager) -> set[str]:
 
 
 def test_the_fixture_branch_depends_on_the_core_revision_of_users(settings: Settings) -> None:
-    script = ScriptDirectory.from_config(migrate.alembic_config(plugin_manager(settings)))
+    script = ScriptDirectory.from_config(migrate.alembic_config(manager_for(settings)))
     fixture = script.get_revision("fixture_0001")
     identity = script.get_revision("core_0002")
 
@@ -93,7 +93,7 @@ def test_the_fixture_branch_depends_on_the_core_revision_of_users(settings: Sett
 
 
 async def test_upgrade_is_idempotent(settings: Settings, db: Database) -> None:
-    pm = plugin_manager(settings)
+    pm = manager_for(settings)
 
     await migrate.upgrade(db, pm)
     heads = await migrate.current_heads(db)
@@ -105,19 +105,19 @@ async def test_upgrade_is_idempotent(settings: Settings, db: Database) -> None:
     assert "fixture_0001" in heads
     assert heads <= branch_heads(pm)
     assert branch_heads(pm) == {"fixture_0001"} | branch_heads(
-        plugin_manager(settings.model_copy(update={"plugins": ""}))
+        manager_for(settings.model_copy(update={"plugins": ""}))
     )
 
 
 async def test_enabling_a_plugin_later_adds_only_its_tables(
     make_settings: Callable[..., Settings], db: Database
 ) -> None:
-    core_only = plugin_manager(make_settings(plugins=()))
+    core_only = manager_for(make_settings(plugins=()))
     await migrate.upgrade(db, core_only)
     before = await table_names(db)
     assert not FIXTURE_TABLES & before
 
-    with_fixture = plugin_manager(make_settings(plugins=("fixture",)))
+    with_fixture = manager_for(make_settings(plugins=("fixture",)))
     assert not await migrate.at_head(db, with_fixture)
     await migrate.upgrade(db, with_fixture)
 
@@ -132,7 +132,7 @@ async def test_enabling_a_plugin_later_adds_only_its_tables(
 async def test_models_and_migrations_agree(
     make_settings: Callable[..., Settings], db: Database
 ) -> None:
-    pm = plugin_manager(make_settings(plugins=EVERY_PLUGIN))
+    pm = manager_for(make_settings(plugins=EVERY_PLUGIN))
     await migrate.upgrade(db, pm)
     include = migrate.include_object_for(pm)
 
@@ -149,5 +149,5 @@ async def test_models_and_migrations_agree(
 
 
 def test_owned_tables_follow_enabled_modules(make_settings: Callable[..., Settings]) -> None:
-    assert migrate.owned_tables(plugin_manager(make_settings())) >= FIXTURE_TABLES
-    assert not FIXTURE_TABLES & migrate.owned_tables(plugin_manager(make_settings(plugins=())))
+    assert migrate.owned_tables(manager_for(make_settings())) >= FIXTURE_TABLES
+    assert not FIXTURE_TABLES & migrate.owned_tables(manager_for(make_settings(plugins=())))

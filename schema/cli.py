@@ -36,6 +36,7 @@ from core.identity.demo import DEMO_PASSWORD, demo_users
 from core.mutations import Rollback
 from schema.builder import SchemaConflictError, build_schema
 from schema.modules import build_plugin_manager
+from schema.runner import run_command
 
 T = TypeVar("T")
 
@@ -390,7 +391,7 @@ def add_plugin_commands(pm: pluggy.PluginManager, app: typer.Typer) -> None:
     owners = dict.fromkeys(_command_names(app), "core")
     for plugin, caller in module_callers(pm, "crm_cli_commands"):
         commands, groups = len(app.registered_commands), len(app.registered_groups)
-        caller(cli=app)
+        caller(cli=app, run=run_command)
         label = module_label(pm, plugin)
         for name in _command_names(app, commands, groups):
             if name in owners:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real database per test (SQLite file; PostgreSQL when configured).
+"""This repository's test setup: the installed test kit (:mod:`schema.testkit`) with the
+fixture plugin enabled, plus helpers the cross-module tests share.
 
 ``CRM_TEST_POSTGRES_URL`` names a PostgreSQL server where the tests may create databases
 (the database in the URL is only used to connect); each test that needs one creates
@@ -7,29 +8,47 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import asyncpg
-import httpx
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from starlette.applications import Starlette
-from strawberry import relay
 
-from core.config import Settings, load_settings
-from core.db import Database, utcnow
+from core.config import Settings
 from core.host import CRMPluginManager
 from schema.modules import build_plugin_manager
+from schema.testkit import (
+    BACKENDS,
+    DEFAULT_PASSWORD,
+    LOGIN,
+    POSTGRES_URL,
+    Api,
+    FakeClock,
+    StatementCounter,
+    make_user,
+    postgres_database,
+)
+from schema.testkit import running_app as kit_running_app
 from tests import fixture_plugin
 
-POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
+FIXTURE = {"fixture": fixture_plugin.plugin}
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_PASSWORD",
+    "FIXTURE",
+    "LOGIN",
+    "POSTGRES_URL",
+    "Api",
+    "FakeClock",
+    "Gql",
+    "HookSet",
+    "StatementCounter",
+    "make_user",
+    "manager_for",
+    "postgres_database",
+    "running_app",
+]
 
 
 class HookSet:
@@ -41,266 +60,21 @@ class HookSet:
             setattr(self, name, function)
 
 
-FIXTURE = {"fixture": fixture_plugin.plugin}
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(not POSTGRES_URL, reason="CRM_TEST_POSTGRES_URL not set"),
-    ),
-]
-
-
-@asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """Create a fresh PostgreSQL database and drop it afterwards; yields its async URL."""
-    server = make_url(POSTGRES_URL)
-    name = f"crm_test_{uuid.uuid4().hex[:12]}"
-    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield server.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-@pytest.fixture(params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'crm.sqlite3'}"
-        return
-    async with postgres_database() as url:
-        yield url
+@pytest.fixture
+def crm_plugins() -> tuple[str, ...] | None:
+    """This repository's tests enable the fixture plugin (tickets only where asked)."""
+    return ("fixture",)
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
-    def make(plugins: Sequence[str] = ("fixture",), **overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "database_url": database_url,
-            "plugins": ",".join(plugins),
-            "login_slowdown_seconds": 0,
-        }
-        values.update(overrides)
-        return load_settings(**values)
-
-    return make
+def crm_extra_plugins() -> Mapping[str, Any]:
+    return FIXTURE
 
 
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings()
-
-
-def plugin_manager(settings: Settings) -> CRMPluginManager:
-    return build_plugin_manager(
-        settings.enabled_plugins, load_entrypoints=True, extra_plugins=FIXTURE
-    )
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.resolved_database_url)
-    yield database
-    await database.dispose()
-
-
-class StatementCounter:
-    """Counts SQL statements sent through an engine while it is active."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.statements: list[str] = []
-
-    def __call__(self, *args: Any) -> None:
-        self.count += 1
-        self.statements.append(str(args[2]))
-
-    def reset(self) -> None:
-        self.count = 0
-        self.statements.clear()
-
-
-@pytest.fixture
-def count_statements() -> Iterator[Callable[[Database], StatementCounter]]:
-    attached: list[tuple[Any, StatementCounter]] = []
-
-    def attach(database: Database) -> StatementCounter:
-        counter = StatementCounter()
-        event.listen(database.engine.sync_engine, "before_cursor_execute", counter)
-        attached.append((database.engine.sync_engine, counter))
-        return counter
-
-    yield attach
-    for engine, counter in attached:
-        event.remove(engine, "before_cursor_execute", counter)
-
-
-class FakeClock:
-    """A clock a test moves by hand: ``clock.advance(hours=2)``."""
-
-    def __init__(self, now: dt.datetime | None = None) -> None:
-        self.current = now or dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.current += dt.timedelta(**delta)
-        return self.current
-
-    def set(self, moment: dt.datetime) -> None:
-        self.current = moment
-
-
-DEFAULT_PASSWORD = "Sturdy-Lantern-Walrus-42"
-
-LOGIN = """
-mutation Login($email: String!, $password: String!) {
-  login(input: {email: $email, password: $password}) {
-    accessToken refreshToken accessTokenExpiresAt
-    user { id email }
-    errors { field message code }
-  }
-}
-"""
-
-
-async def make_user(
-    database: Database,
-    settings: Settings,
-    email: str,
-    roles: Sequence[str] = (),
-    *,
-    team: str | None = None,
-    password: str = DEFAULT_PASSWORD,
-    name: str | None = None,
-    active: bool = True,
-) -> int:
-    """Insert a user with built-in or custom roles (by key) straight into the database."""
-    from core.audit import SYSTEM
-    from core.identity import service
-
-    async with database.transaction() as session:
-        team_row = await service.team_named(session, team, SYSTEM) if team else None
-        role_rows = await service.roles_by_key(session, roles)
-        user = await service.add_user(
-            session,
-            settings,
-            SYSTEM,
-            service.NewUser(
-                email=email,
-                name=name or email.split("@")[0].replace(".", " ").title(),
-                password=password,
-                team_id=team_row.id if team_row else None,
-                active=active,
-            ),
-            role_rows,
-        )
-        return user.id
-
-
-class Api:
-    """An HTTP client for the app plus a GraphQL helper, optionally signed in."""
-
-    def __init__(
-        self,
-        app: Starlette,
-        client: httpx.AsyncClient,
-        database: Database,
-        settings: Settings,
-        token: str | None = None,
-        user_id: int | None = None,
-    ) -> None:
-        self.app = app
-        self.client = client
-        self.db = database
-        self.settings = settings
-        self.token = token
-        self.user_id = user_id
-
-    def with_token(self, token: str | None, user_id: int | None = None) -> Api:
-        """The same app and client, sending ``Authorization: Bearer <token>``."""
-        return Api(self.app, self.client, self.db, self.settings, token, user_id)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
-
-    async def gql(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        *,
-        headers: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        response = await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={**self.headers, **(headers or {})},
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def login(self, email: str, password: str = DEFAULT_PASSWORD) -> Api:
-        """Sign in through the API; the returned client carries the access token."""
-        body = await self.with_token(None).gql(LOGIN, {"email": email, "password": password})
-        payload = body["data"]["login"]
-        assert payload["errors"] == [], payload
-        user_id = int(relay.from_base64(payload["user"]["id"])[1])
-        return self.with_token(payload["accessToken"], user_id)
-
-    async def user(self, email: str, roles: Sequence[str] = (), *, team: str | None = None) -> Api:
-        """Create a user with ``roles`` and sign them in."""
-        await make_user(self.db, self.settings, email, roles, team=team)
-        return await self.login(email)
-
-
-@asynccontextmanager
-async def running_app(
-    settings: Settings,
-    *,
-    migrate: bool = True,
-    pm: CRMPluginManager | None = None,
-    clock: Callable[[], dt.datetime] | None = None,
-) -> AsyncIterator[Api]:
-    """The real ASGI app (lifespan included) over an in-process HTTP client.
-
-    :param pm: the plugin manager to serve; by default core plus the fixture plugin as
-        ``settings`` enables it.
-    :param clock: the time the app reads (a :class:`FakeClock` for SLA tests).
-    """
-    from core import app as core_app
-    from core import migrate as migrations
-    from schema.builder import build_schema
-
-    pm = pm or plugin_manager(settings)
-    database = Database(settings.resolved_database_url)
-    if migrate:
-        await migrations.upgrade(database, pm)
-    app = core_app.create_app(
-        settings=settings,
-        pm=pm,
-        db=database,
-        schema=build_schema(pm, settings),
-        clock=clock or utcnow,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Api(app, client, database, settings)
+def running_app(settings: Settings, **options: Any) -> AbstractAsyncContextManager[Api]:
+    """:func:`schema.testkit.running_app` with the fixture plugin installed."""
+    options.setdefault("extra_plugins", FIXTURE)
+    return kit_running_app(settings, **options)
 
 
 @pytest.fixture
@@ -308,17 +82,9 @@ def api_factory() -> Callable[..., Any]:
     return running_app
 
 
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[Api]:
-    """The app with no one signed in."""
-    async with running_app(settings) as client:
-        yield client
-
-
-@pytest.fixture
-async def admin(api: Api) -> Api:
-    """The app, signed in as an ADMINISTRATOR."""
-    return await api.user("admin@example.com", ["ADMINISTRATOR"])
+def manager_for(settings: Settings) -> CRMPluginManager:
+    """The plugin manager of what ``settings`` enables, the fixture plugin installed."""
+    return build_plugin_manager(settings.enabled_plugins, extra_plugins=FIXTURE)
 
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]

@@ -57,10 +57,10 @@ from core.config import Settings, load_settings
 from core.context import Info, RequestContext
 from core.customers import hooks as customers_hooks
 from core.customers.models import Customer as CustomerRow
-from core.customers.schema import CustomerMutation
+from core.customers.mutations import CustomerMutation
 from core.db import Database, utcnow
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
-from core.extension import Identity
+from core.extension import CommandContext, CommandRunner, Identity
 from core.host import (
     CORE_PLUGIN_NAME,
     CRMPluginManager,
@@ -73,7 +73,7 @@ from core.host import build_plugin_manager as build_kernel_only
 from core.identity import demo as identity_demo
 from core.identity import hooks as identity_hooks
 from core.identity import models as identity_models
-from core.identity.schema import IdentityMutation
+from core.identity.mutations import IdentityMutation
 from core.types import System
 from schema import cli as cli_module
 from schema.builder import CRMSchema, build_schema
@@ -1256,15 +1256,29 @@ class GreeterCli:
         self.clis: list[typer.Typer] = []
         self.group = typer.Typer(help="Greetings.", no_args_is_help=True)
         self.group.command("hello")(self.hello)
+        self.group.command("users")(self.users)
+        self.runners: list[CommandRunner] = []
 
     @staticmethod
     def hello(name: str = "world") -> None:
         """Greet someone."""
         typer.echo(f"Hello, {name}!")
 
+    def users(self) -> None:
+        """Count the users, with the context the host makes ready."""
+
+        async def count(context: CommandContext) -> int:
+            assert enabled_plugin_names(context.pm) == ["greeter"]
+            assert context.now().tzinfo is not None
+            async with context.db.read() as session:
+                return len((await session.scalars(select(identity_models.User.id))).all())
+
+        typer.echo(f"users: {self.runners[-1](count)}")
+
     @hookimpl
-    def crm_cli_commands(self, cli: typer.Typer) -> None:
+    def crm_cli_commands(self, cli: typer.Typer, run: CommandRunner) -> None:
         self.clis.append(cli)
+        self.runners.append(run)
         cli.add_typer(self.group, name="greeter")
 
 
@@ -1322,6 +1336,32 @@ def test_crm_cli_commands_adds_commands_to_crm(
     assert result.output == "Hello, world!\n"
     listing = CliRunner().invoke(cli_module.cli, ["plugins"])
     assert "greeter\t0.3.0\tenabled" in listing.output
+
+
+def test_crm_cli_commands_run_work_with_a_ready_context(
+    greeter_installed: GreeterCli,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CRM_PLUGINS", "greeter")
+    commands = [*cli_module.cli.registered_commands]
+    groups = [*cli_module.cli.registered_groups]
+
+    def crm(*args: str) -> int:
+        try:
+            return run_crm(monkeypatch, *args)
+        finally:  # as a new process starts: without the commands plugins added
+            cli_module.cli.registered_commands[:] = commands
+            cli_module.cli.registered_groups[:] = groups
+
+    # The runner checks the migrations first: a clear message, exit status 2, no traceback.
+    assert crm("greeter", "users") == 2
+    assert "not migrated; run `crm migrate` first" in capsys.readouterr().err
+    assert crm("migrate") == 0
+    capsys.readouterr()
+    assert crm("greeter", "users") == 0
+
+    assert capsys.readouterr().out == "users: 0\n"
 
 
 def test_crm_cli_commands_of_a_disabled_plugin_are_absent(

@@ -1,0 +1,374 @@
+"""The test kit: a pytest plugin installed with the package (entry point ``pytest11``).
+
+A plugin author's tests get, with nothing copied: the real app in process over an HTTP
+client (``api``), users in each built-in role signed in through the API (``api.as_role``),
+a real database per test (SQLite file; PostgreSQL too when ``CRM_TEST_POSTGRES_URL`` names a
+server where tests may create databases), a statement counter, the controllable clock, and
+migrations up and down. Which plugins are enabled is a fixture the author overrides::
+
+    # conftest.py of a plugin package
+    import pytest
+
+    @pytest.fixture
+    def crm_plugins() -> tuple[str, ...]:
+        return ("warranty",)
+
+Turn the kit off with ``-p no:crm``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from strawberry import relay
+
+from core import app as core_app
+from core import migrate as migrations
+from core.audit import SYSTEM
+from core.catalog import BUILTIN_ROLE_KEYS
+from core.config import Settings, load_settings
+from core.db import Database, utcnow
+from core.host import CRMPluginManager
+from core.identity import service as identity_service
+from schema.builder import build_schema
+from schema.modules import build_plugin_manager
+
+POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not POSTGRES_URL, reason="CRM_TEST_POSTGRES_URL not set"),
+    ),
+]
+DEFAULT_PASSWORD = "Sturdy-Lantern-Walrus-42"
+LOGIN = """
+mutation Login($email: String!, $password: String!) {
+  login(input: {email: $email, password: $password}) {
+    accessToken refreshToken accessTokenExpiresAt
+    user { id email }
+    errors { field message code }
+  }
+}
+"""
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """Create a fresh PostgreSQL database and drop it afterwards; yields its async URL."""
+    server = make_url(POSTGRES_URL)
+    name = f"crm_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield server.set(drivername="postgresql+asyncpg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+class FakeClock:
+    """A clock a test moves by hand: ``clock.advance(hours=2)``."""
+
+    def __init__(self, now: dt.datetime | None = None) -> None:
+        self.current = now or dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.current += dt.timedelta(**delta)
+        return self.current
+
+    def set(self, moment: dt.datetime) -> None:
+        self.current = moment
+
+
+class StatementCounter:
+    """Counts SQL statements sent through an engine while it is attached."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+
+    def __call__(self, *args: Any) -> None:
+        self.count += 1
+        self.statements.append(str(args[2]))
+
+    def reset(self) -> None:
+        self.count = 0
+        self.statements.clear()
+
+
+async def make_user(
+    database: Database,
+    settings: Settings,
+    email: str,
+    roles: Sequence[str] = (),
+    *,
+    team: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    name: str | None = None,
+    active: bool = True,
+) -> int:
+    """Insert a user with built-in or custom roles (by key) straight into the database."""
+    async with database.transaction() as session:
+        team_row = await identity_service.team_named(session, team, SYSTEM) if team else None
+        role_rows = await identity_service.roles_by_key(session, roles)
+        user = await identity_service.add_user(
+            session,
+            settings,
+            SYSTEM,
+            identity_service.NewUser(
+                email=email,
+                name=name or email.split("@")[0].replace(".", " ").title(),
+                password=password,
+                team_id=team_row.id if team_row else None,
+                active=active,
+            ),
+            role_rows,
+        )
+        return user.id
+
+
+class Api:
+    """An HTTP client for the app plus a GraphQL helper, optionally signed in."""
+
+    def __init__(
+        self,
+        app: Starlette,
+        client: httpx.AsyncClient,
+        database: Database,
+        settings: Settings,
+        token: str | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        self.app = app
+        self.client = client
+        self.db = database
+        self.settings = settings
+        self.token = token
+        self.user_id = user_id
+
+    def with_token(self, token: str | None, user_id: int | None = None) -> Api:
+        """The same app and client, sending ``Authorization: Bearer <token>``."""
+        return Api(self.app, self.client, self.db, self.settings, token, user_id)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def gql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """POST a GraphQL document; the parsed response body (HTTP 200 asserted)."""
+        response = await self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={**self.headers, **(headers or {})},
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def login(self, email: str, password: str = DEFAULT_PASSWORD) -> Api:
+        """Sign in through the API; the returned client carries the access token."""
+        body = await self.with_token(None).gql(LOGIN, {"email": email, "password": password})
+        payload = body["data"]["login"]
+        assert payload["errors"] == [], payload
+        user_id = int(relay.from_base64(payload["user"]["id"])[1])
+        return self.with_token(payload["accessToken"], user_id)
+
+    async def user(self, email: str, roles: Sequence[str] = (), *, team: str | None = None) -> Api:
+        """Create a user with ``roles`` and sign them in."""
+        await make_user(self.db, self.settings, email, roles, team=team)
+        return await self.login(email)
+
+    async def as_role(self, role: str, *, team: str | None = None) -> Api:
+        """A new user holding one built-in role (``SALES_REPRESENTATIVE``), signed in."""
+        if role not in BUILTIN_ROLE_KEYS:
+            raise ValueError(f"{role!r} is not a built-in role: {sorted(BUILTIN_ROLE_KEYS)}")
+        email = f"{role.lower()}.{uuid.uuid4().hex[:8]}@example.com"
+        return await self.user(email, [role], team=team)
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    pm: CRMPluginManager | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    extra_plugins: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Api]:
+    """The real ASGI app (lifespan included) over an in-process HTTP client.
+
+    :param pm: the plugin manager to serve; by default the plugins ``settings`` enables.
+    :param clock: the time the app reads (a :class:`FakeClock`).
+    :param extra_plugins: plugins handed in by name, beside the installed ones.
+    """
+    pm = pm or build_plugin_manager(settings.enabled_plugins, extra_plugins=extra_plugins)
+    database = Database(settings.resolved_database_url)
+    if migrate:
+        await migrations.upgrade(database, pm)
+    app = core_app.create_app(
+        settings=settings,
+        pm=pm,
+        db=database,
+        schema=build_schema(pm, settings),
+        clock=clock or utcnow,
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Api(app, client, database, settings)
+
+
+async def migrate_up(db: Database, pm: CRMPluginManager) -> None:
+    """Bring core and every plugin ``pm`` enables to their migration heads."""
+    await migrations.upgrade(db, pm)
+
+
+async def migrate_down(db: Database, pm: CRMPluginManager, target: str = "base") -> None:
+    """Undo migrations down to ``target`` (an Alembic revision; ``base``: every table)."""
+    await migrations.downgrade(db, pm, target)
+
+
+async def tables_with_rows(db: Database, pm: CRMPluginManager) -> list[str]:
+    """The tables of core and the enabled plugins that hold rows."""
+    return await migrations.tables_with_rows(db, pm)
+
+
+# --- Fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def crm_plugins() -> tuple[str, ...] | None:
+    """The plugins to enable: ``None`` for every installed one. Override it in a conftest."""
+    return None
+
+
+@pytest.fixture
+def crm_extra_plugins() -> Mapping[str, Any]:
+    """Plugins handed in by name beside the installed ones (test-only plugins)."""
+    return {}
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database per test: a SQLite file, and PostgreSQL when configured."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'crm.sqlite3'}"
+        return
+    async with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def make_settings(
+    tmp_path: Path, database_url: str, crm_plugins: tuple[str, ...] | None
+) -> Callable[..., Settings]:
+    """Settings for the test's database; ``make(plugins=(...), **overrides)``."""
+
+    def make(plugins: Sequence[str] | None = crm_plugins, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "login_slowdown_seconds": 0,
+        }
+        if plugins is not None:
+            values["plugins"] = ",".join(plugins)
+        values.update(overrides)
+        return load_settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def plugin_manager(settings: Settings, crm_extra_plugins: Mapping[str, Any]) -> CRMPluginManager:
+    """The plugin manager of the enabled plugins."""
+    return build_plugin_manager(settings.enabled_plugins, extra_plugins=crm_extra_plugins)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.resolved_database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def migrated_db(db: Database, plugin_manager: CRMPluginManager) -> Database:
+    """The test's database with core and every enabled plugin migrated to head."""
+    await migrate_up(db, plugin_manager)
+    return db
+
+
+@pytest.fixture
+def count_statements() -> Iterator[Callable[[Database], StatementCounter]]:
+    """``counter = count_statements(db)`` counts the statements ``db`` sends from then on."""
+    attached: list[tuple[Any, StatementCounter]] = []
+
+    def attach(database: Database) -> StatementCounter:
+        counter = StatementCounter()
+        event.listen(database.engine.sync_engine, "before_cursor_execute", counter)
+        attached.append((database.engine.sync_engine, counter))
+        return counter
+
+    yield attach
+    for engine, counter in attached:
+        event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The controllable clock; pass it to ``running_app(..., clock=clock)``."""
+    return FakeClock()
+
+
+@pytest.fixture
+def api_factory() -> Callable[..., Any]:
+    return running_app
+
+
+@pytest.fixture
+async def api(settings: Settings, plugin_manager: CRMPluginManager) -> AsyncIterator[Api]:
+    """The app (migrated, on the wall clock) with no one signed in."""
+    async with running_app(settings, pm=plugin_manager) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(api: Api) -> Api:
+    """The app, signed in as an ADMINISTRATOR."""
+    return await api.user("admin@example.com", ["ADMINISTRATOR"])
