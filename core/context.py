@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from core.db import Database
     from core.extension import Scope
     from core.host import CRMPluginManager
-    from core.loaders import Loader
+    from core.loaders import ChildCountLoader, ChildPageLoader, Loader
     from core.pagination import Connection, PageArgs, Part, SortKey
 
 L = TypeVar("L", bound="Loader[Any, Any]")
@@ -81,6 +81,28 @@ class RequestContext:
                 count_session=self.db.read,
                 parts=parts,
             )
+
+    async def child_page(
+        self,
+        pages: type[ChildPageLoader],
+        counts: type[ChildCountLoader] | None,
+        parent: Any,
+        args: PageArgs,
+        to_node: Callable[[Any], N],
+    ) -> Connection[N]:
+        """One page of a nested connection (``customer.contacts(first: 5)``).
+
+        The page arguments are checked here, once (a bad one fails this field only); the
+        rows come through the ``pages`` loader, batched with every other parent asking for
+        the same arguments, and ``totalCount`` through the ``counts`` loader when asked for.
+        """
+        from core.pagination import check_page_args
+
+        check_page_args(args, self.settings.max_page_size)
+        page = await self.loader(pages).load((parent, args))
+        counter = self.loader(counts) if counts is not None else None
+        count = (lambda: counter.load(parent)) if counter is not None else None
+        return page.connection(pages.keys, to_node, count)
 
     def now(self) -> dt.datetime:
         """The current time (a test can hand the app a controllable clock)."""

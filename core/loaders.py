@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy import Select, func, select
 
-from core.pagination import ChildPage, PageArgs, SortKey, check_page_args, child_pages
+from core.pagination import ChildPage, PageArgs, SortKey, child_pages, page_bounds
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,7 +92,8 @@ class ChildPageLoader(Loader[tuple[Any, PageArgs], ChildPage]):
             by_args[args].append(parent_id)
         pages: dict[tuple[Any, PageArgs], ChildPage] = {}
         for args, parent_ids in by_args.items():
-            limit, backwards = check_page_args(args, self.context.settings.max_page_size)
+            # Checked once, where the field was resolved (RequestContext.child_page).
+            limit, backwards = page_bounds(args, self.context.settings.max_page_size)
             rows = await child_pages(
                 session,
                 self.statement(),

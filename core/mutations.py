@@ -8,33 +8,54 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Info
+from core.db import Database
 from core.errors import UserError, UserErrors
 
 T = TypeVar("T")
 
 
-class Rollback(Exception):
-    """Raised inside ``work`` to undo everything yet return ``value`` (dry runs)."""
+class _Discarded(Exception):
+    """Raised inside the transaction to roll back a result ``keep`` refused."""
 
-    def __init__(self, value: object) -> None:
-        super().__init__("rolled back on purpose")
-        self.value = value
+
+async def transact(
+    db: Database,
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    keep: Callable[[T], bool] | None = None,
+) -> T:
+    """Run ``work`` in one transaction and return its result.
+
+    :param keep: asked with the result before the commit; when it answers no (a dry run, an
+        import with errors), everything ``work`` wrote is rolled back and the result is
+        still returned. An exception from ``work`` (:class:`UserErrors` included) rolls
+        back and propagates.
+    """
+    kept: list[T] = []
+    try:
+        async with db.transaction() as session:
+            result = await work(session)
+            if keep is None or keep(result):
+                return result
+            kept.append(result)
+            raise _Discarded
+    except _Discarded:
+        return kept[0]
 
 
 async def in_transaction(
-    info: Info, work: Callable[[AsyncSession], Awaitable[T]]
+    info: Info,
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    keep: Callable[[T], bool] | None = None,
 ) -> tuple[T | None, list[UserError]]:
-    """Run ``work`` in one transaction; on :class:`UserErrors` roll back and return them.
-
-    :class:`Rollback` undoes the transaction too, returning the value it carries.
+    """Run ``work`` in one transaction (:func:`transact`); on :class:`UserErrors` roll back
+    and return them beside ``None``, else the result beside no errors.
 
     Event listeners that plugins attach run inside ``work``, so a listener's failure undoes
     the whole mutation.
     """
     try:
-        async with info.context.db.transaction() as session:
-            return await work(session), []
+        return await transact(info.context.db, work, keep=keep), []
     except UserErrors as exc:
         return None, exc.errors
-    except Rollback as rollback:
-        return rollback.value, []  # type: ignore[return-value]

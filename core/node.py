@@ -9,13 +9,47 @@ from __future__ import annotations
 
 import inspect
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from strawberry import relay
 from strawberry.types.base import StrawberryObjectDefinition
 
 from core.context import Info
+
+if TYPE_CHECKING:
+    from core.loaders import Loader
+
+M = TypeVar("M")
+
+
+def int_ids(node_ids: Iterable[str]) -> list[int]:
+    """The integer keys of global ids' node parts; one that is not a number matches nothing."""
+    return [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
+
+
+class ModelNode(relay.Node, Generic[M]):
+    """Base of a ``relay.Node`` type backed by one model row (``class Ticket(ModelNode[
+    models.Ticket])``): ``node(id:)`` and ``nodes(ids:)`` load its rows through the type's
+    by-id loader, which applies the same scoping as the type's root list, so an id the
+    caller may not see resolves to ``null``.
+
+    A subclass sets ``by_id_loader`` (a :class:`core.loaders.Loader` of rows by integer id)
+    and defines ``from_model(row)``.
+    """
+
+    by_id_loader: ClassVar[type[Loader[int, Any]]]
+
+    @classmethod
+    def from_model(cls, row: M) -> Self:
+        raise NotImplementedError(f"{cls.__name__} must define from_model")
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]  # one signature of relay's overloads
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        rows = await info.context.loader(cls.by_id_loader).load_many(int_ids(node_ids))
+        return [cls.from_model(row) if row is not None else None for row in rows]
 
 
 def _node_type(info: Info, type_name: str) -> type[relay.Node] | None:

@@ -149,6 +149,11 @@ def check_page_args(args: PageArgs, max_page_size: int) -> tuple[int, bool]:
     for name, value in (("first", args.first), ("last", args.last)):
         if value is not None and not 0 <= value <= max_page_size:
             raise bad_argument(name, f"must be between 0 and {max_page_size}")
+    return page_bounds(args, max_page_size)
+
+
+def page_bounds(args: PageArgs, max_page_size: int) -> tuple[int, bool]:
+    """(limit, backwards) of arguments :func:`check_page_args` has accepted."""
     if args.last is not None:
         return args.last, True
     if args.before is not None:

@@ -21,7 +21,8 @@ from core.catalog import (
 )
 from core.config import ConfigError, Settings
 from core.context import Info, RequestContext
-from core.customers.loaders import ContactByIdLoader, CustomerByIdLoader
+from core.customers.declarations import customer_owned_by, policy_through_customer
+from core.customers.loaders import ContactByIdLoader, CustomerByIdLoader, customer_visible
 from core.customers.models import Contact, Customer
 from core.customers.service import ERASED
 from core.customers.types import Contact as ContactNode
@@ -44,7 +45,8 @@ from core.identity.loaders import UserByIdLoader
 from core.identity.models import Role, Team, User, UserRole
 from core.identity.types import User as UserNode
 from core.loaders import ChildCountLoader, ChildPageLoader, Loader, group_by_key, one_by_key
-from core.mutations import Rollback, in_transaction
+from core.mutations import in_transaction, transact
+from core.node import ModelNode, int_ids
 from core.pagination import (
     ChildPage,
     Connection,
@@ -91,12 +93,12 @@ __all__ = [
     "Info",
     "Loader",
     "Migrations",
+    "ModelNode",
     "PageArgs",
     "Permission",
     "PluginError",
     "RequestContext",
     "Role",
-    "Rollback",
     "Scope",
     "Settings",
     "SortKey",
@@ -118,6 +120,8 @@ __all__ = [
     "call_in_turn",
     "check_page_args",
     "create_counter",
+    "customer_owned_by",
+    "customer_visible",
     "drop_counter",
     "format_number",
     "global_id",
@@ -125,13 +129,16 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "in_transaction",
+    "int_ids",
     "like_pattern",
     "next_value",
     "next_values",
     "one_by_key",
     "paginate",
+    "policy_through_customer",
     "require",
     "require_version",
     "requires",
+    "transact",
     "utcnow",
 ]

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import migrate as migrations
 from core.access import AuthenticationError
@@ -33,7 +34,7 @@ from core.host import (
 from core.identity import service
 from core.identity.auth import caller_for_email
 from core.identity.demo import DEMO_PASSWORD, demo_users
-from core.mutations import Rollback
+from core.mutations import transact
 from schema.builder import SchemaConflictError, build_schema
 from schema.modules import build_plugin_manager
 from schema.runner import run_command
@@ -297,20 +298,19 @@ def import_customers(
             context = RequestContext(settings=settings, db=db, pm=pm, caller=caller)
             with Progress(console=console) as progress:
                 task = progress.add_task("Importing", total=rows)
+
+                async def rows_in(session: AsyncSession) -> exchange.ImportResult:
+                    return await exchange.import_customers(
+                        session,
+                        context,
+                        text,
+                        keys,
+                        dry_run,
+                        progress=lambda n: progress.advance(task, n),
+                    )
+
                 try:
-                    async with db.transaction() as session:
-                        result = await exchange.import_customers(
-                            session,
-                            context,
-                            text,
-                            keys,
-                            dry_run,
-                            progress=lambda n: progress.advance(task, n),
-                        )
-                        if not result.imported:
-                            raise Rollback(result)
-                except Rollback as rollback:
-                    result = rollback.value  # type: ignore[assignment]
+                    result = await transact(db, rows_in, keep=lambda done: done.imported)
                 except UserErrors as exc:
                     _fail("; ".join(f"{e.field}: {e.message}" for e in exc.errors))
             return result

@@ -5,9 +5,10 @@ Declared through the same hooks plugins use (see :mod:`core.customers.hooks`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 
 from core.catalog import (
     CUSTOMER_MANAGER,
@@ -49,6 +50,21 @@ ROLE_GRANTS: dict[str, list[Grant]] = {
 
 def _customers_owned_by(ids: Any) -> ColumnElement[bool]:
     return Customer.owner_id.in_(ids)
+
+
+def customer_owned_by(customer_id: Any, ids: Any) -> ColumnElement[bool]:
+    """``customer_id`` (a column naming a customer) names a customer that one of ``ids`` owns:
+    the ownership of records that belong to a customer, for an access policy."""
+    condition: ColumnElement[bool] = customer_id.in_(
+        select(Customer.id).where(Customer.owner_id.in_(ids))
+    )
+    return condition
+
+
+def policy_through_customer(resource: str, customer_id: Any) -> AccessPolicy:
+    """An access policy for ``resource`` whose records go with their customer: OWN reaches
+    the records of the caller's customers, TEAM those of the team's customers."""
+    return AccessPolicy(resource, functools.partial(customer_owned_by, customer_id))
 
 
 # Customers are owned by their owner; contacts go with them, and follow-ups (interactions,

@@ -56,7 +56,7 @@ from core.customers.payloads import (
     UpdateCustomerPayload,
 )
 from core.customers.types import Contact, Customer, CustomFieldDefinition, Interaction, Tag, Task
-from core.mutations import Rollback, in_transaction
+from core.mutations import in_transaction
 from core.validation import Check
 
 
@@ -100,14 +100,15 @@ class CustomerMutation:
         self, info: Info, input: ImportCustomersInput
     ) -> ImportCustomersPayload:
         async def work(session: AsyncSession) -> exchange.ImportResult:
-            result = await exchange.import_customers(
+            return await exchange.import_customers(
                 session, info.context, input.csv, [m.value for m in input.match_on], input.dry_run
             )
-            if not result.imported:
-                raise Rollback(result)
-            return result
 
-        result, errors = await in_transaction(info, work)
+        def kept(done: exchange.ImportResult) -> bool:
+            return done.imported  # a dry run, or rows with errors, keep nothing
+
+        outcome = await in_transaction(info, work, keep=kept)
+        result, errors = outcome
         return ImportCustomersPayload(
             created=result.created if result else 0,
             updated=result.updated if result else 0,
@@ -219,12 +220,10 @@ class CustomerMutation:
                 session, info.context, source_id, target_id, input.dry_run
             )
             # Read the target while its session is open: a dry run's rollback expires it.
-            outcome = (Customer.from_model(result.target), result.moved)
-            if input.dry_run:
-                raise Rollback(outcome)
-            return outcome
+            return Customer.from_model(result.target), result.moved
 
-        result, errors = await in_transaction(info, work)
+        outcome = await in_transaction(info, work, keep=lambda _: not input.dry_run)
+        result, errors = outcome
         target, moved = result if result else (None, {})
         return MergeCustomersPayload(
             target=target,

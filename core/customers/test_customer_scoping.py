@@ -25,6 +25,7 @@ from strawberry import relay
 
 from core.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
 from core.customers import models
+from core.customers.declarations import policy_through_customer
 from tests.support import Api
 
 CREATE = """
@@ -618,3 +619,27 @@ async def test_exports_and_imports_keep_to_the_callers_scope(api: Api) -> None:
     assert updated["name"] == "Alpha Updated"
     assert updated["owner"] == {"email": "rep1@example.com"}
     assert updated["history"]["edges"][0]["node"]["action"] == "customer.updated"
+
+
+# ------------------------------------------------------------ the plugin policy helper
+
+
+async def test_a_policy_through_customer_reaches_the_records_of_the_callers_customers(
+    api: Api,
+) -> None:
+    org = await build_org(api)
+    policy = policy_through_customer("things", models.Customer.id)
+    team_north = select(models.Customer.owner_id).where(
+        models.Customer.owner_id.in_([org.rep1.user_id, org.rep2.user_id])
+    )
+
+    async def reached(ids: Any) -> set[str]:
+        async with api.db.read() as session:
+            rows = await session.scalars(select(models.Customer.name).where(policy.owned_by(ids)))
+            return set(rows.all())
+
+    assert policy.resource == "things"
+    assert await reached([org.rep1.user_id]) == {"Alpha"}
+    assert await reached([org.rep3.user_id]) == {"Charlie"}
+    assert await reached(team_north) == {"Alpha", "Bravo", "Bravo Old"}
+    assert await reached([]) == set()

@@ -25,7 +25,7 @@ from core.config import Settings
 from core.customers import models
 from core.customers import queries as customer_queries
 from core.db import Database
-from tests.support import Api, make_user, running_app
+from tests.support import Api, FakeClock, make_user, running_app
 
 FIELDS = """
 fragment CustomerFields on Customer {
@@ -1923,3 +1923,30 @@ async def walk(api: Api, order: dict[str, str], *, forward: bool) -> list[str]:
             return names
         cursor = info["endCursor"] if forward else info["startCursor"]
     raise AssertionError(f"paging never ended: {names}")
+
+
+async def test_core_changes_read_the_controllable_clock(
+    settings: Settings, clock: FakeClock
+) -> None:
+    clock.set(dt.datetime(2030, 1, 2, 3, 4, tzinfo=dt.UTC))
+    async with running_app(settings, clock=clock) as api:
+        admin = await api.user("admin@example.com", ["ADMINISTRATOR"])
+        customer = await admin.gql(
+            'mutation { createCustomer(input: {name: "Acme"}) '
+            "{ customer { createdAt updatedAt } errors { code } } }"
+        )
+        team = await admin.gql(
+            'mutation { createTeam(input: {name: "East"}) { team { createdAt } errors { code } } }'
+        )
+
+    assert customer["data"]["createCustomer"] == {
+        "customer": {
+            "createdAt": "2030-01-02T03:04:00+00:00",
+            "updatedAt": "2030-01-02T03:04:00+00:00",
+        },
+        "errors": [],
+    }
+    assert team["data"]["createTeam"] == {
+        "team": {"createdAt": "2030-01-02T03:04:00+00:00"},
+        "errors": [],
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 import strawberry
 from strawberry import relay
@@ -22,19 +21,8 @@ from core.customers.inputs import (
 )
 from core.identity.loaders import UserByIdLoader
 from core.identity.types import AuditEvent, User
-from core.pagination import Connection, PageArgs, check_page_args
-
-
-def _ids(node_ids: Iterable[str]) -> list[int]:
-    return [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
-
-
-def _page_args(
-    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
-) -> PageArgs:
-    args = PageArgs(first=first, after=after, last=last, before=before)
-    check_page_args(args, info.context.settings.max_page_size)  # a bad argument fails here
-    return args
+from core.node import ModelNode
+from core.pagination import Connection, PageArgs
 
 
 @strawberry.type(description="A postal address.")
@@ -48,7 +36,8 @@ class Address:
 
 
 @strawberry.type(description="A label on customers; names are unique regardless of case.")
-class Tag(relay.Node):
+class Tag(ModelNode[models.Tag]):
+    by_id_loader = loaders.TagByIdLoader
     id: relay.NodeID[int]
     name: str
 
@@ -56,16 +45,10 @@ class Tag(relay.Node):
     def from_model(cls, row: models.Tag) -> Tag:
         return cls(id=row.id, name=row.name)
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Tag | None]:
-        rows = await info.context.loader(loaders.TagByIdLoader).load_many(_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]
-
 
 @strawberry.type(description="A person at a customer.")
-class Contact(relay.Node):
+class Contact(ModelNode[models.Contact]):
+    by_id_loader = loaders.ContactByIdLoader
     id: relay.NodeID[int]
     name: str
     title: str | None = strawberry.field(description="Job position.")
@@ -105,16 +88,10 @@ class Contact(relay.Node):
         row = await info.context.loader(loaders.CustomerByIdLoader).load(self.customer_id)
         return Customer.from_model(row) if row else None
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Contact | None]:
-        rows = await info.context.loader(loaders.ContactByIdLoader).load_many(_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]
-
 
 @strawberry.type(description="Something that happened with a customer: a call, a visit...")
-class Interaction(relay.Node):
+class Interaction(ModelNode[models.Interaction]):
+    by_id_loader = loaders.InteractionByIdLoader
     id: relay.NodeID[int]
     channel: InteractionChannel
     summary: str
@@ -163,16 +140,10 @@ class Interaction(relay.Node):
         rows = await info.context.loader(loaders.ParticipantsLoader).load(self.id)
         return [User.from_model(row) for row in rows]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Interaction | None]:
-        rows = await info.context.loader(loaders.InteractionByIdLoader).load_many(_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]
-
 
 @strawberry.type(description="A follow-up or reminder.")
-class Task(relay.Node):
+class Task(ModelNode[models.Task]):
+    by_id_loader = loaders.TaskByIdLoader
     id: relay.NodeID[int]
     title: str
     due_at: dt.datetime
@@ -217,16 +188,10 @@ class Task(relay.Node):
         row = await info.context.loader(UserByIdLoader).load(self.assignee_id)
         return User.from_model(row) if row else None
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Task | None]:
-        rows = await info.context.loader(loaders.TaskByIdLoader).load_many(_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]
-
 
 @strawberry.type(description="An account: a company or person we do business with.")
-class Customer(relay.Node):
+class Customer(ModelNode[models.Customer]):
+    by_id_loader = loaders.CustomerByIdLoader
     id: relay.NodeID[int]
     number: str = strawberry.field(description="Assigned by the database, e.g. `C000123`.")
     name: str
@@ -303,11 +268,12 @@ class Customer(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Contact]:
-        args = _page_args(info, first, after, last, before)
-        page = await info.context.loader(loaders.ContactPagesLoader).load((self.id, args))
-        counter = info.context.loader(loaders.ContactCountLoader)
-        return page.connection(
-            loaders.ContactPagesLoader.keys, Contact.from_model, lambda: counter.load(self.id)
+        return await info.context.child_page(
+            loaders.ContactPagesLoader,
+            loaders.ContactCountLoader,
+            self.id,
+            PageArgs(first=first, after=after, last=last, before=before),
+            Contact.from_model,
         )
 
     @strawberry.field
@@ -324,13 +290,12 @@ class Customer(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Interaction]:
-        args = _page_args(info, first, after, last, before)
-        page = await info.context.loader(loaders.InteractionPagesLoader).load((self.id, args))
-        counter = info.context.loader(loaders.InteractionCountLoader)
-        return page.connection(
-            loaders.InteractionPagesLoader.keys,
+        return await info.context.child_page(
+            loaders.InteractionPagesLoader,
+            loaders.InteractionCountLoader,
+            self.id,
+            PageArgs(first=first, after=after, last=last, before=before),
             Interaction.from_model,
-            lambda: counter.load(self.id),
         )
 
     @strawberry.field(description="Follow-up tasks, soonest due first.")
@@ -342,11 +307,12 @@ class Customer(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Task]:
-        args = _page_args(info, first, after, last, before)
-        page = await info.context.loader(loaders.TaskPagesLoader).load((self.id, args))
-        counter = info.context.loader(loaders.TaskCountLoader)
-        return page.connection(
-            loaders.TaskPagesLoader.keys, Task.from_model, lambda: counter.load(self.id)
+        return await info.context.child_page(
+            loaders.TaskPagesLoader,
+            loaders.TaskCountLoader,
+            self.id,
+            PageArgs(first=first, after=after, last=last, before=before),
+            Task.from_model,
         )
 
     @strawberry.field(description="Changes to this customer, newest first.")
@@ -358,21 +324,13 @@ class Customer(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[AuditEvent]:
-        args = _page_args(info, first, after, last, before)
-        page = await info.context.loader(loaders.HistoryPagesLoader).load((str(self.id), args))
-        counter = info.context.loader(loaders.HistoryCountLoader)
-        return page.connection(
-            loaders.HistoryPagesLoader.keys,
+        return await info.context.child_page(
+            loaders.HistoryPagesLoader,
+            loaders.HistoryCountLoader,
+            str(self.id),
+            PageArgs(first=first, after=after, last=last, before=before),
             AuditEvent.from_model,
-            lambda: counter.load(str(self.id)),
         )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Customer | None]:
-        rows = await info.context.loader(loaders.CustomerByIdLoader).load_many(_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]
 
 
 @strawberry.type(description="A custom field administrators define for an entity.")

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit as audit_log
 from core.access import actor_of, require, requires
 from core.context import Info
-from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.identity import auth, models, service
 from core.identity.inputs import (
@@ -116,7 +115,7 @@ class IdentityMutation:
                     "is required when not signed in with a session",
                     UserErrorCode.REQUIRED,
                 )
-            revoked = await auth.revoke_session(session, session_id, "logout", utcnow())
+            revoked = await auth.revoke_session(session, session_id, "logout", info.context.now())
             if revoked:
                 actor = actor_of(ctx)
                 if actor.user_id is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import strawberry
@@ -16,10 +16,7 @@ from core.context import Info
 from core.extension import Scope as ScopeValue
 from core.identity import loaders, models
 from core.identity.inputs import Scope
-
-
-def _int_ids(node_ids: Iterable[str]) -> list[int]:
-    return [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
+from core.node import ModelNode
 
 
 @strawberry.type(description="A permission with the scope it reaches.")
@@ -49,7 +46,8 @@ class RoleGrant:
 
 
 @strawberry.type(description="A named set of grants that users hold.")
-class Role(relay.Node):
+class Role(ModelNode[models.Role]):
+    by_id_loader = loaders.RoleByIdLoader
     id: relay.NodeID[int]
     key: str = strawberry.field(description="Stable identifier, e.g. `SALES_REPRESENTATIVE`.")
     name: str
@@ -81,16 +79,10 @@ class Role(relay.Node):
             for p, s in sorted(effective.items())
         ]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Role | None]:
-        rows = await info.context.loader(loaders.RoleByIdLoader).load_many(_int_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]
-
 
 @strawberry.type(description="A group of users; TEAM scope reaches the records of its members.")
-class Team(relay.Node):
+class Team(ModelNode[models.Team]):
+    by_id_loader = loaders.TeamByIdLoader
     id: relay.NodeID[int]
     name: str
     version: int
@@ -112,16 +104,10 @@ class Team(relay.Node):
         rows = await info.context.loader(loaders.MembersByTeamLoader).load(self.id)
         return [User.from_model(row) for row in rows]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Team | None]:
-        rows = await info.context.loader(loaders.TeamByIdLoader).load_many(_int_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]
-
 
 @strawberry.type(description="A person who signs in.")
-class User(relay.Node):
+class User(ModelNode[models.User]):
+    by_id_loader = loaders.UserByIdLoader
     id: relay.NodeID[int]
     email: str
     name: str
@@ -162,16 +148,10 @@ class User(relay.Node):
     async def grants(self, info: Info) -> list[Grant]:
         return Grant.listed(await info.context.loader(loaders.UserGrantsLoader).load(self.id))
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[User | None]:
-        rows = await info.context.loader(loaders.UserByIdLoader).load_many(_int_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]
-
 
 @strawberry.type(description="A token for an integration; the secret is shown only once.")
-class ApiToken(relay.Node):
+class ApiToken(ModelNode[models.ApiToken]):
+    by_id_loader = loaders.ApiTokenByIdLoader
     id: relay.NodeID[int]
     name: str
     prefix: str = strawberry.field(description="The secret's first characters, to recognise it.")
@@ -196,13 +176,6 @@ class ApiToken(relay.Node):
             revoked_at=row.revoked_at,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[ApiToken | None]:
-        rows = await info.context.loader(loaders.ApiTokenByIdLoader).load_many(_int_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]
-
 
 @strawberry.type(description="One field's change: its value before and after.")
 class FieldChange:
@@ -213,7 +186,8 @@ class FieldChange:
 
 
 @strawberry.type(description="An audited action: who did what to which record, and what changed.")
-class AuditEvent(relay.Node):
+class AuditEvent(ModelNode[audit.AuditEvent]):
+    by_id_loader = loaders.AuditEventByIdLoader
     id: relay.NodeID[int]
     occurred_at: dt.datetime
     action: str = strawberry.field(description="`<entity>.<verb>`, e.g. `user.created`.")
@@ -270,10 +244,3 @@ class AuditEvent(relay.Node):
             else:
                 result.append(FieldChange(field=name, before=None, after=value, secret=False))
         return result
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[AuditEvent | None]:
-        rows = await info.context.loader(loaders.AuditEventByIdLoader).load_many(_int_ids(node_ids))
-        return [cls.from_model(row) if row else None for row in rows]

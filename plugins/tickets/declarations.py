@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_
 
 from core.plugin_api import (
     CUSTOMER_MANAGER,
@@ -18,8 +18,8 @@ from core.plugin_api import (
     Grant,
     Permission,
     Scope,
+    customer_owned_by,
 )
-from core.plugin_api import Customer as CustomerRow
 from plugins.tickets import models
 
 PERMISSIONS = (
@@ -52,7 +52,7 @@ def _tickets_owned_by(ids: Any) -> ColumnElement[bool]:
     # OWN: tickets assigned to the user or on customers they own (TEAM: of their team).
     return or_(
         models.Ticket.assignee_id.in_(ids),
-        models.Ticket.customer_id.in_(select(CustomerRow.id).where(CustomerRow.owner_id.in_(ids))),
+        customer_owned_by(models.Ticket.customer_id, ids),
     )
 
 

@@ -283,21 +283,16 @@ def _group_key(row: models.Ticket, group: TicketGroupBy) -> str:
 # ----------------------------------------------------------------- fields on core's types
 
 
-def _page_args(info: Info, first: int | None, after: str | None) -> PageArgs:
-    args = PageArgs(first=first, after=after)
-    check_page_args(args, info.context.settings.max_page_size)
-    return args
-
-
 async def customer_tickets(
     root: Customer, info: Info, first: int | None = None, after: str | None = None
 ) -> Connection[Ticket]:
     """The customer's tickets the caller may see, newest first."""
-    args = _page_args(info, first, after)
-    page = await info.context.loader(loaders.TicketsByCustomerLoader).load((root.id, args))
-    counter = info.context.loader(loaders.TicketCountByCustomerLoader)
-    return page.connection(
-        loaders.TicketsByCustomerLoader.keys, Ticket.from_model, lambda: counter.load(root.id)
+    return await info.context.child_page(
+        loaders.TicketsByCustomerLoader,
+        loaders.TicketCountByCustomerLoader,
+        root.id,
+        PageArgs(first=first, after=after),
+        Ticket.from_model,
     )
 
 
@@ -310,9 +305,10 @@ async def user_assigned_tickets(
     root: Any, info: Info, first: int | None = None, after: str | None = None
 ) -> Connection[Ticket]:
     """Tickets assigned to the user that the caller may see, newest first."""
-    args = _page_args(info, first, after)
-    page = await info.context.loader(loaders.TicketsByAssigneeLoader).load((root.id, args))
-    counter = info.context.loader(loaders.TicketCountByAssigneeLoader)
-    return page.connection(
-        loaders.TicketsByAssigneeLoader.keys, Ticket.from_model, lambda: counter.load(root.id)
+    return await info.context.child_page(
+        loaders.TicketsByAssigneeLoader,
+        loaders.TicketCountByAssigneeLoader,
+        root.id,
+        PageArgs(first=first, after=after),
+        Ticket.from_model,
     )

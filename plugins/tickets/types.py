@@ -4,12 +4,17 @@ ticket figures, and the settings mutations answer with."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import ContactByIdLoader, CustomerByIdLoader, Info, UserByIdLoader
+from core.plugin_api import (
+    ContactByIdLoader,
+    CustomerByIdLoader,
+    Info,
+    ModelNode,
+    UserByIdLoader,
+)
 from core.plugin_api import ContactNode as Contact
 from core.plugin_api import CustomerNode as Customer
 from core.plugin_api import UserNode as User
@@ -52,7 +57,8 @@ class TicketEvent:
 
 
 @strawberry.type(description="A service request (work order) of a customer.")
-class Ticket(relay.Node):
+class Ticket(ModelNode[models.Ticket]):
+    by_id_loader = loaders.TicketByIdLoader
     id: relay.NodeID[int]
     number: str = strawberry.field(description="Assigned by the database, e.g. `T000001`.")
     type: TicketType
@@ -151,14 +157,6 @@ class Ticket(relay.Node):
             for row in rows
             if include_internal or not row.internal
         ]
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Ticket | None]:
-        keys = [int(n) if n.isdigit() else -1 for n in node_ids]
-        rows = await info.context.loader(loaders.TicketByIdLoader).load_many(keys)
-        return [cls.from_model(row) if row else None for row in rows]
 
 
 @strawberry.type

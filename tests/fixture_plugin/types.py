@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import strawberry
 from strawberry import relay
 
@@ -9,6 +7,7 @@ from core.context import Info
 from core.errors import UserError
 from core.identity.loaders import UserByIdLoader
 from core.identity.types import User
+from core.node import ModelNode
 from tests.fixture_plugin import loaders, models
 
 
@@ -18,7 +17,8 @@ class WidgetNote:
 
 
 @strawberry.type
-class Widget(relay.Node):
+class Widget(ModelNode[models.Widget]):
+    by_id_loader = loaders.WidgetByIdLoader
     id: relay.NodeID[int]
     name: str
     owner_id: strawberry.Private[int | None]
@@ -38,14 +38,6 @@ class Widget(relay.Node):
     async def notes(self, info: Info) -> list[WidgetNote]:
         rows = await info.context.loader(loaders.NotesByWidgetLoader).load(self.id)
         return [WidgetNote(body=row.body) for row in rows]
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Widget | None]:
-        keys = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
-        rows = await info.context.loader(loaders.WidgetByIdLoader).load_many(keys)
-        return [cls.from_model(row) if row is not None else None for row in rows]
 
 
 @strawberry.input

@@ -14,7 +14,6 @@ from core.access import actor_of
 from core.context import RequestContext
 from core.customers.models import Contact, Customer
 from core.customers.service.common import _not_found, writable_customer
-from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.validation import Check, global_id, require_version, snapshot
 
@@ -83,7 +82,7 @@ async def create_contact(
     )
     if primary:
         await _clear_primary(session, customer.id, None)
-    now = utcnow()
+    now = context.now()
     contact = Contact(
         customer_id=customer.id,
         is_primary=primary or has_primary is None,
@@ -142,7 +141,7 @@ async def update_contact(
         setattr(contact, column, value)
     changes = audit.diff(before, snapshot(contact, CONTACT_FIELDS))
     if changes:
-        contact.updated_at = utcnow()
+        contact.updated_at = context.now()
         await session.flush()
         audit.record(session, actor_of(context), "contact.updated", "Contact", contact.id, changes)
     return contact
@@ -154,7 +153,7 @@ async def archive_contact(
     contact, _ = await writable_contact(session, context, contact_id)
     require_version(contact.version, version)
     if contact.archived_at is None:
-        contact.archived_at = contact.updated_at = utcnow()
+        contact.archived_at = contact.updated_at = context.now()
         contact.is_primary = False
         await session.flush()
         audit.record(
@@ -181,7 +180,7 @@ async def set_primary_contact(
         await _clear_primary(session, customer.id, contact.id)
         await session.flush()
         contact.is_primary = True
-        contact.updated_at = utcnow()
+        contact.updated_at = context.now()
         await session.flush()
         audit.record(
             session,

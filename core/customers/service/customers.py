@@ -15,7 +15,6 @@ from core.customers.models import Customer
 from core.customers.service.common import _duplicates, _owner_in_reach, writable_customer
 from core.customers.service.fields import custom_fields
 from core.customers.service.tags import _attach_tags, _tag_names
-from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.host import call_in_turn
 from core.sequences import format_number, next_value
@@ -118,7 +117,7 @@ async def create_customer(
     values = await custom_fields(session, check, "CUSTOMER", raw.get("custom_fields"), None)
     tag_names = _tag_names(check, tags, "tags")
     check.done()
-    now = utcnow()
+    now = context.now()
     number = format_number(NUMBER_PREFIX, await next_value(session, COUNTER))
     customer = Customer(
         number=number,
@@ -176,7 +175,7 @@ async def update_customer(
         setattr(customer, column, value)
     changes = audit.diff(before, snapshot(customer, CUSTOMER_FIELDS))
     if changes:
-        customer.updated_at = utcnow()
+        customer.updated_at = context.now()
         await session.flush()
         audit.record(
             session, actor_of(context), "customer.updated", "Customer", customer.id, changes
@@ -209,7 +208,7 @@ async def archive_customer(
     customer = await writable_customer(session, context, customer_id)
     require_version(customer.version, version)
     await _veto(session, context, customer, erasing=False)
-    customer.archived_at = customer.updated_at = utcnow()
+    customer.archived_at = customer.updated_at = context.now()
     await session.flush()
     audit.record(
         session,
@@ -239,7 +238,7 @@ async def restore_customer(
     check.done()
     before = customer.archived_at
     customer.archived_at = None
-    customer.updated_at = utcnow()
+    customer.updated_at = context.now()
     await session.flush()
     audit.record(
         session,
@@ -273,7 +272,7 @@ async def transfer_customers(
         if customer.owner_id != owner_id:
             before = customer.owner_id
             customer.owner_id = owner_id
-            customer.updated_at = utcnow()
+            customer.updated_at = context.now()
             await session.flush()
             audit.record(
                 session,

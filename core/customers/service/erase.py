@@ -11,7 +11,6 @@ from core.context import RequestContext
 from core.customers.models import Contact, Customer, Interaction, Task
 from core.customers.service.common import writable_customer
 from core.customers.service.customers import ADDRESS_COLUMNS, CUSTOMER_FIELDS, _veto
-from core.db import utcnow
 from core.host import call_in_turn
 from core.validation import Check, require_version, snapshot
 
@@ -34,7 +33,7 @@ async def erase_customer(
     )
     require_version(customer.version, version)
     await _veto(session, context, customer, erasing=True)
-    now = utcnow()
+    now = context.now()
     erased_fields = sorted(
         name
         for name, value in snapshot(customer, CUSTOMER_FIELDS).items()

@@ -14,7 +14,6 @@ from core import audit
 from core.access import actor_of, require
 from core.context import RequestContext
 from core.customers.models import CustomFieldDefinition
-from core.db import utcnow
 from core.errors import UserErrorCode
 from core.validation import Check
 
@@ -142,7 +141,7 @@ async def define_custom_field(
             "key", f"{entity} already has a custom field {cleaned_key}", UserErrorCode.DUPLICATE
         )
     check.done()
-    now = utcnow()
+    now = context.now()
     definition = CustomFieldDefinition(
         entity=entity,
         key=cleaned_key,

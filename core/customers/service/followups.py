@@ -13,7 +13,6 @@ from core.access import actor_of, require
 from core.context import RequestContext
 from core.customers.models import Contact, Customer, Interaction, InteractionParticipant, Task
 from core.customers.service.common import _not_found, _owner_in_reach, writable_customer
-from core.db import utcnow
 from core.errors import UserErrorCode
 from core.identity.models import User
 from core.validation import Check, global_id, require_version
@@ -36,7 +35,7 @@ async def log_interaction(
     )
     check = Check()
     text = check.text("summary", summary, max_length=10_000)
-    now = utcnow()
+    now = context.now()
     when = occurred_at or now
     if when.tzinfo is None:
         check.fail("occurredAt", "must carry a time zone", UserErrorCode.INVALID)
@@ -135,7 +134,7 @@ async def create_task(
     assignee = assignee_id if assignee_id is not None else caller.user_id
     await _owner_in_reach(session, context, check, assignee, "assigneeId", "followups:write")
     check.done()
-    now = utcnow()
+    now = context.now()
     task = Task(
         customer_id=customer_id,
         title=cleaned,
@@ -187,7 +186,7 @@ async def complete_task(
         raise _not_found("id", "task")
     require_version(task.version, version)
     if task.done_at is None:
-        task.done_at = task.updated_at = utcnow()
+        task.done_at = task.updated_at = context.now()
         await session.flush()
         audit.record(
             session,

@@ -12,7 +12,6 @@ from core.access import actor_of
 from core.context import RequestContext
 from core.customers.models import Contact, Customer, CustomerTag, Interaction, Task
 from core.customers.service.common import writable_customer
-from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.host import call_in_turn
 from core.validation import global_id
@@ -93,7 +92,7 @@ async def merge_customers(
     tag_ids = list((await session.scalars(new_tags)).all())
     await session.execute(delete(CustomerTag).where(CustomerTag.customer_id == source.id))
     session.add_all(CustomerTag(customer_id=target.id, tag_id=tag_id) for tag_id in tag_ids)
-    now = utcnow()
+    now = context.now()
     latest = max(
         (t for t in (source.last_interaction_at, target.last_interaction_at) if t), default=None
     )

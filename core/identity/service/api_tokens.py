@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.access import actor_of, require
 from core.context import RequestContext
-from core.db import utcnow
 from core.errors import UserErrorCode
 from core.identity import tokens
 from core.identity.models import ApiToken, User
@@ -42,7 +41,7 @@ async def create_api_token(
         )
     check = Check()
     cleaned = check.text("name", name, max_length=API_TOKEN_NAME_MAX)
-    now = utcnow()
+    now = context.now()
     if expires_at is not None:
         if expires_at.tzinfo is None:
             check.fail("expiresAt", "must carry a time zone", UserErrorCode.INVALID)
@@ -111,7 +110,7 @@ async def revoke_api_token(
     if token is None:
         raise _not_found("id", "API token")
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
+        token.revoked_at = context.now()
         await session.flush()
         audit.record(
             session,

@@ -14,7 +14,6 @@ from core import audit
 from core.access import Caller, actor_of, require
 from core.catalog import catalog_for
 from core.context import RequestContext
-from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.extension import Scope
 from core.identity import auth
@@ -115,7 +114,7 @@ async def create_role(
     beyond = _uncovered(grant_map, caller.grants)
     if beyond:
         raise _forbidden("grants", f"you cannot grant what you do not hold: {', '.join(beyond)}")
-    now = utcnow()
+    now = context.now()
     role = Role(
         key=cleaned_key,
         name=cleaned_name,
@@ -217,7 +216,7 @@ async def update_role(
     }
     diff = audit.diff(before, after)
     if diff:
-        role.updated_at = utcnow()
+        role.updated_at = context.now()
         await session.flush()
         audit.record(session, actor_of(context), "role.updated", "Role", role.id, diff)
     return role

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +25,7 @@ def _team_key(name: str) -> str:
 async def team_named(session: AsyncSession, name: str, actor: audit.Actor) -> Team:
     """The team of this name, created (and audited) if there is none."""
     team = await session.scalar(select(Team).where(Team.name_key == _team_key(name)))
-    return team if team is not None else await _insert_team(session, actor, name.strip())
+    return team if team is not None else await _insert_team(session, actor, name.strip(), utcnow())
 
 
 async def create_team(session: AsyncSession, context: RequestContext, name: str | None) -> Team:
@@ -38,11 +40,12 @@ async def create_team(session: AsyncSession, context: RequestContext, name: str 
         check.fail("name", "a team with this name exists", UserErrorCode.DUPLICATE)
     check.done()
     assert cleaned is not None
-    return await _insert_team(session, actor_of(context), cleaned)
+    return await _insert_team(session, actor_of(context), cleaned, context.now())
 
 
-async def _insert_team(session: AsyncSession, actor: audit.Actor, name: str) -> Team:
-    now = utcnow()
+async def _insert_team(
+    session: AsyncSession, actor: audit.Actor, name: str, now: dt.datetime
+) -> Team:
     team = Team(name=name, name_key=_team_key(name), created_at=now, updated_at=now)
     session.add(team)
     await session.flush()
@@ -78,7 +81,7 @@ async def update_team(
     assert cleaned is not None
     if cleaned != team.name:
         before = team.name
-        team.name, team.name_key, team.updated_at = cleaned, _team_key(cleaned), utcnow()
+        team.name, team.name_key, team.updated_at = cleaned, _team_key(cleaned), context.now()
         await session.flush()
         audit.record(
             session,

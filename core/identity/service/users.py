@@ -288,7 +288,7 @@ async def update_user(
     after = snapshot(user, USER_FIELDS)
     diff = audit.diff(before, after)
     if diff:
-        user.updated_at = utcnow()
+        user.updated_at = context.now()
         await session.flush()
         audit.record(session, actor_of(context), "user.updated", "User", user.id, diff)
     return user
@@ -303,7 +303,7 @@ async def _deactivate_checks(
             field, "you cannot deactivate yourself", UserErrorCode.BUSINESS_RULE
         )
     await _keep_an_admin(session, user, field)
-    await auth.revoke_user_sessions(session, user.id, "user deactivated", utcnow())
+    await auth.revoke_user_sessions(session, user.id, "user deactivated", context.now())
 
 
 async def deactivate_user(
@@ -340,8 +340,8 @@ async def set_user_password(
     hashed = _password(check, context.settings, password, user.email, user.name)
     check.done()
     user.password_hash = hashed
-    user.updated_at = utcnow()
-    now = utcnow()
+    user.updated_at = context.now()
+    now = context.now()
     sessions = select(AuthSession.id).where(
         AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None)
     )
@@ -377,7 +377,7 @@ async def assign_roles(
         await _check_no_escalation(session, context, caller, removed_ids, "roleIds")
     after = await _set_roles(session, user, roles)
     if before != after:
-        user.updated_at = utcnow()
+        user.updated_at = context.now()
         await session.flush()
         audit.record(
             session,
