@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from core import migrate as migrations
-from core.app import create_app
+from core.app import assemble_app
 from core.config import Settings, load_settings
 from core.db import Database
 from core.demo import load_all
@@ -259,7 +259,7 @@ async def in_process(target: Target, email: str = ADMIN_EMAIL) -> AsyncIterator[
     settings = target.settings()
     pm = plugin_manager()
     db = Database(settings.resolved_database_url)
-    app = create_app(settings=settings, pm=pm, db=db, schema=build_schema(pm, settings))
+    app = assemble_app(settings=settings, pm=pm, db=db, schema=build_schema(pm, settings))
     settle_heap()  # as a served process does (schema.app.create_app)
     try:
         async with app.router.lifespan_context(app):

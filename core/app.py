@@ -84,7 +84,7 @@ class RequestLogMiddleware:
             )
 
 
-def create_app(
+def assemble_app(
     *,
     settings: Settings,
     pm: CRMPluginManager,

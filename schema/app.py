@@ -34,7 +34,7 @@ def create_app(
     pm = plugin_manager(settings, extra_plugins=extra_plugins)
     db = Database(settings.resolved_database_url, echo=settings.sql_echo)
     schema = build_schema(pm, settings)
-    app = core_app.create_app(settings=settings, pm=pm, db=db, schema=schema)
+    app = core_app.assemble_app(settings=settings, pm=pm, db=db, schema=schema)
     settle_heap()
     return app
 

@@ -236,7 +236,7 @@ async def running_app(
     database = Database(settings.resolved_database_url)
     if migrate:
         await migrations.upgrade(database, pm)
-    app = core_app.create_app(
+    app = core_app.assemble_app(
         settings=settings,
         pm=pm,
         db=database,

@@ -1029,7 +1029,7 @@ async def test_crm_startup_and_crm_shutdown_run_in_the_app_lifespan(
         settings.enabled_plugins, load_entrypoints=False, extra_plugins={"recorder": recorder}
     )
     db = Database(settings.resolved_database_url)
-    app = core_app.create_app(settings=settings, pm=pm, db=db, schema=build_schema(pm, settings))
+    app = core_app.assemble_app(settings=settings, pm=pm, db=db, schema=build_schema(pm, settings))
 
     assert recorder.events == []
     async with app.router.lifespan_context(app):
