@@ -12,7 +12,7 @@ order of discovery). ``tryfirst``/``trylast`` move an implementation as pluggy d
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -191,16 +191,18 @@ def module_callers(pm: pluggy.PluginManager, hook_name: str) -> list[tuple[str, 
     wrappers apply to its own answer.
     """
     caller: pluggy.HookCaller = getattr(pm.hook, hook_name)
-    implementers = list(dict.fromkeys(impl.plugin for impl in caller.get_hookimpls()))
-    named = {id(plugin): name for name, plugin in pm.list_name_plugin()}
+    implementers = {id(impl.plugin): impl.plugin for impl in caller.get_hookimpls()}
+    # Registration runs last to first, so module order is registration order reversed (not
+    # the order of get_hookimpls(), which puts wrappers and tryfirst implementations apart).
+    in_order = [(n, p) for n, p in reversed(pm.list_name_plugin()) if id(p) in implementers]
     return [
         (
-            named[id(plugin)],
+            name,
             pm.subset_hook_caller(
-                hook_name, remove_plugins=[p for p in implementers if p is not plugin]
+                hook_name, remove_plugins=[p for p in implementers.values() if p is not plugin]
             ),
         )
-        for plugin in reversed(implementers)  # pluggy lists them oldest first
+        for name, plugin in in_order
     ]
 
 
@@ -248,8 +250,5 @@ async def call_in_turn(
 def _close(pending: Sequence[Any]) -> None:
     """Close coroutines that will not be awaited (no "never awaited" warnings)."""
     for result in pending:
-        close = getattr(result, "close", None)
-        if inspect.iscoroutine(result) and callable(close):
-            close()
-        elif isinstance(result, Awaitable) and hasattr(result, "cancel"):
-            result.cancel()
+        if inspect.iscoroutine(result):
+            result.close()

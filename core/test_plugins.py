@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 import textwrap
-from collections.abc import Iterator
+import warnings
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from core import hookimpl
-from core.host import PluginError, enabled_plugin_names
+from core.extension import Permission
+from core.host import PluginError, contributions, enabled_plugin_names
 from schema.modules import build_plugin_manager
 from tests.support import HookSet
 
@@ -120,6 +123,67 @@ def test_wrong_hook_arguments_fail_startup() -> None:
         build_plugin_manager(
             ["bad"], load_entrypoints=False, extra_plugins={"bad": _plugin(crm_startup=crm_startup)}
         )
+
+
+def test_a_wrapper_of_an_awaited_hook_fails_startup() -> None:
+    @hookimpl(wrapper=True)
+    def crm_startup(settings: object, db: object) -> Generator[None, object, object]:
+        return (yield)
+
+    with pytest.raises(PluginError, match="crm_startup is awaited, so it cannot take a wrapper"):
+        build_plugin_manager(
+            ["wrap"],
+            load_entrypoints=False,
+            extra_plugins={"wrap": _plugin(crm_startup=crm_startup)},
+        )
+
+
+def test_a_wrapper_of_a_declaration_hook_wraps_its_own_modules_answer() -> None:
+    @hookimpl(wrapper=True)
+    def crm_permissions() -> Generator[None, list[list[Permission]], list[list[Permission]]]:
+        declared = yield  # one answer per implementation of this module: none here
+        return [*declared, [Permission("wrapped:read", "Added by the wrapper.")]]
+
+    plugin = _plugin(crm_permissions=crm_permissions)
+    pm = build_plugin_manager(["wrap"], load_entrypoints=False, extra_plugins={"wrap": plugin})
+
+    assert contributions(pm, "crm_permissions")[-1] == (
+        "wrap",
+        [Permission("wrapped:read", "Added by the wrapper.")],
+    )
+
+
+def test_an_unhashable_plugin_fails_startup() -> None:
+    class Unhashable:
+        __hash__ = None  # type: ignore[assignment]
+
+    with pytest.raises(PluginError, match="'odd' must be hashable"):
+        build_plugin_manager(["odd"], load_entrypoints=False, extra_plugins={"odd": Unhashable()})
+
+
+async def test_a_failing_async_hook_stops_the_rest_and_closes_them() -> None:
+    from core.host import call_in_turn
+
+    ran: list[str] = []
+
+    async def failing(settings: object, db: object) -> None:
+        raise RuntimeError("startup failed")
+
+    async def later(settings: object, db: object) -> None:
+        ran.append("later")
+
+    pm = build_plugin_manager(
+        ["a", "b"],
+        load_entrypoints=False,
+        extra_plugins={"a": _plugin(crm_startup=failing), "b": _plugin(crm_startup=later)},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a coroutine left unawaited would warn
+        with pytest.raises(RuntimeError, match="startup failed"):
+            await call_in_turn(pm.hook.crm_startup, settings=None, db=None)
+        gc.collect()
+
+    assert ran == []
 
 
 def test_each_build_is_independent() -> None:
