@@ -12,6 +12,7 @@ from core.db import Database
 from core.errors import UserError, UserErrors
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 class _Discarded(Exception):
@@ -43,19 +44,25 @@ async def transact(
         return kept[0]
 
 
-async def in_transaction(
+async def mutate(
     info: Info,
     work: Callable[[AsyncSession], Awaitable[T]],
+    payload: Callable[[T | None, list[UserError]], P],
     *,
     keep: Callable[[T], bool] | None = None,
-) -> tuple[T | None, list[UserError]]:
-    """Run ``work`` in one transaction (:func:`transact`); on :class:`UserErrors` roll back
-    and return them beside ``None``, else the result beside no errors.
+) -> P:
+    """Run a mutation's ``work`` in one transaction (:func:`transact`) and build its payload.
+
+    ``payload`` is called once: with the result and no errors, or, when ``work`` raised
+    :class:`UserErrors` (and everything it wrote was rolled back), with ``None`` and those
+    errors. Payload types give themselves a classmethod ``of(result, errors)`` for this, so a
+    resolver reads ``return await mutate(info, work, CreateWidgetPayload.of)``.
 
     Event listeners that plugins attach run inside ``work``, so a listener's failure undoes
     the whole mutation.
     """
     try:
-        return await transact(info.context.db, work, keep=keep), []
+        result = await transact(info.context.db, work, keep=keep)
     except UserErrors as exc:
-        return None, exc.errors
+        return payload(None, exc.errors)
+    return payload(result, [])

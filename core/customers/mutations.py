@@ -42,9 +42,7 @@ from core.customers.payloads import (
     DefineCustomFieldPayload,
     EraseCustomerPayload,
     ImportCustomersPayload,
-    ImportRowError,
     LogInteractionPayload,
-    MergeCount,
     MergeCustomersPayload,
     RenameTagPayload,
     RestoreCustomerPayload,
@@ -55,8 +53,8 @@ from core.customers.payloads import (
     UpdateContactPayload,
     UpdateCustomerPayload,
 )
-from core.customers.types import Contact, Customer, CustomFieldDefinition, Interaction, Tag, Task
-from core.mutations import in_transaction
+from core.customers.types import Customer
+from core.mutations import mutate
 from core.validation import Check
 
 
@@ -82,10 +80,6 @@ CUSTOMER_INPUT_FIELDS = [
 CONTACT_INPUT_FIELDS = ["name", "title", "phone", "mobile", "email", "birthday", "notes"]
 
 
-def _customer(row: models.Customer | None) -> Customer | None:
-    return Customer.from_model(row) if row else None
-
-
 def _ref(check: Check, value: relay.GlobalID, type_name: str, field: str = "id") -> int | None:
     return check.node_id(field, value, type_name)
 
@@ -107,18 +101,11 @@ class CustomerMutation:
         def kept(done: exchange.ImportResult) -> bool:
             return done.imported  # a dry run, or rows with errors, keep nothing
 
-        outcome = await in_transaction(info, work, keep=kept)
-        result, errors = outcome
-        return ImportCustomersPayload(
-            created=result.created if result else 0,
-            updated=result.updated if result else 0,
-            imported=bool(result and result.imported),
-            dry_run=input.dry_run,
-            row_errors=[
-                ImportRowError(line=e.line, field=e.field, message=e.message, code=e.code)
-                for e in (result.errors if result else [])
-            ],
-            errors=errors,
+        return await mutate(
+            info,
+            work,
+            lambda done, errors: ImportCustomersPayload.of(done, errors, dry_run=input.dry_run),
+            keep=kept,
         )
 
     @strawberry.mutation(extensions=requires("customers:write"))
@@ -137,8 +124,7 @@ class CustomerMutation:
                 check,
             )
 
-        row, errors = await in_transaction(info, work)
-        return CreateCustomerPayload(customer=_customer(row), errors=errors)
+        return await mutate(info, work, CreateCustomerPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def update_customer(
@@ -157,8 +143,7 @@ class CustomerMutation:
                 session, info.context, customer_id, input.version, raw
             )
 
-        row, errors = await in_transaction(info, work)
-        return UpdateCustomerPayload(customer=_customer(row), errors=errors)
+        return await mutate(info, work, UpdateCustomerPayload.of)
 
     @strawberry.mutation(
         description="Archive (soft-delete) a customer.", extensions=requires("customers:write")
@@ -172,8 +157,7 @@ class CustomerMutation:
             check.done()
             return await service.archive_customer(session, info.context, customer_id, input.version)
 
-        row, errors = await in_transaction(info, work)
-        return ArchiveCustomerPayload(customer=_customer(row), errors=errors)
+        return await mutate(info, work, ArchiveCustomerPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def restore_customer(
@@ -185,8 +169,7 @@ class CustomerMutation:
             check.done()
             return await service.restore_customer(session, info.context, customer_id, input.version)
 
-        row, errors = await in_transaction(info, work)
-        return RestoreCustomerPayload(customer=_customer(row), errors=errors)
+        return await mutate(info, work, RestoreCustomerPayload.of)
 
     @strawberry.mutation(
         description="Erase a customer's personal data (privacy request); an audit record stays.",
@@ -201,8 +184,7 @@ class CustomerMutation:
                 session, info.context, customer_id, input.version, input.reason
             )
 
-        row, errors = await in_transaction(info, work)
-        return EraseCustomerPayload(customer=_customer(row), errors=errors)
+        return await mutate(info, work, EraseCustomerPayload.of)
 
     @strawberry.mutation(
         description="Move everything of one customer to another and archive the first.",
@@ -222,14 +204,11 @@ class CustomerMutation:
             # Read the target while its session is open: a dry run's rollback expires it.
             return Customer.from_model(result.target), result.moved
 
-        outcome = await in_transaction(info, work, keep=lambda _: not input.dry_run)
-        result, errors = outcome
-        target, moved = result if result else (None, {})
-        return MergeCustomersPayload(
-            target=target,
-            moved=[MergeCount(kind=k, count=v) for k, v in sorted(moved.items())],
-            dry_run=input.dry_run,
-            errors=errors,
+        return await mutate(
+            info,
+            work,
+            lambda merged, errors: MergeCustomersPayload.of(merged, errors, dry_run=input.dry_run),
+            keep=lambda _: not input.dry_run,
         )
 
     @strawberry.mutation(
@@ -246,10 +225,7 @@ class CustomerMutation:
             check.done()
             return await service.transfer_customers(session, info.context, ids, owner_id)
 
-        rows, errors = await in_transaction(info, work)
-        return TransferCustomersPayload(
-            customers=[Customer.from_model(r) for r in rows or []], errors=errors
-        )
+        return await mutate(info, work, TransferCustomersPayload.of)
 
     @strawberry.mutation(
         description="Attach tags by name (created on first use).",
@@ -262,10 +238,7 @@ class CustomerMutation:
             check.done()
             return await service.tag_customers(session, info.context, ids, input.tags)
 
-        rows, errors = await in_transaction(info, work)
-        return TagCustomersPayload(
-            customers=[Customer.from_model(r) for r in rows or []], errors=errors
-        )
+        return await mutate(info, work, TagCustomersPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def untag_customers(
@@ -277,10 +250,7 @@ class CustomerMutation:
             check.done()
             return await service.tag_customers(session, info.context, ids, input.tags, remove=True)
 
-        rows, errors = await in_transaction(info, work)
-        return UntagCustomersPayload(
-            customers=[Customer.from_model(r) for r in rows or []], errors=errors
-        )
+        return await mutate(info, work, UntagCustomersPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def rename_tag(self, info: Info, input: RenameTagInput) -> RenameTagPayload:
@@ -290,8 +260,7 @@ class CustomerMutation:
             check.done()
             return await service.rename_tag(session, info.context, tag_id, input.name)
 
-        row, errors = await in_transaction(info, work)
-        return RenameTagPayload(tag=Tag.from_model(row) if row else None, errors=errors)
+        return await mutate(info, work, RenameTagPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def create_contact(self, info: Info, input: CreateContactInput) -> CreateContactPayload:
@@ -307,8 +276,7 @@ class CustomerMutation:
                 input.primary,
             )
 
-        row, errors = await in_transaction(info, work)
-        return CreateContactPayload(contact=Contact.from_model(row) if row else None, errors=errors)
+        return await mutate(info, work, CreateContactPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def update_contact(self, info: Info, input: UpdateContactInput) -> UpdateContactPayload:
@@ -324,8 +292,7 @@ class CustomerMutation:
                 _given(input, CONTACT_INPUT_FIELDS),
             )
 
-        row, errors = await in_transaction(info, work)
-        return UpdateContactPayload(contact=Contact.from_model(row) if row else None, errors=errors)
+        return await mutate(info, work, UpdateContactPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def archive_contact(
@@ -337,10 +304,7 @@ class CustomerMutation:
             check.done()
             return await service.archive_contact(session, info.context, contact_id, input.version)
 
-        row, errors = await in_transaction(info, work)
-        return ArchiveContactPayload(
-            contact=Contact.from_model(row) if row else None, errors=errors
-        )
+        return await mutate(info, work, ArchiveContactPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def set_primary_contact(
@@ -354,10 +318,7 @@ class CustomerMutation:
                 session, info.context, contact_id, input.version
             )
 
-        row, errors = await in_transaction(info, work)
-        return SetPrimaryContactPayload(
-            contact=Contact.from_model(row) if row else None, errors=errors
-        )
+        return await mutate(info, work, SetPrimaryContactPayload.of)
 
     @strawberry.mutation(
         description="Add an interaction to a customer's timeline.",
@@ -384,10 +345,7 @@ class CustomerMutation:
                 input.next_follow_up_at,
             )
 
-        row, errors = await in_transaction(info, work)
-        return LogInteractionPayload(
-            interaction=Interaction.from_model(row) if row else None, errors=errors
-        )
+        return await mutate(info, work, LogInteractionPayload.of)
 
     @strawberry.mutation(extensions=requires("followups:write"))
     async def create_task(self, info: Info, input: CreateTaskInput) -> CreateTaskPayload:
@@ -406,8 +364,7 @@ class CustomerMutation:
                 assignee_id,
             )
 
-        row, errors = await in_transaction(info, work)
-        return CreateTaskPayload(task=Task.from_model(row) if row else None, errors=errors)
+        return await mutate(info, work, CreateTaskPayload.of)
 
     @strawberry.mutation(extensions=requires("followups:write"))
     async def complete_task(self, info: Info, input: CompleteTaskInput) -> CompleteTaskPayload:
@@ -417,8 +374,7 @@ class CustomerMutation:
             check.done()
             return await service.complete_task(session, info.context, task_id, input.version)
 
-        row, errors = await in_transaction(info, work)
-        return CompleteTaskPayload(task=Task.from_model(row) if row else None, errors=errors)
+        return await mutate(info, work, CompleteTaskPayload.of)
 
     @strawberry.mutation(extensions=requires("settings:manage"))
     async def define_custom_field(
@@ -436,7 +392,4 @@ class CustomerMutation:
                 input.required,
             )
 
-        row, errors = await in_transaction(info, work)
-        return DefineCustomFieldPayload(
-            definition=CustomFieldDefinition.from_model(row) if row else None, errors=errors
-        )
+        return await mutate(info, work, DefineCustomFieldPayload.of)

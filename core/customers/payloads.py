@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import strawberry
 
+from core.customers import exchange, models
 from core.customers.types import Contact, Customer, CustomFieldDefinition, Interaction, Tag, Task
 from core.errors import UserError, UserErrorCode
 
@@ -13,17 +16,29 @@ class CustomerPayload:
     customer: Customer | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, row: models.Customer | None, errors: list[UserError]) -> Self:
+        return cls(customer=Customer.from_model(row) if row else None, errors=errors)
+
 
 @strawberry.type
 class ContactPayload:
     contact: Contact | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, row: models.Contact | None, errors: list[UserError]) -> Self:
+        return cls(contact=Contact.from_model(row) if row else None, errors=errors)
+
 
 @strawberry.type
 class CustomersPayload:
     customers: list[Customer]
     errors: list[UserError]
+
+    @classmethod
+    def of(cls, rows: list[models.Customer] | None, errors: list[UserError]) -> Self:
+        return cls(customers=[Customer.from_model(r) for r in rows or []], errors=errors)
 
 
 @strawberry.type(description="What a merge moves (or, on a dry run, would move).")
@@ -39,11 +54,33 @@ class MergeCustomersPayload:
     dry_run: bool
     errors: list[UserError]
 
+    @classmethod
+    def of(
+        cls,
+        merged: tuple[Customer, dict[str, int]] | None,
+        errors: list[UserError],
+        *,
+        dry_run: bool,
+    ) -> Self:
+        """``merged`` is the target, already a node (a dry run's rollback expires its row),
+        and the counts moved."""
+        target, moved = merged if merged else (None, {})
+        return cls(
+            target=target,
+            moved=[MergeCount(kind=k, count=v) for k, v in sorted(moved.items())],
+            dry_run=dry_run,
+            errors=errors,
+        )
+
 
 @strawberry.type
 class InteractionPayload:
     interaction: Interaction | None
     errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: models.Interaction | None, errors: list[UserError]) -> Self:
+        return cls(interaction=Interaction.from_model(row) if row else None, errors=errors)
 
 
 @strawberry.type
@@ -51,17 +88,30 @@ class TaskPayload:
     task: Task | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, row: models.Task | None, errors: list[UserError]) -> Self:
+        return cls(task=Task.from_model(row) if row else None, errors=errors)
+
 
 @strawberry.type
 class TagPayload:
     tag: Tag | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, row: models.Tag | None, errors: list[UserError]) -> Self:
+        return cls(tag=Tag.from_model(row) if row else None, errors=errors)
+
 
 @strawberry.type
 class CustomFieldPayload:
     definition: CustomFieldDefinition | None
     errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: models.CustomFieldDefinition | None, errors: list[UserError]) -> Self:
+        definition = CustomFieldDefinition.from_model(row) if row else None
+        return cls(definition=definition, errors=errors)
 
 
 @strawberry.type
@@ -167,3 +217,19 @@ class ImportCustomersPayload:
         description="Every bad row; if there are any, nothing is imported."
     )
     errors: list[UserError]
+
+    @classmethod
+    def of(
+        cls, result: exchange.ImportResult | None, errors: list[UserError], *, dry_run: bool
+    ) -> Self:
+        return cls(
+            created=result.created if result else 0,
+            updated=result.updated if result else 0,
+            imported=bool(result and result.imported),
+            dry_run=dry_run,
+            row_errors=[
+                ImportRowError(line=e.line, field=e.field, message=e.message, code=e.code)
+                for e in (result.errors if result else [])
+            ],
+            errors=errors,
+        )

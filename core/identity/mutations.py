@@ -46,17 +46,9 @@ from core.identity.payloads import (
     UpdateTeamPayload,
     UpdateUserPayload,
 )
-from core.identity.types import ApiToken, Role, Team, User
-from core.mutations import in_transaction
+from core.identity.types import User
+from core.mutations import mutate
 from core.validation import Check
-
-
-def _client(info: Info) -> dict[str, str | None]:
-    return {"client_address": info.context.client_address, "request_id": info.context.request_id}
-
-
-def _user_payload(cls: type[Any], row: models.User | None, errors: list[Any]) -> Any:
-    return cls(user=User.from_model(row) if row else None, errors=errors)
 
 
 @strawberry.type
@@ -66,7 +58,13 @@ class IdentityMutation:
         ctx = info.context
         try:
             issued = await auth.login(
-                ctx.db, ctx.settings, input.email, input.password, **_client(info)
+                ctx.db,
+                ctx.settings,
+                input.email,
+                input.password,
+                client_address=ctx.client_address,
+                request_id=ctx.request_id,
+                now=ctx.now(),
             )
         except UserErrors as exc:
             return LoginPayload(errors=exc.errors)
@@ -81,7 +79,14 @@ class IdentityMutation:
     async def refresh_token(self, info: Info, input: RefreshTokenInput) -> RefreshTokenPayload:
         ctx = info.context
         try:
-            issued = await auth.refresh(ctx.db, ctx.settings, input.refresh_token, **_client(info))
+            issued = await auth.refresh(
+                ctx.db,
+                ctx.settings,
+                input.refresh_token,
+                client_address=ctx.client_address,
+                request_id=ctx.request_id,
+                now=ctx.now(),
+            )
         except UserErrors as exc:
             return RefreshTokenPayload(errors=exc.errors)
         return RefreshTokenPayload(
@@ -123,12 +128,12 @@ class IdentityMutation:
                         user_id=user_id,
                         client_address=actor.client_address,
                         request_id=actor.request_id,
+                        at=actor.at,
                     )
                 audit_log.record(session, actor, "session.logged_out", "User", user_id)
             return revoked
 
-        revoked, errors = await in_transaction(info, work)
-        return LogoutPayload(revoked=bool(revoked), errors=errors)
+        return await mutate(info, work, LogoutPayload.of)
 
     @strawberry.mutation(extensions=requires())
     async def create_api_token(
@@ -139,12 +144,7 @@ class IdentityMutation:
                 session, info.context, input.name, input.expires_at, input.permissions
             )
 
-        created, errors = await in_transaction(info, work)
-        return CreateApiTokenPayload(
-            api_token=ApiToken.from_model(created.token) if created else None,
-            secret=created.secret if created else None,
-            errors=errors,
-        )
+        return await mutate(info, work, CreateApiTokenPayload.of)
 
     @strawberry.mutation(extensions=requires())
     async def revoke_api_token(
@@ -156,10 +156,7 @@ class IdentityMutation:
             check.done()
             return await service.revoke_api_token(session, info.context, token_id)
 
-        token, errors = await in_transaction(info, work)
-        return RevokeApiTokenPayload(
-            api_token=ApiToken.from_model(token) if token else None, errors=errors
-        )
+        return await mutate(info, work, RevokeApiTokenPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
@@ -175,8 +172,7 @@ class IdentityMutation:
             )
             return await service.create_user(session, info.context, new, check=check)
 
-        row, errors = await in_transaction(info, work)
-        return _user_payload(CreateUserPayload, row, errors)  # type: ignore[no-any-return]
+        return await mutate(info, work, CreateUserPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
     async def update_user(self, info: Info, input: UpdateUserInput) -> UpdateUserPayload:
@@ -193,8 +189,7 @@ class IdentityMutation:
             check.done()
             return await service.update_user(session, info.context, user_id, input.version, changes)
 
-        row, errors = await in_transaction(info, work)
-        return _user_payload(UpdateUserPayload, row, errors)  # type: ignore[no-any-return]
+        return await mutate(info, work, UpdateUserPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
     async def deactivate_user(
@@ -206,8 +201,7 @@ class IdentityMutation:
             check.done()
             return await service.deactivate_user(session, info.context, user_id, input.version)
 
-        row, errors = await in_transaction(info, work)
-        return _user_payload(DeactivateUserPayload, row, errors)  # type: ignore[no-any-return]
+        return await mutate(info, work, DeactivateUserPayload.of)
 
     @strawberry.mutation(
         description="Change your own password (with the current one), or, with users:manage, "
@@ -225,8 +219,7 @@ class IdentityMutation:
                 session, info.context, user_id, input.password, input.current_password
             )
 
-        row, errors = await in_transaction(info, work)
-        return _user_payload(SetUserPasswordPayload, row, errors)  # type: ignore[no-any-return]
+        return await mutate(info, work, SetUserPasswordPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
     async def assign_roles(self, info: Info, input: AssignRolesInput) -> AssignRolesPayload:
@@ -237,16 +230,14 @@ class IdentityMutation:
             check.done()
             return await service.assign_roles(session, info.context, user_id, role_ids)
 
-        row, errors = await in_transaction(info, work)
-        return _user_payload(AssignRolesPayload, row, errors)  # type: ignore[no-any-return]
+        return await mutate(info, work, AssignRolesPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
     async def create_team(self, info: Info, input: CreateTeamInput) -> CreateTeamPayload:
         async def work(session: AsyncSession) -> models.Team:
             return await service.create_team(session, info.context, input.name)
 
-        row, errors = await in_transaction(info, work)
-        return CreateTeamPayload(team=Team.from_model(row) if row else None, errors=errors)
+        return await mutate(info, work, CreateTeamPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
     async def update_team(self, info: Info, input: UpdateTeamInput) -> UpdateTeamPayload:
@@ -258,8 +249,7 @@ class IdentityMutation:
                 session, info.context, team_id, input.version, input.name
             )
 
-        row, errors = await in_transaction(info, work)
-        return UpdateTeamPayload(team=Team.from_model(row) if row else None, errors=errors)
+        return await mutate(info, work, UpdateTeamPayload.of)
 
     @strawberry.mutation(extensions=requires("roles:manage"))
     async def create_role(self, info: Info, input: CreateRoleInput) -> CreateRolePayload:
@@ -269,8 +259,7 @@ class IdentityMutation:
                 session, info.context, input.name, input.key, input.description, grants
             )
 
-        row, errors = await in_transaction(info, work)
-        return CreateRolePayload(role=Role.from_model(row) if row else None, errors=errors)
+        return await mutate(info, work, CreateRolePayload.of)
 
     @strawberry.mutation(extensions=requires("roles:manage"))
     async def update_role(self, info: Info, input: UpdateRoleInput) -> UpdateRolePayload:
@@ -289,8 +278,7 @@ class IdentityMutation:
                 ]
             return await service.update_role(session, info.context, role_id, input.version, changes)
 
-        row, errors = await in_transaction(info, work)
-        return UpdateRolePayload(role=Role.from_model(row) if row else None, errors=errors)
+        return await mutate(info, work, UpdateRolePayload.of)
 
     @strawberry.mutation(extensions=requires("roles:manage"))
     async def delete_role(self, info: Info, input: DeleteRoleInput) -> DeleteRolePayload:
@@ -300,9 +288,8 @@ class IdentityMutation:
             check.done()
             return await service.delete_role(session, info.context, role_id, input.version)
 
-        affected, errors = await in_transaction(info, work)
-        return DeleteRolePayload(
-            deleted_role_id=input.id if not errors else None,
-            affected_users=affected or 0,
-            errors=errors,
+        return await mutate(
+            info,
+            work,
+            lambda affected, errors: DeleteRolePayload.of(affected, errors, role_id=input.id),
         )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Self
 
 import strawberry
 from strawberry import relay
 
 from core.errors import UserError
+from core.identity import models
+from core.identity.service import NewApiToken
 from core.identity.types import ApiToken, Role, Team, User
 
 
@@ -35,6 +38,10 @@ class LogoutPayload:
     revoked: bool
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, revoked: bool | None, errors: list[UserError]) -> Self:
+        return cls(revoked=bool(revoked), errors=errors)
+
 
 @strawberry.type
 class CreateApiTokenPayload:
@@ -42,17 +49,33 @@ class CreateApiTokenPayload:
     secret: str | None = strawberry.field(description="The token itself; shown only this once.")
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, created: NewApiToken | None, errors: list[UserError]) -> Self:
+        if created is None:
+            return cls(api_token=None, secret=None, errors=errors)
+        return cls(
+            api_token=ApiToken.from_model(created.token), secret=created.secret, errors=errors
+        )
+
 
 @strawberry.type
 class RevokeApiTokenPayload:
     api_token: ApiToken | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, row: models.ApiToken | None, errors: list[UserError]) -> Self:
+        return cls(api_token=ApiToken.from_model(row) if row else None, errors=errors)
+
 
 @strawberry.type
 class UserPayload:
     user: User | None
     errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: models.User | None, errors: list[UserError]) -> Self:
+        return cls(user=User.from_model(row) if row else None, errors=errors)
 
 
 @strawberry.type
@@ -85,6 +108,10 @@ class TeamPayload:
     team: Team | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, row: models.Team | None, errors: list[UserError]) -> Self:
+        return cls(team=Team.from_model(row) if row else None, errors=errors)
+
 
 @strawberry.type
 class CreateTeamPayload(TeamPayload):
@@ -100,6 +127,10 @@ class UpdateTeamPayload(TeamPayload):
 class RolePayload:
     role: Role | None
     errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: models.Role | None, errors: list[UserError]) -> Self:
+        return cls(role=Role.from_model(row) if row else None, errors=errors)
 
 
 @strawberry.type
@@ -117,3 +148,15 @@ class DeleteRolePayload:
     deleted_role_id: relay.GlobalID | None
     affected_users: int = strawberry.field(description="How many users held the role.")
     errors: list[UserError]
+
+    @classmethod
+    def of(
+        cls, affected_users: int | None, errors: list[UserError], *, role_id: relay.GlobalID
+    ) -> Self:
+        """``affected_users`` is what deleting the role ``role_id`` returned (``None`` when
+        it failed)."""
+        return cls(
+            deleted_role_id=role_id if affected_users is not None else None,
+            affected_users=affected_users or 0,
+            errors=errors,
+        )

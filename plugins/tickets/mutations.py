@@ -3,16 +3,14 @@ and answers with a payload."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import Check, Info, in_transaction, requires
+from core.plugin_api import Check, Info, mutate, requires
 from plugins.tickets import models, service
-from plugins.tickets.domain import TicketPriority, TicketType
 from plugins.tickets.inputs import (
     AcknowledgeTicketInput,
     AddTicketNoteInput,
@@ -23,7 +21,6 @@ from plugins.tickets.inputs import (
     OpenTicketInput,
     ReopenTicketInput,
     ResolveTicketInput,
-    RoutingStrategy,
     SetBusinessHoursInput,
     SetRoutingRuleInput,
     SetSlaPolicyInput,
@@ -50,23 +47,28 @@ from plugins.tickets.payloads import (
     TransferTicketPayload,
     WaitOnCustomerPayload,
 )
-from plugins.tickets.types import BusinessHoursInfo, RoutingRuleInfo, SlaPolicy, Ticket
+
+P = TypeVar("P", bound=TicketPayload)
 
 
 async def _ticket_work(
     info: Info,
-    payload: type[TicketPayload],
+    payload: type[P],
     work: Callable[[AsyncSession, Check], Awaitable[models.Ticket]],
-) -> Any:
+) -> P:
     async def run(session: AsyncSession) -> models.Ticket:
         return await work(session, Check())
 
-    row, errors = await in_transaction(info, run)
-    return payload(ticket=Ticket.from_model(row) if row else None, errors=errors)
+    return await mutate(info, run, payload.of)
 
 
-def _step(target: str, payload: type[TicketPayload], *, reopening: bool = False) -> Any:
-    async def resolver(self: Any, info: Info, input: TicketStepInput) -> Any:
+def _step(
+    target: str, payload: type[P], *, reopening: bool = False
+) -> Callable[[Info, TicketStepInput], Awaitable[P]]:
+    """The body of a mutation that moves a ticket to ``target`` (called with the mutation's
+    ``info`` and ``input``)."""
+
+    async def resolver(info: Info, input: TicketStepInput) -> P:
         async def work(session: AsyncSession, check: Check) -> models.Ticket:
             ticket_id = check.node_id("id", input.id, "Ticket")
             check.done()
@@ -78,7 +80,7 @@ def _step(target: str, payload: type[TicketPayload], *, reopening: bool = False)
                 target,
                 input.note,
                 input.internal,
-                getattr(input, "resolution", None),
+                input.resolution if isinstance(input, ResolveTicketInput) else None,
                 reopening=reopening,
             )
 
@@ -107,19 +109,19 @@ class TicketMutation:
                 input.expected_resolution_at,
             )
 
-        return await _ticket_work(info, OpenTicketPayload, work)  # type: ignore[no-any-return]
+        return await _ticket_work(info, OpenTicketPayload, work)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
     async def acknowledge_ticket(
         self, info: Info, input: AcknowledgeTicketInput
     ) -> AcknowledgeTicketPayload:
-        return await _step("ACKNOWLEDGED", AcknowledgeTicketPayload)(self, info, input)  # type: ignore[no-any-return]
+        return await _step("ACKNOWLEDGED", AcknowledgeTicketPayload)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
     async def start_ticket_work(
         self, info: Info, input: StartTicketWorkInput
     ) -> StartTicketWorkPayload:
-        return await _step("IN_PROGRESS", StartTicketWorkPayload)(self, info, input)  # type: ignore[no-any-return]
+        return await _step("IN_PROGRESS", StartTicketWorkPayload)(info, input)
 
     @strawberry.mutation(
         description="The ticket waits on the customer; the SLA clock pauses.",
@@ -128,19 +130,19 @@ class TicketMutation:
     async def wait_on_customer(
         self, info: Info, input: WaitOnCustomerInput
     ) -> WaitOnCustomerPayload:
-        return await _step("WAITING", WaitOnCustomerPayload)(self, info, input)  # type: ignore[no-any-return]
+        return await _step("WAITING", WaitOnCustomerPayload)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
     async def resolve_ticket(self, info: Info, input: ResolveTicketInput) -> ResolveTicketPayload:
-        return await _step("RESOLVED", ResolveTicketPayload)(self, info, input)  # type: ignore[no-any-return]
+        return await _step("RESOLVED", ResolveTicketPayload)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
     async def reopen_ticket(self, info: Info, input: ReopenTicketInput) -> ReopenTicketPayload:
-        return await _step("IN_PROGRESS", ReopenTicketPayload, reopening=True)(self, info, input)  # type: ignore[no-any-return]
+        return await _step("IN_PROGRESS", ReopenTicketPayload, reopening=True)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
     async def close_ticket(self, info: Info, input: CloseTicketInput) -> CloseTicketPayload:
-        return await _step("CLOSED", CloseTicketPayload)(self, info, input)  # type: ignore[no-any-return]
+        return await _step("CLOSED", CloseTicketPayload)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
     async def add_ticket_note(self, info: Info, input: AddTicketNoteInput) -> AddTicketNotePayload:
@@ -151,7 +153,7 @@ class TicketMutation:
                 session, info.context, ticket_id, input.note, input.internal
             )
 
-        return await _ticket_work(info, AddTicketNotePayload, work)  # type: ignore[no-any-return]
+        return await _ticket_work(info, AddTicketNotePayload, work)
 
     @strawberry.mutation(extensions=requires("tickets:assign"))
     async def assign_ticket(self, info: Info, input: AssignTicketInput) -> AssignTicketPayload:
@@ -163,7 +165,7 @@ class TicketMutation:
                 session, info.context, ticket_id, input.version, assignee_id, None, kind="ASSIGNED"
             )
 
-        return await _ticket_work(info, AssignTicketPayload, work)  # type: ignore[no-any-return]
+        return await _ticket_work(info, AssignTicketPayload, work)
 
     @strawberry.mutation(extensions=requires("tickets:assign"))
     async def transfer_ticket(
@@ -183,7 +185,7 @@ class TicketMutation:
                 kind="TRANSFERRED",
             )
 
-        return await _ticket_work(info, TransferTicketPayload, work)  # type: ignore[no-any-return]
+        return await _ticket_work(info, TransferTicketPayload, work)
 
     @strawberry.mutation(
         description="Raise a ticket's priority, with a reason.",
@@ -199,7 +201,7 @@ class TicketMutation:
                 session, info.context, ticket_id, input.version, input.priority.value, input.reason
             )
 
-        return await _ticket_work(info, EscalateTicketPayload, work)  # type: ignore[no-any-return]
+        return await _ticket_work(info, EscalateTicketPayload, work)
 
     @strawberry.mutation(
         description="The customer's answer: satisfied closes the ticket, not satisfied reopens it.",
@@ -215,7 +217,7 @@ class TicketMutation:
                 session, info.context, ticket_id, input.satisfied, input.comment
             )
 
-        return await _ticket_work(info, ConfirmTicketResolutionPayload, work)  # type: ignore[no-any-return]
+        return await _ticket_work(info, ConfirmTicketResolutionPayload, work)
 
     @strawberry.mutation(extensions=requires("tickets:manage"))
     async def set_sla_policy(self, info: Info, input: SetSlaPolicyInput) -> SetSlaPolicyPayload:
@@ -228,17 +230,7 @@ class TicketMutation:
                 input.resolution_minutes,
             )
 
-        row, errors = await in_transaction(info, work)
-        policy = (
-            SlaPolicy(
-                priority=TicketPriority(row.priority),
-                first_response_minutes=row.first_response_minutes,
-                resolution_minutes=row.resolution_minutes,
-            )
-            if row
-            else None
-        )
-        return SetSlaPolicyPayload(policy=policy, errors=errors)
+        return await mutate(info, work, SetSlaPolicyPayload.of)
 
     @strawberry.mutation(extensions=requires("tickets:manage"))
     async def set_business_hours(
@@ -256,19 +248,7 @@ class TicketMutation:
                 input.holidays,
             )
 
-        row, errors = await in_transaction(info, work)
-        hours = (
-            BusinessHoursInfo(
-                time_zone=row.time_zone,
-                weekdays=[d + 1 for d in row.weekdays],
-                start=row.start_time,
-                end=row.end_time,
-                holidays=[dt.date.fromisoformat(d) for d in row.holidays],
-            )
-            if row
-            else None
-        )
-        return SetBusinessHoursPayload(business_hours=hours, errors=errors)
+        return await mutate(info, work, SetBusinessHoursPayload.of)
 
     @strawberry.mutation(extensions=requires("tickets:manage"))
     async def set_routing_rule(
@@ -288,10 +268,4 @@ class TicketMutation:
                 user_ids,
             )
 
-        row, errors = await in_transaction(info, work)
-        rule = (
-            RoutingRuleInfo(type=TicketType(row.type), strategy=RoutingStrategy(row.strategy))
-            if row
-            else None
-        )
-        return SetRoutingRulePayload(rule=rule, errors=errors)
+        return await mutate(info, work, SetRoutingRulePayload.of)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Self
+
 import strawberry
 
 from core.plugin_api import UserError
+from plugins.tickets import models
+from plugins.tickets.domain import TicketPriority, TicketType
+from plugins.tickets.inputs import RoutingStrategy
 from plugins.tickets.types import BusinessHoursInfo, RoutingRuleInfo, SlaPolicy, Ticket
 
 
@@ -13,11 +19,26 @@ class TicketPayload:
     ticket: Ticket | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, row: models.Ticket | None, errors: list[UserError]) -> Self:
+        return cls(ticket=Ticket.from_model(row) if row else None, errors=errors)
+
 
 @strawberry.type
 class SetSlaPolicyPayload:
     policy: SlaPolicy | None
     errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: models.SlaPolicy | None, errors: list[UserError]) -> Self:
+        if row is None:
+            return cls(policy=None, errors=errors)
+        policy = SlaPolicy(
+            priority=TicketPriority(row.priority),
+            first_response_minutes=row.first_response_minutes,
+            resolution_minutes=row.resolution_minutes,
+        )
+        return cls(policy=policy, errors=errors)
 
 
 @strawberry.type
@@ -25,11 +46,31 @@ class SetBusinessHoursPayload:
     business_hours: BusinessHoursInfo | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, row: models.BusinessHours | None, errors: list[UserError]) -> Self:
+        if row is None:
+            return cls(business_hours=None, errors=errors)
+        hours = BusinessHoursInfo(
+            time_zone=row.time_zone,
+            weekdays=[d + 1 for d in row.weekdays],
+            start=row.start_time,
+            end=row.end_time,
+            holidays=[dt.date.fromisoformat(d) for d in row.holidays],
+        )
+        return cls(business_hours=hours, errors=errors)
+
 
 @strawberry.type
 class SetRoutingRulePayload:
     rule: RoutingRuleInfo | None
     errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: models.RoutingRule | None, errors: list[UserError]) -> Self:
+        if row is None:
+            return cls(rule=None, errors=errors)
+        rule = RoutingRuleInfo(type=TicketType(row.type), strategy=RoutingStrategy(row.strategy))
+        return cls(rule=rule, errors=errors)
 
 
 @strawberry.type

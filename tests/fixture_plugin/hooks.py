@@ -13,10 +13,10 @@ from core import AccessPolicy, Grant, Migrations, Permission, Scope, TypeFields,
 from core.access import require, requires
 from core.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
 from core.context import Info
-from core.errors import UserErrorCode, UserErrors
+from core.errors import UserError, UserErrorCode, UserErrors
 from core.host import call_in_turn
 from core.identity.types import User
-from core.mutations import in_transaction
+from core.mutations import mutate
 from core.pagination import Connection, PageArgs, SortKey
 from core.types import System
 from tests.fixture_plugin import hookspecs, loaders, models
@@ -75,10 +75,11 @@ class FixtureMutation:
                 raise RuntimeError("listener failure requested by the test")
             return widget
 
-        widget, errors = await in_transaction(info, work)
-        return CreateWidgetPayload(
-            widget=Widget.from_model(widget) if widget else None, errors=errors
-        )
+        return await mutate(info, work, _widget_payload)
+
+
+def _widget_payload(row: models.Widget | None, errors: list[UserError]) -> CreateWidgetPayload:
+    return CreateWidgetPayload(widget=Widget.from_model(row) if row else None, errors=errors)
 
 
 async def system_widget_count(root: System, info: Info) -> int:
