@@ -68,6 +68,26 @@ def one_by_key(keys: Sequence[K], rows: Sequence[R], key_attr: str = "id") -> li
     return [found.get(key) for key in keys]
 
 
+class ByIdLoader(Loader[int, R | None]):
+    """Rows of :attr:`entity` by id, ``None`` for an id that does not exist or that the
+    caller may not see: the by-id loader of a :class:`core.node.ModelNode`.
+
+    Subclasses set :attr:`entity` and override :meth:`statement` to add the caller's scope;
+    one mixin that defines ``entity`` and ``statement`` serves this loader and the nested
+    connection's :class:`ChildPageLoader` and :class:`ChildCountLoader` alike.
+    """
+
+    entity: ClassVar[Any]
+
+    def statement(self) -> Select[Any]:
+        return select(self.entity)
+
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[R | None]:
+        ids = type(self).entity.id  # read from the class: a column is a descriptor
+        rows: Sequence[R] = (await session.scalars(self.statement().where(ids.in_(keys)))).all()
+        return one_by_key(keys, rows)
+
+
 class ChildPageLoader(Loader[tuple[Any, PageArgs], ChildPage]):
     """Pages of a nested connection (``customer.contacts(first: 5)``) for many parents at once.
 

@@ -7,6 +7,7 @@ have, or of a record the caller may not see, resolves to ``null``.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -34,15 +35,27 @@ class ModelNode(relay.Node, Generic[M]):
     by-id loader, which applies the same scoping as the type's root list, so an id the
     caller may not see resolves to ``null``.
 
-    A subclass sets ``by_id_loader`` (a :class:`core.loaders.Loader` of rows by integer id)
-    and defines ``from_model(row)``.
+    A subclass sets ``by_id_loader`` (a :class:`core.loaders.ByIdLoader`); ``from_model(row)``
+    copies same-named attributes unless the subclass defines its own.
     """
 
     by_id_loader: ClassVar[type[Loader[int, Any]]]
 
     @classmethod
     def from_model(cls, row: M) -> Self:
-        raise NotImplementedError(f"{cls.__name__} must define from_model")
+        """The node of ``row``: each field set at construction (private ones included) from
+        the row's attribute of the same name. Override it where a value needs converting
+        (a stored string to an enum, a JSON column to an object)."""
+        return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls) if f.init})
+
+    @classmethod
+    async def load(cls, info: Info, row_id: int | None) -> Self | None:
+        """The node of ``row_id`` through the scoped by-id loader; ``None`` when there is no
+        id, no such row, or the caller may not see it."""
+        if row_id is None:
+            return None
+        row = await info.context.loader(cls.by_id_loader).load(row_id)
+        return cls.from_model(row) if row is not None else None
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]  # one signature of relay's overloads

@@ -26,7 +26,7 @@ from core.customers.models import (
     Task,
 )
 from core.identity.models import User
-from core.loaders import ChildCountLoader, ChildPageLoader, Loader, one_by_key
+from core.loaders import ByIdLoader, ChildCountLoader, ChildPageLoader, Loader, one_by_key
 from core.pagination import SortKey
 
 
@@ -42,43 +42,20 @@ def customer_visible(context: RequestContext, column: Any) -> ColumnElement[bool
     return column.in_(select(Customer.id).where(condition))  # type: ignore[no-any-return]
 
 
-class CustomerByIdLoader(Loader[int, Customer | None]):
-    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Customer | None]:
-        rows = (
-            await session.scalars(
-                select(Customer).where(
-                    Customer.id.in_(keys), self.context.visible("customers:read", "customers")
-                )
-            )
-        ).all()
-        return one_by_key(keys, rows)
+class CustomerByIdLoader(ByIdLoader[Customer]):
+    entity = Customer
+
+    def statement(self) -> Select[Any]:
+        return select(Customer).where(self.context.visible("customers:read", "customers"))
 
 
-class ContactByIdLoader(Loader[int, Contact | None]):
-    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Contact | None]:
-        rows = (
-            await session.scalars(
-                select(Contact).where(
-                    Contact.id.in_(keys), customer_visible(self.context, Contact.customer_id)
-                )
-            )
-        ).all()
-        return one_by_key(keys, rows)
+class ContactByIdLoader(ByIdLoader[Contact]):
+    """Contacts archived or not, with their customer."""
 
+    entity = Contact
 
-class InteractionByIdLoader(Loader[int, Interaction | None]):
-    async def load_batch(
-        self, session: AsyncSession, keys: Sequence[int]
-    ) -> list[Interaction | None]:
-        rows = (
-            await session.scalars(
-                select(Interaction).where(
-                    Interaction.id.in_(keys),
-                    customer_visible(self.context, Interaction.customer_id),
-                )
-            )
-        ).all()
-        return one_by_key(keys, rows)
+    def statement(self) -> Select[Any]:
+        return select(Contact).where(customer_visible(self.context, Contact.customer_id))
 
 
 def task_visible(context: RequestContext) -> ColumnElement[bool]:
@@ -88,12 +65,11 @@ def task_visible(context: RequestContext) -> ColumnElement[bool]:
     return (Task.customer_id.is_(None) & own) | customer_visible(context, Task.customer_id)
 
 
-class TaskByIdLoader(Loader[int, Task | None]):
-    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Task | None]:
-        rows = (
-            await session.scalars(select(Task).where(Task.id.in_(keys), task_visible(self.context)))
-        ).all()
-        return one_by_key(keys, rows)
+class TaskByIdLoader(ByIdLoader[Task]):
+    entity = Task
+
+    def statement(self) -> Select[Any]:
+        return select(Task).where(task_visible(self.context))
 
 
 class TagByIdLoader(Loader[int, Tag | None]):
@@ -185,6 +161,10 @@ class _CustomerInteractions:
 
     def statement(self) -> Select[Any]:
         return select(Interaction).where(customer_visible(self.context, Interaction.customer_id))
+
+
+class InteractionByIdLoader(_CustomerInteractions, ByIdLoader[Interaction]):
+    pass
 
 
 class InteractionPagesLoader(_CustomerInteractions, ChildPageLoader):

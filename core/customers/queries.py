@@ -25,7 +25,7 @@ from core.customers.inputs import (
     TagMatch,
     TaskFilter,
 )
-from core.customers.loaders import CustomerByIdLoader, customer_visible, task_visible
+from core.customers.loaders import customer_visible, task_visible
 from core.customers.types import Contact, Customer, CustomFieldDefinition, Tag, Task
 from core.db import UTCDateTime
 from core.errors import bad_argument
@@ -278,9 +278,7 @@ class CustomerQuery:
         if (id is None) == (number is None):
             raise bad_argument("id", "give exactly one of id and number")
         if id is not None:
-            customer_id = argument_id(id, "Customer", "id") or 0
-            row = await info.context.loader(CustomerByIdLoader).load(customer_id)
-            return Customer.from_model(row) if row else None
+            return await Customer.load(info, argument_id(id, "Customer", "id") or 0)
         async with info.context.db.read() as session:
             row = await session.scalar(
                 select(models.Customer).where(

@@ -19,7 +19,6 @@ from core.customers.inputs import (
     CustomFieldType,
     InteractionChannel,
 )
-from core.identity.loaders import UserByIdLoader
 from core.identity.types import AuditEvent, User
 from core.node import ModelNode
 from core.pagination import Connection, PageArgs
@@ -85,8 +84,7 @@ class Contact(ModelNode[models.Contact]):
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer | None:
-        row = await info.context.loader(loaders.CustomerByIdLoader).load(self.customer_id)
-        return Customer.from_model(row) if row else None
+        return await Customer.load(info, self.customer_id)
 
 
 @strawberry.type(description="Something that happened with a customer: a call, a visit...")
@@ -118,22 +116,15 @@ class Interaction(ModelNode[models.Interaction]):
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer | None:
-        row = await info.context.loader(loaders.CustomerByIdLoader).load(self.customer_id)
-        return Customer.from_model(row) if row else None
+        return await Customer.load(info, self.customer_id)
 
     @strawberry.field
     async def contact(self, info: Info) -> Contact | None:
-        if self.contact_id is None:
-            return None
-        row = await info.context.loader(loaders.ContactByIdLoader).load(self.contact_id)
-        return Contact.from_model(row) if row else None
+        return await Contact.load(info, self.contact_id)
 
     @strawberry.field
     async def author(self, info: Info) -> User | None:
-        if self.author_id is None:
-            return None
-        row = await info.context.loader(UserByIdLoader).load(self.author_id)
-        return User.from_model(row) if row else None
+        return await User.load(info, self.author_id)
 
     @strawberry.field(description="Users who took part.")
     async def participants(self, info: Info) -> list[User]:
@@ -176,17 +167,11 @@ class Task(ModelNode[models.Task]):
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer | None:
-        if self.customer_id is None:
-            return None
-        row = await info.context.loader(loaders.CustomerByIdLoader).load(self.customer_id)
-        return Customer.from_model(row) if row else None
+        return await Customer.load(info, self.customer_id)
 
     @strawberry.field
     async def assignee(self, info: Info) -> User | None:
-        if self.assignee_id is None:
-            return None
-        row = await info.context.loader(UserByIdLoader).load(self.assignee_id)
-        return User.from_model(row) if row else None
+        return await User.load(info, self.assignee_id)
 
 
 @strawberry.type(description="An account: a company or person we do business with.")
@@ -249,10 +234,7 @@ class Customer(ModelNode[models.Customer]):
 
     @strawberry.field(description="The user who owns the customer, if visible.")
     async def owner(self, info: Info) -> User | None:
-        if self.owner_id is None:
-            return None
-        row = await info.context.loader(UserByIdLoader).load(self.owner_id)
-        return User.from_model(row) if row else None
+        return await User.load(info, self.owner_id)
 
     @strawberry.field(description="Tags, by name.")
     async def tags(self, info: Info) -> list[Tag]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import AuditEvent
@@ -12,29 +13,23 @@ from core.catalog import catalog_for, merge_grants
 from core.extension import Scope
 from core.identity import auth
 from core.identity.models import ApiToken, Role, Team, User, UserRole
-from core.loaders import Loader, group_by_key, one_by_key
+from core.loaders import ByIdLoader, Loader, group_by_key, one_by_key
 
 
-class UserByIdLoader(Loader[int, User | None]):
+class UserByIdLoader(ByIdLoader[User]):
     """Users by id, ``None`` for those the caller may not see (``users:read``)."""
 
-    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[User | None]:
-        rows = (
-            await session.scalars(
-                select(User).where(User.id.in_(keys), self.context.visible("users:read"))
-            )
-        ).all()
-        return one_by_key(keys, rows)
+    entity = User
+
+    def statement(self) -> Select[Any]:
+        return select(User).where(self.context.visible("users:read"))
 
 
-class TeamByIdLoader(Loader[int, Team | None]):
-    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Team | None]:
-        rows = (
-            await session.scalars(
-                select(Team).where(Team.id.in_(keys), self.context.visible("users:read", "teams"))
-            )
-        ).all()
-        return one_by_key(keys, rows)
+class TeamByIdLoader(ByIdLoader[Team]):
+    entity = Team
+
+    def statement(self) -> Select[Any]:
+        return select(Team).where(self.context.visible("users:read", "teams"))
 
 
 class MembersByTeamLoader(Loader[int, list[User]]):

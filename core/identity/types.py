@@ -134,10 +134,7 @@ class User(ModelNode[models.User]):
 
     @strawberry.field(description="The user's team, if they have one and it is visible.")
     async def team(self, info: Info) -> Team | None:
-        if self.team_id is None:
-            return None
-        row = await info.context.loader(loaders.TeamByIdLoader).load(self.team_id)
-        return Team.from_model(row) if row else None
+        return await Team.load(info, self.team_id)
 
     @strawberry.field
     async def roles(self, info: Info) -> list[Role]:
@@ -221,10 +218,7 @@ class AuditEvent(ModelNode[audit.AuditEvent]):
 
     @strawberry.field(description="The acting user, if visible to the caller.")
     async def actor(self, info: Info) -> User | None:
-        if self.actor_id is None:
-            return None
-        row = await info.context.loader(loaders.UserByIdLoader).load(self.actor_id)
-        return User.from_model(row) if row else None
+        return await User.load(info, self.actor_id)
 
     @strawberry.field
     def changes(self) -> list[FieldChange]:

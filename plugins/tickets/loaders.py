@@ -9,27 +9,17 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
+    ByIdLoader,
     ChildCountLoader,
     ChildPageLoader,
     Loader,
     SortKey,
     group_by_key,
-    one_by_key,
 )
 from plugins.tickets import service
 from plugins.tickets.calendar import Calendar
 from plugins.tickets.domain import OPEN_STATUSES
 from plugins.tickets.models import Ticket, TicketEvent
-
-
-class TicketByIdLoader(Loader[int, Ticket | None]):
-    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Ticket | None]:
-        rows = (
-            await session.scalars(
-                select(Ticket).where(Ticket.id.in_(keys), self.context.visible("tickets:read"))
-            )
-        ).all()
-        return one_by_key(keys, rows)
 
 
 class _VisibleTickets:
@@ -38,6 +28,10 @@ class _VisibleTickets:
 
     def statement(self) -> Select[Any]:
         return select(Ticket).where(self.context.visible("tickets:read"))
+
+
+class TicketByIdLoader(_VisibleTickets, ByIdLoader[Ticket]):
+    pass
 
 
 class TicketsByCustomerLoader(_VisibleTickets, ChildPageLoader):

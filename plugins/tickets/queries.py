@@ -29,7 +29,7 @@ from core.plugin_api import CustomerNode as Customer
 from plugins.tickets import loaders, models
 from plugins.tickets.domain import Clock, SlaState, TicketStatus, sla_view
 from plugins.tickets.inputs import TicketFilter, TicketGroupBy, TicketOrderField
-from plugins.tickets.loaders import SlaSettingsLoader, TicketByIdLoader
+from plugins.tickets.loaders import SlaSettingsLoader
 from plugins.tickets.types import StatusCount, Ticket, TicketStatsGroup
 
 
@@ -184,10 +184,7 @@ class TicketQuery:
         if (id is None) == (number is None):
             raise bad_argument("id", "give exactly one of id and number")
         if id is not None:
-            row = await info.context.loader(TicketByIdLoader).load(
-                argument_id(id, "Ticket", "id") or 0
-            )
-            return Ticket.from_model(row) if row else None
+            return await Ticket.load(info, argument_id(id, "Ticket", "id") or 0)
         async with info.context.db.read() as session:
             row = await session.scalar(
                 select(models.Ticket).where(

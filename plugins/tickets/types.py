@@ -8,15 +8,12 @@ import datetime as dt
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import (
-    ContactByIdLoader,
-    CustomerByIdLoader,
-    Info,
-    ModelNode,
-    UserByIdLoader,
-)
 from core.plugin_api import ContactNode as Contact
 from core.plugin_api import CustomerNode as Customer
+from core.plugin_api import (
+    Info,
+    ModelNode,
+)
 from core.plugin_api import UserNode as User
 from plugins.tickets import loaders, models
 from plugins.tickets.domain import (
@@ -50,10 +47,7 @@ class TicketEvent:
 
     @strawberry.field
     async def actor(self, info: Info) -> User | None:
-        if self.actor_id is None:
-            return None
-        row = await info.context.loader(UserByIdLoader).load(self.actor_id)
-        return User.from_model(row) if row else None
+        return await User.load(info, self.actor_id)
 
 
 @strawberry.type(description="A service request (work order) of a customer.")
@@ -113,22 +107,15 @@ class Ticket(ModelNode[models.Ticket]):
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer | None:
-        row = await info.context.loader(CustomerByIdLoader).load(self.customer_id)
-        return Customer.from_model(row) if row else None
+        return await Customer.load(info, self.customer_id)
 
     @strawberry.field
     async def contact(self, info: Info) -> Contact | None:
-        if self.contact_id is None:
-            return None
-        row = await info.context.loader(ContactByIdLoader).load(self.contact_id)
-        return Contact.from_model(row) if row else None
+        return await Contact.load(info, self.contact_id)
 
     @strawberry.field
     async def assignee(self, info: Info) -> User | None:
-        if self.assignee_id is None:
-            return None
-        row = await info.context.loader(UserByIdLoader).load(self.assignee_id)
-        return User.from_model(row) if row else None
+        return await User.load(info, self.assignee_id)
 
     @strawberry.field(description="First-response and resolution targets and how they stand.")
     async def sla(self, info: Info) -> TicketSla:
