@@ -28,10 +28,11 @@ from core.plugin_api import (
     UserErrorCode,
     UserErrors,
     hookimpl,
+    move_customer_rows,
 )
 from core.plugin_api import Customer as CustomerRow
 from core.plugin_api import CustomerNode as Customer
-from plugins.tickets import declarations, demo, hookspecs, service
+from plugins.tickets import declarations, demo, hookspecs, models, service
 from plugins.tickets import settings as ticket_settings
 from plugins.tickets.mutations import TicketMutation
 from plugins.tickets.queries import (
@@ -136,7 +137,10 @@ async def crm_customer_merge(
     dry_run: bool,
     context: RequestContext,
 ) -> Mapping[str, int]:
-    return {"tickets": await service.move_tickets(session, source.id, target.id, dry_run)}
+    moved = await move_customer_rows(
+        session, models.Ticket.customer_id, source.id, target.id, dry_run
+    )
+    return {"tickets": moved}
 
 
 @hookimpl

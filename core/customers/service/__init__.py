@@ -38,7 +38,7 @@ from core.customers.service.customers import (
 from core.customers.service.erase import ERASED, erase_customer
 from core.customers.service.fields import KEY_PATTERN, custom_fields, define_custom_field
 from core.customers.service.followups import complete_task, create_task, log_interaction
-from core.customers.service.merge import MergeResult, merge_customers
+from core.customers.service.merge import MergeResult, merge_customers, move_customer_rows
 from core.customers.service.tags import rename_tag, tag_customers
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "erase_customer",
     "log_interaction",
     "merge_customers",
+    "move_customer_rows",
     "rename_tag",
     "restore_customer",
     "set_primary_contact",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,25 @@ from core.validation import global_id
 class MergeResult:
     target: Customer
     moved: dict[str, int]
+
+
+async def move_customer_rows(
+    session: AsyncSession, column: Any, source_id: int, target_id: int, dry_run: bool
+) -> int:
+    """Give the rows whose ``column`` (a customer id) names ``source_id`` to ``target_id``
+    (on a dry run, only count them); how many there are. What a module's
+    ``crm_customer_merge`` listener does for a table of records that go with their customer.
+    """
+    theirs = column == source_id
+    count = int(await session.scalar(select(func.count()).where(theirs)) or 0)
+    if count and not dry_run:
+        await session.execute(
+            update(column.class_)
+            .where(theirs)
+            .values({column.key: target_id})
+            .execution_options(synchronize_session=False)
+        )
+    return count
 
 
 async def merge_customers(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from plugins.tickets.service.assignment import assign, escalate, set_routing_rule
 from plugins.tickets.service.common import COUNTER, NUMBER_PREFIX, writable_ticket
-from plugins.tickets.service.customers import erase_tickets, move_tickets, open_count
+from plugins.tickets.service.customers import erase_tickets, open_count
 from plugins.tickets.service.jobs import auto_close
 from plugins.tickets.service.lifecycle import confirm_resolution, move, open_ticket, transition
 from plugins.tickets.service.notes import add_note
@@ -32,7 +32,6 @@ __all__ = [
     "erase_tickets",
     "escalate",
     "move",
-    "move_tickets",
     "open_count",
     "open_ticket",
     "set_business_hours",

@@ -1,5 +1,5 @@
-"""The tickets' side of core's customer changes: archiving (open tickets refuse it),
-merging (tickets move) and erasure (their free text is blanked)."""
+"""The tickets' side of core's customer changes: archiving (open tickets refuse it) and
+erasure (their free text is blanked); merging moves them (``move_customer_rows``)."""
 
 from __future__ import annotations
 
@@ -20,20 +20,6 @@ async def open_count(session: AsyncSession, customer_id: int) -> int:
         )
         or 0
     )
-
-
-async def move_tickets(session: AsyncSession, source_id: int, target_id: int, dry_run: bool) -> int:
-    count = int(
-        await session.scalar(select(func.count()).where(Ticket.customer_id == source_id)) or 0
-    )
-    if not dry_run and count:
-        await session.execute(
-            update(Ticket)
-            .where(Ticket.customer_id == source_id)
-            .values(customer_id=target_id)
-            .execution_options(synchronize_session=False)
-        )
-    return count
 
 
 async def erase_tickets(session: AsyncSession, customer_id: int) -> None:
