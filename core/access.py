@@ -124,6 +124,7 @@ def actor_of(context: RequestContext) -> Actor:
         label=(caller.email if caller else None),
         client_address=context.client_address,
         request_id=context.request_id,
+        at=context.now(),
     )
 
 

@@ -115,7 +115,9 @@ def assemble_app(
             if token is not None:
                 if catalog.identity is None:
                     raise AuthenticationError("this deployment has no identity module")
-                context.caller = await catalog.identity.authenticate(db, settings, catalog, token)
+                context.caller = await catalog.identity.authenticate(
+                    db, settings, catalog, token, context.now()
+                )
                 request.state.caller = context.caller.label
         except AuthenticationError as exc:
             context.auth_error = str(exc)

@@ -53,6 +53,8 @@ class Actor:
     label: str | None = None
     client_address: str | None = None
     request_id: str | None = None
+    at: dt.datetime | None = None
+    """When the action happens (a request's controllable clock); ``None``: the wall clock."""
 
 
 SYSTEM = Actor(label="system")
@@ -114,7 +116,7 @@ def record(
         for field, value in (changes or {}).items()
     }
     event = AuditEvent(
-        occurred_at=utcnow(),
+        occurred_at=actor.at or utcnow(),
         actor_id=actor.user_id,
         actor_label=actor.label,
         action=action,

@@ -113,7 +113,7 @@ class Identity:
         scope reaches the records of these users).
     """
 
-    authenticate: Callable[[Database, Settings, Catalog, str], Awaitable[Caller]]
+    authenticate: Callable[[Database, Settings, Catalog, str, dt.datetime], Awaitable[Caller]]
     team_members: Callable[[int], Any]
 
 

@@ -19,7 +19,7 @@ from core.config import Settings
 from core.customers.models import Contact, Customer, Task
 from core.db import Database
 
-JOBS_ACTOR = audit.Actor(label="crm jobs")
+JOBS_LABEL = "crm jobs"
 BIRTHDAY_LEAD_DAYS = 7
 
 
@@ -48,7 +48,7 @@ async def mark_dormant(session: AsyncSession, settings: Settings, now: dt.dateti
         )
         audit.record(
             session,
-            JOBS_ACTOR,
+            audit.Actor(label=JOBS_LABEL, at=now),
             "customer.updated",
             "Customer",
             customer.id,
@@ -126,7 +126,12 @@ async def birthday_reminders(session: AsyncSession, now: dt.datetime) -> int:
         created += max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
     if created:
         audit.record(
-            session, JOBS_ACTOR, "task.birthday_reminders", "Task", None, {"created": created}
+            session,
+            audit.Actor(label=JOBS_LABEL, at=now),
+            "task.birthday_reminders",
+            "Task",
+            None,
+            {"created": created},
         )
     return created
 

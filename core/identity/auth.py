@@ -21,7 +21,7 @@ from core import audit
 from core.access import AuthenticationError, Caller
 from core.catalog import Catalog, merge_grants
 from core.config import Settings
-from core.db import Database, utcnow
+from core.db import Database
 from core.errors import UserError, UserErrorCode, UserErrors
 from core.extension import Scope
 from core.identity import passwords, throttle, tokens
@@ -76,13 +76,18 @@ async def user_grants(session: AsyncSession, catalog: Catalog, user_id: int) -> 
 
 
 def _actor(
-    user: User | None, label: str, client_address: str | None, request_id: str | None
+    user: User | None,
+    label: str,
+    client_address: str | None,
+    request_id: str | None,
+    now: dt.datetime,
 ) -> audit.Actor:
     return audit.Actor(
         user_id=user.id if user else None,
         label=label,
         client_address=client_address,
         request_id=request_id,
+        at=now,
     )
 
 
@@ -129,8 +134,12 @@ async def login(
     *,
     client_address: str | None,
     request_id: str | None,
+    now: dt.datetime,
 ) -> Issued:
-    """Check the credentials and open a session; raise :class:`UserErrors` otherwise."""
+    """Check the credentials and open a session; raise :class:`UserErrors` otherwise.
+
+    :param now: the time the request reads (its controllable clock).
+    """
     email = email.strip().lower()
     errors = []
     if not email:
@@ -142,13 +151,12 @@ async def login(
     if errors:
         raise UserErrors(errors)
     keys = throttle.Keys.of(email, client_address)
-    now = utcnow()
     delay = 0.0
     failure: UserErrors
     async with db.transaction() as session:
         locked = await throttle.locked_for(session, keys.all(), now)
         user = await session.scalar(select(User).where(User.email == email))
-        actor = _actor(user, email, client_address, request_id)
+        actor = _actor(user, email, client_address, request_id, now)
         if locked is not None:
             audit.record(
                 session,
@@ -216,9 +224,9 @@ async def refresh(
     *,
     client_address: str | None,
     request_id: str | None,
+    now: dt.datetime,
 ) -> Issued:
     """Rotate a refresh token. A token used twice revokes its whole session."""
-    now = utcnow()
     reused = False
     async with db.transaction() as session:
         row = (
@@ -232,7 +240,7 @@ async def refresh(
         if row is None:
             raise UserErrors.single("refreshToken", INVALID_REFRESH, UserErrorCode.INVALID)
         token, auth_session, user = row
-        actor = _actor(user, user.email, client_address, request_id)
+        actor = _actor(user, user.email, client_address, request_id, now)
         if auth_session.revoked_at is not None or auth_session.expires_at <= now:
             raise UserErrors.single("refreshToken", INVALID_REFRESH, UserErrorCode.INVALID)
         if not user.is_active:
@@ -301,14 +309,15 @@ async def revoke_user_sessions(
     )
 
 
-async def authenticate(db: Database, settings: Settings, catalog: Catalog, token: str) -> Caller:
-    """The caller a bearer token stands for; :class:`AuthenticationError` if none."""
-    now = utcnow()
+async def authenticate(
+    db: Database, settings: Settings, catalog: Catalog, token: str, now: dt.datetime
+) -> Caller:
+    """The caller a bearer token stands for at ``now``; :class:`AuthenticationError` if none."""
     async with db.read() as session:
         if token.startswith(tokens.API_PREFIX):
             return await _api_token_caller(db, session, catalog, token, now)
         try:
-            claims = tokens.read_access_token(settings.secret_key, token)
+            claims = tokens.read_access_token(settings.secret_key, token, now)
         except tokens.TokenError as exc:
             raise AuthenticationError(str(exc)) from None
         row = (

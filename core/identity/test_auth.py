@@ -22,7 +22,7 @@ from core.catalog import FINANCE, SALES_REPRESENTATIVE
 from core.config import Settings
 from core.db import Database, utcnow
 from core.identity import models
-from tests.support import DEFAULT_PASSWORD, LOGIN, Api, make_user
+from tests.support import DEFAULT_PASSWORD, LOGIN, Api, FakeClock, make_user, running_app
 
 AppFactory = Callable[[Settings], AbstractAsyncContextManager[Api]]
 SettingsFactory = Callable[..., Settings]
@@ -150,6 +150,41 @@ async def test_login_issues_tokens_sets_last_login_and_audits_the_address(admin:
     assert event["clientAddress"] == "127.0.0.1"
     assert event["actorLabel"] == "ada@example.com"
     assert event["actor"] == {"email": "ada@example.com"}
+
+
+AT = """query($action: String) {
+  auditEvents(filter: {action: $action}) { edges { node { occurredAt } } }
+}"""
+
+
+async def test_sessions_their_expiry_and_their_audit_follow_the_apps_clock(
+    settings: Settings,
+) -> None:
+    clock = FakeClock(dt.datetime(2031, 5, 6, 7, 8, tzinfo=dt.UTC))  # years from the wall clock
+    lifetime = dt.timedelta(minutes=settings.access_token_minutes)
+    async with running_app(settings, clock=clock) as api:
+        await make_user(api.db, settings, "ada@example.com", ["ADMINISTRATOR"])
+        payload = await login(api, "ada@example.com")
+        signed_in = api.with_token(payload["accessToken"])
+        viewer = (await signed_in.gql(VIEWER))["data"]["viewer"]
+        logged = (await signed_in.gql(AT, {"action": "login.succeeded"}))["data"]
+        clock.advance(minutes=settings.access_token_minutes - 1)
+        still_valid = await signed_in.gql(VIEWER)
+        clock.advance(minutes=1)
+        expired = await signed_in.gql(VIEWER)
+        refreshed = await refresh(api, payload["refreshToken"])
+
+    def when(text: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(text)
+
+    logged_in_at = dt.datetime(2031, 5, 6, 7, 8, tzinfo=dt.UTC)
+    assert when(payload["accessTokenExpiresAt"]) == logged_in_at + lifetime
+    assert when(viewer["lastLoginAt"]) == logged_in_at
+    assert [when(e["node"]["occurredAt"]) for e in logged["auditEvents"]["edges"]] == [logged_in_at]
+    assert still_valid["data"]["viewer"]["email"] == "ada@example.com"
+    assert "expired" in auth_error(expired)
+    assert refreshed["errors"] == []
+    assert when(refreshed["accessTokenExpiresAt"]) == clock() + lifetime
 
 
 async def test_wrong_password_and_unknown_email_get_the_same_answer(admin: Api) -> None:

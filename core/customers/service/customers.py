@@ -130,7 +130,7 @@ async def create_customer(
     session.add(customer)
     await session.flush()
     if tag_names:
-        await _attach_tags(session, [customer.id], tag_names)
+        await _attach_tags(session, [customer.id], tag_names, context.now())
     audit.record(
         session,
         actor_of(context),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select, update
@@ -12,7 +13,6 @@ from core.access import actor_of, require
 from core.context import RequestContext
 from core.customers.models import Customer, CustomerTag, Tag
 from core.customers.service.common import _not_found, writable_customer
-from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.extension import Scope
 from core.validation import Check
@@ -31,7 +31,7 @@ def _tag_names(check: Check, names: Sequence[str], field: str) -> list[str]:
     return list(cleaned.values())
 
 
-async def _tags_for(session: AsyncSession, names: Sequence[str]) -> list[Tag]:
+async def _tags_for(session: AsyncSession, names: Sequence[str], now: dt.datetime) -> list[Tag]:
     """Tags by name (case-insensitive), created on first use."""
     keys = {_tag_key(name): name for name in names}
     found = {
@@ -40,7 +40,7 @@ async def _tags_for(session: AsyncSession, names: Sequence[str]) -> list[Tag]:
     }
     for key, name in keys.items():
         if key not in found:
-            tag = Tag(name=name, name_key=key, created_at=utcnow())
+            tag = Tag(name=name, name_key=key, created_at=now)
             session.add(tag)
             found[key] = tag
     await session.flush()
@@ -48,9 +48,9 @@ async def _tags_for(session: AsyncSession, names: Sequence[str]) -> list[Tag]:
 
 
 async def _attach_tags(
-    session: AsyncSession, customer_ids: Sequence[int], names: Sequence[str]
+    session: AsyncSession, customer_ids: Sequence[int], names: Sequence[str], now: dt.datetime
 ) -> list[Tag]:
-    tags = await _tags_for(session, names)
+    tags = await _tags_for(session, names, now)
     existing = set(
         (
             await session.execute(
@@ -98,7 +98,7 @@ async def tag_customers(
             )
         )
     else:
-        await _attach_tags(session, ids, tag_names)
+        await _attach_tags(session, ids, tag_names, context.now())
     action = "customer.untagged" if remove else "customer.tagged"
     for customer in customers:
         audit.record(

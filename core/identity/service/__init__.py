@@ -1,6 +1,6 @@
 """Changes to users, teams, roles and API tokens: checked, scoped, audited.
 
-Each function runs inside the caller's transaction (``in_transaction``), raises
+Each function runs inside the caller's transaction (``mutate``), raises
 :class:`~core.errors.UserErrors` for anything the client got wrong, and writes its audit
 event in the same transaction. Two rules guard against privilege escalation: a caller can
 only hand out roles (and build roles) whose grants they hold themselves, and the last active

@@ -25,7 +25,11 @@ def _team_key(name: str) -> str:
 async def team_named(session: AsyncSession, name: str, actor: audit.Actor) -> Team:
     """The team of this name, created (and audited) if there is none."""
     team = await session.scalar(select(Team).where(Team.name_key == _team_key(name)))
-    return team if team is not None else await _insert_team(session, actor, name.strip(), utcnow())
+    return (
+        team
+        if team is not None
+        else await _insert_team(session, actor, name.strip(), actor.at or utcnow())
+    )
 
 
 async def create_team(session: AsyncSession, context: RequestContext, name: str | None) -> Team:

@@ -209,7 +209,7 @@ async def add_user(
     check.done()
     assert email is not None
     assert name is not None
-    now = utcnow()
+    now = actor.at or utcnow()
     user = User(
         email=email,
         name=name,

@@ -25,7 +25,7 @@ async def auto_close(session: AsyncSession, pm: Any, days: int, now: dt.datetime
             )
         ).all()
     )
-    actor = audit.Actor(label="crm jobs")
+    actor = audit.Actor(label="crm jobs", at=now)
     for ticket in stale:
         await move(
             session,
