@@ -24,7 +24,7 @@ from core.context import Info, RequestContext
 from core.customers.declarations import customer_owned_by, policy_through_customer
 from core.customers.loaders import ContactByIdLoader, CustomerByIdLoader, customer_visible
 from core.customers.models import Contact, Customer
-from core.customers.service import ERASED
+from core.customers.service import ERASED, move_customer_rows, writable_customer
 from core.customers.types import Contact as ContactNode
 from core.customers.types import Customer as CustomerNode
 from core.db import Base, Database, UTCDateTime, bulk_insert, utcnow
@@ -40,12 +40,19 @@ from core.extension import (
     TypeFields,
 )
 from core.hookspecs import hookimpl, hookspec
-from core.host import PluginError, call_in_turn
+from core.host import CRMPluginManager, PluginError, call_in_turn
 from core.identity.loaders import UserByIdLoader
 from core.identity.models import Role, Team, User, UserRole
 from core.identity.types import User as UserNode
-from core.loaders import ChildCountLoader, ChildPageLoader, Loader, group_by_key, one_by_key
-from core.mutations import in_transaction, transact
+from core.loaders import (
+    ByIdLoader,
+    ChildCountLoader,
+    ChildPageLoader,
+    Loader,
+    group_by_key,
+    one_by_key,
+)
+from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
 from core.pagination import (
     ChildPage,
@@ -73,6 +80,8 @@ __all__ = [
     "AuditEvent",
     "AuthenticationError",
     "Base",
+    "ByIdLoader",
+    "CRMPluginManager",
     "Caller",
     "Check",
     "ChildCountLoader",
@@ -128,9 +137,10 @@ __all__ = [
     "group_by_key",
     "hookimpl",
     "hookspec",
-    "in_transaction",
     "int_ids",
     "like_pattern",
+    "move_customer_rows",
+    "mutate",
     "next_value",
     "next_values",
     "one_by_key",
@@ -141,4 +151,5 @@ __all__ = [
     "requires",
     "transact",
     "utcnow",
+    "writable_customer",
 ]

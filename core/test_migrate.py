@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
-from sqlalchemy.engine import Connection
 
 from core import migrate
 from core.catalog import BUILTIN_ROLES
 from core.config import Settings
-from core.db import Base, Database
+from core.db import Database
 from core.host import CRMPluginManager
 from core.identity.models import Role
+from schema.testkit import model_drift
 from tests.support import manager_for
 
 FIXTURE_TABLES = {"fixture_widgets", "fixture_widget_notes"}
@@ -134,18 +132,7 @@ async def test_models_and_migrations_agree(
 ) -> None:
     pm = manager_for(make_settings(plugins=EVERY_PLUGIN))
     await migrate.upgrade(db, pm)
-    include = migrate.include_object_for(pm)
-
-    def compare(connection: Connection) -> list[object]:
-        context = MigrationContext.configure(
-            connection, opts={"include_object": include, "compare_type": True}
-        )
-        return list(compare_metadata(context, Base.metadata))
-
-    async with db.engine.connect() as connection:
-        differences = await connection.run_sync(compare)
-
-    assert differences == []
+    assert await model_drift(db, pm) == []
 
 
 def test_owned_tables_follow_enabled_modules(make_settings: Callable[..., Settings]) -> None:

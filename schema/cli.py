@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -362,15 +363,26 @@ def plugins() -> None:
         typer.echo(f"{name}\t{plugin.version}\t{state}")
 
 
-def _register_plugin_commands() -> None:
-    """Let enabled plugins add commands; a broken configuration leaves core's only."""
+def command_line(pm: pluggy.PluginManager) -> typer.Typer:
+    """``crm``: core's commands plus those the modules ``pm`` enables add (a copy of
+    :data:`cli`, so building it twice adds nothing twice)."""
+    app = copy.copy(cli)
+    app.registered_commands = list(cli.registered_commands)
+    app.registered_groups = list(cli.registered_groups)
+    add_plugin_commands(pm, app)
+    return app
+
+
+def _with_plugin_commands() -> typer.Typer:
+    """The command line of the configured plugins; a broken configuration leaves core's
+    commands only (they report it)."""
     try:
         settings = load_settings()
         pm = build_plugin_manager(settings.enabled_plugins)
     except (ConfigError, PluginError):
-        return
+        return cli
     try:
-        add_plugin_commands(pm, cli)
+        return command_line(pm)
     except PluginError as exc:
         _fail(str(exc))
 
@@ -402,8 +414,11 @@ def add_plugin_commands(pm: pluggy.PluginManager, app: typer.Typer) -> None:
 
 
 def main() -> None:
-    _register_plugin_commands()
-    cli()
+    try:
+        app = _with_plugin_commands()
+    except typer.Exit as exc:  # two plugins add the same command: reported, exit status 2
+        sys.exit(exc.exit_code)
+    app()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import datetime as dt
 
 from sqlalchemy import text
 
-from schema.testkit import migrate_down, migrate_up, tables_with_rows
+from schema.testkit import migrate_down, migrate_up, model_drift, running_app, tables_with_rows
 
 
 async def test_signed_in_roles_statements_and_clock(api, count_statements, clock):
@@ -49,6 +49,28 @@ async def test_migrations_up_and_down(db, plugin_manager):
         assert left.first() is None
 
 
+async def test_lasting_clients_outlive_the_apps_clock_moving(settings, clock):
+    async with running_app(settings, clock=clock) as app:
+        session = await app.as_role("FINANCE")
+        lasting = await app.as_role("FINANCE", lasting=True)
+        clock.advance(days=40)  # past the access token's and the session's lifetime
+        expired = await session.gql("{ viewer { email } }")
+        still = await lasting.gql("{ viewer { email } }")
+
+    assert expired["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert still["data"]["viewer"]["email"] == lasting.email
+
+
+async def test_the_models_match_the_migrations(migrated_db, plugin_manager):
+    assert await model_drift(migrated_db, plugin_manager) == []
+
+
+async def test_crm_commands_run_against_the_tests_database(api, crm_cli):
+    listed = await crm_cli("plugins")
+    assert listed.exit_code == 0, listed.output
+    assert "tickets\t0.1.0\tdisabled" in listed.output  # core only, as the conftest says
+
+
 async def test_an_unknown_role_is_refused(api):
     try:
         await api.as_role("WIZARD")
@@ -66,4 +88,4 @@ def test_a_plugin_project_tests_with_the_installed_kit(pytester: pytest.Pytester
 
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q", "-k", "sqlite")
 
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=6)

@@ -18,6 +18,7 @@ Turn the kit off with ``-p no:crm``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import uuid
@@ -29,20 +30,24 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import event
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from strawberry import relay
+from typer.testing import CliRunner, Result
 
 from core import app as core_app
 from core import migrate as migrations
 from core.audit import SYSTEM
 from core.catalog import BUILTIN_ROLE_KEYS
 from core.config import Settings, load_settings
-from core.db import Database, utcnow
+from core.db import Base, Database, utcnow
 from core.host import CRMPluginManager
 from core.identity import service as identity_service
 from schema.builder import build_schema
+from schema.cli import command_line
 from schema.modules import build_plugin_manager
 
 POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
@@ -61,6 +66,12 @@ mutation Login($email: String!, $password: String!) {
     user { id email }
     errors { field message code }
   }
+}
+"""
+
+_CREATE_API_TOKEN = """
+mutation($name: String!) {
+  createApiToken(input: {name: $name}) { secret errors { field message code } }
 }
 """
 
@@ -163,6 +174,7 @@ class Api:
         settings: Settings,
         token: str | None = None,
         user_id: int | None = None,
+        email: str | None = None,
     ) -> None:
         self.app = app
         self.client = client
@@ -170,10 +182,13 @@ class Api:
         self.settings = settings
         self.token = token
         self.user_id = user_id
+        self.email = email
 
-    def with_token(self, token: str | None, user_id: int | None = None) -> Api:
+    def with_token(
+        self, token: str | None, user_id: int | None = None, email: str | None = None
+    ) -> Api:
         """The same app and client, sending ``Authorization: Bearer <token>``."""
-        return Api(self.app, self.client, self.db, self.settings, token, user_id)
+        return Api(self.app, self.client, self.db, self.settings, token, user_id, email)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -202,19 +217,39 @@ class Api:
         payload = body["data"]["login"]
         assert payload["errors"] == [], payload
         user_id = int(relay.from_base64(payload["user"]["id"])[1])
-        return self.with_token(payload["accessToken"], user_id)
+        return self.with_token(payload["accessToken"], user_id, payload["user"]["email"])
 
-    async def user(self, email: str, roles: Sequence[str] = (), *, team: str | None = None) -> Api:
-        """Create a user with ``roles`` and sign them in."""
+    async def user(
+        self,
+        email: str,
+        roles: Sequence[str] = (),
+        *,
+        team: str | None = None,
+        lasting: bool = False,
+    ) -> Api:
+        """Create a user with ``roles`` and sign them in.
+
+        :param lasting: sign requests with an API token that never expires instead of a
+            session's access token, for tests that move the app's clock (sessions and access
+            tokens expire by the app's clock, as they do in production).
+        """
         await make_user(self.db, self.settings, email, roles, team=team)
-        return await self.login(email)
+        signed_in = await self.login(email)
+        return await signed_in.lasting() if lasting else signed_in
 
-    async def as_role(self, role: str, *, team: str | None = None) -> Api:
+    async def lasting(self) -> Api:
+        """The same user, signing requests with a new API token that never expires."""
+        body = await self.gql(_CREATE_API_TOKEN, {"name": "test kit"})
+        payload = body["data"]["createApiToken"]
+        assert payload["errors"] == [], payload
+        return self.with_token(payload["secret"], self.user_id, self.email)
+
+    async def as_role(self, role: str, *, team: str | None = None, lasting: bool = False) -> Api:
         """A new user holding one built-in role (``SALES_REPRESENTATIVE``), signed in."""
         if role not in BUILTIN_ROLE_KEYS:
             raise ValueError(f"{role!r} is not a built-in role: {sorted(BUILTIN_ROLE_KEYS)}")
         email = f"{role.lower()}.{uuid.uuid4().hex[:8]}@example.com"
-        return await self.user(email, [role], team=team)
+        return await self.user(email, [role], team=team, lasting=lasting)
 
 
 @asynccontextmanager
@@ -262,6 +297,44 @@ async def migrate_down(db: Database, pm: CRMPluginManager, target: str = "base")
 async def tables_with_rows(db: Database, pm: CRMPluginManager) -> list[str]:
     """The tables of core and the enabled plugins that hold rows."""
     return await migrations.tables_with_rows(db, pm)
+
+
+class CommandLine:
+    """Runs ``crm`` commands (the enabled plugins' included) against the test's database.
+
+    ``await crm_cli("warranty", "expiring", "--days", "30")`` returns typer's ``Result``
+    (``exit_code``, ``stdout``, ``stderr``). Each command runs in a worker thread, since a
+    command runs an event loop of its own; the environment names the test's database and
+    plugins, as it would in a shell.
+    """
+
+    def __init__(self, settings: Settings, pm: CRMPluginManager) -> None:
+        self.settings = settings
+        self.pm = pm
+
+    async def __call__(self, *args: str, input: str | None = None) -> Result:
+        app = command_line(self.pm)
+
+        def invoke() -> Result:
+            return CliRunner().invoke(app, list(args), input=input)
+
+        return await asyncio.to_thread(invoke)
+
+
+async def model_drift(db: Database, pm: CRMPluginManager) -> list[object]:
+    """What differs between the enabled modules' models and their migrated tables (Alembic's
+    autogenerate comparison, types included); a module whose migrations are right has none.
+    """
+    include = migrations.include_object_for(pm)
+
+    def compare(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(
+            connection, opts={"include_object": include, "compare_type": True}
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(compare)
 
 
 # --- Fixtures ----------------------------------------------------------------------------
@@ -366,6 +439,20 @@ async def api(settings: Settings, plugin_manager: CRMPluginManager) -> AsyncIter
     """The app (migrated, on the wall clock) with no one signed in."""
     async with running_app(settings, pm=plugin_manager) as client:
         yield client
+
+
+@pytest.fixture
+def crm_cli(
+    settings: Settings, plugin_manager: CRMPluginManager, monkeypatch: pytest.MonkeyPatch
+) -> CommandLine:
+    """Run ``crm`` commands against the test's database with the test's plugins enabled."""
+    monkeypatch.setenv("CRM_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("CRM_DATA_DIR", str(settings.data_dir))
+    if settings.plugins is None:
+        monkeypatch.delenv("CRM_PLUGINS", raising=False)
+    else:
+        monkeypatch.setenv("CRM_PLUGINS", settings.plugins)
+    return CommandLine(settings, plugin_manager)
 
 
 @pytest.fixture

@@ -1330,12 +1330,18 @@ def test_crm_cli_commands_adds_commands_to_crm(
     assert run_crm(monkeypatch, "greeter", "hello", "--name", "Ada") == 0
 
     assert capsys.readouterr().out == "Hello, Ada!\n"
-    assert greeter_installed.clis == [cli_module.cli]
-    result = CliRunner().invoke(cli_module.cli, ["greeter", "hello"])
+    # The plugin extended a copy of core's command line: core's own stays as it was, so a
+    # second command line (another plugin set) adds nothing twice.
+    [app] = greeter_installed.clis
+    assert app is not cli_module.cli
+    assert "greeter" not in {group.name for group in cli_module.cli.registered_groups}
+    result = CliRunner().invoke(app, ["greeter", "hello"])
     assert result.exit_code == 0, result.output
     assert result.output == "Hello, world!\n"
-    listing = CliRunner().invoke(cli_module.cli, ["plugins"])
+    listing = CliRunner().invoke(app, ["plugins"])
     assert "greeter\t0.3.0\tenabled" in listing.output
+    again = cli_module.command_line(build_plugin_manager(["greeter"]))
+    assert [group.name for group in again.registered_groups].count("greeter") == 1
 
 
 def test_crm_cli_commands_run_work_with_a_ready_context(
