@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -19,14 +19,10 @@ import pytest
 from sqlalchemy import func, select
 from strawberry import relay
 
-from core import migrate as migrations
-from core.catalog import ADMINISTRATOR, SUPPORT_REPRESENTATIVE
-from core.config import load_settings
-from core.db import Database
+from core.plugin_api import ADMINISTRATOR, SUPPORT_REPRESENTATIVE, Database, Settings
 from plugins.tickets import models
-from schema.modules import build_plugin_manager
 from schema.serving import running_server
-from tests.support import DEFAULT_PASSWORD, LOGIN, POSTGRES_URL, make_user, postgres_database
+from schema.testkit import DEFAULT_PASSWORD, LOGIN, POSTGRES_URL, make_user, postgres_database
 
 pytestmark = [
     pytest.mark.postgres,
@@ -43,9 +39,21 @@ mutation($input: OpenTicketInput!) {
 
 
 @pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
+async def database_url() -> AsyncIterator[str]:
+    """PostgreSQL only (the kit's fixture also makes a SQLite case): a fresh database."""
     async with postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+def crm_plugins() -> tuple[str, ...]:
+    return ("tickets",)
+
+
+@pytest.fixture
+def crm_extra_plugins() -> Mapping[str, Any]:
+    """The servers run the installed plugins only, so the in-process setup does too."""
+    return {}
 
 
 async def gql(
@@ -63,26 +71,20 @@ async def gql(
 
 
 async def test_fifty_tickets_from_two_processes_get_fifty_numbers(
-    postgres_url: str, tmp_path: Path
+    settings: Settings, migrated_db: Database, database_url: str, tmp_path: Path
 ) -> None:
-    settings = load_settings(
-        data_dir=tmp_path / "data", database_url=postgres_url, plugins="tickets"
-    )
-    database = Database(settings.resolved_database_url)
-    try:
-        await migrations.upgrade(database, build_plugin_manager(["tickets"]))
-        await make_user(database, settings, "admin@example.com", [ADMINISTRATOR])
-        agents = [
-            await make_user(database, settings, f"agent{n}@example.com", [SUPPORT_REPRESENTATIVE])
-            for n in (1, 2)
-        ]
-    finally:
-        await database.dispose()
+    database = migrated_db
+    await make_user(database, settings, "admin@example.com", [ADMINISTRATOR])
+    agents = [
+        await make_user(database, settings, f"agent{n}@example.com", [SUPPORT_REPRESENTATIVE])
+        for n in (1, 2)
+    ]
+    await database.dispose()
 
     env = {
         **os.environ,
-        "CRM_DATA_DIR": str(tmp_path / "data"),
-        "CRM_DATABASE_URL": postgres_url,
+        "CRM_DATA_DIR": str(settings.data_dir),
+        "CRM_DATABASE_URL": database_url,
         "CRM_PLUGINS": "tickets",
         "CRM_SECRET_KEY": SECRET,
     }
@@ -157,12 +159,8 @@ async def test_fifty_tickets_from_two_processes_get_fifty_numbers(
             listed = await gql(client, servers[1], "{ tickets { totalCount } }", {}, token)
             assert listed["data"]["tickets"]["totalCount"] == TICKETS
 
-    database = Database(settings.resolved_database_url)
-    try:
-        async with database.read() as session:
-            stored = (await session.scalars(select(models.Ticket.number))).all()
-            events = await session.scalar(select(func.count()).select_from(models.TicketEvent))
-    finally:
-        await database.dispose()
+    async with database.read() as session:
+        stored = (await session.scalars(select(models.Ticket.number))).all()
+        events = await session.scalar(select(func.count()).select_from(models.TicketEvent))
     assert sorted(stored) == numbers
     assert events == TICKETS

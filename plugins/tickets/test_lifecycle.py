@@ -16,18 +16,19 @@ import pytest
 from sqlalchemy import func, select
 from strawberry import relay
 
-from core.catalog import (
+from core.plugin_api import (
     ADMINISTRATOR,
     CUSTOMER_MANAGER,
     FINANCE,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
+    CRMPluginManager,
+    Settings,
 )
-from core.config import Settings
 from plugins.tickets import models
 from plugins.tickets.domain import TRANSITIONS
-from tests.support import Api, FakeClock, make_user, running_app
+from schema.testkit import Api, FakeClock, make_user, running_app
 
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 """Where the clock starts: a Monday morning."""
@@ -213,14 +214,16 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def api(settings: Settings, clock: FakeClock) -> AsyncIterator[Api]:
-    async with running_app(settings, clock=clock) as client:
+async def api(
+    settings: Settings, plugin_manager: CRMPluginManager, clock: FakeClock
+) -> AsyncIterator[Api]:
+    async with running_app(settings, pm=plugin_manager, clock=clock) as client:
         yield client
 
 
 @pytest.fixture
 async def admin(api: Api) -> Api:
-    return await api.user("admin@example.com", [ADMINISTRATOR])
+    return await api.user("admin@example.com", [ADMINISTRATOR], lasting=True)
 
 
 @pytest.fixture
@@ -289,7 +292,9 @@ async def test_open_ticket_returns_a_new_numbered_ticket(
 async def test_whole_life_open_to_closed_with_timeline(
     admin: Api, customer: str, clock: FakeClock
 ) -> None:
-    agent = await admin.user("agent@example.com", [SUPPORT_REPRESENTATIVE], team="Support")
+    agent = await admin.user(
+        "agent@example.com", [SUPPORT_REPRESENTATIVE], team="Support", lasting=True
+    )
     ticket = await open_ticket(admin, customer)
     ticket = await ok(
         admin,
@@ -433,7 +438,7 @@ async def test_not_satisfied_reopens_then_reopen_and_close(
 
 
 async def test_customer_and_user_fields_list_tickets(admin: Api, customer: str) -> None:
-    agent = await admin.user("agent@example.com", [SUPPORT_REPRESENTATIVE])
+    agent = await admin.user("agent@example.com", [SUPPORT_REPRESENTATIVE], lasting=True)
     first = await open_ticket(admin, customer, "First")
     second = await open_ticket(admin, customer, "Second")
     third = await move_to(admin, await open_ticket(admin, customer, "Third"), "CLOSED")
@@ -562,7 +567,7 @@ async def test_reopen_is_refused_unless_resolved(admin: Api, customer: str, stat
 
 
 async def test_stale_version_is_a_conflict(admin: Api, customer: str) -> None:
-    agent = await admin.user("agent@example.com", [SUPPORT_REPRESENTATIVE])
+    agent = await admin.user("agent@example.com", [SUPPORT_REPRESENTATIVE], lasting=True)
     ticket = await open_ticket(admin, customer)
     current = await step(admin, "acknowledgeTicket", ticket)
     assert current["version"] == ticket["version"] + 1
@@ -700,8 +705,8 @@ async def test_archived_customer_takes_no_new_tickets(admin: Api) -> None:
 async def test_transfer_needs_a_reason_and_shows_on_the_timeline(
     admin: Api, customer: str, clock: FakeClock
 ) -> None:
-    first = await admin.user("first@example.com", [SUPPORT_REPRESENTATIVE])
-    second = await admin.user("second@example.com", [SUPPORT_REPRESENTATIVE])
+    first = await admin.user("first@example.com", [SUPPORT_REPRESENTATIVE], lasting=True)
+    second = await admin.user("second@example.com", [SUPPORT_REPRESENTATIVE], lasting=True)
     ticket = await open_ticket(admin, customer)
     ticket = await ok(
         admin,
@@ -805,7 +810,9 @@ async def test_escalation_raises_priority_and_the_sla_follows(
 
 
 async def test_assign_scope_team_reaches_only_the_team(admin: Api, customer: str) -> None:
-    lead = await admin.user("lead@example.com", [SUPPORT_REPRESENTATIVE], team="Support")
+    lead = await admin.user(
+        "lead@example.com", [SUPPORT_REPRESENTATIVE], team="Support", lasting=True
+    )
     mate = await make_user(
         admin.db, admin.settings, "mate@example.com", [SUPPORT_REPRESENTATIVE], team="Support"
     )
@@ -989,7 +996,9 @@ async def test_team_pool_routes_to_active_members_only(admin: Api, customer: str
 
 
 async def test_routing_rule_refusals(admin: Api) -> None:
-    support = await admin.user("support@example.com", [SUPPORT_REPRESENTATIVE], team="Desk")
+    support = await admin.user(
+        "support@example.com", [SUPPORT_REPRESENTATIVE], team="Desk", lasting=True
+    )
     user = gid("User", support.user_id)
     teams = data(await admin.gql("{ teams { edges { node { id } } } }"))["teams"]["edges"]
     team = teams[0]["node"]["id"]
@@ -1016,14 +1025,18 @@ async def test_routing_rule_refusals(admin: Api) -> None:
 
 
 async def test_permissions_of_the_built_in_roles(admin: Api) -> None:
-    support = await admin.user("support@example.com", [SUPPORT_REPRESENTATIVE], team="Support")
-    rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE], team="North")
+    support = await admin.user(
+        "support@example.com", [SUPPORT_REPRESENTATIVE], team="Support", lasting=True
+    )
+    rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE], team="North", lasting=True)
     other_rep = await make_user(
         admin.db, admin.settings, "other@example.com", [SALES_REPRESENTATIVE], team="South"
     )
-    manager = await admin.user("manager@example.com", [CUSTOMER_MANAGER], team="North")
-    finance = await admin.user("finance@example.com", [FINANCE])
-    sysadmin = await admin.user("sys@example.com", [SYSTEM_ADMINISTRATOR])
+    manager = await admin.user(
+        "manager@example.com", [CUSTOMER_MANAGER], team="North", lasting=True
+    )
+    finance = await admin.user("finance@example.com", [FINANCE], lasting=True)
+    sysadmin = await admin.user("sys@example.com", [SYSTEM_ADMINISTRATOR], lasting=True)
     mine = await create_customer(admin, "Rep's Customer", rep.user_id)
     theirs = await create_customer(admin, "Other's Customer", other_rep)
 
@@ -1182,7 +1195,7 @@ async def numbers(api: Api, filter: dict[str, Any] | None = None, **args: Any) -
 
 
 async def test_ticket_filters(admin: Api, customer: str, clock: FakeClock) -> None:
-    agent = await admin.user("agent@example.com", [SUPPORT_REPRESENTATIVE])
+    agent = await admin.user("agent@example.com", [SUPPORT_REPRESENTATIVE], lasting=True)
     other = await create_customer(admin, "Other Co")
 
     await open_ticket(admin, customer, "Printer jam", type="FAULT", priority="URGENT")
@@ -1325,7 +1338,7 @@ def figures(
 
 
 async def test_ticket_stats_on_a_hand_made_set(admin: Api, customer: str, clock: FakeClock) -> None:
-    ann = await admin.user("ann@example.com", [SUPPORT_REPRESENTATIVE])
+    ann = await admin.user("ann@example.com", [SUPPORT_REPRESENTATIVE], lasting=True)
     bob = await make_user(admin.db, admin.settings, "bob@example.com", [SUPPORT_REPRESENTATIVE])
     ann_id, bob_id = gid("User", ann.user_id), gid("User", bob)
 
@@ -1446,5 +1459,5 @@ async def test_ticket_stats_on_a_hand_made_set(admin: Api, customer: str, clock:
     assert filtered[()]["reopenRate"] == 1.0
 
     # Figures follow the caller's reach: ann's sales colleague sees none of these tickets.
-    rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE])
+    rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE], lasting=True)
     assert sum(group["total"] for group in data(await rep.gql(STATS))["ticketStats"]) == 0

@@ -5,26 +5,28 @@ other plugins, the schema with the plugin off, and the statement count of nested
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from typer.testing import CliRunner
 
-from core import hookimpl
-from core.audit import AuditEvent
-from core.catalog import SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
-from core.config import ConfigError, Settings
-from core.context import RequestContext
-from core.customers import demo as customer_demo
-from core.customers import models as customer_models
-from core.db import Database, utcnow
-from core.host import CRMPluginManager, call_in_turn
+from core.plugin_api import (
+    SALES_REPRESENTATIVE,
+    SUPPORT_REPRESENTATIVE,
+    AuditEvent,
+    ConfigError,
+    CRMPluginManager,
+    Customer,
+    Database,
+    RequestContext,
+    Settings,
+    call_in_turn,
+    hookimpl,
+    utcnow,
+)
 from plugins.tickets import hooks as ticket_hooks
 from plugins.tickets import models
 from plugins.tickets.test_lifecycle import (
@@ -41,10 +43,15 @@ from plugins.tickets.test_lifecycle import (
     open_ticket,
     step,
 )
-from schema.cli import cli
-from schema.modules import build_plugin_manager
-from tests import fixture_plugin
-from tests.support import DEFAULT_PASSWORD, Api, FakeClock, StatementCounter, make_user, running_app
+from schema.testkit import (
+    DEFAULT_PASSWORD,
+    Api,
+    CommandLine,
+    FakeClock,
+    StatementCounter,
+    make_user,
+    running_app,
+)
 
 ADMIN = "admin@example.com"
 
@@ -99,17 +106,27 @@ class Listener:
         self.calls.append(("reopened", ticket.number, ticket.reopen_count, context is not None))
 
 
-def manager_with(listener: Listener) -> CRMPluginManager:
-    return build_plugin_manager(
-        ["fixture", "tickets", "listener"],
-        load_entrypoints=True,
-        extra_plugins={"fixture": fixture_plugin.plugin, "listener": listener},
-    )
+async def load_demo_data(
+    pm: CRMPluginManager, session: AsyncSession, settings: Settings, size: int, *modules: str
+) -> None:
+    """The ``crm_demo_data`` of the named modules alone (``core.customers``), in module order;
+    ``crm demo`` runs every enabled module's."""
+    others = [plugin for name, plugin in pm.list_name_plugin() if name not in modules]
+    caller = pm.subset_hook_caller("crm_demo_data", remove_plugins=others)
+    await call_in_turn(caller, session=session, size=size, settings=settings)
 
 
 @pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings(plugins=("fixture", "tickets"))
+def crm_plugins() -> tuple[str, ...]:
+    return ("fixture", "tickets", "listener")
+
+
+@pytest.fixture
+def crm_extra_plugins(
+    crm_extra_plugins: Mapping[str, Any], listener: Listener
+) -> Mapping[str, Any]:
+    """The repository's (the fixture plugin) and the listener."""
+    return {**crm_extra_plugins, "listener": listener}
 
 
 @pytest.fixture
@@ -123,13 +140,16 @@ def listener() -> Listener:
 
 
 @pytest.fixture
-def pm(listener: Listener) -> CRMPluginManager:
-    return manager_with(listener)
+def pm(plugin_manager: CRMPluginManager) -> CRMPluginManager:
+    """The kit's plugin manager: core, the fixture plugin, tickets and the listener."""
+    return plugin_manager
 
 
 @pytest.fixture
-async def api(settings: Settings, clock: FakeClock, pm: CRMPluginManager) -> AsyncIterator[Api]:
-    async with running_app(settings, clock=clock, pm=pm) as client:
+async def api(
+    settings: Settings, clock: FakeClock, plugin_manager: CRMPluginManager
+) -> AsyncIterator[Api]:
+    async with running_app(settings, clock=clock, pm=plugin_manager) as client:
         yield client
 
 
@@ -149,7 +169,8 @@ async def customer(admin: Api) -> str:
 async def test_the_plugin_announces_every_step(
     admin: Api, customer: str, clock: FakeClock, listener: Listener
 ) -> None:
-    agent = await admin.user("agent@example.com", [SUPPORT_REPRESENTATIVE])
+    admin = await admin.lasting()  # its requests outlive the clock moves below
+    agent = await admin.user("agent@example.com", [SUPPORT_REPRESENTATIVE], lasting=True)
     body = await admin.gql(
         f"""mutation($u: ID!) {{
           setRoutingRule(input: {{type: FAULT, strategy: ROUND_ROBIN, userIds: [$u]}}) {{
@@ -256,6 +277,7 @@ async def test_auto_close_resolved_tickets_after_seven_days(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("CRM_TICKETS_AUTOCLOSE_DAYS", raising=False)
+    admin = await admin.lasting()  # its requests outlive the clock moves below
     old = await move_to(admin, await open_ticket(admin, customer, "old"), "RESOLVED")
     await move_to(admin, await open_ticket(admin, customer, "working"), "IN_PROGRESS")
     await move_to(admin, await open_ticket(admin, customer, "waiting"), "WAITING")
@@ -340,49 +362,33 @@ async def test_auto_close_days_come_from_the_environment(
         await run_jobs(admin, pm, MONDAY)
 
 
-runner = CliRunner()
-
-
-def run_sql(url: str, work: Any) -> Any:
-    async def main() -> Any:
-        database = Database(url)
-        try:
-            async with database.transaction() as session:
-                return await work(session)
-        finally:
-            await database.dispose()
-
-    return asyncio.run(main())
-
-
-def test_crm_jobs_run_auto_closes(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("crm_plugins", [("tickets",)], ids=["tickets-only"])
+async def test_crm_jobs_run_auto_closes(
+    crm_cli: CommandLine,
+    db: Database,
+    settings: Settings,
+    pm: CRMPluginManager,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_PLUGINS", "tickets")
     monkeypatch.setenv("CRM_TICKETS_AUTOCLOSE_DAYS", "3")
-    result = runner.invoke(cli, ["migrate"])
+    result = await crm_cli("migrate")
     assert result.exit_code == 0, result.output
-    result = runner.invoke(
-        cli,
-        [
-            "createuser",
-            "--email",
-            ADMIN,
-            "--name",
-            "Admin",
-            "--password",
-            DEFAULT_PASSWORD,
-            "--admin",
-        ],
+    result = await crm_cli(
+        "createuser",
+        "--email",
+        ADMIN,
+        "--name",
+        "Admin",
+        "--password",
+        DEFAULT_PASSWORD,
+        "--admin",
     )
     assert result.exit_code == 0, result.output
     now = utcnow()
 
-    async def seed(session: AsyncSession) -> None:
-        await customer_demo.load(session, 1)
-        customer_id = await session.scalar(select(customer_models.Customer.id))
+    async with db.transaction() as session:
+        await load_demo_data(pm, session, settings, 1, "core.customers")
+        customer_id = await session.scalar(select(Customer.id))
         await session.execute(
             insert(models.Ticket),
             [
@@ -409,27 +415,26 @@ def test_crm_jobs_run_auto_closes(
             ],
         )
 
-    run_sql(database_url, seed)
+    async def state() -> dict[str, tuple[str, int]]:
+        async with db.read() as session:
+            rows = await session.execute(
+                select(models.Ticket.subject, models.Ticket.status, models.Ticket.version)
+            )
+            return {subject: (status, version) for subject, status, version in rows}
 
-    async def state(session: AsyncSession) -> dict[str, tuple[str, int]]:
-        rows = await session.execute(
-            select(models.Ticket.subject, models.Ticket.status, models.Ticket.version)
-        )
-        return {subject: (status, version) for subject, status, version in rows}
-
-    first = runner.invoke(cli, ["jobs", "run"])
+    first = await crm_cli("jobs", "run")
     assert first.exit_code == 0, first.output
     assert "tickets auto-closed: 1" in first.output
-    after = run_sql(database_url, state)
+    after = await state()
     assert after == {
         "stale": ("CLOSED", 2),
         "fresh": ("RESOLVED", 1),
         "closed": ("CLOSED", 1),
     }
-    second = runner.invoke(cli, ["jobs", "run"])
+    second = await crm_cli("jobs", "run")
     assert second.exit_code == 0, second.output
     assert "tickets auto-closed: 0" in second.output
-    assert run_sql(database_url, state) == after
+    assert await state() == after
 
 
 # --- customers: merge, archive, erase ----------------------------------------------------------
@@ -659,9 +664,11 @@ async def test_enabled_plugin_adds_its_schema_and_permissions(admin: Api) -> Non
     assert "tickets" in facts["modules"]
 
 
-async def test_disabled_plugin_leaves_no_trace(make_settings: Callable[..., Settings]) -> None:
+async def test_disabled_plugin_leaves_no_trace(
+    make_settings: Callable[..., Settings], crm_extra_plugins: Mapping[str, Any]
+) -> None:
     settings = make_settings(plugins=("fixture",))
-    async with running_app(settings) as api:
+    async with running_app(settings, extra_plugins=crm_extra_plugins) as api:
         admin = await api.user(ADMIN, ["ADMINISTRATOR"])
         facts = await schema_facts(admin)
 
@@ -712,11 +719,11 @@ async def test_demo_data_makes_consistent_tickets(admin: Api, pm: CRMPluginManag
     assert (await open_ticket(admin, customer))["number"] == "T000021"
 
 
-async def test_demo_tickets_never_happen_in_the_future(admin: Api) -> None:
+async def test_demo_tickets_never_happen_in_the_future(admin: Api, pm: CRMPluginManager) -> None:
     """At larger sizes too: every time of a demo ticket lies between its opening and now."""
     await make_user(admin.db, admin.settings, "agent@example.com", [SUPPORT_REPRESENTATIVE])
     async with admin.db.transaction() as session:
-        await customer_demo.load(session, 1000)
+        await load_demo_data(pm, session, admin.settings, 1000, "core.customers")
         await ticket_hooks.crm_demo_data(session, 1000, admin.settings)
     now = utcnow()
     async with admin.db.read() as session:
@@ -757,7 +764,7 @@ query($first: Int!) {
 SIZE = 120
 
 
-async def seed_customers_with_tickets(api: Api) -> None:
+async def seed_customers_with_tickets(api: Api, pm: CRMPluginManager) -> None:
     """``SIZE`` demo customers (owned by three sales reps), three tickets each."""
     for n in (1, 2, 3):
         await make_user(api.db, api.settings, f"rep{n}@example.com", [SALES_REPRESENTATIVE])
@@ -768,8 +775,8 @@ async def seed_customers_with_tickets(api: Api) -> None:
     now = utcnow()
     cycle = ["NEW", "IN_PROGRESS", "WAITING", "RESOLVED"]
     async with api.db.transaction() as session:
-        await customer_demo.load(session, SIZE)
-        customer_ids = list((await session.scalars(select(customer_models.Customer.id))).all())
+        await load_demo_data(pm, session, api.settings, SIZE, "core.customers")
+        customer_ids = list((await session.scalars(select(Customer.id))).all())
         await session.execute(
             insert(models.Ticket),
             [
@@ -809,9 +816,11 @@ async def nested_statements(
 
 
 async def test_nested_tickets_cost_the_same_for_5_and_100_customers(
-    admin: Api, count_statements: Callable[[Database], StatementCounter]
+    admin: Api,
+    pm: CRMPluginManager,
+    count_statements: Callable[[Database], StatementCounter],
 ) -> None:
-    await seed_customers_with_tickets(admin)
+    await seed_customers_with_tickets(admin, pm)
     counter = count_statements(admin.db)
 
     small, small_edges = await nested_statements(admin, counter, 5)

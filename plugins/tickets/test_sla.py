@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.catalog import (
+from core.plugin_api import (
     ADMINISTRATOR,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
+    CRMPluginManager,
+    Settings,
 )
-from core.config import Settings
 from plugins.tickets.calendar import AlwaysOpen, BusinessCalendar
 from plugins.tickets.domain import DEFAULT_SLA
 from plugins.tickets.test_lifecycle import (
@@ -34,7 +35,7 @@ from plugins.tickets.test_lifecycle import (
     step,
     when,
 )
-from tests.support import Api, FakeClock, running_app
+from schema.testkit import Api, FakeClock, running_app
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -61,14 +62,16 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def api(settings: Settings, clock: FakeClock) -> AsyncIterator[Api]:
-    async with running_app(settings, clock=clock) as client:
+async def api(
+    settings: Settings, plugin_manager: CRMPluginManager, clock: FakeClock
+) -> AsyncIterator[Api]:
+    async with running_app(settings, pm=plugin_manager, clock=clock) as client:
         yield client
 
 
 @pytest.fixture
 async def admin(api: Api) -> Api:
-    return await api.user("admin@example.com", [ADMINISTRATOR])
+    return await api.user("admin@example.com", [ADMINISTRATOR], lasting=True)
 
 
 @pytest.fixture
@@ -305,13 +308,13 @@ async def test_sla_policy_changes_targets_and_needs_tickets_manage(
 
     manage = {"input": {"priority": "LOW", "firstResponseMinutes": 5, "resolutionMinutes": 50}}
     for role in (SUPPORT_REPRESENTATIVE, SALES_REPRESENTATIVE):
-        caller = await admin.user(f"{role.lower()}@example.com", [role])
+        caller = await admin.user(f"{role.lower()}@example.com", [role], lasting=True)
         assert error_code(await caller.gql(SET_POLICY, manage)) == "FORBIDDEN"
     assert await dues(admin, low) == (
         MONDAY + dt.timedelta(hours=2),
         MONDAY + dt.timedelta(hours=120),
     )
-    sysadmin = await admin.user("sys@example.com", [SYSTEM_ADMINISTRATOR])
+    sysadmin = await admin.user("sys@example.com", [SYSTEM_ADMINISTRATOR], lasting=True)
     assert data(await sysadmin.gql(SET_POLICY, manage))["setSlaPolicy"]["errors"] == []
     assert await dues(admin, low) == (
         MONDAY + dt.timedelta(minutes=5),
@@ -421,7 +424,7 @@ async def test_business_hours_refusals(admin: Api) -> None:
         payload = await set_hours(admin, **input)
         assert payload["businessHours"] is None
         assert [(e["field"], e["code"]) for e in payload["errors"]] == expected, input
-    support = await admin.user("support@example.com", [SUPPORT_REPRESENTATIVE])
+    support = await admin.user("support@example.com", [SUPPORT_REPRESENTATIVE], lasting=True)
     body = await support.gql(SET_HOURS, {"input": {"enabled": True, "timeZone": "UTC"}})
     assert error_code(body) == "FORBIDDEN"
 
