@@ -158,7 +158,7 @@ def crm_identity() -> Identity | None:
 def crm_permissions() -> Sequence[Permission]:
     """Declare the module's permissions, named ``resource:action``.
 
-    Called once per process when the permission catalogue is built. The ``permissions``
+    Called once per plugin manager, when its permission catalogue is built. The ``permissions``
     query lists every declared permission with its description and the declaring module.
     A name two modules declare stops startup.
 

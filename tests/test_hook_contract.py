@@ -1,10 +1,14 @@
 """Meta-tests that keep the plugin contract honest, as Datasette's do.
 
-Every hook specification in ``core/hookspecs.py`` must be documented in ``docs/plugins.md``
-under a ``### `name(params) -> return` `` heading whose signature is the specification's, in
-the section of its banner group, and must be called by at least one test under ``tests/``.
-The hooks built-in plugins declare are documented the same way under ``#### `` headings in
-the guide's section on hooks that plugins declare.
+``docs/plugins.md`` documents every hook specification under ``## Hook reference``: each one
+under a ``#### `name(params) -> return` `` heading whose signature is the specification's,
+inside the ``### `` group of its banner in the hookspecs module. Core's hooks (the kernel's,
+``core/hookspecs.py``, and the customers module's, ``core/customers/hookspecs.py``) are
+documented exactly once each, and nothing else is; the hooks the tickets plugin declares
+(``plugins/tickets/hookspecs.py``) sit in the group ``### Hooks that plugins declare``. Each
+hook's ``**Kind:**`` sentence says what its specification says: ``firstresult``,
+``historic``, awaited in turn (``call_in_turn``) or not awaited. That a test calls every
+hook is checked by ``tests.hook_coverage`` while the whole suite runs.
 """
 
 from __future__ import annotations
@@ -12,10 +16,9 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from core import hookspecs
 from core.customers import hookspecs as customer_hookspecs
@@ -24,17 +27,13 @@ from schema.modules import build_plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "plugins.md"
-TESTS = ROOT / "tests"
-THIS_FILE = Path(__file__).resolve()
 SPEC_MARKER = f"{hookspecs.PROJECT_NAME}_spec"
 
-# Hooks allowed to have no test under tests/ that names them. Keep it empty; an entry needs a
-# comment saying why the hook cannot be tested and where it is covered instead.
-EXEMPT: list[str] = []
-
-_HOOK_HEADING = re.compile(r"^### `(?P<signature>(?P<name>crm_\w+)\(.*)`\s*$")
-_PLUGIN_HOOK_HEADING = re.compile(r"^#### `(?P<signature>(?P<name>crm_\w+)\(.*)`\s*$")
+HOOK_REFERENCE = "Hook reference"
 PLUGIN_HOOKS_SECTION = "Hooks that plugins declare"
+_HOOK_HEADING = re.compile(r"^#### `(?P<signature>(?P<name>crm_\w+)\(.*)`\s*$")
+_ANY_HEADING = re.compile(r"^(?P<level>#{1,6}) (?P<title>.*?)\s*$")
+_KIND = re.compile(r"\*\*Kind:\*\*(?P<kind>.*?)(?:\.\s|\.$)")
 # A banner: a rule, the group's title, optional comment lines about the group, a rule.
 _BANNER = re.compile(
     r"^# -{10,}\n# (?P<title>[^\n]+)\n(?:#(?: [^\n]*)?\n)*?# -{10,}$", re.MULTILINE
@@ -84,32 +83,83 @@ def documented_signature(function: Callable[..., Any]) -> str:
     return text
 
 
-def documented_hooks() -> dict[str, tuple[str, str | None]]:
-    """Hook headings of the guide: name -> (signature, title of the enclosing ``##``)."""
-    found: dict[str, tuple[str, str | None]] = {}
+@dataclass(frozen=True)
+class DocumentedHook:
+    """A ``####`` hook heading of the guide and the text under it."""
+
+    name: str
+    signature: str
+    section: str | None
+    """Title of the enclosing ``##`` heading."""
+    group: str | None
+    """Title of the enclosing ``###`` heading."""
+    body: str
+    """The text up to the next heading, whitespace collapsed."""
+
+
+def parse_hook_headings(text: str) -> tuple[list[DocumentedHook], list[str]]:
+    """Every ``####`` hook heading of ``text`` (outside code fences), and every other heading
+    that names a hook the way a hook heading does (a problem: wrong level)."""
+    hooks: list[DocumentedHook] = []
+    misplaced: list[str] = []
     section: str | None = None
-    for line in DOCS.read_text(encoding="utf-8").splitlines():
-        if line.startswith("## "):
-            section = line[3:].strip()
+    group: str | None = None
+    current: dict[str, Any] | None = None
+    body: list[str] = []
+    in_fence = False
+
+    def close() -> None:
+        if current is not None:
+            hooks.append(DocumentedHook(**current, body=" ".join(" ".join(body).split())))
+
+    for line in text.splitlines():
+        if line.startswith("```"):
+            in_fence = not in_fence
+        heading = None if in_fence else _ANY_HEADING.match(line)
+        if heading is None:
+            body.append(line)
             continue
+        close()
+        current, body = None, []
+        level, title = len(heading["level"]), heading["title"]
+        if level <= 2:
+            section, group = (title if level == 2 else None), None
+        elif level == 3:
+            group = title
         match = _HOOK_HEADING.match(line)
         if match:
-            found[match["name"]] = (match["signature"], section)
-    return found
+            current = {
+                "name": match["name"],
+                "signature": match["signature"],
+                "section": section,
+                "group": group,
+            }
+        elif re.match(r"`crm_\w+\(", title):
+            misplaced.append(line)
+    close()
+    return hooks, misplaced
+
+
+def guide_hooks() -> list[DocumentedHook]:
+    return parse_hook_headings(DOCS.read_text(encoding="utf-8"))[0]
+
+
+def documented_hooks() -> dict[str, tuple[str, str | None]]:
+    """Core's hook headings: name -> (signature, title of the enclosing ``###`` group)."""
+    return {
+        hook.name: (hook.signature, hook.group)
+        for hook in guide_hooks()
+        if hook.group != PLUGIN_HOOKS_SECTION
+    }
 
 
 def documented_plugin_hooks() -> dict[str, tuple[str, str | None]]:
-    """``####`` hook headings of the guide: name -> (signature, title of the enclosing ``##``)."""
-    found: dict[str, tuple[str, str | None]] = {}
-    section: str | None = None
-    for line in DOCS.read_text(encoding="utf-8").splitlines():
-        if line.startswith("## "):
-            section = line[3:].strip()
-            continue
-        match = _PLUGIN_HOOK_HEADING.match(line)
-        if match:
-            found[match["name"]] = (match["signature"], section)
-    return found
+    """Hook headings of the group on hooks plugins declare: name -> (signature, group)."""
+    return {
+        hook.name: (hook.signature, hook.group)
+        for hook in guide_hooks()
+        if hook.group == PLUGIN_HOOKS_SECTION
+    }
 
 
 def banner_groups() -> dict[str, str]:
@@ -154,7 +204,7 @@ def test_every_hook_is_documented_with_its_exact_signature() -> None:
     for name, function in sorted(core_hookspecs().items()):
         expected = documented_signature(function)
         if name not in documented:
-            problems.append(f"missing heading: ### `{expected}`")
+            problems.append(f"missing heading: #### `{expected}`")
         elif documented[name][0] != expected:
             problems.append(f"wrong signature: {documented[name][0]!r} should be {expected!r}")
 
@@ -187,12 +237,81 @@ def test_hooks_are_documented_in_their_banner_group() -> None:
     assert set(groups) == set(core_hookspecs()), "every hookspec sits under a banner comment"
 
     misplaced = [
-        f"{name} belongs under a '## ...{group}' heading, not {documented[name][1]!r}"
+        f"{name} belongs under a '### {group}' heading, not {documented[name][1]!r}"
         for name, group in sorted(groups.items())
-        if name in documented and group.casefold() not in (documented[name][1] or "").casefold()
+        if name in documented and group.casefold() != (documented[name][1] or "").casefold()
     ]
 
     assert not misplaced, misplaced
+
+
+def test_every_hook_heading_sits_in_the_hook_reference_once() -> None:
+    hooks, misplaced = parse_hook_headings(DOCS.read_text(encoding="utf-8"))
+    names = [hook.name for hook in hooks]
+
+    assert not misplaced, f"hook headings must be '#### ' headings: {misplaced}"
+    assert len(names) == len(set(names)), f"hooks documented twice: {sorted(names)}"
+    outside = [hook.name for hook in hooks if hook.section != HOOK_REFERENCE]
+    assert not outside, f"hook headings outside '## {HOOK_REFERENCE}': {outside}"
+
+
+def kind_problems(hook: DocumentedHook, function: Callable[..., Any]) -> list[str]:
+    """How the hook's ``**Kind:**`` sentence contradicts its specification."""
+    match = _KIND.search(hook.body)
+    if match is None:
+        return [f"{hook.name}: no '**Kind:** ...' sentence"]
+    kind = match["kind"]
+    options = getattr(function, SPEC_MARKER)
+    awaited = "Awaitable" in str(inspect.signature(function).return_annotation)
+    problems = [
+        f"{hook.name}: {option} is {bool(options[option])} but the kind says {kind!r}"
+        for option in ("firstresult", "historic")
+        if bool(options[option]) != (f"`{option}`" in kind)
+    ]
+    if awaited and ("not awaited" in kind or "call_in_turn" not in kind):
+        problems.append(f"{hook.name}: awaited in turn (`call_in_turn`), not {kind!r}")
+    if not awaited and "not awaited" not in kind:
+        problems.append(f"{hook.name}: its results are not awaited, not {kind!r}")
+    return problems
+
+
+def test_every_hook_says_what_kind_of_hook_it_is() -> None:
+    specs = {**core_hookspecs(), **specs_of(ticket_hookspecs)}
+    problems = [
+        problem
+        for hook in guide_hooks()
+        if hook.name in specs
+        for problem in kind_problems(hook, specs[hook.name])
+    ]
+
+    assert not problems, "\n".join(problems)
+
+
+def test_the_kind_check_reads_specifications() -> None:
+    def hook(kind: str, name: str = "crm_identity") -> DocumentedHook:
+        return DocumentedHook(name, "", HOOK_REFERENCE, None, f"**Kind:** {kind}. More.")
+
+    assert kind_problems(hook("`firstresult`, not awaited"), hookspecs.crm_identity) == []
+    assert kind_problems(hook("not awaited"), hookspecs.crm_identity)
+    assert kind_problems(hook("`historic`, not awaited"), hookspecs.crm_add_hookspecs) == []
+    assert kind_problems(hook("awaited (`call_in_turn`)"), hookspecs.crm_startup) == []
+    assert kind_problems(hook("not awaited (`call_in_turn`)"), hookspecs.crm_startup)
+    assert kind_problems(hook("awaited"), hookspecs.crm_migrations)
+    assert kind_problems(DocumentedHook("crm_x", "", None, None, "no kind"), hookspecs.crm_startup)
+
+
+def test_the_heading_parser_skips_code_and_flags_wrong_levels() -> None:
+    text = (
+        "## Hook reference\n### Database\n#### `crm_a(x: int) -> None`\n\n**Kind:** it.\n"
+        "```python\n#### `crm_b() -> None`\n```\n### `crm_c() -> None`\n"
+    )
+    hooks, misplaced = parse_hook_headings(text)
+
+    assert [(h.name, h.signature, h.section, h.group) for h in hooks] == [
+        ("crm_a", "crm_a(x: int) -> None", "Hook reference", "Database")
+    ]
+    assert hooks[0].body.startswith("**Kind:** it.")
+    assert misplaced == ["### `crm_c() -> None`"]
 
 
 def test_signature_format() -> None:
@@ -205,25 +324,3 @@ def test_signature_format() -> None:
     assert documented_signature(crm_example) == (
         "crm_example(size: int = 3, *names: str, **extra: object) -> list[str] | None"
     )
-
-
-def _test_sources() -> dict[Path, str]:
-    return {
-        path: path.read_text(encoding="utf-8")
-        for path in sorted(TESTS.rglob("test_*.py"))
-        if path.resolve() != THIS_FILE
-    }
-
-
-def test_exemptions_are_real_hooks() -> None:
-    assert set(EXEMPT) <= set(core_hookspecs()), "EXEMPT names hooks that do not exist"
-
-
-@pytest.mark.parametrize("name", sorted(core_hookspecs()))
-def test_every_hook_is_called_by_a_test(name: str) -> None:
-    if name in EXEMPT:
-        pytest.skip(f"{name} is exempt (see EXEMPT)")
-    pattern = re.compile(rf"\b{re.escape(name)}\b")
-    callers = [path.name for path, source in _test_sources().items() if pattern.search(source)]
-
-    assert callers, f"no test under tests/ (other than {THIS_FILE.name}) calls {name}"
