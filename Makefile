@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_SIZE ?= 50
 
-.PHONY: run test lint typecheck pytest schema install clean bench profile
+.PHONY: run test lint typecheck pytest example schema install clean bench profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,8 @@ run: install
 	$(BIN)/crm demo --size $(DEMO_SIZE) --if-empty
 	CRM_GRAPHIQL=$${CRM_GRAPHIQL:-1} $(BIN)/crm serve --host $(HOST) --port $(PORT)
 
-## Set up and run everything CI runs: ruff, import contracts, mypy, pytest.
-test: install lint typecheck pytest
+## Set up and run everything CI runs: ruff, import contracts, mypy, pytest, the example plugin.
+test: install lint typecheck pytest example
 
 lint:
 	$(BIN)/ruff check .
@@ -37,6 +37,21 @@ typecheck:
 
 pytest:
 	$(BIN)/pytest -q
+
+## The example plugin (docs/warranty) as a partner installs it: the package and the plugin in
+## a venv of their own, the plugin type-checked strictly against the installed package and
+## tested with the installed test kit only (its tests run from the installed copy).
+EXAMPLE := docs/warranty
+EXAMPLE_VENV := var/example-venv
+example: install
+	rm -rf $(EXAMPLE_VENV)
+	$(PYTHON) -m venv $(EXAMPLE_VENV)
+	$(EXAMPLE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EXAMPLE_VENV)/bin/python -m pip install --quiet ".[dev]" ./$(EXAMPLE)
+	rm -rf build $(EXAMPLE)/build  # what the wheel builds left in the tree
+	cd $(EXAMPLE) && ../../$(EXAMPLE_VENV)/bin/mypy crm_warranty
+	$(EXAMPLE_VENV)/bin/pytest -q -p no:cacheprovider -c $(EXAMPLE)/pyproject.toml \
+		--rootdir $(EXAMPLE) --pyargs crm_warranty
 
 ## Benchmarks: tables printed and written to bench/results/ (SQLite without setup; set
 ## CRM_BENCH_POSTGRES_URL=postgresql://user@host:5432/postgres for PostgreSQL side by side,

@@ -1,0 +1,1 @@
+"""Product warranties of customers: an example plugin (docs/plugins.md walks through it)."""
