@@ -6,14 +6,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_SIZE ?= 50
 
-.PHONY: run test lint typecheck pytest example schema install clean bench profile
+.PHONY: run test lint typecheck pytest example schema install lock clean bench profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -47,7 +47,7 @@ example: install
 	rm -rf $(EXAMPLE_VENV)
 	$(PYTHON) -m venv $(EXAMPLE_VENV)
 	$(EXAMPLE_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(EXAMPLE_VENV)/bin/python -m pip install --quiet ".[dev]" ./$(EXAMPLE)
+	$(EXAMPLE_VENV)/bin/python -m pip install --quiet -c constraints.txt ".[dev]" ./$(EXAMPLE)
 	rm -rf build $(EXAMPLE)/build  # what the wheel builds left in the tree
 	cd $(EXAMPLE) && ../../$(EXAMPLE_VENV)/bin/mypy crm_warranty
 	$(EXAMPLE_VENV)/bin/pytest -q -p no:cacheprovider -c $(EXAMPLE)/pyproject.toml \
@@ -63,6 +63,17 @@ bench: install
 ## Profile the hot path (the nested customer query) with pyinstrument and cProfile.
 profile: install
 	$(BIN)/python -m bench.profile
+
+## Renew constraints.txt: resolve pyproject.toml's ranges in a fresh venv and pin what came.
+LOCK_VENV := var/lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet ".[dev]"
+	rm -rf build
+	{ sed -n '1,2p' constraints.txt; $(LOCK_VENV)/bin/pip freeze --exclude crm; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 ## Regenerate the committed API contract after a schema change.
 schema: install
