@@ -7,6 +7,7 @@ production database shared by many stateless app processes.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, insert, literal, select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -76,7 +78,28 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+async def _connect_sqlite(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
+    """``aiosqlite.connect``, but a failed connect waits for the worker thread it started.
+
+    aiosqlite queues its worker's stop when a connect fails and returns at once; the worker
+    then reports to the event loop, which may be closed by then ("Event loop is closed" in
+    a thread nobody watches). Waiting for the worker makes the failure end where it began.
+    """
+    connection = aiosqlite.connect(*args, **kwargs)
+    worker = connection._thread  # a daemon like SQLAlchemy's own connect makes it
+    worker.daemon = True
+    try:
+        return await connection
+    except BaseException:
+        await asyncio.to_thread(worker.join, 5)
+        raise
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _on_do_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        cparams["async_creator_fn"] = _connect_sqlite
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide where transactions begin.
