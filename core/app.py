@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from strawberry import Schema
 from core import migrate
 from core.access import AuthenticationError, bearer_token
 from core.catalog import catalog_for
-from core.config import Settings
+from core.config import IPNetwork, Settings
 from core.context import RequestContext
 from core.db import Database, utcnow
 from core.host import CRMPluginManager, call_in_turn
@@ -33,6 +34,8 @@ from core.http import GraphQLEndpoint
 
 access_log = logging.getLogger("crm.access")
 logger = logging.getLogger("crm.app")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -84,6 +87,50 @@ class RequestLogMiddleware:
             )
 
 
+def _address(text: str) -> IPAddress | None:
+    """An IP address from an ``X-Forwarded-For`` entry (a port or IPv6 brackets allowed)."""
+    text = text.strip()
+    if text.startswith("["):  # [2001:db8::1]:8080
+        text = text[1:].split("]", 1)[0]
+    elif text.count(":") == 1:  # 203.0.113.7:8080
+        text = text.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def client_address(
+    peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[IPNetwork]
+) -> str | None:
+    """The client's address: the connection's peer, unless the peer is a trusted proxy.
+
+    Then ``X-Forwarded-For`` (every such header, in order) is walked from the right,
+    skipping the hops that are trusted proxies too; the first one that is not is the
+    client. An entry that is not an address ends the walk at the last trusted hop, and a
+    chain of trusted hops only gives its leftmost. An untrusted peer's header is ignored:
+    anyone can send one.
+    """
+    if peer is None or not trusted:
+        return peer
+
+    def is_trusted(address: IPAddress) -> bool:
+        return any(address in network for network in trusted)
+
+    current = _address(peer)
+    if current is None or not is_trusted(current):
+        return peer
+    hops = [hop for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            break
+        current = address
+        if not is_trusted(address):
+            break
+    return str(current)
+
+
 def assemble_app(
     *,
     settings: Settings,
@@ -99,6 +146,7 @@ def assemble_app(
     head_check = migrate.HeadCheck(pm)
 
     catalog = catalog_for(pm)  # built now: a bad declaration stops startup, not a request
+    trusted_proxies = settings.trusted_proxy_networks
 
     async def make_context(request: Request) -> RequestContext:
         context = RequestContext(
@@ -107,7 +155,11 @@ def assemble_app(
             pm=pm,
             request=request,
             request_id=request.state.request_id,
-            client_address=request.client.host if request.client else None,
+            client_address=client_address(
+                request.client.host if request.client else None,
+                request.headers.getlist("x-forwarded-for"),
+                trusted_proxies,
+            ),
             clock=clock,
         )
         try:

@@ -6,6 +6,7 @@ environment variable and says what was expected (:class:`ConfigError`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ENV_PREFIX = "CRM_"
 SECRET_KEY_FILE = "secret_key"
@@ -45,7 +48,17 @@ class Settings(BaseSettings):
     )
     debug: bool = False
     graphiql: bool = False
+    introspection: bool | None = Field(
+        default=None,
+        description="Whether anonymous callers may introspect the schema; unset: when "
+        "GraphiQL is on. Signed-in callers always may.",
+    )
     cors_origins: str = Field(default="", description="Comma-separated allowed origins.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IP addresses or CIDR networks of reverse proxies whose "
+        "X-Forwarded-For is believed; empty: none, the client is the connection's peer.",
+    )
     max_query_depth: int = Field(default=12, ge=1, le=100)
     max_aliases: int = Field(default=30, ge=0, le=1000)
     max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
@@ -70,6 +83,12 @@ class Settings(BaseSettings):
     login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
     login_slowdown_seconds: float = Field(
         default=0.5, ge=0, le=10, description="Delay added per failure before the lock."
+    )
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=256,
+        description="Password hashes/checks run at once, in worker threads (default: CPUs).",
     )
 
     @field_validator("database_url")
@@ -101,6 +120,22 @@ class Settings(BaseSettings):
             raise ValueError("must be a two-letter country code, e.g. US, GB, DE")
         return code
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or CIDR network "
+                    "(give a comma-separated list, e.g. 10.0.0.5,192.168.0.0/16)"
+                ) from None
+        return value
+
     @field_validator("secret_key")
     @classmethod
     def _long_enough(cls, value: str) -> str:
@@ -129,6 +164,19 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql or self.debug
+
+    @property
+    def anonymous_introspection(self) -> bool:
+        """Whether callers without a token may introspect (``CRM_INTROSPECTION``)."""
+        return self.graphiql_enabled if self.introspection is None else self.introspection
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPNetwork]:
+        return [
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in self.trusted_proxies.split(",")
+            if item.strip()
+        ]
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -93,6 +93,9 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
+        # The app itself decides whom to believe (CRM_TRUSTED_PROXIES); uvicorn's own
+        # proxy handling would trust X-Forwarded-For from any local peer.
+        proxy_headers=False,
         access_log=False,
         log_level="info",
     )
@@ -204,6 +207,7 @@ def createuser(
         try:
             if not await migrations.at_head(db, pm):
                 _fail("the database is not migrated; run `crm migrate` first")
+            password_hash = await service.hash_ahead(settings, password)  # before the transaction
             async with db.transaction() as session:
                 actor = Actor(label="crm createuser")
                 team_row = await service.team_named(session, team, actor) if team else None
@@ -216,6 +220,7 @@ def createuser(
                         email=email,
                         name=name,
                         password=password,
+                        password_hash=password_hash,
                         team_id=team_row.id if team_row else None,
                     ),
                     role_rows,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from collections.abc import Iterator
@@ -44,6 +45,37 @@ def test_serves_graphql_graphiql_and_probes(server: str) -> None:
     page = httpx.get(f"{server}/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+
+
+def test_a_local_peer_cannot_choose_its_address_with_x_forwarded_for(
+    server: str, tmp_path: Path
+) -> None:
+    """uvicorn on its own believes X-Forwarded-For from loopback peers; ``crm serve`` does
+    not: only CRM_TRUSTED_PROXIES (none by default) may name the client."""
+    from core.config import load_settings
+    from schema.testkit import LOGIN
+
+    body = httpx.post(
+        f"{server}/graphql",
+        json={"query": LOGIN, "variables": {"email": "x@example.com", "password": "Wrong-1"}},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    ).json()
+    assert body["data"]["login"]["errors"][0]["code"] == "INVALID"
+
+    async def addresses() -> list[str | None]:
+        from sqlalchemy import select
+
+        from core.audit import AuditEvent
+        from core.db import Database
+
+        db = Database(load_settings(data_dir=tmp_path / "data").resolved_database_url)
+        try:
+            async with db.read() as session:
+                return list((await session.scalars(select(AuditEvent.client_address))).all())
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(addresses()) == ["127.0.0.1"]
 
 
 def test_a_served_app_leaves_its_startup_heap_to_the_collector_once(tmp_path: Path) -> None:

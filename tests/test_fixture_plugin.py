@@ -169,7 +169,7 @@ async def test_nested_query_statement_count_is_flat(
 async def test_plugin_disabled_leaves_no_trace(
     make_settings: Callable[..., Settings], api_factory: Callable[..., Any]
 ) -> None:
-    async with api_factory(make_settings(plugins=())) as api:
+    async with api_factory(make_settings(plugins=(), introspection=True)) as api:
         body = await api.gql(
             '{ __type(name: "Widget") { name } system { modules { name } } '
             "__schema { types { name } } }"

@@ -915,6 +915,7 @@ async def test_variables_never_reach_the_logs(admin: Api, logs: pytest.LogCaptur
             "variables": {"t": secret},
             "operationName": "Find",
         },
+        headers=admin.headers,  # introspection needs a signed-in caller
     )
     failed = await post(
         admin,
@@ -931,6 +932,7 @@ async def test_variables_never_reach_the_logs(admin: Api, logs: pytest.LogCaptur
         },
     )
     assert ok.status_code == 200
+    assert ok.json() == {"data": {"__type": None}}
     assert failed.json()["errors"][0]["message"] == "Internal error"
     assert login.json()["data"]["login"] == {"accessToken": None, "errors": [{"code": "INVALID"}]}
 

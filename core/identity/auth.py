@@ -151,12 +151,33 @@ async def login(
     if errors:
         raise UserErrors(errors)
     keys = throttle.Keys.of(email, client_address)
+    limit = settings.password_hash_concurrency
+    # Read, then check the password off the event loop with no transaction open: argon2
+    # takes a fraction of a second of CPU, and nothing may wait on it.
+    async with db.read() as session:
+        locked = await throttle.locked_for(session, keys.all(), now)
+        user = await session.scalar(select(User).where(User.email == email))
+    verified = False
+    new_hash: str | None = None
+    if locked is None:
+        verified = await passwords.verify_off_loop(
+            user.password_hash if user else None, password, limit=limit
+        )
+        stored = user.password_hash if verified and user is not None and user.is_active else None
+        if stored is not None and passwords.needs_rehash(stored):
+            new_hash = await passwords.hash_off_loop(password, limit=limit)
     delay = 0.0
     failure: UserErrors
     async with db.transaction() as session:
-        locked = await throttle.locked_for(session, keys.all(), now)
-        user = await session.scalar(select(User).where(User.email == email))
         actor = _actor(user, email, client_address, request_id, now)
+        current = None
+        if locked is None and verified and user is not None:
+            # Recheck in the write transaction: a lock reached by guesses running alongside
+            # this one, or a password change or deactivation meanwhile, wins.
+            locked = await throttle.locked_for(session, keys.all(), now)
+            current = await session.scalar(select(User).where(User.id == user.id))
+            if current is None or current.password_hash != user.password_hash:
+                verified = False
         if locked is not None:
             audit.record(
                 session,
@@ -171,7 +192,7 @@ async def login(
                 f"too many failed logins; try again in {locked} minute{'s' if locked > 1 else ''}",
                 UserErrorCode.RATE_LIMITED,
             )
-        elif not passwords.verify_password(user.password_hash if user else None, password):
+        elif not verified:
             delay = await throttle.count_failure(session, keys, settings, now)
             audit.record(
                 session,
@@ -182,7 +203,7 @@ async def login(
                 {"reason": "bad credentials"},
             )
             failure = UserErrors.single(None, BAD_CREDENTIALS, UserErrorCode.INVALID)
-        elif user is None or not user.is_active:
+        elif current is None or not current.is_active:
             audit.record(
                 session,
                 actor,
@@ -196,18 +217,18 @@ async def login(
             )
         else:
             await throttle.clear(session, keys)
-            if user.password_hash and passwords.needs_rehash(user.password_hash):
-                user.password_hash = passwords.hash_password(password)
+            if new_hash is not None:
+                current.password_hash = new_hash
             # Not an edit of the user: no version bump that would fail someone's pending edit.
             await session.execute(
                 update(User)
-                .where(User.id == user.id)
+                .where(User.id == current.id)
                 .values(last_login_at=now)
                 .execution_options(synchronize_session=False)
             )
-            set_committed_value(user, "last_login_at", now)  # the payload shows it, no flush
-            issued = await _open_session(session, settings, user, client_address, now)
-            audit.record(session, actor, "login.succeeded", "User", user.id)
+            set_committed_value(current, "last_login_at", now)  # the payload shows it, no flush
+            issued = await _open_session(session, settings, current, client_address, now)
+            audit.record(session, actor, "login.succeeded", "User", current.id)
             return issued
     if delay:
         await asyncio.sleep(delay)

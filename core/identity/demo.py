@@ -5,6 +5,7 @@ The logins are fixed so that ``crm demo`` can print them and a README can name t
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import catalog
 from core.audit import Actor
 from core.config import Settings
-from core.identity import service
+from core.identity import passwords, service
 
 DEMO_PASSWORD = "Demo-Lantern-Walrus-2026"
 DEMO_ACTOR = Actor(label="crm demo")
@@ -46,7 +47,15 @@ def demo_users(size: int) -> list[DemoUser]:
 
 async def load(session: AsyncSession, size: int, settings: Settings) -> None:
     teams = {}
-    for user in demo_users(size):
+    users = demo_users(size)
+    # The hashes are made in worker threads, several at once, not one by one on the loop.
+    hashes = await asyncio.gather(
+        *(
+            passwords.hash_off_loop(DEMO_PASSWORD, limit=settings.password_hash_concurrency)
+            for _ in users
+        )
+    )
+    for user, password_hash in zip(users, hashes, strict=True):
         team_id = None
         if user.team is not None:
             if user.team not in teams:
@@ -57,6 +66,12 @@ async def load(session: AsyncSession, size: int, settings: Settings) -> None:
             session,
             settings,
             DEMO_ACTOR,
-            service.NewUser(user.email, user.name, DEMO_PASSWORD, team_id=team_id),
+            service.NewUser(
+                user.email,
+                user.name,
+                DEMO_PASSWORD,
+                team_id=team_id,
+                password_hash=password_hash,
+            ),
             roles,
         )

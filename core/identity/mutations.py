@@ -160,12 +160,16 @@ class IdentityMutation:
 
     @strawberry.mutation(extensions=requires("users:manage"))
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
+        # Hashed before the transaction opens (and off the event loop).
+        password_hash = await service.hash_ahead(info.context.settings, input.password)
+
         async def work(session: AsyncSession) -> models.User:
             check = Check()
             new = service.NewUser(
                 email=input.email,
                 name=input.name,
                 password=input.password,
+                password_hash=password_hash,
                 team_id=check.node_id("teamId", input.team_id, "Team"),
                 role_ids=check.node_ids("roleIds", input.role_ids, "Role"),
                 active=input.active,
@@ -211,12 +215,21 @@ class IdentityMutation:
     async def set_user_password(
         self, info: Info, input: SetUserPasswordInput
     ) -> SetUserPasswordPayload:
-        async def work(session: AsyncSession) -> models.User:
-            check = Check()
-            user_id = check.node_id("userId", input.user_id, "User")
+        check = Check()
+        user_id = check.node_id("userId", input.user_id, "User")
+        try:
             check.done()
+            # argon2's work (checking the current password, hashing the new one) runs
+            # before the transaction opens, off the event loop.
+            prepared = await service.prepare_password_change(
+                info.context, user_id, input.password, input.current_password
+            )
+        except UserErrors as exc:
+            return SetUserPasswordPayload.of(None, exc.errors)
+
+        async def work(session: AsyncSession) -> models.User:
             return await service.set_user_password(
-                session, info.context, user_id, input.password, input.current_password
+                session, info.context, user_id, input.password, input.current_password, prepared
             )
 
         return await mutate(info, work, SetUserPasswordPayload.of)

@@ -1,9 +1,21 @@
-"""Password hashing (argon2id through argon2-cffi) and the strength policy (zxcvbn)."""
+"""Password hashing (argon2id through argon2-cffi) and the strength policy (zxcvbn).
+
+A hash or a check costs a fraction of a second of CPU. Services call the async
+:func:`hash_off_loop` and :func:`verify_off_loop`, which run it in a worker thread, never
+on the event loop (where it would stall every other request), at most ``limit``
+(``CRM_PASSWORD_HASH_CONCURRENCY``) at once per process; callers run them outside any
+database transaction, so no lock is held while the CPU works.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import weakref
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
+import anyio
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
@@ -33,6 +45,37 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+T = TypeVar("T")
+_limiters: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[int, anyio.CapacityLimiter]
+] = weakref.WeakKeyDictionary()
+
+
+def _limiter(limit: int) -> anyio.CapacityLimiter:
+    """The event loop's limiter of ``limit`` threads (a limiter belongs to one loop)."""
+    per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})
+    limiter = per_loop.get(limit)
+    if limiter is None:
+        limiter = per_loop[limit] = anyio.CapacityLimiter(limit)
+    return limiter
+
+
+async def _in_thread(function: Callable[..., T], *args: str | None, limit: int) -> T:
+    # Not abandoned on cancellation: the slot is held until the thread really finishes,
+    # so cancelled requests cannot push the number of running hashes past the limit.
+    return await anyio.to_thread.run_sync(function, *args, limiter=_limiter(limit))
+
+
+async def hash_off_loop(password: str, *, limit: int) -> str:
+    """:func:`hash_password` in a worker thread, at most ``limit`` at once."""
+    return await _in_thread(hash_password, password, limit=limit)
+
+
+async def verify_off_loop(password_hash: str | None, password: str, *, limit: int) -> bool:
+    """:func:`verify_password` (the dummy check included) in a worker thread."""
+    return await _in_thread(verify_password, password_hash, password, limit=limit)
 
 
 def password_problem(password: str, *, min_length: int, personal: Iterable[str]) -> str | None:

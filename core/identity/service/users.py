@@ -136,14 +136,15 @@ async def _email_free(
         check.fail("email", "another user has this email address", UserErrorCode.DUPLICATE)
 
 
-def _password(
+def _password_ok(
     check: Check,
     settings: Settings,
     password: str,
     email: str,
     name: str,
     field: str = "password",
-) -> str | None:
+) -> bool:
+    """Whether ``password`` meets the policy; if not, the reason goes to ``check``."""
     problem = passwords.password_problem(
         password,
         min_length=settings.password_min_length,
@@ -156,8 +157,21 @@ def _password(
             else UserErrorCode.INVALID
         )
         check.fail(field, problem, code)
+        return False
+    return True
+
+
+def worth_hashing(settings: Settings, password: str) -> bool:
+    """Whether hashing ``password`` ahead could pay off: not when its length alone fails."""
+    return settings.password_min_length <= len(password) <= passwords.MAX_LENGTH
+
+
+async def hash_ahead(settings: Settings, password: str) -> str | None:
+    """The hash of ``password``, made off the event loop, for a caller to compute before
+    it opens the transaction that stores it; ``None`` when the policy refuses it anyway."""
+    if not worth_hashing(settings, password):
         return None
-    return passwords.hash_password(password)
+    return await passwords.hash_off_loop(password, limit=settings.password_hash_concurrency)
 
 
 async def _set_roles(session: AsyncSession, user: User, roles: Sequence[Role]) -> list[str]:
@@ -186,6 +200,9 @@ class NewUser:
     team_id: int | None = None
     role_ids: Sequence[int] = ()
     active: bool = True
+    password_hash: str | None = None
+    """The hash of ``password`` made ahead (:func:`hash_ahead`), outside the transaction;
+    when missing, :func:`add_user` hashes (off the event loop) inside it."""
 
 
 async def add_user(
@@ -205,10 +222,14 @@ async def add_user(
     name = check.text("name", new.name, max_length=200)
     await _email_free(session, check, email)
     await _team_exists(session, check, new.team_id, "teamId")
-    password_hash = _password(check, settings, new.password, email or "", name or "")
+    password_ok = _password_ok(check, settings, new.password, email or "", name or "")
     check.done()
     assert email is not None
     assert name is not None
+    assert password_ok
+    password_hash = new.password_hash or await passwords.hash_off_loop(
+        new.password, limit=settings.password_hash_concurrency
+    )
     now = actor.at or utcnow()
     user = User(
         email=email,
@@ -314,32 +335,77 @@ async def deactivate_user(
     )
 
 
+@dataclass(frozen=True)
+class PreparedPassword:
+    """A password change's argon2 work, done before its transaction
+    (:func:`prepare_password_change`)."""
+
+    new_hash: str | None
+    checked_hash: str | None = None
+    """The stored hash the current password was checked against (one's own change)."""
+
+
+async def prepare_password_change(
+    context: RequestContext, user_id: int | None, password: str, current_password: str | None
+) -> PreparedPassword:
+    """Check the current password and hash the new one, off the event loop, with no
+    transaction open; :func:`set_user_password` then stores the result."""
+    caller = require(context)
+    limit = context.settings.password_hash_concurrency
+    checked: str | None = None
+    if user_id == caller.user_id:
+        async with context.db.read() as session:
+            checked = await session.scalar(select(User.password_hash).where(User.id == user_id))
+        if not await passwords.verify_off_loop(checked, current_password or "", limit=limit):
+            raise _wrong_current_password()
+    else:
+        require(context, "users:manage")
+    return PreparedPassword(await hash_ahead(context.settings, password), checked)
+
+
+def _wrong_current_password() -> UserErrors:
+    return UserErrors.single(
+        "currentPassword", "is not your current password", UserErrorCode.INVALID
+    )
+
+
 async def set_user_password(
     session: AsyncSession,
     context: RequestContext,
     user_id: int | None,
     password: str,
     current_password: str | None,
+    prepared: PreparedPassword | None = None,
 ) -> User:
     """Change a password: one's own with the current one, anyone's with ``users:manage``.
 
     Every session of the user ends, except the caller's own when they change their own.
+
+    :param prepared: the checking and hashing done ahead, outside the transaction
+        (:func:`prepare_password_change`); without it, they run here (off the event loop).
     """
     caller = require(context)
+    limit = context.settings.password_hash_concurrency
     if user_id == caller.user_id:
         user = await session.get(User, caller.user_id, with_for_update=True)
         assert user is not None
-        if not passwords.verify_password(user.password_hash, current_password or ""):
-            raise UserErrors.single(
-                "currentPassword", "is not your current password", UserErrorCode.INVALID
+        if prepared is not None and prepared.checked_hash is not None:
+            # Checked ahead; it still counts only if the password was not changed meanwhile.
+            current_ok = prepared.checked_hash == user.password_hash
+        else:
+            current_ok = await passwords.verify_off_loop(
+                user.password_hash, current_password or "", limit=limit
             )
+        if not current_ok:
+            raise _wrong_current_password()
     else:
         require(context, "users:manage")
         user = await managed_user(session, context, user_id, "userId")
     check = Check()
-    hashed = _password(check, context.settings, password, user.email, user.name)
+    _password_ok(check, context.settings, password, user.email, user.name)
     check.done()
-    user.password_hash = hashed
+    hashed = prepared.new_hash if prepared is not None else None
+    user.password_hash = hashed or await passwords.hash_off_loop(password, limit=limit)
     user.updated_at = context.now()
     now = context.now()
     sessions = select(AuthSession.id).where(
