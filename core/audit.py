@@ -3,7 +3,8 @@
 :func:`record` adds an :class:`AuditEvent` to the session of the change itself, so the
 event exists exactly when the change does. :func:`diff` turns before/after snapshots into
 the ``changes`` document; fields named in :data:`SECRET_FIELDS` are never stored, only the
-fact that they changed.
+fact that they changed. :func:`scrub` erases the values of a record's past events when its
+personal data is erased, keeping who changed which field and when.
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import datetime as dt
 import decimal
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
 
 SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret"})
+ERASED = "[erased]"
+"""What replaces erased personal data: free text of records, values in the audit trail."""
+_SCRUB_BATCH = 500
 
 
 class AuditEvent(Base):
@@ -128,3 +132,47 @@ def record(
     )
     session.add(event)
     return event
+
+
+def _scrubbed(value: Any) -> Any:
+    """``value`` of a ``changes`` entry with every value replaced by :data:`ERASED`; a null
+    stays null ("was empty" tells nothing), a secret's ``{"changed": true}`` stays."""
+    if isinstance(value, dict) and value and set(value) <= {"before", "after"}:
+        return {key: None if old is None else ERASED for key, old in value.items()}
+    if isinstance(value, dict) and value == {"changed": True}:
+        return value
+    return None if value is None else ERASED
+
+
+async def scrub(
+    session: AsyncSession,
+    entity_type: str,
+    entity_ids: Iterable[Any],
+    keep: Collection[str] = (),
+) -> int:
+    """Erase the values in the ``changes`` of every event of these records (in ``session``).
+
+    The events stay, with their action, actor, time, origin and the names of the fields that
+    changed; each value becomes :data:`ERASED`, except those of the fields named in ``keep``
+    (values that are not personal, such as a stage or an owner id). Returns how many events
+    changed.
+    """
+    ids = sorted({str(entity_id) for entity_id in entity_ids})
+    scrubbed = 0
+    for start in range(0, len(ids), _SCRUB_BATCH):
+        events = await session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.entity_type == entity_type,
+                AuditEvent.entity_id.in_(ids[start : start + _SCRUB_BATCH]),
+            )
+        )
+        for event in events:
+            changes = event.changes or {}
+            cleaned = {
+                field: value if field in keep else _scrubbed(value)
+                for field, value in changes.items()
+            }
+            if cleaned != changes:
+                event.changes = cleaned
+                scrubbed += 1
+    return scrubbed

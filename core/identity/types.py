@@ -192,11 +192,11 @@ class AuditEvent(ModelNode[audit.AuditEvent]):
     entity_id: strawberry.ID | None = strawberry.field(
         description="The global id of the record acted on, when there is one."
     )
-    actor_label: str | None = strawberry.field(description="The actor's email at the time.")
-    client_address: str | None
-    request_id: str | None
     actor_id: strawberry.Private[int | None]
     raw_changes: strawberry.Private[dict[str, Any]]
+    label: strawberry.Private[str | None]
+    address: strawberry.Private[str | None]
+    request: strawberry.Private[str | None]
 
     @classmethod
     def from_model(cls, row: audit.AuditEvent) -> AuditEvent:
@@ -209,12 +209,35 @@ class AuditEvent(ModelNode[audit.AuditEvent]):
             action=row.action,
             entity_type=row.entity_type,
             entity_id=strawberry.ID(entity_id) if entity_id else None,
-            actor_label=row.actor_label,
-            client_address=row.client_address,
-            request_id=row.request_id,
             actor_id=row.actor_id,
             raw_changes=row.changes or {},
+            label=row.actor_label,
+            address=row.client_address,
+            request=row.request_id,
         )
+
+    async def _audit_readable(self, info: Info) -> bool:
+        """Whether the caller's ``audit:read`` reaches this event (``history`` shows events
+        to whoever reads the customer; where from and the actor's label need the grant)."""
+        caller = info.context.caller
+        scope = caller.scope("audit:read") if caller is not None else None
+        if scope is None:
+            return False
+        if scope is ScopeValue.ALL:
+            return True
+        return await info.context.loader(loaders.AuditEventByIdLoader).load(self.id) is not None
+
+    @strawberry.field(description="The actor's email at the time; null without `audit:read`.")
+    async def actor_label(self, info: Info) -> str | None:
+        return self.label if await self._audit_readable(info) else None
+
+    @strawberry.field(description="The client's address; null without `audit:read`.")
+    async def client_address(self, info: Info) -> str | None:
+        return self.address if await self._audit_readable(info) else None
+
+    @strawberry.field(description="The request's id; null without `audit:read`.")
+    async def request_id(self, info: Info) -> str | None:
+        return self.request if await self._audit_readable(info) else None
 
     @strawberry.field(description="The acting user, if visible to the caller.")
     async def actor(self, info: Info) -> User | None:

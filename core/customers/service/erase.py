@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
@@ -14,7 +14,32 @@ from core.customers.service.customers import ADDRESS_COLUMNS, CUSTOMER_FIELDS, _
 from core.host import call_in_turn
 from core.validation import Check, require_version, snapshot
 
-ERASED = "[erased]"
+ERASED = audit.ERASED
+
+# The fields of the audit trail whose values are not personal data and survive an erasure;
+# every other value in the events of the customer, its contacts and its tasks is erased.
+CUSTOMER_AUDIT_KEEP = frozenset(
+    {
+        "kind",
+        "stage",
+        "grade",
+        "source",
+        "ownerId",
+        "number",
+        "tags",
+        "archivedAt",
+        "reason",
+        "interactionId",
+        "channel",
+        "sourceId",
+        "sourceNumber",
+        "targetId",
+        "targetNumber",
+        "moved",
+    }
+)
+CONTACT_AUDIT_KEEP = frozenset({"customerId", "primary", "archivedAt"})
+TASK_AUDIT_KEEP = frozenset({"customerId", "assigneeId", "dueAt", "remindAt", "doneAt"})
 
 
 async def erase_customer(
@@ -54,6 +79,14 @@ async def erase_customer(
     customer.erased_at = now
     customer.archived_at = customer.archived_at or now
     customer.updated_at = now
+    contact_ids = (
+        await session.scalars(select(Contact.id).where(Contact.customer_id == customer.id))
+    ).all()
+    task_ids = (await session.scalars(select(Task.id).where(Task.customer_id == customer.id))).all()
+    # The trail keeps who changed which field and when, not the values that were erased.
+    await audit.scrub(session, "Customer", [customer.id], CUSTOMER_AUDIT_KEEP)
+    await audit.scrub(session, "Contact", contact_ids, CONTACT_AUDIT_KEEP)
+    await audit.scrub(session, "Task", task_ids, TASK_AUDIT_KEEP)
     contacts = (
         await session.execute(delete(Contact).where(Contact.customer_id == customer.id))
     ).rowcount  # type: ignore[attr-defined]

@@ -1,0 +1,213 @@
+"""Erasure reaches the audit trail: after ``eraseCustomer`` no earlier event of the customer,
+its contacts or its tasks still holds the personal values, for any reader; who changed which
+field, and when, stays.
+
+Each test runs against a fresh database on SQLite and (with ``CRM_TEST_POSTGRES_URL``)
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from core.catalog import FINANCE, SUPPORT_REPRESENTATIVE, SYSTEM_ADMINISTRATOR
+from core.customers.test_customers_api import (
+    COMPLETE_TASK,
+    CREATE_TASK,
+    DEFINE,
+    ERASE,
+    UPDATE_CONTACT,
+    add_contact,
+    create,
+    log,
+    ok,
+    update,
+)
+from tests.support import Api
+
+HISTORY = """
+query($id: ID!) {
+  customer(id: $id) {
+    history(first: 100) {
+      edges { node {
+        occurredAt action actorLabel actor { email } changes { field before after secret }
+      } }
+    }
+  }
+}"""
+TRAIL = """
+query($id: ID!) {
+  auditEvents(first: 100, filter: {entityId: $id}) {
+    edges { node { occurredAt action actorLabel changes { field before after } } }
+  }
+}"""
+PERSONAL = (
+    "jane",
+    "jack",
+    "personal",
+    "2125550111",
+    "2125550122",
+    "2125550133",
+    "2125550144",
+    "jane.old@example.com",
+    "jane.new@example.com",
+    "jack@example.com",
+    "1980-05-06",
+    "hometown",
+    "private rd",
+    "de123456789",
+    "call her at home",
+)
+
+
+async def history(api: Api, customer_id: str) -> list[dict[str, Any]]:
+    body = await api.gql(HISTORY, {"id": customer_id})
+    assert "errors" not in body, body
+    return [edge["node"] for edge in body["data"]["customer"]["history"]["edges"]]
+
+
+async def trail(api: Api, record_id: str) -> list[dict[str, Any]]:
+    body = await api.gql(TRAIL, {"id": record_id})
+    assert "errors" not in body, body
+    return [edge["node"] for edge in body["data"]["auditEvents"]["edges"]]
+
+
+def outline(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What must survive an erasure: when, what action, by whom, which fields changed."""
+    return [
+        (
+            e["occurredAt"],
+            e["action"],
+            e["actorLabel"],
+            e.get("actor"),
+            [c["field"] for c in e["changes"]],
+        )
+        for e in events
+    ]
+
+
+def leaked(events: list[dict[str, Any]]) -> list[str]:
+    text = json.dumps(events).lower()
+    return [value for value in PERSONAL if value in text]
+
+
+def values(event: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {c["field"]: (c["before"], c["after"]) for c in event["changes"]}
+
+
+async def test_erasure_scrubs_personal_values_from_the_whole_audit_trail(admin: Api) -> None:
+    support = await admin.as_role(SUPPORT_REPRESENTATIVE)
+    finance = await admin.as_role(FINANCE)
+    auditor = await admin.as_role(SYSTEM_ADMINISTRATOR)
+    ok(
+        await admin.gql(DEFINE, {"input": {"key": "vat_id", "label": "VAT id", "type": "TEXT"}}),
+        "defineCustomField",
+    )
+    jane = await create(
+        admin,
+        name="Jane Personal",
+        kind="PERSON",
+        stage="NEW",
+        phone="+12125550111",
+        email="jane.old@example.com",
+        address={"line1": "7 Private Rd", "city": "Hometown"},
+        customFields={"vat_id": "DE123456789"},
+    )
+    jane = await update(
+        admin,
+        jane,
+        name="Jane Personal-Smith",
+        email="jane.new@example.com",
+        phone="+12125550122",
+        stage="ACTIVE",
+    )
+    jane = await update(admin, jane, phone="+12125550133")
+    contact = await add_contact(
+        admin, jane["id"], "Jack Personal", email="jack@example.com", birthday="1980-05-06"
+    )
+    ok(
+        await admin.gql(
+            UPDATE_CONTACT,
+            {
+                "input": {
+                    "id": contact["id"],
+                    "version": contact["version"],
+                    "phone": "+12125550144",
+                }
+            },
+        ),
+        "updateContact",
+    )
+    due = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()
+    task = ok(
+        await admin.gql(
+            CREATE_TASK,
+            {"input": {"customerId": jane["id"], "title": "Call her at home", "dueAt": due}},
+        ),
+        "createTask",
+    )["task"]
+    ok(
+        await admin.gql(COMPLETE_TASK, {"id": task["id"], "version": task["version"]}),
+        "completeTask",
+    )
+    await log(admin, jane["id"], "Jane phoned")
+    before = await history(admin, jane["id"])
+    contact_before = await trail(admin, contact["id"])
+    task_before = await trail(admin, task["id"])
+    # The old trail holds the personal values.
+    assert leaked(before)
+    assert leaked(contact_before)
+    assert leaked(task_before)
+
+    erased = ok(
+        await admin.gql(ERASE, {"id": jane["id"], "version": jane["version"], "reason": "GDPR"}),
+        "eraseCustomer",
+    )["customer"]
+    assert erased["erasedAt"] is not None
+
+    after = await history(admin, jane["id"])
+    assert after[0]["action"] == "customer.erased"
+    # Every earlier event is still there: same time, action, actor and changed fields.
+    assert outline(after[1:]) == outline(before)
+    for reader in (admin, support, finance, auditor):
+        events = await history(reader, jane["id"])
+        assert [e["action"] for e in events] == [e["action"] for e in after], reader.email
+        assert leaked(events) == [], reader.email
+    updated = values(after[-2])  # the first update
+    assert updated["name"] == ("[erased]", "[erased]")
+    assert updated["email"] == ("[erased]", "[erased]")
+    assert updated["stage"] == ("NEW", "ACTIVE")  # not personal: kept
+    created = values(after[-1])
+    assert created["name"] == (None, "[erased]")
+    assert created["customFields"] == (None, "[erased]")
+    assert created["kind"] == (None, "PERSON")
+    assert created["number"] == (None, jane["number"])
+
+    # The events of its contacts and tasks, which only audit:read reaches, are scrubbed too.
+    contact_after = await trail(admin, contact["id"])
+    assert outline(contact_after) == outline(contact_before)
+    assert leaked(contact_after) == []
+    assert values(contact_after[0])["phone"] == (None, "[erased]")
+    assert values(contact_after[1])["customerId"] == (None, jane["id"])
+    task_after = await trail(admin, task["id"])
+    assert outline(task_after) == outline(task_before)
+    assert leaked(task_after) == []
+    task_created = values(task_after[-1])
+    assert task_created["title"] == (None, "[erased]")
+    assert task_created["dueAt"] == values(task_before[-1])["dueAt"]
+
+
+async def test_erasure_leaves_other_customers_trails_alone(admin: Api) -> None:
+    jane = await create(admin, name="Jane Personal", email="jane.old@example.com")
+    john = await create(admin, name="John Kept", email="john@example.com")
+    john_before = await history(admin, john["id"])
+
+    ok(
+        await admin.gql(ERASE, {"id": jane["id"], "version": jane["version"], "reason": "GDPR"}),
+        "eraseCustomer",
+    )
+
+    assert await history(admin, john["id"]) == john_before
+    assert values(john_before[0])["name"] == (None, "John Kept")
