@@ -7,6 +7,8 @@ Two kinds, as the API conventions say:
   :class:`UserErrors`; the mutation helper rolls the transaction back and returns them.
 * :class:`ApiError` GraphQL errors with ``extensions.code`` for failures of the request
   itself: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (a bad argument to a query).
+  GraphQL's own request errors get a code too (:mod:`core.http`): GRAPHQL_PARSE_FAILED,
+  GRAPHQL_VALIDATION_FAILED, and BAD_USER_INPUT for a value that cannot be coerced.
 
 Every other exception is unexpected and is masked as "Internal error" with a request id.
 """
@@ -63,6 +65,9 @@ class ApiErrorCode(enum.StrEnum):
     FORBIDDEN = "FORBIDDEN"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     NOT_FOUND = "NOT_FOUND"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
 class ApiError(Exception):

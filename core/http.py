@@ -6,10 +6,17 @@
   request that fails before execution, such as a parse or validation error, is a 400), and
   in ``application/json`` otherwise (always 200 for a well-formed request).
 * Malformed requests (bad JSON, no query, wrong parameter types) are 400; an unsupported
-  body type 415; an unacceptable ``Accept`` 406; an oversized body 413.
-* Errors the API raises on purpose keep their message and ``extensions.code``; anything
-  unexpected becomes "Internal error" with the request id, and the log line that carries
-  the traceback carries the same id.
+  body type 415; an unacceptable ``Accept`` 406; an oversized body 413. Each carries
+  ``extensions.code`` (:data:`HTTP_ERROR_CODES`). JSON from the client (the body, the
+  ``variables`` and ``extensions`` of a GET) is read by :func:`load_json`, which turns
+  every way it can fail (too deep, a number too long for ``int``) into such a 400.
+* Errors the API raises on purpose keep their message and ``extensions.code``; GraphQL's
+  own request errors get one too (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, and
+  BAD_USER_INPUT for an argument value that cannot be coerced); anything unexpected
+  becomes "Internal error" with the request id, and the log line that carries the
+  traceback carries the same id.
+* A variable holding a lone surrogate (``"\\ud800"`` in the JSON) is refused before
+  execution, naming the variable: such a string is not text and no database can store it.
 """
 
 from __future__ import annotations
@@ -18,24 +25,127 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry import Schema
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.http.ides import get_graphql_ide_html
 
 from core.config import Settings
 from core.context import RequestContext
-from core.errors import ApiError
+from core.errors import ApiError, ApiErrorCode
 
 logger = logging.getLogger("crm.graphql")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 _SUGGESTION = re.compile(r" ?Did you mean .*\?$")
+
+MAX_JSON_DEPTH = 64
+"""How deeply arrays and objects may nest in JSON a client sends (a request body, GET
+parameters, the export's ``filter``): far more than any input of the API needs, and few
+enough that nothing recursing over the value later can exhaust the stack."""
+
+HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+"""``extensions.code`` of a request refused before GraphQL runs, by HTTP status."""
+
+
+class JsonInputError(ValueError):
+    """JSON from a client that cannot be used; ``reason`` completes a sentence naming it
+    (\"'variables' \" + reason)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels in ``value`` (walked
+    without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def load_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON a client sent, refusing what would otherwise crash the request.
+
+    Besides malformed text, ``json.loads`` raises ``RecursionError`` on deep nesting and
+    ``ValueError`` on an integer of more than ``sys.get_int_max_str_digits()`` digits; those,
+    and nesting deeper than ``max_depth``, all become a :class:`JsonInputError`.
+    """
+    too_deep = f"nests arrays and objects deeper than {max_depth} levels"
+    try:
+        value = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise JsonInputError(f"is not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise JsonInputError("is not valid JSON (not UTF-8 text)") from None
+    except RecursionError:
+        raise JsonInputError(too_deep) from None
+    except ValueError:  # int() refuses the digits of a number this long
+        raise JsonInputError(
+            f"has a number longer than {sys.get_int_max_str_digits()} digits"
+        ) from None
+    if isinstance(value, dict | list) and _deeper_than(value, max_depth):
+        raise JsonInputError(too_deep)
+    return value
+
+
+def internal_error_response(request_id: str) -> JSONResponse:
+    """The JSON 500 of a request outside GraphQL that failed unexpectedly (log the
+    traceback with the same ``request_id``)."""
+    error = {
+        "message": "Internal error",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }
+    return JSONResponse({"errors": [error]}, status_code=500)
+
+
+async def primed_stream(
+    chunks: AsyncIterator[bytes], request_id: str, log: logging.Logger
+) -> AsyncIterator[bytes]:
+    """``chunks`` with the first one already made, to hand to a ``StreamingResponse``.
+
+    Whatever making the first chunk raises is raised here, while the response can still be
+    an error, rather than after a 200 has gone out; a later failure, which can only cut the
+    stream off, is logged to ``log`` with the request id first.
+    """
+    first = await anext(chunks, b"")
+
+    async def rest() -> AsyncIterator[bytes]:
+        yield first
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except Exception:
+            log.exception("failed while streaming", extra={"request_id": request_id})
+            raise
+
+    return rest()
 
 
 class BadRequest(Exception):
@@ -72,7 +182,10 @@ def _accepted_media_type(accept: str | None) -> str | None:
 
 
 def _error_response(status: int, message: str, media_type: str, **headers: str) -> Response:
-    body = json.dumps({"errors": [{"message": message}]})
+    error: dict[str, Any] = {"message": message}
+    if status in HTTP_ERROR_CODES:
+        error["extensions"] = {"code": HTTP_ERROR_CODES[status]}
+    body = json.dumps({"errors": [error]})
     return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
@@ -81,9 +194,9 @@ def _json_param(value: Any, name: str) -> dict[str, Any] | None:
         return None
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise BadRequest(400, f"'{name}' is not valid JSON") from None
+            value = load_json(value)
+        except JsonInputError as exc:
+            raise BadRequest(400, f"'{name}' {exc.reason}") from None
     if not isinstance(value, dict):
         raise BadRequest(400, f"'{name}' must be a JSON object")
     return value
@@ -104,9 +217,9 @@ async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
         if len(body) > max_body:
             raise BadRequest(413, f"request body larger than {max_body} bytes")
     try:
-        params = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest(400, "the body is not valid JSON") from None
+        params = load_json(bytes(body))
+    except JsonInputError as exc:
+        raise BadRequest(400, f"the body {exc.reason}") from None
     if not isinstance(params, dict):
         raise BadRequest(400, "the body must be a JSON object")
     return params
@@ -144,6 +257,48 @@ def _select_operation(query: str, operation_name: str | None) -> OperationType |
 
 class RequestError(Exception):
     """A well-formed request that cannot run: a GraphQL request error (no data)."""
+
+    def __init__(
+        self,
+        message: str,
+        code: ApiErrorCode = ApiErrorCode.GRAPHQL_VALIDATION_FAILED,
+        **extensions: str,
+    ) -> None:
+        super().__init__(message)
+        self.extensions = {"code": code.value, **extensions}
+
+
+def _surrogate_at(value: Any, path: str) -> str | None:
+    """The path of the first string in ``value`` (decoded JSON) that holds a lone surrogate."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    return where
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _surrogate_at(key, where) is not None:
+                    return where
+                stack.append((child, f"{where}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}.{index}") for index, child in enumerate(item))
+    return None
+
+
+def _check_variables(variables: dict[str, Any] | None) -> None:
+    for name, value in (variables or {}).items():
+        where = _surrogate_at(value, name) or _surrogate_at(name, name)
+        if where is not None:
+            raise RequestError(
+                f"Variable '${name}' holds a lone surrogate (an unpaired \\uD800-\\uDFFF "
+                f"escape) at '{where}': that is not text and cannot be stored",
+                ApiErrorCode.BAD_USER_INPUT,
+                variable=where,
+            )
 
 
 class GraphQLEndpoint:
@@ -187,6 +342,7 @@ class GraphQLEndpoint:
                 raise BadRequest(400, "'operationName' must be a string")
             operation_name = operation_name or None
             variables = _json_param(params.get("variables"), "variables")
+            _check_variables(variables)
             _json_param(params.get("extensions"), "extensions")
             operation = _select_operation(query, operation_name)
             if request.method == "GET" and operation not in (OperationType.QUERY, None):
@@ -198,7 +354,8 @@ class GraphQLEndpoint:
             return _error_response(exc.status, exc.message, media_type, **exc.headers)
         except RequestError as exc:
             status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
-            return _error_response(status, str(exc), media_type)
+            body = {"errors": [{"message": str(exc), "extensions": exc.extensions}]}
+            return JSONResponse(body, status_code=status, media_type=media_type)
 
         context = await self.make_context(request)
         request.state.operation = operation_name
@@ -231,23 +388,58 @@ class GraphQLEndpoint:
     def _format_error(self, error: GraphQLError, context: RequestContext) -> dict[str, Any]:
         original = error.original_error
         formatted: dict[str, Any] = dict(error.formatted)
-        if original is None or isinstance(original, GraphQLError):
-            if not self.settings.debug:
-                formatted["message"] = _SUGGESTION.sub("", formatted["message"])
-            return formatted
         if isinstance(original, ApiError):
             formatted["message"] = original.message
             formatted["extensions"] = dict(original.extensions)
             return formatted
+        code = _request_error_code(error)
+        if code is not None:
+            if not self.settings.debug:
+                formatted["message"] = _SUGGESTION.sub("", formatted["message"])
+            formatted["extensions"] = {"code": code.value, **formatted.get("extensions", {})}
+            return formatted
+        failed = original or error
         logger.error(
             "unexpected error in %s",
             ".".join(str(p) for p in error.path or []) or "request",
-            exc_info=(type(original), original, original.__traceback__),
+            exc_info=(type(failed), failed, failed.__traceback__),
             extra={"request_id": context.request_id},
         )
         formatted["message"] = "Internal error"
         formatted["extensions"] = {
-            "code": "INTERNAL_SERVER_ERROR",
+            "code": ApiErrorCode.INTERNAL_SERVER_ERROR.value,
             "requestId": context.request_id,
         }
         return formatted
+
+
+def _request_error_code(error: GraphQLError) -> ApiErrorCode | None:
+    """The code of one of GraphQL's own errors about the request; ``None`` for an
+    unexpected one (a bug), which is masked as "Internal error".
+
+    * a syntax error (or a document past the token limit): GRAPHQL_PARSE_FAILED;
+    * an error before execution, found in the document or the variables (an unknown field,
+      a literal or a variable of the wrong type, a scalar's parser refusing a value):
+      GRAPHQL_VALIDATION_FAILED;
+    * an argument value that cannot be coerced once execution has started (a malformed
+      global id): BAD_USER_INPUT.
+
+    A field's error that is none of these (a resolver returning null for a non-null field)
+    is the server's fault, not the request's.
+    """
+    original = error.original_error
+    if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):
+        return ApiErrorCode.GRAPHQL_PARSE_FAILED
+    if error.path is None:
+        if original is None or isinstance(original, GraphQLError):
+            return ApiErrorCode.GRAPHQL_VALIDATION_FAILED
+        # A scalar's parser refuses a value by raising ValueError or TypeError; graphql-core
+        # reports it located in the document. Anything else before execution is unexpected.
+        if error.nodes and isinstance(original, ValueError | TypeError | ArithmeticError):
+            return ApiErrorCode.GRAPHQL_VALIDATION_FAILED
+        return None
+    if isinstance(original, StrawberryInputCoercionError) or (
+        isinstance(error, StrawberryInputCoercionError)
+    ):
+        return ApiErrorCode.BAD_USER_INPUT
+    return None

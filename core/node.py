@@ -24,9 +24,27 @@ if TYPE_CHECKING:
 M = TypeVar("M")
 
 
+MAX_ROW_ID = 2**63 - 1
+"""The largest database id (a signed 64-bit integer, PostgreSQL's ``bigint``)."""
+
+
+def row_id(node_id: str) -> int | None:
+    """The database id a global id's node part names, or ``None`` when it names none.
+
+    Only ASCII digits count (``str.isdigit`` also accepts ``²`` and other digits ``int``
+    refuses), and at most :data:`MAX_ROW_ID`: a longer number cannot be an id and would not
+    fit the database's integer column (or, past 4,300 digits, even convert to an ``int``).
+    """
+    if not node_id.isascii() or not node_id.isdigit() or len(node_id) > len(str(MAX_ROW_ID)):
+        return None
+    value = int(node_id)
+    return value if value <= MAX_ROW_ID else None
+
+
 def int_ids(node_ids: Iterable[str]) -> list[int]:
-    """The integer keys of global ids' node parts; one that is not a number matches nothing."""
-    return [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
+    """The integer keys of global ids' node parts; one that is not an id matches nothing."""
+    found = (row_id(node_id) for node_id in node_ids)
+    return [-1 if value is None else value for value in found]
 
 
 class ModelNode(relay.Node, Generic[M]):

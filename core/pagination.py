@@ -16,6 +16,7 @@ import enum
 import functools
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator
 from strawberry import relay
 from strawberry.relay.types import NodeType
 
@@ -127,14 +129,93 @@ def encode_cursor(values: Sequence[Any], tag: str = "") -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, argument: str, width: int, tag: str = "") -> list[Any]:
+MAX_CURSOR_LENGTH = 2048
+"""The longest cursor accepted; those the lists give out are a few dozen characters."""
+
+_BIGINT = 2**63
+
+
+def _python_type(key: SortKey) -> type[Any] | None:
+    column_type = key.column.type
+    if isinstance(column_type, TypeDecorator):  # UTCDateTime: its stored type tells
+        column_type = column_type.impl_instance
     try:
+        python_type: type[Any] = column_type.python_type
+    except NotImplementedError:
+        return None
+    return None if python_type is object else python_type
+
+
+def _fits(key: SortKey, value: Any) -> bool:
+    """``value`` (decoded from a cursor) can be compared with ``key``'s column: of the
+    column's type and within what the database stores, so a forged cursor is refused here
+    instead of failing in the database driver."""
+    if value is None:
+        return True
+    expected = _python_type(key)
+    if expected is None:
+        return not isinstance(value, float) or math.isfinite(value)
+    if isinstance(value, bool) or expected is bool:
+        return isinstance(value, bool) and expected is bool
+    if expected is int:
+        return isinstance(value, int) and -_BIGINT <= value < _BIGINT
+    if expected is float:
+        return isinstance(value, int | float) and math.isfinite(value)
+    if expected is decimal.Decimal:
+        return isinstance(value, decimal.Decimal) and value.is_finite()
+    if expected is str:
+        if not isinstance(value, str):
+            return False
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate; no stored text holds one
+            return False
+        return True
+    if expected is dt.datetime:
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            return False
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            return False
+        return True
+    if expected is dt.date:
+        return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    return isinstance(value, expected)
+
+
+def decode_cursor(
+    cursor: str,
+    *,
+    argument: str,
+    width: int,
+    tag: str = "",
+    keys: Sequence[SortKey] | None = None,
+) -> list[Any]:
+    """The sort key values a cursor holds; anything but a cursor of this ordering (with
+    values that fit ``keys``' columns, when given) is a BAD_USER_INPUT error naming
+    ``argument``."""
+    try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != width + 1 or values[0] != tag:
             raise ValueError("wrong shape")
-        return [_decode_value(v) for v in values[1:]]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        decoded = [_decode_value(v) for v in values[1:]]
+        if keys is not None and not all(
+            _fits(key, value) for key, value in zip(keys, decoded, strict=True)
+        ):
+            raise ValueError("a value of the wrong type")
+        return decoded
+    except (
+        ValueError,
+        TypeError,
+        RecursionError,
+        decimal.InvalidOperation,
+        binascii.Error,
+        UnicodeDecodeError,
+    ):
         raise bad_argument(argument, "is not a cursor this list gave out") from None
 
 
@@ -205,6 +286,7 @@ def _page_filter(
         argument="before" if backwards else "after",
         width=len(keys),
         tag=ordering_tag(keys),
+        keys=keys,
     )
     return statement.where(_after_condition(keys, values, backwards))
 

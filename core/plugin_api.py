@@ -63,13 +63,22 @@ from core.pagination import (
     paginate,
 )
 from core.sequences import create_counter, drop_counter, format_number, next_value, next_values
-from core.validation import Check, argument_id, global_id, like_pattern, require_version
+from core.validation import (
+    MAX_SEARCH_LENGTH,
+    Check,
+    argument_id,
+    global_id,
+    like_pattern,
+    require_version,
+    search_text,
+)
 
 __all__ = [
     "ADMINISTRATOR",
     "CUSTOMER_MANAGER",
     "ERASED",
     "FINANCE",
+    "MAX_SEARCH_LENGTH",
     "SALES_REPRESENTATIVE",
     "SUPPORT_REPRESENTATIVE",
     "SYSTEM_ADMINISTRATOR",
@@ -149,6 +158,7 @@ __all__ = [
     "require",
     "require_version",
     "requires",
+    "search_text",
     "transact",
     "utcnow",
     "writable_customer",

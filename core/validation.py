@@ -19,6 +19,11 @@ from email_validator import EmailNotValidError, validate_email
 from strawberry import relay
 
 from core.errors import UserError, UserErrorCode, UserErrors, bad_argument
+from core.node import row_id
+
+MAX_SEARCH_LENGTH = 200
+"""The longest search text a list filter accepts: more is no name, email or number anyone
+types, and each character costs the database a step per row it compares."""
 
 
 class Check:
@@ -113,10 +118,10 @@ class Check:
         """The database id of a global id that must name a ``type_name``."""
         if value is None:
             return None
-        if value.type_name != type_name or not value.node_id.isdigit():
+        found = row_id(value.node_id) if value.type_name == type_name else None
+        if found is None:
             self.fail(field, f"is not the id of a {type_name}", UserErrorCode.INVALID)
-            return None
-        return int(value.node_id)
+        return found
 
     def node_ids(
         self, field: str, values: list[relay.GlobalID] | None, type_name: str
@@ -144,9 +149,19 @@ def argument_id(value: relay.GlobalID | None, type_name: str, argument: str) -> 
     BAD_USER_INPUT error naming ``argument``."""
     if value is None:
         return None
-    if value.type_name != type_name or not value.node_id.isdigit():
+    found = row_id(value.node_id) if value.type_name == type_name else None
+    if found is None:
         raise bad_argument(argument, f"is not the id of a {type_name}")
-    return int(value.node_id)
+    return found
+
+
+def search_text(value: str | None, argument: str = "filter.search") -> str | None:
+    """The stripped search text of a list filter, ``None`` for none; longer than
+    :data:`MAX_SEARCH_LENGTH` is a BAD_USER_INPUT error naming ``argument``."""
+    cleaned = (value or "").strip()
+    if len(cleaned) > MAX_SEARCH_LENGTH:
+        raise bad_argument(argument, f"must be at most {MAX_SEARCH_LENGTH} characters")
+    return cleaned or None
 
 
 def require_version(current: int, given: int | None, field: str = "version") -> None:

@@ -39,6 +39,7 @@ from core.catalog import catalog_for
 from core.config import Settings
 from core.extension import TypeFields
 from core.host import CORE_PLUGIN_NAME, contributions
+from schema.introspection import introspection_guard
 
 logger = logging.getLogger("crm.graphql")
 
@@ -222,6 +223,12 @@ def _parse_aware(value: object) -> dt.datetime:
         raise ValueError(f"{value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         raise ValueError(f"{value!r} has no UTC offset; add one, such as Z or +01:00")
+    try:
+        # Stored and compared in UTC: a time that has no UTC equivalent (9999-12-31 at
+        # -23:59 is in year 10000) is refused here, not by the database driver.
+        parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range once converted to UTC") from None
     return parsed
 
 
@@ -245,12 +252,16 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
-    return [
+    extensions: list[Callable[[], SchemaExtension]] = [
         functools.partial(AddValidationRules, rules),
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         functools.partial(ParserCache, maxsize=PARSE_CACHE_SIZE),
         functools.partial(ValidationCache, maxsize=PARSE_CACHE_SIZE),
     ]
+    guard = introspection_guard(settings)  # anonymous introspection (CRM_INTROSPECTION)
+    if guard is not None:
+        extensions.append(guard)
+    return extensions
 
 
 def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:

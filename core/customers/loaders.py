@@ -20,6 +20,7 @@ from core.customers.models import (
     Contact,
     Customer,
     CustomerTag,
+    CustomFieldDefinition,
     Interaction,
     InteractionParticipant,
     Tag,
@@ -77,6 +78,20 @@ class TagByIdLoader(Loader[int, Tag | None]):
         if self.context.caller is None:
             return [None for _ in keys]
         rows = (await session.scalars(select(Tag).where(Tag.id.in_(keys)))).all()
+        return one_by_key(keys, rows)
+
+
+class CustomFieldDefinitionByIdLoader(Loader[int, CustomFieldDefinition | None]):
+    """Custom field definitions by id: any signed-in caller may read them, as the
+    ``customFieldDefinitions`` list shows them to everyone signed in."""
+
+    async def load_batch(
+        self, session: AsyncSession, keys: Sequence[int]
+    ) -> list[CustomFieldDefinition | None]:
+        if self.context.caller is None:
+            return [None for _ in keys]
+        d = CustomFieldDefinition
+        rows = (await session.scalars(select(d).where(d.id.in_(keys)))).all()
         return one_by_key(keys, rows)
 
 

@@ -316,7 +316,8 @@ class Customer(ModelNode[models.Customer]):
 
 
 @strawberry.type(description="A custom field administrators define for an entity.")
-class CustomFieldDefinition(relay.Node):
+class CustomFieldDefinition(ModelNode[models.CustomFieldDefinition]):
+    by_id_loader = loaders.CustomFieldDefinitionByIdLoader
     id: relay.NodeID[int]
     entity: CustomFieldEntity
     key: str

@@ -11,11 +11,12 @@ from core import audit as audit_log
 from core.access import require, requires
 from core.catalog import catalog_for
 from core.context import Info
+from core.errors import bad_argument
 from core.identity import models
 from core.identity.inputs import AuditEventFilter, UserFilter, UserOrder, UserOrderField
 from core.identity.types import ApiToken, AuditEvent, PermissionInfo, Role, Team, User
 from core.pagination import Connection, OrderDirection, PageArgs, SortKey
-from core.validation import argument_id, like_pattern
+from core.validation import MAX_SEARCH_LENGTH, argument_id, like_pattern, search_text
 
 USER_ORDER_COLUMNS: dict[UserOrderField, Any] = {
     UserOrderField.NAME: models.User.name,
@@ -47,8 +48,9 @@ class IdentityQuery:
     ) -> Connection[User]:
         statement = select(models.User).where(info.context.visible("users:read"))
         if filter is not None:
-            if filter.search and filter.search.strip():
-                pattern = like_pattern(filter.search.strip())
+            text = search_text(filter.search)
+            if text:
+                pattern = like_pattern(text)
                 statement = statement.where(
                     or_(
                         models.User.name.ilike(pattern, escape="\\"),
@@ -139,6 +141,10 @@ class IdentityQuery:
         event = audit_log.AuditEvent
         statement = select(event).where(info.context.visible("audit:read"))
         if filter is not None:
+            if filter.action and len(filter.action) > MAX_SEARCH_LENGTH:
+                raise bad_argument(
+                    "filter.action", f"must be at most {MAX_SEARCH_LENGTH} characters"
+                )
             if filter.action:
                 if filter.action.endswith("."):
                     statement = statement.where(event.action.startswith(filter.action))

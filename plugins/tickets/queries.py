@@ -24,6 +24,7 @@ from core.plugin_api import (
     like_pattern,
     paginate,
     requires,
+    search_text,
 )
 from core.plugin_api import CustomerNode as Customer
 from plugins.tickets import loaders, models
@@ -60,8 +61,9 @@ def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
             statement = statement.where(t.created_at >= filter.opened.from_)
         if filter.opened.to is not None:
             statement = statement.where(t.created_at < filter.opened.to)
-    if filter.search and filter.search.strip():
-        pattern = like_pattern(filter.search.strip())
+    text = search_text(filter.search)
+    if text:
+        pattern = like_pattern(text)
         statement = statement.where(
             or_(
                 func.lower(t.number).like(pattern, escape="\\"),
