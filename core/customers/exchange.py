@@ -11,10 +11,11 @@ mode to a temporary file that spills to disk, then streamed).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
-import json
+import logging
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,9 @@ from core.customers.inputs import (
 )
 from core.customers.models import Customer, CustomerTag, Tag
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors, bad_argument
+from core.http import JsonInputError, internal_error_response, load_json, primed_stream
 from core.identity.models import User
+from core.spreadsheet import csv_cell, unquote, xlsx_cell
 from core.validation import Check
 
 COLUMNS = [
@@ -85,6 +88,8 @@ ADDRESS_PARTS = {
 MAX_IMPORT_ROWS = 50_000
 EXPORT_BATCH = 1000
 SPOOL_BYTES = 8 * 1024 * 1024
+
+logger = logging.getLogger("crm.export")
 
 
 # ----------------------------------------------------------------------------- import
@@ -182,6 +187,28 @@ async def _match_one(
     )
 
 
+def _check_csv(text: str) -> None:
+    """Refuse text the CSV reader cannot read, naming the line, before any row is imported
+    (the reader's own ``csv.Error`` would otherwise reach the client as "Internal error")."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for _row in reader:
+            pass
+    except csv.Error as exc:
+        if "new-line character" in str(exc):
+            problem = (
+                "a carriage return (\\r) outside quotes; end lines with \\n or \\r\\n and "
+                "put values that hold line breaks in double quotes"
+            )
+        elif "field limit" in str(exc):
+            problem = f"a value is longer than {csv.field_size_limit()} characters"
+        else:
+            problem = f"not valid CSV ({exc})"
+        raise UserErrors.single(
+            "csv", f"line {reader.line_num}: {problem}", UserErrorCode.INVALID
+        ) from None
+
+
 async def import_customers(
     session: AsyncSession,
     context: RequestContext,
@@ -192,6 +219,7 @@ async def import_customers(
 ) -> ImportResult:
     """Create or update customers from CSV ``text`` (header row first)."""
     result = ImportResult(dry_run=dry_run)
+    _check_csv(text.lstrip("\ufeff"))
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
     unknown = [h for h in header if h not in IMPORT_COLUMNS and not h.startswith("custom:")]
@@ -233,7 +261,9 @@ async def import_customers(
                 )
             )
             continue
-        cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+        # An exported file reads back as it was: the quote the export put before a
+        # formula character (core.spreadsheet) comes off again.
+        cleaned = {k: (unquote(v.strip()) if isinstance(v, str) else v) for k, v in row.items()}
         try:
             async with session.begin_nested():
                 await _import_row(session, context, cleaned, match_on, result)
@@ -338,19 +368,13 @@ async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[
                 ]
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return "" if value is None else value
-
-
 async def csv_chunks(rows: AsyncIterator[list[Any]]) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # spreadsheet programs then read UTF-8 correctly
     count = 0
     async for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
         count += 1
         if count % 500 == 0:
             yield buffer.getvalue().encode()
@@ -362,8 +386,15 @@ async def csv_chunks(rows: AsyncIterator[list[Any]]) -> AsyncIterator[bytes]:
 async def xlsx_chunks(rows: AsyncIterator[list[Any]]) -> AsyncIterator[bytes]:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Customers")
-    async for row in rows:
-        sheet.append([v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v for v in row])
+    try:
+        async for row in rows:
+            sheet.append([xlsx_cell(sheet, v) for v in row])
+    except BaseException:
+        # Finish the sheet's half-written temporary file now: left open, it fails later,
+        # when the garbage collector closes it.
+        with contextlib.suppress(Exception):
+            sheet.close()
+        raise
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         workbook.save(spool)
         spool.seek(0)
@@ -376,23 +407,31 @@ def parse_json_param(request: Request, name: str) -> Any:
     if raw is None or not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise bad_argument(name, f"is not valid JSON ({exc.msg})") from None
+        return load_json(raw)
+    except JsonInputError as exc:
+        raise bad_argument(name, exc.reason) from None
 
 
-def export_response(request: Request, fmt: str, rows: AsyncIterator[list[Any]]) -> Response:
+async def export_response(request: Request, fmt: str, rows: AsyncIterator[list[Any]]) -> Response:
+    """The streamed file, or a JSON 500 (logged with the request id) if even its first
+    chunk cannot be made."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    if fmt == "csv":
-        return StreamingResponse(
-            csv_chunks(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="customers-{stamp}.csv"'},
-        )
+    request_id = request.state.request_id
+    chunks = csv_chunks(rows) if fmt == "csv" else xlsx_chunks(rows)
+    try:
+        body = await primed_stream(chunks, request_id, logger)
+    except Exception:
+        logger.exception("export failed before streaming", extra={"request_id": request_id})
+        return internal_error_response(request_id)
+    media_type = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     return StreamingResponse(
-        xlsx_chunks(rows),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="customers-{stamp}.xlsx"'},
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="customers-{stamp}.{fmt}"'},
     )
 
 
@@ -474,4 +513,4 @@ async def export_customers(request: Request) -> Response:
         *[k.column.desc() if k.descending else k.column.asc() for k in keys]
     )
     request.state.operation = f"export customers.{fmt}"
-    return export_response(request, fmt, export_rows(context, ordered))
+    return await export_response(request, fmt, export_rows(context, ordered))

@@ -3,7 +3,7 @@ change, an owner in reach, no duplicate email or phone."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import require
@@ -82,17 +82,30 @@ async def _owner_in_reach(
 
 
 async def _duplicates(
-    session: AsyncSession, check: Check, email: str | None, phone: str | None, own_id: int | None
+    session: AsyncSession,
+    context: RequestContext,
+    check: Check,
+    email: str | None,
+    phone: str | None,
+    own_id: int | None,
 ) -> None:
-    """Refuse an email or phone that an active customer already has, naming its number."""
+    """Refuse an email or phone that an active customer already has.
+
+    The message names that customer's number only if the caller may read it; otherwise it
+    says "another customer", so a refusal reveals no record outside the caller's scope.
+    """
+    readable = case((context.visible("customers:read", "customers"), 1), else_=0)
     for name, column, value in (("email", Customer.email, email), ("phone", Customer.phone, phone)):
         if value is None:
             continue
-        statement = select(Customer.number).where(
+        statement = select(Customer.number, readable).where(
             column == value, Customer.archived_at.is_(None), Customer.erased_at.is_(None)
         )
         if own_id is not None:
             statement = statement.where(Customer.id != own_id)
-        number = await session.scalar(statement.limit(1))
-        if number is not None:
-            check.fail(name, f"customer {number} already has this {name}", UserErrorCode.DUPLICATE)
+        found = (await session.execute(statement.order_by(readable.desc()).limit(1))).first()
+        if found is None:
+            continue
+        number, may_read = found
+        who = f"customer {number}" if may_read else "another customer"
+        check.fail(name, f"{who} already has this {name}", UserErrorCode.DUPLICATE)

@@ -113,7 +113,7 @@ async def create_customer(
             columns[column] = default
     owner = owner_id if owner_id is not None else caller.user_id
     await _owner_in_reach(session, context, check, owner, "ownerId")
-    await _duplicates(session, check, columns.get("email"), columns.get("phone"), None)
+    await _duplicates(session, context, check, columns.get("email"), columns.get("phone"), None)
     values = await custom_fields(session, check, "CUSTOMER", raw.get("custom_fields"), None)
     tag_names = _tag_names(check, tags, "tags")
     check.done()
@@ -164,7 +164,9 @@ async def update_customer(
         else:
             await _owner_in_reach(session, context, check, raw["owner_id"], "ownerId")
             columns["owner_id"] = raw["owner_id"]
-    await _duplicates(session, check, columns.get("email"), columns.get("phone"), customer.id)
+    await _duplicates(
+        session, context, check, columns.get("email"), columns.get("phone"), customer.id
+    )
     if "custom_fields" in raw:
         columns["custom_fields"] = await custom_fields(
             session, check, "CUSTOMER", raw["custom_fields"], customer.custom_fields
@@ -234,7 +236,7 @@ async def restore_customer(
             "id", "a merged customer cannot be restored", UserErrorCode.BUSINESS_RULE
         )
     check = Check()
-    await _duplicates(session, check, customer.email, customer.phone, customer.id)
+    await _duplicates(session, context, check, customer.email, customer.phone, customer.id)
     check.done()
     before = customer.archived_at
     customer.archived_at = None
