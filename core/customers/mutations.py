@@ -331,8 +331,10 @@ class CustomerMutation:
             check = Check()
             customer_id = check.node_id("customerId", input.customer_id, "Customer")
             contact_id = check.node_id("contactId", input.contact_id, "Contact")
-            participants = check.node_ids("participantIds", input.participant_ids, "User")
+            given = enumerate(input.participant_ids)
+            found = [check.node_id(f"participantIds.{i}", v, "User") for i, v in given]
             check.done()
+            participants = [p for p in found if p is not None]  # positions kept for errors
             return await service.log_interaction(
                 session,
                 info.context,

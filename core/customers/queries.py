@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import True_
 from strawberry import relay
 
 from core.access import requires
@@ -30,7 +31,7 @@ from core.customers.types import Contact, Customer, CustomFieldDefinition, Tag, 
 from core.db import UTCDateTime
 from core.errors import bad_argument
 from core.pagination import Connection, OrderDirection, PageArgs, Part, SortKey
-from core.validation import argument_id, like_pattern
+from core.validation import argument_id, like_pattern, search_text
 
 SEARCH_MIN = 1
 
@@ -173,7 +174,7 @@ def customer_list(
     for index, custom in enumerate(filter.custom_fields or []):
         kind = (field_types or {}).get(custom.key)
         statement = statement.where(_custom_condition(index, custom.key, custom.equals, kind))
-    text = (filter.search or "").strip()
+    text = search_text(filter.search) or ""
     if not text:
         return CustomerList(statement, [])
     ct = models.Contact
@@ -305,8 +306,9 @@ class CustomerQuery:
             ct.archived_at.is_(None), customer_visible(info.context, ct.customer_id)
         )
         if filter is not None:
-            if filter.search and filter.search.strip():
-                pattern = like_pattern(filter.search.strip())
+            text = search_text(filter.search)
+            if text:
+                pattern = like_pattern(text)
                 statement = statement.where(
                     or_(
                         func.lower(ct.name).like(pattern, escape="\\"),
@@ -323,10 +325,21 @@ class CustomerQuery:
             to_node=Contact.from_model,
         )
 
-    @strawberry.field(description="Every tag, by name.", extensions=requires("customers:read"))
+    @strawberry.field(
+        description=(
+            "Tags by name: those on customers you may see (with every customer in reach, "
+            "every tag, unused ones included)."
+        ),
+        extensions=requires("customers:read"),
+    )
     async def tags(self, info: Info) -> list[Tag]:
+        statement = select(models.Tag).order_by(models.Tag.name_key)
+        in_reach = customer_visible(info.context, models.CustomerTag.customer_id)
+        if not isinstance(in_reach, True_):
+            on_visible = select(models.CustomerTag.tag_id).where(in_reach)
+            statement = statement.where(models.Tag.id.in_(on_visible))
         async with info.context.db.read() as session:
-            rows = (await session.scalars(select(models.Tag).order_by(models.Tag.name_key))).all()
+            rows = (await session.scalars(statement)).all()
         return [Tag.from_model(row) for row in rows]
 
     @strawberry.field(

@@ -17,6 +17,9 @@ from core.customers.models import CustomFieldDefinition
 from core.errors import UserErrorCode
 from core.validation import Check
 
+MAX_NUMBER = 2**53 - 1
+"""The largest magnitude a NUMBER field keeps: what a JSON number holds exactly in every client."""
+
 
 def _custom_value(definition: CustomFieldDefinition, value: Any) -> tuple[Any, str | None]:
     """The stored form of a custom field value, or an error message."""
@@ -36,6 +39,8 @@ def _custom_value(definition: CustomFieldDefinition, value: Any) -> tuple[Any, s
             return None, "must be a number"
         if not number.is_finite():
             return None, "must be a finite number"
+        if abs(number) > MAX_NUMBER:
+            return None, f"must be between -{MAX_NUMBER} and {MAX_NUMBER}"
         return (int(number) if number == number.to_integral_value() else float(number)), None
     if kind == "DATE":
         try:

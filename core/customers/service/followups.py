@@ -17,6 +17,8 @@ from core.errors import UserErrorCode
 from core.identity.models import User
 from core.validation import Check, global_id, require_version
 
+MAX_PARTICIPANTS = 50
+
 
 async def log_interaction(
     session: AsyncSession,
@@ -51,19 +53,30 @@ async def log_interaction(
         is None
     ):
         check.fail("contactId", "is not a contact of this customer", UserErrorCode.INVALID)
-    if participant_ids:
+    if len(participant_ids) > MAX_PARTICIPANTS:
+        check.fail(
+            "participantIds",
+            f"must list at most {MAX_PARTICIPANTS} users",
+            UserErrorCode.TOO_LONG,
+        )
+    elif participant_ids:
+        # Only users the caller may see (users:read): one message for "no such user" and
+        # "a user you may not see", so the answer tells nothing about ids out of reach.
         found = set(
             (
                 await session.scalars(
-                    select(User.id).where(User.id.in_(participant_ids), User.is_active.is_(True))
+                    select(User.id).where(
+                        User.id.in_(participant_ids),
+                        User.is_active.is_(True),
+                        context.visible("users:read"),
+                    )
                 )
             ).all()
         )
         for index, user_id in enumerate(participant_ids):
             if user_id not in found:
-                check.fail(
-                    f"participantIds.{index}", "is not an active user", UserErrorCode.NOT_FOUND
-                )
+                field = f"participantIds.{index}"
+                check.fail(field, "is not an active user you can see", UserErrorCode.NOT_FOUND)
     check.done()
     assert text is not None
     interaction = Interaction(
@@ -79,7 +92,8 @@ async def log_interaction(
     session.add(interaction)
     await session.flush()
     session.add_all(
-        InteractionParticipant(interaction_id=interaction.id, user_id=u) for u in participant_ids
+        InteractionParticipant(interaction_id=interaction.id, user_id=u)
+        for u in dict.fromkeys(participant_ids)  # each once, in the order given
     )
     # Derived, not a user edit: moves without bumping the version clients hold.
     await session.execute(
