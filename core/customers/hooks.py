@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute, Route
 
 from core.config import Settings
-from core.customers import declarations, demo, exchange, hookspecs, jobs, types
+from core.customers import declarations, demo, export, hookspecs, jobs, types
 from core.customers.mutations import CustomerMutation
 from core.customers.queries import CustomerQuery
 from core.db import Database
@@ -63,7 +63,7 @@ def crm_access_policies() -> Sequence[AccessPolicy]:
 
 @hookimpl
 def crm_http_routes() -> Sequence[BaseRoute]:
-    return [Route("/export/customers.{format:str}", exchange.export_customers, methods=["GET"])]
+    return [Route("/export/customers.{format:str}", export.export_customers, methods=["GET"])]
 
 
 @hookimpl

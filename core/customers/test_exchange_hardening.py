@@ -1,4 +1,4 @@
-"""Hostile input to import and export (``core/customers/exchange.py``).
+"""Hostile input to import and export (``core/customers/exchange.py``, ``export.py``).
 
 Export: a filter the request cannot use is a 400 with a coded error and the request id,
 decided before the first byte of the file (never a 200 whose stream then breaks off); a
@@ -18,7 +18,7 @@ import httpx
 import pytest
 from strawberry import relay
 
-from core.customers import exchange
+from core.customers import exchange, export
 from core.http import MAX_JSON_DEPTH
 from tests.support import Api
 
@@ -165,7 +165,7 @@ async def failing_rows(
 async def test_a_failure_reading_the_first_rows_is_a_json_500_logged_with_the_request_id(
     admin: Api, logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
-    monkeypatch.setattr(exchange, "export_rows", failing_rows)
+    monkeypatch.setattr(export, "export_rows", failing_rows)
     logs.clear()
 
     response = await admin.client.get(f"/export/customers.{fmt}", headers=admin.headers)
@@ -196,7 +196,7 @@ async def test_a_failure_after_the_first_chunk_is_logged_with_the_request_id(
         async for row in failing_rows(context, statement, rows=600):
             yield row
 
-    monkeypatch.setattr(exchange, "export_rows", rows)
+    monkeypatch.setattr(export, "export_rows", rows)
     logs.clear()
 
     # Then the download breaks off (a complete-looking file would be worse)
