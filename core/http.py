@@ -15,8 +15,9 @@
   BAD_USER_INPUT for an argument value that cannot be coerced); anything unexpected
   becomes "Internal error" with the request id, and the log line that carries the
   traceback carries the same id.
-* A variable holding a lone surrogate (``"\\ud800"`` in the JSON) is refused before
-  execution, naming the variable: such a string is not text and no database can store it.
+* A variable or string literal holding a lone surrogate (``"\\ud800"`` in the JSON) or a
+  control character such as NUL is refused before execution, naming the variable (or the
+  literal's line and column): such a string is not text a record may hold.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ from graphql import (
     GraphQLSyntaxError,
     OperationDefinitionNode,
     OperationType,
+    StringValueNode,
+    Visitor,
     parse,
+    visit,
 )
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -242,6 +246,7 @@ def _select_operation(query: str, operation_name: str | None) -> OperationType |
     document = _parse(query)
     if document is None:
         return None
+    _check_literals(document)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
         if len(operations) > 1:
@@ -268,21 +273,41 @@ class RequestError(Exception):
         self.extensions = {"code": code.value, **extensions}
 
 
-def _surrogate_at(value: Any, path: str) -> str | None:
-    """The path of the first string in ``value`` (decoded JSON) that holds a lone surrogate."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _unstorable(text: str) -> str | None:
+    """Why ``text`` is not text a record may hold, or ``None`` when it is.
+
+    A lone surrogate cannot be encoded at all; a control character other than tab, line
+    feed and carriage return (NUL above all: PostgreSQL refuses it, SQLite cuts strings at
+    it in places) has no business in a CRM's text and breaks the files it is exported to.
+    """
+    if _CONTROL.search(text):
+        return "a control character (such as NUL)"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "a lone surrogate (an unpaired \\uD800-\\uDFFF escape)"
+    return None
+
+
+def _unstorable_at(value: Any, path: str) -> tuple[str, str] | None:
+    """The path of the first string in ``value`` (decoded JSON) that is not storable text,
+    and why."""
     stack = [(value, path)]
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
-            if not item.isascii():
-                try:
-                    item.encode()
-                except UnicodeEncodeError:
-                    return where
+            why = _unstorable(item)
+            if why is not None:
+                return where, why
         elif isinstance(item, dict):
             for key, child in item.items():
-                if _surrogate_at(key, where) is not None:
-                    return where
+                why = _unstorable(key)
+                if why is not None:
+                    return where, why
                 stack.append((child, f"{where}.{key}"))
         elif isinstance(item, list):
             stack.extend((child, f"{where}.{index}") for index, child in enumerate(item))
@@ -291,14 +316,33 @@ def _surrogate_at(value: Any, path: str) -> str | None:
 
 def _check_variables(variables: dict[str, Any] | None) -> None:
     for name, value in (variables or {}).items():
-        where = _surrogate_at(value, name) or _surrogate_at(name, name)
-        if where is not None:
+        found = _unstorable_at(value, name) or _unstorable_at(name, name)
+        if found is not None:
+            where, why = found
             raise RequestError(
-                f"Variable '${name}' holds a lone surrogate (an unpaired \\uD800-\\uDFFF "
-                f"escape) at '{where}': that is not text and cannot be stored",
+                f"Variable '${name}' holds {why} at '{where}': that is not text and cannot "
+                "be stored",
                 ApiErrorCode.BAD_USER_INPUT,
                 variable=where,
             )
+
+
+def _check_literals(document: DocumentNode) -> None:
+    """Refuse string literals in the query that are not storable text (see
+    :func:`_unstorable`), naming where they are."""
+
+    class Literals(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            why = _unstorable(node.value)
+            if why is not None:
+                where = node.loc.source.get_location(node.loc.start) if node.loc else None
+                at = f" at line {where.line}, column {where.column}" if where else ""
+                raise RequestError(
+                    f"The string literal{at} holds {why}: that is not text and cannot be stored",
+                    ApiErrorCode.BAD_USER_INPUT,
+                )
+
+    visit(document, Literals())
 
 
 class GraphQLEndpoint:

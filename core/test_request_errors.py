@@ -280,3 +280,28 @@ async def test_lone_surrogate_in_a_literal_is_a_parse_error(admin: Api) -> None:
         await post(admin, '{ customers(filter: {search: "\ud800"}) { totalCount } }')
     )
     assert error["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+
+
+async def test_control_characters_are_refused_in_variables_and_literals(admin: Api) -> None:
+    tasks, customers = await count(admin, models.Task), await count(admin, models.Customer)
+
+    body = await post(admin, CREATE_TASK, {"input": {"title": "Call\x00back", "dueAt": DUE}})
+    error = only_error(body)
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "variable": "input.title"}
+    assert "control character" in error["message"]
+
+    body = await post(admin, CREATE_CUSTOMER, {"input": {"name": "Acme", "tags": ["ok", "\x1b"]}})
+    assert only_error(body)["extensions"]["variable"] == "input.tags.1"
+
+    literal = 'mutation { createCustomer(input: {name: "Ac\\u0000me"}) { customer { id } } }'
+    error = only_error(await post(admin, literal))
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert "line 1, column 41" in error["message"]
+    assert (await count(admin, models.Task), await count(admin, models.Customer)) == (
+        tasks,
+        customers,
+    )
+
+    # Tab, line feed and carriage return are text
+    body = await post(admin, CREATE_TASK, {"input": {"title": "Call\tback\r\nsoon", "dueAt": DUE}})
+    assert body["data"]["createTask"]["errors"] == []
