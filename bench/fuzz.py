@@ -1,7 +1,9 @@
 """``make fuzz``: schemathesis against a served instance with demo data, as an administrator.
 
 Every root query and mutation of the composed schema gets generated documents (arguments of
-every type, the ``JSON`` scalar included, so ``Query.customers``' filter is generated too),
+every type, the ``JSON`` scalar included, so ``Query.customers``' filter is generated too,
+and ids mostly of records that may exist, so that documents reach the code behind the id
+checks),
 sent over HTTP to ``crm serve`` in a child process. A server error is an HTTP 5xx, or a
 GraphQL error whose code is ``INTERNAL_SERVER_ERROR`` (an unexpected exception, masked); the
 server's log is searched for tracebacks afterwards, and every GraphQL error must carry an
@@ -13,14 +15,14 @@ server's log is searched for tracebacks afterwards, and every GraphQL error must
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +35,11 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis.core.result import Err
 from schemathesis.graphql import nodes
+from strawberry import relay
 
-from bench.dataset import ADMIN_EMAIL
+from bench.dataset import ADMIN_EMAIL, drop, prepare
 from core.identity.demo import DEMO_PASSWORD
-from schema.serving import CRM, running_server
+from schema.serving import running_server
 
 DEMO_SIZE = 50
 MAX_ROUNDS = 5
@@ -46,7 +49,8 @@ mutation($email: String!, $password: String!) {
   login(input: {email: $email, password: $password}) { accessToken errors { message } }
 }"""
 API_TOKEN = """
-mutation { createApiToken(input: {name: "fuzz"}) { secret errors { message } } }"""
+mutation { createApiToken(input: {name: "fuzz"}) { apiToken { id } secret errors { message } } }"""
+VIEWER = "{ viewer { id roles { id } } }"
 
 _NAMES = st.from_regex(r"[_A-Za-z][_0-9A-Za-z]{0,11}", fullmatch=True)
 
@@ -86,6 +90,7 @@ class Tally:
     """What the server answered, case by case."""
 
     cases: int = 0
+    without_errors: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
     by_operation: Counter[str] = field(default_factory=Counter)
@@ -97,6 +102,7 @@ class Tally:
         self.by_operation[operation] += 1
         self.statuses[response.status_code] += 1
         errors = _errors(response)
+        self.without_errors += response.status_code == 200 and not errors
         for error in errors:
             self.codes[str((error.get("extensions") or {}).get("code", "(none)"))] += 1
         codes = [(e.get("extensions") or {}).get("code") for e in errors]
@@ -115,26 +121,46 @@ def _errors(response: Any) -> list[dict[str, Any]]:
     return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
 
-def _environment(data_dir: Path, postgres: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
-    url = postgres or f"sqlite+aiosqlite:///{data_dir / 'fuzz.db'}"
-    env.update({"CRM_DATABASE_URL": url, "CRM_DATA_DIR": str(data_dir)})
-    return env
-
-
 @contextmanager
 def demo_server(postgres: str | None, log: Path) -> Iterator[str]:
-    """A migrated database with demo data, served; yields the base URL."""
+    """A fresh database with demo data, served; yields the base URL.
+
+    On PostgreSQL (``postgres`` names a server) the run makes a database of its own and
+    drops it afterwards; on SQLite it is a file in a temporary directory.
+    """
+    backend = "postgresql" if postgres else "sqlite"
+    database = f"crm_bench_fuzz_{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory(prefix="crm-fuzz-") as directory:
-        env = _environment(Path(directory), postgres)
-        subprocess.run([*CRM, "migrate"], env=env, check=True, capture_output=True)
-        demo = [*CRM, "demo", "--size", str(DEMO_SIZE), "--if-empty"]
-        subprocess.run(demo, env=env, check=True, capture_output=True)
-        with running_server(env, log=log) as base:
-            yield base
+        target = asyncio.run(
+            prepare(
+                backend,
+                DEMO_SIZE,
+                data_dir=Path(directory),
+                postgres_url=postgres,
+                fresh=True,
+                database=database,
+                log=lambda _: None,
+            )
+        )
+        try:
+            with running_server(target.environment(), log=log) as base:
+                yield base
+        finally:
+            if postgres:
+                asyncio.run(drop(target, postgres))
 
 
-def administrator_token(base: str) -> str:
+@dataclass(frozen=True)
+class Credentials:
+    """The fuzzer's own API token, and the ids it must not take away from itself."""
+
+    token: str
+    protected: frozenset[str]
+    """Global ids of the token, its user and the user's roles: a generated document that
+    revokes, deactivates or strips them would sign the fuzzer out for the rest of the run."""
+
+
+def administrator_token(base: str) -> Credentials:
     """An API token of the demo administrator (it does not expire during the run)."""
     with httpx.Client(base_url=base, timeout=30) as http:
         signed_in = http.post(
@@ -143,14 +169,45 @@ def administrator_token(base: str) -> str:
         ).json()["data"]["login"]
         headers = {"Authorization": f"Bearer {signed_in['accessToken']}"}
         created = http.post("/graphql", json={"query": API_TOKEN}, headers=headers).json()
-        secret: str = created["data"]["createApiToken"]["secret"]
-        return secret
+        payload = created["data"]["createApiToken"]
+        viewer = http.post("/graphql", json={"query": VIEWER}, headers=headers).json()
+    user = viewer["data"]["viewer"]
+    protected = {payload["apiToken"]["id"], user["id"], *(r["id"] for r in user["roles"])}
+    return Credentials(payload["secret"], frozenset(protected))
 
 
-def fuzz(base: str, token: str, cases: int, random_seed: int) -> Tally:
+def global_ids(
+    node_types: Sequence[str], protected: frozenset[str]
+) -> st.SearchStrategy[graphql.ValueNode]:
+    """Mostly ids of records that may exist (a node type and a small number), so that
+    documents get past the id checks to the code behind them; the rest arbitrary text.
+    ``protected`` ids are never generated."""
+    plausible = st.builds(
+        lambda type_name, number: relay.to_base64(type_name, number),
+        st.sampled_from(node_types),
+        st.integers(min_value=1, max_value=DEMO_SIZE * 2),
+    ).filter(lambda global_id: global_id not in protected)
+    return st.one_of(plausible, plausible, plausible, st.text(max_size=30)).map(nodes.String)
+
+
+def node_types(base: str, headers: dict[str, str]) -> list[str]:
+    """The names of the schema's types that implement ``Node``."""
+    query = "{ __schema { types { name interfaces { name } } } }"
+    with httpx.Client(base_url=base, timeout=30) as http:
+        types = http.post("/graphql", json={"query": query}, headers=headers).json()
+    return sorted(
+        t["name"]
+        for t in types["data"]["__schema"]["types"]
+        if any(i["name"] == "Node" for i in t.get("interfaces") or [])
+    )
+
+
+def fuzz(base: str, credentials: Credentials, cases: int, random_seed: int) -> Tally:
     """Send about ``cases`` generated documents, spread evenly over the root fields."""
+    headers = {"Authorization": f"Bearer {credentials.token}"}
     schemathesis.graphql.scalar("JSON", json_values())
-    headers = {"Authorization": f"Bearer {token}"}
+    ids = global_ids(node_types(base, headers), credentials.protected)
+    schemathesis.graphql.scalar("ID", ids)
     schema = schemathesis.graphql.from_url(f"{base}/graphql", headers=headers)
     operations = []
     for result in schema.get_all_operations():
@@ -210,7 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=5000, help="generated documents in all")
     parser.add_argument("--seed", type=int, default=1, help="the same seed, the same documents")
-    parser.add_argument("--postgres", help="serve from this PostgreSQL database instead")
+    parser.add_argument(
+        "--postgres",
+        help="serve from PostgreSQL: a database of its own on this server, dropped afterwards",
+    )
     parser.add_argument("--log", type=Path, default=Path("var/fuzz-server.log"))
     args = parser.parse_args(argv)
     args.log.parent.mkdir(parents=True, exist_ok=True)
@@ -225,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         f"fuzz: {tally.cases} cases over {len(tally.by_operation)} root fields in {seconds:.0f} s"
     )
     print("HTTP status: " + ", ".join(f"{s}: {n}" for s, n in sorted(tally.statuses.items())))
+    print(f"answered without request errors: {tally.without_errors}")
     print("error codes: " + ", ".join(f"{c}: {n}" for c, n in tally.codes.most_common()))
     print(f"server errors: {len(tally.server_errors)}")
     print(f"errors without extensions.code: {len(tally.uncoded)}")

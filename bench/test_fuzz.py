@@ -31,6 +31,7 @@ def test_server_errors_are_5xx_and_masked_exceptions_only() -> None:
     tally.add("nodes", "{ f }", answer(200, {"errors": [{"message": "Syntax Error"}]}))
 
     assert tally.cases == 6
+    assert tally.without_errors == 1
     assert tally.statuses == {200: 4, 502: 1, 400: 1}
     assert tally.codes == {"BAD_USER_INPUT": 2, "INTERNAL_SERVER_ERROR": 1, "(none)": 1}
     assert [f.splitlines()[0] for f in tally.server_errors] == [
