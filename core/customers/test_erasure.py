@@ -18,6 +18,7 @@ from core.customers.test_customers_api import (
     CREATE_TASK,
     DEFINE,
     ERASE,
+    MERGE,
     UPDATE_CONTACT,
     add_contact,
     create,
@@ -211,3 +212,43 @@ async def test_erasure_leaves_other_customers_trails_alone(admin: Api) -> None:
 
     assert await history(admin, john["id"]) == john_before
     assert values(john_before[0])["name"] == (None, "John Kept")
+
+
+GET_ANY = """
+query($id: ID!) {
+  node(id: $id) { ... on Customer { name email phone erasedAt } }
+}"""
+
+
+GET_VERSION = "query($id: ID!) { node(id: $id) { id ... on Customer { version } } }"
+
+
+async def test_erasure_reaches_the_customers_merged_into_it(admin: Api) -> None:
+    # Given a duplicate record of Jane merged into the kept one, itself merged into another
+    old = await create(admin, name="Jane Personal", email="jane.old@example.com")
+    older = await create(admin, name="Jane P.", phone="+12125550111")
+    jane = await create(admin, name="Jane Kept", email="jane.new@example.com")
+    john = await create(admin, name="John Kept", email="john@example.com")
+    for source, target in ((older, old), (old, jane)):
+        variables = {"source": source["id"], "target": target["id"], "dryRun": False}
+        ok(await admin.gql(MERGE, variables), "mergeCustomers")
+    jane = (await admin.gql(GET_VERSION, {"id": jane["id"]}))["data"]["node"]
+
+    # When Jane is erased
+    erase = {"id": jane["id"], "version": jane["version"], "reason": "GDPR"}
+    ok(await admin.gql(ERASE, erase), "eraseCustomer")
+
+    # Then the merged records are erased too, rows and trails, and each erasure is recorded
+    for merged in (old, older):
+        row = (await admin.gql(GET_ANY, {"id": merged["id"]}))["data"]["node"]
+        assert (row["email"], row["phone"]) == (None, None)
+        assert row["erasedAt"] is not None
+        assert row["name"].startswith("Erased customer ")
+        events = await history(admin, merged["id"])
+        assert events[0]["action"] == "customer.erased"
+        text = json.dumps(events).lower()
+        assert not [value for value in PERSONAL if value in text]
+    # And a customer that was never merged into Jane keeps everything
+    assert (await admin.gql(GET_ANY, {"id": john["id"]}))["data"]["node"]["email"] == (
+        "john@example.com"
+    )

@@ -49,7 +49,8 @@ async def erase_customer(
     version: int,
     reason: str,
 ) -> Customer:
-    """Remove a customer's personal data for a privacy request; keep an audit record."""
+    """Remove a customer's personal data for a privacy request, and that of the customers
+    merged into it; keep an audit record of each."""
     check = Check()
     cleaned_reason = check.text("reason", reason, max_length=500)
     check.done()
@@ -58,6 +59,33 @@ async def erase_customer(
     )
     require_version(customer.version, version)
     await _veto(session, context, customer, erasing=True)
+    # Customers merged into this one were the same person or company: their rows and
+    # trails still hold what they were, so they go with it.
+    for row in [customer, *await _merged_into(session, customer.id)]:
+        await _erase(session, context, row, cleaned_reason)
+    return customer
+
+
+async def _merged_into(session: AsyncSession, customer_id: int) -> list[Customer]:
+    """The customers merged into ``customer_id``, directly or through others, not yet erased."""
+    found: list[Customer] = []
+    frontier = [customer_id]
+    while frontier:
+        rows = (
+            await session.scalars(
+                select(Customer).where(
+                    Customer.merged_into_id.in_(frontier), Customer.erased_at.is_(None)
+                )
+            )
+        ).all()
+        found.extend(rows)
+        frontier = [row.id for row in rows]
+    return found
+
+
+async def _erase(
+    session: AsyncSession, context: RequestContext, customer: Customer, reason: str | None
+) -> None:
     now = context.now()
     erased_fields = sorted(
         name
@@ -104,7 +132,7 @@ async def erase_customer(
         "Customer",
         customer.id,
         {
-            "reason": cleaned_reason,
+            "reason": reason,
             "erasedFields": erased_fields,
             "contactsDeleted": contacts,
             "interactionsBlanked": interactions,
@@ -113,4 +141,3 @@ async def erase_customer(
     await call_in_turn(
         context.pm.hook.crm_customer_erased, session=session, customer=customer, context=context
     )
-    return customer
