@@ -30,7 +30,7 @@ from core.config import IPNetwork, Settings
 from core.context import RequestContext
 from core.db import Database, utcnow
 from core.host import CRMPluginManager, call_in_turn
-from core.http import GraphQLEndpoint
+from core.http import GraphQLEndpoint, internal_error_response
 
 access_log = logging.getLogger("crm.access")
 logger = logging.getLogger("crm.app")
@@ -60,11 +60,13 @@ class RequestLogMiddleware:
         state["request_id"] = request_id
         status = 500
         started = time.perf_counter()
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = message["status"]
+                responded = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
@@ -72,6 +74,14 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug in a route (core's or a plugin's) outside GraphQL: logged with the request
+            # id, and answered like GraphQL's unexpected errors, unless the response has begun
+            # (then all that is left is to cut it off).
+            logger.exception("unexpected error", extra={"request_id": request_id})
+            if responded:
+                raise
+            await internal_error_response(request_id)(scope, receive, send_with_id)
         finally:
             access_log.info(
                 "request",

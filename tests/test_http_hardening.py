@@ -1,6 +1,7 @@
 """Hostile request bodies at ``/graphql`` (``core/http.py``): JSON nested far too deep, a
 number too long for ``int``. Each is refused with a coded 400 and the request id before
-GraphQL runs, and nothing reaches the log as an unexpected error.
+GraphQL runs, and nothing reaches the log as an unexpected error. A route outside GraphQL
+that fails is a JSON 500 whose request id the log line with the traceback carries.
 """
 
 from __future__ import annotations
@@ -9,11 +10,18 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable, Sequence
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
+from core.config import Settings
+from core.hookspecs import hookimpl
 from core.http import MAX_JSON_DEPTH
+from schema.testkit import running_app
 from tests.support import Api
 
 APPLICATION_JSON = "application/json"
@@ -158,3 +166,38 @@ async def test_mutation_over_get_is_405_with_a_code(api: Api) -> None:
 
     assert response.status_code == 405
     assert response.json()["errors"][0]["extensions"] == {"code": "METHOD_NOT_ALLOWED"}
+
+
+class BrokenRoutePlugin:
+    """A plugin whose route has a bug: it raises before answering."""
+
+    @hookimpl
+    def crm_http_routes(self) -> Sequence[BaseRoute]:
+        async def broken(request: Request) -> Response:
+            raise RuntimeError("a bug in a plugin's route")
+
+        return [Route("/broken", broken, methods=["GET"])]
+
+
+async def test_a_route_that_raises_is_a_json_500_logged_with_the_request_id(
+    make_settings: Callable[..., Settings], logs: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(plugins=("broken",))
+    async with running_app(settings, extra_plugins={"broken": BrokenRoutePlugin()}) as api:
+        response = await api.client.get("/broken", headers={"X-Request-ID": "a1b2c3d4e5f6"})
+
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "a1b2c3d4e5f6"
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Internal error",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "a1b2c3d4e5f6"},
+            }
+        ]
+    }
+    [failure] = [r for r in logs.records if r.exc_info]
+    assert vars(failure)["request_id"] == "a1b2c3d4e5f6"
+    assert "a bug in a plugin's route" in str(failure.exc_info[1] if failure.exc_info else "")
+    [access] = [r for r in logs.records if r.name == "crm.access"]
+    assert (vars(access)["request_id"], vars(access)["status"]) == ("a1b2c3d4e5f6", 500)
