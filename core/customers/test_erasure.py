@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core.catalog import FINANCE, SUPPORT_REPRESENTATIVE, SYSTEM_ADMINISTRATOR
+from core.config import Settings
+from core.context import RequestContext
+from core.customers.models import Customer
 from core.customers.test_customers_api import (
     COMPLETE_TASK,
     CREATE_TASK,
@@ -26,6 +32,9 @@ from core.customers.test_customers_api import (
     ok,
     update,
 )
+from core.errors import UserErrorCode, UserErrors
+from core.hookspecs import hookimpl
+from schema.testkit import running_app
 from tests.support import Api
 
 HISTORY = """
@@ -252,3 +261,37 @@ async def test_erasure_reaches_the_customers_merged_into_it(admin: Api) -> None:
     assert (await admin.gql(GET_ANY, {"id": john["id"]}))["data"]["node"]["email"] == (
         "john@example.com"
     )
+
+
+class LegalHold:
+    """A plugin that refuses to let a customer on legal hold be erased."""
+
+    @hookimpl
+    def crm_customer_before_archive(
+        self, session: AsyncSession, customer: Customer, erasing: bool, context: RequestContext
+    ) -> None:
+        if erasing and customer.name == "Held Duplicate":
+            raise UserErrors.single("id", "on legal hold", UserErrorCode.BUSINESS_RULE)
+
+
+async def test_a_veto_on_a_merged_customer_stops_the_whole_erasure(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(plugins=("hold",))
+    async with running_app(settings, extra_plugins={"hold": LegalHold()}) as app:
+        admin = await app.user("admin@example.com", ["ADMINISTRATOR"])
+        held = await create(admin, name="Held Duplicate", email="jane.old@example.com")
+        jane = await create(admin, name="Jane Kept", email="jane.new@example.com")
+        variables = {"source": held["id"], "target": jane["id"], "dryRun": False}
+        ok(await admin.gql(MERGE, variables), "mergeCustomers")
+        jane = (await admin.gql(GET_VERSION, {"id": jane["id"]}))["data"]["node"]
+
+        erase = {"id": jane["id"], "version": jane["version"], "reason": "GDPR"}
+        refused = (await admin.gql(ERASE, erase))["data"]["eraseCustomer"]
+
+        assert refused["errors"] == [
+            {"field": "id", "message": "on legal hold", "code": "BUSINESS_RULE"}
+        ]
+        for kept, email in ((held, "jane.old@example.com"), (jane, "jane.new@example.com")):
+            row = (await admin.gql(GET_ANY, {"id": kept["id"]}))["data"]["node"]
+            assert (row["email"], row["erasedAt"]) == (email, None)

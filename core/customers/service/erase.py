@@ -58,10 +58,12 @@ async def erase_customer(
         session, context, customer_id, permission="customers:delete", archived=None
     )
     require_version(customer.version, version)
-    await _veto(session, context, customer, erasing=True)
     # Customers merged into this one were the same person or company: their rows and
-    # trails still hold what they were, so they go with it.
-    for row in [customer, *await _merged_into(session, customer.id)]:
+    # trails still hold what they were, so they go with it (and each may be vetoed).
+    rows = [customer, *await _merged_into(session, customer.id)]
+    for row in rows:
+        await _veto(session, context, row, erasing=True)
+    for row in rows:
         await _erase(session, context, row, cleaned_reason)
     return customer
 
