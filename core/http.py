@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -94,16 +95,30 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def _not_a_number(name: str) -> Any:
+    raise JsonInputError(f"is not valid JSON ({name} is not a JSON number)")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise JsonInputError(f"has a number too large for a float ({text[:20]})")
+    return number
+
+
 def load_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Parse JSON a client sent, refusing what would otherwise crash the request.
 
     Besides malformed text, ``json.loads`` raises ``RecursionError`` on deep nesting and
     ``ValueError`` on an integer of more than ``sys.get_int_max_str_digits()`` digits; those,
-    and nesting deeper than ``max_depth``, all become a :class:`JsonInputError`.
+    nesting deeper than ``max_depth``, the ``NaN`` and ``Infinity`` that Python (not JSON)
+    accepts and floats too large to be finite all become a :class:`JsonInputError`.
     """
     too_deep = f"nests arrays and objects deeper than {max_depth} levels"
     try:
-        value = json.loads(data)
+        value = json.loads(data, parse_constant=_not_a_number, parse_float=_finite)
+    except JsonInputError:
+        raise
     except json.JSONDecodeError as exc:
         raise JsonInputError(f"is not valid JSON ({exc.msg})") from None
     except UnicodeDecodeError:

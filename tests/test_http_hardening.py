@@ -94,6 +94,21 @@ BODIES = [
         "digits",
         id="negative-integer-of-5000-digits",
     ),
+    pytest.param(
+        f'{{"query": "{VERSION}", "variables": {{"x": [1, NaN]}}}}',
+        "NaN is not a JSON number",
+        id="nan",
+    ),
+    pytest.param(
+        f'{{"query": "{VERSION}", "variables": {{"x": -Infinity}}}}',
+        "-Infinity is not a JSON number",
+        id="infinity",
+    ),
+    pytest.param(
+        f'{{"query": "{VERSION}", "variables": {{"x": 1e999}}}}',
+        "too large for a float",
+        id="float-past-the-largest",
+    ),
 ]
 
 
