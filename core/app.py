@@ -105,9 +105,12 @@ def _address(text: str) -> IPAddress | None:
     elif text.count(":") == 1:  # 203.0.113.7:8080
         text = text.split(":", 1)[0]
     try:
-        return ipaddress.ip_address(text)
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    # An IPv4 peer on a dual-stack socket arrives as ::ffff:10.0.0.1: the same host.
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
 
 
 def client_address(

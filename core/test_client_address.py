@@ -43,6 +43,8 @@ def networks(*items: str) -> list[Any]:
         ("10.0.0.2", ["203.0.113.7, <script>"], ["10.0.0.0/8"], "10.0.0.2"),
         # Only trusted hops: the leftmost.
         ("10.0.0.2", ["10.0.0.9, 10.0.0.3"], ["10.0.0.0/8"], "10.0.0.9"),
+        # An IPv4 proxy seen through a dual-stack socket is the same proxy.
+        ("::ffff:10.0.0.2", ["203.0.113.7"], ["10.0.0.0/8"], "203.0.113.7"),
         # A trusted peer that forwards nothing.
         ("10.0.0.2", [], ["10.0.0.0/8"], "10.0.0.2"),
     ],
