@@ -8,8 +8,9 @@
 * Malformed requests (bad JSON, no query, wrong parameter types) are 400; an unsupported
   body type 415; an unacceptable ``Accept`` 406; an oversized body 413. Each carries
   ``extensions.code`` (:data:`HTTP_ERROR_CODES`). JSON from the client (the body, the
-  ``variables`` and ``extensions`` of a GET) is read by :func:`load_json`, which turns
-  every way it can fail (too deep, a number too long for ``int``) into such a 400.
+  ``variables`` and ``extensions`` of a GET) is read by
+  :func:`core.client_input.load_json`, which turns every way it can fail (too deep, a number
+  too long for ``int``, ``NaN``) into such a 400.
 * Errors the API raises on purpose keep their message and ``extensions.code``; GraphQL's
   own request errors get one too (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, and
   BAD_USER_INPUT for an argument value that cannot be coerced); anything unexpected
@@ -25,9 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import re
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -48,6 +47,7 @@ from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.http.ides import get_graphql_ide_html
 
+from core.client_input import JsonInputError, load_json, unstorable, unstorable_at
 from core.config import Settings
 from core.context import RequestContext
 from core.errors import ApiError, ApiErrorCode
@@ -58,11 +58,6 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 _SUGGESTION = re.compile(r" ?Did you mean .*\?$")
 
-MAX_JSON_DEPTH = 64
-"""How deeply arrays and objects may nest in JSON a client sends (a request body, GET
-parameters, the export's ``filter``): far more than any input of the API needs, and few
-enough that nothing recursing over the value later can exhaust the stack."""
-
 HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
     405: "METHOD_NOT_ALLOWED",
@@ -71,67 +66,6 @@ HTTP_ERROR_CODES = {
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
 """``extensions.code`` of a request refused before GraphQL runs, by HTTP status."""
-
-
-class JsonInputError(ValueError):
-    """JSON from a client that cannot be used; ``reason`` completes a sentence naming it
-    (\"'variables' \" + reason)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` levels in ``value`` (walked
-    without recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
-def _not_a_number(name: str) -> Any:
-    raise JsonInputError(f"is not valid JSON ({name} is not a JSON number)")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise JsonInputError(f"has a number too large for a float ({text[:20]})")
-    return number
-
-
-def load_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse JSON a client sent, refusing what would otherwise crash the request.
-
-    Besides malformed text, ``json.loads`` raises ``RecursionError`` on deep nesting and
-    ``ValueError`` on an integer of more than ``sys.get_int_max_str_digits()`` digits; those,
-    nesting deeper than ``max_depth``, the ``NaN`` and ``Infinity`` that Python (not JSON)
-    accepts and floats too large to be finite all become a :class:`JsonInputError`.
-    """
-    too_deep = f"nests arrays and objects deeper than {max_depth} levels"
-    try:
-        value = json.loads(data, parse_constant=_not_a_number, parse_float=_finite)
-    except JsonInputError:
-        raise
-    except json.JSONDecodeError as exc:
-        raise JsonInputError(f"is not valid JSON ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise JsonInputError("is not valid JSON (not UTF-8 text)") from None
-    except RecursionError:
-        raise JsonInputError(too_deep) from None
-    except ValueError:  # int() refuses the digits of a number this long
-        raise JsonInputError(
-            f"has a number longer than {sys.get_int_max_str_digits()} digits"
-        ) from None
-    if isinstance(value, dict | list) and _deeper_than(value, max_depth):
-        raise JsonInputError(too_deep)
-    return value
 
 
 def internal_error_response(request_id: str) -> JSONResponse:
@@ -288,50 +222,9 @@ class RequestError(Exception):
         self.extensions = {"code": code.value, **extensions}
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _unstorable(text: str) -> str | None:
-    """Why ``text`` is not text a record may hold, or ``None`` when it is.
-
-    A lone surrogate cannot be encoded at all; a control character other than tab, line
-    feed and carriage return (NUL above all: PostgreSQL refuses it, SQLite cuts strings at
-    it in places) has no business in a CRM's text and breaks the files it is exported to.
-    """
-    if _CONTROL.search(text):
-        return "a control character (such as NUL)"
-    if not text.isascii():
-        try:
-            text.encode()
-        except UnicodeEncodeError:
-            return "a lone surrogate (an unpaired \\uD800-\\uDFFF escape)"
-    return None
-
-
-def _unstorable_at(value: Any, path: str) -> tuple[str, str] | None:
-    """The path of the first string in ``value`` (decoded JSON) that is not storable text,
-    and why."""
-    stack = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            why = _unstorable(item)
-            if why is not None:
-                return where, why
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                why = _unstorable(key)
-                if why is not None:
-                    return where, why
-                stack.append((child, f"{where}.{key}"))
-        elif isinstance(item, list):
-            stack.extend((child, f"{where}.{index}") for index, child in enumerate(item))
-    return None
-
-
 def _check_variables(variables: dict[str, Any] | None) -> None:
     for name, value in (variables or {}).items():
-        found = _unstorable_at(value, name) or _unstorable_at(name, name)
+        found = unstorable_at(value, name) or unstorable_at(name, name)
         if found is not None:
             where, why = found
             raise RequestError(
@@ -348,7 +241,7 @@ def _check_literals(document: DocumentNode) -> None:
 
     class Literals(Visitor):
         def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-            why = _unstorable(node.value)
+            why = unstorable(node.value)
             if why is not None:
                 where = node.loc.source.get_location(node.loc.start) if node.loc else None
                 at = f" at line {where.line}, column {where.column}" if where else ""

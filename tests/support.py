@@ -8,6 +8,7 @@ fixture plugin enabled, plus helpers the cross-module tests share.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -69,6 +70,16 @@ def crm_plugins() -> tuple[str, ...] | None:
 @pytest.fixture
 def crm_extra_plugins() -> Mapping[str, Any]:
     return FIXTURE
+
+
+@pytest.fixture
+def logs(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> pytest.LogCaptureFixture:
+    """Capture the service's INFO logs, even if ``configure_logging`` stopped propagation."""
+    monkeypatch.setattr(logging.getLogger("crm"), "propagate", True)
+    caplog.set_level(logging.INFO, logger="crm")
+    return caplog
 
 
 def running_app(settings: Settings, **options: Any) -> AbstractAsyncContextManager[Api]:

@@ -87,16 +87,6 @@ def records_of(caplog: pytest.LogCaptureFixture, logger: str) -> list[logging.Lo
     return [record for record in caplog.records if record.name == logger]
 
 
-@pytest.fixture
-def logs(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> pytest.LogCaptureFixture:
-    """Capture the service's INFO logs, even if ``configure_logging`` stopped propagation."""
-    monkeypatch.setattr(logging.getLogger("crm"), "propagate", True)
-    caplog.set_level(logging.INFO, logger="crm")
-    return caplog
-
-
 # --- 1. content negotiation ----------------------------------------------------------------
 
 

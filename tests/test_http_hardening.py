@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from core.client_input import MAX_JSON_DEPTH
 from core.config import Settings
 from core.hookspecs import hookimpl
-from core.http import MAX_JSON_DEPTH
 from schema.testkit import running_app
 from tests.support import Api
 
@@ -28,17 +28,6 @@ APPLICATION_JSON = "application/json"
 VERSION = "{ system { version } }"
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 DIGITS = sys.get_int_max_str_digits() + 700  # 5,000 with the default limit
-
-
-@pytest.fixture
-def logs(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> pytest.LogCaptureFixture:
-    """Every log record, the service's included (even if ``configure_logging`` stopped
-    their propagation)."""
-    monkeypatch.setattr(logging.getLogger("crm"), "propagate", True)
-    caplog.set_level(logging.DEBUG)
-    return caplog
 
 
 def nested(depth: int) -> str:

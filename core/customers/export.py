@@ -26,11 +26,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from strawberry.types.arguments import convert_argument
 
 from core.access import require
+from core.client_input import JsonInputError, load_json
 from core.context import RequestContext
 from core.customers.exchange import COLUMNS
 from core.customers.models import CustomerTag, Tag
 from core.errors import ApiError, ApiErrorCode, bad_argument
-from core.http import JsonInputError, internal_error_response, load_json, primed_stream
+from core.http import internal_error_response, primed_stream
 from core.identity.models import User
 from core.spreadsheet import csv_cell, xlsx_cell
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from strawberry import relay
 
+from core.client_input import MAX_JSON_DEPTH
 from core.customers import exchange, export
-from core.http import MAX_JSON_DEPTH
 from tests.support import Api
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -39,17 +39,6 @@ mutation($csv: String!) {
   }
 }"""
 COUNT = "{ customers(first: 1) { totalCount } }"
-
-
-@pytest.fixture
-def logs(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> pytest.LogCaptureFixture:
-    """Every log record, the service's included (even if ``configure_logging`` stopped
-    their propagation)."""
-    monkeypatch.setattr(logging.getLogger("crm"), "propagate", True)
-    caplog.set_level(logging.DEBUG)
-    return caplog
 
 
 def unexpected(logs: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

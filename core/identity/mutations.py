@@ -46,7 +46,6 @@ from core.identity.payloads import (
     UpdateTeamPayload,
     UpdateUserPayload,
 )
-from core.identity.types import User
 from core.mutations import mutate
 from core.validation import Check
 
@@ -67,13 +66,8 @@ class IdentityMutation:
                 now=ctx.now(),
             )
         except UserErrors as exc:
-            return LoginPayload(errors=exc.errors)
-        return LoginPayload(
-            access_token=issued.access_token,
-            access_token_expires_at=issued.access_token_expires_at,
-            refresh_token=issued.refresh_token,
-            user=User.from_model(issued.user),
-        )
+            return LoginPayload.of(None, exc.errors)
+        return LoginPayload.of(issued, [])
 
     @strawberry.mutation(description="Trade a refresh token for new tokens (it is used up).")
     async def refresh_token(self, info: Info, input: RefreshTokenInput) -> RefreshTokenPayload:
@@ -88,13 +82,8 @@ class IdentityMutation:
                 now=ctx.now(),
             )
         except UserErrors as exc:
-            return RefreshTokenPayload(errors=exc.errors)
-        return RefreshTokenPayload(
-            access_token=issued.access_token,
-            access_token_expires_at=issued.access_token_expires_at,
-            refresh_token=issued.refresh_token,
-            user=User.from_model(issued.user),
-        )
+            return RefreshTokenPayload.of(None, exc.errors)
+        return RefreshTokenPayload.of(issued, [])
 
     @strawberry.mutation(description="End a session: its refresh and access tokens stop working.")
     async def logout(self, info: Info, input: LogoutInput | None = None) -> LogoutPayload:

@@ -10,6 +10,7 @@ from strawberry import relay
 
 from core.errors import UserError
 from core.identity import models
+from core.identity.auth import Issued
 from core.identity.service import NewApiToken
 from core.identity.types import ApiToken, Role, Team, User
 
@@ -21,6 +22,18 @@ class AuthTokens:
     refresh_token: str | None = None
     user: User | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, issued: Issued | None, errors: list[UserError]) -> Self:
+        if issued is None:
+            return cls(errors=errors)
+        return cls(
+            access_token=issued.access_token,
+            access_token_expires_at=issued.access_token_expires_at,
+            refresh_token=issued.refresh_token,
+            user=User.from_model(issued.user),
+            errors=errors,
+        )
 
 
 @strawberry.type
