@@ -39,6 +39,7 @@ from sqlalchemy.types import TypeDecorator
 from strawberry import relay
 from strawberry.relay.types import NodeType
 
+from core.client_input import load_json
 from core.errors import bad_argument
 
 
@@ -199,7 +200,7 @@ def decode_cursor(
         if len(cursor) > MAX_CURSOR_LENGTH:
             raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = load_json(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != width + 1 or values[0] != tag:
             raise ValueError("wrong shape")
         decoded = [_decode_value(v) for v in values[1:]]
@@ -208,14 +209,8 @@ def decode_cursor(
         ):
             raise ValueError("a value of the wrong type")
         return decoded
-    except (
-        ValueError,
-        TypeError,
-        RecursionError,
-        decimal.InvalidOperation,
-        binascii.Error,
-        UnicodeDecodeError,
-    ):
+    except (ValueError, TypeError, decimal.InvalidOperation, binascii.Error):
+        # JsonInputError (too deep, NaN, unreadable text) is a ValueError too
         raise bad_argument(argument, "is not a cursor this list gave out") from None
 
 
