@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import logging
@@ -25,6 +27,7 @@ from strawberry import Schema
 
 from core import migrate
 from core.access import AuthenticationError, bearer_token
+from core.background import JobRunner
 from core.catalog import catalog_for
 from core.config import IPNetwork, Settings
 from core.context import RequestContext
@@ -211,9 +214,19 @@ def assemble_app(
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await call_in_turn(pm.hook.crm_startup, settings=settings, db=db)
+        stop = asyncio.Event()
+        runner: asyncio.Task[None] | None = None
+        if settings.worker_in_process:
+            jobs = JobRunner(db=db, settings=settings, pm=pm, clock=clock)
+            runner = asyncio.create_task(jobs.serve(stop), name="crm-job-runner")
         try:
             yield {}
         finally:
+            stop.set()
+            if runner is not None:
+                runner.cancel()  # a job in progress is handed back for the next runner
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
             await call_in_turn(pm.hook.crm_shutdown, reverse=True, settings=settings, db=db)
             await db.dispose()
 
@@ -239,7 +252,7 @@ def assemble_app(
         routes.extend(contributed or ())
     app = Starlette(debug=False, routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.crm = AppState(
-        settings=settings, db=db, pm=pm, schema=schema, make_context=make_context
+        settings=settings, db=db, pm=pm, schema=schema, make_context=make_context, clock=clock
     )
     return app
 
@@ -253,3 +266,4 @@ class AppState:
     pm: CRMPluginManager
     schema: Schema
     make_context: Callable[[Request], Awaitable[RequestContext]]
+    clock: Callable[[], dt.datetime] = utcnow

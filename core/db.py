@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,6 +37,10 @@ NAMING_CONVENTION = {
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 BEGIN_OPTION = "crm_sqlite_begin"
+
+
+class DatabaseBusyError(RuntimeError):
+    """A write waited longer than the busy timeout for its turn (SQLite)."""
 
 
 class Base(DeclarativeBase):
@@ -143,6 +148,9 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         writer = self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         self.write_sessionmaker = async_sessionmaker(writer, expire_on_commit=False)
+        self._writer_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def dialect(self) -> str:
@@ -150,9 +158,32 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.write_sessionmaker() as session, session.begin():
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        On SQLite, where one writer runs at a time, the process's writers take turns first
+        (first come, first served): SQLite's own busy handler only retries now and then, so
+        a writer that commits and begins again at once (an import's next chunk) could starve
+        the others, who would fail with "database is locked" after the busy timeout.
+        """
+        async with self._writer_turn(), self.write_sessionmaker() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        if self.dialect != "sqlite":
+            yield
+            return
+        lock = self._writer_turns.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        try:
+            await asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+        except TimeoutError:
+            raise DatabaseBusyError(
+                f"no turn to write within {SQLITE_BUSY_TIMEOUT_MS / 1000:.0f} s"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from starlette.routing import BaseRoute
 
+    from core.background import JobHandler
     from core.config import Settings
     from core.db import Database
     from core.extension import (
@@ -240,6 +241,20 @@ def crm_jobs_run(
     ``pm.hook`` (with ``context=None``: no request).
 
     :return: what was done, by description (``{"tickets auto-closed": 3}``).
+    """
+
+
+@hookspec
+def crm_job_handlers() -> Mapping[str, JobHandler] | None:
+    """Register the module's background job handlers by kind (``"<module>.<what>"``).
+
+    Called when a job runner starts (in ``crm serve``, ``crm worker`` and commands that run
+    a job themselves). A handler is ``async def handle(run: JobRun) -> Mapping[str, Any]``
+    (:mod:`core.background`): it reads ``run.payload``, does the work in transactions of
+    its own, calls ``await run.checkpoint(session, state)`` inside each so that a job
+    resumed by another runner carries on from there, and returns the final state. Raise
+    ``JobFailed`` to end the job with a message for the client. A kind two modules register
+    stops the runner's start.
     """
 
 

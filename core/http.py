@@ -155,12 +155,9 @@ def _json_param(value: Any, name: str) -> dict[str, Any] | None:
     return value
 
 
-async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
-    if request.method == "GET":
-        return dict(request.query_params)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != APPLICATION_JSON:
-        raise BadRequest(415, "POST bodies must be application/json")
+async def read_body(request: Request, max_body: int) -> bytes:
+    """The request body, refused with a 413 :class:`BadRequest` as soon as it is larger
+    than ``max_body`` bytes (by its declared length, or while it streams in)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise BadRequest(413, f"request body larger than {max_body} bytes")
@@ -169,8 +166,18 @@ async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
         body += chunk
         if len(body) > max_body:
             raise BadRequest(413, f"request body larger than {max_body} bytes")
+    return bytes(body)
+
+
+async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
+    if request.method == "GET":
+        return dict(request.query_params)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != APPLICATION_JSON:
+        raise BadRequest(415, "POST bodies must be application/json")
+    body = await read_body(request, max_body)
     try:
-        params = load_json(bytes(body))
+        params = load_json(body)
     except JsonInputError as exc:
         raise BadRequest(400, f"the body {exc.reason}") from None
     if not isinstance(params, dict):

@@ -11,6 +11,16 @@ from __future__ import annotations
 from core import audit
 from core.access import AuthenticationError, Caller, actor_of, require, requires
 from core.audit import Actor, AuditEvent
+from core.background import (
+    BackgroundJob,
+    JobCancelled,
+    JobFailed,
+    JobHandler,
+    JobRun,
+    JobStatus,
+    enqueue,
+    request_cancel,
+)
 from core.catalog import (
     ADMINISTRATOR,
     CUSTOMER_MANAGER,
@@ -88,6 +98,7 @@ __all__ = [
     "ApiErrorCode",
     "AuditEvent",
     "AuthenticationError",
+    "BackgroundJob",
     "Base",
     "ByIdLoader",
     "CRMPluginManager",
@@ -109,6 +120,11 @@ __all__ = [
     "Database",
     "Grant",
     "Info",
+    "JobCancelled",
+    "JobFailed",
+    "JobHandler",
+    "JobRun",
+    "JobStatus",
     "Loader",
     "Migrations",
     "ModelNode",
@@ -141,6 +157,7 @@ __all__ = [
     "customer_owned_by",
     "customer_visible",
     "drop_counter",
+    "enqueue",
     "format_number",
     "global_id",
     "group_by_key",
@@ -155,6 +172,7 @@ __all__ = [
     "one_by_key",
     "paginate",
     "policy_through_customer",
+    "request_cancel",
     "require",
     "require_version",
     "requires",

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import strawberry
 
+from core import background
+
+JobStatus = background.JobStatus
+strawberry.enum(  # marks the kernel's enum as the GraphQL enum (it returns the same class)
+    JobStatus,
+    description="Where a background job stands: QUEUED (waiting for a runner), RUNNING, or "
+    "finished as SUCCEEDED, FAILED or CANCELLED.",
+)
+
 
 @strawberry.type(description="An enabled module of this deployment.")
 class Module:

@@ -41,6 +41,7 @@ from typer.testing import CliRunner, Result
 from core import app as core_app
 from core import migrate as migrations
 from core.audit import SYSTEM
+from core.background import JobRunner
 from core.catalog import BUILTIN_ROLE_KEYS
 from core.config import Settings, load_settings
 from core.db import Base, Database, utcnow
@@ -193,6 +194,13 @@ class Api:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def run_jobs(self, limit: int = 100) -> int:
+        """Run the queued background jobs now, as the app's runner would (the kit's
+        settings keep that runner off, so a test decides when jobs run); how many ran."""
+        state = self.app.state.crm
+        runner = JobRunner(db=self.db, settings=self.settings, pm=state.pm, clock=state.clock)
+        return await runner.run_until_idle(limit)
 
     async def gql(
         self,
@@ -373,6 +381,8 @@ def make_settings(
             "data_dir": tmp_path / "data",
             "database_url": database_url,
             "login_slowdown_seconds": 0,
+            # Tests run background jobs when they choose (``Api.run_jobs``), not on a timer.
+            "worker_in_process": False,
         }
         if plugins is not None:
             values["plugins"] = ",".join(plugins)

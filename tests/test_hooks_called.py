@@ -46,6 +46,7 @@ from core import (
     Scope,
     TypeFields,
     audit,
+    background,
     catalog,
     hookimpl,
     migrate,
@@ -1077,7 +1078,7 @@ async def test_crm_http_routes_adds_a_route_that_uses_the_request_context(
 ) -> None:
     pm = manager(whoami=WhoAmIPlugin())
     paths = {route.path for batch in pm.hook.crm_http_routes() for route in batch}
-    assert paths == {"/whoami", "/export/customers.{format:str}"}  # the plugin's and core's
+    assert paths == {"/whoami", "/export/customers.{format:str}", "/import/customers"}
 
     settings = make_settings(plugins=("whoami",))
     async with running_app(settings, pm=pm) as api:
@@ -1440,3 +1441,59 @@ async def test_crm_demo_data_is_undone_with_its_transaction(
         await fill_then_fail()
 
     assert await migrate.tables_with_rows(db, pm) == []
+
+
+class Tally:
+    """A plugin with a background job: counts to ``payload["to"]`` in steps, checkpointing
+    each step in a transaction of its own; refuses a negative target."""
+
+    @hookimpl
+    def crm_job_handlers(self) -> Mapping[str, Any]:
+        return {"tally.count": self.count}
+
+    async def count(self, run: background.JobRun) -> Mapping[str, Any]:
+        target = int(run.payload["to"])
+        if target < 0:
+            raise background.JobFailed("cannot count to a negative number")
+        state = dict(run.state) or {"counted": 0}
+        while state["counted"] < target:
+            state["counted"] += 1
+            async with run.db.transaction() as session:
+                if await run.checkpoint(session, state):
+                    raise background.JobCancelled
+        return {**state, "by": run.created_by}
+
+
+async def test_crm_job_handlers_run_a_plugins_jobs_to_their_end(
+    settings: Settings, db: Database
+) -> None:
+    pm = manager(tally=Tally())
+    await migrate.upgrade(db, pm)
+    now = utcnow()
+    async with db.transaction() as session:
+        good = await background.enqueue(session, "tally.count", {"to": 3}, created_by=None, now=now)
+        bad = await background.enqueue(session, "tally.count", {"to": -1}, created_by=None, now=now)
+    runner = background.JobRunner(db=db, settings=settings, pm=pm)
+    assert "customers.import" in runner.handlers  # core's own, beside the plugin's
+
+    assert await runner.run_until_idle() == 2
+
+    async with db.read() as session:
+        jobs = {
+            job.id: job for job in (await session.scalars(select(background.BackgroundJob))).all()
+        }
+    assert (jobs[good.id].status, jobs[good.id].state) == ("SUCCEEDED", {"counted": 3, "by": None})
+    assert (jobs[bad.id].status, jobs[bad.id].error) == (
+        "FAILED",
+        "cannot count to a negative number",
+    )
+
+
+def test_a_job_kind_two_modules_handle_stops_the_runner(settings: Settings, db: Database) -> None:
+    class Imposter:
+        @hookimpl
+        def crm_job_handlers(self) -> Mapping[str, Any]:
+            return {"customers.import": Tally().count}
+
+    with pytest.raises(RuntimeError, match="two modules handle background jobs of kind"):
+        background.JobRunner(db=db, settings=settings, pm=manager(imposter=Imposter()))
