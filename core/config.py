@@ -91,6 +91,25 @@ class Settings(BaseSettings):
         description="Password hashes/checks run at once, in worker threads (default: CPUs).",
     )
 
+    max_import_bytes: int = Field(
+        default=33_554_432,
+        ge=1024,
+        le=1_073_741_824,
+        description="Largest CSV file `POST /import/customers` takes.",
+    )
+    worker_in_process: bool = Field(
+        default=True,
+        description="Run a background job runner inside each `crm serve` process; set false "
+        "where `crm worker` processes run the jobs.",
+    )
+    import_sync_max_rows: int = Field(
+        default=250,
+        ge=1,
+        le=50_000,
+        description="Rows `importCustomers` takes in one request (one transaction); larger "
+        "files go through `startCustomerImport`, a background job.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:

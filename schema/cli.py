@@ -2,41 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import pluggy
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import migrate as migrations
-from core.access import AuthenticationError
 from core.audit import Actor
-from core.catalog import ADMINISTRATOR, catalog_for
-from core.config import ConfigError, Settings, load_settings
-from core.context import RequestContext
-from core.customers import exchange
-from core.db import Database, utcnow
+from core.catalog import ADMINISTRATOR
+from core.config import ConfigError, load_settings
+from core.db import Database
 from core.demo import load_all
 from core.errors import UserErrors
 from core.host import (
     PluginError,
-    call_in_turn,
     enabled_plugin_names,
     module_callers,
     module_label,
 )
 from core.identity import service
-from core.identity.auth import caller_for_email
 from core.identity.demo import DEMO_PASSWORD, demo_users
-from core.mutations import transact
 from schema.builder import SchemaConflictError, build_schema
+from schema.cli_jobs import import_cli, jobs_cli, worker
+from schema.cli_support import console, fail, run_async, settings_or_fail
 from schema.modules import build_plugin_manager
 from schema.runner import run_command
 
@@ -48,26 +41,9 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> NoReturn:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        _fail(str(exc))
-
-
-def _run(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    try:
-        return asyncio.run(coroutine_factory())
-    except (ConfigError, PluginError, SchemaConflictError) as exc:
-        _fail(str(exc))
+cli.add_typer(jobs_cli, name="jobs")
+cli.add_typer(import_cli, name="import")
+cli.command("worker")(worker)
 
 
 @cli.command()
@@ -80,11 +56,11 @@ def serve(
     """Serve the GraphQL API over HTTP (uvicorn)."""
     import uvicorn
 
-    settings = _settings()
+    settings = settings_or_fail()
     try:  # fail here, with a clear message, rather than in every worker
         build_schema(build_plugin_manager(settings.enabled_plugins), settings)
     except (PluginError, SchemaConflictError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(f"Serving http://{host}:{port}/graphql", highlight=False)
     uvicorn.run(
         "schema.app:create_app",
@@ -104,7 +80,7 @@ def serve(
 @cli.command()
 def migrate() -> None:
     """Bring core and every enabled plugin's tables up to date."""
-    settings = _settings()
+    settings = settings_or_fail()
 
     async def work() -> None:
         pm = build_plugin_manager(settings.enabled_plugins)
@@ -116,7 +92,7 @@ def migrate() -> None:
         modules = ", ".join(["core", *enabled_plugin_names(pm)])
         console.print(f"Migrated: {modules}", highlight=False)
 
-    _run(work)
+    run_async(work)
 
 
 @cli.command()
@@ -129,7 +105,7 @@ def demo(
     ] = False,
 ) -> None:
     """Load the demo data set of core and every enabled plugin into an empty database."""
-    settings = _settings()
+    settings = settings_or_fail()
 
     async def work() -> None:
         pm = build_plugin_manager(settings.enabled_plugins)
@@ -141,7 +117,7 @@ def demo(
                 if if_empty:
                     console.print("The database already holds data; no demo data loaded.")
                     return
-                _fail(
+                fail(
                     "demo data loads into an empty database; these tables hold rows: "
                     + ", ".join(sorted(filled))
                 )
@@ -161,7 +137,7 @@ def demo(
         finally:
             await db.dispose()
 
-    _run(work)
+    run_async(work)
 
 
 def _print_demo_logins(size: int) -> None:
@@ -196,7 +172,7 @@ def createuser(
     ] = None,
 ) -> None:
     """Create a user (the first administrator, or users for scripts)."""
-    settings = _settings()
+    settings = settings_or_fail()
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     roles = list(role or []) + ([ADMINISTRATOR] if admin else [])
@@ -206,7 +182,7 @@ def createuser(
         db = Database(settings.resolved_database_url)
         try:
             if not await migrations.at_head(db, pm):
-                _fail("the database is not migrated; run `crm migrate` first")
+                fail("the database is not migrated; run `crm migrate` first")
             password_hash = await service.hash_ahead(settings, password)  # before the transaction
             async with db.transaction() as session:
                 actor = Actor(label="crm createuser")
@@ -227,139 +203,34 @@ def createuser(
                 )
                 summary = f"Created user {user.email} (id {user.id})"
         except UserErrors as exc:
-            _fail("; ".join(f"--{(e.field or 'input').lower()}: {e.message}" for e in exc.errors))
+            fail("; ".join(f"--{(e.field or 'input').lower()}: {e.message}" for e in exc.errors))
         finally:
             await db.dispose()
         held = ", ".join(sorted(r.upper() for r in roles)) or "no roles"
         console.print(f"{summary} with {held}", highlight=False)
 
-    _run(work)
-
-
-jobs_cli = typer.Typer(help="Periodic work, safe to run from cron.", no_args_is_help=True)
-cli.add_typer(jobs_cli, name="jobs")
-import_cli = typer.Typer(help="Load records from files.", no_args_is_help=True)
-cli.add_typer(import_cli, name="import")
-
-
-@jobs_cli.command("run")
-def jobs_run() -> None:
-    """Run every module's periodic jobs once (idempotent)."""
-    settings = _settings()
-
-    async def work() -> None:
-        pm = build_plugin_manager(settings.enabled_plugins)
-        db = Database(settings.resolved_database_url)
-        try:
-            if not await migrations.at_head(db, pm):
-                _fail("the database is not migrated; run `crm migrate` first")
-            results = await call_in_turn(
-                pm.hook.crm_jobs_run, db=db, settings=settings, now=utcnow(), pm=pm
-            )
-        finally:
-            await db.dispose()
-        for summary in results:
-            for what, count in summary.items():
-                typer.echo(f"{what}: {count}")
-
-    _run(work)
-
-
-@import_cli.command("customers")
-def import_customers(
-    file: Annotated[
-        typer.FileText,
-        typer.Argument(help="CSV file with a header row (UTF-8).", encoding="utf-8-sig"),
-    ],
-    as_user: Annotated[
-        str, typer.Option("--as", help="Email of the user the import acts as (their scope).")
-    ],
-    match_on: Annotated[
-        list[str] | None,
-        typer.Option("--match-on", help="EMAIL, PHONE or NUMBER (repeatable; default EMAIL)."),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check every row, keep nothing.")
-    ] = False,
-) -> None:
-    """Create or update customers from a CSV file: all rows or, if any row fails, none."""
-    settings = _settings()
-    text = file.read()
-    keys = [key.strip().upper() for key in (match_on or ["EMAIL"])]
-    bad = [key for key in keys if key not in ("EMAIL", "PHONE", "NUMBER")]
-    if bad:
-        _fail(f"--match-on: {', '.join(bad)} is not EMAIL, PHONE or NUMBER")
-    rows = max(text.count("\n") - 1, 1)
-
-    async def work() -> exchange.ImportResult | None:
-        pm = build_plugin_manager(settings.enabled_plugins)
-        db = Database(settings.resolved_database_url)
-        try:
-            if not await migrations.at_head(db, pm):
-                _fail("the database is not migrated; run `crm migrate` first")
-            try:
-                caller = await caller_for_email(db, catalog_for(pm), as_user)
-            except AuthenticationError as exc:
-                _fail(f"--as: {exc}")
-            context = RequestContext(settings=settings, db=db, pm=pm, caller=caller)
-            with Progress(console=console) as progress:
-                task = progress.add_task("Importing", total=rows)
-
-                async def rows_in(session: AsyncSession) -> exchange.ImportResult:
-                    return await exchange.import_customers(
-                        session,
-                        context,
-                        text,
-                        keys,
-                        dry_run,
-                        progress=lambda n: progress.advance(task, n),
-                    )
-
-                try:
-                    result = await transact(db, rows_in, keep=lambda done: done.imported)
-                except UserErrors as exc:
-                    _fail("; ".join(f"{e.field}: {e.message}" for e in exc.errors))
-            return result
-        finally:
-            await db.dispose()
-
-    result = _run(work)
-    if result is None:
-        return
-    for error in result.errors:
-        console.print(
-            f"line {error.line}: {error.field or 'row'}: {error.message}", highlight=False
-        )
-    verb = "would create" if not result.imported else "created"
-    console.print(
-        f"{verb} {result.created}, {'would update' if not result.imported else 'updated'} "
-        f"{result.updated}; {len(result.errors)} rows with errors"
-        + ("" if result.imported else " (nothing imported)"),
-        highlight=False,
-    )
-    if result.errors:
-        raise typer.Exit(1)
+    run_async(work)
 
 
 @cli.command("export-schema")
 def export_schema() -> None:
     """Print the GraphQL schema (SDL) of core and the enabled plugins."""
-    settings = _settings()
+    settings = settings_or_fail()
     try:
         schema = build_schema(build_plugin_manager(settings.enabled_plugins), settings)
     except (PluginError, SchemaConflictError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     sys.stdout.write(schema.as_str() + "\n")
 
 
 @cli.command()
 def plugins() -> None:
     """List installed plugins: name, version, enabled or disabled."""
-    settings = _settings()
+    settings = settings_or_fail()
     try:
         pm = build_plugin_manager(settings.enabled_plugins)
     except PluginError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     enabled = set(enabled_plugin_names(pm))
     if not pm.installed:
         console.print("No plugins installed.")
@@ -389,7 +260,7 @@ def _with_plugin_commands() -> typer.Typer:
     try:
         return command_line(pm)
     except PluginError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _command_names(app: typer.Typer, skip_commands: int = 0, skip_groups: int = 0) -> list[str]:

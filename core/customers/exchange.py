@@ -1,9 +1,11 @@
 """Import customers from CSV, and the file format import and export share.
 
-Import goes row by row through the same service functions as the API (same checks, same
-scope, same audit), each row in a savepoint so one bad row is reported with its line number
-without spoiling the others' checks. If any row fails, or on a dry run, nothing is kept.
-The export (:mod:`core.customers.export`) writes the same columns.
+The synchronous import (``importCustomers``, at most ``CRM_IMPORT_SYNC_MAX_ROWS`` rows) goes
+row by row through the same service functions as the API (same checks, same scope, same
+audit), each row in a savepoint so one bad row is reported with its line number without
+spoiling the others' checks. If any row fails, or on a dry run, nothing is kept. Larger
+files run as a background job (:mod:`core.customers.importing`). The export
+(:mod:`core.customers.export`) writes the same columns.
 """
 
 from __future__ import annotations
@@ -142,23 +144,31 @@ async def _match(
     return None
 
 
-async def _match_one(
-    session: AsyncSession, context: RequestContext, match_on: str, row: Mapping[str, str | None]
-) -> Customer | None:
+def match_key(
+    context: RequestContext, match_on: str, row: Mapping[str, str | None]
+) -> tuple[Any, str] | None:
+    """The column and the normalised value that ``row`` is matched on by ``match_on``
+    (``EMAIL``, ``PHONE`` or ``NUMBER``), or ``None`` if the row has no such value."""
     value = (row.get(match_on.lower()) or "").strip()
     if not value:
         return None
     check = Check()
-    column: Any
     if match_on == "EMAIL":
-        value = check.email("email", value) or value
-        column = Customer.email
-    elif match_on == "PHONE":
-        value = check.phone("phone", value, region=context.settings.default_region) or value
-        column = Customer.phone
-    else:
-        value = value.upper()
-        column = Customer.number
+        return Customer.email, check.email("email", value) or value
+    if match_on == "PHONE":
+        return Customer.phone, (
+            check.phone("phone", value, region=context.settings.default_region) or value
+        )
+    return Customer.number, value.upper()
+
+
+async def _match_one(
+    session: AsyncSession, context: RequestContext, match_on: str, row: Mapping[str, str | None]
+) -> Customer | None:
+    key = match_key(context, match_on, row)
+    if key is None:
+        return None
+    column, value = key
     return await session.scalar(
         select(Customer).where(
             column == value,
@@ -190,18 +200,24 @@ def _check_csv(text: str) -> None:
         ) from None
 
 
-async def import_customers(
-    session: AsyncSession,
-    context: RequestContext,
-    text: str,
-    match_on: Sequence[str],
-    dry_run: bool,
-    progress: Any = None,
-) -> ImportResult:
-    """Create or update customers from CSV ``text`` (header row first)."""
-    result = ImportResult(dry_run=dry_run)
-    _check_csv(text.lstrip("\ufeff"))
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+@dataclass(frozen=True)
+class ParsedRow:
+    """One data row of the file: its line and cleaned values, or why it cannot be read."""
+
+    line: int
+    values: dict[str, str | None]
+    error: RowError | None = None
+
+
+def parse(text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS) -> list[ParsedRow]:
+    """The rows of CSV ``text`` (header row first), checked as a file: readable CSV, known
+    columns, a column for each match key, at most ``max_rows`` rows.
+
+    :raises UserErrors: on ``csv`` or ``matchOn`` when the file as a whole is unusable.
+    """
+    text = text.lstrip("\ufeff")
+    _check_csv(text)
+    reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
     unknown = [h for h in header if h not in IMPORT_COLUMNS and not h.startswith("custom:")]
     if not header:
@@ -223,39 +239,55 @@ async def import_customers(
             UserErrorCode.INVALID,
         )
     reader.fieldnames = header
-    for index, row in enumerate(reader):
+    rows: list[ParsedRow] = []
+    for row in reader:
         line = reader.line_num  # the header is line 1; blank lines are skipped but counted
-        if index >= MAX_IMPORT_ROWS:
-            result.errors.append(
-                RowError(
-                    line,
-                    None,
-                    f"at most {MAX_IMPORT_ROWS} rows per import",
-                    UserErrorCode.OUT_OF_RANGE,
-                )
-            )
-            break
+        if len(rows) >= max_rows:
+            raise UserErrors.single("csv", too_many_rows(max_rows), UserErrorCode.OUT_OF_RANGE)
         if None in row:
-            result.errors.append(
-                RowError(
-                    line, None, "has more values than the header has columns", UserErrorCode.INVALID
-                )
-            )
+            message = "has more values than the header has columns"
+            rows.append(ParsedRow(line, {}, RowError(line, None, message, UserErrorCode.INVALID)))
             continue
         # An exported file reads back as it was: the quote the export put before a
         # formula character (core.spreadsheet) comes off again.
         cleaned = {k: (unquote(v.strip()) if isinstance(v, str) else v) for k, v in row.items()}
+        rows.append(ParsedRow(line, cleaned))
+    return rows
+
+
+def too_many_rows(max_rows: int) -> str:
+    if max_rows >= MAX_IMPORT_ROWS:
+        return f"has more than {MAX_IMPORT_ROWS} rows; split it into several imports"
+    return (
+        f"has more than {max_rows} rows, the most importCustomers takes in one request "
+        "(CRM_IMPORT_SYNC_MAX_ROWS); start a background import (startCustomerImport) instead"
+    )
+
+
+async def import_customers(
+    session: AsyncSession,
+    context: RequestContext,
+    text: str,
+    match_on: Sequence[str],
+    dry_run: bool,
+) -> ImportResult:
+    """Create or update customers from CSV ``text`` in the caller's transaction, at most
+    ``CRM_IMPORT_SYNC_MAX_ROWS`` rows (larger files go through the background job of
+    :mod:`core.customers.importing`)."""
+    result = ImportResult(dry_run=dry_run)
+    for row in parse(text, match_on, context.settings.import_sync_max_rows):
+        if row.error is not None:
+            result.errors.append(row.error)
+            continue
         try:
             async with session.begin_nested():
-                await _import_row(session, context, cleaned, match_on, result)
+                await import_row(session, context, row.values, match_on, result)
         except UserErrors as exc:
-            result.errors.extend(RowError(line, e.field, e.message, e.code) for e in exc.errors)
-        if progress is not None:
-            progress(1)
+            result.errors.extend(RowError(row.line, e.field, e.message, e.code) for e in exc.errors)
     return result
 
 
-async def _import_row(
+async def import_row(
     session: AsyncSession,
     context: RequestContext,
     row: dict[str, str | None],

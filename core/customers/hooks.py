@@ -10,8 +10,18 @@ import pluggy
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute, Route
 
+from core.background import JobHandler
 from core.config import Settings
-from core.customers import declarations, demo, export, hookspecs, jobs, types
+from core.customers import (
+    declarations,
+    demo,
+    export,
+    hookspecs,
+    importing,
+    jobs,
+    types,
+    upload,
+)
 from core.customers.mutations import CustomerMutation
 from core.customers.queries import CustomerQuery
 from core.db import Database
@@ -43,6 +53,7 @@ def crm_graphql_types() -> Sequence[type[Any]]:
         types.Task,
         types.Tag,
         types.CustomFieldDefinition,
+        types.CustomerImport,
     ]
 
 
@@ -63,7 +74,15 @@ def crm_access_policies() -> Sequence[AccessPolicy]:
 
 @hookimpl
 def crm_http_routes() -> Sequence[BaseRoute]:
-    return [Route("/export/customers.{format:str}", export.export_customers, methods=["GET"])]
+    return [
+        Route("/export/customers.{format:str}", export.export_customers, methods=["GET"]),
+        Route("/import/customers", upload.upload_customer_import, methods=["POST"]),
+    ]
+
+
+@hookimpl
+def crm_job_handlers() -> Mapping[str, JobHandler]:
+    return {importing.KIND: importing.run_import}
 
 
 @hookimpl

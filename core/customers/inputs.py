@@ -338,3 +338,13 @@ class ImportCustomersInput:
         default_factory=lambda: [ImportMatch.EMAIL],
         description="Keys that find an existing customer to update, tried in order.",
     )
+
+
+@strawberry.input
+class StartCustomerImportInput(ImportCustomersInput):
+    pass
+
+
+@strawberry.input
+class CancelCustomerImportInput:
+    id: relay.GlobalID

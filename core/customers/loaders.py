@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import False_, True_
 
 from core.audit import AuditEvent
+from core.background import BackgroundJob
 from core.context import RequestContext
 from core.customers.models import (
     Contact,
@@ -29,6 +30,8 @@ from core.customers.models import (
 from core.identity.models import User
 from core.loaders import ByIdLoader, ChildCountLoader, ChildPageLoader, Loader, one_by_key
 from core.pagination import SortKey
+
+IMPORT_KIND = "customers.import"
 
 
 def customer_visible(context: RequestContext, column: Any) -> ColumnElement[bool]:
@@ -231,3 +234,16 @@ class HistoryPagesLoader(_CustomerHistory, ChildPageLoader):
 
 class HistoryCountLoader(_CustomerHistory, ChildCountLoader):
     pass
+
+
+class CustomerImportByIdLoader(ByIdLoader[BackgroundJob]):
+    """Customer imports by id: each user sees the imports they started."""
+
+    entity = BackgroundJob
+
+    def statement(self) -> Select[Any]:
+        caller = self.context.caller
+        return select(BackgroundJob).where(
+            BackgroundJob.kind == IMPORT_KIND,
+            BackgroundJob.created_by == (caller.user_id if caller is not None else -1),
+        )

@@ -9,11 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from core.access import requires
+from core.background import BackgroundJob
 from core.context import Info
-from core.customers import exchange, models, service
+from core.customers import exchange, importing, models, service
 from core.customers.inputs import (
     ArchiveContactInput,
     ArchiveCustomerInput,
+    CancelCustomerImportInput,
     CompleteTaskInput,
     CreateContactInput,
     CreateCustomerInput,
@@ -26,6 +28,7 @@ from core.customers.inputs import (
     RenameTagInput,
     RestoreCustomerInput,
     SetPrimaryContactInput,
+    StartCustomerImportInput,
     TagCustomersInput,
     TransferCustomersInput,
     UntagCustomersInput,
@@ -35,6 +38,7 @@ from core.customers.inputs import (
 from core.customers.payloads import (
     ArchiveContactPayload,
     ArchiveCustomerPayload,
+    CancelCustomerImportPayload,
     CompleteTaskPayload,
     CreateContactPayload,
     CreateCustomerPayload,
@@ -47,6 +51,7 @@ from core.customers.payloads import (
     RenameTagPayload,
     RestoreCustomerPayload,
     SetPrimaryContactPayload,
+    StartCustomerImportPayload,
     TagCustomersPayload,
     TransferCustomersPayload,
     UntagCustomersPayload,
@@ -87,7 +92,8 @@ def _ref(check: Check, value: relay.GlobalID, type_name: str, field: str = "id")
 @strawberry.type
 class CustomerMutation:
     @strawberry.mutation(
-        description="Create or update customers from CSV; all rows or none.",
+        description="Create or update customers from CSV in this request: all rows or none, "
+        "at most CRM_IMPORT_SYNC_MAX_ROWS rows (larger files: startCustomerImport).",
         extensions=requires("customers:write"),
     )
     async def import_customers(
@@ -107,6 +113,38 @@ class CustomerMutation:
             lambda done, errors: ImportCustomersPayload.of(done, errors, dry_run=input.dry_run),
             keep=kept,
         )
+
+    @strawberry.mutation(
+        description="Import customers from CSV of any size as a background job: every row is "
+        "validated before any is written (all rows or none), then written in chunks. Returns "
+        "the job at once; poll it (customerImport) for progress.",
+        extensions=requires("customers:write"),
+    )
+    async def start_customer_import(
+        self, info: Info, input: StartCustomerImportInput
+    ) -> StartCustomerImportPayload:
+        async def work(session: AsyncSession) -> BackgroundJob:
+            return await importing.start_import(
+                session, info.context, input.csv, [m.value for m in input.match_on], input.dry_run
+            )
+
+        return await mutate(info, work, StartCustomerImportPayload.of)
+
+    @strawberry.mutation(
+        description="Stop an import: a queued one never starts, a running one stops after "
+        "its current chunk (what it wrote stays).",
+        extensions=requires("customers:write"),
+    )
+    async def cancel_customer_import(
+        self, info: Info, input: CancelCustomerImportInput
+    ) -> CancelCustomerImportPayload:
+        async def work(session: AsyncSession) -> BackgroundJob:
+            check = Check()
+            job_id = _ref(check, input.id, "CustomerImport")
+            check.done()
+            return await importing.cancel_import(session, info.context, job_id)
+
+        return await mutate(info, work, CancelCustomerImportPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def create_customer(

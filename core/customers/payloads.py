@@ -6,9 +6,19 @@ from typing import Self
 
 import strawberry
 
+from core import background as models_background
 from core.customers import exchange, models
-from core.customers.types import Contact, Customer, CustomFieldDefinition, Interaction, Tag, Task
-from core.errors import UserError, UserErrorCode
+from core.customers.types import (
+    Contact,
+    Customer,
+    CustomerImport,
+    CustomFieldDefinition,
+    ImportRowError,
+    Interaction,
+    Tag,
+    Task,
+)
+from core.errors import UserError
 
 
 @strawberry.type
@@ -199,14 +209,6 @@ class DefineCustomFieldPayload(CustomFieldPayload):
     pass
 
 
-@strawberry.type(description="A problem with one row of an import.")
-class ImportRowError:
-    line: int = strawberry.field(description="Line in the CSV (the header is line 1).")
-    field: str | None
-    message: str
-    code: UserErrorCode
-
-
 @strawberry.type
 class ImportCustomersPayload:
     created: int = strawberry.field(description="Rows that created (or would create) a customer.")
@@ -233,3 +235,23 @@ class ImportCustomersPayload:
             ],
             errors=errors,
         )
+
+
+@strawberry.type
+class StartCustomerImportPayload:
+    customer_import: CustomerImport | None = strawberry.field(
+        description="The queued import; poll it for progress."
+    )
+    errors: list[UserError]
+
+    @classmethod
+    def of(cls, result: models_background.BackgroundJob | None, errors: list[UserError]) -> Self:
+        return cls(
+            customer_import=CustomerImport.from_model(result) if result is not None else None,
+            errors=errors,
+        )
+
+
+@strawberry.type
+class CancelCustomerImportPayload(StartCustomerImportPayload):
+    pass

@@ -27,7 +27,14 @@ from core.customers.inputs import (
     TaskFilter,
 )
 from core.customers.loaders import customer_visible, task_visible
-from core.customers.types import Contact, Customer, CustomFieldDefinition, Tag, Task
+from core.customers.types import (
+    Contact,
+    Customer,
+    CustomerImport,
+    CustomFieldDefinition,
+    Tag,
+    Task,
+)
 from core.db import UTCDateTime
 from core.errors import bad_argument
 from core.pagination import Connection, OrderDirection, PageArgs, Part, SortKey
@@ -268,6 +275,14 @@ class CustomerQuery:
             to_node=Customer.from_model,
             parts=listed.parts,
         )
+
+    @strawberry.field(
+        description="An import you started (startCustomerImport), for its progress; null "
+        "for anyone else's.",
+        extensions=requires("customers:write"),
+    )
+    async def customer_import(self, info: Info, id: relay.GlobalID) -> CustomerImport | None:
+        return await CustomerImport.load(info, argument_id(id, "CustomerImport", "id") or 0)
 
     @strawberry.field(
         description="One customer by id or number; null if not visible.",

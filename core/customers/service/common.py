@@ -107,5 +107,11 @@ async def _duplicates(
         if found is None:
             continue
         number, may_read = found
-        who = f"customer {number}" if may_read else "another customer"
-        check.fail(name, f"{who} already has this {name}", UserErrorCode.DUPLICATE)
+        check.fail(name, duplicate_message(name, number, may_read), UserErrorCode.DUPLICATE)
+
+
+def duplicate_message(name: str, number: str, may_read: bool) -> str:
+    """What a refused duplicate ``name`` (email, phone) says: the other customer's number
+    only to a caller who may read that customer."""
+    who = f"customer {number}" if may_read else "another customer"
+    return f"{who} already has this {name}"

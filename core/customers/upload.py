@@ -1,0 +1,98 @@
+"""``POST /import/customers``: a CSV file uploaded as it is, started as a background import.
+
+The GraphQL mutation ``startCustomerImport`` takes the file as a string inside a JSON body
+(capped by ``CRM_MAX_BODY_BYTES``); this route takes the file's bytes as the body
+(``fetch(url, {method: "POST", body: file})``), up to ``CRM_MAX_IMPORT_BYTES``, with
+``matchOn`` (comma-separated) and ``dryRun`` as query parameters. It answers ``202`` with the
+queued import, to poll with the ``customerImport`` query.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from strawberry import relay
+
+from core.access import require
+from core.context import RequestContext
+from core.customers import importing
+from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
+from core.http import HTTP_ERROR_CODES, BadRequest, read_body
+from core.mutations import transact
+
+MATCH_KEYS = ("EMAIL", "PHONE", "NUMBER")
+STATUS_OF = {UserErrorCode.CONFLICT: 409, UserErrorCode.FORBIDDEN: 403}
+
+
+def _errors(status: int, errors: list[dict[str, object]]) -> JSONResponse:
+    return JSONResponse({"errors": errors}, status_code=status)
+
+
+def _refused(field: str, message: str, code: str = ApiErrorCode.BAD_USER_INPUT) -> JSONResponse:
+    return _errors(
+        400, [{"message": f"{field}: {message}", "extensions": {"code": code, "field": field}}]
+    )
+
+
+def _options(request: Request) -> tuple[list[str], bool] | JSONResponse:
+    raw = request.query_params.get("matchOn") or "EMAIL"
+    match_on = [key.strip().upper() for key in raw.split(",") if key.strip()]
+    bad = [key for key in match_on if key not in MATCH_KEYS]
+    if bad or not match_on:
+        return _refused("matchOn", f"give a comma-separated list of {', '.join(MATCH_KEYS)}")
+    dry = (request.query_params.get("dryRun") or "false").strip().lower()
+    if dry not in ("true", "false", "1", "0"):
+        return _refused("dryRun", "must be true or false")
+    return match_on, dry in ("true", "1")
+
+
+async def upload_customer_import(request: Request) -> JSONResponse:
+    state = request.app.state.crm
+    context: RequestContext = await state.make_context(request)
+    request.state.operation = "import customers"
+    try:
+        require(context, "customers:write")
+    except ApiError as error:
+        status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}.get(error.code.value, 400)
+        return _errors(status, [{"message": error.message, "extensions": error.extensions}])
+    options = _options(request)
+    if isinstance(options, JSONResponse):
+        return options
+    match_on, dry_run = options
+    try:
+        body = await read_body(request, state.settings.max_import_bytes)
+    except BadRequest as error:
+        code = HTTP_ERROR_CODES.get(error.status, "BAD_REQUEST")
+        return _errors(error.status, [{"message": error.message, "extensions": {"code": code}}])
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _refused(
+            "csv",
+            f"is not UTF-8 text (byte {exc.start} cannot be read); save the file as CSV UTF-8",
+            UserErrorCode.INVALID.value,
+        )
+    try:
+        job = await transact(
+            context.db,
+            lambda session: importing.start_import(session, context, text, match_on, dry_run),
+        )
+    except UserErrors as exc:
+        status = max(STATUS_OF.get(e.code, 400) for e in exc.errors)
+        return _errors(
+            status,
+            [
+                {
+                    "message": f"{e.field}: {e.message}" if e.field else e.message,
+                    "extensions": {"code": e.code.value, "field": e.field},
+                }
+                for e in exc.errors
+            ],
+        )
+    found = {
+        "id": relay.to_base64("CustomerImport", job.id),
+        "status": job.status,
+        "dryRun": dry_run,
+        "totalRows": job.state.get("total", 0),
+    }
+    return JSONResponse({"data": {"customerImport": found}}, status_code=202)
