@@ -34,6 +34,7 @@ from core.context import RequestContext
 from core.db import Database, utcnow
 from core.host import CRMPluginManager, call_in_turn
 from core.http import GraphQLEndpoint, internal_error_response
+from core.persisted import PersistedQueries
 
 access_log = logging.getLogger("crm.access")
 logger = logging.getLogger("crm.app")
@@ -230,7 +231,16 @@ def assemble_app(
             await call_in_turn(pm.hook.crm_shutdown, reverse=True, settings=settings, db=db)
             await db.dispose()
 
-    endpoint = GraphQLEndpoint(schema=schema, settings=settings, make_context=make_context)
+    endpoint = GraphQLEndpoint(
+        schema=schema,
+        settings=settings,
+        make_context=make_context,
+        persisted_queries=(
+            PersistedQueries(db, trusted_only=settings.persisted_queries == "trusted")
+            if settings.persisted_queries != "off"
+            else None
+        ),
+    )
     middleware = [Middleware(RequestLogMiddleware)]
     if settings.cors_origin_list:
         middleware.append(
@@ -238,13 +248,13 @@ def assemble_app(
                 CORSMiddleware,
                 allow_origins=settings.cors_origin_list,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                allow_headers=CORS_ALLOW_HEADERS,
                 expose_headers=["X-Request-ID"],
                 max_age=600,
             )
         )
     routes: list[BaseRoute] = [
-        Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+        Route("/graphql", endpoint.handle, methods=["GET", "POST", "OPTIONS"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
@@ -255,6 +265,20 @@ def assemble_app(
         settings=settings, db=db, pm=pm, schema=schema, make_context=make_context, clock=clock
     )
     return app
+
+
+CORS_ALLOW_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "X-Request-ID",
+    # Apollo Client's client awareness and CSRF-prevention headers.
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+]
+"""Request headers a browser app on an allowed origin may send (``CRM_CORS_ORIGINS``)."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         ge=1024,
         le=1_073_741_824,
         description="Largest CSV file `POST /import/customers` takes.",
+    )
+    persisted_queries: Literal["automatic", "trusted", "off"] = Field(
+        default="automatic",
+        description="automatic: persisted queries as Apollo's PersistedQueryLink sends them; "
+        "trusted: only operations registered with `crm persisted-queries register` run; off.",
     )
     worker_in_process: bool = Field(
         default=True,

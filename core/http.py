@@ -16,6 +16,8 @@
   BAD_USER_INPUT for an argument value that cannot be coerced); anything unexpected
   becomes "Internal error" with the request id, and the log line that carries the
   traceback carries the same id.
+* Automatic persisted queries (:mod:`core.persisted`): a request may name its document by
+  ``extensions.persistedQuery.sha256Hash`` instead of sending it (also over GET).
 * A variable or string literal holding a lone surrogate (``"\\ud800"`` in the JSON) or a
   control character such as NUL is refused before execution, naming the variable (or the
   literal's line and column): such a string is not text a record may hold.
@@ -47,6 +49,7 @@ from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.http.ides import get_graphql_ide_html
 
+from core import persisted
 from core.client_input import JsonInputError, load_json, unstorable, unstorable_at
 from core.config import Settings
 from core.context import RequestContext
@@ -269,13 +272,19 @@ class GraphQLEndpoint:
         schema: Schema,
         settings: Settings,
         make_context: Callable[[Request], Awaitable[RequestContext]],
+        persisted_queries: persisted.PersistedQueries | None = None,
     ) -> None:
         self.schema = schema
         self.settings = settings
         self.make_context = make_context
+        self.persisted = persisted_queries
         self.graphiql_html = get_graphql_ide_html() if settings.graphiql_enabled else None
 
     async def handle(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            # A preflight the CORS middleware did not answer (no CRM_CORS_ORIGINS, so no
+            # origin is allowed): say which methods exist, allow no origin.
+            return Response(status_code=204, headers={"Allow": "GET, POST, OPTIONS"})
         if (
             request.method == "GET"
             and self.graphiql_html is not None
@@ -294,6 +303,32 @@ class GraphQLEndpoint:
         try:
             params = await _read_params(request, self.settings.max_body_bytes)
             query = params.get("query")
+            extensions = _json_param(params.get("extensions"), "extensions")
+            try:
+                persisted_hash = persisted.requested_hash(extensions)
+            except persisted.PersistedQueryError as exc:
+                raise BadRequest(400, str(exc)) from None
+            register = False
+            trusted_only = self.persisted is not None and self.persisted.trusted_only
+            if trusted_only and persisted_hash is None:
+                raise BadRequest(400, persisted.REQUIRED)
+            if persisted_hash is not None:
+                if self.persisted is None:
+                    body = {"errors": [persisted.NOT_SUPPORTED]}
+                    return JSONResponse(body, status_code=200, media_type=media_type)
+                if query is None or query == "":
+                    query = await self.persisted.get(persisted_hash)
+                    if query is None:  # the client sends the query with the hash next
+                        body = {"errors": [persisted.NOT_FOUND]}
+                        return JSONResponse(body, status_code=200, media_type=media_type)
+                elif isinstance(query, str):
+                    try:
+                        persisted.check_hash(query, persisted_hash)
+                    except persisted.PersistedQueryError as exc:
+                        raise BadRequest(400, str(exc)) from None
+                    if trusted_only and await self.persisted.get(persisted_hash) is None:
+                        raise BadRequest(400, persisted.NOT_REGISTERED)
+                    register = True
             if not isinstance(query, str) or not query.strip():
                 raise BadRequest(400, "'query' must be a non-empty string")
             operation_name = params.get("operationName")
@@ -302,7 +337,6 @@ class GraphQLEndpoint:
             operation_name = operation_name or None
             variables = _json_param(params.get("variables"), "variables")
             _check_variables(variables)
-            _json_param(params.get("extensions"), "extensions")
             operation = _select_operation(query, operation_name)
             if request.method == "GET" and operation not in (OperationType.QUERY, None):
                 raise BadRequest(405, "only queries may be sent with GET", {"Allow": "POST"})
@@ -342,6 +376,14 @@ class GraphQLEndpoint:
             payload["data"] = result.data
         if result.extensions:
             payload["extensions"] = result.extensions
+        if register and not request_failed and self.persisted is not None:
+            assert persisted_hash is not None
+            try:
+                await self.persisted.put(persisted_hash, query, context.now())
+            except Exception:  # the answer stands; the client sends the query again next time
+                logger.exception(
+                    "could not store a persisted query", extra={"request_id": context.request_id}
+                )
         return JSONResponse(payload, status_code=status, media_type=media_type)
 
     def _format_error(self, error: GraphQLError, context: RequestContext) -> dict[str, Any]:

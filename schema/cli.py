@@ -29,6 +29,7 @@ from core.identity import service
 from core.identity.demo import DEMO_PASSWORD, demo_users
 from schema.builder import SchemaConflictError, build_schema
 from schema.cli_jobs import import_cli, jobs_cli, worker
+from schema.cli_persisted import persisted_cli
 from schema.cli_support import console, fail, run_async, settings_or_fail
 from schema.modules import build_plugin_manager
 from schema.runner import run_command
@@ -44,6 +45,7 @@ cli = typer.Typer(
 cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(import_cli, name="import")
 cli.command("worker")(worker)
+cli.add_typer(persisted_cli, name="persisted-queries")
 
 
 @cli.command()

@@ -792,6 +792,28 @@ async def test_cors_preflight_allows_the_authorization_header(cors_api: Api) -> 
     assert "content-type" in allowed
 
 
+async def test_cors_preflight_allows_the_headers_apollo_client_sends(cors_api: Api) -> None:
+    sent = (
+        "content-type, authorization, apollographql-client-name, "
+        "apollographql-client-version, apollo-require-preflight, x-apollo-operation-name, "
+        "x-request-id"
+    )
+    headers = {**preflight_headers(ALLOWED_ORIGIN), "Access-Control-Request-Headers": sent}
+
+    response = await cors_api.client.options("/graphql", headers=headers)
+
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    allowed = {
+        h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")
+    }
+    assert {h.strip() for h in sent.split(",")} <= allowed
+
+    unknown = {**preflight_headers(ALLOWED_ORIGIN), "Access-Control-Request-Headers": "x-evil"}
+    refused = await cors_api.client.options("/graphql", headers=unknown)
+    assert refused.status_code == 400
+
+
 async def test_cors_preflight_from_another_origin_is_not_allowed(cors_api: Api) -> None:
     response = await cors_api.client.options(
         "/graphql", headers=preflight_headers("https://evil.example.com")
@@ -814,7 +836,8 @@ async def test_no_cors_headers_by_default(api: Api) -> None:
     preflight = await api.client.options("/graphql", headers=preflight_headers(ALLOWED_ORIGIN))
     simple = await post(api, {"query": VERSION}, headers={"Origin": ALLOWED_ORIGIN})
 
-    assert preflight.status_code == 405
+    assert preflight.status_code == 204
+    assert preflight.headers["allow"] == "GET, POST, OPTIONS"
     assert simple.status_code == 200
     for response in (preflight, simple):
         assert not [name for name in response.headers if name.lower().startswith("access-control")]
