@@ -36,6 +36,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITER_TURN_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
+"""How long a SQLite writer waits for its turn before :class:`DatabaseBusyError`."""
 BEGIN_OPTION = "crm_sqlite_begin"
 
 
@@ -175,11 +177,9 @@ class Database:
             return
         lock = self._writer_turns.setdefault(asyncio.get_running_loop(), asyncio.Lock())
         try:
-            await asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+            await asyncio.wait_for(lock.acquire(), WRITER_TURN_SECONDS)
         except TimeoutError:
-            raise DatabaseBusyError(
-                f"no turn to write within {SQLITE_BUSY_TIMEOUT_MS / 1000:.0f} s"
-            ) from None
+            raise DatabaseBusyError(f"no turn to write within {WRITER_TURN_SECONDS:g} s") from None
         try:
             yield
         finally:

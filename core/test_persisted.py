@@ -209,6 +209,10 @@ async def test_a_manifest_that_is_not_one_is_refused(tmp_path: Path) -> None:
         ("not json", "MANIFEST: not JSON"),
         ('{"format": "other"}', "apollo-persisted-query-manifest"),
         ('{"format": "apollo-persisted-query-manifest", "version": 2}', "version 1"),
+        (
+            '{"format": "apollo-persisted-query-manifest", "version": 1, "operations": "x"}',
+            "'operations' must be a list of objects",
+        ),
     ]:
         path = tmp_path / "manifest.json"
         path.write_text(text)

@@ -162,6 +162,12 @@ async def export_response(request: Request, fmt: str, rows: AsyncIterator[list[A
     )
 
 
+def refusal(error: ApiError) -> JSONResponse:
+    """An :class:`ApiError` as a route's JSON answer: 401, 403, or 400 for the rest."""
+    status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}.get(error.code.value, 400)
+    return error_response(error, status)
+
+
 def error_response(error: ApiError, status: int) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": error.message, "extensions": error.extensions}]}, status_code=status
@@ -233,8 +239,7 @@ async def export_customers(request: Request) -> Response:
         )
         statement = customer_statement(context, filter_value, "customers:export", field_types)
     except ApiError as error:
-        status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}.get(error.code.value, 400)
-        return error_response(error, status)
+        return refusal(error)
     keys = order_keys(order_value)
     ordered = statement.order_by(
         *[k.column.desc() if k.descending else k.column.asc() for k in keys]

@@ -16,6 +16,7 @@ from strawberry import relay
 from core.access import require
 from core.context import RequestContext
 from core.customers import importing
+from core.customers.export import refusal
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
 from core.http import HTTP_ERROR_CODES, BadRequest, read_body
 from core.mutations import transact
@@ -53,8 +54,7 @@ async def upload_customer_import(request: Request) -> JSONResponse:
     try:
         require(context, "customers:write")
     except ApiError as error:
-        status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}.get(error.code.value, 400)
-        return _errors(status, [{"message": error.message, "extensions": error.extensions}])
+        return refusal(error)
     options = _options(request)
     if isinstance(options, JSONResponse):
         return options
