@@ -67,17 +67,21 @@ class Target:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def settings(self, **overrides: Any) -> Settings:
-        return load_settings(
-            database_url=self.url,
-            data_dir=self.data_dir,
-            plugins=None,
-            **overrides,
-        )
+        """Settings of an in-process app on this data set. Its background job runner is
+        off: it would poll the database beside the requests the bench counts and times."""
+        values: dict[str, Any] = {"worker_in_process": False, **overrides}
+        return load_settings(database_url=self.url, data_dir=self.data_dir, plugins=None, **values)
 
     def environment(self) -> dict[str, str]:
         """Environment for a ``crm serve`` child process serving this data set."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
-        env.update({"CRM_DATABASE_URL": self.url, "CRM_DATA_DIR": str(self.data_dir)})
+        env.update(
+            {
+                "CRM_DATABASE_URL": self.url,
+                "CRM_DATA_DIR": str(self.data_dir),
+                "CRM_WORKER_IN_PROCESS": "false",  # the bench measures requests only
+            }
+        )
         return env
 
 

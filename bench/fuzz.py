@@ -143,7 +143,9 @@ def demo_server(postgres: str | None, log: Path) -> Iterator[str]:
             )
         )
         try:
-            with running_server(target.environment(), log=log) as base:
+            # The runner on: imports the fuzzer starts run, and their tracebacks count.
+            env = {**target.environment(), "CRM_WORKER_IN_PROCESS": "true"}
+            with running_server(env, log=log) as base:
                 yield base
         finally:
             if postgres:
