@@ -16,13 +16,21 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
-install: $(VENV)/.installed
+## GraphiQL's browser files (web/package-lock.json), served by the service itself; without
+## npm, or when npm ci fails, GraphiQL loads the same files from a CDN instead.
+web/node_modules/.package-lock.json: web/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web && npm ci --no-audit --no-fund --loglevel=error \
+			|| echo "npm ci failed in web/: GraphiQL will load its files from a CDN" >&2; \
+	fi
+
+install: $(VENV)/.installed web/node_modules/.package-lock.json
 
 ## Set up, migrate, load demo data (into an empty database) and serve GraphiQL.
 run: install
 	$(BIN)/crm migrate
 	$(BIN)/crm demo --size $(DEMO_SIZE) --if-empty
-	CRM_GRAPHIQL=$${CRM_GRAPHIQL:-1} $(BIN)/crm serve --host $(HOST) --port $(PORT)
+	CRM_ENV=$${CRM_ENV:-development} $(BIN)/crm serve --host $(HOST) --port $(PORT)
 
 ## Set up and run everything CI runs: ruff, import contracts, mypy, pytest, the example plugin.
 test: install lint typecheck pytest example
@@ -87,4 +95,4 @@ schema: install
 	$(BIN)/crm export-schema > schema/schema.graphql
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var web/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -32,6 +32,7 @@ from core.catalog import catalog_for
 from core.config import IPNetwork, Settings
 from core.context import RequestContext
 from core.db import Database, utcnow
+from core.graphiql import ASSETS_PATH, GraphiQL
 from core.host import CRMPluginManager, call_in_turn
 from core.http import GraphQLEndpoint, internal_error_response
 from core.persisted import PersistedQueries
@@ -231,10 +232,12 @@ def assemble_app(
             await call_in_turn(pm.hook.crm_shutdown, reverse=True, settings=settings, db=db)
             await db.dispose()
 
+    graphiql = GraphiQL(settings.graphiql_assets) if settings.graphiql_enabled else None
     endpoint = GraphQLEndpoint(
         schema=schema,
         settings=settings,
         make_context=make_context,
+        graphiql=graphiql,
         persisted_queries=(
             PersistedQueries(db, trusted_only=settings.persisted_queries == "trusted")
             if settings.persisted_queries != "off"
@@ -258,6 +261,8 @@ def assemble_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
+    if graphiql is not None:
+        routes.append(Route(ASSETS_PATH + "/{name}", graphiql.asset, methods=["GET"]))
     for contributed in pm.hook.crm_http_routes():
         routes.extend(contributed or ())
     app = Starlette(debug=False, routes=routes, middleware=middleware, lifespan=lifespan)

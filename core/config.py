@@ -46,8 +46,22 @@ class Settings(BaseSettings):
         default="",
         description="Signs access tokens; generated once into the data directory when empty.",
     )
+    env: Literal["development", "production"] = Field(
+        default="production",
+        description="development turns GraphiQL (and so anonymous introspection) on by "
+        "default; production leaves both off unless set.",
+    )
     debug: bool = False
-    graphiql: bool = False
+    graphiql: bool | None = Field(
+        default=None,
+        description="GraphiQL at `GET /graphql` in a browser; unset: on in development or "
+        "with debug.",
+    )
+    graphiql_assets: Path | None = Field(
+        default=None,
+        description="The node_modules directory GraphiQL's files are served from; unset: "
+        "web/node_modules beside the source, or a CDN when they are not installed there.",
+    )
     introspection: bool | None = Field(
         default=None,
         description="Whether anonymous callers may introspect the schema; unset: when "
@@ -160,6 +174,23 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    @field_validator("graphiql_assets", mode="before")
+    @classmethod
+    def _installed(cls, value: Any) -> Any:
+        from core.graphiql import missing_assets
+
+        if value is None or value == "":
+            return None
+        value = Path(value)
+        if not value.is_dir():
+            raise ValueError("is not a directory (give the node_modules that holds graphiql)")
+        missing = missing_assets(value)
+        if missing:
+            raise ValueError(
+                f"has no {missing[0]} (run `npm ci` in web/ and name its node_modules)"
+            )
+        return value
+
     @field_validator("secret_key")
     @classmethod
     def _long_enough(cls, value: str) -> str:
@@ -187,7 +218,10 @@ class Settings(BaseSettings):
 
     @property
     def graphiql_enabled(self) -> bool:
-        return self.graphiql or self.debug
+        """Whether GraphiQL is served (``CRM_GRAPHIQL``; unset: in development or with debug)."""
+        if self.graphiql is not None:
+            return self.graphiql
+        return self.env == "development" or self.debug
 
     @property
     def anonymous_introspection(self) -> bool:

@@ -44,16 +44,16 @@ from graphql import (
     visit,
 )
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
-from strawberry.http.ides import get_graphql_ide_html
 
 from core import persisted
 from core.client_input import JsonInputError, load_json, unstorable, unstorable_at
 from core.config import Settings
 from core.context import RequestContext
 from core.errors import ApiError, ApiErrorCode
+from core.graphiql import GraphiQL
 
 logger = logging.getLogger("crm.graphql")
 
@@ -273,12 +273,13 @@ class GraphQLEndpoint:
         settings: Settings,
         make_context: Callable[[Request], Awaitable[RequestContext]],
         persisted_queries: persisted.PersistedQueries | None = None,
+        graphiql: GraphiQL | None = None,
     ) -> None:
         self.schema = schema
         self.settings = settings
         self.make_context = make_context
         self.persisted = persisted_queries
-        self.graphiql_html = get_graphql_ide_html() if settings.graphiql_enabled else None
+        self.graphiql = graphiql
 
     async def handle(self, request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -287,11 +288,11 @@ class GraphQLEndpoint:
             return Response(status_code=204, headers={"Allow": "GET, POST, OPTIONS"})
         if (
             request.method == "GET"
-            and self.graphiql_html is not None
+            and self.graphiql is not None
             and "query" not in request.query_params
             and "text/html" in request.headers.get("accept", "")
         ):
-            return HTMLResponse(self.graphiql_html)
+            return self.graphiql.page()
 
         media_type = _accepted_media_type(request.headers.get("accept"))
         if media_type is None:
