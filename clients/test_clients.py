@@ -251,3 +251,17 @@ def test_python_gql_scenario(served: Served) -> None:
         "versioned update",
         "CONFLICT on a stale version",
     ]
+
+
+def test_missing_node_packages_skip_the_node_tests_unless_ci_requires_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import clients.test_clients as module
+
+    monkeypatch.setattr(module, "BIN", tmp_path / "node_modules" / ".bin")
+    monkeypatch.setattr(module, "REQUIRED", False)
+    with pytest.raises(pytest.skip.Exception, match="npm ci"):
+        require_node()
+    monkeypatch.setattr(module, "REQUIRED", True)
+    with pytest.raises(pytest.fail.Exception, match=r"CRM_REQUIRE_CLIENTS=1: .*npm ci"):
+        require_node()
