@@ -3,12 +3,15 @@ a demo database (SQLite), over loopback.
 
 - GraphQL Code Generator types the operations of ``clients/operations`` (strict scalars) with
   no warning, and ``tsc`` (strict) checks the scenarios against those types.
-- Apollo Client 3, in node: login, pagination merged in the cache by relayStylePagination,
-  a versioned update normalised in the cache, CONFLICT, automatic persisted queries.
+- Apollo Client 3 and 4, in node: login, pagination merged in the cache by
+  relayStylePagination, a versioned update normalised in the cache, CONFLICT, automatic
+  persisted queries. Apollo Client 4 has an install of its own (``clients/apollo4``): its
+  modules import ``@apollo/client`` by name, so it cannot sit beside 3.x under an alias.
 - Python gql: the same operations, validated locally against ``schema/schema.graphql``.
 
-The node side needs ``node`` and ``npm ci`` in ``clients/``; without them its tests are
-skipped, unless ``CRM_REQUIRE_CLIENTS=1`` (set by CI), which makes a missing tool a failure.
+The node side needs ``node`` and ``npm ci`` in ``clients/`` and ``clients/apollo4/``; without
+them its tests are skipped, unless ``CRM_REQUIRE_CLIENTS=1`` (set by CI), which makes a
+missing tool a failure.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from schema.serving import running_server
 
 HERE = Path(__file__).resolve().parent
 BIN = HERE / "node_modules" / ".bin"
+APOLLO4 = HERE / "apollo4"
 REQUIRED = os.environ.get("CRM_REQUIRE_CLIENTS") == "1"
 DEMO_SIZE = 30
 EMAIL = "admin@demo.example"
@@ -133,6 +137,10 @@ def require_node() -> None:
         missing.append("node is not on PATH")
     if not (BIN / "graphql-codegen").exists() or not (BIN / "tsc").exists():
         missing.append("clients/node_modules is not installed (run `npm ci` in clients/)")
+    if not (APOLLO4 / "node_modules" / "@apollo" / "client").is_dir():
+        missing.append(
+            "clients/apollo4/node_modules is not installed (run `npm ci` in clients/apollo4/)"
+        )
     if not missing:
         return
     if REQUIRED:
@@ -167,10 +175,15 @@ def generated() -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def compiled(generated: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    """``tsc`` (strict): the scenarios checked against the generated types, built to dist/."""
+    """``tsc`` (strict): the scenarios checked against the generated types, built to dist/
+    (Apollo Client 3) and apollo4/dist/ (Apollo Client 4, its own install)."""
     assert generated.returncode == 0, shown(generated)
     shutil.rmtree(HERE / "dist", ignore_errors=True)
-    return tool("tsc", "--project", "tsconfig.json")
+    shutil.rmtree(APOLLO4 / "dist", ignore_errors=True)
+    three = tool("tsc", "--project", "tsconfig.json")
+    if three.returncode != 0:
+        return three
+    return tool("tsc", "--project", "apollo4/tsconfig.json")
 
 
 def codegen_scalars() -> dict[str, str]:
@@ -219,15 +232,23 @@ def test_the_scenarios_type_check_strictly_against_the_generated_types(
     assert compiled.returncode == 0, shown(compiled)
     assert compiled.stdout + compiled.stderr == ""
     assert (HERE / "dist" / "apollo3.js").is_file()
+    assert (APOLLO4 / "dist" / "apollo4" / "src" / "apollo4.js").is_file()
 
 
-def test_apollo_client_3_scenario(
-    compiled: subprocess.CompletedProcess[str], served: Served
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param(HERE / "dist" / "apollo3.js", id="apollo-client-3"),
+        pytest.param(APOLLO4 / "dist" / "apollo4" / "src" / "apollo4.js", id="apollo-client-4"),
+    ],
+)
+def test_apollo_client_scenario(
+    compiled: subprocess.CompletedProcess[str], served: Served, script: Path
 ) -> None:
     assert compiled.returncode == 0, shown(compiled)
     process = subprocess.run(
-        ["node", str(HERE / "dist" / "apollo3.js")],
-        cwd=HERE,
+        ["node", str(script)],
+        cwd=script.parent,
         env=served.environment(),
         capture_output=True,
         text=True,
