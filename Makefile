@@ -41,7 +41,7 @@ lint:
 	$(BIN)/lint-imports
 
 typecheck:
-	$(BIN)/mypy core plugins schema tests bench
+	$(BIN)/mypy core plugins schema tests bench clients
 
 pytest:
 	$(BIN)/pytest -q

@@ -1,0 +1,25 @@
+import type { CodegenConfig } from "@graphql-codegen/cli";
+
+// Every custom scalar of the schema is mapped (strictScalars refuses an unmapped one):
+// DateTime and Date travel as ISO 8601 strings, JSON as any JSON value.
+const config: CodegenConfig = {
+  schema: "../schema/schema.graphql",
+  documents: ["operations/*.graphql"],
+  generates: {
+    "src/generated/graphql.ts": {
+      plugins: ["typescript-operations", "typed-document-node"],
+      config: {
+        strictScalars: true,
+        scalars: {
+          DateTime: "string",
+          Date: "string",
+          JSON: "unknown",
+        },
+        enumsAsTypes: true,
+        useTypeImports: true,
+      },
+    },
+  },
+};
+
+export default config;
