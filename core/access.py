@@ -6,7 +6,7 @@ permission) into a SQL condition with the resource's :class:`~core.extension.Acc
 root lists, ``node``/``nodes``, mutations and every dataloader filter through it, so a nested
 field never shows a record that its root list would hide. Fields that need a permission at
 all use :func:`requires` (a Strawberry permission extension) and fail with
-``extensions.code`` UNAUTHENTICATED or FORBIDDEN.
+``extensions.code`` UNAUTHENTICATED (or TOKEN_EXPIRED, SESSION_ENDED) or FORBIDDEN.
 """
 
 from __future__ import annotations
@@ -57,7 +57,13 @@ class Caller:
 
 
 class AuthenticationError(Exception):
-    """The bearer token cannot be used; the message is for the client."""
+    """The bearer token cannot be used; the message is for the client, and ``code`` tells
+    its program what to do: TOKEN_EXPIRED (refresh the access token), SESSION_ENDED (log in
+    again) or UNAUTHENTICATED (the token is not one this service accepts)."""
+
+    def __init__(self, message: str, code: ApiErrorCode = ApiErrorCode.UNAUTHENTICATED) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -103,12 +109,16 @@ def visible(
 def require(context: RequestContext, permission: str | None = None) -> Caller:
     """The caller, if authenticated and (when given) holding ``permission`` at any scope.
 
-    Raises :class:`ApiError` UNAUTHENTICATED (no valid token; the message says why) or
-    FORBIDDEN (the permission is missing, named in the message).
+    Raises :class:`ApiError` UNAUTHENTICATED, TOKEN_EXPIRED or SESSION_ENDED (no usable
+    token; the message says why) or FORBIDDEN (the permission is missing, named in the
+    message).
     """
     caller = context.caller
     if caller is None:
-        raise ApiError(context.auth_error or NOT_AUTHENTICATED, ApiErrorCode.UNAUTHENTICATED)
+        raise ApiError(
+            context.auth_error or NOT_AUTHENTICATED,
+            context.auth_code or ApiErrorCode.UNAUTHENTICATED,
+        )
     if permission is not None and caller.scope(permission) is None:
         raise ApiError(
             f"permission {permission!r} is required", ApiErrorCode.FORBIDDEN, permission=permission

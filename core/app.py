@@ -191,6 +191,7 @@ def assemble_app(
                 request.state.caller = context.caller.label
         except AuthenticationError as exc:
             context.auth_error = str(exc)
+            context.auth_code = exc.code
         return context
 
     async def healthz(_request: Request) -> JSONResponse:

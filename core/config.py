@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     dormant_days: int = Field(default=90, ge=1, le=3650)
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
+    refresh_grace_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=60,
+        description="Seconds a just-rotated refresh token still gets the same new pair; 0: "
+        "none, any second use revokes the session.",
+    )
     password_min_length: int = Field(default=10, ge=8, le=128)
     login_max_failures: int = Field(
         default=5, ge=1, le=1000, description="Failed logins per account before a lock."

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from core.access import Caller
     from core.config import Settings
     from core.db import Database
+    from core.errors import ApiErrorCode
     from core.extension import Scope
     from core.host import CRMPluginManager
     from core.loaders import ChildCountLoader, ChildPageLoader, Loader
@@ -46,6 +47,7 @@ class RequestContext:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     caller: Caller | None = None
     auth_error: str | None = None
+    auth_code: ApiErrorCode | None = None
     client_address: str | None = None
     clock: Callable[[], dt.datetime] = utcnow
     _loaders: dict[type[Any], Any] = field(default_factory=dict, repr=False)

@@ -6,7 +6,8 @@ Two kinds, as the API conventions say:
   failure of a mutation (validation, not found, conflict, business rule). Services raise
   :class:`UserErrors`; the mutation helper rolls the transaction back and returns them.
 * :class:`ApiError` GraphQL errors with ``extensions.code`` for failures of the request
-  itself: UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT (a bad argument to a query).
+  itself: UNAUTHENTICATED, TOKEN_EXPIRED, SESSION_ENDED, FORBIDDEN, BAD_USER_INPUT (a bad
+  argument to a query).
   GraphQL's own request errors get a code too (:mod:`core.http`): GRAPHQL_PARSE_FAILED,
   GRAPHQL_VALIDATION_FAILED, and BAD_USER_INPUT for a value that cannot be coerced.
 
@@ -62,12 +63,21 @@ class UserErrors(Exception):
 
 class ApiErrorCode(enum.StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    SESSION_ENDED = "SESSION_ENDED"
     FORBIDDEN = "FORBIDDEN"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     NOT_FOUND = "NOT_FOUND"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+AUTHENTICATION_CODES = frozenset(
+    {ApiErrorCode.UNAUTHENTICATED, ApiErrorCode.TOKEN_EXPIRED, ApiErrorCode.SESSION_ENDED}
+)
+"""The codes of a request without a usable token: TOKEN_EXPIRED (refresh the access token),
+SESSION_ENDED (log in again), UNAUTHENTICATED (no token, or one that is not valid)."""
 
 
 class ApiError(Exception):

@@ -24,19 +24,42 @@ from core.errors import ApiErrorCode
 class AnonymousIntrospectionRule(ValidationRule):
     """Refuses every field whose type is an introspection type (``__Schema``, ``__Type``)."""
 
+    code = ApiErrorCode.UNAUTHENTICATED
+    refusal = "introspection is not available to anonymous callers: sign in to query '{field}'"
+
     def enter_field(self, node: FieldNode, *_args: Any) -> VisitorAction:
         field_type = get_named_type(self.context.get_type())
         if field_type is not None and is_introspection_type(field_type):
             self.report_error(
                 GraphQLError(
-                    "introspection is not available to anonymous callers: "
-                    f"sign in to query '{node.name.value}'",
+                    self.refusal.format(field=node.name.value),
                     node,
-                    extensions={"code": ApiErrorCode.UNAUTHENTICATED.value},
+                    extensions={"code": self.code.value},
                 )
             )
             return SKIP  # one error per introspection field, not one per field inside it
         return None
+
+
+class ExpiredTokenIntrospectionRule(AnonymousIntrospectionRule):
+    """The refusal for a caller whose access token has expired: the same code as any field."""
+
+    code = ApiErrorCode.TOKEN_EXPIRED
+    refusal = "the access token has expired; refresh it to query '{field}'"
+
+
+class EndedSessionIntrospectionRule(AnonymousIntrospectionRule):
+    """The refusal for a caller whose session has ended: the same code as any field."""
+
+    code = ApiErrorCode.SESSION_ENDED
+    refusal = "the session has ended; log in again to query '{field}'"
+
+
+RULES: dict[ApiErrorCode | None, type[AnonymousIntrospectionRule]] = {
+    ApiErrorCode.TOKEN_EXPIRED: ExpiredTokenIntrospectionRule,
+    ApiErrorCode.SESSION_ENDED: EndedSessionIntrospectionRule,
+}
+"""One rule class per code (not one per request), so validation stays cached."""
 
 
 class IntrospectionGuard(SchemaExtension):
@@ -56,7 +79,7 @@ class IntrospectionGuard(SchemaExtension):
         ):
             self.execution_context.validation_rules = (
                 *self.execution_context.validation_rules,
-                AnonymousIntrospectionRule,
+                RULES.get(context.auth_code, AnonymousIntrospectionRule),
             )
         yield
 

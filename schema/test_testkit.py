@@ -57,7 +57,7 @@ async def test_lasting_clients_outlive_the_apps_clock_moving(settings, clock):
         expired = await session.gql("{ viewer { email } }")
         still = await lasting.gql("{ viewer { email } }")
 
-    assert expired["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert expired["errors"][0]["extensions"]["code"] == "SESSION_ENDED"
     assert still["data"]["viewer"]["email"] == lasting.email
 
 

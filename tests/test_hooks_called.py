@@ -1053,7 +1053,7 @@ async def whoami(request: Request) -> Response:
     try:
         caller = require(context, "customers:read")
     except ApiError as error:
-        status = 401 if error.code is ApiErrorCode.UNAUTHENTICATED else 403
+        status = 403 if error.code is ApiErrorCode.FORBIDDEN else 401
         return JSONResponse({"error": error.message}, status_code=status)
     statement = (
         select(func.count())

@@ -30,7 +30,7 @@ from core.client_input import JsonInputError, load_json
 from core.context import RequestContext
 from core.customers.exchange import COLUMNS
 from core.customers.models import CustomerTag, Tag
-from core.errors import ApiError, ApiErrorCode, bad_argument
+from core.errors import AUTHENTICATION_CODES, ApiError, ApiErrorCode, bad_argument
 from core.http import internal_error_response, primed_stream
 from core.identity.models import User
 from core.spreadsheet import csv_cell, xlsx_cell
@@ -163,8 +163,12 @@ async def export_response(request: Request, fmt: str, rows: AsyncIterator[list[A
 
 
 def refusal(error: ApiError) -> JSONResponse:
-    """An :class:`ApiError` as a route's JSON answer: 401, 403, or 400 for the rest."""
-    status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}.get(error.code.value, 400)
+    """An :class:`ApiError` as a route's JSON answer: 401 (no usable token, whatever the
+    code says to do about it), 403, or 400 for the rest."""
+    if error.code in AUTHENTICATION_CODES:
+        status = 401
+    else:
+        status = 403 if error.code is ApiErrorCode.FORBIDDEN else 400
     return error_response(error, status)
 
 

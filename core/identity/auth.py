@@ -22,13 +22,14 @@ from core.access import AuthenticationError, Caller
 from core.catalog import Catalog, merge_grants
 from core.config import Settings
 from core.db import Database
-from core.errors import UserError, UserErrorCode, UserErrors
+from core.errors import ApiErrorCode, UserError, UserErrorCode, UserErrors
 from core.extension import Scope
 from core.identity import passwords, throttle, tokens
 from core.identity.models import ApiToken, AuthSession, RefreshToken, Role, RoleGrant, User
 from core.identity.models import UserRole as UserRoleLink
 
 BAD_CREDENTIALS = "the email or password is incorrect"
+SESSION_ENDED = "the session has ended; log in again"
 API_TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
 
@@ -97,32 +98,46 @@ async def _open_session(
     user: User,
     client_address: str | None,
     now: dt.datetime,
-    session_id: str | None = None,
 ) -> Issued:
-    if session_id is None:
-        session_id = tokens.new_session_id()
-        session.add(
-            AuthSession(
-                id=session_id,
-                user_id=user.id,
-                created_at=now,
-                expires_at=now + dt.timedelta(days=settings.refresh_token_days),
-                client_address=client_address,
-            )
-        )
-    refresh = tokens.new_secret(tokens.REFRESH_PREFIX)
+    session_id = tokens.new_session_id()
     session.add(
-        RefreshToken(session_id=session_id, token_hash=tokens.digest(refresh), created_at=now)
+        AuthSession(
+            id=session_id,
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=settings.refresh_token_days),
+            client_address=client_address,
+        )
     )
+    refresh_token = tokens.new_secret(tokens.REFRESH_PREFIX)
+    session.add(
+        RefreshToken(session_id=session_id, token_hash=tokens.digest(refresh_token), created_at=now)
+    )
+    return _issued(settings, user, session_id, refresh_token, now, jti=None)
+
+
+def _issued(
+    settings: Settings,
+    user: User,
+    session_id: str,
+    refresh_token: str,
+    issued_at: dt.datetime,
+    *,
+    jti: str | None,
+) -> Issued:
     access, expires_at = tokens.issue_access_token(
         settings.secret_key,
         user.id,
         session_id,
         dt.timedelta(minutes=settings.access_token_minutes),
-        now,
+        issued_at,
+        jti=jti,
     )
     return Issued(
-        user=user, access_token=access, access_token_expires_at=expires_at, refresh_token=refresh
+        user=user,
+        access_token=access,
+        access_token_expires_at=expires_at,
+        refresh_token=refresh_token,
     )
 
 
@@ -247,15 +262,21 @@ async def refresh(
     request_id: str | None,
     now: dt.datetime,
 ) -> Issued:
-    """Rotate a refresh token. A token used twice revokes its whole session."""
-    reused = False
+    """Rotate a refresh token: it is used up, and its successor and a new access token are
+    handed out.
+
+    Presented again within ``CRM_REFRESH_GRACE_SECONDS`` of its rotation, while its successor
+    is still unused, a token gets the same pair again (two tabs refreshing at once both keep
+    the session). Any other second use is a reuse: the whole session is revoked.
+    """
+    presented = refresh_token.strip()
     async with db.transaction() as session:
         row = (
             await session.execute(
                 select(RefreshToken, AuthSession, User)
                 .join(AuthSession, AuthSession.id == RefreshToken.session_id)
                 .join(User, User.id == AuthSession.user_id)
-                .where(RefreshToken.token_hash == tokens.digest(refresh_token.strip()))
+                .where(RefreshToken.token_hash == tokens.digest(presented))
             )
         ).one_or_none()
         if row is None:
@@ -268,37 +289,84 @@ async def refresh(
             raise UserErrors.single(
                 "refreshToken", "this account is deactivated", UserErrorCode.FORBIDDEN
             )
-        # Conditional update: of two requests racing with one token, exactly one wins.
+        # Conditional update: of two requests racing with one token, exactly one rotates it
+        # (on PostgreSQL the other waits for the row and then finds it used; on SQLite
+        # writers take turns). The successor is written in the same transaction, so whoever
+        # finds the token used also finds its successor.
         claimed = await session.execute(
             update(RefreshToken)
             .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
             .values(used_at=now)
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            await session.execute(
-                update(AuthSession)
-                .where(AuthSession.id == auth_session.id)
-                .values(revoked_at=now, revoked_reason="refresh token reused")
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            successor = tokens.successor_token(settings.secret_key, presented)
+            session.add(
+                RefreshToken(
+                    session_id=auth_session.id,
+                    token_hash=tokens.digest(successor),
+                    created_at=now,
+                )
             )
-            audit.record(
-                session,
-                actor,
-                "session.revoked",
-                "User",
-                user.id,
-                {"reason": "refresh token reused"},
-            )
-            reused = True
-        else:
-            return await _open_session(
-                session, settings, user, client_address, now, session_id=auth_session.id
-            )
-    assert reused
+            jti = tokens.successor_jti(settings.secret_key, presented)
+            return _issued(settings, user, auth_session.id, successor, now, jti=jti)
+        again = await _within_grace(
+            session, settings, user, token.id, auth_session.id, presented, now
+        )
+        if again is not None:
+            return again
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == auth_session.id)
+            .values(revoked_at=now, revoked_reason="refresh token reused")
+        )
+        audit.record(
+            session,
+            actor,
+            "session.revoked",
+            "User",
+            user.id,
+            {"reason": "refresh token reused"},
+        )
     raise UserErrors.single(
         "refreshToken",
         "this refresh token was already used; its session is revoked, log in again",
         UserErrorCode.INVALID,
     )
+
+
+async def _within_grace(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    token_id: int,
+    session_id: str,
+    presented: str,
+    now: dt.datetime,
+) -> Issued | None:
+    """The pair a used refresh token was rotated into, again, if it is presented within the
+    grace period and that pair's refresh token is still the session's current one."""
+    grace = dt.timedelta(seconds=settings.refresh_grace_seconds)
+    if not grace:
+        return None
+    # Columns, not the entity: the identity map holds the row as it was read before the
+    # conditional update, and a concurrent rotation has changed it since.
+    rotated_at = await session.scalar(
+        select(RefreshToken.used_at).where(RefreshToken.id == token_id)
+    )
+    if rotated_at is None or now - rotated_at >= grace:
+        return None
+    successor = tokens.successor_token(settings.secret_key, presented)
+    current = await session.scalar(
+        select(RefreshToken.id).where(
+            RefreshToken.token_hash == tokens.digest(successor),
+            RefreshToken.session_id == session_id,
+            RefreshToken.used_at.is_(None),
+        )
+    )
+    if current is None:
+        return None
+    jti = tokens.successor_jti(settings.secret_key, presented)
+    return _issued(settings, user, session_id, successor, rotated_at, jti=jti)
 
 
 async def revoke_session(
@@ -338,9 +406,11 @@ async def authenticate(
         if token.startswith(tokens.API_PREFIX):
             return await _api_token_caller(db, session, catalog, token, now)
         try:
-            claims = tokens.read_access_token(settings.secret_key, token, now)
+            claims = tokens.read_access_token(settings.secret_key, token)
         except tokens.TokenError as exc:
             raise AuthenticationError(str(exc)) from None
+        # A genuine token: its session decides first (an ended one cannot be refreshed, so
+        # the client is told to log in again rather than to try), then its own expiry.
         row = (
             await session.execute(
                 select(User, AuthSession.revoked_at, AuthSession.expires_at)
@@ -349,12 +419,14 @@ async def authenticate(
             )
         ).one_or_none()
         if row is None:
-            raise AuthenticationError("the access token is not valid")
+            raise AuthenticationError(SESSION_ENDED, ApiErrorCode.SESSION_ENDED)
         user, revoked_at, expires_at = row
         if revoked_at is not None or expires_at <= now:
-            raise AuthenticationError("the session has ended; log in again")
+            raise AuthenticationError(SESSION_ENDED, ApiErrorCode.SESSION_ENDED)
         if not user.is_active:
-            raise AuthenticationError("this account is deactivated")
+            raise AuthenticationError("this account is deactivated", ApiErrorCode.SESSION_ENDED)
+        if tokens.is_expired(claims, now):
+            raise AuthenticationError(tokens.EXPIRED, ApiErrorCode.TOKEN_EXPIRED)
         grants = await user_grants(session, catalog, user.id)
     return Caller(
         user_id=user.id,

@@ -527,24 +527,28 @@ async def _garbage(api: Api, user: Api) -> str:
 
 BadToken = Callable[[Api, Api], Awaitable[str]]
 
-# (how the token is made, what the message must say)
-BAD_TOKENS: dict[str, tuple[BadToken, str]] = {
-    "garbage": (_garbage, "the access token is not valid"),
-    "refresh token as bearer": (_refresh_token, "the access token is not valid"),
-    "signed with another key": (_foreign_jwt, "the access token is not valid"),
-    "expired access token": (_expired_jwt, "the access token has expired"),
-    "logged out": (_logged_out, "the session has ended"),
-    "deactivated user": (_deactivated, "this account is deactivated"),
-    "deactivated by an administrator": (_deactivated_by_admin, "the session has ended"),
-    "revoked API token": (_revoked_api_token, "the API token has been revoked"),
-    "expired API token": (_expired_api_token, "the API token has expired"),
-    "unknown API token": (_unknown_api_token, "the API token is not valid"),
+# (how the token is made, the code a client acts on, what the message must say)
+BAD_TOKENS: dict[str, tuple[BadToken, str, str]] = {
+    "garbage": (_garbage, "UNAUTHENTICATED", "the access token is not valid"),
+    "refresh token as bearer": (_refresh_token, "UNAUTHENTICATED", "the access token is not valid"),
+    "signed with another key": (_foreign_jwt, "UNAUTHENTICATED", "the access token is not valid"),
+    "expired access token": (_expired_jwt, "TOKEN_EXPIRED", "the access token has expired"),
+    "logged out": (_logged_out, "SESSION_ENDED", "the session has ended"),
+    "deactivated user": (_deactivated, "SESSION_ENDED", "this account is deactivated"),
+    "deactivated by an administrator": (
+        _deactivated_by_admin,
+        "SESSION_ENDED",
+        "the session has ended",
+    ),
+    "revoked API token": (_revoked_api_token, "UNAUTHENTICATED", "the API token has been revoked"),
+    "expired API token": (_expired_api_token, "UNAUTHENTICATED", "the API token has expired"),
+    "unknown API token": (_unknown_api_token, "UNAUTHENTICATED", "the API token is not valid"),
 }
 
 
 @pytest.mark.parametrize("kind", list(BAD_TOKENS))
-async def test_unusable_token_is_unauthenticated_with_the_reason(api: Api, kind: str) -> None:
-    make, reason = BAD_TOKENS[kind]
+async def test_unusable_token_is_refused_with_its_code_and_reason(api: Api, kind: str) -> None:
+    make, code, reason = BAD_TOKENS[kind]
     holder = await api.user("holder@example.com", [ADMINISTRATOR])
     assert holder.user_id is not None
     world = await build_world(api, holder.user_id)
@@ -556,7 +560,7 @@ async def test_unusable_token_is_unauthenticated_with_the_reason(api: Api, kind:
     for operation in OPERATIONS:
         body = await bad.gql(operation.document, await operation.variables(world))
         errors = body.get("errors") or []
-        assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"], (
+        assert [e["extensions"]["code"] for e in errors] == [code], (
             kind,
             operation.name,
             body,
@@ -597,4 +601,4 @@ async def test_login_refresh_and_logout_need_no_token(api: Api) -> None:
     assert body["data"]["logout"] == {"revoked": True, "errors": []}
     # The logged-out session's access token no longer works.
     body = await api.with_token(login["accessToken"]).gql("{ viewer { id } }")
-    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert body["errors"][0]["extensions"]["code"] == "SESSION_ENDED"

@@ -106,10 +106,10 @@ async def audit_events(
     return [edge["node"] for edge in body["data"]["auditEvents"]["edges"]]
 
 
-def auth_error(body: dict[str, Any]) -> str:
-    """The message of a request refused as UNAUTHENTICATED."""
+def auth_error(body: dict[str, Any], code: str = "UNAUTHENTICATED") -> str:
+    """The message of a request refused for want of a usable token, with ``code``."""
     (error,) = body["errors"]
-    assert error["extensions"]["code"] == "UNAUTHENTICATED", body
+    assert error["extensions"] == {"code": code}, body
     return str(error["message"])
 
 
@@ -182,7 +182,7 @@ async def test_sessions_their_expiry_and_their_audit_follow_the_apps_clock(
     assert when(viewer["lastLoginAt"]) == logged_in_at
     assert [when(e["node"]["occurredAt"]) for e in logged["auditEvents"]["edges"]] == [logged_in_at]
     assert still_valid["data"]["viewer"]["email"] == "ada@example.com"
-    assert "expired" in auth_error(expired)
+    assert "expired" in auth_error(expired, "TOKEN_EXPIRED")
     assert refreshed["errors"] == []
     assert when(refreshed["accessTokenExpiresAt"]) == clock() + lifetime
 
@@ -264,7 +264,7 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_family(admin: Api)
     assert [e["code"] for e in newest["errors"]] == ["INVALID"]
     for payload in (first, second, third):
         body = await admin.with_token(payload["accessToken"]).gql(VIEWER)
-        assert "session has ended" in auth_error(body)
+        assert "session has ended" in auth_error(body, "SESSION_ENDED")
 
     # Another login of the same user is another family and still works.
     body = await admin.with_token(other_session["accessToken"]).gql(VIEWER)
@@ -296,7 +296,7 @@ async def test_logout_ends_the_session(admin: Api) -> None:
     body = await signed_in.gql(LOGOUT, {"token": None})
     assert body["data"]["logout"] == {"revoked": True, "errors": []}
 
-    assert "session has ended" in auth_error(await signed_in.gql(VIEWER))
+    assert "session has ended" in auth_error(await signed_in.gql(VIEWER), "SESSION_ENDED")
     after = await refresh(admin, payload["refreshToken"])
     assert [e["code"] for e in after["errors"]] == ["INVALID"]
     # Logging out again changes nothing.

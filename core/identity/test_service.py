@@ -445,7 +445,7 @@ async def test_deactivating_a_user_ends_their_sessions(admin: Api) -> None:
     )
     assert payload["errors"] == []
     assert payload["user"]["active"] is False
-    assert "session has ended" in refused(await rep.gql("{ viewer { id } }"), "UNAUTHENTICATED")
+    assert "session has ended" in refused(await rep.gql("{ viewer { id } }"), "SESSION_ENDED")
     login = await admin.with_token(None).gql(
         'mutation { login(input: {email: "rep@example.com", password: "'
         + DEFAULT_PASSWORD
@@ -655,7 +655,7 @@ async def test_changing_ones_own_password(api: Api) -> None:
     assert payload["errors"] == []
     # The other session ends; the one that made the change goes on.
     assert "session has ended" in refused(
-        await other_session.gql("{ viewer { id } }"), "UNAUTHENTICATED"
+        await other_session.gql("{ viewer { id } }"), "SESSION_ENDED"
     )
     assert (await rep.gql("{ viewer { id } }"))["data"]["viewer"] == {"id": me}
     assert (await api.login("pat@example.com", STRONG)).token
@@ -686,7 +686,7 @@ async def test_an_administrator_sets_a_password_and_ends_every_session(admin: Ap
         SET_PASSWORD,
     )
     assert payload["errors"] == []
-    assert "session has ended" in refused(await rep.gql("{ viewer { id } }"), "UNAUTHENTICATED")
+    assert "session has ended" in refused(await rep.gql("{ viewer { id } }"), "SESSION_ENDED")
     assert (await admin.login("quin@example.com", STRONG)).token
     # The administrator's own session is untouched.
     assert (await admin.gql("{ viewer { email } }"))["data"]["viewer"]

@@ -2,14 +2,21 @@
 
 Access tokens are short-lived JWTs naming the user and the login session, so revoking the
 session (logout, a reused refresh token, a password change) ends them at once. Refresh and
-API tokens are random secrets with a recognisable prefix; only their SHA-256 is stored
-(they carry 256 bits of entropy, so a fast hash is enough and lookups stay indexable).
+API tokens are secrets with a recognisable prefix; only their SHA-256 is stored (they
+carry 256 bits of entropy, so a fast hash is enough and lookups stay indexable).
+
+A login's first refresh token is random; each rotation's is derived from the token it
+replaces (:func:`successor_token`, an HMAC under the secret key), and so is the new access
+token's ``jti``. Presented again within the grace period, the replaced token yields the same
+pair once more without any secret being stored.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -25,6 +32,9 @@ class TokenError(Exception):
     """The token cannot be used; the message says why, for the client."""
 
 
+EXPIRED = "the access token has expired; refresh it"
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: int
@@ -33,8 +43,16 @@ class AccessClaims:
 
 
 def issue_access_token(
-    secret: str, user_id: int, session_id: str, lifetime: dt.timedelta, now: dt.datetime
+    secret: str,
+    user_id: int,
+    session_id: str,
+    lifetime: dt.timedelta,
+    now: dt.datetime,
+    *,
+    jti: str | None = None,
 ) -> tuple[str, dt.datetime]:
+    """A signed access token and its expiry. The same arguments with the same ``jti`` give
+    the same token (HS256 signatures are deterministic)."""
     expires_at = now + lifetime
     claims = {
         "iss": ISSUER,
@@ -43,14 +61,15 @@ def issue_access_token(
         "iat": int(now.timestamp()),
         "exp": int(expires_at.timestamp()),
         "typ": "access",
-        "jti": secrets.token_hex(8),
+        "jti": jti or secrets.token_hex(8),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires_at
 
 
-def read_access_token(secret: str, token: str, now: dt.datetime) -> AccessClaims:
-    """The claims of a valid access token at ``now`` (the app's clock, not the wall clock's:
-    its lifetime is checked here rather than by the JWT library)."""
+def read_access_token(secret: str, token: str) -> AccessClaims:
+    """The claims of a genuine access token, whether or not it has expired: the caller
+    checks ``expires_at`` against the app's clock (not the wall clock, which the JWT library
+    would use), after checking the session, so that an ended session says so first."""
     try:
         claims = jwt.decode(
             token,
@@ -67,13 +86,33 @@ def read_access_token(secret: str, token: str, now: dt.datetime) -> AccessClaims
         raise TokenError("the access token is not valid") from None
     if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
         raise TokenError("the access token is not valid")
-    if not isinstance(claims["exp"], int) or claims["exp"] <= now.timestamp():
-        raise TokenError("the access token has expired; refresh it or log in again")
+    if not isinstance(claims["exp"], int):
+        raise TokenError("the access token is not valid")
     return AccessClaims(
         user_id=int(claims["sub"]),
         session_id=str(claims["sid"]),
         expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
     )
+
+
+def is_expired(claims: AccessClaims, now: dt.datetime) -> bool:
+    return claims.expires_at <= now
+
+
+def _mac(secret: str, purpose: str, token: str) -> bytes:
+    message = f"{purpose}\x00{token}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def successor_token(secret: str, predecessor: str) -> str:
+    """The refresh token that replaces ``predecessor`` (the same one every time)."""
+    mac = _mac(secret, "refresh-successor", predecessor)
+    return REFRESH_PREFIX + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def successor_jti(secret: str, predecessor: str) -> str:
+    """The ``jti`` of the access token issued when ``predecessor`` is rotated."""
+    return _mac(secret, "access-jti", predecessor).hex()[:16]
 
 
 def new_secret(prefix: str) -> str:
