@@ -143,7 +143,7 @@ def conflict(caller: Caller, stale: Read, current: Read) -> None:
 
 
 def run(settings: Settings) -> list[str]:
-    """The scenario's steps that hold today; returns the names of those that passed."""
+    """The scenario's steps, in order; returns the names of those that passed."""
     passed: list[str] = []
     with client(settings) as session:
         caller = Caller(session)
@@ -155,6 +155,10 @@ def run(settings: Settings) -> list[str]:
         passed.append("versioned update")
         conflict(caller, read, current)
         passed.append("CONFLICT on a stale version")
+    concurrent_refreshes(settings)
+    passed.append("two concurrent refreshes keep the session")
+    expired_token_code(settings)
+    passed.append("an expired access token has its own code")
     return passed
 
 

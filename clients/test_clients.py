@@ -262,6 +262,8 @@ def test_apollo_client_scenario(
         "ok versioned update normalised in the cache",
         "ok CONFLICT on a stale version",
         "ok persisted queries",
+        "ok two concurrent refreshes keep the session",
+        "ok an expired access token has its own code",
     ], shown(process)
 
 
@@ -271,6 +273,8 @@ def test_python_gql_scenario(served: Served) -> None:
         "pagination",
         "versioned update",
         "CONFLICT on a stale version",
+        "two concurrent refreshes keep the session",
+        "an expired access token has its own code",
     ]
 
 

@@ -291,6 +291,8 @@ async function main(): Promise<void> {
     conflict(client, present(read, "a customer read"), present(updated, "the updated customer")),
   );
   await step("persisted queries", () => persistedQueries(config));
+  await step("two concurrent refreshes keep the session", () => concurrentRefreshes(config));
+  await step("an expired access token has its own code", () => expiredTokenCode(config));
 }
 
 runMain(main);
