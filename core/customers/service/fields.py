@@ -93,11 +93,8 @@ class _Given:
     """Where an error about the key points."""
 
 
-def _from_json(check: Check, given: Any, field: str) -> list[_Given]:
+def _from_json(given: dict[str, Any] | None, field: str) -> list[_Given]:
     if given is None:
-        return []
-    if not isinstance(given, dict):
-        check.fail(field, "must be an object of values by field key", UserErrorCode.INVALID)
         return []
     return [_Given(key, value, f"{field}.{key}", f"{field}.{key}") for key, value in given.items()]
 
@@ -165,11 +162,14 @@ async def custom_fields(
     if given is not None and typed is not None:
         check.fail(typed_field, f"give {field} or {typed_field}, not both", UserErrorCode.INVALID)
         return values
+    if given is not None and not isinstance(given, dict):
+        check.fail(field, "must be an object of values by field key", UserErrorCode.INVALID)
+        return values
     if typed is not None:
         entries = _from_typed(check, typed, definitions, typed_field)
         missing_field = typed_field
     else:
-        entries = _from_json(check, given, field)
+        entries = _from_json(given, field)
         missing_field = field
     where = {entry.key: entry.field for entry in entries}
     for entry in entries:
