@@ -94,8 +94,13 @@ def serialize_decimal(value: decimal.Decimal | int | float) -> str:
 def _parse_decimal(value: object) -> decimal.Decimal:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a decimal number")
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         value = str(value)
+    if isinstance(value, float):
+        number = decimal.Decimal(str(value))
+        if not number.is_finite():
+            raise ValueError(f"{value!r} is not a decimal number")
+        return number
     if not isinstance(value, str) or not _DECIMAL.match(value.strip()) or len(value) > 100:
         raise ValueError(
             f'{value!r} is not a decimal number; write it as a string such as "1234.5"'

@@ -93,7 +93,14 @@ def test_decimal_is_written_in_plain_digits(scalars: dict[str, GraphQLScalarType
 
 @pytest.mark.parametrize(
     ("given", "read"),
-    [("1234.5", "1234.5"), ("-0.25", "-0.25"), ("42", "42"), (12.25, "12.25"), (7, "7")],
+    [
+        ("1234.5", "1234.5"),
+        ("-0.25", "-0.25"),
+        ("42", "42"),
+        (12.25, "12.25"),
+        (7, "7"),
+        (1e20, "100000000000000000000"),
+    ],
 )
 def test_decimal_reads_strings_and_json_numbers(
     scalars: dict[str, GraphQLScalarType], given: Any, read: str
@@ -101,7 +108,9 @@ def test_decimal_reads_strings_and_json_numbers(
     assert scalars["Decimal"].parse_value(given) == decimal.Decimal(read)
 
 
-@pytest.mark.parametrize("given", ["1e3", "+1", "1,5", "1.", ".5", "NaN", "", True, None])
+@pytest.mark.parametrize(
+    "given", ["1e3", "+1", "1,5", "1.", ".5", "NaN", "", "1" * 101, True, None, float("inf")]
+)
 def test_decimal_refuses_anything_else(scalars: dict[str, GraphQLScalarType], given: Any) -> None:
     with pytest.raises(ValueError, match="not a decimal number"):
         scalars["Decimal"].parse_value(given)
