@@ -76,6 +76,19 @@ def json_values() -> st.SearchStrategy[graphql.ValueNode]:
     return st.recursive(leaves, containers, max_leaves=12)
 
 
+def decimal_values() -> st.SearchStrategy[graphql.ValueNode]:
+    """What the ``Decimal`` scalar reads (plain digits as a string, or a JSON number), and
+    text that only looks like a number."""
+    return st.one_of(
+        st.decimals(min_value=-(10**20), max_value=10**20, places=4).map(
+            lambda d: nodes.String(format(d, "f"))
+        ),
+        st.integers().map(nodes.Int),
+        st.floats(allow_nan=False, allow_infinity=False).map(nodes.Float),
+        st.text(alphabet="0123456789.-+eE, ", max_size=30).map(nodes.String),
+    )
+
+
 def _object(fields: dict[str, graphql.ValueNode]) -> graphql.ValueNode:
     return nodes.Object(
         [
@@ -208,6 +221,7 @@ def fuzz(base: str, credentials: Credentials, cases: int, random_seed: int) -> T
     """Send about ``cases`` generated documents, spread evenly over the root fields."""
     headers = {"Authorization": f"Bearer {credentials.token}"}
     schemathesis.graphql.scalar("JSON", json_values())
+    schemathesis.graphql.scalar("Decimal", decimal_values())
     ids = global_ids(node_types(base, headers), credentials.protected)
     schemathesis.graphql.scalar("ID", ids)
     schema = schemathesis.graphql.from_url(f"{base}/graphql", headers=headers)

@@ -9,7 +9,6 @@ stay independent. Two contributions of one field name stop the build, naming bot
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -40,6 +39,7 @@ from core.config import Settings
 from core.extension import TypeFields
 from core.host import CORE_PLUGIN_NAME, contributions
 from schema.introspection import introspection_guard
+from schema.scalars import SCALAR_OVERRIDES
 
 logger = logging.getLogger("crm.graphql")
 
@@ -214,33 +214,6 @@ def _compose_type_fields(
     return extra
 
 
-def _parse_aware(value: object) -> dt.datetime:
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date-time string")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not an ISO 8601 date-time") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"{value!r} has no UTC offset; add one, such as Z or +01:00")
-    try:
-        # Stored and compared in UTC: a time that has no UTC equivalent (9999-12-31 at
-        # -23:59 is in year 10000) is refused here, not by the database driver.
-        parsed.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError(f"{value!r} is out of range once converted to UTC") from None
-    return parsed
-
-
-AwareDateTime = strawberry.scalar(
-    name="DateTime",
-    description="An ISO 8601 date-time with a UTC offset (`2026-11-23T09:30:00Z`).",
-    serialize=lambda value: value.isoformat(),
-    parse_value=_parse_aware,
-)
-"""Date-times in the API always carry their offset: a naive one is refused as bad input."""
-
-
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Per-request extension factories (never shared instances) for the request limits.
 
@@ -288,7 +261,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
     extra = _compose_type_fields(contributions(pm, "crm_graphql_type_fields"), config, type_owners)
     try:
         return CRMSchema(
-            scalar_overrides={dt.datetime: AwareDateTime},
+            scalar_overrides=SCALAR_OVERRIDES,
             query=query,
             mutation=mutation,
             subscription=subscription,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import enum
 
 import strawberry
@@ -80,6 +81,20 @@ class AddressInput:
     country: str | None = None
 
 
+@strawberry.input(
+    description="A custom field value to set, typed: the field's key and the one member that "
+    "matches its type (`text` for TEXT, `number` for NUMBER, `date` for DATE, `boolean` for "
+    "BOOLEAN, `choice` for SELECT); with no member, the value is removed."
+)
+class CustomFieldValueInput:
+    key: str
+    text: str | None = None
+    number: decimal.Decimal | None = None
+    date: dt.date | None = None
+    boolean: bool | None = None
+    choice: str | None = None
+
+
 @strawberry.input
 class CreateCustomerInput:
     name: str
@@ -96,7 +111,12 @@ class CreateCustomerInput:
         default=None, description="Defaults to the caller."
     )
     tags: list[str] = strawberry.field(default_factory=list, description="Tag names.")
-    custom_fields: JSON | None = None
+    custom_fields: JSON | None = strawberry.field(
+        default=None, description="Values by custom field key (or customFieldValues)."
+    )
+    custom_field_values: list[CustomFieldValueInput] | None = strawberry.field(
+        default=None, description="Values as typed entries (or customFields, not both)."
+    )
 
 
 @strawberry.input
@@ -116,6 +136,11 @@ class UpdateCustomerInput:
     owner_id: relay.GlobalID | None = strawberry.UNSET
     custom_fields: JSON | None = strawberry.field(
         default=strawberry.UNSET, description="Keys given replace their values; null removes."
+    )
+    custom_field_values: list[CustomFieldValueInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Typed entries (or customFields, not both): keys given replace their "
+        "values; an entry without a value member removes it.",
     )
 
 

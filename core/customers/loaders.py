@@ -28,7 +28,14 @@ from core.customers.models import (
     Task,
 )
 from core.identity.models import User
-from core.loaders import ByIdLoader, ChildCountLoader, ChildPageLoader, Loader, one_by_key
+from core.loaders import (
+    ByIdLoader,
+    ChildCountLoader,
+    ChildPageLoader,
+    Loader,
+    group_by_key,
+    one_by_key,
+)
 from core.pagination import SortKey
 
 IMPORT_KIND = "customers.import"
@@ -96,6 +103,23 @@ class CustomFieldDefinitionByIdLoader(Loader[int, CustomFieldDefinition | None])
         d = CustomFieldDefinition
         rows = (await session.scalars(select(d).where(d.id.in_(keys)))).all()
         return one_by_key(keys, rows)
+
+
+class CustomFieldDefinitionsByEntityLoader(Loader[str, list[CustomFieldDefinition]]):
+    """The custom field definitions of an entity (``CUSTOMER``, ``CONTACT``), in the order
+    ``customFieldDefinitions`` lists them (by key): one statement per request for all the
+    records of a page."""
+
+    async def load_batch(
+        self, session: AsyncSession, keys: Sequence[str]
+    ) -> list[list[CustomFieldDefinition]]:
+        if self.context.caller is None:
+            return [[] for _ in keys]
+        d = CustomFieldDefinition
+        rows = (
+            await session.scalars(select(d).where(d.entity.in_(keys)).order_by(d.entity, d.key))
+        ).all()
+        return group_by_key(keys, rows, "entity")
 
 
 class TagsByCustomerLoader(Loader[int, list[Tag]]):

@@ -81,6 +81,7 @@ CUSTOMER_INPUT_FIELDS = [
     "website",
     "address",
     "custom_fields",
+    "custom_field_values",
 ]
 CONTACT_INPUT_FIELDS = ["name", "title", "phone", "mobile", "email", "birthday", "notes"]
 

@@ -12,13 +12,18 @@ from strawberry.scalars import JSON
 from core.background import BackgroundJob
 from core.context import Info
 from core.customers import loaders, models
+from core.customers.field_types import (
+    CustomFieldDefinition as CustomFieldDefinition,  # re-exported: types of the graph
+)
+from core.customers.field_types import (
+    CustomFieldValue,
+    custom_field_values,
+)
 from core.customers.inputs import (
     CustomerGrade,
     CustomerKind,
     CustomerSource,
     CustomerStage,
-    CustomFieldEntity,
-    CustomFieldType,
     InteractionChannel,
 )
 from core.errors import UserErrorCode
@@ -236,6 +241,17 @@ class Customer(ModelNode[models.Customer]):
             owner_id=row.owner_id,
         )
 
+    @strawberry.field(
+        description="Every custom field of customers, typed, in the order of "
+        "customFieldDefinitions (by key), each with this customer's value or none."
+    )
+    async def custom_field_values(self, info: Info) -> list[CustomFieldValue]:
+        definitions = await info.context.loader(loaders.CustomFieldDefinitionsByEntityLoader).load(
+            "CUSTOMER"
+        )
+        stored = self.custom_fields
+        return custom_field_values(definitions, stored if isinstance(stored, dict) else None)
+
     @strawberry.field(description="The user who owns the customer, if visible.")
     async def owner(self, info: Info) -> User | None:
         return await User.load(info, self.owner_id)
@@ -316,32 +332,6 @@ class Customer(ModelNode[models.Customer]):
             str(self.id),
             PageArgs(first=first, after=after, last=last, before=before),
             AuditEvent.from_model,
-        )
-
-
-@strawberry.type(description="A custom field administrators define for an entity.")
-class CustomFieldDefinition(ModelNode[models.CustomFieldDefinition]):
-    by_id_loader = loaders.CustomFieldDefinitionByIdLoader
-    id: relay.NodeID[int]
-    entity: CustomFieldEntity
-    key: str
-    label: str
-    type: CustomFieldType
-    options: list[str] | None = strawberry.field(description="The choices of a SELECT field.")
-    required: bool
-    version: int
-
-    @classmethod
-    def from_model(cls, row: models.CustomFieldDefinition) -> CustomFieldDefinition:
-        return cls(
-            id=row.id,
-            entity=CustomFieldEntity(row.entity),
-            key=row.key,
-            label=row.label,
-            type=CustomFieldType(row.type),
-            options=row.options,
-            required=row.required,
-            version=row.version,
         )
 
 

@@ -114,7 +114,14 @@ async def create_customer(
     owner = owner_id if owner_id is not None else caller.user_id
     await _owner_in_reach(session, context, check, owner, "ownerId")
     await _duplicates(session, context, check, columns.get("email"), columns.get("phone"), None)
-    values = await custom_fields(session, check, "CUSTOMER", raw.get("custom_fields"), None)
+    values = await custom_fields(
+        session,
+        check,
+        "CUSTOMER",
+        raw.get("custom_fields"),
+        None,
+        typed=raw.get("custom_field_values"),
+    )
     tag_names = _tag_names(check, tags, "tags")
     check.done()
     now = context.now()
@@ -167,9 +174,14 @@ async def update_customer(
     await _duplicates(
         session, context, check, columns.get("email"), columns.get("phone"), customer.id
     )
-    if "custom_fields" in raw:
+    if "custom_fields" in raw or "custom_field_values" in raw:
         columns["custom_fields"] = await custom_fields(
-            session, check, "CUSTOMER", raw["custom_fields"], customer.custom_fields
+            session,
+            check,
+            "CUSTOMER",
+            raw.get("custom_fields"),
+            customer.custom_fields,
+            typed=raw.get("custom_field_values"),
         )
     check.done()
     before = snapshot(customer, CUSTOMER_FIELDS)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ def _custom_value(definition: CustomFieldDefinition, value: Any) -> tuple[Any, s
             return None, "must be at most 1000 characters"
         return value.strip(), None
     if kind == "NUMBER":
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
+        if isinstance(value, bool) or not isinstance(value, int | float | str | decimal.Decimal):
             return None, "must be a number"
         try:
             number = decimal.Decimal(str(value))
@@ -44,6 +45,8 @@ def _custom_value(definition: CustomFieldDefinition, value: Any) -> tuple[Any, s
         return (int(number) if number == number.to_integral_value() else float(number)), None
     if kind == "DATE":
         try:
+            if isinstance(value, dt.date):
+                return value.isoformat(), None
             return dt.date.fromisoformat(str(value)).isoformat(), None
         except ValueError:
             return None, "must be a date (YYYY-MM-DD)"
@@ -58,6 +61,81 @@ def _custom_value(definition: CustomFieldDefinition, value: Any) -> tuple[Any, s
     return None, f"has an unknown type {kind}"
 
 
+VALUE_MEMBERS = {
+    "TEXT": "text",
+    "NUMBER": "number",
+    "DATE": "date",
+    "BOOLEAN": "boolean",
+    "SELECT": "choice",
+}
+"""The member of a typed value (``CustomFieldValue``, ``CustomFieldValueInput``) that holds
+the value of a field of each type."""
+
+
+class TypedEntry(Protocol):
+    """One ``customFieldValues`` entry: a field key and at most one typed member."""
+
+    key: str
+    text: str | None
+    number: decimal.Decimal | None
+    date: dt.date | None
+    boolean: bool | None
+    choice: str | None
+
+
+@dataclass(frozen=True)
+class _Given:
+    key: str
+    value: Any
+    field: str
+    """Where an error about the value points."""
+    key_field: str
+    """Where an error about the key points."""
+
+
+def _from_json(given: dict[str, Any] | None, field: str) -> list[_Given]:
+    if given is None:
+        return []
+    return [_Given(key, value, f"{field}.{key}", f"{field}.{key}") for key, value in given.items()]
+
+
+def _from_typed(
+    check: Check,
+    entries: Sequence[TypedEntry],
+    definitions: Mapping[str, CustomFieldDefinition],
+    field: str,
+) -> list[_Given]:
+    given: list[_Given] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        at = f"{field}.{index}"
+        if entry.key in seen:
+            check.fail(f"{at}.key", f"{entry.key} is given twice", UserErrorCode.DUPLICATE)
+            continue
+        seen.add(entry.key)
+        members = [m for m in VALUE_MEMBERS.values() if getattr(entry, m, None) is not None]
+        if len(members) > 1:
+            check.fail(
+                at,
+                f"give one value member, not {len(members)} ({', '.join(members)})",
+                UserErrorCode.INVALID,
+            )
+            continue
+        definition = definitions.get(entry.key)
+        expected = VALUE_MEMBERS.get(definition.type) if definition is not None else None
+        if members and definition is not None and members[0] != expected:
+            check.fail(
+                f"{at}.{members[0]}",
+                f"{entry.key} is a {definition.type} field: give its value as {expected}",
+                UserErrorCode.INVALID,
+            )
+            continue
+        member = members[0] if members else expected
+        value = getattr(entry, members[0]) if members else None
+        given.append(_Given(entry.key, value, f"{at}.{member}" if member else at, f"{at}.key"))
+    return given
+
+
 async def custom_fields(
     session: AsyncSession,
     check: Check,
@@ -65,9 +143,13 @@ async def custom_fields(
     given: Any,
     current: Mapping[str, Any] | None,
     field: str = "customFields",
+    typed: Sequence[TypedEntry] | None = None,
+    typed_field: str = "customFieldValues",
 ) -> dict[str, Any]:
-    """Validate ``given`` (keys to set; null removes) against the entity's definitions and
-    return the full new set of values; required fields must end up with a value."""
+    """Validate the values given (keys to set; null removes), as JSON by key (``given``)
+    or as typed entries (``typed``), against the entity's definitions and return the full
+    new set of values; required fields must end up with a value. Both forms go through
+    the same checks; errors name the form the value came in."""
     definitions = {
         d.key: d
         for d in (
@@ -77,26 +159,38 @@ async def custom_fields(
         ).all()
     }
     values = dict(current or {})
+    if given is not None and typed is not None:
+        check.fail(typed_field, f"give {field} or {typed_field}, not both", UserErrorCode.INVALID)
+        return values
     if given is not None and not isinstance(given, dict):
         check.fail(field, "must be an object of values by field key", UserErrorCode.INVALID)
         return values
-    for key, value in (given or {}).items():
-        definition = definitions.get(key)
+    if typed is not None:
+        entries = _from_typed(check, typed, definitions, typed_field)
+        missing_field = typed_field
+    else:
+        entries = _from_json(given, field)
+        missing_field = field
+    where = {entry.key: entry.field for entry in entries}
+    for entry in entries:
+        definition = definitions.get(entry.key)
         if definition is None:
             known = ", ".join(sorted(definitions)) or "none defined"
-            check.fail(f"{field}.{key}", f"is not a custom field ({known})", UserErrorCode.INVALID)
+            check.fail(entry.key_field, f"is not a custom field ({known})", UserErrorCode.INVALID)
             continue
+        value = entry.value
         if value is None or (isinstance(value, str) and not value.strip()):
-            values.pop(key, None)
+            values.pop(entry.key, None)
             continue
         stored, problem = _custom_value(definition, value)
         if problem is not None:
-            check.fail(f"{field}.{key}", problem, UserErrorCode.INVALID)
+            check.fail(entry.field, problem, UserErrorCode.INVALID)
         else:
-            values[key] = stored
+            values[entry.key] = stored
     for key, definition in definitions.items():
-        if definition.required and key not in values and not check.has_error(f"{field}.{key}"):
-            check.fail(f"{field}.{key}", f"{definition.label} is required", UserErrorCode.REQUIRED)
+        at = where.get(key, f"{missing_field}.{key}")
+        if definition.required and key not in values and not check.has_error(at):
+            check.fail(at, f"{definition.label} is required", UserErrorCode.REQUIRED)
     return values
 
 
