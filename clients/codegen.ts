@@ -1,7 +1,8 @@
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
 // Every custom scalar of the schema is mapped (strictScalars refuses an unmapped one):
-// DateTime and Date travel as ISO 8601 strings, JSON as any JSON value.
+// DateTime and Date travel as ISO 8601 strings, Decimal as a string of digits, JSON as any
+// JSON value (docs/api.md, Scalars).
 const config: CodegenConfig = {
   schema: "../schema/schema.graphql",
   documents: ["operations/*.graphql"],
@@ -13,6 +14,7 @@ const config: CodegenConfig = {
         scalars: {
           DateTime: "string",
           Date: "string",
+          Decimal: "string",
           JSON: "unknown",
         },
         enumsAsTypes: true,
