@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -11,8 +12,9 @@ from strawberry.scalars import JSON
 
 from core.background import BackgroundJob
 from core.context import Info
-from core.customers import loaders, models
+from core.customers import loaders, models, orders
 from core.customers.inputs import (
+    ContactOrder,
     CustomerGrade,
     CustomerKind,
     CustomerSource,
@@ -20,11 +22,12 @@ from core.customers.inputs import (
     CustomFieldEntity,
     CustomFieldType,
     InteractionChannel,
+    TaskOrder,
 )
 from core.errors import UserErrorCode
 from core.identity.types import AuditEvent, User
 from core.node import ModelNode
-from core.pagination import Connection, PageArgs
+from core.pagination import ORDER_BY_HELP, Connection, PageArgs
 from core.types import JobStatus
 
 
@@ -245,10 +248,13 @@ class Customer(ModelNode[models.Customer]):
         rows = await info.context.loader(loaders.TagsByCustomerLoader).load(self.id)
         return [Tag.from_model(row) for row in rows]
 
-    @strawberry.field(description="Contacts not archived, by name.")
+    @strawberry.field(description="Contacts not archived, by name unless orderBy says otherwise.")
     async def contacts(
         self,
         info: Info,
+        order_by: Annotated[
+            list[ContactOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -260,6 +266,7 @@ class Customer(ModelNode[models.Customer]):
             self.id,
             PageArgs(first=first, after=after, last=last, before=before),
             Contact.from_model,
+            orders.CONTACT_ORDER.keys(order_by),
         )
 
     @strawberry.field
@@ -284,10 +291,15 @@ class Customer(ModelNode[models.Customer]):
             Interaction.from_model,
         )
 
-    @strawberry.field(description="Follow-up tasks, soonest due first.")
+    @strawberry.field(
+        description="Follow-up tasks, soonest due first unless orderBy says otherwise."
+    )
     async def tasks(
         self,
         info: Info,
+        order_by: Annotated[
+            list[TaskOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -299,6 +311,7 @@ class Customer(ModelNode[models.Customer]):
             self.id,
             PageArgs(first=first, after=after, last=last, before=before),
             Task.from_model,
+            orders.TASK_ORDER.keys(order_by),
         )
 
     @strawberry.field(description="Changes to this customer, newest first.")
