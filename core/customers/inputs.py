@@ -298,6 +298,18 @@ class ContactOrder:
     direction: OrderDirection = OrderDirection.ASC
 
 
+@strawberry.enum(description="What a customer's timeline sorts by.")
+class InteractionOrderField(enum.Enum):
+    OCCURRED_AT = "OCCURRED_AT"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.input(description="One entry of a timeline's orderBy.")
+class InteractionOrder:
+    field: InteractionOrderField
+    direction: OrderDirection = OrderDirection.ASC
+
+
 @strawberry.enum(
     description="What a task list sorts by; DONE_AT puts open tasks (NULL) last ascending, "
     "first descending."

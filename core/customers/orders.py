@@ -12,6 +12,7 @@ from core.customers.inputs import (
     ContactOrderField,
     CustomerOrderField,
     CustomerStage,
+    InteractionOrderField,
     TaskOrderField,
 )
 from core.db import UTCDateTime
@@ -66,6 +67,16 @@ CONTACT_ORDER = ListOrder(
     default=[(ContactOrderField.NAME, False)],
 )
 """Contact lists' orderings: by name unless ``orderBy`` says otherwise."""
+
+INTERACTION_ORDER = ListOrder(
+    {
+        InteractionOrderField.OCCURRED_AT: models.Interaction.occurred_at,
+        InteractionOrderField.CREATED_AT: models.Interaction.created_at,
+    },
+    models.Interaction.id,
+    default=[(InteractionOrderField.OCCURRED_AT, True)],
+)
+"""A customer's timeline's orderings: newest first unless ``orderBy`` says otherwise."""
 
 TASK_ORDER = ListOrder(
     {

@@ -131,6 +131,19 @@ async def load(admin: Api) -> dict[str, int]:
             ],
         )
         await session.execute(
+            insert(models.Interaction),
+            [
+                {
+                    "customer_id": 1,
+                    "channel": "PHONE",
+                    "summary": f"Call {n}",
+                    "occurred_at": NOW - dt.timedelta(days=n % 3),
+                    "created_at": NOW + dt.timedelta(minutes=n),
+                }
+                for n in range(5)
+            ],
+        )
+        await session.execute(
             insert(models.Task),
             [
                 {
@@ -325,3 +338,53 @@ async def test_date_time_range_is_one_input_with_checked_bounds(admin: Api) -> N
     body = await admin.gql(tasks, {"due": upside_down})
     assert body["errors"][0]["extensions"]["argument"] == "filter.due.to"
     assert relay.to_base64("Customer", 1)  # ids stay global ids
+
+
+TIMELINE = """
+query($orderBy: [InteractionOrder!], $first: Int, $after: String, $last: Int, $before: String) {
+  customers(orderBy: {field: NUMBER}, first: 2) { edges { node {
+    interactions(orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges { node { summary } }
+    }
+    tasks(orderBy: {field: DONE_AT}, last: 2) { edges { node { title } } } } } }
+}"""
+
+
+async def test_nested_timeline_and_tasks_take_order_by(admin: Api) -> None:
+    await load(admin)
+    path: list[str | int] = ["customers", "edges", 0, "node", "interactions"]
+    newest = await walk(admin, TIMELINE, path, "summary", {})
+    assert newest == [f"Call {n}" for n in sorted(range(5), key=lambda n: (n % 3, -n))]
+    oldest = await walk(admin, TIMELINE, path, "summary", {"orderBy": [{"field": "OCCURRED_AT"}]})
+    assert oldest == newest[::-1]
+    created = await walk(
+        admin,
+        TIMELINE,
+        path,
+        "summary",
+        {"orderBy": [{"field": "CREATED_AT", "direction": "DESC"}]},
+    )
+    assert created == [f"Call {n}" for n in range(4, -1, -1)]
+    body = await admin.gql(TIMELINE, {"first": 1})
+    tasks = body["data"]["customers"]["edges"][0]["node"]["tasks"]["edges"]
+    assert [edge["node"]["title"] for edge in tasks] == ["Task 2", "Task 4"]  # open ones last
+
+
+async def test_export_takes_a_list_of_order_entries(admin: Api) -> None:
+    await load(admin)
+    order = '[{"field": "OWNER", "direction": "DESC"}, {"field": "NUMBER", "direction": "DESC"}]'
+    response = await admin.client.get(
+        "/export/customers.csv", headers=admin.headers, params={"orderBy": order}
+    )
+    assert response.status_code == 200, response.text
+    lines = response.text.splitlines()[1:]
+    numbers = [line.split(",")[0].lstrip("\ufeff") for line in lines]
+    # No owner first (descending), then Bob, then Ann; numbers descending within each.
+    assert numbers == [_number(n) for n in (4, 1, 3, 0, 6, 5, 2)]
+    twice = '[{"field": "NAME"}, {"field": "NAME"}]'
+    response = await admin.client.get(
+        "/export/customers.csv", headers=admin.headers, params={"orderBy": twice}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["argument"] == "orderBy.1.field"

@@ -22,9 +22,12 @@ from core.customers.inputs import (
     CustomFieldEntity,
     CustomFieldType,
     InteractionChannel,
+    InteractionOrder,
     TaskOrder,
 )
 from core.errors import UserErrorCode
+from core.identity.inputs import AuditEventOrder
+from core.identity.queries import AUDIT_EVENT_ORDER
 from core.identity.types import AuditEvent, User
 from core.node import ModelNode
 from core.pagination import ORDER_BY_HELP, Connection, PageArgs
@@ -274,10 +277,13 @@ class Customer(ModelNode[models.Customer]):
         row = await info.context.loader(loaders.PrimaryContactLoader).load(self.id)
         return Contact.from_model(row) if row else None
 
-    @strawberry.field(description="The timeline, newest first.")
+    @strawberry.field(description="The timeline, newest first unless orderBy says otherwise.")
     async def interactions(
         self,
         info: Info,
+        order_by: Annotated[
+            list[InteractionOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -289,6 +295,7 @@ class Customer(ModelNode[models.Customer]):
             self.id,
             PageArgs(first=first, after=after, last=last, before=before),
             Interaction.from_model,
+            orders.INTERACTION_ORDER.keys(order_by),
         )
 
     @strawberry.field(
@@ -314,10 +321,15 @@ class Customer(ModelNode[models.Customer]):
             orders.TASK_ORDER.keys(order_by),
         )
 
-    @strawberry.field(description="Changes to this customer, newest first.")
+    @strawberry.field(
+        description="Changes to this customer, newest first unless orderBy says otherwise."
+    )
     async def history(
         self,
         info: Info,
+        order_by: Annotated[
+            list[AuditEventOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -329,6 +341,7 @@ class Customer(ModelNode[models.Customer]):
             str(self.id),
             PageArgs(first=first, after=after, last=last, before=before),
             AuditEvent.from_model,
+            AUDIT_EVENT_ORDER.keys(order_by),
         )
 
 

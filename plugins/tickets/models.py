@@ -17,6 +17,7 @@ class Ticket(Base):
         Index("ix_tickets_customer_created", "customer_id", "created_at", "id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_status_created", "status", "created_at", "id"),
+        Index("ix_tickets_updated", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
