@@ -27,13 +27,17 @@ class TicketFilter:
 
 @strawberry.enum(
     description="What a ticket list sorts by. PRIORITY follows severity: ascending LOW, "
-    "MEDIUM, HIGH, URGENT; descending URGENT first."
+    "MEDIUM, HIGH, URGENT; descending URGENT first. SLA_DUE is the due time that matters "
+    "now (the first response's until there is one, then the resolution's); tickets whose "
+    "SLA clock stands (WAITING, RESOLVED, CLOSED) have none and sort last ascending, first "
+    "descending."
 )
 class TicketOrderField(enum.Enum):
     CREATED_AT = "CREATED_AT"
     UPDATED_AT = "UPDATED_AT"
     NUMBER = "NUMBER"
     PRIORITY = "PRIORITY"
+    SLA_DUE = "SLA_DUE"
 
 
 @strawberry.input(description="One entry of a ticket list's orderBy.")

@@ -143,9 +143,11 @@ TICKET_ORDER = ListOrder(
             value=models.Ticket.priority,
             else_=len(_SEVERITY),
         ),
+        TicketOrderField.SLA_DUE: models.Ticket.sla_due_at,
     },
     models.Ticket.id,
     default=[(TicketOrderField.CREATED_AT, True)],
+    nullable=[TicketOrderField.SLA_DUE],
 )
 """Ticket lists' orderings: newest first unless ``orderBy`` says otherwise."""
 

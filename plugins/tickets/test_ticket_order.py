@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from core.plugin_api import ADMINISTRATOR, CRMPluginManager, Settings
-from plugins.tickets.test_lifecycle import MONDAY, create_customer, open_ticket
-from schema.testkit import Api, FakeClock, running_app
+from plugins.tickets import models
+from plugins.tickets.test_lifecycle import MONDAY, create_customer, move_to, open_ticket
+from schema.testkit import Api, FakeClock, migrate_down, migrate_up, running_app
 
 PRIORITIES = ["LOW", "URGENT", "MEDIUM", "URGENT", "HIGH", "LOW"]
 SEVERITY = ["LOW", "MEDIUM", "HIGH", "URGENT"]
@@ -162,3 +164,72 @@ async def test_opened_takes_the_date_time_range(
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["argument"] == "filter.opened.to"
+
+
+SET_POLICY = """
+mutation($input: SetSlaPolicyInput!) {
+  setSlaPolicy(input: $input) { errors { field message code } }
+}"""
+VERSION = "query($id: ID!) { ticket(id: $id) { version sla { firstResponseDueAt } } }"
+
+
+async def test_tickets_sort_by_the_sla_due_time_that_matters(
+    admin: Api, customer: str, clock: FakeClock
+) -> None:
+    low = await open_ticket(admin, customer, priority="LOW")  # first response due +120
+    clock.advance(minutes=1)
+    urgent = await open_ticket(admin, customer, priority="URGENT")  # +1 +30
+    clock.advance(minutes=1)
+    medium = await open_ticket(admin, customer, priority="MEDIUM")  # +2 +120
+    clock.advance(minutes=1)
+    waiting = await move_to(admin, await open_ticket(admin, customer, priority="HIGH"), "WAITING")
+    clock.advance(minutes=1)
+    answered = await move_to(  # responded: the resolution is due, +4 +240
+        admin, await open_ticket(admin, customer, priority="URGENT"), "ACKNOWLEDGED"
+    )
+    clock.advance(minutes=1)
+    done = await move_to(admin, await open_ticket(admin, customer, priority="LOW"), "RESOLVED")
+    tickets = [low, urgent, medium, waiting, answered, done]
+    number = {ticket["id"]: ticket["number"] for ticket in tickets}
+
+    def numbers(*found: dict[str, Any]) -> list[str]:
+        return [number[ticket["id"]] for ticket in found]
+
+    ascending = [{"field": "SLA_DUE"}]
+    found = await walk(admin, TICKETS, ["tickets"], "number", {"orderBy": ascending})
+    # The standing clocks (WAITING, RESOLVED) have no due time: last, by id.
+    assert found == numbers(urgent, low, medium, answered, waiting, done)
+    descending = [{"field": "SLA_DUE", "direction": "DESC"}]
+    found = await walk(admin, TICKETS, ["tickets"], "number", {"orderBy": descending})
+    assert found == numbers(done, waiting, answered, medium, low, urgent)
+
+    # A new target moves the open tickets of that priority at once, without a new version.
+    before = (await admin.gql(VERSION, {"id": low["id"]}))["data"]["ticket"]
+    body = await admin.gql(
+        SET_POLICY,
+        {"input": {"priority": "LOW", "firstResponseMinutes": 10, "resolutionMinutes": 600}},
+    )
+    assert body["data"]["setSlaPolicy"]["errors"] == []
+    after = (await admin.gql(VERSION, {"id": low["id"]}))["data"]["ticket"]
+    assert after["version"] == before["version"]
+    assert after["sla"]["firstResponseDueAt"] < before["sla"]["firstResponseDueAt"]
+    found = await walk(admin, TICKETS, ["tickets"], "number", {"orderBy": ascending})
+    assert found == numbers(low, urgent, medium, answered, waiting, done)
+
+
+async def test_the_migration_fills_in_the_due_time_of_open_tickets(
+    admin: Api, customer: str, plugin_manager: CRMPluginManager
+) -> None:
+    running = await open_ticket(admin, customer, priority="HIGH")
+    waiting = await move_to(admin, await open_ticket(admin, customer), "WAITING")
+    due = (await admin.gql(VERSION, {"id": running["id"]}))["data"]["ticket"]["sla"]
+    await migrate_down(admin.db, plugin_manager, "tickets_0001")
+    await migrate_up(admin.db, plugin_manager)
+    async with admin.db.read() as session:
+        stored = dict(
+            (await session.execute(select(models.Ticket.number, models.Ticket.sla_due_at))).all()
+        )
+    assert stored[waiting["number"]] is None
+    filled = stored[running["number"]]
+    assert filled is not None
+    assert filled.isoformat() == due["firstResponseDueAt"]
