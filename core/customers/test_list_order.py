@@ -388,3 +388,26 @@ async def test_export_takes_a_list_of_order_entries(admin: Api) -> None:
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["argument"] == "orderBy.1.field"
+
+
+TEAMS = """
+query($orderBy: [TeamOrder!], $first: Int, $after: String, $last: Int, $before: String) {
+  teams(orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { node { name } }
+  }
+}"""
+CREATE_TEAM = """
+mutation($name: String!) { createTeam(input: {name: $name}) { errors { field } } }"""
+
+
+async def test_teams_sort_by_name_any_case_or_creation(admin: Api) -> None:
+    for name in ("north", "East", "south", "West"):
+        body = await admin.gql(CREATE_TEAM, {"name": name})
+        assert body["data"]["createTeam"]["errors"] == []
+    by_name = await walk(admin, TEAMS, ["teams"], "name", {})
+    assert by_name == ["East", "north", "south", "West"]
+    newest = await walk(
+        admin, TEAMS, ["teams"], "name", {"orderBy": {"field": "CREATED_AT", "direction": "DESC"}}
+    )
+    assert newest == ["West", "south", "East", "north"]

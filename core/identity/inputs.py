@@ -167,6 +167,18 @@ class UserOrder:
     direction: OrderDirection = OrderDirection.ASC
 
 
+@strawberry.enum(description="What a team list sorts by; NAME ignores case.")
+class TeamOrderField(enum.Enum):
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.input(description="One entry of a team list's orderBy.")
+class TeamOrder:
+    field: TeamOrderField
+    direction: OrderDirection = OrderDirection.ASC
+
+
 @strawberry.enum(description="What the audit trail sorts by.")
 class AuditEventOrderField(enum.Enum):
     OCCURRED_AT = "OCCURRED_AT"

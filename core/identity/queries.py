@@ -17,12 +17,14 @@ from core.identity.inputs import (
     AuditEventFilter,
     AuditEventOrder,
     AuditEventOrderField,
+    TeamOrder,
+    TeamOrderField,
     UserFilter,
     UserOrder,
     UserOrderField,
 )
 from core.identity.types import ApiToken, AuditEvent, PermissionInfo, Role, Team, User
-from core.pagination import ORDER_BY_HELP, Connection, ListOrder, PageArgs, SortKey
+from core.pagination import ORDER_BY_HELP, Connection, ListOrder, PageArgs
 from core.validation import MAX_SEARCH_LENGTH, argument_id, like_pattern, search_text
 
 USER_ORDER = ListOrder(
@@ -36,6 +38,13 @@ USER_ORDER = ListOrder(
     default=[(UserOrderField.NAME, False)],
 )
 """User lists' orderings: by name unless ``orderBy`` says otherwise."""
+
+TEAM_ORDER = ListOrder(
+    {TeamOrderField.NAME: models.Team.name_key, TeamOrderField.CREATED_AT: models.Team.created_at},
+    models.Team.id,
+    default=[(TeamOrderField.NAME, False)],
+)
+"""Team lists' orderings: by name (any case) unless ``orderBy`` says otherwise."""
 
 AUDIT_EVENT_ORDER = ListOrder(
     {AuditEventOrderField.OCCURRED_AT: audit_log.AuditEvent.occurred_at},
@@ -102,13 +111,16 @@ class IdentityQuery:
     async def teams(
         self,
         info: Info,
+        order_by: Annotated[
+            list[TeamOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Team]:
         statement = select(models.Team).where(info.context.visible("users:read", "teams"))
-        keys = [SortKey(models.Team.name_key), SortKey(models.Team.id)]
+        keys = TEAM_ORDER.keys(order_by)
         return await info.context.page(
             statement, keys=keys, args=PageArgs(first, after, last, before), to_node=Team.from_model
         )

@@ -233,3 +233,29 @@ async def test_the_migration_fills_in_the_due_time_of_open_tickets(
     filled = stored[running["number"]]
     assert filled is not None
     assert filled.isoformat() == due["firstResponseDueAt"]
+
+
+SET_HOURS = """
+mutation($input: SetBusinessHoursInput!) { setBusinessHours(input: $input) { errors { field } } }"""
+
+
+async def test_business_hours_move_the_stored_due_times(admin: Api, customer: str) -> None:
+    ticket = await open_ticket(admin, customer, priority="LOW")
+
+    async def stored() -> Any:
+        async with admin.db.read() as session:
+            return await session.scalar(
+                select(models.Ticket.sla_due_at).where(models.Ticket.number == ticket["number"])
+            )
+
+    always = await stored()
+    hours = {"enabled": True, "timeZone": "Europe/Berlin", "start": "09:00", "end": "10:00"}
+    body = await admin.gql(SET_HOURS, {"input": hours})
+    assert body["data"]["setBusinessHours"]["errors"] == []
+    due = (await admin.gql(VERSION, {"id": ticket["id"]}))["data"]["ticket"]["sla"]
+    within_hours = await stored()
+    assert within_hours > always  # two hours of one-hour days end later
+    assert within_hours.isoformat() == due["firstResponseDueAt"]
+    body = await admin.gql(SET_HOURS, {"input": {"enabled": False}})
+    assert body["data"]["setBusinessHours"]["errors"] == []
+    assert await stored() == always
