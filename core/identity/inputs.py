@@ -186,8 +186,8 @@ class AuditEventOrderField(enum.Enum):
 
 @strawberry.input(description="One entry of the audit trail's orderBy.")
 class AuditEventOrder:
-    field: AuditEventOrderField = AuditEventOrderField.OCCURRED_AT
-    direction: OrderDirection = OrderDirection.DESC
+    field: AuditEventOrderField
+    direction: OrderDirection = OrderDirection.ASC
 
 
 @strawberry.input
