@@ -32,7 +32,7 @@ RATIO_LIMIT = 1.5
 SEARCH_P50_LIMIT_MS = 50.0
 
 PAGE_QUERY = """
-query Page($orderBy: CustomerOrder, $first: Int, $after: String, $last: Int, $before: String) {
+query Page($orderBy: [CustomerOrder!], $first: Int, $after: String, $last: Int, $before: String) {
   customers(orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
     edges { cursor node { id number name stage updatedAt lastInteractionAt } }
     pageInfo { hasNextPage hasPreviousPage }

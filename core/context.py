@@ -91,20 +91,24 @@ class RequestContext:
         parent: Any,
         args: PageArgs,
         to_node: Callable[[Any], N],
+        keys: Sequence[SortKey] | None = None,
     ) -> Connection[N]:
-        """One page of a nested connection (``customer.contacts(first: 5)``).
+        """One page of a nested connection (``customer.contacts(first: 5)``), in the order
+        of ``keys`` (the ``pages`` loader's own keys when None).
 
         The page arguments are checked here, once (a bad one fails this field only); the
         rows come through the ``pages`` loader, batched with every other parent asking for
-        the same arguments, and ``totalCount`` through the ``counts`` loader when asked for.
+        the same arguments and order, and ``totalCount`` through the ``counts`` loader when
+        asked for.
         """
         from core.pagination import check_page_args
 
         check_page_args(args, self.settings.max_page_size)
-        page = await self.loader(pages).load((parent, args))
+        ordering = tuple(keys if keys is not None else pages.keys)
+        page = await self.loader(pages).load((parent, args, ordering))
         counter = self.loader(counts) if counts is not None else None
         count = (lambda: counter.load(parent)) if counter is not None else None
-        return page.connection(pages.keys, to_node, count)
+        return page.connection(ordering, to_node, count)
 
     def now(self) -> dt.datetime:
         """The current time (a test can hand the app a controllable clock)."""

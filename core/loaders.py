@@ -88,13 +88,14 @@ class ByIdLoader(Loader[int, R | None]):
         return one_by_key(keys, rows)
 
 
-class ChildPageLoader(Loader[tuple[Any, PageArgs], ChildPage]):
+class ChildPageLoader(Loader[tuple[Any, PageArgs, tuple[SortKey, ...]], ChildPage]):
     """Pages of a nested connection (``customer.contacts(first: 5)``) for many parents at once.
 
     Subclasses set :attr:`entity`, :attr:`parent` (the child's column naming its parent) and
-    :attr:`keys` (the ordering, unique by its last key), and override :meth:`statement` to
-    add the caller's scope. Keys are ``(parent id, PageArgs)``; parents asking for the same
-    page arguments share one statement.
+    :attr:`keys` (the default ordering, unique by its last key), and override
+    :meth:`statement` to add the caller's scope. Keys are ``(parent id, PageArgs, ordering)``
+    (the ordering a field's ``orderBy`` asked for); parents asking for the same page
+    arguments and ordering share one statement.
     """
 
     entity: ClassVar[Any]
@@ -105,13 +106,13 @@ class ChildPageLoader(Loader[tuple[Any, PageArgs], ChildPage]):
         return select(self.entity)
 
     async def load_batch(
-        self, session: AsyncSession, keys: Sequence[tuple[Any, PageArgs]]
+        self, session: AsyncSession, keys: Sequence[tuple[Any, PageArgs, tuple[SortKey, ...]]]
     ) -> list[ChildPage]:
-        by_args: dict[PageArgs, list[Any]] = defaultdict(list)
-        for parent_id, args in keys:
-            by_args[args].append(parent_id)
-        pages: dict[tuple[Any, PageArgs], ChildPage] = {}
-        for args, parent_ids in by_args.items():
+        by_args: dict[tuple[PageArgs, tuple[SortKey, ...]], list[Any]] = defaultdict(list)
+        for parent_id, args, ordering in keys:
+            by_args[(args, ordering)].append(parent_id)
+        pages: dict[tuple[Any, PageArgs, tuple[SortKey, ...]], ChildPage] = {}
+        for (args, ordering), parent_ids in by_args.items():
             # Checked once, where the field was resolved (RequestContext.child_page).
             limit, backwards = page_bounds(args, self.context.settings.max_page_size)
             rows = await child_pages(
@@ -119,13 +120,15 @@ class ChildPageLoader(Loader[tuple[Any, PageArgs], ChildPage]):
                 self.statement(),
                 parent=type(self).parent,  # read from the class: a column is a descriptor
                 parent_ids=parent_ids,
-                keys=self.keys,
+                keys=ordering,
                 args=args,
                 limit=limit,
                 backwards=backwards,
             )
             for parent_id in parent_ids:
-                pages[(parent_id, args)] = ChildPage(rows[parent_id], args, limit, backwards)
+                pages[(parent_id, args, ordering)] = ChildPage(
+                    rows[parent_id], args, limit, backwards
+                )
         return [pages[key] for key in keys]
 
 

@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,8 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    case,
+    false,
     func,
     literal,
     or_,
@@ -62,15 +64,103 @@ class OrderDirection(enum.Enum):
 
 @dataclass(frozen=True)
 class SortKey:
-    """One column of an ordering; the last key of an ordering must be unique (the id)."""
+    """One column (or expression) of an ordering; the last key of an ordering must be
+    unique (the id).
+
+    A ``nullable`` key sorts NULL after every value: last when ascending, first when
+    descending, on every database (an ordering by ``column IS NULL`` first, then the
+    column), and pages across its NULLs like across any value.
+    """
 
     column: Any
     descending: bool = False
-    value: Callable[[Any], Any] | None = None
-    """Reads the key's value from a row, for keys that are expressions (``coalesce``)."""
+    nullable: bool = False
 
-    def of(self, row: Any) -> Any:
-        return self.value(row) if self.value is not None else getattr(row, self.column.key)
+
+def _flat(keys: Sequence[SortKey]) -> tuple[SortKey, ...]:
+    """``keys`` as the database orders by them: a nullable key becomes a NULL flag (0, then
+    1) and the column."""
+    return _flat_cached(tuple(keys))
+
+
+@functools.lru_cache(maxsize=256)
+def _flat_cached(keys: tuple[SortKey, ...]) -> tuple[SortKey, ...]:
+    flat: list[SortKey] = []
+    for key in keys:
+        if key.nullable:
+            flag = case((key.column.is_(None), 1), else_=0)
+            flat.append(SortKey(flag, key.descending))
+            flat.append(SortKey(key.column, key.descending))
+        else:
+            flat.append(key)
+    return tuple(flat)
+
+
+MAX_ORDER_ENTRIES = 3
+"""The most entries an ``orderBy`` takes."""
+
+ORDER_BY_HELP = (
+    "Sorts by each entry in turn (at most 3, each field once), then by id; null or empty: "
+    "the list's default order. A cursor works only with the orderBy it was given out under."
+)
+"""The description of every list's ``orderBy`` argument."""
+
+
+class ListOrder:
+    """The orderings a list offers, for its ``orderBy: [XOrder!]`` argument.
+
+    Each entry of ``orderBy`` (an input with ``field`` and ``direction``) sorts by the
+    field's column in turn; ``unique`` (the id) comes last, in the direction of the first
+    entry, so that every ordering is total and its cursors stable. An empty or missing
+    ``orderBy`` is ``default``.
+
+    :param columns: the column (or SQL expression) of each field of the list's enum.
+    :param unique: the unique column ending every ordering.
+    :param default: the ordering without ``orderBy``: (field, descending) pairs.
+    :param nullable: fields whose column can be NULL (sorted after every value).
+    """
+
+    def __init__(
+        self,
+        columns: Mapping[Any, Any],
+        unique: Any,
+        default: Sequence[tuple[Any, bool]],
+        nullable: Iterable[Any] = (),
+    ) -> None:
+        self.columns, self.unique, self.default = dict(columns), unique, tuple(default)
+        self.nullable = frozenset(nullable)
+        self._built: dict[tuple[tuple[Any, bool], ...], tuple[SortKey, ...]] = {}
+
+    def keys(self, order_by: Sequence[Any] | None, argument: str = "orderBy") -> list[SortKey]:
+        """The sort keys of ``order_by`` (entries with ``field`` and ``direction``); a
+        duplicate field or more than :data:`MAX_ORDER_ENTRIES` entries is a
+        BAD_USER_INPUT error naming ``argument``."""
+        entries = list(order_by or [])
+        if len(entries) > MAX_ORDER_ENTRIES:
+            raise bad_argument(argument, f"takes at most {MAX_ORDER_ENTRIES} entries")
+        seen: set[Any] = set()
+        wanted: list[tuple[Any, bool]] = []
+        for index, entry in enumerate(entries):
+            if entry.field in seen:
+                raise bad_argument(
+                    f"{argument}.{index}.field", f"{entry.field.name} is already in {argument}"
+                )
+            seen.add(entry.field)
+            wanted.append((entry.field, entry.direction == OrderDirection.DESC))
+        return list(self._keys(tuple(wanted) or self.default))
+
+    def _keys(self, wanted: tuple[tuple[Any, bool], ...]) -> tuple[SortKey, ...]:
+        # Built once per ordering: the same key objects each request, so the ordering's
+        # fingerprint (ordering_tag) is computed once too.
+        built = self._built.get(wanted)
+        if built is None:
+            keys = [
+                SortKey(self.columns[field], descending, field in self.nullable)
+                for field, descending in wanted
+            ]
+            keys.append(SortKey(self.unique, wanted[0][1]))
+            built = self._built[wanted] = tuple(keys)
+        return built
 
 
 @dataclass(frozen=True)
@@ -121,7 +211,7 @@ def ordering_tag(keys: Sequence[SortKey]) -> str:
 @functools.lru_cache(maxsize=256)
 def _ordering_tag(keys: tuple[SortKey, ...]) -> str:
     # Orderings are few and fixed (declared on loaders and lists): computed once each.
-    text = "|".join(f"{key.column}:{key.descending}" for key in keys)
+    text = "|".join(f"{key.column}:{key.descending}:{key.nullable}" for key in keys)
     return hashlib.blake2s(text.encode(), digest_size=4).hexdigest()
 
 
@@ -201,7 +291,17 @@ def decode_cursor(
             raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
         values = load_json(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != width + 1 or values[0] != tag:
+        if not isinstance(values, list) or len(values) < 2:
+            raise ValueError("wrong shape")
+        if values[0] != tag:
+            if isinstance(values[0], str) and len(values[0]) == len(tag):
+                raise bad_argument(
+                    argument,
+                    "was given out under another orderBy: ask for the first page of this "
+                    "order again",
+                )
+            raise ValueError("wrong ordering")
+        if len(values) != width + 1:
             raise ValueError("wrong shape")
         decoded = [_decode_value(v) for v in values[1:]]
         if keys is not None and not all(
@@ -240,13 +340,14 @@ def page_bounds(args: PageArgs, max_page_size: int) -> tuple[int, bool]:
 def _after_condition(keys: Sequence[SortKey], values: Sequence[Any], backwards: bool) -> Any:
     """Rows strictly after ``values`` in the order of ``keys`` (before, if backwards).
 
-    When every key runs the same way this is one row comparison, ``(k1, k2, id) > (...)``,
-    which PostgreSQL answers with a range scan of an index on those columns: a page deep in
-    the list starts where the cursor points instead of filtering every row before it. The
-    redundant ``k1 >= v1`` beside it gives SQLite the same range when ``k1`` is an
-    expression. Mixed directions need the expanded ``k1 > v1 OR (k1 = v1 AND ...)``.
+    When every key runs the same way (and no value is NULL) this is one row comparison,
+    ``(k1, k2, id) > (...)``, which PostgreSQL answers with a range scan of an index on
+    those columns: a page deep in the list starts where the cursor points instead of
+    filtering every row before it. The redundant ``k1 >= v1`` beside it gives SQLite the
+    same range when ``k1`` is an expression. Mixed directions (or a NULL value, which sits
+    behind its key's NULL flag) need the expanded ``k1 > v1 OR (k1 = v1 AND ...)``.
     """
-    if len({key.descending for key in keys}) == 1:
+    if len({key.descending for key in keys}) == 1 and all(v is not None for v in values):
         forward = keys[0].descending == backwards
         first = keys[0].column
         row = tuple_(*(key.column for key in keys))
@@ -259,9 +360,15 @@ def _after_condition(keys: Sequence[SortKey], values: Sequence[Any], backwards: 
     clauses: list[ColumnElement[bool]] = []
     for index, key in enumerate(keys):
         forward = key.descending == backwards
-        column = key.column
-        step = column > values[index] if forward else column < values[index]
-        equal_prefix = [keys[i].column == values[i] for i in range(index)]
+        column, value = key.column, values[index]
+        if value is None:  # nothing is past NULL among the rows whose flag says NULL
+            step: Any = false()
+        else:
+            step = column > value if forward else column < value
+        equal_prefix = [
+            keys[i].column.is_(None) if values[i] is None else keys[i].column == values[i]
+            for i in range(index)
+        ]
         clauses.append(and_(*equal_prefix, step) if equal_prefix else step)
     return or_(*clauses)
 
@@ -270,24 +377,36 @@ def _ordering(keys: Sequence[SortKey], backwards: bool) -> list[Any]:
     return [(k.column.desc() if k.descending != backwards else k.column.asc()) for k in keys]
 
 
+def order_clauses(keys: Sequence[SortKey]) -> list[Any]:
+    """``ORDER BY`` clauses of an ordering, NULLs placed as in its pages (for a statement
+    that is not paged, such as an export)."""
+    return _ordering(_flat(keys), False)
+
+
+def _sort_columns(keys: Sequence[SortKey]) -> list[Any]:
+    """The flat keys' values, selected beside each row for its cursor."""
+    return [key.column.label(f"sort_{index}") for index, key in enumerate(keys)]
+
+
 def _page_filter(
     statement: Select[Any], keys: Sequence[SortKey], args: PageArgs, backwards: bool
 ) -> Select[Any]:
     cursor = args.before if backwards else args.after
     if cursor is None:
         return statement
+    flat = _flat(keys)
     values = decode_cursor(
         cursor,
         argument="before" if backwards else "after",
-        width=len(keys),
+        width=len(flat),
         tag=ordering_tag(keys),
-        keys=keys,
+        keys=flat,
     )
-    return statement.where(_after_condition(keys, values, backwards))
+    return statement.where(_after_condition(flat, values, backwards))
 
 
 def _connection(
-    rows: list[Any],
+    rows: Sequence[tuple[Any, Sequence[Any]]],
     *,
     keys: Sequence[SortKey],
     args: PageArgs,
@@ -297,16 +416,12 @@ def _connection(
     count: Callable[[], Awaitable[int]] | None,
 ) -> Connection[NodeType]:
     has_more = len(rows) > limit
-    rows = rows[:limit]
+    page = list(rows[:limit])
     if backwards:
-        rows.reverse()
+        page.reverse()
     tag = ordering_tag(keys)
     edges = [
-        relay.Edge(
-            node=to_node(row),
-            cursor=encode_cursor([k.of(row) for k in keys], tag),
-        )
-        for row in rows
+        relay.Edge(node=to_node(row), cursor=encode_cursor(values, tag)) for row, values in page
     ]
     page_info = relay.PageInfo(
         has_next_page=has_more if not backwards else args.before is not None,
@@ -345,6 +460,7 @@ def _part_page(
     """The unique key (id) of the rows of one page of ``part``."""
     unique = keys[-1].column
     statement = _page_filter(part.statement, keys, args, backwards)
+    keys = _flat(keys)
     ordering = _ordering(keys, backwards)
     if part.collect is None:
         page = statement.with_only_columns(unique).order_by(*ordering).limit(limit + 1)
@@ -406,9 +522,10 @@ async def paginate(
         pages = [_part_page(part, keys, args, limit, backwards) for part in parts]
         entity = statement.column_descriptions[0]["entity"]
         source = select(entity).where(keys[-1].column.in_(union_all(*pages)))
-    page_statement = _page_filter(source, keys, args, backwards)
-    page_statement = page_statement.order_by(*_ordering(keys, backwards)).limit(limit + 1)
-    rows = list((await session.scalars(page_statement)).all())
+    flat = _flat(keys)
+    page_statement = _page_filter(source, keys, args, backwards).add_columns(*_sort_columns(flat))
+    page_statement = page_statement.order_by(*_ordering(flat, backwards)).limit(limit + 1)
+    rows = [(row[0], tuple(row[1:])) for row in (await session.execute(page_statement)).all()]
 
     async def count() -> int:
         count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
@@ -439,19 +556,22 @@ async def child_pages(
     the outer query keeps the first ``limit + 1`` of each, so the statement count of a nested
     connection does not grow with the number of parents.
     """
+    flat = _flat(keys)
     numbered = (
         _page_filter(statement, keys, args, backwards)
         .where(parent.in_(list(parent_ids)))
         .add_columns(
+            *_sort_columns(flat),
             func.row_number()
-            .over(partition_by=parent, order_by=_ordering(keys, backwards))
-            .label("page_row")
+            .over(partition_by=parent, order_by=_ordering(flat, backwards))
+            .label("page_row"),
         )
         .subquery()
     )
     # Plain rows, not ORM objects: a nested page is read, never changed, and rows carry the
     # same attribute names (the models' attributes are their column names) without the
-    # identity map and per-object state an entity costs.
+    # identity map and per-object state an entity costs; the sort keys' values come beside
+    # them as sort_0, sort_1...
     rows = (
         await session.execute(
             select(numbered).where(numbered.c.page_row <= limit + 1).order_by(numbered.c.page_row)
@@ -465,7 +585,8 @@ async def child_pages(
 
 
 class ChildPage:
-    """A nested connection's page, built from rows a batch loader fetched."""
+    """A nested connection's page, built from rows a batch loader fetched
+    (:func:`child_pages`: each row with its sort keys' values beside it)."""
 
     def __init__(self, rows: list[Any], args: PageArgs, limit: int, backwards: bool) -> None:
         self.rows, self.args, self.limit, self.backwards = rows, args, limit, backwards
@@ -476,8 +597,9 @@ class ChildPage:
         to_node: Callable[[Any], NodeType],
         count: Callable[[], Awaitable[int]] | None = None,
     ) -> Connection[NodeType]:
+        width = len(_flat(keys))
         return _connection(
-            self.rows,
+            [(row, tuple(row._mapping[f"sort_{i}"] for i in range(width))) for row in self.rows],
             keys=keys,
             args=self.args,
             limit=self.limit,

@@ -65,14 +65,18 @@ from core.loaders import (
 from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
 from core.pagination import (
+    ORDER_BY_HELP,
     ChildPage,
     Connection,
+    ListOrder,
+    OrderDirection,
     PageArgs,
     SortKey,
     check_page_args,
     paginate,
 )
 from core.sequences import create_counter, drop_counter, format_number, next_value, next_values
+from core.types import DateTimeRange, in_range
 from core.validation import (
     MAX_SEARCH_LENGTH,
     Check,
@@ -89,6 +93,7 @@ __all__ = [
     "ERASED",
     "FINANCE",
     "MAX_SEARCH_LENGTH",
+    "ORDER_BY_HELP",
     "SALES_REPRESENTATIVE",
     "SUPPORT_REPRESENTATIVE",
     "SYSTEM_ADMINISTRATOR",
@@ -118,6 +123,7 @@ __all__ = [
     "CustomerByIdLoader",
     "CustomerNode",
     "Database",
+    "DateTimeRange",
     "Grant",
     "Info",
     "JobCancelled",
@@ -125,9 +131,11 @@ __all__ = [
     "JobHandler",
     "JobRun",
     "JobStatus",
+    "ListOrder",
     "Loader",
     "Migrations",
     "ModelNode",
+    "OrderDirection",
     "PageArgs",
     "Permission",
     "PluginError",
@@ -163,6 +171,7 @@ __all__ = [
     "group_by_key",
     "hookimpl",
     "hookspec",
+    "in_range",
     "int_ids",
     "like_pattern",
     "move_customer_rows",

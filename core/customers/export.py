@@ -33,6 +33,7 @@ from core.customers.models import CustomerTag, Tag
 from core.errors import AUTHENTICATION_CODES, ApiError, ApiErrorCode, bad_argument
 from core.http import internal_error_response, primed_stream
 from core.identity.models import User
+from core.pagination import order_clauses
 from core.spreadsheet import csv_cell, xlsx_cell
 
 EXPORT_BATCH = 1000
@@ -209,7 +210,7 @@ def coerce_input(schema: Any, type_name: str, python_type: Any, value: Any, argu
 async def export_customers(request: Request) -> Response:
     """``GET /export/customers.csv`` or ``.xlsx``: the ``customers`` list, scoped by
     ``customers:export``, filtered by ``filter`` and ordered by ``orderBy`` (JSON, as in
-    the query)."""
+    the query: a list of entries, or one entry)."""
     from core.customers.inputs import CustomerFilter, CustomerOrder
     from core.customers.queries import customer_field_types, customer_statement, order_keys
 
@@ -229,13 +230,20 @@ async def export_customers(request: Request) -> Response:
             parse_json_param(request, "filter"),
             "filter",
         )
-        order_value = coerce_input(
-            state.schema,
-            "CustomerOrder",
-            CustomerOrder,
-            parse_json_param(request, "orderBy"),
-            "orderBy",
-        )
+        order_json = parse_json_param(request, "orderBy")
+        entries = order_json if isinstance(order_json, list) else [order_json]
+        entries = [entry for entry in entries if entry is not None]
+        order_value = [
+            coerce_input(
+                state.schema,
+                "CustomerOrder",
+                CustomerOrder,
+                entry,
+                f"orderBy.{index}" if isinstance(order_json, list) else "orderBy",
+            )
+            for index, entry in enumerate(entries)
+        ]
+        keys = order_keys(order_value)
         field_types = (
             await customer_field_types(context)
             if filter_value is not None and filter_value.custom_fields
@@ -244,9 +252,6 @@ async def export_customers(request: Request) -> Response:
         statement = customer_statement(context, filter_value, "customers:export", field_types)
     except ApiError as error:
         return refusal(error)
-    keys = order_keys(order_value)
-    ordered = statement.order_by(
-        *[k.column.desc() if k.descending else k.column.asc() for k in keys]
-    )
+    ordered = statement.order_by(*order_clauses(keys))
     request.state.operation = f"export customers.{fmt}"
     return await export_response(request, fmt, export_rows(context, ordered))

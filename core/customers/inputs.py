@@ -11,6 +11,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.pagination import OrderDirection
+from core.types import DateTimeRange
 
 
 @strawberry.enum(description="A company or a private person.")
@@ -267,12 +268,6 @@ class TagMatch(enum.Enum):
 
 
 @strawberry.input
-class DateTimeRange:
-    from_: dt.datetime | None = strawberry.field(default=None, name="from")
-    to: dt.datetime | None = None
-
-
-@strawberry.input
 class CustomerFilter:
     search: str | None = strawberry.field(
         default=None, description="Part of name, number, phone, email or a contact's name."
@@ -292,18 +287,68 @@ class CustomerFilter:
     )
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="What a customer list sorts by. STAGE follows the lifecycle (POTENTIAL, "
+    "NEW, ACTIVE, DORMANT, CHURNED), GRADE the value (STANDARD, SILVER, GOLD), OWNER the "
+    "owner's name (customers without an owner sort as NULL: last ascending, first "
+    "descending), LAST_INTERACTION_AT puts never-contacted customers first ascending."
+)
 class CustomerOrderField(enum.Enum):
     NAME = "NAME"
     NUMBER = "NUMBER"
     CREATED_AT = "CREATED_AT"
     UPDATED_AT = "UPDATED_AT"
     LAST_INTERACTION_AT = "LAST_INTERACTION_AT"
+    STAGE = "STAGE"
+    GRADE = "GRADE"
+    OWNER = "OWNER"
 
 
-@strawberry.input
+@strawberry.input(description="One entry of a customer list's orderBy.")
 class CustomerOrder:
     field: CustomerOrderField = CustomerOrderField.NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.enum(description="What a contact list sorts by.")
+class ContactOrderField(enum.Enum):
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+
+
+@strawberry.input(description="One entry of a contact list's orderBy.")
+class ContactOrder:
+    field: ContactOrderField
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.enum(description="What a customer's timeline sorts by.")
+class InteractionOrderField(enum.Enum):
+    OCCURRED_AT = "OCCURRED_AT"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.input(description="One entry of a timeline's orderBy.")
+class InteractionOrder:
+    field: InteractionOrderField
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.enum(
+    description="What a task list sorts by; DONE_AT puts open tasks (NULL) last ascending, "
+    "first descending."
+)
+class TaskOrderField(enum.Enum):
+    DUE_AT = "DUE_AT"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    DONE_AT = "DONE_AT"
+
+
+@strawberry.input(description="One entry of a task list's orderBy.")
+class TaskOrder:
+    field: TaskOrderField
     direction: OrderDirection = OrderDirection.ASC
 
 

@@ -188,7 +188,7 @@ class _ActiveContacts:
 
 
 class ContactPagesLoader(_ActiveContacts, ChildPageLoader):
-    keys = (SortKey(Contact.name), SortKey(Contact.id))
+    keys = (SortKey(Contact.name), SortKey(Contact.id))  # CONTACT_ORDER's default
 
 
 class ContactCountLoader(_ActiveContacts, ChildCountLoader):
@@ -228,7 +228,7 @@ class _CustomerTasks:
 
 
 class TaskPagesLoader(_CustomerTasks, ChildPageLoader):
-    keys = (SortKey(Task.due_at), SortKey(Task.id))
+    keys = (SortKey(Task.due_at), SortKey(Task.id))  # TASK_ORDER's default
 
 
 class TaskCountLoader(_CustomerTasks, ChildCountLoader):

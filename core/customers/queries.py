@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import True_
 from strawberry import relay
@@ -18,15 +16,16 @@ from core.context import Info, RequestContext
 from core.customers import models
 from core.customers.inputs import (
     ContactFilter,
+    ContactOrder,
     CustomerFilter,
     CustomerOrder,
-    CustomerOrderField,
     CustomFieldEntity,
-    DateTimeRange,
     TagMatch,
     TaskFilter,
+    TaskOrder,
 )
 from core.customers.loaders import customer_visible, task_visible
+from core.customers.orders import CONTACT_ORDER, CUSTOMER_ORDER, TASK_ORDER
 from core.customers.types import (
     Contact,
     Customer,
@@ -35,23 +34,12 @@ from core.customers.types import (
     Tag,
     Task,
 )
-from core.db import UTCDateTime
 from core.errors import bad_argument
-from core.pagination import Connection, OrderDirection, PageArgs, Part, SortKey
+from core.pagination import ORDER_BY_HELP, Connection, PageArgs, Part, SortKey
+from core.types import in_range
 from core.validation import argument_id, like_pattern, search_text
 
 SEARCH_MIN = 1
-
-
-def _in_range(column: Any, window: DateTimeRange | None) -> list[Any]:
-    if window is None:
-        return []
-    conditions = []
-    if window.from_ is not None:
-        conditions.append(column >= window.from_)
-    if window.to is not None:
-        conditions.append(column < window.to)
-    return conditions
 
 
 async def customer_field_types(context: RequestContext) -> dict[str, str]:
@@ -176,8 +164,10 @@ def customer_list(
                 func.count(func.distinct(models.Tag.id)) == len(keys)
             )
         statement = statement.where(c.id.in_(tagged))
-    statement = statement.where(*_in_range(c.created_at, filter.created))
-    statement = statement.where(*_in_range(c.last_interaction_at, filter.last_interaction))
+    statement = statement.where(*in_range(c.created_at, filter.created, "filter.created"))
+    statement = statement.where(
+        *in_range(c.last_interaction_at, filter.last_interaction, "filter.lastInteraction")
+    )
     for index, custom in enumerate(filter.custom_fields or []):
         kind = (field_types or {}).get(custom.key)
         statement = statement.where(_custom_condition(index, custom.key, custom.equals, kind))
@@ -210,43 +200,9 @@ def customer_statement(
     return customer_list(context, filter, permission, field_types).statement
 
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def order_keys(order: CustomerOrder | None) -> list[SortKey]:
+def order_keys(order: list[CustomerOrder] | None) -> list[SortKey]:
     """The keyset ordering of a customer list (unique by id last)."""
-    order = order or CustomerOrder()
-    return list(_order_keys(order.field, order.direction == OrderDirection.DESC))
-
-
-def _last_interaction(row: Any) -> Any:
-    return row.last_interaction_at or EPOCH
-
-
-@functools.cache
-def _order_keys(field: CustomerOrderField, descending: bool) -> tuple[SortKey, ...]:
-    # Built once per ordering: the same keys each request, so the ordering's fingerprint
-    # (core.pagination.ordering_tag) is computed once too.
-    if field == CustomerOrderField.LAST_INTERACTION_AT:
-        # Never-contacted customers sort as if contacted at the epoch (first when ascending).
-        # The epoch is written into the SQL, not bound, so that the expression is the one
-        # of the index in this order (migration core_0005).
-        epoch = literal(EPOCH, UTCDateTime(), literal_execute=True)
-        return (
-            SortKey(
-                func.coalesce(models.Customer.last_interaction_at, epoch),
-                descending,
-                _last_interaction,
-            ),
-            SortKey(models.Customer.id, descending),
-        )
-    column: Any = {
-        CustomerOrderField.NAME: models.Customer.name,
-        CustomerOrderField.NUMBER: models.Customer.number,
-        CustomerOrderField.CREATED_AT: models.Customer.created_at,
-        CustomerOrderField.UPDATED_AT: models.Customer.updated_at,
-    }[field]
-    return (SortKey(column, descending), SortKey(models.Customer.id, descending))
+    return CUSTOMER_ORDER.keys(order)
 
 
 @strawberry.type
@@ -258,7 +214,9 @@ class CustomerQuery:
         self,
         info: Info,
         filter: CustomerFilter | None = None,
-        order_by: CustomerOrder | None = None,
+        order_by: Annotated[
+            list[CustomerOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -311,6 +269,9 @@ class CustomerQuery:
         self,
         info: Info,
         filter: ContactFilter | None = None,
+        order_by: Annotated[
+            list[ContactOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -335,7 +296,7 @@ class CustomerQuery:
                 statement = statement.where(ct.customer_id == customer_id)
         return await info.context.page(
             statement,
-            keys=[SortKey(ct.name), SortKey(ct.id)],
+            keys=CONTACT_ORDER.keys(order_by),
             args=PageArgs(first, after, last, before),
             to_node=Contact.from_model,
         )
@@ -364,6 +325,9 @@ class CustomerQuery:
         self,
         info: Info,
         filter: TaskFilter | None = None,
+        order_by: Annotated[
+            list[TaskOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -382,10 +346,10 @@ class CustomerQuery:
                 statement = statement.where(
                     t.done_at.is_not(None) if filter.done else t.done_at.is_(None)
                 )
-            statement = statement.where(*_in_range(t.due_at, filter.due))
+            statement = statement.where(*in_range(t.due_at, filter.due, "filter.due"))
         return await info.context.page(
             statement,
-            keys=[SortKey(t.due_at), SortKey(t.id)],
+            keys=TASK_ORDER.keys(order_by),
             args=PageArgs(first, after, last, before),
             to_node=Task.from_model,
         )

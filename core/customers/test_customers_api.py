@@ -113,7 +113,7 @@ TAGS = "{ tags { id name } }"
 GET = FIELDS + "query($id: ID!) { customer(id: $id) { ...CustomerFields } }"
 BY_NUMBER = "query($number: String!) { customer(number: $number) { id number } }"
 LIST = """
-query($filter: CustomerFilter, $orderBy: CustomerOrder, $first: Int, $after: String,
+query($filter: CustomerFilter, $orderBy: [CustomerOrder!], $first: Int, $after: String,
       $last: Int, $before: String) {
   customers(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last,
             before: $before) {
@@ -1651,7 +1651,7 @@ async def test_search_and_filters(admin: Api) -> None:
 
 
 SEARCH_PAGE = """
-query($filter: CustomerFilter, $orderBy: CustomerOrder, $first: Int, $after: String,
+query($filter: CustomerFilter, $orderBy: [CustomerOrder!], $first: Int, $after: String,
       $last: Int, $before: String) {
   customers(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last,
             before: $before) {

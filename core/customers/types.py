@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -11,7 +12,7 @@ from strawberry.scalars import JSON
 
 from core.background import BackgroundJob
 from core.context import Info
-from core.customers import loaders, models
+from core.customers import loaders, models, orders
 from core.customers.field_types import (
     CustomFieldDefinition as CustomFieldDefinition,  # re-exported: types of the graph
 )
@@ -20,16 +21,21 @@ from core.customers.field_types import (
     custom_field_values,
 )
 from core.customers.inputs import (
+    ContactOrder,
     CustomerGrade,
     CustomerKind,
     CustomerSource,
     CustomerStage,
     InteractionChannel,
+    InteractionOrder,
+    TaskOrder,
 )
 from core.errors import UserErrorCode
+from core.identity.inputs import AuditEventOrder
+from core.identity.queries import AUDIT_EVENT_ORDER
 from core.identity.types import AuditEvent, User
 from core.node import ModelNode
-from core.pagination import Connection, PageArgs
+from core.pagination import ORDER_BY_HELP, Connection, PageArgs
 from core.types import JobStatus
 
 
@@ -261,10 +267,13 @@ class Customer(ModelNode[models.Customer]):
         rows = await info.context.loader(loaders.TagsByCustomerLoader).load(self.id)
         return [Tag.from_model(row) for row in rows]
 
-    @strawberry.field(description="Contacts not archived, by name.")
+    @strawberry.field(description="Contacts not archived, by name unless orderBy says otherwise.")
     async def contacts(
         self,
         info: Info,
+        order_by: Annotated[
+            list[ContactOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -276,6 +285,7 @@ class Customer(ModelNode[models.Customer]):
             self.id,
             PageArgs(first=first, after=after, last=last, before=before),
             Contact.from_model,
+            orders.CONTACT_ORDER.keys(order_by),
         )
 
     @strawberry.field
@@ -283,10 +293,13 @@ class Customer(ModelNode[models.Customer]):
         row = await info.context.loader(loaders.PrimaryContactLoader).load(self.id)
         return Contact.from_model(row) if row else None
 
-    @strawberry.field(description="The timeline, newest first.")
+    @strawberry.field(description="The timeline, newest first unless orderBy says otherwise.")
     async def interactions(
         self,
         info: Info,
+        order_by: Annotated[
+            list[InteractionOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -298,12 +311,18 @@ class Customer(ModelNode[models.Customer]):
             self.id,
             PageArgs(first=first, after=after, last=last, before=before),
             Interaction.from_model,
+            orders.INTERACTION_ORDER.keys(order_by),
         )
 
-    @strawberry.field(description="Follow-up tasks, soonest due first.")
+    @strawberry.field(
+        description="Follow-up tasks, soonest due first unless orderBy says otherwise."
+    )
     async def tasks(
         self,
         info: Info,
+        order_by: Annotated[
+            list[TaskOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -315,12 +334,18 @@ class Customer(ModelNode[models.Customer]):
             self.id,
             PageArgs(first=first, after=after, last=last, before=before),
             Task.from_model,
+            orders.TASK_ORDER.keys(order_by),
         )
 
-    @strawberry.field(description="Changes to this customer, newest first.")
+    @strawberry.field(
+        description="Changes to this customer, newest first unless orderBy says otherwise."
+    )
     async def history(
         self,
         info: Info,
+        order_by: Annotated[
+            list[AuditEventOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -332,6 +357,7 @@ class Customer(ModelNode[models.Customer]):
             str(self.id),
             PageArgs(first=first, after=after, last=last, before=before),
             AuditEvent.from_model,
+            AUDIT_EVENT_ORDER.keys(order_by),
         )
 
 

@@ -151,7 +151,9 @@ class UserFilter:
     role_id: relay.GlobalID | None = None
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="What a user list sorts by; LAST_LOGIN_AT lists only users who have signed in."
+)
 class UserOrderField(enum.Enum):
     NAME = "NAME"
     EMAIL = "EMAIL"
@@ -159,9 +161,32 @@ class UserOrderField(enum.Enum):
     LAST_LOGIN_AT = "LAST_LOGIN_AT"
 
 
-@strawberry.input
+@strawberry.input(description="One entry of a user list's orderBy.")
 class UserOrder:
     field: UserOrderField = UserOrderField.NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.enum(description="What a team list sorts by; NAME ignores case.")
+class TeamOrderField(enum.Enum):
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.input(description="One entry of a team list's orderBy.")
+class TeamOrder:
+    field: TeamOrderField
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.enum(description="What the audit trail sorts by.")
+class AuditEventOrderField(enum.Enum):
+    OCCURRED_AT = "OCCURRED_AT"
+
+
+@strawberry.input(description="One entry of the audit trail's orderBy.")
+class AuditEventOrder:
+    field: AuditEventOrderField
     direction: OrderDirection = OrderDirection.ASC
 
 

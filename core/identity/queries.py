@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
 import strawberry
 from sqlalchemy import or_, select
@@ -13,16 +13,45 @@ from core.catalog import catalog_for
 from core.context import Info
 from core.errors import bad_argument
 from core.identity import models
-from core.identity.inputs import AuditEventFilter, UserFilter, UserOrder, UserOrderField
+from core.identity.inputs import (
+    AuditEventFilter,
+    AuditEventOrder,
+    AuditEventOrderField,
+    TeamOrder,
+    TeamOrderField,
+    UserFilter,
+    UserOrder,
+    UserOrderField,
+)
 from core.identity.types import ApiToken, AuditEvent, PermissionInfo, Role, Team, User
-from core.pagination import Connection, OrderDirection, PageArgs, SortKey
+from core.pagination import ORDER_BY_HELP, Connection, ListOrder, PageArgs
 from core.validation import MAX_SEARCH_LENGTH, argument_id, like_pattern, search_text
 
-USER_ORDER_COLUMNS: dict[UserOrderField, Any] = {
-    UserOrderField.NAME: models.User.name,
-    UserOrderField.EMAIL: models.User.email,
-    UserOrderField.CREATED_AT: models.User.created_at,
-}
+USER_ORDER = ListOrder(
+    {
+        UserOrderField.NAME: models.User.name,
+        UserOrderField.EMAIL: models.User.email,
+        UserOrderField.CREATED_AT: models.User.created_at,
+        UserOrderField.LAST_LOGIN_AT: models.User.last_login_at,
+    },
+    models.User.id,
+    default=[(UserOrderField.NAME, False)],
+)
+"""User lists' orderings: by name unless ``orderBy`` says otherwise."""
+
+TEAM_ORDER = ListOrder(
+    {TeamOrderField.NAME: models.Team.name_key, TeamOrderField.CREATED_AT: models.Team.created_at},
+    models.Team.id,
+    default=[(TeamOrderField.NAME, False)],
+)
+"""Team lists' orderings: by name (any case) unless ``orderBy`` says otherwise."""
+
+AUDIT_EVENT_ORDER = ListOrder(
+    {AuditEventOrderField.OCCURRED_AT: audit_log.AuditEvent.occurred_at},
+    audit_log.AuditEvent.id,
+    default=[(AuditEventOrderField.OCCURRED_AT, True)],
+)
+"""The audit trail's orderings: newest first unless ``orderBy`` says otherwise."""
 
 
 @strawberry.type
@@ -40,7 +69,9 @@ class IdentityQuery:
         self,
         info: Info,
         filter: UserFilter | None = None,
-        order_by: UserOrder | None = None,
+        order_by: Annotated[
+            list[UserOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -69,13 +100,8 @@ class IdentityQuery:
                         select(models.UserRole.user_id).where(models.UserRole.role_id == role_id)
                     )
                 )
-        order = order_by or UserOrder()
-        descending = order.direction == OrderDirection.DESC
-        keys = [SortKey(models.User.id, descending)]
-        if order.field in USER_ORDER_COLUMNS:
-            keys.insert(0, SortKey(USER_ORDER_COLUMNS[order.field], descending))
-        elif order.field == UserOrderField.LAST_LOGIN_AT:
-            keys.insert(0, SortKey(models.User.last_login_at, descending))
+        keys = USER_ORDER.keys(order_by)
+        if any(entry.field == UserOrderField.LAST_LOGIN_AT for entry in order_by or []):
             statement = statement.where(models.User.last_login_at.is_not(None))
         return await info.context.page(
             statement, keys=keys, args=PageArgs(first, after, last, before), to_node=User.from_model
@@ -85,13 +111,16 @@ class IdentityQuery:
     async def teams(
         self,
         info: Info,
+        order_by: Annotated[
+            list[TeamOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Team]:
         statement = select(models.Team).where(info.context.visible("users:read", "teams"))
-        keys = [SortKey(models.Team.name_key), SortKey(models.Team.id)]
+        keys = TEAM_ORDER.keys(order_by)
         return await info.context.page(
             statement, keys=keys, args=PageArgs(first, after, last, before), to_node=Team.from_model
         )
@@ -127,12 +156,16 @@ class IdentityQuery:
         return [ApiToken.from_model(row) for row in rows]
 
     @strawberry.field(
-        description="The audit trail, newest first.", extensions=requires("audit:read")
+        description="The audit trail, newest first unless orderBy says otherwise.",
+        extensions=requires("audit:read"),
     )
     async def audit_events(
         self,
         info: Info,
         filter: AuditEventFilter | None = None,
+        order_by: Annotated[
+            list[AuditEventOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -164,7 +197,7 @@ class IdentityQuery:
                 statement = statement.where(event.occurred_at >= filter.occurred_after)
             if filter.occurred_before is not None:
                 statement = statement.where(event.occurred_at < filter.occurred_before)
-        keys = [SortKey(event.occurred_at, True), SortKey(event.id, True)]
+        keys = AUDIT_EVENT_ORDER.keys(order_by)
         return await info.context.page(
             statement,
             keys=keys,

@@ -90,3 +90,4 @@ async def load(session: AsyncSession, size: int) -> None:
     for row, value in zip(rows, numbers, strict=True):
         row["number"] = format_number(service.NUMBER_PREFIX, value)
     await bulk_insert(session, models.Ticket, rows)
+    await service.refresh_open_sla_due(session)

@@ -108,6 +108,19 @@ def _target_state(
 WORST_FIRST = [SlaState.BREACHED, SlaState.AT_RISK, SlaState.ON_TRACK, SlaState.MET]
 
 
+def due_that_matters(
+    clock: Clock, status: str, targets: tuple[int, int], calendar: Calendar
+) -> dt.datetime | None:
+    """The due time a ticket works towards: the first response's until there is one, then
+    the resolution's; None while its clock stands (WAITING) or once RESOLVED or CLOSED."""
+    if status in ("RESOLVED", "CLOSED") or clock.waiting_since is not None:
+        return None
+    view = sla_view(clock, targets, calendar, clock.opened_at)  # no running pause: any now
+    return (
+        view.first_response_due_at if clock.first_responded_at is None else view.resolution_due_at
+    )
+
+
 def sla_view(
     clock: Clock, targets: tuple[int, int], calendar: Calendar, now: dt.datetime
 ) -> SlaView:

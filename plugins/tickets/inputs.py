@@ -8,13 +8,8 @@ import enum
 import strawberry
 from strawberry import relay
 
+from core.plugin_api import DateTimeRange, OrderDirection
 from plugins.tickets.domain import SlaState, TicketPriority, TicketStatus, TicketType
-
-
-@strawberry.input
-class DateTimeWindow:
-    from_: dt.datetime | None = strawberry.field(default=None, name="from")
-    to: dt.datetime | None = None
 
 
 @strawberry.input
@@ -26,15 +21,29 @@ class TicketFilter:
     unassigned: bool | None = None
     customer_id: relay.GlobalID | None = None
     sla_state: list[SlaState] | None = None
-    opened: DateTimeWindow | None = None
+    opened: DateTimeRange | None = None
     search: str | None = strawberry.field(default=None, description="Part of number or subject.")
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="What a ticket list sorts by. PRIORITY follows severity: ascending LOW, "
+    "MEDIUM, HIGH, URGENT; descending URGENT first. SLA_DUE is the due time that matters "
+    "now (the first response's until there is one, then the resolution's); tickets whose "
+    "SLA clock stands (WAITING, RESOLVED, CLOSED) have none and sort last ascending, first "
+    "descending."
+)
 class TicketOrderField(enum.Enum):
     CREATED_AT = "CREATED_AT"
     UPDATED_AT = "UPDATED_AT"
     NUMBER = "NUMBER"
+    PRIORITY = "PRIORITY"
+    SLA_DUE = "SLA_DUE"
+
+
+@strawberry.input(description="One entry of a ticket list's orderBy.")
+class TicketOrder:
+    field: TicketOrderField
+    direction: OrderDirection = OrderDirection.ASC
 
 
 @strawberry.enum

@@ -17,6 +17,8 @@ class Ticket(Base):
         Index("ix_tickets_customer_created", "customer_id", "created_at", "id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_status_created", "status", "created_at", "id"),
+        Index("ix_tickets_updated", "updated_at", "id"),
+        Index("ix_tickets_sla_due", "sla_due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -37,6 +39,10 @@ class Ticket(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     waiting_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     paused_seconds: Mapped[float] = mapped_column(default=0.0)
+    sla_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """The SLA due time that matters now (the first response's until there is one, then the
+    resolution's); NULL while the clock stands (WAITING) or once resolved or closed. Kept
+    by every change of the ticket, its SLA policy or the business hours, for sorting."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer)

@@ -6,21 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from strawberry import relay
 
 from core.plugin_api import (
-    ChildPage,
+    ORDER_BY_HELP,
     Connection,
     Info,
+    ListOrder,
     PageArgs,
     SortKey,
     argument_id,
     bad_argument,
     check_page_args,
+    in_range,
     like_pattern,
     paginate,
     requires,
@@ -28,8 +30,8 @@ from core.plugin_api import (
 )
 from core.plugin_api import CustomerNode as Customer
 from plugins.tickets import loaders, models
-from plugins.tickets.domain import Clock, SlaState, TicketStatus, sla_view
-from plugins.tickets.inputs import TicketFilter, TicketGroupBy, TicketOrderField
+from plugins.tickets.domain import Clock, SlaState, TicketPriority, TicketStatus, sla_view
+from plugins.tickets.inputs import TicketFilter, TicketGroupBy, TicketOrder, TicketOrderField
 from plugins.tickets.loaders import SlaSettingsLoader
 from plugins.tickets.types import StatusCount, Ticket, TicketStatsGroup
 
@@ -56,11 +58,7 @@ def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
     customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
     if customer_id is not None:
         statement = statement.where(t.customer_id == customer_id)
-    if filter.opened is not None:
-        if filter.opened.from_ is not None:
-            statement = statement.where(t.created_at >= filter.opened.from_)
-        if filter.opened.to is not None:
-            statement = statement.where(t.created_at < filter.opened.to)
+    statement = statement.where(*in_range(t.created_at, filter.opened, "filter.opened"))
     text = search_text(filter.search)
     if text:
         pattern = like_pattern(text)
@@ -101,7 +99,7 @@ async def _sla_filtered_page(
     if args.last is not None or args.before is not None:
         raise bad_argument("last", "an SLA-state filter pages forward only (first/after)")
     limit, _ = check_page_args(args, ctx.settings.max_page_size)
-    found: list[models.Ticket] = []
+    found: list[relay.Edge[Any]] = []
     after = args.after
     async with ctx.db.read() as session:
         while len(found) <= limit:
@@ -113,7 +111,7 @@ async def _sla_filtered_page(
                 max_page_size=100,
                 to_node=lambda row: row,
             )
-            found.extend(edge.node for edge in page.edges if matches(edge.node))
+            found.extend(edge for edge in page.edges if matches(edge.node))
             if not page.page_info.has_next_page:
                 break
             after = page.page_info.end_cursor
@@ -123,19 +121,35 @@ async def _sla_filtered_page(
             rows = await session.stream_scalars(statement.execution_options(yield_per=1000))
             return sum([1 async for row in rows if matches(row)])
 
-    return ChildPage(found, PageArgs(first=limit, after=args.after), limit, False).connection(
-        keys, Ticket.from_model, count
+    edges = [relay.Edge(node=Ticket.from_model(e.node), cursor=e.cursor) for e in found[:limit]]
+    page_info = relay.PageInfo(
+        has_next_page=len(found) > limit,
+        has_previous_page=args.after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
     )
+    return Connection(edges=edges, page_info=page_info, _count=count)
 
 
-def _keys(order: TicketOrderField | None, descending: bool) -> list[SortKey]:
-    column = {
+_SEVERITY = [TicketPriority.LOW, TicketPriority.MEDIUM, TicketPriority.HIGH, TicketPriority.URGENT]
+
+TICKET_ORDER = ListOrder(
+    {
         TicketOrderField.CREATED_AT: models.Ticket.created_at,
         TicketOrderField.UPDATED_AT: models.Ticket.updated_at,
         TicketOrderField.NUMBER: models.Ticket.number,
-        None: models.Ticket.created_at,
-    }[order]
-    return [SortKey(column, descending), SortKey(models.Ticket.id, descending)]
+        TicketOrderField.PRIORITY: case(
+            {p.value: rank for rank, p in enumerate(_SEVERITY)},
+            value=models.Ticket.priority,
+            else_=len(_SEVERITY),
+        ),
+        TicketOrderField.SLA_DUE: models.Ticket.sla_due_at,
+    },
+    models.Ticket.id,
+    default=[(TicketOrderField.CREATED_AT, True)],
+    nullable=[TicketOrderField.SLA_DUE],
+)
+"""Ticket lists' orderings: newest first unless ``orderBy`` says otherwise."""
 
 
 def _minutes(start: dt.datetime, end: dt.datetime | None) -> float | None:
@@ -157,21 +171,23 @@ def _median(values: list[float]) -> float | None:
 @strawberry.type
 class TicketQuery:
     @strawberry.field(
-        description="Tickets the caller may see.", extensions=requires("tickets:read")
+        description="Tickets the caller may see, newest first unless orderBy says otherwise.",
+        extensions=requires("tickets:read"),
     )
     async def tickets(
         self,
         info: Info,
         filter: TicketFilter | None = None,
-        order_by: TicketOrderField | None = None,
-        descending: bool = True,
+        order_by: Annotated[
+            list[TicketOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Ticket]:
         statement = ticket_statement(info, filter)
-        keys = _keys(order_by, descending)
+        keys = TICKET_ORDER.keys(order_by)
         args = PageArgs(first, after, last, before)
         if filter is not None and filter.sla_state:
             return await _sla_filtered_page(info, statement, keys, args, set(filter.sla_state))
@@ -283,15 +299,25 @@ def _group_key(row: models.Ticket, group: TicketGroupBy) -> str:
 
 
 async def customer_tickets(
-    root: Customer, info: Info, first: int | None = None, after: str | None = None
+    root: Customer,
+    info: Info,
+    order_by: Annotated[
+        list[TicketOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+    ] = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Connection[Ticket]:
-    """The customer's tickets the caller may see, newest first."""
+    """The customer's tickets the caller may see, newest first unless orderBy says
+    otherwise."""
     return await info.context.child_page(
         loaders.TicketsByCustomerLoader,
         loaders.TicketCountByCustomerLoader,
         root.id,
-        PageArgs(first=first, after=after),
+        PageArgs(first=first, after=after, last=last, before=before),
         Ticket.from_model,
+        TICKET_ORDER.keys(order_by),
     )
 
 
@@ -301,13 +327,23 @@ async def customer_open_ticket_count(root: Customer, info: Info) -> int:
 
 
 async def user_assigned_tickets(
-    root: Any, info: Info, first: int | None = None, after: str | None = None
+    root: Any,
+    info: Info,
+    order_by: Annotated[
+        list[TicketOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+    ] = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Connection[Ticket]:
-    """Tickets assigned to the user that the caller may see, newest first."""
+    """Tickets assigned to the user that the caller may see, newest first unless orderBy
+    says otherwise."""
     return await info.context.child_page(
         loaders.TicketsByAssigneeLoader,
         loaders.TicketCountByAssigneeLoader,
         root.id,
-        PageArgs(first=first, after=after),
+        PageArgs(first=first, after=after, last=last, before=before),
         Ticket.from_model,
+        TICKET_ORDER.keys(order_by),
     )

@@ -1174,10 +1174,8 @@ async def test_ticket_by_id_or_number(admin: Api, customer: str) -> None:
 
 
 LIST = """
-query($filter: TicketFilter, $orderBy: TicketOrderField, $descending: Boolean! = true,
-      $first: Int, $after: String) {
-  tickets(filter: $filter, orderBy: $orderBy, descending: $descending, first: $first,
-          after: $after) {
+query($filter: TicketFilter, $orderBy: [TicketOrder!], $first: Int, $after: String) {
+  tickets(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
     totalCount
     edges { node { number subject } }
     pageInfo { hasNextPage endCursor }
@@ -1186,7 +1184,7 @@ query($filter: TicketFilter, $orderBy: TicketOrderField, $descending: Boolean! =
 
 
 async def numbers(api: Api, filter: dict[str, Any] | None = None, **args: Any) -> list[str]:
-    body = data(await api.gql(LIST, {"filter": filter, "orderBy": "NUMBER", **args}))
+    body = data(await api.gql(LIST, {"filter": filter, "orderBy": {"field": "NUMBER"}, **args}))
     connection = body["tickets"]
     found = [edge["node"]["number"] for edge in connection["edges"]]
     if "first" not in args:
@@ -1258,9 +1256,7 @@ async def test_ticket_ordering_and_pages(admin: Api, customer: str, clock: FakeC
     after = None
     while True:
         body = data(
-            await admin.gql(
-                LIST, {"orderBy": "NUMBER", "descending": False, "first": 2, "after": after}
-            )
+            await admin.gql(LIST, {"orderBy": {"field": "NUMBER"}, "first": 2, "after": after})
         )
         seen += [edge["node"]["number"] for edge in body["tickets"]["edges"]]
         assert body["tickets"]["totalCount"] == 5
@@ -1280,8 +1276,7 @@ async def test_ticket_ordering_and_pages(admin: Api, customer: str, clock: FakeC
                 LIST,
                 {
                     "filter": {"slaState": ["ON_TRACK"]},
-                    "orderBy": "NUMBER",
-                    "descending": False,
+                    "orderBy": {"field": "NUMBER"},
                     "first": 2,
                     "after": after,
                 },

@@ -4,7 +4,7 @@ That ordering sorts never-contacted customers as if contacted at the epoch, so i
 ``coalesce(last_interaction_at, <epoch>)``, which the plain index on ``last_interaction_at``
 cannot give in order: every page sorted the whole table. This expression index holds the
 same expression, so that the query (which writes the epoch inline, see
-``core.customers.queries.order_keys``) is a range scan of it. The models do not declare it
+``core.customers.orders``) is a range scan of it. The models do not declare it
 (their table names it in ``info["database_only_indexes"]``). SQLite, at the sizes it is
 meant for, sorts quickly enough and cannot reflect such an index; there this revision does
 nothing.

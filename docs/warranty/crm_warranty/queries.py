@@ -1,30 +1,58 @@
 """The root list of warranties and the connection on Customer."""
 
+from typing import Annotated
+
 import strawberry
 from sqlalchemy import select
 
 from core import plugin_api as crm
 from crm_warranty import loaders, models
+from crm_warranty.inputs import WarrantyOrder, WarrantyOrderField
 from crm_warranty.types import Warranty
+
+ORDER = crm.ListOrder(
+    {
+        WarrantyOrderField.ENDS_ON: models.Warranty.ends_on,
+        WarrantyOrderField.STARTS_ON: models.Warranty.starts_on,
+        WarrantyOrderField.PRODUCT: models.Warranty.product,
+    },
+    models.Warranty.id,
+    default=[(WarrantyOrderField.ENDS_ON, False)],  # the pages loader's keys
+)
+OrderBy = Annotated[list[WarrantyOrder] | None, strawberry.argument(description=crm.ORDER_BY_HELP)]
 
 
 @strawberry.type
 class WarrantyQuery:
     @strawberry.field(extensions=crm.requires("warranties:read"))
     async def warranties(
-        self, info: crm.Info, first: int | None = None, after: str | None = None
+        self,
+        info: crm.Info,
+        order_by: OrderBy = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> crm.Connection[Warranty]:
-        """Warranties you may see, ending soonest first."""
+        """Warranties you may see, ending soonest first unless orderBy says otherwise."""
         rows = select(models.Warranty).where(info.context.visible("warranties:read"))
-        keys = loaders.WarrantyPagesLoader.keys
-        args = crm.PageArgs(first=first, after=after)
+        keys = ORDER.keys(order_by)
+        args = crm.PageArgs(first=first, after=after, last=last, before=before)
         return await info.context.page(rows, keys=keys, args=args, to_node=Warranty.from_model)
 
 
 async def customer_warranties(
-    root: crm.CustomerNode, info: crm.Info, first: int | None = None, after: str | None = None
+    root: crm.CustomerNode,
+    info: crm.Info,
+    order_by: OrderBy = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> crm.Connection[Warranty]:
-    """The customer's warranties you may see, ending soonest first."""
-    args = crm.PageArgs(first=first, after=after)
+    """The customer's warranties you may see, ending soonest first unless orderBy says
+    otherwise."""
+    args = crm.PageArgs(first=first, after=after, last=last, before=before)
     pages, counts = loaders.WarrantyPagesLoader, loaders.WarrantyCountLoader
-    return await info.context.child_page(pages, counts, root.id, args, Warranty.from_model)
+    keys = ORDER.keys(order_by)
+    return await info.context.child_page(pages, counts, root.id, args, Warranty.from_model, keys)

@@ -19,7 +19,13 @@ from plugins.tickets.service.customers import erase_tickets, open_count
 from plugins.tickets.service.jobs import auto_close
 from plugins.tickets.service.lifecycle import confirm_resolution, move, open_ticket, transition
 from plugins.tickets.service.notes import add_note
-from plugins.tickets.service.sla import calendar, set_business_hours, set_sla_policy, sla_targets
+from plugins.tickets.service.sla import (
+    calendar,
+    refresh_open_sla_due,
+    set_business_hours,
+    set_sla_policy,
+    sla_targets,
+)
 
 __all__ = [
     "COUNTER",
@@ -34,6 +40,7 @@ __all__ = [
     "move",
     "open_count",
     "open_ticket",
+    "refresh_open_sla_due",
     "set_business_hours",
     "set_routing_rule",
     "set_sla_policy",

@@ -24,6 +24,7 @@ from core.plugin_api import (
 from plugins.tickets.domain import OPEN_STATUSES, PRIORITY_ORDER
 from plugins.tickets.models import RoutingRule, Ticket
 from plugins.tickets.service.common import _event, writable_ticket
+from plugins.tickets.service.sla import refresh_sla_due
 
 
 async def _route(session: AsyncSession, ticket_type: str) -> int | None:
@@ -156,6 +157,7 @@ async def escalate(
     before = ticket.priority
     ticket.priority = priority
     ticket.updated_at = now
+    await refresh_sla_due(session, [ticket])
     await session.flush()
     _event(
         session,

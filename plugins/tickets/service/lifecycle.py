@@ -35,7 +35,7 @@ from plugins.tickets.service.common import (
     _hook,
     writable_ticket,
 )
-from plugins.tickets.service.sla import calendar
+from plugins.tickets.service.sla import calendar, refresh_sla_due
 
 
 async def open_ticket(
@@ -97,6 +97,7 @@ async def open_ticket(
         updated_at=now,
     )
     ticket.assignee_id = await _route(session, ticket_type)
+    await refresh_sla_due(session, [ticket])
     session.add(ticket)
     await session.flush()
     _event(
@@ -169,6 +170,7 @@ async def move(
         ticket.closed_at = now
     ticket.status = target
     ticket.updated_at = now
+    await refresh_sla_due(session, [ticket])
     await session.flush()
     _event(
         session,

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.plugin_api import Check, RequestContext, actor_of, audit, require
 from plugins.tickets.models import Ticket
 from plugins.tickets.service.common import _event, writable_ticket
+from plugins.tickets.service.sla import refresh_sla_due
 
 
 async def add_note(
@@ -21,6 +22,7 @@ async def add_note(
     if not internal and ticket.first_responded_at is None:
         ticket.first_responded_at = now  # a reply the customer sees is a first response
     ticket.updated_at = now
+    await refresh_sla_due(session, [ticket])
     await session.flush()
     _event(session, ticket, "NOTE", caller.user_id, now, note=cleaned, internal=internal)
     audit.record(

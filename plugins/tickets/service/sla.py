@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -19,8 +19,8 @@ from core.plugin_api import (
     require,
 )
 from plugins.tickets.calendar import AlwaysOpen, BusinessCalendar, Calendar
-from plugins.tickets.domain import DEFAULT_SLA
-from plugins.tickets.models import BusinessHours, SlaPolicy
+from plugins.tickets.domain import DEFAULT_SLA, Clock, due_that_matters
+from plugins.tickets.models import BusinessHours, SlaPolicy, Ticket
 
 
 async def sla_targets(session: AsyncSession) -> dict[str, tuple[int, int]]:
@@ -41,6 +41,54 @@ async def calendar(session: AsyncSession) -> Calendar:
         end=dt.time.fromisoformat(row.end_time),
         holidays=frozenset(dt.date.fromisoformat(d) for d in row.holidays),
     )
+
+
+def _clock(row: Ticket) -> Clock:
+    return Clock(
+        row.created_at,
+        row.paused_seconds or 0.0,
+        row.waiting_since,
+        row.first_responded_at,
+        row.resolved_at,
+    )
+
+
+async def refresh_sla_due(session: AsyncSession, tickets: Iterable[Ticket]) -> None:
+    """Set ``sla_due_at`` of tickets being changed (before their flush: reading the targets
+    does not flush them, so a change stays one UPDATE and one new version)."""
+    with session.no_autoflush:
+        targets, cal = await sla_targets(session), await calendar(session)
+    for ticket in tickets:
+        ticket.sla_due_at = due_that_matters(
+            _clock(ticket), ticket.status, targets[ticket.priority], cal
+        )
+
+
+async def refresh_open_sla_due(session: AsyncSession, priority: str | None = None) -> None:
+    """Recompute ``sla_due_at`` of every open ticket (of ``priority``, when given) after a
+    change of the targets or the calendar. Written without the ORM, so that tickets keep
+    their version (nobody changed them)."""
+    targets, cal = await sla_targets(session), await calendar(session)
+    statement = select(Ticket).where(Ticket.status.not_in(("RESOLVED", "CLOSED")))
+    if priority is not None:
+        statement = statement.where(Ticket.priority == priority)
+    rows = (await session.scalars(statement.execution_options(populate_existing=True))).all()
+    changes = [
+        {
+            "ticket_id": row.id,
+            "due": due_that_matters(_clock(row), row.status, targets[row.priority], cal),
+        }
+        for row in rows
+    ]
+    if changes:
+        await session.execute(
+            update(Ticket.__table__)  # type: ignore[arg-type]
+            .where(Ticket.__table__.c.id == bindparam("ticket_id"))
+            .values(sla_due_at=bindparam("due")),
+            changes,
+        )
+    for row in rows:  # what the session holds matches the rows
+        session.expire(row, ["sla_due_at"])
 
 
 async def set_sla_policy(
@@ -75,6 +123,7 @@ async def set_sla_policy(
     row.first_response_minutes, row.resolution_minutes = first_response_minutes, resolution_minutes
     row.updated_at = context.now()
     await session.flush()
+    await refresh_open_sla_due(session, priority)
     audit.record(
         session,
         actor_of(context),
@@ -109,6 +158,7 @@ async def set_business_hours(
         if row is not None:
             await session.delete(row)
             await session.flush()
+            await refresh_open_sla_due(session)
             audit.record(session, actor, "ticket_business_hours.cleared", "BusinessHours", 1)
         return None
     check = Check()
@@ -142,6 +192,7 @@ async def set_business_hours(
     row.holidays = sorted({d.isoformat() for d in holidays})
     row.updated_at = context.now()
     await session.flush()
+    await refresh_open_sla_due(session)
     audit.record(
         session,
         actor,
