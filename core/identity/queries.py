@@ -28,7 +28,7 @@ USER_ORDER_COLUMNS: dict[UserOrderField, Any] = {
 @strawberry.type
 class IdentityQuery:
     @strawberry.field(description="The signed-in user.", extensions=requires())
-    async def viewer(self, info: Info) -> User:
+    async def viewer(self, info: Info) -> User | None:
         caller = require(info.context)
         async with info.context.db.read() as session:
             row = await session.get(models.User, caller.user_id)
@@ -45,7 +45,7 @@ class IdentityQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[User]:
+    ) -> Connection[User] | None:
         statement = select(models.User).where(info.context.visible("users:read"))
         if filter is not None:
             text = search_text(filter.search)
@@ -89,7 +89,7 @@ class IdentityQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Team]:
+    ) -> Connection[Team] | None:
         statement = select(models.Team).where(info.context.visible("users:read", "teams"))
         keys = [SortKey(models.Team.name_key), SortKey(models.Team.id)]
         return await info.context.page(
@@ -97,7 +97,7 @@ class IdentityQuery:
         )
 
     @strawberry.field(description="Every role, built-in first.", extensions=requires())
-    async def roles(self, info: Info) -> list[Role]:
+    async def roles(self, info: Info) -> list[Role] | None:
         async with info.context.db.read() as session:
             rows = (
                 await session.scalars(
@@ -109,7 +109,7 @@ class IdentityQuery:
     @strawberry.field(
         description="Every permission the enabled modules declare.", extensions=requires()
     )
-    def permissions(self, info: Info) -> list[PermissionInfo]:
+    def permissions(self, info: Info) -> list[PermissionInfo] | None:
         catalog = catalog_for(info.context.pm)
         return [
             PermissionInfo(name=p.name, description=p.description, module=p.module)
@@ -117,7 +117,7 @@ class IdentityQuery:
         ]
 
     @strawberry.field(description="The caller's API tokens.", extensions=requires())
-    async def api_tokens(self, info: Info, include_revoked: bool = False) -> list[ApiToken]:
+    async def api_tokens(self, info: Info, include_revoked: bool = False) -> list[ApiToken] | None:
         caller = require(info.context)
         statement = select(models.ApiToken).where(models.ApiToken.user_id == caller.user_id)
         if not include_revoked:
@@ -137,7 +137,7 @@ class IdentityQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[AuditEvent]:
+    ) -> Connection[AuditEvent] | None:
         event = audit_log.AuditEvent
         statement = select(event).where(info.context.visible("audit:read"))
         if filter is not None:

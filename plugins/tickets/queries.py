@@ -169,7 +169,7 @@ class TicketQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Ticket]:
+    ) -> Connection[Ticket] | None:
         statement = ticket_statement(info, filter)
         keys = _keys(order_by, descending)
         args = PageArgs(first, after, last, before)
@@ -204,7 +204,7 @@ class TicketQuery:
         info: Info,
         filter: TicketFilter | None = None,
         group_by: list[TicketGroupBy] | None = None,
-    ) -> list[TicketStatsGroup]:
+    ) -> list[TicketStatsGroup] | None:
         statement = ticket_statement(info, filter)
         targets, calendar = await info.context.loader(SlaSettingsLoader).load(0)
         now = info.context.now()
@@ -284,8 +284,9 @@ def _group_key(row: models.Ticket, group: TicketGroupBy) -> str:
 
 async def customer_tickets(
     root: Customer, info: Info, first: int | None = None, after: str | None = None
-) -> Connection[Ticket]:
-    """The customer's tickets the caller may see, newest first."""
+) -> Connection[Ticket] | None:
+    """The customer's tickets the caller may see, newest first; null (FORBIDDEN) without
+    ``tickets:read``."""
     return await info.context.child_page(
         loaders.TicketsByCustomerLoader,
         loaders.TicketCountByCustomerLoader,
@@ -295,15 +296,17 @@ async def customer_tickets(
     )
 
 
-async def customer_open_ticket_count(root: Customer, info: Info) -> int:
-    """Tickets of the customer not yet RESOLVED or CLOSED (that the caller may see)."""
+async def customer_open_ticket_count(root: Customer, info: Info) -> int | None:
+    """Tickets of the customer not yet RESOLVED or CLOSED (that the caller may see); null
+    (FORBIDDEN) without ``tickets:read``."""
     return await info.context.loader(loaders.OpenTicketCountLoader).load(root.id)
 
 
 async def user_assigned_tickets(
     root: Any, info: Info, first: int | None = None, after: str | None = None
-) -> Connection[Ticket]:
-    """Tickets assigned to the user that the caller may see, newest first."""
+) -> Connection[Ticket] | None:
+    """Tickets assigned to the user that the caller may see, newest first; null (FORBIDDEN)
+    without ``tickets:read``."""
     return await info.context.child_page(
         loaders.TicketsByAssigneeLoader,
         loaders.TicketCountByAssigneeLoader,

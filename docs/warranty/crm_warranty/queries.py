@@ -13,7 +13,7 @@ class WarrantyQuery:
     @strawberry.field(extensions=crm.requires("warranties:read"))
     async def warranties(
         self, info: crm.Info, first: int | None = None, after: str | None = None
-    ) -> crm.Connection[Warranty]:
+    ) -> crm.Connection[Warranty] | None:
         """Warranties you may see, ending soonest first."""
         rows = select(models.Warranty).where(info.context.visible("warranties:read"))
         keys = loaders.WarrantyPagesLoader.keys
