@@ -47,7 +47,7 @@ query LoadDetail($id: ID!) {
   customer(id: $id) {
     id number name kind industry stage grade source phone email website version
     address { line1 city country }
-    owner { name email }
+    owner { name user { email } }
     tags { name }
     contacts(first: 5) { totalCount edges { node { id name title email phone primary } } }
     interactions(first: 10) {

@@ -54,6 +54,7 @@ from core.host import CRMPluginManager, PluginError, call_in_turn
 from core.identity.loaders import UserByIdLoader
 from core.identity.models import Role, Team, User, UserRole
 from core.identity.types import User as UserNode
+from core.identity.types import UserSummary
 from core.loaders import (
     ByIdLoader,
     ChildCountLoader,
@@ -154,6 +155,7 @@ __all__ = [
     "UserErrors",
     "UserNode",
     "UserRole",
+    "UserSummary",
     "actor_of",
     "argument_id",
     "audit",

@@ -23,13 +23,13 @@ class CoreQuery:
         return found  # type: ignore[no-any-return]
 
     @strawberry.field(description="Fetch up to 100 records by global id, in the order given.")
-    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None] | None:
         if len(ids) > MAX_NODES:
             raise bad_argument("ids", f"at most {MAX_NODES} ids at a time")
         return await resolve_global_ids(info, ids)
 
     @strawberry.field(description="This deployment: version and enabled modules.")
-    def system(self, info: Info) -> System:
+    def system(self, info: Info) -> System | None:
         pm = info.context.pm
         modules = [Module(name=CORE_PLUGIN_NAME, version=core.__version__)]
         modules += [

@@ -16,7 +16,7 @@ from typing import Any
 
 import pluggy
 import strawberry
-from graphql import GraphQLError, GraphQLObjectType
+from graphql import GraphQLError, GraphQLNonNull, GraphQLObjectType
 from strawberry import relay
 from strawberry.exceptions import DuplicatedTypeName
 from strawberry.extensions import (
@@ -274,3 +274,20 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
         raise SchemaConflictError(
             f"two modules define a GraphQL type of the same name: {exc}"
         ) from exc
+
+
+def non_null_root_fields(schema: strawberry.Schema) -> list[str]:
+    """The query and mutation root fields declared non-null, as ``Type.field``.
+
+    Every root field must be nullable (docs/api.md, "Nullability and partial results"): a
+    refused or failed root field is then ``null`` with an error at its path, and the rest
+    of ``data`` survives. Each module's tests assert this is empty.
+    """
+    found = []
+    for root in (schema._schema.query_type, schema._schema.mutation_type):
+        if root is None:
+            continue
+        for name, field in root.fields.items():
+            if isinstance(field.type, GraphQLNonNull):
+                found.append(f"{root.name}.{name}")
+    return found

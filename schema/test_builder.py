@@ -15,7 +15,7 @@ from core import TypeFields, hookimpl
 from core.config import Settings, load_settings
 from core.host import ENTRY_POINT_GROUP
 from core.types import System
-from schema.builder import SchemaConflictError, build_schema
+from schema.builder import SchemaConflictError, build_schema, non_null_root_fields
 from schema.modules import build_plugin_manager
 from tests import fixture_plugin
 from tests.support import HookSet
@@ -58,11 +58,11 @@ async def _system_extra(root: System) -> int:
 def test_core_only_schema(settings: Settings) -> None:
     sdl = _build(settings).as_str()
 
-    assert "system: System!" in sdl
+    assert "system: System\n" in sdl
     assert "node(id: ID!): Node" in sdl
-    assert "viewer: User!" in sdl
+    assert "viewer: User\n" in sdl
     assert "type Mutation {" in sdl
-    assert "login(input: LoginInput!): LoginPayload!" in sdl
+    assert "login(input: LoginInput!): LoginPayload\n" in sdl
     assert "type User implements Node" in sdl
     assert "Widget" not in sdl
     assert "type Subscription" not in sdl
@@ -73,8 +73,28 @@ def test_plugin_adds_types_fields_and_roots(settings: Settings) -> None:
 
     assert "type Widget implements Node" in sdl
     assert "widgets(" in sdl
-    assert "createWidget(input: CreateWidgetInput!): CreateWidgetPayload!" in sdl
+    assert "createWidget(input: CreateWidgetInput!): CreateWidgetPayload\n" in sdl
     assert "widgetCount: Int!" in sdl
+
+
+def test_every_root_field_is_nullable(settings: Settings) -> None:
+    """Core, the built-in plugins and the fixture plugin follow the nullability policy: a
+    refused root field is null with its error, never the whole of ``data``."""
+    pm = build_plugin_manager(
+        None, load_entrypoints=True, extra_plugins={"fixture": fixture_plugin.plugin}
+    )
+    schema = build_schema(pm, settings)
+
+    sdl = schema.as_str()
+    assert "tickets(" in sdl
+    assert "widgets(" in sdl
+    assert non_null_root_fields(schema) == []
+
+
+def test_a_non_null_root_field_is_found(settings: Settings) -> None:
+    schema = _build(settings, hello=_plugin(crm_graphql_query=lambda: HelloQuery))
+
+    assert non_null_root_fields(schema) == ["Query.hello"]
 
 
 def test_subscription_root_appears_once_a_module_has_one(settings: Settings) -> None:

@@ -47,7 +47,7 @@ from core.config import Settings, load_settings
 from core.db import Base, Database, utcnow
 from core.host import CRMPluginManager
 from core.identity import service as identity_service
-from schema.builder import build_schema
+from schema.builder import build_schema, non_null_root_fields
 from schema.cli import command_line
 from schema.modules import build_plugin_manager
 
@@ -290,6 +290,12 @@ async def running_app(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield Api(app, client, database, settings)
+
+
+def non_null_roots(pm: CRMPluginManager, settings: Settings) -> list[str]:
+    """The query and mutation root fields of ``pm``'s schema declared non-null, as
+    ``Type.field``: ``[]`` when the modules follow the nullability policy."""
+    return non_null_root_fields(build_schema(pm, settings))
 
 
 async def migrate_up(db: Database, pm: CRMPluginManager) -> None:

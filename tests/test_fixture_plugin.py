@@ -202,10 +202,10 @@ async def test_widgets_need_a_signed_in_caller(api: Api) -> None:
     created = await api.gql(CREATE, {"name": "Anonymous"})
     bad_token = await api.with_token("not-a-token").gql(WIDGETS)
 
-    assert listed["data"] is None
+    assert listed["data"] == {"widgets": None}
     assert error_of(listed)[0] == "UNAUTHENTICATED"
     assert "Authorization: Bearer" in error_of(listed)[1]
-    assert created["data"] is None
+    assert created["data"] == {"createWidget": None}
     assert error_of(created)[0] == "UNAUTHENTICATED"
     assert error_of(bad_token) == ("UNAUTHENTICATED", "the access token is not valid")
     assert await count_rows(api.db, models.Widget) == 0

@@ -27,6 +27,7 @@ from core.customers.models import (
     Tag,
     Task,
 )
+from core.identity.loaders import UserCard
 from core.identity.models import User
 from core.loaders import (
     ByIdLoader,
@@ -156,22 +157,22 @@ class PrimaryContactLoader(Loader[int, Contact | None]):
         return one_by_key(keys, rows, "customer_id")
 
 
-class ParticipantsLoader(Loader[int, list[User]]):
-    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[list[User]]:
+class ParticipantsLoader(Loader[int, list[UserCard]]):
+    """Who took part in each interaction, by name: every participant, as the names a visible
+    record shows (the full users stay behind ``users:read``)."""
+
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[list[UserCard]]:
         rows = (
             await session.execute(
-                select(InteractionParticipant.interaction_id, User)
+                select(InteractionParticipant.interaction_id, User.id, User.name, User.is_active)
                 .join(User, User.id == InteractionParticipant.user_id)
-                .where(
-                    InteractionParticipant.interaction_id.in_(keys),
-                    self.context.visible("users:read"),
-                )
+                .where(InteractionParticipant.interaction_id.in_(keys))
                 .order_by(User.name, User.id)
             )
         ).all()
-        grouped: dict[int, list[User]] = {key: [] for key in keys}
-        for interaction_id, user in rows:
-            grouped[interaction_id].append(user)
+        grouped: dict[int, list[UserCard]] = {key: [] for key in keys}
+        for interaction_id, user_id, name, active in rows:
+            grouped[interaction_id].append(UserCard(user_id, name, active))
         return [grouped[key] for key in keys]
 
 

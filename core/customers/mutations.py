@@ -99,7 +99,7 @@ class CustomerMutation:
     )
     async def import_customers(
         self, info: Info, input: ImportCustomersInput
-    ) -> ImportCustomersPayload:
+    ) -> ImportCustomersPayload | None:
         async def work(session: AsyncSession) -> exchange.ImportResult:
             return await exchange.import_customers(
                 session, info.context, input.csv, [m.value for m in input.match_on], input.dry_run
@@ -123,7 +123,7 @@ class CustomerMutation:
     )
     async def start_customer_import(
         self, info: Info, input: StartCustomerImportInput
-    ) -> StartCustomerImportPayload:
+    ) -> StartCustomerImportPayload | None:
         async def work(session: AsyncSession) -> BackgroundJob:
             return await importing.start_import(
                 session, info.context, input.csv, [m.value for m in input.match_on], input.dry_run
@@ -138,7 +138,7 @@ class CustomerMutation:
     )
     async def cancel_customer_import(
         self, info: Info, input: CancelCustomerImportInput
-    ) -> CancelCustomerImportPayload:
+    ) -> CancelCustomerImportPayload | None:
         async def work(session: AsyncSession) -> BackgroundJob:
             check = Check()
             job_id = _ref(check, input.id, "CustomerImport")
@@ -150,7 +150,7 @@ class CustomerMutation:
     @strawberry.mutation(extensions=requires("customers:write"))
     async def create_customer(
         self, info: Info, input: CreateCustomerInput
-    ) -> CreateCustomerPayload:
+    ) -> CreateCustomerPayload | None:
         async def work(session: AsyncSession) -> models.Customer:
             check = Check()
             owner_id = check.node_id("ownerId", input.owner_id, "User")
@@ -168,7 +168,7 @@ class CustomerMutation:
     @strawberry.mutation(extensions=requires("customers:write"))
     async def update_customer(
         self, info: Info, input: UpdateCustomerInput
-    ) -> UpdateCustomerPayload:
+    ) -> UpdateCustomerPayload | None:
         async def work(session: AsyncSession) -> models.Customer:
             check = Check()
             customer_id = _ref(check, input.id, "Customer")
@@ -189,7 +189,7 @@ class CustomerMutation:
     )
     async def archive_customer(
         self, info: Info, input: ArchiveCustomerInput
-    ) -> ArchiveCustomerPayload:
+    ) -> ArchiveCustomerPayload | None:
         async def work(session: AsyncSession) -> models.Customer:
             check = Check()
             customer_id = _ref(check, input.id, "Customer")
@@ -201,7 +201,7 @@ class CustomerMutation:
     @strawberry.mutation(extensions=requires("customers:write"))
     async def restore_customer(
         self, info: Info, input: RestoreCustomerInput
-    ) -> RestoreCustomerPayload:
+    ) -> RestoreCustomerPayload | None:
         async def work(session: AsyncSession) -> models.Customer:
             check = Check()
             customer_id = _ref(check, input.id, "Customer")
@@ -214,7 +214,9 @@ class CustomerMutation:
         description="Erase a customer's personal data (privacy request); an audit record stays.",
         extensions=requires("customers:delete"),
     )
-    async def erase_customer(self, info: Info, input: EraseCustomerInput) -> EraseCustomerPayload:
+    async def erase_customer(
+        self, info: Info, input: EraseCustomerInput
+    ) -> EraseCustomerPayload | None:
         async def work(session: AsyncSession) -> models.Customer:
             check = Check()
             customer_id = _ref(check, input.id, "Customer")
@@ -231,7 +233,7 @@ class CustomerMutation:
     )
     async def merge_customers(
         self, info: Info, input: MergeCustomersInput
-    ) -> MergeCustomersPayload:
+    ) -> MergeCustomersPayload | None:
         async def work(session: AsyncSession) -> tuple[Customer, dict[str, int]]:
             check = Check()
             source_id = check.node_id("sourceId", input.source_id, "Customer")
@@ -256,7 +258,7 @@ class CustomerMutation:
     )
     async def transfer_customers(
         self, info: Info, input: TransferCustomersInput
-    ) -> TransferCustomersPayload:
+    ) -> TransferCustomersPayload | None:
         async def work(session: AsyncSession) -> list[models.Customer]:
             check = Check()
             ids = check.node_ids("customerIds", input.customer_ids, "Customer")
@@ -270,7 +272,9 @@ class CustomerMutation:
         description="Attach tags by name (created on first use).",
         extensions=requires("customers:write"),
     )
-    async def tag_customers(self, info: Info, input: TagCustomersInput) -> TagCustomersPayload:
+    async def tag_customers(
+        self, info: Info, input: TagCustomersInput
+    ) -> TagCustomersPayload | None:
         async def work(session: AsyncSession) -> list[models.Customer]:
             check = Check()
             ids = check.node_ids("customerIds", input.customer_ids, "Customer")
@@ -282,7 +286,7 @@ class CustomerMutation:
     @strawberry.mutation(extensions=requires("customers:write"))
     async def untag_customers(
         self, info: Info, input: UntagCustomersInput
-    ) -> UntagCustomersPayload:
+    ) -> UntagCustomersPayload | None:
         async def work(session: AsyncSession) -> list[models.Customer]:
             check = Check()
             ids = check.node_ids("customerIds", input.customer_ids, "Customer")
@@ -292,7 +296,7 @@ class CustomerMutation:
         return await mutate(info, work, UntagCustomersPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
-    async def rename_tag(self, info: Info, input: RenameTagInput) -> RenameTagPayload:
+    async def rename_tag(self, info: Info, input: RenameTagInput) -> RenameTagPayload | None:
         async def work(session: AsyncSession) -> models.Tag:
             check = Check()
             tag_id = _ref(check, input.id, "Tag")
@@ -302,7 +306,9 @@ class CustomerMutation:
         return await mutate(info, work, RenameTagPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
-    async def create_contact(self, info: Info, input: CreateContactInput) -> CreateContactPayload:
+    async def create_contact(
+        self, info: Info, input: CreateContactInput
+    ) -> CreateContactPayload | None:
         async def work(session: AsyncSession) -> models.Contact:
             check = Check()
             customer_id = check.node_id("customerId", input.customer_id, "Customer")
@@ -318,7 +324,9 @@ class CustomerMutation:
         return await mutate(info, work, CreateContactPayload.of)
 
     @strawberry.mutation(extensions=requires("customers:write"))
-    async def update_contact(self, info: Info, input: UpdateContactInput) -> UpdateContactPayload:
+    async def update_contact(
+        self, info: Info, input: UpdateContactInput
+    ) -> UpdateContactPayload | None:
         async def work(session: AsyncSession) -> models.Contact:
             check = Check()
             contact_id = _ref(check, input.id, "Contact")
@@ -336,7 +344,7 @@ class CustomerMutation:
     @strawberry.mutation(extensions=requires("customers:write"))
     async def archive_contact(
         self, info: Info, input: ArchiveContactInput
-    ) -> ArchiveContactPayload:
+    ) -> ArchiveContactPayload | None:
         async def work(session: AsyncSession) -> models.Contact:
             check = Check()
             contact_id = _ref(check, input.id, "Contact")
@@ -348,7 +356,7 @@ class CustomerMutation:
     @strawberry.mutation(extensions=requires("customers:write"))
     async def set_primary_contact(
         self, info: Info, input: SetPrimaryContactInput
-    ) -> SetPrimaryContactPayload:
+    ) -> SetPrimaryContactPayload | None:
         async def work(session: AsyncSession) -> models.Contact:
             check = Check()
             contact_id = _ref(check, input.id, "Contact")
@@ -365,7 +373,7 @@ class CustomerMutation:
     )
     async def log_interaction(
         self, info: Info, input: LogInteractionInput
-    ) -> LogInteractionPayload:
+    ) -> LogInteractionPayload | None:
         async def work(session: AsyncSession) -> models.Interaction:
             check = Check()
             customer_id = check.node_id("customerId", input.customer_id, "Customer")
@@ -389,7 +397,7 @@ class CustomerMutation:
         return await mutate(info, work, LogInteractionPayload.of)
 
     @strawberry.mutation(extensions=requires("followups:write"))
-    async def create_task(self, info: Info, input: CreateTaskInput) -> CreateTaskPayload:
+    async def create_task(self, info: Info, input: CreateTaskInput) -> CreateTaskPayload | None:
         async def work(session: AsyncSession) -> models.Task:
             check = Check()
             customer_id = check.node_id("customerId", input.customer_id, "Customer")
@@ -408,7 +416,9 @@ class CustomerMutation:
         return await mutate(info, work, CreateTaskPayload.of)
 
     @strawberry.mutation(extensions=requires("followups:write"))
-    async def complete_task(self, info: Info, input: CompleteTaskInput) -> CompleteTaskPayload:
+    async def complete_task(
+        self, info: Info, input: CompleteTaskInput
+    ) -> CompleteTaskPayload | None:
         async def work(session: AsyncSession) -> models.Task:
             check = Check()
             task_id = _ref(check, input.id, "Task")
@@ -420,7 +430,7 @@ class CustomerMutation:
     @strawberry.mutation(extensions=requires("settings:manage"))
     async def define_custom_field(
         self, info: Info, input: DefineCustomFieldInput
-    ) -> DefineCustomFieldPayload:
+    ) -> DefineCustomFieldPayload | None:
         async def work(session: AsyncSession) -> models.CustomFieldDefinition:
             return await service.define_custom_field(
                 session,

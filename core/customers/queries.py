@@ -221,7 +221,7 @@ class CustomerQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Customer]:
+    ) -> Connection[Customer] | None:
         field_types = (
             await customer_field_types(info.context) if filter and filter.custom_fields else None
         )
@@ -276,7 +276,7 @@ class CustomerQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Contact]:
+    ) -> Connection[Contact] | None:
         ct = models.Contact
         statement = select(ct).where(
             ct.archived_at.is_(None), customer_visible(info.context, ct.customer_id)
@@ -308,7 +308,7 @@ class CustomerQuery:
         ),
         extensions=requires("customers:read"),
     )
-    async def tags(self, info: Info) -> list[Tag]:
+    async def tags(self, info: Info) -> list[Tag] | None:
         statement = select(models.Tag).order_by(models.Tag.name_key)
         in_reach = customer_visible(info.context, models.CustomerTag.customer_id)
         if not isinstance(in_reach, True_):
@@ -332,7 +332,7 @@ class CustomerQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Task]:
+    ) -> Connection[Task] | None:
         t = models.Task
         statement = select(t).where(task_visible(info.context))
         if filter is not None:
@@ -357,7 +357,7 @@ class CustomerQuery:
     @strawberry.field(extensions=requires())
     async def custom_field_definitions(
         self, info: Info, entity: CustomFieldEntity | None = None
-    ) -> list[CustomFieldDefinition]:
+    ) -> list[CustomFieldDefinition] | None:
         d = models.CustomFieldDefinition
         statement = select(d).order_by(d.entity, d.key)
         if entity is not None:

@@ -74,7 +74,7 @@ TASKS = "{ tasks(first: 50) { edges { node { title customer { name } } } } }"
 SNAPSHOT = """
 query($id: ID!) {
   customer(id: $id) {
-    name number email version archivedAt owner { email } tags { name } customFields
+    name number email version archivedAt owner { user { email } } tags { name } customFields
     contacts(first: 10) { totalCount edges { node { name primary version } } }
     interactions(first: 10) { totalCount edges { node { summary } } }
     tasks(first: 10) { totalCount edges { node { title done version } } }
@@ -150,9 +150,12 @@ def refused(body: dict[str, Any], name: str) -> dict[str | None, str]:
 
 
 def forbidden(body: dict[str, Any]) -> None:
+    """The one root field of ``body`` was refused: null, with its FORBIDDEN error."""
     assert body.get("errors"), body
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
-    assert body["data"] is None, body
+    (name,) = body["data"]
+    assert body["data"] == {name: None}, body
+    assert body["errors"][0]["path"] == [name], body
 
 
 async def own_customer(api: Api, name: str, email: str) -> Owned:
@@ -448,7 +451,7 @@ async def test_a_sales_representative_cannot_change_another_reps_customer(api: A
     assert await snapshot(org.admin, org.archived["id"]) == archived_before
     assert await names(org.rep2) == ["Bravo"]
     alpha_now = await snapshot(org.admin, alpha.id)
-    assert alpha_now["owner"] == {"email": "rep1@example.com"}
+    assert alpha_now["owner"] == {"user": {"email": "rep1@example.com"}}
     assert [t["name"] for t in alpha_now["tags"]] == ["shared"]  # the refused batch left it
     async with org.admin.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(models.Customer)) == 5
@@ -617,7 +620,7 @@ async def test_exports_and_imports_keep_to_the_callers_scope(api: Api) -> None:
     assert (result["created"], result["updated"], result["imported"]) == (0, 1, True)
     updated = await snapshot(org.admin, alpha.id)
     assert updated["name"] == "Alpha Updated"
-    assert updated["owner"] == {"email": "rep1@example.com"}
+    assert updated["owner"] == {"user": {"email": "rep1@example.com"}}
     assert updated["history"]["edges"][0]["node"]["action"] == "customer.updated"
 
 

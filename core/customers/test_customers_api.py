@@ -31,7 +31,7 @@ FIELDS = """
 fragment CustomerFields on Customer {
   id number name kind industry stage grade source phone email website
   address { line1 line2 city region postalCode country }
-  owner { email } tags { name } customFields
+  owner { user { email } } tags { name } customFields
   createdAt updatedAt archivedAt erasedAt lastInteractionAt version
 }
 """
@@ -90,7 +90,7 @@ mutation($source: ID!, $target: ID!, $dryRun: Boolean!) {
 TRANSFER = """
 mutation($ids: [ID!]!, $owner: ID!) {
   transferCustomers(input: {customerIds: $ids, ownerId: $owner}) {
-    customers { id owner { email } version } errors { field message code }
+    customers { id owner { user { email } } version } errors { field message code }
   }
 }"""
 TAG = """
@@ -181,7 +181,7 @@ mutation($input: LogInteractionInput!) {
   logInteraction(input: $input) {
     interaction {
       id channel summary occurredAt nextFollowUpAt
-      author { email } participants { email } contact { name } customer { id }
+      author { user { email } } participants { user { email } } contact { name } customer { id }
     }
     errors { field message code }
   }
@@ -197,7 +197,7 @@ query($id: ID!) {
 CREATE_TASK = """
 mutation($input: CreateTaskInput!) {
   createTask(input: $input) {
-    task { id title dueAt remindAt done doneAt version customer { id } assignee { email } }
+    task { id title dueAt remindAt done doneAt version customer { id } assignee { user { email } } }
     errors { field message code }
   }
 }"""
@@ -386,7 +386,7 @@ async def test_create_assigns_a_number_and_normalises_every_field(admin: Api) ->
         "country": "US",
     }
     assert [t["name"] for t in acme["tags"]] == ["Key Account", "VIP"]  # one per name, any case
-    assert acme["owner"] == {"email": "admin@example.com"}  # the caller by default
+    assert acme["owner"] == {"user": {"email": "admin@example.com"}}  # the caller by default
     assert acme["version"] == 1
     assert acme["customFields"] == {}
     assert acme["archivedAt"] is None
@@ -613,7 +613,7 @@ async def test_updates_are_versioned_and_each_change_is_in_the_history(admin: Ap
     assert unchanged["version"] == 2
 
     moved = await update(admin, unchanged, ownerId=gid("User", manager))
-    assert moved["owner"] == {"email": "manager@example.com"}
+    assert moved["owner"] == {"user": {"email": "manager@example.com"}}
     assert moved["version"] == 3
 
     events = await history(admin, acme["id"])
@@ -902,7 +902,7 @@ async def test_transfer_gives_customers_to_another_owner(admin: Api) -> None:
 
     body = await admin.gql(TRANSFER, {"ids": [acme["id"], bravo["id"]], "owner": gid("User", rep)})
     customers = ok(body, "transferCustomers")["customers"]
-    assert [c["owner"] for c in customers] == [{"email": "rep@example.com"}] * 2
+    assert [c["owner"] for c in customers] == [{"user": {"email": "rep@example.com"}}] * 2
     assert [c["version"] for c in customers] == [2, 2]
     event = (await history(admin, acme["id"]))[0]
     assert event["action"] == "customer.transferred"
@@ -922,7 +922,7 @@ async def test_transfer_gives_customers_to_another_owner(admin: Api) -> None:
             await admin.gql(TRANSFER, {"ids": ids, "owner": owner}), "transferCustomers"
         ) == (expected), ids
     # The refused batch changed none of its customers.
-    assert (await get(admin, acme["id"]))["owner"] == {"email": "rep@example.com"}
+    assert (await get(admin, acme["id"]))["owner"] == {"user": {"email": "rep@example.com"}}
 
 
 # ----------------------------------------------------------------------------- contacts
@@ -1094,8 +1094,8 @@ async def test_logging_an_interaction_moves_last_interaction_at(admin: Api) -> N
     )
     assert first["summary"] == "Intro call"
     assert first["channel"] == "PHONE"
-    assert first["author"] == {"email": "admin@example.com"}
-    assert first["participants"] == [{"email": "colleague@example.com"}]
+    assert first["author"] == {"user": {"email": "admin@example.com"}}
+    assert first["participants"] == [{"user": {"email": "colleague@example.com"}}]
     assert first["contact"] == {"name": "Ann"}
     assert first["customer"] == {"id": acme["id"]}
     customer = await get(admin, acme["id"])
@@ -1193,7 +1193,7 @@ async def test_tasks_are_created_listed_and_completed(admin: Api) -> None:
     assert task["title"] == "Send the contract"
     assert when(task["dueAt"]) == due
     assert task["customer"] == {"id": acme["id"]}
-    assert task["assignee"] == {"email": "admin@example.com"}
+    assert task["assignee"] == {"user": {"email": "admin@example.com"}}
     assert (task["done"], task["doneAt"], task["version"]) == (False, None, 1)
     loose = ok(
         await admin.gql(
@@ -1228,7 +1228,7 @@ async def test_tasks_are_created_listed_and_completed(admin: Api) -> None:
         ),
         "createTask",
     )["task"]
-    assert for_rep["assignee"] == {"email": "rep@example.com"}
+    assert for_rep["assignee"] == {"user": {"email": "rep@example.com"}}
 
     listing = (await admin.gql(TASKS, {"filter": None}))["data"]["tasks"]
     assert [e["node"]["title"] for e in listing["edges"]] == [

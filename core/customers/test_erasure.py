@@ -42,7 +42,7 @@ query($id: ID!) {
   customer(id: $id) {
     history(first: 100) {
       edges { node {
-        occurredAt action actorLabel actor { email } changes { field before after secret }
+        occurredAt action actorLabel actor { user { email } } changes { field before after secret }
       } }
     }
   }

@@ -49,7 +49,7 @@ query($filter: CustomerFilter) {
       node {
         id number name kind industry stage grade source phone email website
         address { line1 line2 city region postalCode country }
-        owner { email } tags { name } customFields version createdAt lastInteractionAt
+        owner { user { email } } tags { name } customFields version createdAt lastInteractionAt
       }
     }
   }
@@ -147,7 +147,7 @@ async def test_import_creates_and_updates_by_each_match_key(admin: Api) -> None:
         "postalCode": "62701",
         "country": "US",
     }
-    assert acme["owner"] == {"email": "rep@example.com"}
+    assert acme["owner"] == {"user": {"email": "rep@example.com"}}
     assert [t["name"] for t in acme["tags"]] == ["Key Account", "vip"]
     assert acme["customFields"] == {"employees": 250}
     assert (bravo["kind"], bravo["stage"], bravo["grade"], bravo["source"]) == (
@@ -156,7 +156,8 @@ async def test_import_creates_and_updates_by_each_match_key(admin: Api) -> None:
         "STANDARD",
         None,
     )
-    assert bravo["owner"] == {"email": "admin@example.com"}  # the importing user by default
+    # the importing user by default
+    assert bravo["owner"] == {"user": {"email": "admin@example.com"}}
     events = data(await admin.gql(HISTORY, {"id": acme["id"]}))["customer"]["history"]["edges"]
     assert [(e["node"]["action"], e["node"]["actorLabel"]) for e in events] == [
         ("customer.created", "admin@example.com")

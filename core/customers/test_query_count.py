@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from core.catalog import SALES_REPRESENTATIVE
 from core.customers import models
@@ -40,6 +40,18 @@ query($first: Int!) {
 WITHOUT_COUNTS = """
 query($first: Int!) {
   customers(first: $first) { edges { node { contacts(first: 5) { edges { node { name } } } } } }
+}"""
+
+COLLEAGUES = """
+query($first: Int!) {
+  customers(first: $first) {
+    edges {
+      node {
+        owner { name active user { email } }
+        interactions(first: 3) { edges { node { author { name } participants { name } } } }
+      }
+    }
+  }
 }"""
 
 SIZE = 120
@@ -115,6 +127,7 @@ async def load_customers(api: Api) -> None:
                     "summary": f"Call {k} with {n}",
                     "occurred_at": now - dt.timedelta(days=k),
                     "created_at": now,
+                    "author_id": owners[n % len(owners)],
                 }
                 for n in range(SIZE)
                 for k in range(4)
@@ -173,6 +186,45 @@ async def test_nested_customer_list_costs_the_same_for_5_and_100(
     rep_large, rep_edges = await statements_for(rep, counter, NESTED, SIZE // 3)
     assert rep_small == rep_large, counter.statements
     assert {edge["node"]["owner"]["name"] for edge in rep_edges} == {"Rep1"}
+
+
+async def test_colleagues_on_a_page_cost_the_same_for_5_and_100(
+    admin: Api, count_statements: Callable[..., StatementCounter]
+) -> None:
+    for email in ("rep1@example.com", "rep2@example.com", "rep3@example.com"):
+        await make_user(admin.db, admin.settings, email, [SALES_REPRESENTATIVE], team="North")
+    await load_customers(admin)
+    counter = count_statements(admin.db)
+
+    small, _ = await statements_for(admin, counter, COLLEAGUES, 5)
+    large, edges = await statements_for(admin, counter, COLLEAGUES, 100)
+
+    assert small == large, counter.statements
+    assert {edge["node"]["owner"]["name"] for edge in edges} == {"Rep1", "Rep2", "Rep3"}
+    authors = {
+        node["node"]["author"]["name"]
+        for edge in edges
+        for node in edge["node"]["interactions"]["edges"]
+    }
+    assert authors == {"Rep1", "Rep2", "Rep3"}
+    assert all(edge["node"]["owner"]["user"]["email"] for edge in edges)
+    # A caller outside the authors' team sees the same names, no more statements per row.
+    outsider = await admin.user("outsider@example.com", [SALES_REPRESENTATIVE], team="South")
+    async with admin.db.transaction() as session:
+        await session.execute(
+            update(models.Customer)
+            .where(models.Customer.id <= 100)
+            .values(owner_id=outsider.user_id)
+        )
+    small, _ = await statements_for(outsider, counter, COLLEAGUES, 5)
+    large, seen = await statements_for(outsider, counter, COLLEAGUES, 100)
+    assert small == large, counter.statements
+    assert {edge["node"]["owner"]["user"]["email"] for edge in seen} == {"outsider@example.com"}
+    assert {
+        node["node"]["author"]["name"]
+        for edge in seen
+        for node in edge["node"]["interactions"]["edges"]
+    } == {"Rep1", "Rep2", "Rep3"}
 
 
 async def test_total_count_runs_only_when_asked(

@@ -24,7 +24,7 @@ mutation($input: CreateCustomerInput!) {
 LOG = """
 mutation($input: LogInteractionInput!) {
   logInteraction(input: $input) {
-    interaction { id participants { email } } errors { field message code }
+    interaction { id participants { user { email } } } errors { field message code }
   }
 }"""
 DEFINE = """
@@ -116,7 +116,7 @@ async def test_participants_must_be_users_the_caller_can_see(admin: Api) -> None
         await rep.gql(LOG, {"input": {**base, "participantIds": team}}), "logInteraction"
     )
     assert logged["errors"] == []
-    participants = [p["email"] for p in logged["interaction"]["participants"]]
+    participants = [p["user"]["email"] for p in logged["interaction"]["participants"]]
     assert sorted(participants) == sorted([str(rep.email), str(teammate.email)])
 
 

@@ -32,8 +32,9 @@ from core.customers.inputs import (
 )
 from core.errors import UserErrorCode
 from core.identity.inputs import AuditEventOrder
+from core.identity.loaders import UserCard
 from core.identity.queries import AUDIT_EVENT_ORDER
-from core.identity.types import AuditEvent, User
+from core.identity.types import AuditEvent, UserSummary
 from core.node import ModelNode
 from core.pagination import ORDER_BY_HELP, Connection, PageArgs
 from core.types import JobStatus
@@ -137,14 +138,14 @@ class Interaction(ModelNode[models.Interaction]):
     async def contact(self, info: Info) -> Contact | None:
         return await Contact.load(info, self.contact_id)
 
-    @strawberry.field
-    async def author(self, info: Info) -> User | None:
-        return await User.load(info, self.author_id)
+    @strawberry.field(description="Who logged it; null only when no user did.")
+    async def author(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.author_id)
 
-    @strawberry.field(description="Users who took part.")
-    async def participants(self, info: Info) -> list[User]:
-        rows = await info.context.loader(loaders.ParticipantsLoader).load(self.id)
-        return [User.from_model(row) for row in rows]
+    @strawberry.field(description="Users who took part, by name.")
+    async def participants(self, info: Info) -> list[UserSummary]:
+        cards: list[UserCard] = await info.context.loader(loaders.ParticipantsLoader).load(self.id)
+        return [UserSummary.of(card.id, card) for card in cards]
 
 
 @strawberry.type(description="A follow-up or reminder.")
@@ -180,13 +181,16 @@ class Task(ModelNode[models.Task]):
     def done(self) -> bool:
         return self.done_at is not None
 
-    @strawberry.field
+    @strawberry.field(
+        description="The task's customer; null only when it has none (a task with a customer "
+        "is visible only to those who see the customer)."
+    )
     async def customer(self, info: Info) -> Customer | None:
         return await Customer.load(info, self.customer_id)
 
-    @strawberry.field
-    async def assignee(self, info: Info) -> User | None:
-        return await User.load(info, self.assignee_id)
+    @strawberry.field(description="Who the task is for; null only when unassigned.")
+    async def assignee(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.assignee_id)
 
 
 @strawberry.type(description="An account: a company or person we do business with.")
@@ -258,9 +262,9 @@ class Customer(ModelNode[models.Customer]):
         stored = self.custom_fields
         return custom_field_values(definitions, stored if isinstance(stored, dict) else None)
 
-    @strawberry.field(description="The user who owns the customer, if visible.")
-    async def owner(self, info: Info) -> User | None:
-        return await User.load(info, self.owner_id)
+    @strawberry.field(description="The user who owns the customer; null only when nobody does.")
+    async def owner(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.owner_id)
 
     @strawberry.field(description="Tags, by name.")
     async def tags(self, info: Info) -> list[Tag]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, or_, select
@@ -23,6 +24,30 @@ class UserByIdLoader(ByIdLoader[User]):
 
     def statement(self) -> Select[Any]:
         return select(User).where(self.context.visible("users:read"))
+
+
+@dataclass(frozen=True)
+class UserCard:
+    """What every caller may know of a colleague: the id, the display name, whether active."""
+
+    id: int
+    name: str
+    active: bool
+
+
+class UserSummaryLoader(Loader[int, UserCard | None]):
+    """Users' names by id for every authenticated caller, unscoped on purpose: a record the
+    caller may see names the colleague it points at (its owner, assignee, actor), while the
+    full :class:`User` stays behind ``users:read``. ``None`` for an id with no user row."""
+
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[UserCard | None]:
+        rows = (
+            await session.execute(
+                select(User.id, User.name, User.is_active).where(User.id.in_(keys))
+            )
+        ).all()
+        found = {row.id: UserCard(row.id, row.name, row.is_active) for row in rows}
+        return [found.get(key) for key in keys]
 
 
 class TeamByIdLoader(ByIdLoader[Team]):

@@ -53,7 +53,7 @@ from core.validation import Check
 @strawberry.type
 class IdentityMutation:
     @strawberry.mutation(description="Sign in with email and password.")
-    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+    async def login(self, info: Info, input: LoginInput) -> LoginPayload | None:
         ctx = info.context
         try:
             issued = await auth.login(
@@ -70,7 +70,9 @@ class IdentityMutation:
         return LoginPayload.of(issued, [])
 
     @strawberry.mutation(description="Trade a refresh token for new tokens (it is used up).")
-    async def refresh_token(self, info: Info, input: RefreshTokenInput) -> RefreshTokenPayload:
+    async def refresh_token(
+        self, info: Info, input: RefreshTokenInput
+    ) -> RefreshTokenPayload | None:
         ctx = info.context
         try:
             issued = await auth.refresh(
@@ -86,7 +88,7 @@ class IdentityMutation:
         return RefreshTokenPayload.of(issued, [])
 
     @strawberry.mutation(description="End a session: its refresh and access tokens stop working.")
-    async def logout(self, info: Info, input: LogoutInput | None = None) -> LogoutPayload:
+    async def logout(self, info: Info, input: LogoutInput | None = None) -> LogoutPayload | None:
         ctx = info.context
         refresh_token = input.refresh_token if input else None
 
@@ -127,7 +129,7 @@ class IdentityMutation:
     @strawberry.mutation(extensions=requires())
     async def create_api_token(
         self, info: Info, input: CreateApiTokenInput
-    ) -> CreateApiTokenPayload:
+    ) -> CreateApiTokenPayload | None:
         async def work(session: AsyncSession) -> service.NewApiToken:
             return await service.create_api_token(
                 session, info.context, input.name, input.expires_at, input.permissions
@@ -138,7 +140,7 @@ class IdentityMutation:
     @strawberry.mutation(extensions=requires())
     async def revoke_api_token(
         self, info: Info, input: RevokeApiTokenInput
-    ) -> RevokeApiTokenPayload:
+    ) -> RevokeApiTokenPayload | None:
         async def work(session: AsyncSession) -> models.ApiToken:
             check = Check()
             token_id = check.node_id("id", input.id, "ApiToken")
@@ -148,7 +150,7 @@ class IdentityMutation:
         return await mutate(info, work, RevokeApiTokenPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
-    async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
+    async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload | None:
         # Hashed before the transaction opens (and off the event loop).
         password_hash = await service.hash_ahead(info.context.settings, input.password)
 
@@ -168,7 +170,7 @@ class IdentityMutation:
         return await mutate(info, work, CreateUserPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
-    async def update_user(self, info: Info, input: UpdateUserInput) -> UpdateUserPayload:
+    async def update_user(self, info: Info, input: UpdateUserInput) -> UpdateUserPayload | None:
         async def work(session: AsyncSession) -> models.User:
             check = Check()
             user_id = check.node_id("id", input.id, "User")
@@ -187,7 +189,7 @@ class IdentityMutation:
     @strawberry.mutation(extensions=requires("users:manage"))
     async def deactivate_user(
         self, info: Info, input: DeactivateUserInput
-    ) -> DeactivateUserPayload:
+    ) -> DeactivateUserPayload | None:
         async def work(session: AsyncSession) -> models.User:
             check = Check()
             user_id = check.node_id("id", input.id, "User")
@@ -203,7 +205,7 @@ class IdentityMutation:
     )
     async def set_user_password(
         self, info: Info, input: SetUserPasswordInput
-    ) -> SetUserPasswordPayload:
+    ) -> SetUserPasswordPayload | None:
         check = Check()
         user_id = check.node_id("userId", input.user_id, "User")
         try:
@@ -224,7 +226,7 @@ class IdentityMutation:
         return await mutate(info, work, SetUserPasswordPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
-    async def assign_roles(self, info: Info, input: AssignRolesInput) -> AssignRolesPayload:
+    async def assign_roles(self, info: Info, input: AssignRolesInput) -> AssignRolesPayload | None:
         async def work(session: AsyncSession) -> models.User:
             check = Check()
             user_id = check.node_id("userId", input.user_id, "User")
@@ -235,14 +237,14 @@ class IdentityMutation:
         return await mutate(info, work, AssignRolesPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
-    async def create_team(self, info: Info, input: CreateTeamInput) -> CreateTeamPayload:
+    async def create_team(self, info: Info, input: CreateTeamInput) -> CreateTeamPayload | None:
         async def work(session: AsyncSession) -> models.Team:
             return await service.create_team(session, info.context, input.name)
 
         return await mutate(info, work, CreateTeamPayload.of)
 
     @strawberry.mutation(extensions=requires("users:manage"))
-    async def update_team(self, info: Info, input: UpdateTeamInput) -> UpdateTeamPayload:
+    async def update_team(self, info: Info, input: UpdateTeamInput) -> UpdateTeamPayload | None:
         async def work(session: AsyncSession) -> models.Team:
             check = Check()
             team_id = check.node_id("id", input.id, "Team")
@@ -254,7 +256,7 @@ class IdentityMutation:
         return await mutate(info, work, UpdateTeamPayload.of)
 
     @strawberry.mutation(extensions=requires("roles:manage"))
-    async def create_role(self, info: Info, input: CreateRoleInput) -> CreateRolePayload:
+    async def create_role(self, info: Info, input: CreateRoleInput) -> CreateRolePayload | None:
         async def work(session: AsyncSession) -> models.Role:
             grants = [service.GrantInput(g.permission, g.scope) for g in input.grants]
             return await service.create_role(
@@ -264,7 +266,7 @@ class IdentityMutation:
         return await mutate(info, work, CreateRolePayload.of)
 
     @strawberry.mutation(extensions=requires("roles:manage"))
-    async def update_role(self, info: Info, input: UpdateRoleInput) -> UpdateRolePayload:
+    async def update_role(self, info: Info, input: UpdateRoleInput) -> UpdateRolePayload | None:
         async def work(session: AsyncSession) -> models.Role:
             check = Check()
             role_id = check.node_id("id", input.id, "Role")
@@ -283,7 +285,7 @@ class IdentityMutation:
         return await mutate(info, work, UpdateRolePayload.of)
 
     @strawberry.mutation(extensions=requires("roles:manage"))
-    async def delete_role(self, info: Info, input: DeleteRoleInput) -> DeleteRolePayload:
+    async def delete_role(self, info: Info, input: DeleteRoleInput) -> DeleteRolePayload | None:
         async def work(session: AsyncSession) -> int:
             check = Check()
             role_id = check.node_id("id", input.id, "Role")

@@ -57,7 +57,7 @@ AUDIT_EVENT_ORDER = ListOrder(
 @strawberry.type
 class IdentityQuery:
     @strawberry.field(description="The signed-in user.", extensions=requires())
-    async def viewer(self, info: Info) -> User:
+    async def viewer(self, info: Info) -> User | None:
         caller = require(info.context)
         async with info.context.db.read() as session:
             row = await session.get(models.User, caller.user_id)
@@ -76,7 +76,7 @@ class IdentityQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[User]:
+    ) -> Connection[User] | None:
         statement = select(models.User).where(info.context.visible("users:read"))
         if filter is not None:
             text = search_text(filter.search)
@@ -118,7 +118,7 @@ class IdentityQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Team]:
+    ) -> Connection[Team] | None:
         statement = select(models.Team).where(info.context.visible("users:read", "teams"))
         keys = TEAM_ORDER.keys(order_by)
         return await info.context.page(
@@ -126,7 +126,7 @@ class IdentityQuery:
         )
 
     @strawberry.field(description="Every role, built-in first.", extensions=requires())
-    async def roles(self, info: Info) -> list[Role]:
+    async def roles(self, info: Info) -> list[Role] | None:
         async with info.context.db.read() as session:
             rows = (
                 await session.scalars(
@@ -138,7 +138,7 @@ class IdentityQuery:
     @strawberry.field(
         description="Every permission the enabled modules declare.", extensions=requires()
     )
-    def permissions(self, info: Info) -> list[PermissionInfo]:
+    def permissions(self, info: Info) -> list[PermissionInfo] | None:
         catalog = catalog_for(info.context.pm)
         return [
             PermissionInfo(name=p.name, description=p.description, module=p.module)
@@ -146,7 +146,7 @@ class IdentityQuery:
         ]
 
     @strawberry.field(description="The caller's API tokens.", extensions=requires())
-    async def api_tokens(self, info: Info, include_revoked: bool = False) -> list[ApiToken]:
+    async def api_tokens(self, info: Info, include_revoked: bool = False) -> list[ApiToken] | None:
         caller = require(info.context)
         statement = select(models.ApiToken).where(models.ApiToken.user_id == caller.user_id)
         if not include_revoked:
@@ -170,7 +170,7 @@ class IdentityQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[AuditEvent]:
+    ) -> Connection[AuditEvent] | None:
         event = audit_log.AuditEvent
         statement = select(event).where(info.context.visible("audit:read"))
         if filter is not None:

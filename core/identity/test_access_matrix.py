@@ -391,7 +391,7 @@ async def test_role_against_every_operation(api: Api, role: str) -> None:
             assert errors[0]["path"] == [field]
             assert errors[0]["extensions"]["permission"] == NEEDS[operation.name]
             assert errors[0]["message"] == f"permission '{NEEDS[operation.name]}' is required"
-            assert body["data"] is None
+            assert body["data"] == {field: None}
             assert after == before, f"{role} {operation.name}: a refused call changed data"
         else:
             assert "errors" not in body, (operation.name, body)
@@ -417,7 +417,7 @@ async def test_every_protected_operation_needs_a_token(admin: Api) -> None:
             body,
         )
         assert "authentication required" in errors[0]["message"]
-        assert body["data"] is None
+        assert body["data"] == {errors[0]["path"][0]: None}
     assert await snapshot(admin.db) == before
 
 
@@ -566,7 +566,7 @@ async def test_unusable_token_is_refused_with_its_code_and_reason(api: Api, kind
             body,
         )
         assert reason in errors[0]["message"], (kind, errors[0]["message"])
-        assert body["data"] is None
+        assert body["data"] == {errors[0]["path"][0]: None}
     assert await snapshot(api.db) == before, f"{kind}: a refused call changed data"
 
 

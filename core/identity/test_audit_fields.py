@@ -35,7 +35,7 @@ query($id: ID!) {
   customer(id: $id) {
     history(first: 20) {
       edges { node {
-        occurredAt action actor { email } actorLabel clientAddress requestId
+        occurredAt action actorKind actor { name user { email } } actorLabel clientAddress requestId
         changes { field before after }
       } }
     }
@@ -88,7 +88,11 @@ async def test_history_hides_where_events_came_from_without_audit_read(admin: Ap
         assert [c["field"] for c in events[0]["changes"]] == ["stage"]
     # Who acted stays visible to whoever may see that user (support shares the team).
     assert [e["actor"] for e in await history(support, created["id"])] == [
-        {"email": "manager@example.com"}
+        {"name": "Manager", "user": {"email": "manager@example.com"}}
+    ] * 2
+    # Finance may not see the manager as a user, but sees who acted by name.
+    assert [(e["actorKind"], e["actor"]) for e in await history(finance, created["id"])] == [
+        ("USER", {"name": "Manager", "user": None})
     ] * 2
 
     for reader in (auditor, admin):

@@ -65,7 +65,7 @@ mutation($id: ID!) {
 AUDIT = """
 query($action: String, $entity: ID) {
   auditEvents(filter: {action: $action, entityId: $entity}, first: 100) {
-    edges { node { action entityId actorLabel clientAddress actor { email }
+    edges { node { action entityId actorLabel clientAddress actor { user { email } }
                    changes { field before after secret } } }
   }
 }
@@ -149,7 +149,7 @@ async def test_login_issues_tokens_sets_last_login_and_audits_the_address(admin:
     (event,) = await audit_events(admin, "login.succeeded", gid("User", user_id))
     assert event["clientAddress"] == "127.0.0.1"
     assert event["actorLabel"] == "ada@example.com"
-    assert event["actor"] == {"email": "ada@example.com"}
+    assert event["actor"] == {"user": {"email": "ada@example.com"}}
 
 
 AT = """query($action: String) {

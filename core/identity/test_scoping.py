@@ -296,22 +296,25 @@ async def test_audit_event_actor_follows_users_read_scope(api: Api) -> None:
 
     body = await auditor.gql(
         '{ auditEvents(filter: {action: "login.succeeded"}, first: 100) '
-        "{ edges { node { id actorLabel actor { email } } } } }"
+        "{ edges { node { id actorLabel actor { name user { email } } } } } }"
     )
     events = [e["node"] for e in data(body)["auditEvents"]["edges"]]
     labels = {event["actorLabel"] for event in events}
     assert labels == NORTH | SOUTH | {"auditor@example.com"}
     for event in events:
         actor = event["actor"]
+        # The actor's name always shows; the full user only within the caller's scope.
+        assert actor["name"], event
         if event["actorLabel"] in SOUTH:
-            assert actor is None, event
+            assert actor["user"] is None, event
         else:
-            assert actor == {"email": event["actorLabel"]}, event
+            assert actor["user"] == {"email": event["actorLabel"]}, event
 
-    # The same event through node: the event is there, its actor is not.
+    # The same event through node: the event is there, its actor's full user is not.
     (rep3_event,) = [e for e in events if e["actorLabel"] == "rep3@example.com"]
     body = await auditor.gql(
-        "query($id: ID!) { node(id: $id) { ... on AuditEvent { actorLabel actor { email } } } }",
+        "query($id: ID!) { node(id: $id) "
+        "{ ... on AuditEvent { actorLabel actor { user { email } } } } }",
         {"id": rep3_event["id"]},
     )
-    assert data(body)["node"] == {"actorLabel": "rep3@example.com", "actor": None}
+    assert data(body)["node"] == {"actorLabel": "rep3@example.com", "actor": {"user": None}}

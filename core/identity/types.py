@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core import audit
+from core.audit import ERASED
 from core.catalog import catalog_for
 from core.context import Info
 from core.extension import Scope as ScopeValue
@@ -146,6 +148,48 @@ class User(ModelNode[models.User]):
         return Grant.listed(await info.context.loader(loaders.UserGrantsLoader).load(self.id))
 
 
+@strawberry.enum(description="Who performed an audited action.")
+class AuditActorKind(enum.Enum):
+    USER = "USER"
+    SYSTEM = "SYSTEM"
+
+
+@strawberry.type(
+    description="A colleague as the records they own, are assigned or acted on name them: "
+    "visible with every record the caller may see, while the full `User` stays scoped by "
+    "`users:read`. It carries no email or other private data."
+)
+class UserSummary:
+    id: strawberry.ID = strawberry.field(description="The user's global id (as `User.id`).")
+    name: str = strawberry.field(
+        description=f"Display name; `{ERASED}` for a user no longer on record."
+    )
+    active: bool = strawberry.field(description="false: deactivated (or no longer on record).")
+    user_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, user_id: int, card: loaders.UserCard | None) -> UserSummary:
+        """The summary of ``user_id`` from its card (``None``: no user row, shown as erased)."""
+        return cls(
+            id=strawberry.ID(relay.to_base64("User", user_id)),
+            name=card.name if card is not None else ERASED,
+            active=card.active if card is not None else False,
+            user_id=user_id,
+        )
+
+    @classmethod
+    async def load(cls, info: Info, user_id: int | None) -> UserSummary | None:
+        """The summary of ``user_id``, batched; ``None`` only when there is no user
+        (``user_id`` is ``None``), never because the caller may not see the full user."""
+        if user_id is None:
+            return None
+        return cls.of(user_id, await info.context.loader(loaders.UserSummaryLoader).load(user_id))
+
+    @strawberry.field(description="The full user; null outside the caller's `users:read` scope.")
+    async def user(self, info: Info) -> User | None:
+        return await User.load(info, self.user_id)
+
+
 @strawberry.type(description="A token for an integration; the secret is shown only once.")
 class ApiToken(ModelNode[models.ApiToken]):
     by_id_loader = loaders.ApiTokenByIdLoader
@@ -239,9 +283,13 @@ class AuditEvent(ModelNode[audit.AuditEvent]):
     async def request_id(self, info: Info) -> str | None:
         return self.request if await self._audit_readable(info) else None
 
-    @strawberry.field(description="The acting user, if visible to the caller.")
-    async def actor(self, info: Info) -> User | None:
-        return await User.load(info, self.actor_id)
+    @strawberry.field(description="USER: `actor` names who acted; SYSTEM: no user did.")
+    def actor_kind(self) -> AuditActorKind:
+        return AuditActorKind.SYSTEM if self.actor_id is None else AuditActorKind.USER
+
+    @strawberry.field(description="The acting user; null only for a SYSTEM action.")
+    async def actor(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.actor_id)
 
     @strawberry.field
     def changes(self) -> list[FieldChange]:

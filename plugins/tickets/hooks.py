@@ -29,6 +29,7 @@ from core.plugin_api import (
     UserErrors,
     hookimpl,
     move_customer_rows,
+    requires,
 )
 from core.plugin_api import Customer as CustomerRow
 from core.plugin_api import CustomerNode as Customer
@@ -81,13 +82,21 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
         TypeFields(
             target=Customer,
             fields={
-                "tickets": strawberry.field(resolver=customer_tickets),
-                "open_ticket_count": strawberry.field(resolver=customer_open_ticket_count),
+                "tickets": strawberry.field(
+                    resolver=customer_tickets, extensions=requires("tickets:read")
+                ),
+                "open_ticket_count": strawberry.field(
+                    resolver=customer_open_ticket_count, extensions=requires("tickets:read")
+                ),
             },
         ),
         TypeFields(
             target=UserType,
-            fields={"assigned_tickets": strawberry.field(resolver=user_assigned_tickets)},
+            fields={
+                "assigned_tickets": strawberry.field(
+                    resolver=user_assigned_tickets, extensions=requires("tickets:read")
+                )
+            },
         ),
     ]
 

@@ -92,7 +92,7 @@ def _step(
 @strawberry.type
 class TicketMutation:
     @strawberry.mutation(extensions=requires("tickets:write"))
-    async def open_ticket(self, info: Info, input: OpenTicketInput) -> OpenTicketPayload:
+    async def open_ticket(self, info: Info, input: OpenTicketInput) -> OpenTicketPayload | None:
         async def work(session: AsyncSession, check: Check) -> models.Ticket:
             customer_id = check.node_id("customerId", input.customer_id, "Customer")
             contact_id = check.node_id("contactId", input.contact_id, "Contact")
@@ -114,13 +114,13 @@ class TicketMutation:
     @strawberry.mutation(extensions=requires("tickets:write"))
     async def acknowledge_ticket(
         self, info: Info, input: AcknowledgeTicketInput
-    ) -> AcknowledgeTicketPayload:
+    ) -> AcknowledgeTicketPayload | None:
         return await _step("ACKNOWLEDGED", AcknowledgeTicketPayload)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
     async def start_ticket_work(
         self, info: Info, input: StartTicketWorkInput
-    ) -> StartTicketWorkPayload:
+    ) -> StartTicketWorkPayload | None:
         return await _step("IN_PROGRESS", StartTicketWorkPayload)(info, input)
 
     @strawberry.mutation(
@@ -129,23 +129,29 @@ class TicketMutation:
     )
     async def wait_on_customer(
         self, info: Info, input: WaitOnCustomerInput
-    ) -> WaitOnCustomerPayload:
+    ) -> WaitOnCustomerPayload | None:
         return await _step("WAITING", WaitOnCustomerPayload)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
-    async def resolve_ticket(self, info: Info, input: ResolveTicketInput) -> ResolveTicketPayload:
+    async def resolve_ticket(
+        self, info: Info, input: ResolveTicketInput
+    ) -> ResolveTicketPayload | None:
         return await _step("RESOLVED", ResolveTicketPayload)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
-    async def reopen_ticket(self, info: Info, input: ReopenTicketInput) -> ReopenTicketPayload:
+    async def reopen_ticket(
+        self, info: Info, input: ReopenTicketInput
+    ) -> ReopenTicketPayload | None:
         return await _step("IN_PROGRESS", ReopenTicketPayload, reopening=True)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
-    async def close_ticket(self, info: Info, input: CloseTicketInput) -> CloseTicketPayload:
+    async def close_ticket(self, info: Info, input: CloseTicketInput) -> CloseTicketPayload | None:
         return await _step("CLOSED", CloseTicketPayload)(info, input)
 
     @strawberry.mutation(extensions=requires("tickets:write"))
-    async def add_ticket_note(self, info: Info, input: AddTicketNoteInput) -> AddTicketNotePayload:
+    async def add_ticket_note(
+        self, info: Info, input: AddTicketNoteInput
+    ) -> AddTicketNotePayload | None:
         async def work(session: AsyncSession, check: Check) -> models.Ticket:
             ticket_id = check.node_id("id", input.id, "Ticket")
             check.done()
@@ -156,7 +162,9 @@ class TicketMutation:
         return await _ticket_work(info, AddTicketNotePayload, work)
 
     @strawberry.mutation(extensions=requires("tickets:assign"))
-    async def assign_ticket(self, info: Info, input: AssignTicketInput) -> AssignTicketPayload:
+    async def assign_ticket(
+        self, info: Info, input: AssignTicketInput
+    ) -> AssignTicketPayload | None:
         async def work(session: AsyncSession, check: Check) -> models.Ticket:
             ticket_id = check.node_id("id", input.id, "Ticket")
             assignee_id = check.node_id("assigneeId", input.assignee_id, "User")
@@ -170,7 +178,7 @@ class TicketMutation:
     @strawberry.mutation(extensions=requires("tickets:assign"))
     async def transfer_ticket(
         self, info: Info, input: TransferTicketInput
-    ) -> TransferTicketPayload:
+    ) -> TransferTicketPayload | None:
         async def work(session: AsyncSession, check: Check) -> models.Ticket:
             ticket_id = check.node_id("id", input.id, "Ticket")
             assignee_id = check.node_id("assigneeId", input.assignee_id, "User")
@@ -193,7 +201,7 @@ class TicketMutation:
     )
     async def escalate_ticket(
         self, info: Info, input: EscalateTicketInput
-    ) -> EscalateTicketPayload:
+    ) -> EscalateTicketPayload | None:
         async def work(session: AsyncSession, check: Check) -> models.Ticket:
             ticket_id = check.node_id("id", input.id, "Ticket")
             check.done()
@@ -209,7 +217,7 @@ class TicketMutation:
     )
     async def confirm_ticket_resolution(
         self, info: Info, input: ConfirmTicketResolutionInput
-    ) -> ConfirmTicketResolutionPayload:
+    ) -> ConfirmTicketResolutionPayload | None:
         async def work(session: AsyncSession, check: Check) -> models.Ticket:
             ticket_id = check.node_id("id", input.id, "Ticket")
             check.done()
@@ -220,7 +228,9 @@ class TicketMutation:
         return await _ticket_work(info, ConfirmTicketResolutionPayload, work)
 
     @strawberry.mutation(extensions=requires("tickets:manage"))
-    async def set_sla_policy(self, info: Info, input: SetSlaPolicyInput) -> SetSlaPolicyPayload:
+    async def set_sla_policy(
+        self, info: Info, input: SetSlaPolicyInput
+    ) -> SetSlaPolicyPayload | None:
         async def work(session: AsyncSession) -> models.SlaPolicy:
             return await service.set_sla_policy(
                 session,
@@ -235,7 +245,7 @@ class TicketMutation:
     @strawberry.mutation(extensions=requires("tickets:manage"))
     async def set_business_hours(
         self, info: Info, input: SetBusinessHoursInput
-    ) -> SetBusinessHoursPayload:
+    ) -> SetBusinessHoursPayload | None:
         async def work(session: AsyncSession) -> models.BusinessHours | None:
             return await service.set_business_hours(
                 session,
@@ -253,7 +263,7 @@ class TicketMutation:
     @strawberry.mutation(extensions=requires("tickets:manage"))
     async def set_routing_rule(
         self, info: Info, input: SetRoutingRuleInput
-    ) -> SetRoutingRulePayload:
+    ) -> SetRoutingRulePayload | None:
         async def work(session: AsyncSession) -> models.RoutingRule | None:
             check = Check()
             team_id = check.node_id("teamId", input.team_id, "Team")

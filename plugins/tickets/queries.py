@@ -185,7 +185,7 @@ class TicketQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Ticket]:
+    ) -> Connection[Ticket] | None:
         statement = ticket_statement(info, filter)
         keys = TICKET_ORDER.keys(order_by)
         args = PageArgs(first, after, last, before)
@@ -220,7 +220,7 @@ class TicketQuery:
         info: Info,
         filter: TicketFilter | None = None,
         group_by: list[TicketGroupBy] | None = None,
-    ) -> list[TicketStatsGroup]:
+    ) -> list[TicketStatsGroup] | None:
         statement = ticket_statement(info, filter)
         targets, calendar = await info.context.loader(SlaSettingsLoader).load(0)
         now = info.context.now()
@@ -308,9 +308,9 @@ async def customer_tickets(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[Ticket]:
+) -> Connection[Ticket] | None:
     """The customer's tickets the caller may see, newest first unless orderBy says
-    otherwise."""
+    otherwise; null (FORBIDDEN) without ``tickets:read``."""
     return await info.context.child_page(
         loaders.TicketsByCustomerLoader,
         loaders.TicketCountByCustomerLoader,
@@ -321,8 +321,9 @@ async def customer_tickets(
     )
 
 
-async def customer_open_ticket_count(root: Customer, info: Info) -> int:
-    """Tickets of the customer not yet RESOLVED or CLOSED (that the caller may see)."""
+async def customer_open_ticket_count(root: Customer, info: Info) -> int | None:
+    """Tickets of the customer not yet RESOLVED or CLOSED (that the caller may see); null
+    (FORBIDDEN) without ``tickets:read``."""
     return await info.context.loader(loaders.OpenTicketCountLoader).load(root.id)
 
 
@@ -336,9 +337,9 @@ async def user_assigned_tickets(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[Ticket]:
+) -> Connection[Ticket] | None:
     """Tickets assigned to the user that the caller may see, newest first unless orderBy
-    says otherwise."""
+    says otherwise; null (FORBIDDEN) without ``tickets:read``."""
     return await info.context.child_page(
         loaders.TicketsByAssigneeLoader,
         loaders.TicketCountByAssigneeLoader,

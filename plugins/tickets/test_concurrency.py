@@ -34,7 +34,9 @@ STARTUP_SECONDS = 30
 SECRET = "concurrency-test-secret-key-0123456789abcdef"
 OPEN = """
 mutation($input: OpenTicketInput!) {
-  openTicket(input: $input) { ticket { number assignee { email } } errors { field message code } }
+  openTicket(input: $input) {
+    ticket { number assignee { user { email } } } errors { field message code }
+  }
 }"""
 
 
@@ -152,7 +154,7 @@ async def test_fifty_tickets_from_two_processes_get_fifty_numbers(
             numbers = sorted(p["ticket"]["number"] for p in payloads)
             assert numbers == [f"T{n:06d}" for n in range(1, TICKETS + 1)]
             # The routing rule is locked while it picks: the pool is shared out evenly.
-            picked = [p["ticket"]["assignee"]["email"] for p in payloads]
+            picked = [p["ticket"]["assignee"]["user"]["email"] for p in payloads]
             assert sorted(set(picked)) == ["agent1@example.com", "agent2@example.com"]
             assert picked.count("agent1@example.com") == TICKETS // 2
 

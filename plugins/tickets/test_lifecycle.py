@@ -37,7 +37,7 @@ TICKET_FIELDS = """
 fragment TicketFields on Ticket {
   id number type subject description priority status expectedResolutionAt resolution
   reopenCount createdAt updatedAt resolvedAt closedAt version
-  customer { id name } contact { id name } assignee { id email }
+  customer { id name } contact { id name } assignee { id user { email } }
   sla { firstResponseDueAt resolutionDueAt firstRespondedAt state }
 }
 """
@@ -46,7 +46,7 @@ EVENTS = """
 query($id: ID!, $internal: Boolean! = true) {
   ticket(id: $id) {
     events(includeInternal: $internal) {
-      kind fromStatus toStatus note internal createdAt actor { email }
+      kind fromStatus toStatus note internal createdAt actor { user { email } }
     }
   }
 }"""
@@ -284,7 +284,7 @@ async def test_open_ticket_returns_a_new_numbered_ticket(
             "note": None,
             "internal": True,
             "createdAt": ticket["createdAt"],
-            "actor": {"email": "admin@example.com"},
+            "actor": {"user": {"email": "admin@example.com"}},
         }
     ]
 
@@ -305,7 +305,7 @@ async def test_whole_life_open_to_closed_with_timeline(
             "assigneeId": gid("User", agent.user_id),
         },
     )
-    assert ticket["assignee"]["email"] == "agent@example.com"
+    assert ticket["assignee"]["user"]["email"] == "agent@example.com"
 
     clock.advance(minutes=10)
     ticket = await step(agent, "acknowledgeTicket", ticket, note="On it")
@@ -351,7 +351,8 @@ async def test_whole_life_open_to_closed_with_timeline(
     def at(minutes: int) -> str:
         return (MONDAY + dt.timedelta(minutes=minutes)).isoformat()
 
-    admin_email, agent_email = {"email": "admin@example.com"}, {"email": "agent@example.com"}
+    admin_email = {"user": {"email": "admin@example.com"}}
+    agent_email = {"user": {"email": "agent@example.com"}}
     timeline = await events(admin, ticket["id"])
     for event in timeline:
         event["createdAt"] = when(event["createdAt"]).isoformat()  # type: ignore[union-attr]
@@ -736,7 +737,7 @@ async def test_transfer_needs_a_reason_and_shows_on_the_timeline(
         base | {"assigneeId": gid("User", second.user_id), "reason": "First is on holiday"},
     )
 
-    assert moved["assignee"]["email"] == "second@example.com"
+    assert moved["assignee"]["user"]["email"] == "second@example.com"
     assert moved["version"] == ticket["version"] + 1
     last = (await events(admin, ticket["id"]))[-1]
     assert last == {
@@ -746,7 +747,7 @@ async def test_transfer_needs_a_reason_and_shows_on_the_timeline(
         "note": "First is on holiday",
         "internal": True,
         "createdAt": last["createdAt"],
-        "actor": {"email": "admin@example.com"},
+        "actor": {"user": {"email": "admin@example.com"}},
     }
     assert when(last["createdAt"]) == MONDAY + dt.timedelta(minutes=5)
 
@@ -839,7 +840,7 @@ async def test_assign_scope_team_reaches_only_the_team(admin: Api, customer: str
         "assignTicket",
         {"id": ticket["id"], "version": ticket["version"], "assigneeId": gid("User", mate)},
     )
-    assert handed["assignee"]["email"] == "mate@example.com"
+    assert handed["assignee"]["user"]["email"] == "mate@example.com"
     # Still the team's ticket (a teammate has it): the lead may take it back or unassign it.
     back = await ok(
         lead, "assignTicket", {"id": ticket["id"], "version": handed["version"], "assigneeId": None}
@@ -858,7 +859,7 @@ async def test_assign_scope_team_reaches_only_the_team(admin: Api, customer: str
         "assignTicket",
         {"id": unassigned["id"], "version": 1, "assigneeId": gid("User", stranger)},
     )
-    assert far["assignee"]["email"] == "stranger@example.com"
+    assert far["assignee"]["user"]["email"] == "stranger@example.com"
 
 
 # --- routing -------------------------------------------------------------------------------------
@@ -880,7 +881,7 @@ async def assignees(api: Api, customer: str, type: str, count: int) -> list[str 
     found = []
     for n in range(count):
         ticket = await open_ticket(api, customer, f"{type} {n}", type=type)
-        found.append(ticket["assignee"]["email"] if ticket["assignee"] else None)
+        found.append(ticket["assignee"]["user"]["email"] if ticket["assignee"] else None)
     return found
 
 
@@ -1099,13 +1100,20 @@ async def test_permissions_of_the_built_in_roles(admin: Api) -> None:
         {"input": {"customerId": mine, "type": "FAULT", "subject": "x"}},
     )
     assert error_code(body) == "FORBIDDEN"
-    nested = data(
-        await finance.gql(
-            "query($c: ID!) { customer(id: $c) { openTicketCount tickets { totalCount } } }",
-            {"c": mine},
-        )
+    # The ticket fields on a customer finance sees are refused, not empty; the customer stays.
+    nested = await finance.gql(
+        "query($c: ID!) { customer(id: $c) { name openTicketCount tickets { totalCount } } }",
+        {"c": mine},
     )
-    assert nested["customer"] == {"openTicketCount": 0, "tickets": {"totalCount": 0}}
+    assert nested["data"]["customer"] == {
+        "name": "Rep's Customer",
+        "openTicketCount": None,
+        "tickets": None,
+    }
+    assert sorted((e["path"], e["extensions"]["code"]) for e in nested["errors"]) == [
+        (["customer", "openTicketCount"], "FORBIDDEN"),
+        (["customer", "tickets"], "FORBIDDEN"),
+    ]
 
     # The system administrator reads all and manages settings, but does not work tickets.
     assert await visible(sysadmin) == everything | {"Opened by support"}

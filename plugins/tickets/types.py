@@ -13,8 +13,8 @@ from core.plugin_api import CustomerNode as Customer
 from core.plugin_api import (
     Info,
     ModelNode,
+    UserSummary,
 )
-from core.plugin_api import UserNode as User
 from plugins.tickets import loaders, models
 from plugins.tickets.domain import (
     Clock,
@@ -45,9 +45,9 @@ class TicketEvent:
     created_at: dt.datetime
     actor_id: strawberry.Private[int | None]
 
-    @strawberry.field
-    async def actor(self, info: Info) -> User | None:
-        return await User.load(info, self.actor_id)
+    @strawberry.field(description="Who took the step; null only when no user did.")
+    async def actor(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.actor_id)
 
 
 @strawberry.type(description="A service request (work order) of a customer.")
@@ -105,17 +105,26 @@ class Ticket(ModelNode[models.Ticket]):
             ),
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="The ticket's customer; null when it is hidden from you (`customerHidden`)."
+    )
     async def customer(self, info: Info) -> Customer | None:
         return await Customer.load(info, self.customer_id)
+
+    @strawberry.field(
+        description="true: the ticket's customer is one you may not see (`customer` is null); "
+        "nothing of it is shown, not even its name."
+    )
+    async def customer_hidden(self, info: Info) -> bool:
+        return await Customer.load(info, self.customer_id) is None
 
     @strawberry.field
     async def contact(self, info: Info) -> Contact | None:
         return await Contact.load(info, self.contact_id)
 
-    @strawberry.field
-    async def assignee(self, info: Info) -> User | None:
-        return await User.load(info, self.assignee_id)
+    @strawberry.field(description="Who works on the ticket; null only when unassigned.")
+    async def assignee(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.assignee_id)
 
     @strawberry.field(description="First-response and resolution targets and how they stand.")
     async def sla(self, info: Info) -> TicketSla:

@@ -35,7 +35,7 @@ class FixtureQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Widget]:
+    ) -> Connection[Widget] | None:
         ctx = info.context
         return await ctx.page(
             select(models.Widget).where(ctx.visible("widgets:read")),
@@ -56,7 +56,9 @@ class FixtureSubscription:
 @strawberry.type
 class FixtureMutation:
     @strawberry.mutation(extensions=requires("widgets:write"))
-    async def create_widget(self, info: Info, input: CreateWidgetInput) -> CreateWidgetPayload:
+    async def create_widget(
+        self, info: Info, input: CreateWidgetInput
+    ) -> CreateWidgetPayload | None:
         name = input.name.strip()
         caller = require(info.context)
 

@@ -13,7 +13,7 @@ class WarrantyMutation:
     @strawberry.mutation(extensions=crm.requires("warranties:write"))
     async def register_warranty(
         self, info: crm.Info, input: RegisterWarrantyInput
-    ) -> RegisterWarrantyPayload:
+    ) -> RegisterWarrantyPayload | None:
         async def work(session: AsyncSession) -> models.Warranty:
             check = crm.Check()
             customer_id = check.node_id("customerId", input.customer_id, "Customer")

@@ -33,7 +33,7 @@ class WarrantyQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> crm.Connection[Warranty]:
+    ) -> crm.Connection[Warranty] | None:
         """Warranties you may see, ending soonest first unless orderBy says otherwise."""
         rows = select(models.Warranty).where(info.context.visible("warranties:read"))
         keys = ORDER.keys(order_by)

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from core.plugin_api import CRMPluginManager, Database
-from schema.testkit import Api, CommandLine, migrate_down, model_drift
+from core.plugin_api import CRMPluginManager, Database, Settings
+from schema.testkit import Api, CommandLine, migrate_down, model_drift, non_null_roots
 
 CREATE_CUSTOMER = """
 mutation($name: String!) {
@@ -178,3 +178,7 @@ async def test_migrations_match_the_model_and_undo_cleanly(
     await migrate_down(migrated_db, plugin_manager, "warranty@base")
     assert "warranties" not in await tables()
     assert "customers" in await tables()
+
+
+def test_root_fields_are_nullable(plugin_manager: CRMPluginManager, settings: Settings) -> None:
+    assert non_null_roots(plugin_manager, settings) == []
