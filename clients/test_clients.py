@@ -262,6 +262,7 @@ def test_apollo_client_scenario(
         "ok versioned update normalised in the cache",
         "ok CONFLICT on a stale version",
         "ok persisted queries",
+        "ok a dashboard keeps its data beside one forbidden field",
         "ok two concurrent refreshes keep the session",
         "ok an expired access token has its own code",
     ], shown(process)
@@ -273,6 +274,7 @@ def test_python_gql_scenario(served: Served) -> None:
         "pagination",
         "versioned update",
         "CONFLICT on a stale version",
+        "a dashboard keeps its data beside one forbidden field",
         "two concurrent refreshes keep the session",
         "an expired access token has its own code",
     ]

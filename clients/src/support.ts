@@ -62,7 +62,9 @@ function codesOf(body: unknown): string[] {
   if (!Array.isArray(errors)) {
     return [];
   }
-  return errors.map((error: unknown) => String(objectOf(objectOf(error)?.["extensions"])?.["code"]));
+  return errors.map((error: unknown) =>
+    String(objectOf(objectOf(error)?.["extensions"])?.["code"]),
+  );
 }
 
 /** A fetch for HttpLink that keeps what each request sent and what each response said. */
@@ -75,7 +77,8 @@ export class Wire {
     const request = objectOf(body);
     const persisted = objectOf(objectOf(request?.["extensions"])?.["persistedQuery"]);
     this.sent.push({
-      operationName: typeof request?.["operationName"] === "string" ? request["operationName"] : undefined,
+      operationName:
+        typeof request?.["operationName"] === "string" ? request["operationName"] : undefined,
       hasQuery: typeof request?.["query"] === "string",
       hash: typeof persisted?.["sha256Hash"] === "string" ? persisted["sha256Hash"] : undefined,
     });
