@@ -163,8 +163,8 @@ async def export_response(request: Request, fmt: str, rows: AsyncIterator[list[A
 
 
 def refusal(error: ApiError) -> JSONResponse:
-    """An :class:`ApiError` as a route's JSON answer: 401, 403, or 400 for the rest."""
-    status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}.get(error.code.value, 400)
+    """An :class:`ApiError` as a route's JSON answer: 401, 403, 404, or 400 for the rest."""
+    status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404}.get(error.code.value, 400)
     return error_response(error, status)
 
 

@@ -112,7 +112,7 @@ async def create_customer(
         if columns.get(column) is None:
             columns[column] = default
     owner = owner_id if owner_id is not None else caller.user_id
-    await _owner_in_reach(session, context, check, owner, "ownerId")
+    await _owner_in_reach(session, context, owner, "ownerId")
     await _duplicates(session, context, check, columns.get("email"), columns.get("phone"), None)
     values = await custom_fields(session, check, "CUSTOMER", raw.get("custom_fields"), None)
     tag_names = _tag_names(check, tags, "tags")
@@ -153,7 +153,7 @@ async def update_customer(
     raw: Mapping[str, Any],
 ) -> Customer:
     customer = await writable_customer(session, context, customer_id)
-    require_version(customer.version, version)
+    require_version(customer, version)
     check = Check()
     columns = _check_customer(check, context, raw)
     if "owner_id" in raw:
@@ -162,7 +162,7 @@ async def update_customer(
                 "ownerId", "cannot be null; transfer the customer instead", UserErrorCode.REQUIRED
             )
         else:
-            await _owner_in_reach(session, context, check, raw["owner_id"], "ownerId")
+            await _owner_in_reach(session, context, raw["owner_id"], "ownerId")
             columns["owner_id"] = raw["owner_id"]
     await _duplicates(
         session, context, check, columns.get("email"), columns.get("phone"), customer.id
@@ -208,7 +208,7 @@ async def archive_customer(
     session: AsyncSession, context: RequestContext, customer_id: int | None, version: int
 ) -> Customer:
     customer = await writable_customer(session, context, customer_id)
-    require_version(customer.version, version)
+    require_version(customer, version)
     await _veto(session, context, customer, erasing=False)
     customer.archived_at = customer.updated_at = context.now()
     await session.flush()
@@ -230,7 +230,7 @@ async def restore_customer(
     session: AsyncSession, context: RequestContext, customer_id: int | None, version: int
 ) -> Customer:
     customer = await writable_customer(session, context, customer_id, archived=True)
-    require_version(customer.version, version)
+    require_version(customer, version)
     if customer.merged_into_id is not None:
         raise UserErrors.single(
             "id", "a merged customer cannot be restored", UserErrorCode.BUSINESS_RULE
@@ -265,7 +265,7 @@ async def transfer_customers(
     if owner_id is None:
         check.fail("ownerId", "is required", UserErrorCode.REQUIRED)
     else:
-        await _owner_in_reach(session, context, check, owner_id, "ownerId")
+        await _owner_in_reach(session, context, owner_id, "ownerId")
     check.done()
     customers = []
     actor = actor_of(context)
