@@ -2,14 +2,19 @@
 
 Two kinds, as the API conventions say:
 
-* :class:`UserError` items in a mutation payload's ``errors`` list, for every expected
-  failure of a mutation (validation, not found, conflict, business rule). Services raise
-  :class:`UserErrors`; the mutation helper rolls the transaction back and returns them.
 * :class:`ApiError` GraphQL errors with ``extensions.code`` for failures of the request
-  itself: UNAUTHENTICATED, TOKEN_EXPIRED, SESSION_ENDED, FORBIDDEN, BAD_USER_INPUT (a bad
-  argument to a query).
+  itself, in queries and mutations alike: UNAUTHENTICATED, TOKEN_EXPIRED, SESSION_ENDED,
+  FORBIDDEN (a permission missing or not reaching far enough), NOT_FOUND (a record named by
+  id, as an argument or inside a mutation's input, that does not exist or is outside the
+  caller's reach; ``argument`` names where, such as ``input.assigneeId``), BAD_USER_INPUT (a
+  bad argument to a query).
   GraphQL's own request errors get a code too (:mod:`core.http`): GRAPHQL_PARSE_FAILED,
   GRAPHQL_VALIDATION_FAILED, and BAD_USER_INPUT for a value that cannot be coerced.
+* :class:`UserError` items in a mutation payload's ``errors`` list, for the expected
+  business outcomes of a mutation only (a value refused, a duplicate, a conflict, a
+  transition or business rule). Services raise :class:`UserErrors`; the mutation helper
+  rolls the transaction back and returns them. A stale version raises :class:`Conflict`,
+  whose payload carries the record as it now is.
 
 Every other exception is unexpected and is masked as "Internal error" with a request id.
 """
@@ -23,17 +28,19 @@ from typing import Any
 import strawberry
 
 
-@strawberry.enum(description="Why a mutation refused its input.")
+@strawberry.enum(
+    description="Why a mutation refused its input: an expected business outcome. A missing "
+    "permission or a record that cannot be found is a top-level error (`extensions.code` "
+    "FORBIDDEN or NOT_FOUND) instead."
+)
 class UserErrorCode(enum.Enum):
     INVALID = "INVALID"
     REQUIRED = "REQUIRED"
     TOO_LONG = "TOO_LONG"
     TOO_SHORT = "TOO_SHORT"
     OUT_OF_RANGE = "OUT_OF_RANGE"
-    NOT_FOUND = "NOT_FOUND"
     DUPLICATE = "DUPLICATE"
     CONFLICT = "CONFLICT"
-    FORBIDDEN = "FORBIDDEN"
     INVALID_TRANSITION = "INVALID_TRANSITION"
     BUSINESS_RULE = "BUSINESS_RULE"
     RATE_LIMITED = "RATE_LIMITED"
@@ -59,6 +66,16 @@ class UserErrors(Exception):
     @classmethod
     def single(cls, field: str | None, message: str, code: UserErrorCode) -> UserErrors:
         return cls([UserError(field=field, message=message, code=code)])
+
+
+class Conflict(UserErrors):
+    """A change made against a stale version (code CONFLICT). ``row`` is the record the
+    caller tried to change; the mutation helper reads it again after the rollback and hands
+    it to the payload with the error, so the client can merge and retry at once."""
+
+    def __init__(self, row: Any, field: str, message: str) -> None:
+        super().__init__([UserError(field=field, message=message, code=UserErrorCode.CONFLICT)])
+        self.row = row
 
 
 class ApiErrorCode(enum.StrEnum):
@@ -97,3 +114,18 @@ class ApiError(Exception):
 def bad_argument(argument: str, message: str) -> ApiError:
     """An :class:`ApiError` for a bad query argument, naming it."""
     return ApiError(f"{argument}: {message}", ApiErrorCode.BAD_USER_INPUT, argument=argument)
+
+
+def not_found(argument: str, message: str) -> ApiError:
+    """A NOT_FOUND :class:`ApiError` for a record named by id that does not exist or is
+    outside the caller's reach; ``argument`` is where the id was given (``id``,
+    ``input.customerIds.1``)."""
+    return ApiError(f"{argument}: {message}", ApiErrorCode.NOT_FOUND, argument=argument)
+
+
+def forbidden(message: str, *, permission: str | None = None) -> ApiError:
+    """A FORBIDDEN :class:`ApiError`: the caller lacks a permission, or holds it at a scope
+    that does not reach far enough (named in ``extensions.permission`` when known)."""
+    if permission is None:
+        return ApiError(message, ApiErrorCode.FORBIDDEN)
+    return ApiError(message, ApiErrorCode.FORBIDDEN, permission=permission)

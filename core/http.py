@@ -13,7 +13,8 @@
   too long for ``int``, ``NaN``) into such a 400.
 * Errors the API raises on purpose keep their message and ``extensions.code``; GraphQL's
   own request errors get one too (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, and
-  BAD_USER_INPUT for an argument value that cannot be coerced); anything unexpected
+  BAD_USER_INPUT for an argument value that cannot be coerced, such as a string that is no
+  global id, named in ``extensions.argument``); anything unexpected
   becomes "Internal error" with the request id, and the log line that carries the
   traceback carries the same id.
 * Automatic persisted queries (:mod:`core.persisted`): a request may name its document by
@@ -54,6 +55,7 @@ from core.config import Settings
 from core.context import RequestContext
 from core.errors import ApiError, ApiErrorCode
 from core.graphiql import GraphiQL
+from core.input_paths import bad_id_argument
 
 logger = logging.getLogger("crm.graphql")
 
@@ -369,7 +371,9 @@ class GraphQLEndpoint:
             and all(error.path is None for error in result.errors or [])
         )
         if result.errors:
-            payload["errors"] = [self._format_error(error, context) for error in result.errors]
+            payload["errors"] = [
+                self._format_error(error, context, variables) for error in result.errors
+            ]
         if request_failed:
             if media_type == GRAPHQL_RESPONSE_JSON:
                 status = 400
@@ -387,7 +391,9 @@ class GraphQLEndpoint:
                 )
         return JSONResponse(payload, status_code=status, media_type=media_type)
 
-    def _format_error(self, error: GraphQLError, context: RequestContext) -> dict[str, Any]:
+    def _format_error(
+        self, error: GraphQLError, context: RequestContext, variables: dict[str, Any] | None
+    ) -> dict[str, Any]:
         original = error.original_error
         formatted: dict[str, Any] = dict(error.formatted)
         if isinstance(original, ApiError):
@@ -399,6 +405,12 @@ class GraphQLEndpoint:
             if not self.settings.debug:
                 formatted["message"] = _SUGGESTION.sub("", formatted["message"])
             formatted["extensions"] = {"code": code.value, **formatted.get("extensions", {})}
+            argument = (
+                bad_id_argument(error, variables) if code is ApiErrorCode.BAD_USER_INPUT else None
+            )
+            if argument is not None:
+                formatted["message"] = f"{argument}: {formatted['message']}"
+                formatted["extensions"]["argument"] = argument
             return formatted
         failed = original or error
         logger.error(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Info
 from core.db import Database
-from core.errors import UserError, UserErrors
+from core.errors import Conflict, UserError, UserErrors
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -50,6 +51,7 @@ async def mutate(
     payload: Callable[[T | None, list[UserError]], P],
     *,
     keep: Callable[[T], bool] | None = None,
+    conflict: Callable[[Any, list[UserError]], P] | None = None,
 ) -> P:
     """Run a mutation's ``work`` in one transaction (:func:`transact`) and build its payload.
 
@@ -58,11 +60,34 @@ async def mutate(
     errors. Payload types give themselves a classmethod ``of(result, errors)`` for this, so a
     resolver reads ``return await mutate(info, work, CreateWidgetPayload.of)``.
 
+    A stale version (:func:`core.validation.require_version` raised :class:`Conflict`) is
+    answered with the record as it is now, read again after the rollback, and the CONFLICT
+    error: ``payload(current, errors)``, so ``work`` must return that record's type, as
+    every update does. A mutation whose result is something else (a count, say) passes
+    ``conflict``, called instead with the current record and the errors.
+
     Event listeners that plugins attach run inside ``work``, so a listener's failure undoes
-    the whole mutation.
+    the whole mutation. Top-level errors (:class:`~core.errors.ApiError`: FORBIDDEN,
+    NOT_FOUND...) raised by ``work`` roll back as well and propagate to the client.
     """
     try:
         result = await transact(info.context.db, work, keep=keep)
+    except Conflict as exc:
+        current = await reread(info.context.db, exc.row)
+        if conflict is not None:
+            return conflict(current, exc.errors)
+        return payload(current, exc.errors)
     except UserErrors as exc:
         return payload(None, exc.errors)
     return payload(result, [])
+
+
+async def reread(db: Database, row: Any) -> Any:
+    """``row`` (a mapped row from a rolled-back transaction, whose loaded values are gone)
+    as the database now holds it, or ``None`` if it no longer exists."""
+    state = inspect(row)
+    model, key = state.mapper.class_, state.identity
+    if key is None:
+        return None
+    async with db.read() as session:
+        return await session.get(model, key)

@@ -38,7 +38,16 @@ from core.customers.service import ERASED, move_customer_rows, writable_customer
 from core.customers.types import Contact as ContactNode
 from core.customers.types import Customer as CustomerNode
 from core.db import Base, Database, UTCDateTime, bulk_insert, utcnow
-from core.errors import ApiError, ApiErrorCode, UserError, UserErrorCode, UserErrors, bad_argument
+from core.errors import (
+    ApiError,
+    ApiErrorCode,
+    UserError,
+    UserErrorCode,
+    UserErrors,
+    bad_argument,
+    forbidden,
+    not_found,
+)
 from core.extension import (
     AccessPolicy,
     CommandContext,
@@ -168,6 +177,7 @@ __all__ = [
     "customer_visible",
     "drop_counter",
     "enqueue",
+    "forbidden",
     "format_number",
     "global_id",
     "group_by_key",
@@ -180,6 +190,7 @@ __all__ = [
     "mutate",
     "next_value",
     "next_values",
+    "not_found",
     "one_by_key",
     "paginate",
     "policy_through_customer",

@@ -18,7 +18,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 from strawberry import relay
 
-from core.errors import UserError, UserErrorCode, UserErrors, bad_argument
+from core.errors import Conflict, UserError, UserErrorCode, UserErrors, bad_argument
 from core.node import row_id
 
 MAX_SEARCH_LENGTH = 200
@@ -164,14 +164,18 @@ def search_text(value: str | None, argument: str = "filter.search") -> str | Non
     return cleaned or None
 
 
-def require_version(current: int, given: int | None, field: str = "version") -> None:
-    """Refuse a change made against a stale version with code CONFLICT."""
+def require_version(row: Any, given: int | None, field: str = "version") -> None:
+    """Refuse a change of ``row`` (a mapped row with a ``version`` column) made against a
+    stale version: :class:`~core.errors.Conflict`, code CONFLICT. The mutation helper
+    (:func:`core.mutations.mutate`) then returns ``row`` as it now is in the payload, beside
+    the error, so the client merges and retries without reading it again."""
+    current: int = row.version
     if given is not None and given != current:
-        raise UserErrors.single(
+        raise Conflict(
+            row,
             field,
             f"the record was changed by someone else (now at version {current}, you had "
-            f"{given}); reload it and try again",
-            UserErrorCode.CONFLICT,
+            f"{given}); the payload holds it as it is now: merge your change and try again",
         )
 
 

@@ -29,7 +29,7 @@ from core.customers.inputs import (
     CustomerStage,
 )
 from core.customers.models import Customer
-from core.errors import UserErrorCode, UserErrors
+from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
 from core.identity.models import User
 from core.spreadsheet import unquote
 from core.validation import Check
@@ -282,9 +282,26 @@ async def import_customers(
         try:
             async with session.begin_nested():
                 await import_row(session, context, row.values, match_on, result)
-        except UserErrors as exc:
-            result.errors.extend(RowError(row.line, e.field, e.message, e.code) for e in exc.errors)
+        except (UserErrors, ApiError) as exc:
+            result.errors.extend(row_errors(row.line, exc))
     return result
+
+
+def row_errors(line: int, exc: UserErrors | ApiError) -> list[RowError]:
+    """What refused line ``line`` of an import, as its row errors.
+
+    A record the line names that the caller may not reach (an owner out of scope) is a
+    top-level NOT_FOUND in a mutation; in a file it is a fault of that line, reported with it
+    as INVALID like every other value. Any other :class:`ApiError` is re-raised.
+    """
+    if isinstance(exc, UserErrors):
+        return [RowError(line, e.field, e.message, e.code) for e in exc.errors]
+    argument = exc.extensions.get("argument")
+    if exc.code is not ApiErrorCode.NOT_FOUND or not isinstance(argument, str):
+        raise exc
+    field = argument.removeprefix("input.")
+    message = exc.message.removeprefix(f"{argument}: ")
+    return [RowError(line, field, message, UserErrorCode.INVALID)]
 
 
 async def import_row(
@@ -301,7 +318,7 @@ async def import_row(
     if owner_email:
         owner_id = await session.scalar(select(User.id).where(User.email == owner_email.lower()))
         if owner_id is None:
-            check.fail("owner_email", "no user has this email", UserErrorCode.NOT_FOUND)
+            check.fail("owner_email", "no user has this email", UserErrorCode.INVALID)
     tags = [t.strip() for t in (row.get("tags") or "").split(";") if t.strip()]
     existing = await _match(session, context, match_on, row)
     if existing is None:

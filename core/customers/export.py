@@ -165,11 +165,11 @@ async def export_response(request: Request, fmt: str, rows: AsyncIterator[list[A
 
 def refusal(error: ApiError) -> JSONResponse:
     """An :class:`ApiError` as a route's JSON answer: 401 (no usable token, whatever the
-    code says to do about it), 403, or 400 for the rest."""
+    code says to do about it), 403, 404, or 400 for the rest."""
     if error.code in AUTHENTICATION_CODES:
         status = 401
     else:
-        status = 403 if error.code is ApiErrorCode.FORBIDDEN else 400
+        status = {ApiErrorCode.FORBIDDEN: 403, ApiErrorCode.NOT_FOUND: 404}.get(error.code, 400)
     return error_response(error, status)
 
 

@@ -48,11 +48,11 @@ from core.customers import exchange
 from core.customers.exchange import ImportResult, ParsedRow, RowError
 from core.customers.loaders import IMPORT_KIND
 from core.customers.models import Customer
-from core.customers.service.common import _not_found, _owner_in_reach, duplicate_message
+from core.customers.service.common import duplicate_message, owner_problem
 from core.customers.service.customers import _check_customer
 from core.customers.service.fields import custom_fields
 from core.customers.service.tags import _tag_names
-from core.errors import UserError, UserErrorCode, UserErrors
+from core.errors import ApiError, UserError, UserErrorCode, UserErrors, not_found
 from core.identity.auth import caller_for_email
 from core.identity.models import User
 from core.validation import Check
@@ -210,7 +210,7 @@ async def cancel_import(
             .with_for_update()
         )
     if job is None:
-        raise UserErrors.single("id", "no import of yours has this id", UserErrorCode.NOT_FOUND)
+        raise not_found("input.id", "no import of yours has this id")
     if job.status in FINISHED:
         raise UserErrors.single(
             "id", f"the import has already finished ({job.status})", UserErrorCode.CONFLICT
@@ -271,14 +271,14 @@ class _Validator:
         owners: Mapping[str, int],
     ) -> dict[str, Any]:
         if existing is not None and not writable:
-            check.errors.extend(_not_found("id").errors)
+            check.fail("id", "no customer with this id that you may change", UserErrorCode.INVALID)
             return {}
         raw = exchange._row_values(row.values, check)
         owner_email = (row.values.get("owner_email") or "").lower()
         if owner_email:
             owner_id = owners.get(owner_email)
             if owner_id is None:
-                check.fail("owner_email", "no user has this email", UserErrorCode.NOT_FOUND)
+                check.fail("owner_email", "no user has this email", UserErrorCode.INVALID)
             else:
                 check.errors.extend(await self._owner(session, owner_id))
         given = raw if existing is not None else {"address": None, **raw}
@@ -293,7 +293,9 @@ class _Validator:
     async def _owner(self, session: AsyncSession, owner_id: int) -> list[UserError]:
         if owner_id not in self.owner_errors:
             check = Check()
-            await _owner_in_reach(session, self.context, check, owner_id, "ownerId")
+            problem = await owner_problem(session, self.context, owner_id)
+            if problem is not None:
+                check.fail("ownerId", problem, UserErrorCode.INVALID)
             self.owner_errors[owner_id] = check.errors
         return self.owner_errors[owner_id]
 
@@ -453,10 +455,8 @@ async def _write(
                 try:
                     async with session.begin_nested():
                         await exchange.import_row(session, context, row.values, match_on, done)
-                except UserErrors as exc:
-                    _add_errors(
-                        state, [RowError(row.line, e.field, e.message, e.code) for e in exc.errors]
-                    )
+                except (UserErrors, ApiError) as exc:
+                    _add_errors(state, exchange.row_errors(row.line, exc))
                 state["created"] += done.created
                 state["updated"] += done.updated
             state["written"] = index

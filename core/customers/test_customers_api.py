@@ -248,14 +248,23 @@ def refused(body: dict[str, Any], name: str) -> dict[str | None, str]:
     assert "errors" not in body, body
     payload = body["data"][name]
     assert payload["errors"], payload
+    # A refused mutation returns no record, but a stale version's CONFLICT returns the record
+    # as it now is, for the client to merge and retry.
+    stale = any(e["code"] == "CONFLICT" and e["field"] == "version" for e in payload["errors"])
     for key, value in payload.items():
         if key not in ("errors", "moved", "dryRun", "customers"):
-            assert value is None, payload  # a refused mutation returns no record
+            assert (value is not None) is stale, payload
     return {error["field"]: error["code"] for error in payload["errors"]}
 
 
 def messages(body: dict[str, Any], name: str) -> dict[str | None, str]:
     return {error["field"]: error["message"] for error in body["data"][name]["errors"]}
+
+
+def answer(body: dict[str, Any], name: str) -> dict[str | None, str] | tuple[str, str | None]:
+    """How mutation ``name`` was refused: ``(code, argument)`` of a top-level error (a record
+    not found, a permission missing), or the ``{field: code}`` of its payload's errors."""
+    return api_error(body) if body.get("errors") else refused(body, name)
 
 
 def api_error(body: dict[str, Any]) -> tuple[str, str | None]:
@@ -506,11 +515,13 @@ async def test_every_invalid_field_is_named_with_its_code(
         ({"name": "Ok", "address": {"country": "USA"}}, "address.country", "TOO_LONG"),
         ({"name": "Ok", "email": "two@@example.com"}, "email", "INVALID"),
         ({"name": "Ok", "phone": "+1 555"}, "phone", "INVALID"),
-        ({"name": "Ok", "ownerId": gid("User", 999)}, "ownerId", "NOT_FOUND"),
     ]
     for fields, field, code in more:
         body = await admin.gql(CREATE, {"input": fields})
         assert refused(body, "createCustomer") == {field: code}, fields
+    nobody = await admin.gql(CREATE, {"input": {"name": "Ok", "ownerId": gid("User", 999)}})
+    assert api_error(nobody) == ("NOT_FOUND", "input.ownerId")  # top level, with its path
+    assert nobody["errors"][0]["message"].startswith("input.ownerId: ")
     assert await total(admin) == 0  # nothing was created by any refused input
 
     acme = await create(admin, name="Acme")
@@ -532,7 +543,7 @@ async def test_every_invalid_field_is_named_with_its_code(
     body = await admin.gql(UPDATE, {"input": {"id": gid("Contact", 1), "version": 1}})
     assert refused(body, "updateCustomer") == {"id": "INVALID"}
     body = await admin.gql(UPDATE, {"input": {"id": gid("Customer", 999), "version": 1}})
-    assert refused(body, "updateCustomer") == {"id": "NOT_FOUND"}
+    assert api_error(body) == ("NOT_FOUND", "input.id")
     assert await get(admin, acme["id"]) == acme  # untouched by every refused update
 
     # Optional fields clear with null; source may be null.
@@ -772,9 +783,9 @@ async def test_erase_removes_personal_data_and_keeps_an_audit_record(admin: Api)
 
     # An erased customer is gone for every write, archived or not.
     again = await admin.gql(ERASE, {"id": acme["id"], "version": erased["version"], "reason": "x"})
-    assert refused(again, "eraseCustomer") == {"id": "NOT_FOUND"}
+    assert api_error(again) == ("NOT_FOUND", "input.id")
     restore = await admin.gql(RESTORE, {"id": acme["id"], "version": erased["version"]})
-    assert refused(restore, "restoreCustomer") == {"id": "NOT_FOUND"}
+    assert api_error(restore) == ("NOT_FOUND", "input.id")
     # The row survives (for its number and the audit trail), its contacts do not.
     async with admin.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(models.Contact)) == 0
@@ -876,7 +887,7 @@ async def test_merge_moves_everything_and_dry_run_changes_nothing(admin: Api) ->
     unknown = await admin.gql(
         MERGE, {"source": gid("Customer", 999), "target": target["id"], "dryRun": False}
     )
-    assert refused(unknown, "mergeCustomers") == {"sourceId": "NOT_FOUND"}
+    assert api_error(unknown) == ("NOT_FOUND", "input.sourceId")
     wrong_type = await admin.gql(
         MERGE, {"source": gid("Tag", 1), "target": target["id"], "dryRun": False}
     )
@@ -908,17 +919,18 @@ async def test_transfer_gives_customers_to_another_owner(admin: Api) -> None:
     assert event["action"] == "customer.transferred"
     assert changes_of(event) == {"ownerId": (gid("User", admin.user_id), gid("User", rep))}
 
-    for ids, owner, expected in [
+    transfers: list[tuple[list[str], str, dict[str | None, str] | tuple[str, str]]] = [
         ([], gid("User", rep), {"customerIds": "REQUIRED"}),
-        ([acme["id"]], gid("User", idle), {"ownerId": "NOT_FOUND"}),  # inactive
+        ([acme["id"]], gid("User", idle), ("NOT_FOUND", "input.ownerId")),  # inactive
         ([acme["id"]], gid("Customer", 1), {"ownerId": "INVALID"}),
         (
             [acme["id"], gid("Customer", 999)],
             gid("User", admin.user_id),
-            {"customerIds.1": "NOT_FOUND"},
+            ("NOT_FOUND", "input.customerIds.1"),
         ),
-    ]:
-        assert refused(
+    ]
+    for ids, owner, expected in transfers:
+        assert answer(
             await admin.gql(TRANSFER, {"ids": ids, "owner": owner}), "transferCustomers"
         ) == (expected), ids
     # The refused batch changed none of its customers.
@@ -1024,9 +1036,9 @@ async def test_contacts_have_at_most_one_primary(admin: Api) -> None:
     nowhere = await admin.gql(
         CREATE_CONTACT, {"input": {"customerId": gid("Customer", 999), "name": "X"}}
     )
-    assert refused(nowhere, "createContact") == {"customerId": "NOT_FOUND"}
+    assert api_error(nowhere) == ("NOT_FOUND", "input.customerId")
     missing = await admin.gql(UPDATE_CONTACT, {"input": {"id": gid("Contact", 999), "version": 1}})
-    assert refused(missing, "updateContact") == {"id": "NOT_FOUND"}
+    assert api_error(missing) == ("NOT_FOUND", "input.id")
     renamed = await admin.gql(
         UPDATE_CONTACT, {"input": {"id": second["id"], "version": second["version"], "name": ""}}
     )
@@ -1131,12 +1143,26 @@ async def test_logging_an_interaction_moves_last_interaction_at(admin: Api) -> N
             }
         },
     )
+    assert api_error(bad) == ("NOT_FOUND", "input.participantIds.0")  # before the values
+    bad = await admin.gql(
+        LOG,
+        {
+            "input": {
+                "customerId": acme["id"],
+                "contactId": stranger["id"],
+                "channel": "VISIT",
+                "summary": "",
+                "occurredAt": iso(NOW + dt.timedelta(hours=1)),
+                "participantIds": [],
+                "nextFollowUpAt": iso(NOW - dt.timedelta(hours=1)),
+            }
+        },
+    )
     assert refused(bad, "logInteraction") == {
         "summary": "REQUIRED",
         "occurredAt": "OUT_OF_RANGE",
         "nextFollowUpAt": "OUT_OF_RANGE",
         "contactId": "INVALID",
-        "participantIds.0": "NOT_FOUND",
     }
     naive = await admin.gql(
         LOG,
@@ -1156,7 +1182,7 @@ async def test_logging_an_interaction_moves_last_interaction_at(admin: Api) -> N
     nowhere = await admin.gql(
         LOG, {"input": {"customerId": gid("Customer", 999), "channel": "EMAIL", "summary": "x"}}
     )
-    assert refused(nowhere, "logInteraction") == {"customerId": "NOT_FOUND"}
+    assert api_error(nowhere) == ("NOT_FOUND", "input.customerId")
     too_long = await admin.gql(
         LOG, {"input": {"customerId": acme["id"], "channel": "EMAIL", "summary": "s" * 10_001}}
     )
@@ -1204,7 +1230,7 @@ async def test_tasks_are_created_listed_and_completed(admin: Api) -> None:
     )["task"]
     assert loose["customer"] is None
 
-    for fields, expected in [
+    tasks: list[tuple[dict[str, Any], dict[str | None, str] | tuple[str, str]]] = [
         ({"title": "", "dueAt": iso(due)}, {"title": "REQUIRED"}),
         ({"title": "t" * 201, "dueAt": iso(due)}, {"title": "TOO_LONG"}),
         (
@@ -1213,14 +1239,15 @@ async def test_tasks_are_created_listed_and_completed(admin: Api) -> None:
         ),
         (
             {"title": "x", "dueAt": iso(due), "assigneeId": gid("User", 999)},
-            {"assigneeId": "NOT_FOUND"},
+            ("NOT_FOUND", "input.assigneeId"),
         ),
         (
             {"title": "x", "dueAt": iso(due), "customerId": gid("Customer", 999)},
-            {"customerId": "NOT_FOUND"},
+            ("NOT_FOUND", "input.customerId"),
         ),
-    ]:
-        assert refused(await admin.gql(CREATE_TASK, {"input": fields}), "createTask") == expected
+    ]
+    for fields, expected in tasks:
+        assert answer(await admin.gql(CREATE_TASK, {"input": fields}), "createTask") == expected
     for_rep = ok(
         await admin.gql(
             CREATE_TASK,
@@ -1260,7 +1287,7 @@ async def test_tasks_are_created_listed_and_completed(admin: Api) -> None:
     assert twice["doneAt"] == done["doneAt"]
     assert twice["version"] == 2
     missing = await admin.gql(COMPLETE_TASK, {"id": gid("Task", 999), "version": 1})
-    assert refused(missing, "completeTask") == {"id": "NOT_FOUND"}
+    assert api_error(missing) == ("NOT_FOUND", "input.id")
 
     assert (await admin.gql(TASKS, {"filter": {"done": True}}))["data"]["tasks"]["totalCount"] == 1
     open_tasks = await admin.gql(TASKS, {"filter": {"done": False}})
@@ -1533,10 +1560,10 @@ async def test_tags_attach_filter_rename_and_merge(admin: Api) -> None:
         (
             await admin.gql(TAG, {"ids": [gid("Customer", 999)], "tags": ["x"]}),
             "tagCustomers",
-            {"customerIds.0": "NOT_FOUND"},
+            ("NOT_FOUND", "input.customerIds.0"),
         ),
     ]:
-        assert refused(body, name) == expected
+        assert answer(body, name) == expected
 
     ids = {t["name"]: t["id"] for t in tags}
     renamed = ok(
@@ -1564,9 +1591,12 @@ async def test_tags_attach_filter_rename_and_merge(admin: Api) -> None:
         "name": "REQUIRED"
     }
     missing = await admin.gql(RENAME_TAG, {"id": gid("Tag", 999), "name": "x"})
-    assert refused(missing, "renameTag") == {"id": "NOT_FOUND"}
+    assert api_error(missing) == ("NOT_FOUND", "input.id")
     own_scope = await rep.gql(RENAME_TAG, {"id": ids["VIP"], "name": "Very Important"})
-    assert refused(own_scope, "renameTag") == {None: "FORBIDDEN"}
+    # A scope too narrow for the whole catalogue is a missing permission: top level too.
+    assert api_error(own_scope) == ("FORBIDDEN", None)
+    assert own_scope["errors"][0]["extensions"]["permission"] == "customers:write"
+    assert own_scope["data"] is None
     assert [t["name"] for t in (await admin.gql(TAGS))["data"]["tags"]] == [
         "Channel Partner",
         "VIP",

@@ -245,7 +245,7 @@ async def test_import_reports_every_bad_row_by_line_and_keeps_nothing(admin: Api
     assert result["errors"] == []
     assert row_errors(result) == [
         (3, "stage", "INVALID"),
-        (3, "owner_email", "NOT_FOUND"),
+        (3, "owner_email", "INVALID"),
         (3, "name", "REQUIRED"),
         (3, "email", "INVALID"),
         (3, "customFields.employees", "INVALID"),

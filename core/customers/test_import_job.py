@@ -274,7 +274,7 @@ async def test_any_bad_row_fails_the_import_with_every_error_and_writes_nothing(
     assert failed["writtenRows"] == 0
     assert row_errors(failed) == [
         (3, "email", "INVALID", failed["rowErrors"][0]["message"]),
-        (4, "owner_email", "NOT_FOUND", "no user has this email"),
+        (4, "owner_email", "INVALID", "no user has this email"),
         (5, "email", "DUPLICATE", f"customer {taken['number']} already has this email"),
         (7, "phone", "DUPLICATE", "line 6 of this file already has this phone"),
     ]
@@ -406,7 +406,7 @@ async def test_a_row_cannot_change_or_reveal_a_customer_out_of_the_callers_reach
     refused = await progress(reader, matched["id"])
     assert refused["status"] == "FAILED"
     assert row_errors(refused) == [
-        (2, "id", "NOT_FOUND", "no customer with this id that you may change")
+        (2, "id", "INVALID", "no customer with this id that you may change")
     ]
 
     hidden = await progress(outsider, blind["id"])
@@ -434,9 +434,11 @@ async def test_only_the_starter_sees_and_cancels_an_import(admin: Api) -> None:
     assert (mine["id"], mine["status"], mine["totalRows"]) == (queued["id"], "QUEUED", 1)
     assert data(await other.gql(IMPORT, {"id": queued["id"]}))["customerImport"] is None
     assert data(await other.gql(NODE, {"id": queued["id"]}))["node"] is None
-    refused = await cancel(other, queued["id"])
-    assert refused["customerImport"] is None
-    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("id", "NOT_FOUND")]
+    refused = await other.gql(CANCEL, {"id": queued["id"]})
+    assert refused["data"] is None
+    assert [(e["message"], e["extensions"]) for e in refused["errors"]] == [
+        ("input.id: no import of yours has this id", {"code": "NOT_FOUND", "argument": "input.id"})
+    ]
     # An id of another type is refused the same way, and changes nothing.
     customer = await create(admin, name="Zulu")
     wrong_type = await cancel(admin, customer["id"])

@@ -94,20 +94,21 @@ async def test_participants_must_be_users_the_caller_can_see(admin: Api) -> None
     base = {"customerId": customer["id"], "channel": "PHONE", "summary": "Intro call"}
     missing = str(relay.GlobalID("User", "999999"))
 
-    # When the representative names themselves twice, the stranger and an id of no user
-    given = [user_id(rep), user_id(rep), user_id(stranger), missing]
-    logged = payload(
-        await rep.gql(LOG, {"input": {**base, "participantIds": given}}), "logInteraction"
-    )
+    # When the representative names themselves twice, then the stranger, or an id of no user
+    answers = []
+    for other in (user_id(stranger), missing):
+        given = [user_id(rep), user_id(rep), other]
+        body = await rep.gql(LOG, {"input": {**base, "participantIds": given}})
+        answers.append(body)
 
-    # Then the stranger and the missing id get the same answer, each at its own position,
-    # and nothing is stored
-    assert logged["interaction"] is None
-    unseen = "is not an active user you can see"
-    assert logged["errors"] == [
-        {"field": "participantIds.2", "message": unseen, "code": "NOT_FOUND"},
-        {"field": "participantIds.3", "message": unseen, "code": "NOT_FOUND"},
-    ]
+    # Then the stranger and the missing id get the same top-level NOT_FOUND, naming the
+    # position, and nothing is stored
+    unseen = "input.participantIds.2: is not an active user you can see"
+    for body in answers:
+        assert body["data"] is None, body
+        assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
+            (unseen, {"code": "NOT_FOUND", "argument": "input.participantIds.2"})
+        ]
     assert await interactions(admin) == 0
 
     # While users in reach are taken, each once

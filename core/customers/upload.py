@@ -22,7 +22,7 @@ from core.http import HTTP_ERROR_CODES, BadRequest, read_body
 from core.mutations import transact
 
 MATCH_KEYS = ("EMAIL", "PHONE", "NUMBER")
-STATUS_OF = {UserErrorCode.CONFLICT: 409, UserErrorCode.FORBIDDEN: 403}
+STATUS_OF = {UserErrorCode.CONFLICT: 409}
 
 
 def _errors(status: int, errors: list[dict[str, object]]) -> JSONResponse:
@@ -77,6 +77,8 @@ async def upload_customer_import(request: Request) -> JSONResponse:
             context.db,
             lambda session: importing.start_import(session, context, text, match_on, dry_run),
         )
+    except ApiError as error:
+        return refusal(error)
     except UserErrors as exc:
         status = max(STATUS_OF.get(e.code, 400) for e in exc.errors)
         return _errors(

@@ -228,7 +228,7 @@ async def login(
                 {"reason": "deactivated"},
             )
             failure = UserErrors.single(
-                None, "this account is deactivated", UserErrorCode.FORBIDDEN
+                None, "this account is deactivated", UserErrorCode.BUSINESS_RULE
             )
         else:
             await throttle.clear(session, keys)
@@ -287,7 +287,7 @@ async def refresh(
             raise UserErrors.single("refreshToken", INVALID_REFRESH, UserErrorCode.INVALID)
         if not user.is_active:
             raise UserErrors.single(
-                "refreshToken", "this account is deactivated", UserErrorCode.FORBIDDEN
+                "refreshToken", "this account is deactivated", UserErrorCode.BUSINESS_RULE
             )
         # Conditional update: of two requests racing with one token, exactly one rotates it
         # (on PostgreSQL the other waits for the row and then finds it used; on SQLite

@@ -296,4 +296,7 @@ class IdentityMutation:
             info,
             work,
             lambda affected, errors: DeleteRolePayload.of(affected, errors, role_id=input.id),
+            conflict=lambda current, errors: DeleteRolePayload.of(
+                None, errors, role_id=input.id, current=current
+            ),
         )

@@ -160,16 +160,26 @@ class UpdateRolePayload(RolePayload):
 class DeleteRolePayload:
     deleted_role_id: relay.GlobalID | None
     affected_users: int = strawberry.field(description="How many users held the role.")
+    role: Role | None = strawberry.field(
+        description="The role as it is now when the deletion was refused with CONFLICT (it "
+        "was changed since the version you gave); null otherwise."
+    )
     errors: list[UserError]
 
     @classmethod
     def of(
-        cls, affected_users: int | None, errors: list[UserError], *, role_id: relay.GlobalID
+        cls,
+        affected_users: int | None,
+        errors: list[UserError],
+        *,
+        role_id: relay.GlobalID,
+        current: models.Role | None = None,
     ) -> Self:
         """``affected_users`` is what deleting the role ``role_id`` returned (``None`` when
-        it failed)."""
+        it failed); ``current`` the role as it now is, after a CONFLICT."""
         return cls(
             deleted_role_id=role_id if affected_users is not None else None,
             affected_users=affected_users or 0,
+            role=Role.from_model(current) if current is not None else None,
             errors=errors,
         )

@@ -53,6 +53,25 @@ async def mutate(api: Api, name: str, input: dict[str, Any], selection: str) -> 
     return payload
 
 
+async def refusal(api: Api, name: str, input: dict[str, Any], selection: str) -> dict[str, Any]:
+    """Call mutation ``name``, which must be refused at the top level (FORBIDDEN, NOT_FOUND):
+    no data, one GraphQL error; return the response."""
+    input_type = name[0].upper() + name[1:] + "Input"
+    body: dict[str, Any] = await api.gql(
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selection} {ERRORS} }} }}",
+        {"input": input},
+    )
+    assert body["data"] is None, body
+    assert len(body["errors"]) == 1, body
+    return body
+
+
+def top_level(body: dict[str, Any]) -> tuple[str, str | None]:
+    """``(extensions.code, extensions.argument)`` of a refusal at the top level."""
+    extensions = body["errors"][0]["extensions"]
+    return extensions["code"], extensions.get("argument")
+
+
 def codes(payload: dict[str, Any]) -> list[tuple[str | None, str]]:
     return [(error["field"], error["code"]) for error in payload["errors"]]
 
@@ -189,8 +208,12 @@ async def test_update_user_with_a_stale_version_is_a_conflict(admin: Api) -> Non
         },
         USER,
     )
-    assert stale["user"] is None
     assert codes(stale) == [("version", "CONFLICT")]
+    # The payload holds the user as they now are, to merge and retry from.
+    assert (stale["user"]["name"], stale["user"]["version"]) == (
+        "Lee First",
+        current["version"] + 1,
+    )
     assert f"now at version {current['version'] + 1}" in stale["errors"][0]["message"]
 
     after = await user(admin, target)
@@ -240,7 +263,7 @@ async def test_system_administrator_cannot_hand_out_more_than_it_holds(api: Api)
     by_key = await roles(sysadmin)
     roles_before = await count(api.db, models.Role)
 
-    created = await mutate(
+    created = await refusal(
         sysadmin,
         "createUser",
         {
@@ -251,48 +274,48 @@ async def test_system_administrator_cannot_hand_out_more_than_it_holds(api: Api)
         },
         "user { id }",
     )
-    assert codes(created) == [("roleIds", "FORBIDDEN")]
+    assert top_level(created) == ("FORBIDDEN", "input.roleIds")
     assert "ADMINISTRATOR" in created["errors"][0]["message"]
     assert "customers:write" in created["errors"][0]["message"]
 
     for key in (ADMINISTRATOR, SALES_REPRESENTATIVE):
-        assigned = await mutate(
+        assigned = await refusal(
             sysadmin,
             "assignRoles",
             {"userId": gid("User", target), "roleIds": [by_key[key]["id"]]},
             USER,
         )
-        assert codes(assigned) == [("roleIds", "FORBIDDEN")], key
+        assert top_level(assigned) == ("FORBIDDEN", "input.roleIds"), key
         assert key in assigned["errors"][0]["message"]
     # Nor take away a role it could not hand out.
-    taken = await mutate(
+    taken = await refusal(
         sysadmin,
         "assignRoles",
         {"userId": gid("User", admin2), "roleIds": [by_key[SYSTEM_ADMINISTRATOR]["id"]]},
         USER,
     )
     # Taking a role from someone who holds more than you is managing them: refused on userId.
-    assert codes(taken) == [("userId", "FORBIDDEN")]
+    assert top_level(taken) == ("FORBIDDEN", "input.userId")
 
-    role = await mutate(
+    role = await refusal(
         sysadmin,
         "createRole",
         {"name": "Writer", "grants": [{"permission": "customers:write", "scope": "OWN"}]},
         ROLE,
     )
-    assert codes(role) == [("grants", "FORBIDDEN")]
+    assert top_level(role) == ("FORBIDDEN", "input.grants")
     assert "customers:write" in role["errors"][0]["message"]
     # A wider scope than held is escalation too: users:read ALL is held, audit:read ALL too,
     # but widgets:read is not held at all.
-    role = await mutate(
+    role = await refusal(
         sysadmin,
         "createRole",
         {"name": "Watcher", "grants": [{"permission": "widgets:read", "scope": "OWN"}]},
         ROLE,
     )
-    assert codes(role) == [("grants", "FORBIDDEN")]
+    assert top_level(role) == ("FORBIDDEN", "input.grants")
 
-    extended = await mutate(
+    extended = await refusal(
         sysadmin,
         "updateRole",
         {
@@ -302,7 +325,7 @@ async def test_system_administrator_cannot_hand_out_more_than_it_holds(api: Api)
         },
         ROLE,
     )
-    assert codes(extended) == [("grants", "FORBIDDEN")]
+    assert top_level(extended) == ("FORBIDDEN", "input.grants")
     assert await count(api.db, models.Role) == roles_before
 
     # Nothing changed hands.
@@ -338,13 +361,13 @@ async def test_system_administrator_cannot_hand_out_more_than_it_holds(api: Api)
 async def test_system_administrator_cannot_take_over_an_administrator(api: Api) -> None:
     sysadmin = await api.user("sys@example.com", [SYSTEM_ADMINISTRATOR])
     admin_id = await make_user(api.db, api.settings, "boss@example.com", [ADMINISTRATOR])
-    payload = await mutate(
+    payload = await refusal(
         sysadmin,
         "setUserPassword",
         {"userId": gid("User", admin_id), "password": STRONG},
         "user { id }",
     )
-    assert codes(payload) == [("userId", "FORBIDDEN")]
+    assert top_level(payload) == ("FORBIDDEN", "input.userId")
     # And so the administrator's account is not theirs to use.
     body = await api.with_token(None).gql(
         'mutation { login(input: {email: "boss@example.com", password: "' + STRONG + '"}) '
@@ -365,21 +388,21 @@ async def test_the_last_active_administrator_is_kept(api: Api) -> None:
     by_key = await roles(admin)
 
     current = await user(sysadmin, admin.user_id)
-    payload = await mutate(
+    payload = await refusal(
         sysadmin,
         "deactivateUser",
         {"id": current["id"], "version": current["version"]},
         USER,
     )
     # A system administrator may not manage an administrator at all (they hold less).
-    assert codes(payload) == [("id", "FORBIDDEN")]
-    payload = await mutate(
+    assert top_level(payload) == ("FORBIDDEN", "input.id")
+    payload = await refusal(
         sysadmin,
         "updateUser",
         {"id": current["id"], "version": current["version"], "active": False},
         USER,
     )
-    assert codes(payload) == [("id", "FORBIDDEN")]
+    assert top_level(payload) == ("FORBIDDEN", "input.id")
     payload = await mutate(
         admin,
         "assignRoles",
@@ -451,7 +474,7 @@ async def test_deactivating_a_user_ends_their_sessions(admin: Api) -> None:
         + DEFAULT_PASSWORD
         + '"}) { accessToken errors { code } } }'
     )
-    assert login["data"]["login"] == {"accessToken": None, "errors": [{"code": "FORBIDDEN"}]}
+    assert login["data"]["login"] == {"accessToken": None, "errors": [{"code": "BUSINESS_RULE"}]}
 
 
 # --- roles ------------------------------------------------------------------------------------
@@ -531,6 +554,21 @@ async def test_custom_role_lifecycle_changes_its_holders_at_once(admin: Api) -> 
         ROLE,
     )
     assert codes(stale) == [("version", "CONFLICT")]
+    assert stale["role"] == updated["role"]  # as it now is, for the client to merge
+
+    stale_delete = await mutate(
+        admin,
+        "deleteRole",
+        {"id": role["id"], "version": role["version"]},
+        "deletedRoleId affectedUsers role { id version description }",
+    )
+    assert codes(stale_delete) == [("version", "CONFLICT")]
+    assert stale_delete["deletedRoleId"] is None
+    assert stale_delete["role"] == {
+        "id": role["id"],
+        "version": updated["role"]["version"],
+        "description": updated["role"]["description"],
+    }
 
     deleted = await mutate(
         admin,

@@ -123,12 +123,26 @@ async def ok(api: Api, name: str, input: dict[str, Any]) -> dict[str, Any]:
 
 
 async def refused(api: Api, name: str, input: dict[str, Any]) -> list[dict[str, Any]]:
-    """The errors of a mutation that must be refused (no ticket returned)."""
+    """The errors of a mutation that must be refused: no ticket returned, except after a
+    stale version's CONFLICT, which returns the ticket as it now is."""
     payload = await call(api, name, input)
-    assert payload["ticket"] is None, payload
     assert payload["errors"], payload
+    stale = any(e["code"] == "CONFLICT" and e["field"] == "version" for e in payload["errors"])
+    assert (payload["ticket"] is not None) is stale, payload
     errors: list[dict[str, Any]] = payload["errors"]
     return errors
+
+
+async def not_found(api: Api, name: str, input: dict[str, Any]) -> str:
+    """The ``extensions.argument`` of a mutation refused at the top level with NOT_FOUND (a
+    record that does not exist or is out of the caller's reach)."""
+    body = await api.gql(mutation(name), {"input": input})
+    assert body["data"] is None, body
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND", body
+    argument: str = error["extensions"]["argument"]
+    assert error["message"].startswith(f"{argument}: "), body
+    return argument
 
 
 async def step(api: Api, name: str, ticket: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -582,10 +596,17 @@ async def test_stale_version_is_a_conflict(admin: Api, customer: str) -> None:
         ("transferTicket", {"assigneeId": gid("User", agent.user_id), "reason": "Holiday"}),
         ("escalateTicket", {"priority": "URGENT", "reason": "Angry"}),
     ]:
-        errors = await refused(admin, name, stale | extra)
+        payload = await call(admin, name, stale | extra)
+        errors = payload["errors"]
         assert [(e["field"], e["code"]) for e in errors] == [("version", "CONFLICT")], name
         assert f"now at version {current['version']}" in errors[0]["message"]
+        # The payload holds the ticket as it now is: the client merges and retries from it.
+        assert payload["ticket"] == current, name
     assert await snapshot(admin, ticket["id"]) == before
+    retried = await ok(
+        admin, "startTicketWork", {"id": ticket["id"], "version": current["version"]}
+    )
+    assert retried["status"] == "IN_PROGRESS"
 
 
 async def test_validation_errors_name_their_fields(
@@ -623,11 +644,12 @@ async def test_validation_errors_name_their_fields(
     }
     for input, expected in [
         ({"customerId": customer, "subject": "   "}, [("subject", "REQUIRED")]),
-        ({"customerId": gid("Customer", 9999), "subject": "x"}, [("customerId", "NOT_FOUND")]),
         ({"customerId": gid("User", admin.user_id), "subject": "x"}, [("customerId", "INVALID")]),
     ]:
         errors = await refused(admin, "openTicket", {"type": "FAULT"} | input)
         assert [(e["field"], e["code"]) for e in errors] == expected, input
+    nowhere = {"type": "FAULT", "customerId": gid("Customer", 9999), "subject": "x"}
+    assert await not_found(admin, "openTicket", nowhere) == "input.customerId"
 
     ticket = await move_to(admin, await open_ticket(admin, customer), "IN_PROGRESS")
     steps: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
@@ -635,11 +657,6 @@ async def test_validation_errors_name_their_fields(
         ("resolveTicket", {"resolution": "ok", "note": "n" * 20_001}, ("note", "TOO_LONG")),
         ("escalateTicket", {"priority": "HIGH", "reason": ""}, ("reason", "REQUIRED")),
         ("escalateTicket", {"priority": "LOW", "reason": "because"}, ("priority", "INVALID")),
-        (
-            "transferTicket",
-            {"assigneeId": gid("User", 9999), "reason": "r"},
-            ("assigneeId", "NOT_FOUND"),
-        ),
         ("assignTicket", {"assigneeId": gid("Ticket", 1)}, ("assigneeId", "INVALID")),
     ]
     for name, step_input, field_code in steps:
@@ -647,10 +664,13 @@ async def test_validation_errors_name_their_fields(
             admin, name, {"id": ticket["id"], "version": ticket["version"]} | step_input
         )
         assert [(e["field"], e["code"]) for e in errors] == [field_code], (name, errors)
+    transfer = {"assigneeId": gid("User", 9999), "reason": "r"}
+    transfer |= {"id": ticket["id"], "version": ticket["version"]}
+    assert await not_found(admin, "transferTicket", transfer) == "input.assigneeId"
     errors = await refused(admin, "addTicketNote", {"id": ticket["id"], "note": " "})
     assert [(e["field"], e["code"]) for e in errors] == [("note", "REQUIRED")]
-    errors = await refused(admin, "acknowledgeTicket", {"id": gid("Ticket", 9999), "version": 1})
-    assert [(e["field"], e["code"]) for e in errors] == [("id", "NOT_FOUND")]
+    missing = {"id": gid("Ticket", 9999), "version": 1}
+    assert await not_found(admin, "acknowledgeTicket", missing) == "input.id"
     errors = await refused(admin, "acknowledgeTicket", {"id": customer, "version": 1})
     assert [(e["field"], e["code"]) for e in errors] == [("id", "INVALID")]
     assert await get_ticket(admin, ticket["id"]) == ticket
@@ -693,11 +713,12 @@ async def test_archived_customer_takes_no_new_tickets(admin: Api) -> None:
     )
     assert data(body)["archiveCustomer"]["errors"] == []
 
-    errors = await refused(
-        admin, "openTicket", {"customerId": customer, "type": "FAULT", "subject": "Hello?"}
+    assert (
+        await not_found(
+            admin, "openTicket", {"customerId": customer, "type": "FAULT", "subject": "Hello?"}
+        )
+        == "input.customerId"
     )
-
-    assert [(e["field"], e["code"]) for e in errors] == [("customerId", "NOT_FOUND")]
 
 
 # --- transfer, escalation, assignment ----------------------------------------------------------
@@ -828,12 +849,14 @@ async def test_assign_scope_team_reaches_only_the_team(admin: Api, customer: str
     )
     unassigned = await open_ticket(admin, customer, "Nobody's")
 
-    errors = await refused(
-        lead,
-        "assignTicket",
-        {"id": ticket["id"], "version": ticket["version"], "assigneeId": gid("User", stranger)},
+    assert (
+        await not_found(
+            lead,
+            "assignTicket",
+            {"id": ticket["id"], "version": ticket["version"], "assigneeId": gid("User", stranger)},
+        )
+        == "input.assigneeId"
     )
-    assert [(e["field"], e["code"]) for e in errors] == [("assigneeId", "NOT_FOUND")]
 
     handed = await ok(
         lead,
@@ -847,12 +870,14 @@ async def test_assign_scope_team_reaches_only_the_team(admin: Api, customer: str
     )
     assert back["assignee"] is None
     # A ticket outside the team's reach (unassigned, customer owned by someone else).
-    errors = await refused(
-        lead,
-        "assignTicket",
-        {"id": unassigned["id"], "version": 1, "assigneeId": gid("User", lead.user_id)},
+    assert (
+        await not_found(
+            lead,
+            "assignTicket",
+            {"id": unassigned["id"], "version": 1, "assigneeId": gid("User", lead.user_id)},
+        )
+        == "input.id"
     )
-    assert [(e["field"], e["code"]) for e in errors] == [("id", "NOT_FOUND")]
     # Admin (ALL) may assign anyone.
     far = await ok(
         admin,
@@ -1007,13 +1032,20 @@ async def test_routing_rule_refusals(admin: Api) -> None:
     for input, expected in [
         ({}, [("teamId", "INVALID")]),
         ({"teamId": team, "userIds": [user]}, [("teamId", "INVALID")]),
-        ({"userIds": [user, gid("User", 9999)]}, [("userIds.1", "NOT_FOUND")]),
         ({"userIds": [gid("Team", 1)]}, [("userIds.0", "INVALID")]),
-        ({"teamId": gid("Team", 9999)}, [("teamId", "NOT_FOUND")]),
     ]:
         payload = await set_rule(admin, {"type": "FAULT", "strategy": "ROUND_ROBIN"} | input)
         assert payload["rule"] is None
         assert [(e["field"], e["code"]) for e in payload["errors"]] == expected, input
+    unknown: list[tuple[dict[str, Any], str]] = [
+        ({"userIds": [user, gid("User", 9999)]}, "input.userIds.1"),
+        ({"teamId": gid("Team", 9999)}, "input.teamId"),
+    ]
+    for given, argument in unknown:
+        rule = {"type": "FAULT", "strategy": "ROUND_ROBIN"} | given
+        missing = await admin.gql(SET_RULE, {"input": rule})
+        assert missing["data"] is None, missing
+        assert missing["errors"][0]["extensions"] == {"code": "NOT_FOUND", "argument": argument}
     body = await support.gql(
         SET_RULE, {"input": {"type": "FAULT", "strategy": "ROUND_ROBIN", "userIds": [user]}}
     )
@@ -1060,10 +1092,14 @@ async def test_permissions_of_the_built_in_roles(admin: Api) -> None:
     worked = await step(support, "acknowledgeTicket", assigned)
     assert worked["status"] == "ACKNOWLEDGED"
     for ticket in (on_mine, elsewhere):
-        errors = await refused(support, "acknowledgeTicket", {"id": ticket["id"], "version": 1})
-        assert [(e["field"], e["code"]) for e in errors] == [("id", "NOT_FOUND")]
-        errors = await refused(support, "addTicketNote", {"id": ticket["id"], "note": "hi"})
-        assert [(e["field"], e["code"]) for e in errors] == [("id", "NOT_FOUND")]
+        assert (
+            await not_found(support, "acknowledgeTicket", {"id": ticket["id"], "version": 1})
+            == "input.id"
+        )
+        assert (
+            await not_found(support, "addTicketNote", {"id": ticket["id"], "note": "hi"})
+            == "input.id"
+        )
     own_new = await open_ticket(support, theirs, "Opened by support")
     assert own_new["number"] == "T000004"
 
@@ -1073,17 +1109,20 @@ async def test_permissions_of_the_built_in_roles(admin: Api) -> None:
     assert data(await rep.gql(GET, {"id": elsewhere["id"]}))["ticket"] is None
     note = await ok(rep, "addTicketNote", {"id": on_mine["id"], "note": "Called them"})
     assert note["id"] == on_mine["id"]
-    errors = await refused(rep, "addTicketNote", {"id": elsewhere["id"], "note": "hi"})
-    assert [(e["field"], e["code"]) for e in errors] == [("id", "NOT_FOUND")]
+    assert (
+        await not_found(rep, "addTicketNote", {"id": elsewhere["id"], "note": "hi"}) == "input.id"
+    )
     body = await rep.gql(
         mutation("assignTicket"),
         {"input": {"id": on_mine["id"], "version": 1, "assigneeId": None}},
     )
     assert error_code(body) == "FORBIDDEN"
-    errors = await refused(
-        rep, "openTicket", {"customerId": theirs, "type": "FAULT", "subject": "Not mine"}
+    assert (
+        await not_found(
+            rep, "openTicket", {"customerId": theirs, "type": "FAULT", "subject": "Not mine"}
+        )
+        == "input.customerId"
     )
-    assert [(e["field"], e["code"]) for e in errors] == [("customerId", "NOT_FOUND")]
 
     # A customer manager: the tickets of the team's customers.
     assert await visible(manager) == {"On mine"}

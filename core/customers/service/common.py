@@ -9,16 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.access import require
 from core.context import RequestContext
 from core.customers.models import Customer
-from core.errors import UserErrorCode, UserErrors
+from core.errors import ApiError, UserErrorCode, UserErrors, not_found
 from core.extension import Scope
 from core.identity.models import User
 from core.validation import Check
 
 
-def _not_found(field: str, what: str = "customer") -> UserErrors:
-    return UserErrors.single(
-        field, f"no {what} with this id that you may change", UserErrorCode.NOT_FOUND
-    )
+def _not_found(field: str, what: str = "customer") -> ApiError:
+    """NOT_FOUND at the top level for the id in the mutation's input at ``field``."""
+    return not_found(f"input.{field}", f"no {what} with this id that you may change")
 
 
 async def writable_customer(
@@ -56,29 +55,40 @@ async def writable_customer(
     return row
 
 
-async def _owner_in_reach(
+async def owner_problem(
     session: AsyncSession,
     context: RequestContext,
-    check: Check,
-    owner_id: int | None,
-    field: str,
+    owner_id: int,
     permission: str = "customers:write",
-) -> None:
-    """The owner must be an active user the caller's scope reaches (OWN: only themself)."""
-    if owner_id is None:
-        return
+) -> str | None:
+    """Why ``owner_id`` cannot own (or be assigned) what the caller manages, or ``None``:
+    it must be an active user the caller's scope reaches (OWN: only themself)."""
     caller = require(context, permission)
     scope = caller.scope(permission)
     statement = select(User.id).where(User.id == owner_id, User.is_active.is_(True))
     if scope is not None and scope is not Scope.ALL:
         statement = statement.where(User.id.in_(context.owner_ids(scope)))
-    if await session.scalar(statement) is None:
-        check.fail(
-            field,
-            "must be an active user whose customers you may manage"
-            + (" (your scope is OWN: only yourself)" if scope is Scope.OWN else ""),
-            UserErrorCode.FORBIDDEN if scope is not Scope.ALL else UserErrorCode.NOT_FOUND,
-        )
+    if await session.scalar(statement) is not None:
+        return None
+    return "must be an active user whose customers you may manage" + (
+        " (your scope is OWN: only yourself)" if scope is Scope.OWN else ""
+    )
+
+
+async def _owner_in_reach(
+    session: AsyncSession,
+    context: RequestContext,
+    owner_id: int | None,
+    field: str,
+    permission: str = "customers:write",
+) -> None:
+    """Refuse an owner (or assignee) out of reach (:func:`owner_problem`) with NOT_FOUND at
+    the top level, naming ``input.<field>``."""
+    if owner_id is None:
+        return
+    problem = await owner_problem(session, context, owner_id, permission)
+    if problem is not None:
+        raise not_found(f"input.{field}", problem)
 
 
 async def _duplicates(

@@ -14,7 +14,7 @@ from core.access import actor_of
 from core.context import RequestContext
 from core.customers.models import Contact, Customer
 from core.customers.service.common import _not_found, writable_customer
-from core.errors import UserErrorCode, UserErrors
+from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
 from core.validation import Check, global_id, require_version, snapshot
 
 CONTACT_FIELDS: dict[str, Any] = {
@@ -117,8 +117,8 @@ async def writable_contact(
         raise _not_found("id", "contact")
     try:
         customer = await writable_customer(session, context, contact.customer_id)
-    except UserErrors as exc:
-        if exc.errors and exc.errors[0].code == UserErrorCode.NOT_FOUND:
+    except ApiError as exc:
+        if exc.code is ApiErrorCode.NOT_FOUND:
             raise _not_found("id", "contact") from None
         raise
     return contact, customer
@@ -132,7 +132,7 @@ async def update_contact(
     raw: Mapping[str, Any],
 ) -> Contact:
     contact, _ = await writable_contact(session, context, contact_id)
-    require_version(contact.version, version)
+    require_version(contact, version)
     check = Check()
     columns = _check_contact(check, context, raw)
     check.done()
@@ -151,7 +151,7 @@ async def archive_contact(
     session: AsyncSession, context: RequestContext, contact_id: int | None, version: int
 ) -> Contact:
     contact, _ = await writable_contact(session, context, contact_id)
-    require_version(contact.version, version)
+    require_version(contact, version)
     if contact.archived_at is None:
         contact.archived_at = contact.updated_at = context.now()
         contact.is_primary = False
@@ -171,7 +171,7 @@ async def set_primary_contact(
     session: AsyncSession, context: RequestContext, contact_id: int | None, version: int
 ) -> Contact:
     contact, customer = await writable_contact(session, context, contact_id)
-    require_version(contact.version, version)
+    require_version(contact, version)
     if contact.archived_at is not None:
         raise UserErrors.single(
             "id", "an archived contact cannot be primary", UserErrorCode.BUSINESS_RULE

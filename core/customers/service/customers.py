@@ -112,7 +112,7 @@ async def create_customer(
         if columns.get(column) is None:
             columns[column] = default
     owner = owner_id if owner_id is not None else caller.user_id
-    await _owner_in_reach(session, context, check, owner, "ownerId")
+    await _owner_in_reach(session, context, owner, "ownerId")
     await _duplicates(session, context, check, columns.get("email"), columns.get("phone"), None)
     values = await custom_fields(
         session,
@@ -160,7 +160,7 @@ async def update_customer(
     raw: Mapping[str, Any],
 ) -> Customer:
     customer = await writable_customer(session, context, customer_id)
-    require_version(customer.version, version)
+    require_version(customer, version)
     check = Check()
     columns = _check_customer(check, context, raw)
     if "owner_id" in raw:
@@ -169,7 +169,7 @@ async def update_customer(
                 "ownerId", "cannot be null; transfer the customer instead", UserErrorCode.REQUIRED
             )
         else:
-            await _owner_in_reach(session, context, check, raw["owner_id"], "ownerId")
+            await _owner_in_reach(session, context, raw["owner_id"], "ownerId")
             columns["owner_id"] = raw["owner_id"]
     await _duplicates(
         session, context, check, columns.get("email"), columns.get("phone"), customer.id
@@ -220,7 +220,7 @@ async def archive_customer(
     session: AsyncSession, context: RequestContext, customer_id: int | None, version: int
 ) -> Customer:
     customer = await writable_customer(session, context, customer_id)
-    require_version(customer.version, version)
+    require_version(customer, version)
     await _veto(session, context, customer, erasing=False)
     customer.archived_at = customer.updated_at = context.now()
     await session.flush()
@@ -242,7 +242,7 @@ async def restore_customer(
     session: AsyncSession, context: RequestContext, customer_id: int | None, version: int
 ) -> Customer:
     customer = await writable_customer(session, context, customer_id, archived=True)
-    require_version(customer.version, version)
+    require_version(customer, version)
     if customer.merged_into_id is not None:
         raise UserErrors.single(
             "id", "a merged customer cannot be restored", UserErrorCode.BUSINESS_RULE
@@ -277,7 +277,7 @@ async def transfer_customers(
     if owner_id is None:
         check.fail("ownerId", "is required", UserErrorCode.REQUIRED)
     else:
-        await _owner_in_reach(session, context, check, owner_id, "ownerId")
+        await _owner_in_reach(session, context, owner_id, "ownerId")
     check.done()
     customers = []
     actor = actor_of(context)

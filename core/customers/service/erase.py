@@ -57,7 +57,7 @@ async def erase_customer(
     customer = await writable_customer(
         session, context, customer_id, permission="customers:delete", archived=None
     )
-    require_version(customer.version, version)
+    require_version(customer, version)
     # Customers merged into this one were the same person or company: their rows and
     # trails still hold what they were, so they go with it (and each may be vetoed).
     rows = [customer, *await _merged_into(session, customer.id)]

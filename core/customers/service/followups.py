@@ -13,7 +13,7 @@ from core.access import actor_of, require
 from core.context import RequestContext
 from core.customers.models import Contact, Customer, Interaction, InteractionParticipant, Task
 from core.customers.service.common import _not_found, _owner_in_reach, writable_customer
-from core.errors import UserErrorCode
+from core.errors import UserErrorCode, not_found
 from core.identity.models import User
 from core.validation import Check, global_id, require_version
 
@@ -76,7 +76,7 @@ async def log_interaction(
         for index, user_id in enumerate(participant_ids):
             if user_id not in found:
                 field = f"participantIds.{index}"
-                check.fail(field, "is not an active user you can see", UserErrorCode.NOT_FOUND)
+                raise not_found(f"input.{field}", "is not an active user you can see")
     check.done()
     assert text is not None
     interaction = Interaction(
@@ -146,7 +146,7 @@ async def create_task(
     if remind_at is not None and remind_at > due_at:
         check.fail("remindAt", "must not be after dueAt", UserErrorCode.OUT_OF_RANGE)
     assignee = assignee_id if assignee_id is not None else caller.user_id
-    await _owner_in_reach(session, context, check, assignee, "assigneeId", "followups:write")
+    await _owner_in_reach(session, context, assignee, "assigneeId", "followups:write")
     check.done()
     now = context.now()
     task = Task(
@@ -198,7 +198,7 @@ async def complete_task(
     )
     if task is None or not allowed:
         raise _not_found("id", "task")
-    require_version(task.version, version)
+    require_version(task, version)
     if task.done_at is None:
         task.done_at = task.updated_at = context.now()
         await session.flush()

@@ -13,7 +13,7 @@ from core.access import actor_of, require
 from core.context import RequestContext
 from core.customers.models import Customer, CustomerTag, Tag
 from core.customers.service.common import _not_found, writable_customer
-from core.errors import UserErrorCode, UserErrors
+from core.errors import UserErrorCode, forbidden
 from core.extension import Scope
 from core.validation import Check
 
@@ -113,8 +113,8 @@ async def rename_tag(
     """Rename a tag; if another tag already has the name, merge this one into it."""
     caller = require(context, "customers:write")
     if not caller.can("customers:write", Scope.ALL):
-        raise UserErrors.single(
-            None, "renaming a tag needs customers:write for all customers", UserErrorCode.FORBIDDEN
+        raise forbidden(
+            "renaming a tag needs customers:write for all customers", permission="customers:write"
         )
     check = Check()
     cleaned = check.text("name", name, max_length=50)

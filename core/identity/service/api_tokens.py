@@ -52,12 +52,8 @@ async def create_api_token(
         narrowed = []
         for index, permission in enumerate(permissions):
             if permission not in caller.grants:
-                check.fail(
-                    f"permissions.{index}",
-                    f"you do not hold {permission!r}",
-                    UserErrorCode.FORBIDDEN,
-                )
-            elif permission not in narrowed:
+                raise _forbidden(f"permissions.{index}", f"you do not hold {permission!r}")
+            if permission not in narrowed:
                 narrowed.append(permission)
     check.done()
     assert cleaned is not None

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.errors import UserErrorCode, UserErrors
+from core.errors import ApiError, ApiErrorCode, not_found
 from core.extension import Scope
 
 
-def _forbidden(field: str | None, message: str) -> UserErrors:
-    return UserErrors.single(field, message, UserErrorCode.FORBIDDEN)
+def _forbidden(field: str | None, message: str) -> ApiError:
+    """FORBIDDEN at the top level; ``field`` (of the mutation's input) names what asked for
+    more than the caller holds, in ``extensions.argument``."""
+    if field is None:
+        return ApiError(message, ApiErrorCode.FORBIDDEN)
+    argument = f"input.{field}"
+    return ApiError(f"{argument}: {message}", ApiErrorCode.FORBIDDEN, argument=argument)
 
 
-def _not_found(field: str, what: str) -> UserErrors:
-    return UserErrors.single(
-        field, f"no {what} with this id is visible to you", UserErrorCode.NOT_FOUND
-    )
+def _not_found(field: str, what: str) -> ApiError:
+    """NOT_FOUND at the top level for the id in the mutation's input at ``field``."""
+    return not_found(f"input.{field}", f"no {what} with this id is visible to you")
 
 
 def _uncovered(wanted: Mapping[str, Scope], held: Mapping[str, Scope]) -> list[str]:

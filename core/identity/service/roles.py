@@ -34,7 +34,7 @@ async def roles_by_key(
     if missing:
         known = ", ".join((await session.scalars(select(Role.key).order_by(Role.key))).all())
         raise UserErrors.single(
-            field, f"unknown role {', '.join(missing)} (roles: {known})", UserErrorCode.NOT_FOUND
+            field, f"unknown role {', '.join(missing)} (roles: {known})", UserErrorCode.INVALID
         )
     return rows
 
@@ -180,7 +180,7 @@ async def update_role(
     grants (``grants``) are additions to them."""
     caller = require(context, "roles:manage")
     role = await _managed_role(session, context, caller, role_id)
-    require_version(role.version, version)
+    require_version(role, version)
     check = Check()
     before = {
         "name": role.name,
@@ -228,7 +228,7 @@ async def delete_role(
     """Delete a custom role; its holders lose it. Returns how many users held it."""
     caller = require(context, "roles:manage")
     role = await _managed_role(session, context, caller, role_id)
-    require_version(role.version, version)
+    require_version(role, version)
     if role.builtin:
         raise UserErrors.single(
             "id",

@@ -74,7 +74,7 @@ async def update_team(
         )
     if team is None:
         raise _not_found("id", "team")
-    require_version(team.version, version)
+    require_version(team, version)
     check = Check()
     cleaned = check.text("name", name, max_length=100)
     if cleaned is not None and await session.scalar(

@@ -121,7 +121,7 @@ async def _team_exists(
     session: AsyncSession, check: Check, team_id: int | None, field: str
 ) -> None:
     if team_id is not None and await session.get(Team, team_id) is None:
-        check.fail(field, "no team with this id exists", UserErrorCode.NOT_FOUND)
+        raise _not_found(field, "team")
 
 
 async def _email_free(
@@ -282,7 +282,7 @@ async def update_user(
     """
     require(context, "users:manage")
     user = await managed_user(session, context, user_id)
-    require_version(user.version, version)
+    require_version(user, version)
     check = Check()
     before = snapshot(user, USER_FIELDS)
     if "email" in changes:

@@ -18,6 +18,7 @@ from core.plugin_api import (
     actor_of,
     audit,
     global_id,
+    not_found,
     require,
     require_version,
 )
@@ -75,9 +76,7 @@ async def _assignee_in_reach(
     if scope is not None and scope is not Scope.ALL:
         statement = statement.where(User.id.in_(context.owner_ids(scope)))
     if await session.scalar(statement) is None:
-        check.fail(
-            field, "must be an active user you may assign tickets to", UserErrorCode.NOT_FOUND
-        )
+        raise not_found(f"input.{field}", "must be an active user you may assign tickets to")
 
 
 async def assign(
@@ -93,7 +92,7 @@ async def assign(
     """Assign (``kind`` ASSIGNED) or transfer with a reason (``kind`` TRANSFERRED)."""
     caller = require(context, "tickets:assign")
     ticket = await writable_ticket(session, context, ticket_id, "tickets:assign")
-    require_version(ticket.version, version)
+    require_version(ticket, version)
     check = Check()
     if ticket.status == "CLOSED":
         check.fail("id", "a closed ticket cannot be reassigned", UserErrorCode.BUSINESS_RULE)
@@ -145,7 +144,7 @@ async def escalate(
 ) -> Ticket:
     caller = require(context, "tickets:write")
     ticket = await writable_ticket(session, context, ticket_id)
-    require_version(ticket.version, version)
+    require_version(ticket, version)
     check = Check()
     cleaned_reason = check.text("reason", reason, max_length=2000)
     if ticket.status == "CLOSED":
@@ -201,12 +200,12 @@ async def set_routing_rule(
     if (team_id is None) == (not user_ids):
         check.fail("teamId", "give either a team or a list of users", UserErrorCode.INVALID)
     elif team_id is not None and await session.get(Team, team_id) is None:
-        check.fail("teamId", "no team has this id", UserErrorCode.NOT_FOUND)
+        raise not_found("input.teamId", "no team has this id")
     if user_ids:
         found = set((await session.scalars(select(User.id).where(User.id.in_(user_ids)))).all())
         for index, user_id in enumerate(user_ids):
             if user_id not in found:
-                check.fail(f"userIds.{index}", "no user has this id", UserErrorCode.NOT_FOUND)
+                raise not_found(f"input.userIds.{index}", "no user has this id")
     check.done()
     if row is None:
         row = RoutingRule(type=ticket_type)

@@ -9,17 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import RequestContext, UserErrorCode, UserErrors, require
+from core.plugin_api import ApiError, RequestContext, not_found, require
 from plugins.tickets.models import Ticket, TicketEvent
 
 COUNTER = "ticket"
 NUMBER_PREFIX = "T"
 
 
-def _not_found(field: str = "id", what: str = "ticket") -> UserErrors:
-    return UserErrors.single(
-        field, f"no {what} with this id that you may change", UserErrorCode.NOT_FOUND
-    )
+def _not_found(field: str = "id", what: str = "ticket") -> ApiError:
+    """NOT_FOUND at the top level for the id in the mutation's input at ``field``."""
+    return not_found(f"input.{field}", f"no {what} with this id that you may change")
 
 
 def _hook(context: RequestContext) -> Any:

@@ -22,6 +22,7 @@ from core.plugin_api import (
     format_number,
     global_id,
     next_value,
+    not_found,
     require,
     require_version,
 )
@@ -62,11 +63,7 @@ async def open_ticket(
             )
         )
     if customer is None:
-        check.fail(
-            "customerId",
-            "no active customer with this id is visible to you",
-            UserErrorCode.NOT_FOUND,
-        )
+        raise not_found("input.customerId", "no active customer with this id is visible to you")
     if (
         contact_id is not None
         and customer is not None
@@ -241,7 +238,7 @@ async def transition(
     only."""
     caller = require(context, "tickets:write")
     ticket = await writable_ticket(session, context, ticket_id)
-    require_version(ticket.version, version)
+    require_version(ticket, version)
     if reopening and ticket.status != "RESOLVED":
         raise UserErrors.single(
             "id",
