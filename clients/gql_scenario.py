@@ -134,11 +134,13 @@ def assert_current_object(payload: dict[str, Any], current: Read) -> None:
 
 
 def conflict(caller: Caller, stale: Read, current: Read) -> None:
-    """A stale version is refused with CONFLICT on ``version``, and nothing changes."""
+    """A stale version is refused with CONFLICT on ``version`` and answers the current object;
+    nothing changes."""
     payload = caller.execute(
         "RenameCustomer", id=stale.id, version=stale.version, name=f"{stale.name} (stale)"
     )["updateCustomer"]
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [("version", "CONFLICT")]
+    assert_current_object(payload, current)
     assert reread(caller, stale.id) == current
 
 

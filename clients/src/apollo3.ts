@@ -193,7 +193,8 @@ export function assertCurrentObject(client: Client, payload: UpdatePayload, curr
   assert.equal(cachedCustomer(client, current.id)["version"], current.version);
 }
 
-/** An update with a stale version is refused with CONFLICT on `version`; nothing changes. */
+/** An update with a stale version is refused with CONFLICT on `version` and answers the
+ * current object, which the cache keeps; nothing changes. */
 async function conflict(client: Client, stale: Read, current: Read): Promise<void> {
   const result = await client.mutate({
     mutation: RenameCustomerDocument,
@@ -205,6 +206,7 @@ async function conflict(client: Client, stale: Read, current: Read): Promise<voi
   );
   assert.deepEqual(codes(payload.errors), ["CONFLICT"]);
   assert.equal(payload.errors[0]?.field, "version");
+  assertCurrentObject(client, payload, current);
   const entry = cachedCustomer(client, current.id);
   assert.equal(entry["name"], current.name);
   assert.equal(entry["version"], current.version);
