@@ -53,9 +53,10 @@ async def done(api: Api, name: str, input: dict[str, Any], selection: str) -> di
 
 
 def top_level(body: dict[str, Any]) -> dict[str, Any]:
-    """The one top-level error of a refused mutation (no data at all)."""
-    assert body["data"] is None, body
+    """The one top-level error of a refused operation: its root field alone is null (the whole
+    of ``data`` only when the request never ran, as for a validation error)."""
     (error,) = body["errors"]
+    assert body["data"] is None or body["data"] == {error["path"][0]: None}, body
     extensions: dict[str, Any] = error["extensions"]
     return {"message": error["message"], **extensions}
 

@@ -155,7 +155,7 @@ def not_found(body: dict[str, Any]) -> str:
     assert body.get("errors"), body
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "NOT_FOUND", body
-    assert body["data"] is None, body
+    assert body["data"] == {error["path"][0]: None}, body
     argument: str = error["extensions"]["argument"]
     assert error["message"].startswith(f"{argument}: "), body
     return argument

@@ -55,13 +55,13 @@ async def mutate(api: Api, name: str, input: dict[str, Any], selection: str) -> 
 
 async def refusal(api: Api, name: str, input: dict[str, Any], selection: str) -> dict[str, Any]:
     """Call mutation ``name``, which must be refused at the top level (FORBIDDEN, NOT_FOUND):
-    no data, one GraphQL error; return the response."""
+    its field null, one GraphQL error; return the response."""
     input_type = name[0].upper() + name[1:] + "Input"
     body: dict[str, Any] = await api.gql(
         f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selection} {ERRORS} }} }}",
         {"input": input},
     )
-    assert body["data"] is None, body
+    assert body["data"] == {name: None}, body
     assert len(body["errors"]) == 1, body
     return body
 

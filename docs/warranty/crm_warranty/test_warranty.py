@@ -111,7 +111,7 @@ async def test_bad_input_is_refused_field_by_field_and_nothing_is_kept(admin: Ap
     duplicate = await register(admin, acme["id"], "SN-1")
     assert [(e["field"], e["code"]) for e in duplicate["errors"]] == [("serial", "DUPLICATE")]
     unknown = await admin.gql(REGISTER, warranty_input("Q3VzdG9tZXI6OTk5", "SN-3"))  # Customer:999
-    assert unknown["data"] is None
+    assert unknown["data"] == {"registerWarranty": None}
     assert [e["extensions"] for e in unknown["errors"]] == [
         {"code": "NOT_FOUND", "argument": "input.customerId"}
     ]
@@ -127,7 +127,8 @@ async def test_grants_follow_the_customer(api: Api) -> None:
     assert (await register(alice, alices["id"], "SN-A"))["errors"] == []
     # Bob owns nothing of Alice's: he can neither see nor add to her customer's warranties.
     refused = await bob.gql(REGISTER, warranty_input(alices["id"], "SN-B"))
-    assert refused["data"] is None  # the same answer as for a customer that does not exist
+    # The same answer as for a customer that does not exist.
+    assert refused["data"] == {"registerWarranty": None}
     assert [e["extensions"] for e in refused["errors"]] == [
         {"code": "NOT_FOUND", "argument": "input.customerId"}
     ]
