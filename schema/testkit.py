@@ -219,6 +219,60 @@ class Api:
         body: dict[str, Any] = response.json()
         return body
 
+    async def walk(
+        self,
+        query: str,
+        path: Sequence[str | int],
+        leaf: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        page: int = 2,
+        max_pages: int = 500,
+    ) -> list[Any]:
+        """Every record of a connection, ``page`` at a time forward (``first``/``after``),
+        asserting that paging backward from the end (``last``/``before``) gives the same
+        records in the same order; returns each node's ``leaf`` field.
+
+        ``query`` declares ``$first``, ``$after``, ``$last`` and ``$before`` and passes them
+        to the connection found at ``path`` below ``data``. At most ``max_pages`` pages each
+        way: a cursor that never ends the list fails the test instead of looping."""
+        forward: list[Any] = []
+        after: str | None = None
+        for _ in range(max_pages):
+            found = await self._connection(
+                query, path, {**(variables or {}), "first": page, "after": after}
+            )
+            forward += [edge["node"][leaf] for edge in found["edges"]]
+            if not found["pageInfo"]["hasNextPage"]:
+                break
+            after = found["pageInfo"]["endCursor"]
+        else:
+            raise AssertionError(f"more than {max_pages} pages forward")
+        backward: list[Any] = []
+        before: str | None = None
+        for _ in range(max_pages):
+            found = await self._connection(
+                query, path, {**(variables or {}), "last": page, "before": before}
+            )
+            backward = [edge["node"][leaf] for edge in found["edges"]] + backward
+            if not found["pageInfo"]["hasPreviousPage"]:
+                break
+            before = found["pageInfo"]["startCursor"]
+        else:
+            raise AssertionError(f"more than {max_pages} pages backward")
+        assert backward == forward, (forward, backward)
+        return forward
+
+    async def _connection(
+        self, query: str, path: Sequence[str | int], variables: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = await self.gql(query, variables)
+        assert "errors" not in body, body
+        found: Any = body["data"]
+        for step in path:
+            found = found[step]
+        return dict(found)
+
     async def login(self, email: str, password: str = DEFAULT_PASSWORD) -> Api:
         """Sign in through the API; the returned client carries the access token."""
         body = await self.with_token(None).gql(LOGIN, {"email": email, "password": password})

@@ -56,39 +56,6 @@ query($orderBy: [AuditEventOrder!], $first: Int, $after: String, $last: Int, $be
 }"""
 
 
-def _connection(body: dict[str, Any], path: list[str | int]) -> dict[str, Any]:
-    assert "errors" not in body, body
-    found: Any = body["data"]
-    for step in path:
-        found = found[step]
-    return dict(found)
-
-
-async def walk(
-    api: Api, query: str, path: list[str | int], leaf: str, variables: dict[str, Any]
-) -> list[Any]:
-    """Every record of a list, two at a time forward; checks that paging backward from the
-    end gives the same records in the same order."""
-    forward: list[Any] = []
-    after = None
-    while True:
-        page = _connection(await api.gql(query, {**variables, "first": 2, "after": after}), path)
-        forward += [edge["node"][leaf] for edge in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    backward: list[Any] = []
-    before = None
-    while True:
-        page = _connection(await api.gql(query, {**variables, "last": 2, "before": before}), path)
-        backward = [edge["node"][leaf] for edge in page["edges"]] + backward
-        if not page["pageInfo"]["hasPreviousPage"]:
-            break
-        before = page["pageInfo"]["startCursor"]
-    assert backward == forward
-    return forward
-
-
 async def load(admin: Api) -> dict[str, int]:
     """Seven customers (two without an owner, ties on stage and grade), contacts of the
     first, tasks (some done), owned by Ann and Bob."""
@@ -177,24 +144,21 @@ async def test_customers_sort_by_stage_grade_owner_number_both_ways(
     def expected(key: Any) -> list[str]:
         return [_number(n) for n in sorted(range(7), key=key, reverse=descending)]
 
-    stage = await walk(
-        admin,
+    stage = await admin.walk(
         CUSTOMERS,
         ["customers"],
         "number",
         {"orderBy": {"field": "STAGE", "direction": direction}},
     )
     assert stage == expected(lambda n: (STAGES.index(STAGES[n % 5]), n))
-    grade = await walk(
-        admin,
+    grade = await admin.walk(
         CUSTOMERS,
         ["customers"],
         "number",
         {"orderBy": [{"field": "GRADE", "direction": direction}]},
     )
     assert grade == expected(lambda n: (GRADES.index(GRADES[n % 3]), n))
-    number = await walk(
-        admin,
+    number = await admin.walk(
         CUSTOMERS,
         ["customers"],
         "number",
@@ -202,8 +166,7 @@ async def test_customers_sort_by_stage_grade_owner_number_both_ways(
     )
     assert number == expected(lambda n: n)
     # Without an owner: last ascending, first descending (NULL after every name).
-    owner = await walk(
-        admin,
+    owner = await admin.walk(
         CUSTOMERS,
         ["customers"],
         "number",
@@ -220,7 +183,7 @@ async def test_several_entries_sort_in_turn(admin: Api) -> None:
     await load(admin)
     owners = ["Bob", None, "Ann", "Bob", None, "Ann", "Ann"]
     order = [{"field": "OWNER", "direction": "DESC"}, {"field": "NAME"}]
-    found = await walk(admin, CUSTOMERS, ["customers"], "number", {"orderBy": order})
+    found = await admin.walk(CUSTOMERS, ["customers"], "number", {"orderBy": order})
     # Owner descending (no owner first, then Bob, then Ann), then name ascending (the name
     # runs against n).
     rank = {None: 0, "Bob": 1, "Ann": 2}
@@ -232,14 +195,13 @@ async def test_several_entries_sort_in_turn(admin: Api) -> None:
 async def test_tasks_and_contacts_sort_both_ways(admin: Api, direction: str) -> None:
     await load(admin)
     descending = direction == "DESC"
-    due = await walk(
-        admin, TASKS, ["tasks"], "title", {"orderBy": [{"field": "DUE_AT", "direction": direction}]}
+    due = await admin.walk(
+        TASKS, ["tasks"], "title", {"orderBy": [{"field": "DUE_AT", "direction": direction}]}
     )
     assert due == [
         f"Task {n}" for n in sorted(range(5), key=lambda n: (n % 3, n), reverse=descending)
     ]
-    done = await walk(
-        admin,
+    done = await admin.walk(
         TASKS,
         ["tasks"],
         "title",
@@ -251,8 +213,7 @@ async def test_tasks_and_contacts_sort_both_ways(admin: Api, direction: str) -> 
         if descending
         else ["Task 1", "Task 3", "Task 0", "Task 2", "Task 4"]
     )
-    created = await walk(
-        admin,
+    created = await admin.walk(
         CONTACTS,
         ["contacts"],
         "name",
@@ -268,8 +229,8 @@ async def test_nested_connections_take_order_by_and_page_backward(admin: Api) ->
             {"field": "NAME", "direction": direction},
             {"field": "CREATED_AT", "direction": direction},
         ]
-        found = await walk(
-            admin, NESTED, ["customers", "edges", 0, "node", "contacts"], "name", {"orderBy": order}
+        found = await admin.walk(
+            NESTED, ["customers", "edges", 0, "node", "contacts"], "name", {"orderBy": order}
         )
         # Customer 1 has the contacts 0, 2, 4: names Contact 0, 2, 1.
         expected = ["Contact 0", "Contact 1", "Contact 2"]
@@ -278,9 +239,8 @@ async def test_nested_connections_take_order_by_and_page_backward(admin: Api) ->
 
 async def test_audit_events_sort_by_occurred_at(admin: Api) -> None:
     await load(admin)
-    newest = await walk(admin, AUDIT, ["auditEvents"], "id", {})
-    oldest = await walk(
-        admin,
+    newest = await admin.walk(AUDIT, ["auditEvents"], "id", {})
+    oldest = await admin.walk(
         AUDIT,
         ["auditEvents"],
         "id",
@@ -305,8 +265,9 @@ async def test_refused_orderings_name_order_by(admin: Api) -> None:
 
 async def test_cursor_of_another_order_is_refused(admin: Api) -> None:
     await load(admin)
-    page = _connection(await admin.gql(CUSTOMERS, {"first": 2}), ["customers"])
-    cursor = page["pageInfo"]["endCursor"]
+    first = await admin.gql(CUSTOMERS, {"first": 2})
+    assert "errors" not in first, first
+    cursor = first["data"]["customers"]["pageInfo"]["endCursor"]
     for variables, argument in (
         ({"orderBy": [{"field": "STAGE"}], "first": 2, "after": cursor}, "after"),
         (
@@ -354,12 +315,11 @@ query($orderBy: [InteractionOrder!], $first: Int, $after: String, $last: Int, $b
 async def test_nested_timeline_and_tasks_take_order_by(admin: Api) -> None:
     await load(admin)
     path: list[str | int] = ["customers", "edges", 0, "node", "interactions"]
-    newest = await walk(admin, TIMELINE, path, "summary", {})
+    newest = await admin.walk(TIMELINE, path, "summary", {})
     assert newest == [f"Call {n}" for n in sorted(range(5), key=lambda n: (n % 3, -n))]
-    oldest = await walk(admin, TIMELINE, path, "summary", {"orderBy": [{"field": "OCCURRED_AT"}]})
+    oldest = await admin.walk(TIMELINE, path, "summary", {"orderBy": [{"field": "OCCURRED_AT"}]})
     assert oldest == newest[::-1]
-    created = await walk(
-        admin,
+    created = await admin.walk(
         TIMELINE,
         path,
         "summary",
@@ -405,9 +365,9 @@ async def test_teams_sort_by_name_any_case_or_creation(admin: Api) -> None:
     for name in ("north", "East", "south", "West"):
         body = await admin.gql(CREATE_TEAM, {"name": name})
         assert body["data"]["createTeam"]["errors"] == []
-    by_name = await walk(admin, TEAMS, ["teams"], "name", {})
+    by_name = await admin.walk(TEAMS, ["teams"], "name", {})
     assert by_name == ["East", "north", "south", "West"]
-    newest = await walk(
-        admin, TEAMS, ["teams"], "name", {"orderBy": {"field": "CREATED_AT", "direction": "DESC"}}
+    newest = await admin.walk(
+        TEAMS, ["teams"], "name", {"orderBy": {"field": "CREATED_AT", "direction": "DESC"}}
     )
     assert newest == ["West", "south", "East", "north"]

@@ -36,39 +36,6 @@ query($id: ID!, $orderBy: [TicketOrder!], $first: Int, $after: String, $last: In
 }"""
 
 
-def _connection(body: dict[str, Any], path: list[str | int]) -> dict[str, Any]:
-    assert "errors" not in body, body
-    found: Any = body["data"]
-    for step in path:
-        found = found[step]
-    return dict(found)
-
-
-async def walk(
-    api: Api, query: str, path: list[str | int], leaf: str, variables: dict[str, Any]
-) -> list[Any]:
-    """Every record of a list, two at a time forward; checks that paging backward from the
-    end gives the same records in the same order."""
-    forward: list[Any] = []
-    after = None
-    while True:
-        page = _connection(await api.gql(query, {**variables, "first": 2, "after": after}), path)
-        forward += [edge["node"][leaf] for edge in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    backward: list[Any] = []
-    before = None
-    while True:
-        page = _connection(await api.gql(query, {**variables, "last": 2, "before": before}), path)
-        backward = [edge["node"][leaf] for edge in page["edges"]] + backward
-        if not page["pageInfo"]["hasPreviousPage"]:
-            break
-        before = page["pageInfo"]["startCursor"]
-    assert backward == forward
-    return forward
-
-
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings(plugins=("fixture", "tickets"))
@@ -120,9 +87,9 @@ async def test_tickets_sort_by_priority_in_severity_order(
             range(6), key=lambda n: (SEVERITY.index(PRIORITIES[n]), n), reverse=descending
         )
     ]
-    assert await walk(admin, TICKETS, ["tickets"], "number", {"orderBy": order}) == expected
-    nested = await walk(
-        admin, NESTED, ["customer", "tickets"], "number", {"id": customer, "orderBy": order}
+    assert await admin.walk(TICKETS, ["tickets"], "number", {"orderBy": order}) == expected
+    nested = await admin.walk(
+        NESTED, ["customer", "tickets"], "number", {"id": customer, "orderBy": order}
     )
     assert nested == expected
     if descending:
@@ -135,7 +102,7 @@ async def test_tickets_by_priority_then_newest(admin: Api, customer: str, clock:
         {"field": "PRIORITY", "direction": "DESC"},
         {"field": "CREATED_AT", "direction": "DESC"},
     ]
-    found = await walk(admin, TICKETS, ["tickets"], "number", {"orderBy": order})
+    found = await admin.walk(TICKETS, ["tickets"], "number", {"orderBy": order})
     assert found == [numbers[n] for n in (3, 1, 4, 2, 5, 0)]
 
 
@@ -145,9 +112,9 @@ async def test_tickets_sort_by_updated_at(
 ) -> None:
     numbers = await open_tickets(admin, customer, clock)
     order = [{"field": "UPDATED_AT", "direction": direction}]
-    found = await walk(admin, TICKETS, ["tickets"], "number", {"orderBy": order})
+    found = await admin.walk(TICKETS, ["tickets"], "number", {"orderBy": order})
     assert found == (numbers[::-1] if direction == "DESC" else numbers)
-    default = await walk(admin, TICKETS, ["tickets"], "number", {})
+    default = await admin.walk(TICKETS, ["tickets"], "number", {})
     assert default == numbers[::-1]  # newest first
 
 
@@ -196,11 +163,11 @@ async def test_tickets_sort_by_the_sla_due_time_that_matters(
         return [number[ticket["id"]] for ticket in found]
 
     ascending = [{"field": "SLA_DUE"}]
-    found = await walk(admin, TICKETS, ["tickets"], "number", {"orderBy": ascending})
+    found = await admin.walk(TICKETS, ["tickets"], "number", {"orderBy": ascending})
     # The standing clocks (WAITING, RESOLVED) have no due time: last, by id.
     assert found == numbers(urgent, low, medium, answered, waiting, done)
     descending = [{"field": "SLA_DUE", "direction": "DESC"}]
-    found = await walk(admin, TICKETS, ["tickets"], "number", {"orderBy": descending})
+    found = await admin.walk(TICKETS, ["tickets"], "number", {"orderBy": descending})
     assert found == numbers(done, waiting, answered, medium, low, urgent)
 
     # A new target moves the open tickets of that priority at once, without a new version.
@@ -213,7 +180,7 @@ async def test_tickets_sort_by_the_sla_due_time_that_matters(
     after = (await admin.gql(VERSION, {"id": low["id"]}))["data"]["ticket"]
     assert after["version"] == before["version"]
     assert after["sla"]["firstResponseDueAt"] < before["sla"]["firstResponseDueAt"]
-    found = await walk(admin, TICKETS, ["tickets"], "number", {"orderBy": ascending})
+    found = await admin.walk(TICKETS, ["tickets"], "number", {"orderBy": ascending})
     assert found == numbers(low, urgent, medium, answered, waiting, done)
 
 
