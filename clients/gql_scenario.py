@@ -2,12 +2,14 @@
 against ``schema/schema.graphql`` and sent over HTTP (httpx) to a served instance.
 
 :func:`run` runs every step in order and returns the names of those that passed: login,
-cache-free pagination, a versioned update, a CONFLICT, a dashboard with partial data, two
-concurrent refreshes and an expired token's code.
+pagination, a versioned update, a CONFLICT, persisted queries with and without a
+stored hash, a dashboard with partial data, two concurrent refreshes and an expired token's
+code.
 """
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from gql import Client, GraphQLRequest, gql
 from gql.client import SyncClientSession
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXTransport
+from graphql import print_ast
 
 HERE = Path(__file__).resolve().parent
 SCHEMA = (HERE.parent / "schema" / "schema.graphql").read_text(encoding="utf-8")
@@ -61,6 +64,26 @@ class Caller:
         result = self.session.execute(request, extra_args={"headers": headers})
         assert isinstance(result, dict)
         return result
+
+
+class PersistedRequest(GraphQLRequest):
+    """A request as Apollo's persisted-query link sends it: the SHA-256 of the document in
+    ``extensions.persistedQuery``, and the document itself only when ``with_query``."""
+
+    def __init__(self, request: GraphQLRequest, *, with_query: bool) -> None:
+        text = print_ast(request.document)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        super().__init__(
+            request, extensions={"persistedQuery": {"version": 1, "sha256Hash": digest}}
+        )
+        self.with_query = with_query
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload = super().payload
+        if not self.with_query:
+            del payload["query"]
+        return payload
 
 
 def client(settings: Settings) -> Client:
@@ -144,6 +167,25 @@ def conflict(caller: Caller, stale: Read, current: Read) -> None:
     assert reread(caller, stale.id) == current
 
 
+def persisted_queries(settings: Settings) -> None:
+    """Automatic persisted queries: an unknown hash is answered PERSISTED_QUERY_NOT_FOUND and
+    the document sent with it is stored; another client then runs it by its hash alone."""
+    request = operation("SystemModules")
+    with client(settings) as session:
+        try:
+            session.execute(PersistedRequest(request, with_query=False))
+        except TransportQueryError as refused:
+            codes = [e["extensions"]["code"] for e in refused.errors or []]
+        else:
+            raise AssertionError("an unknown hash was answered")
+        assert codes == ["PERSISTED_QUERY_NOT_FOUND"]
+        stored = session.execute(PersistedRequest(request, with_query=True))
+    with client(settings) as other:
+        by_hash = other.execute(PersistedRequest(request, with_query=False))
+    assert by_hash == stored
+    assert any(module["name"] == "core" for module in by_hash["system"]["modules"])
+
+
 def run(settings: Settings) -> list[str]:
     """The scenario's steps, in order; returns the names of those that passed."""
     passed: list[str] = []
@@ -157,6 +199,8 @@ def run(settings: Settings) -> list[str]:
         passed.append("versioned update")
         conflict(caller, read, current)
         passed.append("CONFLICT on a stale version")
+    persisted_queries(settings)
+    passed.append("persisted queries")
     dashboard_partial_data(settings)
     passed.append("a dashboard keeps its data beside one forbidden field")
     concurrent_refreshes(settings)

@@ -274,6 +274,7 @@ def test_python_gql_scenario(served: Served) -> None:
         "pagination",
         "versioned update",
         "CONFLICT on a stale version",
+        "persisted queries",
         "a dashboard keeps its data beside one forbidden field",
         "two concurrent refreshes keep the session",
         "an expired access token has its own code",
