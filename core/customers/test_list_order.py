@@ -250,6 +250,41 @@ async def test_audit_events_sort_by_occurred_at(admin: Api) -> None:
     assert oldest == newest[::-1]
 
 
+async def test_audit_events_filter_by_when_they_occurred(admin: Api) -> None:
+    await load(admin)
+    query = """
+    query($filter: AuditEventFilter) {
+      auditEvents(filter: $filter, orderBy: [{field: OCCURRED_AT}], first: 100) {
+        edges { node { id occurredAt } }
+      }
+    }"""
+
+    async def ids(occurred: dict[str, str] | None) -> list[str]:
+        body = await admin.gql(query, {"filter": {"occurred": occurred}})
+        assert "errors" not in body, body
+        return [edge["node"]["id"] for edge in body["data"]["auditEvents"]["edges"]]
+
+    body = await admin.gql(query, {"filter": None})
+    events = [edge["node"] for edge in body["data"]["auditEvents"]["edges"]]
+    moments = sorted({dt.datetime.fromisoformat(event["occurredAt"]) for event in events})
+    assert len(moments) >= 2, events
+    middle = moments[len(moments) // 2]
+    cut = middle.isoformat()
+    before = [e["id"] for e in events if dt.datetime.fromisoformat(e["occurredAt"]) < middle]
+    since = [e["id"] for e in events if dt.datetime.fromisoformat(e["occurredAt"]) >= middle]
+    assert before
+    assert since
+    assert await ids({"from": cut}) == since  # from is inclusive
+    assert await ids({"to": cut}) == before  # to is exclusive
+    assert await ids({"from": cut, "to": cut}) == []
+    assert await ids(None) == before + since
+    refused = await admin.gql(
+        query, {"filter": {"occurred": {"from": cut, "to": moments[0].isoformat()}}}
+    )
+    (error,) = refused["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "filter.occurred.to"}
+
+
 async def test_refused_orderings_name_order_by(admin: Api) -> None:
     def refused(body: dict[str, Any]) -> tuple[str, str]:
         (error,) = body["errors"]

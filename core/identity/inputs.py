@@ -10,6 +10,7 @@ from strawberry import relay
 
 from core.extension import Scope as ScopeValue
 from core.pagination import OrderDirection
+from core.types import DateTimeRange
 
 Scope = strawberry.enum(
     ScopeValue,
@@ -198,5 +199,6 @@ class AuditEventFilter:
     entity_type: str | None = None
     entity_id: relay.GlobalID | None = None
     actor_id: relay.GlobalID | None = None
-    occurred_after: dt.datetime | None = None
-    occurred_before: dt.datetime | None = None
+    occurred: DateTimeRange | None = strawberry.field(
+        default=None, description="When the change happened: `from` inclusive, `to` exclusive."
+    )

@@ -25,6 +25,7 @@ from core.identity.inputs import (
 )
 from core.identity.types import ApiToken, AuditEvent, PermissionInfo, Role, Team, User
 from core.pagination import ORDER_BY_HELP, Connection, ListOrder, PageArgs
+from core.types import in_range
 from core.validation import MAX_SEARCH_LENGTH, argument_id, like_pattern, search_text
 
 USER_ORDER = ListOrder(
@@ -193,10 +194,9 @@ class IdentityQuery:
             actor_id = argument_id(filter.actor_id, "User", "filter.actorId")
             if actor_id is not None:
                 statement = statement.where(event.actor_id == actor_id)
-            if filter.occurred_after is not None:
-                statement = statement.where(event.occurred_at >= filter.occurred_after)
-            if filter.occurred_before is not None:
-                statement = statement.where(event.occurred_at < filter.occurred_before)
+            statement = statement.where(
+                *in_range(event.occurred_at, filter.occurred, "filter.occurred")
+            )
         keys = AUDIT_EVENT_ORDER.keys(order_by)
         return await info.context.page(
             statement,
