@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from core.extension import Scope
     from core.host import CRMPluginManager
     from core.loaders import ChildCountLoader, ChildPageLoader, Loader
-    from core.pagination import Connection, PageArgs, Part, SortKey
+    from core.ordering import SortKey
+    from core.pagination import Connection, PageArgs, Part
 
 L = TypeVar("L", bound="Loader[Any, Any]")
 N = TypeVar("N", bound="Node")

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy import Select, func, select
 
-from core.pagination import ChildPage, PageArgs, SortKey, child_pages, page_bounds
+from core.ordering import SortKey
+from core.pagination import ChildPage, PageArgs, child_pages, page_bounds
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

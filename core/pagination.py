@@ -12,13 +12,12 @@ import base64
 import binascii
 import datetime as dt
 import decimal
-import enum
 import functools
 import hashlib
 import json
 import math
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    case,
     false,
     func,
     literal,
@@ -43,6 +41,7 @@ from strawberry.relay.types import NodeType
 
 from core.client_input import load_json
 from core.errors import bad_argument
+from core.ordering import SortKey, flat_keys
 
 
 @strawberry.type(description="A page of results with Relay cursors.")
@@ -54,113 +53,6 @@ class Connection(relay.Connection[NodeType]):
         if self._count is None:
             return len(self.edges)
         return await self._count()
-
-
-@strawberry.enum(description="Ascending or descending.")
-class OrderDirection(enum.Enum):
-    ASC = "ASC"
-    DESC = "DESC"
-
-
-@dataclass(frozen=True)
-class SortKey:
-    """One column (or expression) of an ordering; the last key of an ordering must be
-    unique (the id).
-
-    A ``nullable`` key sorts NULL after every value: last when ascending, first when
-    descending, on every database (an ordering by ``column IS NULL`` first, then the
-    column), and pages across its NULLs like across any value.
-    """
-
-    column: Any
-    descending: bool = False
-    nullable: bool = False
-
-
-def _flat(keys: Sequence[SortKey]) -> tuple[SortKey, ...]:
-    """``keys`` as the database orders by them: a nullable key becomes a NULL flag (0, then
-    1) and the column."""
-    return _flat_cached(tuple(keys))
-
-
-@functools.lru_cache(maxsize=256)
-def _flat_cached(keys: tuple[SortKey, ...]) -> tuple[SortKey, ...]:
-    flat: list[SortKey] = []
-    for key in keys:
-        if key.nullable:
-            flag = case((key.column.is_(None), 1), else_=0)
-            flat.append(SortKey(flag, key.descending))
-            flat.append(SortKey(key.column, key.descending))
-        else:
-            flat.append(key)
-    return tuple(flat)
-
-
-MAX_ORDER_ENTRIES = 3
-"""The most entries an ``orderBy`` takes."""
-
-ORDER_BY_HELP = (
-    "Sorts by each entry in turn (at most 3, each field once), then by id; null or empty: "
-    "the list's default order. A cursor works only with the orderBy it was given out under."
-)
-"""The description of every list's ``orderBy`` argument."""
-
-
-class ListOrder:
-    """The orderings a list offers, for its ``orderBy: [XOrder!]`` argument.
-
-    Each entry of ``orderBy`` (an input with ``field`` and ``direction``) sorts by the
-    field's column in turn; ``unique`` (the id) comes last, in the direction of the first
-    entry, so that every ordering is total and its cursors stable. An empty or missing
-    ``orderBy`` is ``default``.
-
-    :param columns: the column (or SQL expression) of each field of the list's enum.
-    :param unique: the unique column ending every ordering.
-    :param default: the ordering without ``orderBy``: (field, descending) pairs.
-    :param nullable: fields whose column can be NULL (sorted after every value).
-    """
-
-    def __init__(
-        self,
-        columns: Mapping[Any, Any],
-        unique: Any,
-        default: Sequence[tuple[Any, bool]],
-        nullable: Iterable[Any] = (),
-    ) -> None:
-        self.columns, self.unique, self.default = dict(columns), unique, tuple(default)
-        self.nullable = frozenset(nullable)
-        self._built: dict[tuple[tuple[Any, bool], ...], tuple[SortKey, ...]] = {}
-
-    def keys(self, order_by: Sequence[Any] | None, argument: str = "orderBy") -> list[SortKey]:
-        """The sort keys of ``order_by`` (entries with ``field`` and ``direction``); a
-        duplicate field or more than :data:`MAX_ORDER_ENTRIES` entries is a
-        BAD_USER_INPUT error naming ``argument``."""
-        entries = list(order_by or [])
-        if len(entries) > MAX_ORDER_ENTRIES:
-            raise bad_argument(argument, f"takes at most {MAX_ORDER_ENTRIES} entries")
-        seen: set[Any] = set()
-        wanted: list[tuple[Any, bool]] = []
-        for index, entry in enumerate(entries):
-            if entry.field in seen:
-                raise bad_argument(
-                    f"{argument}.{index}.field", f"{entry.field.name} is already in {argument}"
-                )
-            seen.add(entry.field)
-            wanted.append((entry.field, entry.direction == OrderDirection.DESC))
-        return list(self._keys(tuple(wanted) or self.default))
-
-    def _keys(self, wanted: tuple[tuple[Any, bool], ...]) -> tuple[SortKey, ...]:
-        # Built once per ordering: the same key objects each request, so the ordering's
-        # fingerprint (ordering_tag) is computed once too.
-        built = self._built.get(wanted)
-        if built is None:
-            keys = [
-                SortKey(self.columns[field], descending, field in self.nullable)
-                for field, descending in wanted
-            ]
-            keys.append(SortKey(self.unique, wanted[0][1]))
-            built = self._built[wanted] = tuple(keys)
-        return built
 
 
 @dataclass(frozen=True)
@@ -380,7 +272,7 @@ def _ordering(keys: Sequence[SortKey], backwards: bool) -> list[Any]:
 def order_clauses(keys: Sequence[SortKey]) -> list[Any]:
     """``ORDER BY`` clauses of an ordering, NULLs placed as in its pages (for a statement
     that is not paged, such as an export)."""
-    return _ordering(_flat(keys), False)
+    return _ordering(flat_keys(keys), False)
 
 
 def _sort_columns(keys: Sequence[SortKey]) -> list[Any]:
@@ -394,7 +286,7 @@ def _page_filter(
     cursor = args.before if backwards else args.after
     if cursor is None:
         return statement
-    flat = _flat(keys)
+    flat = flat_keys(keys)
     values = decode_cursor(
         cursor,
         argument="before" if backwards else "after",
@@ -460,7 +352,7 @@ def _part_page(
     """The unique key (id) of the rows of one page of ``part``."""
     unique = keys[-1].column
     statement = _page_filter(part.statement, keys, args, backwards)
-    keys = _flat(keys)
+    keys = flat_keys(keys)
     ordering = _ordering(keys, backwards)
     if part.collect is None:
         page = statement.with_only_columns(unique).order_by(*ordering).limit(limit + 1)
@@ -522,7 +414,7 @@ async def paginate(
         pages = [_part_page(part, keys, args, limit, backwards) for part in parts]
         entity = statement.column_descriptions[0]["entity"]
         source = select(entity).where(keys[-1].column.in_(union_all(*pages)))
-    flat = _flat(keys)
+    flat = flat_keys(keys)
     page_statement = _page_filter(source, keys, args, backwards).add_columns(*_sort_columns(flat))
     page_statement = page_statement.order_by(*_ordering(flat, backwards)).limit(limit + 1)
     rows = [(row[0], tuple(row[1:])) for row in (await session.execute(page_statement)).all()]
@@ -556,7 +448,7 @@ async def child_pages(
     the outer query keeps the first ``limit + 1`` of each, so the statement count of a nested
     connection does not grow with the number of parents.
     """
-    flat = _flat(keys)
+    flat = flat_keys(keys)
     numbered = (
         _page_filter(statement, keys, args, backwards)
         .where(parent.in_(list(parent_ids)))
@@ -597,7 +489,7 @@ class ChildPage:
         to_node: Callable[[Any], NodeType],
         count: Callable[[], Awaitable[int]] | None = None,
     ) -> Connection[NodeType]:
-        width = len(_flat(keys))
+        width = len(flat_keys(keys))
         return _connection(
             [(row, tuple(row._mapping[f"sort_{i}"] for i in range(width))) for row in self.rows],
             keys=keys,

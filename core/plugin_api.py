@@ -74,17 +74,8 @@ from core.loaders import (
 )
 from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
-from core.pagination import (
-    ORDER_BY_HELP,
-    ChildPage,
-    Connection,
-    ListOrder,
-    OrderDirection,
-    PageArgs,
-    SortKey,
-    check_page_args,
-    paginate,
-)
+from core.ordering import ORDER_BY_HELP, ListOrder, OrderDirection, SortKey
+from core.pagination import ChildPage, Connection, PageArgs, check_page_args, paginate
 from core.sequences import create_counter, drop_counter, format_number, next_value, next_values
 from core.types import DateTimeRange, in_range
 from core.validation import (

@@ -20,20 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, event
-from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from strawberry import relay
 from typer.testing import CliRunner, Result
@@ -50,8 +47,11 @@ from core.identity import service as identity_service
 from schema.builder import build_schema, non_null_root_fields
 from schema.cli import command_line
 from schema.modules import build_plugin_manager
+from schema.testkit_tools import POSTGRES_URL as POSTGRES_URL
+from schema.testkit_tools import FakeClock as FakeClock
+from schema.testkit_tools import StatementCounter as StatementCounter
+from schema.testkit_tools import postgres_database as postgres_database
 
-POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
 BACKENDS = [
     "sqlite",
     pytest.param(
@@ -75,62 +75,6 @@ mutation($name: String!) {
   createApiToken(input: {name: $name}) { secret errors { field message code } }
 }
 """
-
-
-@asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """Create a fresh PostgreSQL database and drop it afterwards; yields its async URL."""
-    server = make_url(POSTGRES_URL)
-    name = f"crm_test_{uuid.uuid4().hex[:12]}"
-    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield server.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-class FakeClock:
-    """A clock a test moves by hand: ``clock.advance(hours=2)``."""
-
-    def __init__(self, now: dt.datetime | None = None) -> None:
-        self.current = now or dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.current += dt.timedelta(**delta)
-        return self.current
-
-    def set(self, moment: dt.datetime) -> None:
-        self.current = moment
-
-
-class StatementCounter:
-    """Counts SQL statements sent through an engine while it is attached."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.statements: list[str] = []
-
-    def __call__(self, *args: Any) -> None:
-        self.count += 1
-        self.statements.append(str(args[2]))
-
-    def reset(self) -> None:
-        self.count = 0
-        self.statements.clear()
 
 
 async def make_user(

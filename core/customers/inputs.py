@@ -10,7 +10,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from core.pagination import OrderDirection
+from core.ordering import OrderDirection
 from core.types import DateTimeRange
 
 

@@ -37,7 +37,7 @@ from core.loaders import (
     group_by_key,
     one_by_key,
 )
-from core.pagination import SortKey
+from core.ordering import SortKey
 
 IMPORT_KIND = "customers.import"
 

@@ -17,7 +17,7 @@ from core.customers.inputs import (
 )
 from core.db import UTCDateTime
 from core.identity.models import User
-from core.pagination import ListOrder
+from core.ordering import ListOrder
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 

@@ -35,7 +35,8 @@ from core.customers.types import (
     Task,
 )
 from core.errors import bad_argument
-from core.pagination import ORDER_BY_HELP, Connection, PageArgs, Part, SortKey
+from core.ordering import ORDER_BY_HELP, SortKey
+from core.pagination import Connection, PageArgs, Part
 from core.types import in_range
 from core.validation import argument_id, like_pattern, search_text
 

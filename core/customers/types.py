@@ -36,7 +36,8 @@ from core.identity.loaders import UserCard
 from core.identity.queries import AUDIT_EVENT_ORDER
 from core.identity.types import AuditEvent, UserSummary
 from core.node import ModelNode
-from core.pagination import ORDER_BY_HELP, Connection, PageArgs
+from core.ordering import ORDER_BY_HELP
+from core.pagination import Connection, PageArgs
 from core.types import JobStatus
 
 

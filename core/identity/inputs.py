@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from core.extension import Scope as ScopeValue
-from core.pagination import OrderDirection
+from core.ordering import OrderDirection
 from core.types import DateTimeRange
 
 Scope = strawberry.enum(

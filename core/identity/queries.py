@@ -24,7 +24,8 @@ from core.identity.inputs import (
     UserOrderField,
 )
 from core.identity.types import ApiToken, AuditEvent, PermissionInfo, Role, Team, User
-from core.pagination import ORDER_BY_HELP, Connection, ListOrder, PageArgs
+from core.ordering import ORDER_BY_HELP, ListOrder
+from core.pagination import Connection, PageArgs
 from core.types import in_range
 from core.validation import MAX_SEARCH_LENGTH, argument_id, like_pattern, search_text
 

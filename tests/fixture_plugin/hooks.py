@@ -17,7 +17,8 @@ from core.errors import UserError, UserErrorCode, UserErrors
 from core.host import call_in_turn
 from core.identity.types import User
 from core.mutations import mutate
-from core.pagination import Connection, PageArgs, SortKey
+from core.ordering import SortKey
+from core.pagination import Connection, PageArgs
 from core.types import System
 from tests.fixture_plugin import hookspecs, loaders, models
 from tests.fixture_plugin.types import CreateWidgetInput, CreateWidgetPayload, Widget
