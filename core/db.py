@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from core.errors import ApiError, ApiErrorCode
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -41,8 +43,15 @@ WRITER_TURN_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
 BEGIN_OPTION = "crm_sqlite_begin"
 
 
-class DatabaseBusyError(RuntimeError):
-    """A write waited longer than the busy timeout for its turn (SQLite)."""
+class DatabaseBusyError(ApiError):
+    """A write waited longer than the busy timeout for its turn (SQLite): SERVICE_BUSY, which
+    the client answers by trying again in a moment; nothing was written."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"the service is busy ({reason}); nothing was changed, try again in a moment",
+            ApiErrorCode.SERVICE_BUSY,
+        )
 
 
 class Base(DeclarativeBase):

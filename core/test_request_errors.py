@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from strawberry import relay
 
+from core import db as db_module
 from core.customers import models
 from core.node import MAX_ROW_ID, row_id
 from core.validation import MAX_SEARCH_LENGTH
@@ -305,3 +306,20 @@ async def test_control_characters_are_refused_in_variables_and_literals(admin: A
     # Tab, line feed and carriage return are text
     body = await post(admin, CREATE_TASK, {"input": {"title": "Call\tback\r\nsoon", "dueAt": DUE}})
     assert body["data"]["createTask"]["errors"] == []
+
+
+async def test_a_write_that_gets_no_turn_is_service_busy_and_changes_nothing(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if admin.db.dialect != "sqlite":
+        pytest.skip("writers take turns on SQLite only")
+    monkeypatch.setattr(db_module, "WRITER_TURN_SECONDS", 0.05)
+    async with admin.db.transaction():  # another writer holds the turn meanwhile
+        body = await admin.gql(CREATE_CUSTOMER, {"input": {"name": "Busy Ltd"}})
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "SERVICE_BUSY"}, body
+    assert "try again" in error["message"]
+    assert body["data"] == {"createCustomer": None}
+    async with admin.db.read() as session:
+        names = await session.scalars(select(models.Customer.name))
+        assert "Busy Ltd" not in set(names)

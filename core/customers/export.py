@@ -163,13 +163,18 @@ async def export_response(request: Request, fmt: str, rows: AsyncIterator[list[A
     )
 
 
+STATUS_OF_CODE = {
+    ApiErrorCode.FORBIDDEN: 403,
+    ApiErrorCode.NOT_FOUND: 404,
+    ApiErrorCode.SERVICE_BUSY: 503,
+}
+"""The HTTP status of a refused route by its code (400 for the rest, 401 without a token)."""
+
+
 def refusal(error: ApiError) -> JSONResponse:
     """An :class:`ApiError` as a route's JSON answer: 401 (no usable token, whatever the
-    code says to do about it), 403, 404, or 400 for the rest."""
-    if error.code in AUTHENTICATION_CODES:
-        status = 401
-    else:
-        status = {ApiErrorCode.FORBIDDEN: 403, ApiErrorCode.NOT_FOUND: 404}.get(error.code, 400)
+    code says to do about it), 403, 404, 503, or 400 for the rest."""
+    status = 401 if error.code in AUTHENTICATION_CODES else STATUS_OF_CODE.get(error.code, 400)
     return error_response(error, status)
 
 
