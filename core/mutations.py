@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.context import Info
 from core.db import Database
 from core.errors import Conflict, UserError, UserErrors
+from core.loaders import ByIdLoader
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -73,7 +74,7 @@ async def mutate(
     try:
         result = await transact(info.context.db, work, keep=keep)
     except Conflict as exc:
-        current = await reread(info.context.db, exc.row)
+        current = await reread(info, exc.row)
         if conflict is not None:
             return conflict(current, exc.errors)
         return payload(current, exc.errors)
@@ -82,12 +83,33 @@ async def mutate(
     return payload(result, [])
 
 
-async def reread(db: Database, row: Any) -> Any:
-    """``row`` (a mapped row from a rolled-back transaction, whose loaded values are gone)
-    as the database now holds it, or ``None`` if it no longer exists."""
+async def reread(info: Info, row: Any) -> Any:
+    """``row`` (a mapped row from a rolled-back transaction, whose loaded values are gone) as
+    the database now holds it, through its type's scoped by-id loader: ``None`` if it no
+    longer exists or has meanwhile left the caller's reach (a concurrent transfer, say). A
+    model without a :class:`~core.loaders.ByIdLoader` is read by its key alone."""
     state = inspect(row)
     model, key = state.mapper.class_, state.identity
     if key is None:
         return None
-    async with db.read() as session:
-        return await session.get(model, key)
+    loader = _by_id_loader(model)
+    async with info.context.db.read() as session:
+        if loader is None or len(key) != 1:
+            return await session.get(model, key)
+        # A loader of its own, not the request's: that one may hold the row as it was.
+        (current,) = await loader(info.context).load_batch(session, [key[0]])
+        return current
+
+
+def _by_id_loader(model: type[Any]) -> type[ByIdLoader[Any]] | None:
+    """The by-id loader whose ``entity`` is ``model`` (the most derived one)."""
+    found: type[ByIdLoader[Any]] | None = None
+    pending: list[type[ByIdLoader[Any]]] = list(ByIdLoader.__subclasses__())
+    while pending:
+        candidate = pending.pop()
+        pending.extend(candidate.__subclasses__())
+        if getattr(candidate, "entity", None) is model and (
+            found is None or issubclass(candidate, found)
+        ):
+            found = candidate
+    return found
