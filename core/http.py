@@ -372,7 +372,7 @@ class GraphQLEndpoint:
         )
         if result.errors:
             payload["errors"] = [
-                self._format_error(error, context, variables) for error in result.errors
+                self._format_error(error, context, variables, query) for error in result.errors
             ]
         if request_failed:
             if media_type == GRAPHQL_RESPONSE_JSON:
@@ -392,7 +392,11 @@ class GraphQLEndpoint:
         return JSONResponse(payload, status_code=status, media_type=media_type)
 
     def _format_error(
-        self, error: GraphQLError, context: RequestContext, variables: dict[str, Any] | None
+        self,
+        error: GraphQLError,
+        context: RequestContext,
+        variables: dict[str, Any] | None,
+        query: str,
     ) -> dict[str, Any]:
         original = error.original_error
         formatted: dict[str, Any] = dict(error.formatted)
@@ -406,7 +410,9 @@ class GraphQLEndpoint:
                 formatted["message"] = _SUGGESTION.sub("", formatted["message"])
             formatted["extensions"] = {"code": code.value, **formatted.get("extensions", {})}
             argument = (
-                bad_id_argument(error, variables) if code is ApiErrorCode.BAD_USER_INPUT else None
+                bad_id_argument(error, variables, self.schema._schema, _parse(query))
+                if code is ApiErrorCode.BAD_USER_INPUT
+                else None
             )
             if argument is not None:
                 formatted["message"] = f"{argument}: {formatted['message']}"

@@ -97,6 +97,22 @@ async def test_a_malformed_id_is_bad_user_input_naming_its_argument(admin: Api) 
     )
     assert top_level(literal)["argument"] == "input.id"
 
+    # The same text in a position that is no ID (a name, a page size) is not blamed.
+    named = await admin.gql(
+        'mutation { updateCustomer(input: {id: "zz", version: 1, name: "zz"}) { errors { code } } }'
+    )
+    assert top_level(named)["argument"] == "input.id"
+    variables = await run(
+        admin,
+        "updateCustomer",
+        {"id": acme["id"], "version": 1, "name": "zz", "ownerId": "zz"},
+        "customer { id }",
+    )
+    assert top_level(variables)["argument"] == "input.ownerId"
+    paged = await admin.gql("{ contacts(first: 5, filter: {customerId: 5}) { totalCount } }")
+    (error,) = paged["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "filter.customerId"}
+
 
 async def test_a_request_error_has_a_code_and_no_data(admin: Api) -> None:
     invalid = await admin.gql("{ customers { nope } }")
