@@ -344,3 +344,17 @@ async def test_a_conflict_outside_the_version_returns_no_record(admin: Api) -> N
     )
     assert [(e["field"], e["code"]) for e in archived["errors"]] == [("id", "CONFLICT")]
     assert archived["customer"] is None
+
+
+async def test_a_refused_nested_list_nulls_only_itself(admin: Api) -> None:
+    await done(admin, "createCustomer", {"name": "Acme"}, CUSTOMER)
+    body = await admin.gql(
+        "{ customers(first: 5) { totalCount edges { node { name "
+        "contacts(first: 500) { totalCount } } } } }"
+    )
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "first"}, body
+    assert error["path"] == ["customers", "edges", 0, "node", "contacts"]
+    (edge,) = body["data"]["customers"]["edges"]
+    assert edge["node"] == {"name": "Acme", "contacts": None}
+    assert body["data"]["customers"]["totalCount"] == 1

@@ -283,7 +283,7 @@ class Customer(ModelNode[models.Customer]):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Contact]:
+    ) -> Connection[Contact] | None:
         return await info.context.child_page(
             loaders.ContactPagesLoader,
             loaders.ContactCountLoader,
@@ -309,7 +309,7 @@ class Customer(ModelNode[models.Customer]):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Interaction]:
+    ) -> Connection[Interaction] | None:
         return await info.context.child_page(
             loaders.InteractionPagesLoader,
             loaders.InteractionCountLoader,
@@ -332,7 +332,7 @@ class Customer(ModelNode[models.Customer]):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Task]:
+    ) -> Connection[Task] | None:
         return await info.context.child_page(
             loaders.TaskPagesLoader,
             loaders.TaskCountLoader,
@@ -355,7 +355,7 @@ class Customer(ModelNode[models.Customer]):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[AuditEvent]:
+    ) -> Connection[AuditEvent] | None:
         return await info.context.child_page(
             loaders.HistoryPagesLoader,
             loaders.HistoryCountLoader,

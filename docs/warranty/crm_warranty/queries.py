@@ -49,7 +49,7 @@ async def customer_warranties(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> crm.Connection[Warranty]:
+) -> crm.Connection[Warranty] | None:
     """The customer's warranties you may see, ending soonest first unless orderBy says
     otherwise."""
     args = crm.PageArgs(first=first, after=after, last=last, before=before)
