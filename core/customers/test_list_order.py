@@ -406,3 +406,31 @@ async def test_teams_sort_by_name_any_case_or_creation(admin: Api) -> None:
         TEAMS, ["teams"], "name", {"orderBy": {"field": "CREATED_AT", "direction": "DESC"}}
     )
     assert newest == ["West", "south", "East", "north"]
+
+
+async def test_users_by_last_login_keep_those_who_never_signed_in_last(admin: Api) -> None:
+    for name in ("Never One", "Never Two"):
+        await make_user(
+            admin.db, admin.settings, f"{name.split()[1].lower()}@example.com", name=name
+        )
+    signed_in = [await admin.user(f"signed{n}@example.com") for n in range(2)]
+    query = """
+    query($orderBy: [UserOrder!], $first: Int, $after: String, $last: Int, $before: String) {
+      users(orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { node { email lastLoginAt } }
+      }
+    }"""
+    ascending = await admin.walk(
+        query, ["users"], "email", {"orderBy": [{"field": "LAST_LOGIN_AT"}]}
+    )
+    descending = await admin.walk(
+        query, ["users"], "email", {"orderBy": [{"field": "LAST_LOGIN_AT", "direction": "DESC"}]}
+    )
+    everyone = await admin.walk(query, ["users"], "email", {})
+    assert sorted(ascending) == sorted(everyone)  # nobody is left out
+    never = {"one@example.com", "two@example.com"}
+    assert set(ascending[-2:]) == never  # after every value ascending...
+    assert set(descending[:2]) == never  # ...and before them descending
+    logged = [api.email for api in signed_in]
+    assert ascending.index(logged[0]) < ascending.index(logged[1])

@@ -153,7 +153,8 @@ class UserFilter:
 
 
 @strawberry.enum(
-    description="What a user list sorts by; LAST_LOGIN_AT lists only users who have signed in."
+    description="What a user list sorts by; by LAST_LOGIN_AT, users who never signed in "
+    "come after the others."
 )
 class UserOrderField(enum.Enum):
     NAME = "NAME"

@@ -38,8 +38,10 @@ USER_ORDER = ListOrder(
     },
     models.User.id,
     default=[(UserOrderField.NAME, False)],
+    nullable=[UserOrderField.LAST_LOGIN_AT],
 )
-"""User lists' orderings: by name unless ``orderBy`` says otherwise."""
+"""User lists' orderings: by name unless ``orderBy`` says otherwise; users who never signed
+in come after the others by LAST_LOGIN_AT."""
 
 TEAM_ORDER = ListOrder(
     {TeamOrderField.NAME: models.Team.name_key, TeamOrderField.CREATED_AT: models.Team.created_at},
@@ -103,8 +105,6 @@ class IdentityQuery:
                     )
                 )
         keys = USER_ORDER.keys(order_by)
-        if any(entry.field == UserOrderField.LAST_LOGIN_AT for entry in order_by or []):
-            statement = statement.where(models.User.last_login_at.is_not(None))
         return await info.context.page(
             statement, keys=keys, args=PageArgs(first, after, last, before), to_node=User.from_model
         )
