@@ -196,7 +196,8 @@ class GraphiQL:
                 etag = hashlib.sha256(body).hexdigest()[:20]
                 self.files[asset.name] = _Loaded(body=body, etag=etag)
         self.html = self._render()
-        sources = "'self'" if self.local else CDN
+        # The CDN's exact files only, not every package it serves.
+        sources = "'self'" if self.local else " ".join(asset.cdn_url for asset in ASSETS)
         self.content_security_policy = "; ".join(
             [
                 "default-src 'none'",

@@ -81,7 +81,8 @@ LocalDate = strawberry.scalar(
     parse_value=_parse_date,
 )
 
-_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+"""Plain ASCII digits: no exponent, sign other than a leading ``-``, space or separator."""
 
 
 def serialize_decimal(value: decimal.Decimal | int | float) -> str:
@@ -101,11 +102,11 @@ def _parse_decimal(value: object) -> decimal.Decimal:
         if not number.is_finite():
             raise ValueError(f"{value!r} is not a decimal number")
         return number
-    if not isinstance(value, str) or not _DECIMAL.match(value.strip()) or len(value) > 100:
+    if not isinstance(value, str) or len(value) > 100 or not _DECIMAL.fullmatch(value):
         raise ValueError(
             f'{value!r} is not a decimal number; write it as a string such as "1234.5"'
         )
-    return decimal.Decimal(value.strip())
+    return decimal.Decimal(value)
 
 
 DecimalNumber = strawberry.scalar(

@@ -109,7 +109,23 @@ def test_decimal_reads_strings_and_json_numbers(
 
 
 @pytest.mark.parametrize(
-    "given", ["1e3", "+1", "1,5", "1.", ".5", "NaN", "", "1" * 101, True, None, float("inf")]
+    "given",
+    [
+        "1e3",
+        "+1",
+        "1,5",
+        "1.",
+        ".5",
+        "NaN",
+        "",
+        " 12 ",
+        "12\n",
+        "\u0663\u0664.\u0665",  # Arabic-Indic digits: digits, but not the scalar's
+        "1" * 101,
+        True,
+        None,
+        float("inf"),
+    ],
 )
 def test_decimal_refuses_anything_else(scalars: dict[str, GraphQLScalarType], given: Any) -> None:
     with pytest.raises(ValueError, match="not a decimal number"):

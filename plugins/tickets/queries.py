@@ -97,7 +97,10 @@ async def _sla_filtered_page(
 
     ctx = info.context
     if args.last is not None or args.before is not None:
-        raise bad_argument("last", "an SLA-state filter pages forward only (first/after)")
+        raise bad_argument(
+            "last" if args.last is not None else "before",
+            "an SLA-state filter pages forward only (first/after)",
+        )
     limit, _ = check_page_args(args, ctx.settings.max_page_size)
     found: list[relay.Edge[Any]] = []
     after = args.after

@@ -1289,6 +1289,15 @@ async def test_ticket_filters(admin: Api, customer: str, clock: FakeClock) -> No
         "T000004",
     ]
     assert await numbers(admin, {"type": ["FAULT"], "customerId": other}) == ["T000004"]
+    # An SLA-state filter pages forward only: paging backward is refused, naming the argument.
+    backward = """
+    query($filter: TicketFilter, $last: Int, $before: String) {
+      tickets(filter: $filter, last: $last, before: $before) { totalCount }
+    }"""
+    for args, argument in (({"last": 2}, "last"), ({"before": "WzFd"}, "before")):
+        body = await admin.gql(backward, {"filter": {"slaState": ["MET"]}, **args})
+        (error,) = body["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument}, body
     for filter in ({"assigneeId": customer}, {"customerId": gid("User", 1)}):
         body = await admin.gql(LIST, {"filter": filter})
         assert error_code(body) == "BAD_USER_INPUT"
