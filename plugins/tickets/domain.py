@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from typing import Protocol
 
 import strawberry
 
@@ -80,6 +81,32 @@ class Clock:
     waiting_since: dt.datetime | None
     first_responded_at: dt.datetime | None
     resolved_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: ClockedRow) -> Clock:
+        """The clock of a ticket row."""
+        return cls(
+            row.created_at,
+            row.paused_seconds or 0.0,
+            row.waiting_since,
+            row.first_responded_at,
+            row.resolved_at,
+        )
+
+
+class ClockedRow(Protocol):
+    """What :meth:`Clock.of` reads of a ticket row."""
+
+    @property
+    def created_at(self) -> dt.datetime: ...
+    @property
+    def paused_seconds(self) -> float | None: ...
+    @property
+    def waiting_since(self) -> dt.datetime | None: ...
+    @property
+    def first_responded_at(self) -> dt.datetime | None: ...
+    @property
+    def resolved_at(self) -> dt.datetime | None: ...
 
 
 @dataclass(frozen=True)

@@ -71,16 +71,6 @@ def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
     return statement
 
 
-def _clock(row: models.Ticket) -> Clock:
-    return Clock(
-        row.created_at,
-        row.paused_seconds or 0.0,
-        row.waiting_since,
-        row.first_responded_at,
-        row.resolved_at,
-    )
-
-
 async def _sla_filtered_page(
     info: Info, statement: Select[Any], keys: list[SortKey], args: PageArgs, states: set[SlaState]
 ) -> Connection[Ticket]:
@@ -93,7 +83,7 @@ async def _sla_filtered_page(
     now = info.context.now()
 
     def matches(row: models.Ticket) -> bool:
-        return sla_view(_clock(row), targets[row.priority], calendar, now).state in states
+        return sla_view(Clock.of(row), targets[row.priority], calendar, now).state in states
 
     ctx = info.context
     if args.last is not None or args.before is not None:
@@ -235,7 +225,7 @@ class TicketQuery:
                 groups[key].append(row)
         out = []
         for key, rows in sorted(groups.items()):
-            views = [sla_view(_clock(r), targets[r.priority], calendar, now) for r in rows]
+            views = [sla_view(Clock.of(r), targets[r.priority], calendar, now) for r in rows]
             responded = [(r, v) for r, v in zip(rows, views, strict=True) if r.first_responded_at]
             resolved = [(r, v) for r, v in zip(rows, views, strict=True) if r.resolved_at]
             by_status: dict[str, int] = defaultdict(int)

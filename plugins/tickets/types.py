@@ -96,13 +96,7 @@ class Ticket(ModelNode[models.Ticket]):
             customer_id=row.customer_id,
             contact_id=row.contact_id,
             assignee_id=row.assignee_id,
-            clock=Clock(
-                opened_at=row.created_at,
-                paused_seconds=row.paused_seconds or 0.0,
-                waiting_since=row.waiting_since,
-                first_responded_at=row.first_responded_at,
-                resolved_at=row.resolved_at,
-            ),
+            clock=Clock.of(row),
         )
 
     @strawberry.field(

@@ -43,16 +43,6 @@ async def calendar(session: AsyncSession) -> Calendar:
     )
 
 
-def _clock(row: Ticket) -> Clock:
-    return Clock(
-        row.created_at,
-        row.paused_seconds or 0.0,
-        row.waiting_since,
-        row.first_responded_at,
-        row.resolved_at,
-    )
-
-
 async def refresh_sla_due(session: AsyncSession, tickets: Iterable[Ticket]) -> None:
     """Set ``sla_due_at`` of tickets being changed (before their flush: reading the targets
     does not flush them, so a change stays one UPDATE and one new version)."""
@@ -60,7 +50,7 @@ async def refresh_sla_due(session: AsyncSession, tickets: Iterable[Ticket]) -> N
         targets, cal = await sla_targets(session), await calendar(session)
     for ticket in tickets:
         ticket.sla_due_at = due_that_matters(
-            _clock(ticket), ticket.status, targets[ticket.priority], cal
+            Clock.of(ticket), ticket.status, targets[ticket.priority], cal
         )
 
 
@@ -76,7 +66,7 @@ async def refresh_open_sla_due(session: AsyncSession, priority: str | None = Non
     changes = [
         {
             "ticket_id": row.id,
-            "due": due_that_matters(_clock(row), row.status, targets[row.priority], cal),
+            "due": due_that_matters(Clock.of(row), row.status, targets[row.priority], cal),
         }
         for row in rows
     ]
