@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import UNSET
 
 from core.context import RequestContext
 from core.customers import service
@@ -112,13 +113,12 @@ def _row_values(row: Mapping[str, str | None], check: Check) -> dict[str, Any]:
                 allowed = ", ".join(member.value for member in enum_type)
                 check.fail(key, f"must be one of {allowed}", UserErrorCode.INVALID)
     if any(key in row for key in ADDRESS_PARTS):
+        # A part the file has no column for stays as it is (UNSET); an empty cell clears it.
         raw["address"] = AddressInput(
-            line1=row.get("address_line1") or None,
-            line2=row.get("address_line2") or None,
-            city=row.get("city") or None,
-            region=row.get("region") or None,
-            postal_code=row.get("postal_code") or None,
-            country=row.get("country") or None,
+            **{
+                part: (row.get(column) or None) if column in row else UNSET
+                for column, part in ADDRESS_PARTS.items()
+            }
         )
     custom = {
         key.removeprefix("custom:"): (value or None)
@@ -329,12 +329,6 @@ async def import_row(
     check.done()
     if owner_id is not None:
         raw["owner_id"] = owner_id
-    address = raw.get("address")
-    if address is not None:
-        # The address is replaced as a whole: keep the parts the file has no column for.
-        for column, part in ADDRESS_PARTS.items():
-            if column not in row:
-                setattr(address, part, getattr(existing, column))
     await service.update_customer(session, context, existing.id, existing.version, raw)
     if tags:
         await service.tag_customers(session, context, [existing.id], tags)

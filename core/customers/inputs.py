@@ -72,14 +72,20 @@ class CustomFieldEntity(enum.Enum):
     CONTACT = "CONTACT"
 
 
-@strawberry.input
+@strawberry.input(
+    description="A postal address. On update, only the parts given change (null clears a "
+    "part); `address: null` clears the whole address."
+)
 class AddressInput:
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    region: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
+    line1: str | None = strawberry.UNSET
+    line2: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    region: str | None = strawberry.UNSET
+    postal_code: str | None = strawberry.UNSET
+    country: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="ISO 3166-1 alpha-2 code.",
+    )
 
 
 @strawberry.input(

@@ -1980,3 +1980,37 @@ async def test_core_changes_read_the_controllable_clock(
         "team": {"createdAt": "2030-01-02T03:04:00+00:00"},
         "errors": [],
     }
+
+
+async def test_an_address_update_changes_only_the_parts_given(admin: Api) -> None:
+    full = {
+        "line1": "1 Nanjing Rd",
+        "line2": "Floor 9",
+        "city": "Shanghai",
+        "region": "Shanghai",
+        "postalCode": "200001",
+        "country": "CN",
+    }
+    acme = await create(admin, name="Acme", address=full)
+    assert acme["address"] == full
+
+    moved = await update(admin, acme, address={"city": "Suzhou", "postalCode": None})
+    assert moved["address"] == {**full, "city": "Suzhou", "postalCode": None}
+    same = await update(admin, moved, address={})
+    assert same["address"] == moved["address"]
+    assert same["version"] == moved["version"]  # nothing changed, no new version
+    cleared = await update(admin, same, address=None)
+    assert cleared["address"] == dict.fromkeys(full)
+    refused = await admin.gql(
+        UPDATE,
+        {
+            "input": {
+                "id": acme["id"],
+                "version": cleared["version"],
+                "address": {"country": "中国", "city": "Hangzhou"},
+            }
+        },
+    )
+    payload = refused["data"]["updateCustomer"]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("address.country", "INVALID")]
+    assert (await get(admin, acme["id"]))["address"] == dict.fromkeys(full)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import UNSET
 
 from core import audit
 from core.access import actor_of, require
@@ -86,14 +87,22 @@ def _check_customer(
     if "website" in raw:
         out["website"] = check.url("website", raw["website"])
     if "address" in raw:
-        address = raw["address"]
-        for key, (column, length) in ADDRESS_COLUMNS.items():
-            value = getattr(address, key, None) if address is not None else None
+        out.update(_address_columns(check, raw["address"]))
+    return out
+
+
+def _address_columns(check: Check, address: Any) -> dict[str, Any]:
+    """The address columns ``address`` sets: each part given (``None`` clears it), the
+    others untouched; ``address`` itself ``None`` clears them all."""
+    out: dict[str, Any] = {}
+    for key, (column, length) in ADDRESS_COLUMNS.items():
+        value = getattr(address, key, None) if address is not None else None
+        if value is not UNSET:
             api_key = "postalCode" if key == "postal_code" else key
             out[column] = check.text(f"address.{api_key}", value, max_length=length, required=False)
-        out["country"] = check.country(
-            "address.country", getattr(address, "country", None) if address is not None else None
-        )
+    country = getattr(address, "country", None) if address is not None else None
+    if country is not UNSET:
+        out["country"] = check.country("address.country", country)
     return out
 
 
