@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy import Select, func, select
 
+from core.child_pages import ChildPage, child_pages
 from core.ordering import SortKey
-from core.pagination import ChildPage, PageArgs, child_pages, page_bounds
+from core.pagination import PageArgs, page_bounds
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -265,22 +265,22 @@ def _after_condition(keys: Sequence[SortKey], values: Sequence[Any], backwards: 
     return or_(*clauses)
 
 
-def _ordering(keys: Sequence[SortKey], backwards: bool) -> list[Any]:
+def ordering_clauses(keys: Sequence[SortKey], backwards: bool) -> list[Any]:
     return [(k.column.desc() if k.descending != backwards else k.column.asc()) for k in keys]
 
 
 def order_clauses(keys: Sequence[SortKey]) -> list[Any]:
     """``ORDER BY`` clauses of an ordering, NULLs placed as in its pages (for a statement
     that is not paged, such as an export)."""
-    return _ordering(flat_keys(keys), False)
+    return ordering_clauses(flat_keys(keys), False)
 
 
-def _sort_columns(keys: Sequence[SortKey]) -> list[Any]:
+def sort_columns(keys: Sequence[SortKey]) -> list[Any]:
     """The flat keys' values, selected beside each row for its cursor."""
     return [key.column.label(f"sort_{index}") for index, key in enumerate(keys)]
 
 
-def _page_filter(
+def page_filter(
     statement: Select[Any], keys: Sequence[SortKey], args: PageArgs, backwards: bool
 ) -> Select[Any]:
     cursor = args.before if backwards else args.after
@@ -297,7 +297,7 @@ def _page_filter(
     return statement.where(_after_condition(flat, values, backwards))
 
 
-def _connection(
+def connection_of(
     rows: Sequence[tuple[Any, Sequence[Any]]],
     *,
     keys: Sequence[SortKey],
@@ -351,9 +351,9 @@ def _part_page(
 ) -> Select[Any]:
     """The unique key (id) of the rows of one page of ``part``."""
     unique = keys[-1].column
-    statement = _page_filter(part.statement, keys, args, backwards)
+    statement = page_filter(part.statement, keys, args, backwards)
     keys = flat_keys(keys)
-    ordering = _ordering(keys, backwards)
+    ordering = ordering_clauses(keys, backwards)
     if part.collect is None:
         page = statement.with_only_columns(unique).order_by(*ordering).limit(limit + 1)
         return select(page.subquery().c[0])
@@ -415,8 +415,8 @@ async def paginate(
         entity = statement.column_descriptions[0]["entity"]
         source = select(entity).where(keys[-1].column.in_(union_all(*pages)))
     flat = flat_keys(keys)
-    page_statement = _page_filter(source, keys, args, backwards).add_columns(*_sort_columns(flat))
-    page_statement = page_statement.order_by(*_ordering(flat, backwards)).limit(limit + 1)
+    page_statement = page_filter(source, keys, args, backwards).add_columns(*sort_columns(flat))
+    page_statement = page_statement.order_by(*ordering_clauses(flat, backwards)).limit(limit + 1)
     rows = [(row[0], tuple(row[1:])) for row in (await session.execute(page_statement)).all()]
 
     async def count() -> int:
@@ -426,76 +426,6 @@ async def paginate(
         async with count_session() as own:
             return int((await own.scalar(count_statement)) or 0)
 
-    return _connection(
+    return connection_of(
         rows, keys=keys, args=args, limit=limit, backwards=backwards, to_node=to_node, count=count
     )
-
-
-async def child_pages(
-    session: AsyncSession,
-    statement: Select[Any],
-    *,
-    parent: Any,
-    parent_ids: Sequence[Any],
-    keys: Sequence[SortKey],
-    args: PageArgs,
-    limit: int,
-    backwards: bool,
-) -> dict[Any, list[Any]]:
-    """One page of children for each of many parents, in one statement.
-
-    ``ROW_NUMBER() OVER (PARTITION BY parent ORDER BY keys)`` numbers each parent's rows, and
-    the outer query keeps the first ``limit + 1`` of each, so the statement count of a nested
-    connection does not grow with the number of parents.
-    """
-    flat = flat_keys(keys)
-    numbered = (
-        _page_filter(statement, keys, args, backwards)
-        .where(parent.in_(list(parent_ids)))
-        .add_columns(
-            *_sort_columns(flat),
-            func.row_number()
-            .over(partition_by=parent, order_by=_ordering(flat, backwards))
-            .label("page_row"),
-        )
-        .subquery()
-    )
-    # Plain rows, not ORM objects: a nested page is read, never changed, and rows carry the
-    # same attribute names (the models' attributes are their column names) without the
-    # identity map and per-object state an entity costs; the sort keys' values come beside
-    # them as sort_0, sort_1...
-    rows = (
-        await session.execute(
-            select(numbered).where(numbered.c.page_row <= limit + 1).order_by(numbered.c.page_row)
-        )
-    ).all()
-    pages: dict[Any, list[Any]] = {parent_id: [] for parent_id in parent_ids}
-    key = parent.key
-    for row in rows:
-        pages[getattr(row, key)].append(row)
-    return pages
-
-
-class ChildPage:
-    """A nested connection's page, built from rows a batch loader fetched
-    (:func:`child_pages`: each row with its sort keys' values beside it)."""
-
-    def __init__(self, rows: list[Any], args: PageArgs, limit: int, backwards: bool) -> None:
-        self.rows, self.args, self.limit, self.backwards = rows, args, limit, backwards
-
-    def connection(
-        self,
-        keys: Sequence[SortKey],
-        to_node: Callable[[Any], NodeType],
-        count: Callable[[], Awaitable[int]] | None = None,
-    ) -> Connection[NodeType]:
-        width = len(flat_keys(keys))
-        return _connection(
-            [(row, tuple(row._mapping[f"sort_{i}"] for i in range(width))) for row in self.rows],
-            keys=keys,
-            args=self.args,
-            limit=self.limit,
-            backwards=self.backwards,
-            to_node=to_node,
-            count=count,
-        )

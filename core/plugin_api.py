@@ -29,6 +29,7 @@ from core.catalog import (
     SUPPORT_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
 )
+from core.child_pages import ChildPage
 from core.config import ConfigError, Settings
 from core.context import Info, RequestContext
 from core.customers.declarations import customer_owned_by, policy_through_customer
@@ -75,7 +76,7 @@ from core.loaders import (
 from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
 from core.ordering import ORDER_BY_HELP, ListOrder, OrderDirection, SortKey
-from core.pagination import ChildPage, Connection, PageArgs, check_page_args, paginate
+from core.pagination import Connection, PageArgs, check_page_args, paginate
 from core.sequences import create_counter, drop_counter, format_number, next_value, next_values
 from core.types import DateTimeRange, in_range
 from core.validation import (
