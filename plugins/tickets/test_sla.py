@@ -6,27 +6,23 @@ the business-time arithmetic of :mod:`plugins.tickets.calendar` on its own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from core.plugin_api import (
-    ADMINISTRATOR,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
     SYSTEM_ADMINISTRATOR,
-    CRMPluginManager,
-    Settings,
 )
+from plugins.tickets import test_lifecycle as lifecycle
 from plugins.tickets.calendar import AlwaysOpen, BusinessCalendar
 from plugins.tickets.domain import DEFAULT_SLA
 from plugins.tickets.test_lifecycle import (
     ERRORS,
     GET,
     MONDAY,
-    create_customer,
     data,
     error_code,
     move_to,
@@ -35,7 +31,7 @@ from plugins.tickets.test_lifecycle import (
     step,
     when,
 )
-from schema.testkit import Api, FakeClock, running_app
+from schema.testkit import Api, FakeClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -51,32 +47,9 @@ def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> dt.datet
     return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings(plugins=("fixture", "tickets"))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
-
-
-@pytest.fixture
-async def api(
-    settings: Settings, plugin_manager: CRMPluginManager, clock: FakeClock
-) -> AsyncIterator[Api]:
-    async with running_app(settings, pm=plugin_manager, clock=clock) as client:
-        yield client
-
-
-@pytest.fixture
-async def admin(api: Api) -> Api:
-    return await api.user("admin@example.com", [ADMINISTRATOR], lasting=True)
-
-
-@pytest.fixture
-async def customer(admin: Api) -> str:
-    return await create_customer(admin, "Acme Ltd")
+# The lifecycle tests' fixtures: the app on a clock set to a Monday, an admin, a customer.
+settings, clock, api = lifecycle.settings, lifecycle.clock, lifecycle.api
+admin, customer = lifecycle.admin, lifecycle.customer
 
 
 async def sla(api: Api, ticket: dict[str, Any]) -> dict[str, Any]:

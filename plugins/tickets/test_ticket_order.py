@@ -3,16 +3,20 @@ updated time, paging forward and backward to the same tickets, and the ``opened`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from core.plugin_api import ADMINISTRATOR, CRMPluginManager, Settings
+from core.plugin_api import CRMPluginManager
 from plugins.tickets import models
-from plugins.tickets.test_lifecycle import MONDAY, create_customer, move_to, open_ticket
-from schema.testkit import Api, FakeClock, migrate_down, migrate_up, running_app
+from plugins.tickets import test_lifecycle as lifecycle
+from plugins.tickets.test_lifecycle import move_to, open_ticket
+from schema.testkit import Api, FakeClock, migrate_down, migrate_up
+
+# The lifecycle tests' fixtures: the app on a clock set to a Monday, an admin, a customer.
+settings, clock, api = lifecycle.settings, lifecycle.clock, lifecycle.api
+admin, customer = lifecycle.admin, lifecycle.customer
 
 PRIORITIES = ["LOW", "URGENT", "MEDIUM", "URGENT", "HIGH", "LOW"]
 SEVERITY = ["LOW", "MEDIUM", "HIGH", "URGENT"]
@@ -34,34 +38,6 @@ query($id: ID!, $orderBy: [TicketOrder!], $first: Int, $after: String, $last: In
     }
   }
 }"""
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings(plugins=("fixture", "tickets"))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
-
-
-@pytest.fixture
-async def api(
-    settings: Settings, plugin_manager: CRMPluginManager, clock: FakeClock
-) -> AsyncIterator[Api]:
-    async with running_app(settings, pm=plugin_manager, clock=clock) as client:
-        yield client
-
-
-@pytest.fixture
-async def admin(api: Api) -> Api:
-    return await api.user("admin@example.com", [ADMINISTRATOR], lasting=True)
-
-
-@pytest.fixture
-async def customer(admin: Api) -> str:
-    return await create_customer(admin, "Acme Ltd")
 
 
 async def open_tickets(admin: Api, customer: str, clock: FakeClock) -> list[str]:
