@@ -81,7 +81,9 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     default_region: str = Field(
         default="US",
-        description="ISO 3166 country for phone numbers written without +country code.",
+        description=(
+            "ISO 3166 country for phone numbers written without +country code (CN for China)."
+        ),
     )
     dormant_days: int = Field(default=90, ge=1, le=3650)
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)

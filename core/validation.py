@@ -3,12 +3,16 @@
 Services build a :class:`Check`, run the checks they need, and call :meth:`Check.done`,
 which raises :class:`~core.errors.UserErrors` with all problems at once, so a client can
 mark every bad field in one round trip. Emails are checked and normalised by
-``email-validator``, phone numbers parsed and stored in E.164 by ``phonenumbers``, country
-codes checked against ISO 3166 by ``pycountry``.
+``email-validator``, phone numbers parsed and stored in E.164 (plus ``;ext=`` and an extension) by
+``phonenumbers``, countries read from ISO 3166 codes or names by ``pycountry``.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
+import gettext
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,23 +76,30 @@ class Check:
         return result.normalized.lower()
 
     def phone(self, field: str, value: str | None, *, region: str) -> str | None:
-        """The number in E.164 (``+4930123456``), parsed with ``region`` as the default."""
-        cleaned = self.text(field, value, max_length=40, required=False)
+        """The number in E.164, with its extension (if any) after ``;ext=`` as RFC 3966
+        writes it: ``+861012345678;ext=123``. National numbers are read as ``region``
+        (the ``CRM_DEFAULT_REGION`` setting)."""
+        cleaned = self.text(field, value, max_length=60, required=False)
         if cleaned is None:
             return None
-        try:
-            number = phonenumbers.parse(cleaned, region)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        number = _parse_phone(cleaned, region)
+        if number is None:
             self.fail(
                 field,
-                f"is not a valid phone number (national numbers are read as {region}; "
-                "use +<country code> for others)",
+                f"is not a valid phone number (national numbers are read as {region}, the "
+                "CRM_DEFAULT_REGION setting; use +<country code> for others)",
                 UserErrorCode.INVALID,
             )
             return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        extension = number.extension or ""
+        if len(extension) > MAX_EXTENSION_DIGITS:
+            self.fail(
+                field,
+                f"has an extension longer than {MAX_EXTENSION_DIGITS} digits",
+                UserErrorCode.INVALID,
+            )
+            return None
+        return phone_text(number)
 
     def url(self, field: str, value: str | None) -> str | None:
         """An http(s) URL with a host; ``example.com`` is read as ``https://example.com``."""
@@ -104,13 +115,20 @@ class Check:
         return candidate
 
     def country(self, field: str, value: str | None) -> str | None:
-        """An ISO 3166-1 alpha-2 code, upper-cased."""
-        cleaned = self.text(field, value, max_length=2, required=False)
+        """The ISO 3166-1 alpha-2 code of a country given by that code, its alpha-3 code, or
+        its English or Simplified Chinese name (``CN``, ``CHN``, ``China``, ``中国``)."""
+        cleaned = self.text(field, value, max_length=100, required=False)
         if cleaned is None:
             return None
-        code = cleaned.upper()
-        if pycountry.countries.get(alpha_2=code) is None:
-            self.fail(field, "is not an ISO 3166-1 alpha-2 country code", UserErrorCode.INVALID)
+        code = country_code(cleaned)
+        if code is None:
+            guess = closest_country(cleaned)
+            hint = (
+                f"did you mean {guess}?"
+                if guess
+                else "give an ISO 3166-1 code such as CN or CHN, or a name such as China or 中国"
+            )
+            self.fail(field, f"is not a known country: {hint}", UserErrorCode.INVALID)
             return None
         return code
 
@@ -194,3 +212,125 @@ def snapshot(row: Any, fields: Mapping[str, str | Callable[[Any], Any]]) -> dict
 def global_id(type_name: str, value: int | None) -> str | None:
     """The API's global id of a database id (``None`` stays ``None``)."""
     return relay.to_base64(type_name, value) if value is not None else None
+
+
+MAX_EXTENSION_DIGITS = 10
+"""The longest phone extension kept: with the longest E.164 number (16 characters) and
+``;ext=`` it still fits the 32 characters the phone columns hold."""
+
+_CHINESE_EXTENSION = re.compile(r"^(?P<main>.*?\d)\s*(?:转|轉|分机|分機)\s*(?P<ext>\d+)$")
+_DASH_EXTENSION = re.compile(
+    r"^(?P<main>.*\d)\s*[-\u2013\u2014]\s*(?P<ext>\d{1," + str(MAX_EXTENSION_DIGITS) + "})$"
+)
+
+
+def _valid(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """A valid number with its extension, if any: ``ext. 123``, ``x123``, ``#123`` and
+    ``;ext=123`` as phonenumbers reads them, ``转123`` / ``分机123``, or ``-123`` after a
+    complete number (``010-12345678`` is a whole number, ``010-12345678-123`` one with an
+    extension)."""
+    chinese = _CHINESE_EXTENSION.match(text)
+    if chinese:
+        number = _valid(chinese["main"], region)
+        if number is not None and not number.extension:
+            number.extension = phonenumbers.normalize_digits_only(chinese["ext"])
+            return number
+        return None
+    number = _valid(text, region)
+    if number is not None:
+        return number
+    dash = _DASH_EXTENSION.match(text)
+    if dash:
+        number = _valid(dash["main"], region)
+        if number is not None and not number.extension:
+            number.extension = phonenumbers.normalize_digits_only(dash["ext"])
+            return number
+    return None
+
+
+def phone_text(number: phonenumbers.PhoneNumber) -> str:
+    """How a number is stored: E.164, then ``;ext=<digits>`` when it has an extension."""
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164};ext={number.extension}" if number.extension else e164
+
+
+_COUNTRY_ALIASES = {
+    "台湾": "TW",
+    "臺灣": "TW",
+    "中國": "CN",
+    "中国大陆": "CN",
+    "中國大陸": "CN",
+    "PRC": "CN",
+    "香港特别行政区": "HK",
+    "澳門": "MO",
+    "澳门特别行政区": "MO",
+    "韩国": "KR",
+    "韓國": "KR",
+    "南韩": "KR",
+    "朝鲜": "KP",
+    "北韩": "KP",
+    "美國": "US",
+    "USA": "US",
+    "America": "US",
+    "英國": "GB",
+    "UK": "GB",
+    "Great Britain": "GB",
+    "德國": "DE",
+    "法國": "FR",
+    "俄國": "RU",
+    "Russia": "RU",
+}
+"""Common names the ISO list and its translations do not give."""
+
+
+def _country_key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """Every accepted spelling (folded) -> alpha-2 code: the codes, the English names of
+    pycountry, and their Simplified Chinese translations (pycountry's ``zh_CN`` catalog)."""
+    chinese = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"])
+    names: dict[str, str] = {}
+    countries: list[Any] = list(pycountry.countries)
+    for country in countries:
+        names[_country_key(country.alpha_2)] = country.alpha_2
+        names[_country_key(country.alpha_3)] = country.alpha_2
+    for country in countries:
+        for attribute in ("name", "common_name", "official_name"):
+            english = getattr(country, attribute, None)
+            if english:
+                names.setdefault(_country_key(english), country.alpha_2)
+                names.setdefault(_country_key(chinese.gettext(english)), country.alpha_2)
+    for alias, code in _COUNTRY_ALIASES.items():
+        names.setdefault(_country_key(alias), code)
+    return names
+
+
+def country_code(text: str) -> str | None:
+    """The alpha-2 code of a country given by its alpha-2 or alpha-3 code, or its English
+    or Simplified Chinese name (any case), else ``None``."""
+    return _country_names().get(_country_key(text))
+
+
+def closest_country(text: str) -> str | None:
+    """``"DE (Germany)"`` for a near miss such as ``Germny``, else ``None``."""
+    names = _country_names()
+    key = _country_key(text)
+    if len(key) <= 3:  # a wrong code is near many codes; no guess
+        return None
+    match = difflib.get_close_matches(key, [n for n in names if len(n) > 3], n=1, cutoff=0.8)
+    if not match:
+        return None
+    code = names[match[0]]
+    country: Any = pycountry.countries.get(alpha_2=code)
+    return f"{code} ({country.name})"

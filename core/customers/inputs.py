@@ -84,7 +84,10 @@ class AddressInput:
     postal_code: str | None = strawberry.UNSET
     country: str | None = strawberry.field(
         default=strawberry.UNSET,
-        description="ISO 3166-1 alpha-2 code.",
+        description=(
+            "ISO 3166-1 alpha-2 code; alpha-3 codes and English or Simplified Chinese names "
+            "(CHN, China, 中国) are accepted and stored as the alpha-2 code."
+        ),
     )
 
 

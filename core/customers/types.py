@@ -68,7 +68,9 @@ class Contact(ModelNode[models.Contact]):
     id: relay.NodeID[int]
     name: str
     title: str | None = strawberry.field(description="Job position.")
-    phone: str | None = strawberry.field(description="E.164.")
+    phone: str | None = strawberry.field(
+        description="E.164, then ;ext= and the extension if any (+861012345678;ext=123)."
+    )
     mobile: str | None = strawberry.field(description="E.164.")
     email: str | None
     birthday: dt.date | None
@@ -205,7 +207,9 @@ class Customer(ModelNode[models.Customer]):
     stage: CustomerStage
     grade: CustomerGrade
     source: CustomerSource | None
-    phone: str | None = strawberry.field(description="E.164.")
+    phone: str | None = strawberry.field(
+        description="E.164, then ;ext= and the extension if any (+861012345678;ext=123)."
+    )
     email: str | None
     website: str | None
     address: Address
