@@ -160,6 +160,18 @@ class SetSlaPolicyInput:
     resolution_minutes: int
 
 
+@strawberry.input(description="A working span of a day, local time: 09:00 to 12:00.")
+class TimeSpanInput:
+    start: str = strawberry.field(description="HH:MM.")
+    end: str = strawberry.field(description="HH:MM, after start.")
+
+
+@strawberry.input(description="The working spans of one weekday, when they differ.")
+class WeekdaySpansInput:
+    weekday: int = strawberry.field(description="1 = Monday; one of weekdays.")
+    spans: list[TimeSpanInput]
+
+
 @strawberry.input
 class SetBusinessHoursInput:
     enabled: bool = strawberry.field(description="false removes the calendar (every hour counts).")
@@ -167,9 +179,37 @@ class SetBusinessHoursInput:
     weekdays: list[int] = strawberry.field(
         default_factory=lambda: [1, 2, 3, 4, 5], description="1 = Monday."
     )
-    start: str | None = strawberry.field(default="09:00", description="HH:MM, local time.")
+    start: str | None = strawberry.field(
+        default="09:00", description="HH:MM, local time; one span from start to end, unless spans."
+    )
     end: str | None = "17:00"
-    holidays: list[dt.date] = strawberry.field(default_factory=list)
+    spans: list[TimeSpanInput] | None = strawberry.field(
+        default=None,
+        description=(
+            "The working spans of a working day, instead of start and end: 09:00-12:00 and "
+            "13:30-18:00 for a lunch break. Extra working days work these spans."
+        ),
+    )
+    weekday_spans: list[WeekdaySpansInput] = strawberry.field(
+        default_factory=list, description="Weekdays whose spans differ from spans."
+    )
+    holidays: list[dt.date] = strawberry.field(
+        default_factory=list, description="Days off, beside those of holidayCalendar."
+    )
+    working_days: list[dt.date] = strawberry.field(
+        default_factory=list,
+        description=(
+            "Extra working days (a make-up Saturday), beside those of holidayCalendar; "
+            "they work spans."
+        ),
+    )
+    holiday_calendar: str | None = strawberry.field(
+        default=None,
+        description=(
+            "A public holiday calendar by country code: CN is mainland China's, holidays and "
+            "make-up working days (调休). holidays and workingDays override it."
+        ),
+    )
 
 
 @strawberry.enum

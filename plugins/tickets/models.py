@@ -85,10 +85,13 @@ class BusinessHours(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     time_zone: Mapped[str] = mapped_column(String(64))
-    weekdays: Mapped[list[int]] = mapped_column(JSON)
-    start_time: Mapped[str] = mapped_column(String(5))
-    end_time: Mapped[str] = mapped_column(String(5))
+    weekdays: Mapped[list[int]] = mapped_column(JSON)  # Monday = 0
+    spans: Mapped[list[list[str]]] = mapped_column(JSON)  # [["09:00", "12:00"], ...]
+    # Spans of the weekdays that differ: {"5": [["09:00", "12:00"]]} (Saturday = 5).
+    weekday_spans: Mapped[dict[str, list[list[str]]]] = mapped_column(JSON, default=dict)
     holidays: Mapped[list[str]] = mapped_column(JSON, default=list)
+    working_days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    holiday_calendar: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -255,7 +255,11 @@ class TicketMutation:
                 input.weekdays,
                 input.start,
                 input.end,
+                None if input.spans is None else [(span.start, span.end) for span in input.spans],
+                [(w.weekday, [(s.start, s.end) for s in w.spans]) for w in input.weekday_spans],
                 input.holidays,
+                input.working_days,
+                input.holiday_calendar,
             )
 
         return await mutate(info, work, SetBusinessHoursPayload.of)

@@ -11,7 +11,14 @@ from core.plugin_api import UserError
 from plugins.tickets import models
 from plugins.tickets.domain import TicketPriority, TicketType
 from plugins.tickets.inputs import RoutingStrategy
-from plugins.tickets.types import BusinessHoursInfo, RoutingRuleInfo, SlaPolicy, Ticket
+from plugins.tickets.types import (
+    BusinessHoursInfo,
+    RoutingRuleInfo,
+    SlaPolicy,
+    Ticket,
+    TimeSpan,
+    WeekdaySpans,
+)
 
 
 @strawberry.type
@@ -53,9 +60,19 @@ class SetBusinessHoursPayload:
         hours = BusinessHoursInfo(
             time_zone=row.time_zone,
             weekdays=[d + 1 for d in row.weekdays],
-            start=row.start_time,
-            end=row.end_time,
+            start=row.spans[0][0],
+            end=row.spans[-1][1],
+            spans=[TimeSpan(start=start, end=end) for start, end in row.spans],
+            weekday_spans=[
+                WeekdaySpans(
+                    weekday=int(day) + 1,
+                    spans=[TimeSpan(start=start, end=end) for start, end in spans],
+                )
+                for day, spans in sorted(row.weekday_spans.items())
+            ],
             holidays=[dt.date.fromisoformat(d) for d in row.holidays],
+            working_days=[dt.date.fromisoformat(d) for d in row.working_days],
+            holiday_calendar=row.holiday_calendar,
         )
         return cls(business_hours=hours, errors=errors)
 

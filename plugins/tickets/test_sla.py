@@ -536,7 +536,7 @@ def test_calendar_time_zone_and_custom_week() -> None:
     assert new_york.between(utc(2026, 11, 28, 2, 0), utc(2026, 11, 30, 15, 0)) == 3600
 
     weekend_shop = BusinessCalendar(
-        time_zone="UTC", weekdays=frozenset({5, 6}), start=dt.time(10), end=dt.time(14)
+        time_zone="UTC", weekdays=frozenset({5, 6}), spans=((dt.time(10), dt.time(14)),)
     )
     assert weekend_shop.add(utc(2026, 11, 27, 9, 0), 5 * 3600) == utc(2026, 11, 29, 11, 0)
 
@@ -561,8 +561,7 @@ def test_calendar_on_the_night_of_the_dst_change() -> None:
     nights = BusinessCalendar(
         time_zone="Europe/Berlin",
         weekdays=frozenset(range(7)),
-        start=dt.time(1),
-        end=dt.time(4),
+        spans=((dt.time(1), dt.time(4)),),
     )
     # 01:00 to 04:00 local lasts two hours in spring (02:00-03:00 does not exist)...
     assert nights.between(utc(2026, 3, 28, 12, 0), utc(2026, 3, 29, 12, 0)) == 2 * 3600

@@ -187,12 +187,28 @@ class SlaPolicy:
 
 
 @strawberry.type
+class TimeSpan:
+    start: str
+    end: str
+
+
+@strawberry.type
+class WeekdaySpans:
+    weekday: int = strawberry.field(description="1 = Monday.")
+    spans: list[TimeSpan]
+
+
+@strawberry.type
 class BusinessHoursInfo:
     time_zone: str
     weekdays: list[int]
-    start: str
-    end: str
+    start: str = strawberry.field(description="The start of the first span.")
+    end: str = strawberry.field(description="The end of the last span.")
+    spans: list[TimeSpan]
+    weekday_spans: list[WeekdaySpans]
     holidays: list[dt.date]
+    working_days: list[dt.date]
+    holiday_calendar: str | None
 
 
 @strawberry.type

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,7 +19,13 @@ from core.plugin_api import (
     audit,
     require,
 )
-from plugins.tickets.calendar import AlwaysOpen, BusinessCalendar, Calendar
+from plugins.tickets.calendar import (
+    AlwaysOpen,
+    BusinessCalendar,
+    Calendar,
+    Span,
+    holiday_calendars,
+)
 from plugins.tickets.domain import DEFAULT_SLA, Clock, due_that_matters
 from plugins.tickets.models import BusinessHours, SlaPolicy, Ticket
 
@@ -30,17 +37,26 @@ async def sla_targets(session: AsyncSession) -> dict[str, tuple[int, int]]:
     return targets
 
 
-async def calendar(session: AsyncSession) -> Calendar:
-    row = await session.get(BusinessHours, 1)
-    if row is None:
-        return AlwaysOpen()
+def calendar_of(row: BusinessHours) -> BusinessCalendar:
+    def spans(stored: Sequence[Sequence[str]]) -> tuple[Span, ...]:
+        return tuple((dt.time.fromisoformat(a), dt.time.fromisoformat(b)) for a, b in stored)
+
     return BusinessCalendar(
         time_zone=row.time_zone,
         weekdays=frozenset(row.weekdays),
-        start=dt.time.fromisoformat(row.start_time),
-        end=dt.time.fromisoformat(row.end_time),
+        spans=spans(row.spans),
+        weekday_spans=tuple(
+            (int(day), spans(stored)) for day, stored in sorted(row.weekday_spans.items())
+        ),
         holidays=frozenset(dt.date.fromisoformat(d) for d in row.holidays),
+        working_days=frozenset(dt.date.fromisoformat(d) for d in row.working_days),
+        holiday_calendar=row.holiday_calendar,
     )
+
+
+async def calendar(session: AsyncSession) -> Calendar:
+    row = await session.get(BusinessHours, 1)
+    return AlwaysOpen() if row is None else calendar_of(row)
 
 
 async def refresh_sla_due(session: AsyncSession, tickets: Iterable[Ticket]) -> None:
@@ -131,6 +147,43 @@ async def set_sla_policy(
     return row
 
 
+def _time(check: Check, field: str, value: str | None) -> dt.time | None:
+    try:
+        return dt.time.fromisoformat((value or "").strip())
+    except ValueError:
+        check.fail(field, "must be a time of day such as 09:00", UserErrorCode.INVALID)
+        return None
+
+
+def _spans(
+    check: Check, field: str, given: Sequence[tuple[str | None, str | None]]
+) -> list[list[str]]:
+    """The spans as stored (``[["09:00", "12:00"], ...]``, in order); each bad one is
+    refused naming ``<field>.<index>.start`` or ``.end``, overlapping ones naming the later
+    one's start."""
+    if not given:
+        check.fail(field, "give at least one span", UserErrorCode.REQUIRED)
+        return []
+    spans: list[tuple[dt.time, dt.time, int]] = []
+    for index, (start, end) in enumerate(given):
+        opens = _time(check, f"{field}.{index}.start", start)
+        closes = _time(check, f"{field}.{index}.end", end)
+        if opens is not None and closes is not None:
+            if opens >= closes:
+                check.fail(f"{field}.{index}.end", "must be after start", UserErrorCode.INVALID)
+            else:
+                spans.append((opens, closes, index))
+    spans.sort()
+    for before, after in itertools.pairwise(spans):
+        if after[0] < before[1]:
+            check.fail(
+                f"{field}.{after[2]}.start",
+                f"overlaps the span {before[0]:%H:%M}-{before[1]:%H:%M}",
+                UserErrorCode.INVALID,
+            )
+    return [[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b, _ in spans]
+
+
 async def set_business_hours(
     session: AsyncSession,
     context: RequestContext,
@@ -139,8 +192,16 @@ async def set_business_hours(
     weekdays: Sequence[int],
     start: str | None,
     end: str | None,
+    spans: Sequence[tuple[str | None, str | None]] | None,
+    weekday_spans: Sequence[tuple[int, Sequence[tuple[str | None, str | None]]]],
     holidays: Sequence[dt.date],
+    working_days: Sequence[dt.date] = (),
+    holiday_calendar: str | None = None,
 ) -> BusinessHours | None:
+    """Set the calendar: ``spans`` (or one span, ``start`` to ``end``) on each of
+    ``weekdays`` (1 = Monday), other spans on the days of ``weekday_spans``; the days off
+    and working days of ``holiday_calendar`` (a country code of the ``holidays`` library),
+    overridden by ``holidays`` and ``working_days``."""
     require(context, "tickets:manage")
     row = await session.get(BusinessHours, 1, with_for_update=True)
     actor = actor_of(context)
@@ -164,22 +225,43 @@ async def set_business_hours(
         check.fail(
             "weekdays", "list days as 1 (Monday) to 7 (Sunday), at least one", UserErrorCode.INVALID
         )
-    times: list[dt.time] = []
-    for field, value in (("start", start), ("end", end)):
-        try:
-            times.append(dt.time.fromisoformat((value or "").strip()))
-        except ValueError:
-            check.fail(field, "must be a time of day such as 09:00", UserErrorCode.INVALID)
-    if len(times) == 2 and times[0] >= times[1]:
-        check.fail("end", "must be after start", UserErrorCode.INVALID)
+    if spans is None:
+        opens, closes = _time(check, "start", start), _time(check, "end", end)
+        if opens is not None and closes is not None and opens >= closes:
+            check.fail("end", "must be after start", UserErrorCode.INVALID)
+        stored = [[f"{opens:%H:%M}", f"{closes:%H:%M}"]] if opens and closes else []
+    else:
+        stored = _spans(check, "spans", spans)
+    per_weekday: dict[str, list[list[str]]] = {}
+    for index, (weekday, its_spans) in enumerate(weekday_spans):
+        field = f"weekdaySpans.{index}"
+        if weekday not in days:
+            check.fail(f"{field}.weekday", "must be one of weekdays", UserErrorCode.INVALID)
+        elif str(weekday - 1) in per_weekday:
+            check.fail(f"{field}.weekday", "is given twice", UserErrorCode.INVALID)
+        per_weekday[str(weekday - 1)] = _spans(check, f"{field}.spans", its_spans)
+    named = (holiday_calendar or "").strip().upper() or None
+    if named is not None and named not in holiday_calendars():
+        check.fail(
+            "holidayCalendar",
+            "is not a known holiday calendar: give a country code such as CN",
+            UserErrorCode.INVALID,
+        )
+    days_off = set(holidays)
+    for index, day in enumerate(working_days):
+        if day in days_off:
+            check.fail(f"workingDays.{index}", "is also one of holidays", UserErrorCode.INVALID)
     check.done()
     if row is None:
         row = BusinessHours(id=1)
         session.add(row)
     row.time_zone = zone
     row.weekdays = [d - 1 for d in days]
-    row.start_time, row.end_time = times[0].strftime("%H:%M"), times[1].strftime("%H:%M")
+    row.spans = stored
+    row.weekday_spans = per_weekday
     row.holidays = sorted({d.isoformat() for d in holidays})
+    row.working_days = sorted({d.isoformat() for d in working_days})
+    row.holiday_calendar = named
     row.updated_at = context.now()
     await session.flush()
     await refresh_open_sla_due(session)
@@ -192,9 +274,11 @@ async def set_business_hours(
         {
             "timeZone": zone,
             "weekdays": days,
-            "start": row.start_time,
-            "end": row.end_time,
+            "spans": row.spans,
+            "weekdaySpans": {str(int(d) + 1): s for d, s in sorted(per_weekday.items())},
             "holidays": row.holidays,
+            "workingDays": row.working_days,
+            "holidayCalendar": named,
         },
     )
     return row

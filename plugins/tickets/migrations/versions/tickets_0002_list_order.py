@@ -56,8 +56,8 @@ def _calendar(bind: sa.Connection) -> Calendar:
     return BusinessCalendar(
         time_zone=row.time_zone,
         weekdays=frozenset(row.weekdays),
-        start=dt.time.fromisoformat(row.start_time),
-        end=dt.time.fromisoformat(row.end_time),
+        # One working span: what the table held at this revision (tickets_0003 made spans).
+        spans=((dt.time.fromisoformat(row.start_time), dt.time.fromisoformat(row.end_time)),),
         holidays=frozenset(dt.date.fromisoformat(d) for d in row.holidays or []),
     )
 
