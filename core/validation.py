@@ -82,7 +82,7 @@ class Check:
         cleaned = self.text(field, value, max_length=60, required=False)
         if cleaned is None:
             return None
-        number = _parse_phone(cleaned, region)
+        number = parse_phone(cleaned, region)
         if number is None:
             self.fail(
                 field,
@@ -232,7 +232,7 @@ def _valid(text: str, region: str) -> phonenumbers.PhoneNumber | None:
     return number if phonenumbers.is_valid_number(number) else None
 
 
-def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+def parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
     """A valid number with its extension, if any: ``ext. 123``, ``x123``, ``#123`` and
     ``;ext=123`` as phonenumbers reads them, ``转123`` / ``分机123``, or ``-123`` after a
     complete number (``010-12345678`` is a whole number, ``010-12345678-123`` one with an

@@ -38,7 +38,7 @@ from core.errors import bad_argument
 from core.ordering import ORDER_BY_HELP, SortKey
 from core.pagination import Connection, PageArgs, Part
 from core.types import in_range
-from core.validation import argument_id, like_pattern, search_text
+from core.validation import argument_id, like_pattern, parse_phone, phone_text, search_text
 
 SEARCH_MIN = 1
 
@@ -96,9 +96,10 @@ class CustomerList:
     parts: list[Part]
 
 
-def _own_matches(c: Any, text: str) -> list[ColumnElement[bool]]:
-    """``text`` in a customer's name, number or email (any case), or its digits (3 or more)
-    in the phone number."""
+def _own_matches(c: Any, text: str, region: str) -> list[ColumnElement[bool]]:
+    """``text`` in a customer's name, number or email (any case), its digits (3 or more)
+    in the phone number, or, when it is a phone number as ``region`` reads it
+    (``010-12345678`` in CN), that number (with any extension, unless it gives one)."""
     pattern = like_pattern(text)
     conditions: list[ColumnElement[bool]] = [
         func.lower(c.name).like(pattern, escape="\\"),
@@ -108,6 +109,10 @@ def _own_matches(c: Any, text: str) -> list[ColumnElement[bool]]:
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 3:
         conditions.append(c.phone.like(f"%{digits}%"))
+    number = parse_phone(text, region) if len(digits) >= 3 else None
+    if number is not None:
+        stored = phone_text(number)
+        conditions.append(c.phone == stored if number.extension else c.phone.like(f"{stored}%"))
     return conditions
 
 
@@ -176,13 +181,14 @@ def customer_list(
     if not text:
         return CustomerList(statement, [])
     ct = models.Contact
-    own = or_(*_own_matches(c, text))
+    region = context.settings.default_region
+    own = or_(*_own_matches(c, text, region))
     contact = exists().where(ct.customer_id == c.id, *_contact_matches(ct, text))
     if context.db.dialect not in SEARCH_INDEXED_ON or len(text) < SEARCH_INDEXED:
         return CustomerList(statement.where(or_(own, contact)), [])
     s = aliased(models.Customer, name="search_customers")
     every = union_all(
-        *(select(s.id).where(condition) for condition in _own_matches(s, text)),
+        *(select(s.id).where(condition) for condition in _own_matches(s, text, region)),
         select(ct.customer_id).where(*_contact_matches(ct, text)),
     )
     return CustomerList(

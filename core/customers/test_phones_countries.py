@@ -188,6 +188,10 @@ async def test_a_chinese_deployment_end_to_end(
         assert refused(body, "createCustomer") == {"phone": "DUPLICATE"}
         other = await create(admin, name="北京分部", phone="010-12345678 ext. 124")
         assert other["phone"] == "+861012345678;ext=124"
+        # A number searched as it is written nationally finds it, with any extension (the
+        # digits alone would not: 01012345678 keeps the trunk 0 that E.164 drops).
+        assert await found(admin, "010-12345678") == ["北京分部", "北京总部"]
+        assert await found(admin, "(010) 1234 5678 转 123") == ["北京总部"]
 
         body = await admin.gql(
             CREATE,
