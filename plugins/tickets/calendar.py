@@ -39,8 +39,13 @@ def named_days(name: str, year: int) -> tuple[frozenset[dt.date], frozenset[dt.d
     Years the government has not announced yet have the holidays the law fixes and no
     make-up days."""
     days = holiday_data.country_holidays(name, years=year)
-    workdays: frozenset[dt.date] = frozenset(
-        day for day in getattr(days, "weekend_workdays", ()) if day.year == year
+    weekend = days.weekend
+    first = dt.date(year, 1, 1)
+    year_days = (
+        first + dt.timedelta(days=n) for n in range((first.replace(year=year + 1) - first).days)
+    )
+    workdays = frozenset(
+        day for day in year_days if day.weekday() in weekend and days.is_working_day(day)
     )
     return frozenset(days), workdays
 
