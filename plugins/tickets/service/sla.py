@@ -229,7 +229,8 @@ async def set_business_hours(
         opens, closes = _time(check, "start", start), _time(check, "end", end)
         if opens is not None and closes is not None and opens >= closes:
             check.fail("end", "must be after start", UserErrorCode.INVALID)
-        stored = [[f"{opens:%H:%M}", f"{closes:%H:%M}"]] if opens and closes else []
+        valid = opens is not None and closes is not None
+        stored = [[f"{opens:%H:%M}", f"{closes:%H:%M}"]] if valid else []
     else:
         stored = _spans(check, "spans", spans)
     per_weekday: dict[str, list[list[str]]] = {}
