@@ -6,6 +6,7 @@ environment variable and says what was expected (:class:`ConfigError`).
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 import secrets
@@ -84,6 +85,16 @@ class Settings(BaseSettings):
         description="ISO 3166 country for phone numbers written without +country code.",
     )
     dormant_days: int = Field(default=90, ge=1, le=3650)
+    time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone of the deployment, e.g. Asia/Shanghai: date-times are "
+        "shown in it to users without their own, and it decides the calendar day of jobs.",
+    )
+    locale: str = Field(
+        default="en",
+        description="Language of the deployment for users and contacts without their own: "
+        "en or zh-CN.",
+    )
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     refresh_grace_seconds: int = Field(
@@ -165,6 +176,26 @@ class Settings(BaseSettings):
             raise ValueError("must be a two-letter country code, e.g. US, GB, DE")
         return code
 
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from core.zones import zone_name
+
+        name = zone_name(value)
+        if name is None:
+            raise ValueError("must be an IANA time zone such as Asia/Shanghai, Europe/London or UTC")
+        return name
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from core.zones import LOCALES, locale_tag
+
+        tag = locale_tag(value)
+        if tag is None:
+            raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return tag
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
@@ -218,6 +249,13 @@ class Settings(BaseSettings):
         if self.plugins is None:
             return None
         return [name.strip() for name in self.plugins.split(",") if name.strip()]
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The deployment's time zone (``CRM_TIME_ZONE``)."""
+        from core.zones import zone
+
+        return zone(self.time_zone)
 
     @property
     def cors_origin_list(self) -> list[str]:
