@@ -183,7 +183,9 @@ class Settings(BaseSettings):
 
         name = zone_name(value)
         if name is None:
-            raise ValueError("must be an IANA time zone such as Asia/Shanghai, Europe/London or UTC")
+            raise ValueError(
+                "must be an IANA time zone such as Asia/Shanghai, Europe/London or UTC"
+            )
         return name
 
     @field_validator("locale")

@@ -25,6 +25,7 @@ from core.identity.inputs import (
     RefreshTokenInput,
     RevokeApiTokenInput,
     SetUserPasswordInput,
+    UpdateMyPreferencesInput,
     UpdateRoleInput,
     UpdateTeamInput,
     UpdateUserInput,
@@ -42,12 +43,14 @@ from core.identity.payloads import (
     RefreshTokenPayload,
     RevokeApiTokenPayload,
     SetUserPasswordPayload,
+    UpdateMyPreferencesPayload,
     UpdateRolePayload,
     UpdateTeamPayload,
     UpdateUserPayload,
 )
 from core.mutations import mutate
 from core.validation import Check
+from core.zones import switch_zone, zone
 
 
 @strawberry.type
@@ -175,7 +178,7 @@ class IdentityMutation:
             check = Check()
             user_id = check.node_id("id", input.id, "User")
             changes: dict[str, Any] = {}
-            for name in ("email", "name", "active"):
+            for name in ("email", "name", "active", "locale", "time_zone"):
                 value = getattr(input, name)
                 if value is not strawberry.UNSET:
                     changes[name] = value
@@ -185,6 +188,28 @@ class IdentityMutation:
             return await service.update_user(session, info.context, user_id, input.version, changes)
 
         return await mutate(info, work, UpdateUserPayload.of)
+
+    @strawberry.mutation(
+        description="Set your own locale and time zone (null: the deployment's). Date-times "
+        "are written in your time zone from this answer on.",
+        extensions=requires(),
+    )
+    async def update_my_preferences(
+        self, info: Info, input: UpdateMyPreferencesInput
+    ) -> UpdateMyPreferencesPayload | None:
+        async def work(session: AsyncSession) -> models.User:
+            changes: dict[str, Any] = {}
+            for name in ("locale", "time_zone"):
+                value = getattr(input, name)
+                if value is not strawberry.UNSET:
+                    changes[name] = value
+            return await service.update_my_preferences(session, info.context, changes)
+
+        payload = await mutate(info, work, UpdateMyPreferencesPayload.of)
+        if payload is not None and payload.user is not None:
+            own = payload.user.time_zone
+            switch_zone(zone(own) if own else info.context.settings.zone)
+        return payload
 
     @strawberry.mutation(extensions=requires("users:manage"))
     async def deactivate_user(
