@@ -6,12 +6,12 @@ environment variable and says what was expected (:class:`ConfigError`).
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -253,7 +253,7 @@ class Settings(BaseSettings):
         return [name.strip() for name in self.plugins.split(",") if name.strip()]
 
     @property
-    def zone(self) -> dt.tzinfo:
+    def zone(self) -> ZoneInfo:
         """The deployment's time zone (``CRM_TIME_ZONE``)."""
         from core.zones import zone
 

@@ -14,6 +14,7 @@ from core.db import utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from zoneinfo import ZoneInfo
 
     from sqlalchemy import ColumnElement, Select
     from starlette.requests import Request
@@ -116,7 +117,7 @@ class RequestContext:
         return self.clock()
 
     @property
-    def zone(self) -> dt.tzinfo:
+    def zone(self) -> ZoneInfo:
         """The caller's time zone: their own, else the deployment's (``CRM_TIME_ZONE``).
         Date-times are shown in it and "today" is the calendar day it has now."""
         from core.zones import zone
