@@ -120,10 +120,11 @@ class RequestContext:
     def zone(self) -> ZoneInfo:
         """The caller's time zone: their own, else the deployment's (``CRM_TIME_ZONE``).
         Date-times are shown in it and "today" is the calendar day it has now."""
-        from core.zones import zone
+        from core.zones import zone, zone_name
 
         own = self.caller.time_zone if self.caller is not None else None
-        return zone(own) if own else self.settings.zone
+        # A stored name the zone database no longer knows falls back, rather than failing.
+        return zone(own) if own and zone_name(own) == own else self.settings.zone
 
     @property
     def locale(self) -> str:

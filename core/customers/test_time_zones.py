@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 from strawberry import relay
 
 from core.audit import AuditEvent
@@ -367,3 +367,12 @@ async def test_jobs_count_days_in_the_deployment_zone(
         2026, 12, 12, 1, 0, tzinfo=dt.UTC
     )  # 09:00 in Shanghai
     assert "Re-engage Quiet (dormant since 2026-10-02)" in tasks
+
+
+async def test_a_stored_zone_the_database_no_longer_knows_falls_back(admin: Api) -> None:
+    task_id = await a_task(admin)
+    async with admin.db.transaction() as session:
+        await session.execute(
+            update(User).where(User.id == admin.user_id).values(time_zone="Atlantis/Capital")
+        )
+    assert await task_due_at(admin, task_id) == "2026-12-04T01:00:00+00:00"
