@@ -20,7 +20,7 @@ from core.config import Settings
 from core.customers import jobs, models
 from core.db import Database
 from core.identity.models import User
-from tests.support import Api, FakeClock, running_app
+from tests.support import DEFAULT_PASSWORD, Api, FakeClock, running_app
 
 DUE = "2026-12-04T09:00:00+08:00"
 CREATE_CUSTOMER = """
@@ -127,6 +127,16 @@ async def test_each_user_reads_date_times_in_their_own_zone(admin: Api) -> None:
         "createTask",
     )["task"]
     assert utc_input["dueAt"] == DUE
+
+    # Signing in answers in the user's zone already.
+    login = await admin.with_token(None).gql(
+        "mutation($email: String!, $password: String!) { login(input: {email: $email, "
+        "password: $password}) { accessTokenExpiresAt user { createdAt } errors { field } } }",
+        {"email": "wang@example.com", "password": DEFAULT_PASSWORD},
+    )
+    signed_in = ok(login, "login")
+    assert signed_in["accessTokenExpiresAt"].endswith("+08:00")
+    assert signed_in["user"]["createdAt"].endswith("+08:00")
 
     # Back to the deployment's zone with null.
     cleared = (await prefer(beijing, timeZone=None))["user"]

@@ -50,7 +50,14 @@ from core.identity.payloads import (
 )
 from core.mutations import mutate
 from core.validation import Check
-from core.zones import switch_zone, zone
+from core.zones import switch_zone, zone, zone_name
+
+
+def _answer_in_zone_of(info: Info, time_zone: str | None) -> None:
+    """Write the rest of this answer in the zone of the user it is about (signing in, or
+    changing their zone): their own, else the deployment's."""
+    name = zone_name(time_zone)
+    switch_zone(zone(name) if name else info.context.settings.zone)
 
 
 @strawberry.type
@@ -70,6 +77,7 @@ class IdentityMutation:
             )
         except UserErrors as exc:
             return LoginPayload.of(None, exc.errors)
+        _answer_in_zone_of(info, issued.user.time_zone)
         return LoginPayload.of(issued, [])
 
     @strawberry.mutation(description="Trade a refresh token for new tokens (it is used up).")
@@ -88,6 +96,7 @@ class IdentityMutation:
             )
         except UserErrors as exc:
             return RefreshTokenPayload.of(None, exc.errors)
+        _answer_in_zone_of(info, issued.user.time_zone)
         return RefreshTokenPayload.of(issued, [])
 
     @strawberry.mutation(description="End a session: its refresh and access tokens stop working.")
@@ -207,8 +216,7 @@ class IdentityMutation:
 
         payload = await mutate(info, work, UpdateMyPreferencesPayload.of)
         if payload is not None and payload.user is not None:
-            own = payload.user.time_zone
-            switch_zone(zone(own) if own else info.context.settings.zone)
+            _answer_in_zone_of(info, payload.user.time_zone)
         return payload
 
     @strawberry.mutation(extensions=requires("users:manage"))
