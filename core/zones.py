@@ -7,7 +7,9 @@ birthdays): the caller's zone (their own, else ``CRM_TIME_ZONE``) for what a req
 the deployment's zone for work no user asked for (``crm jobs run``, the worker).
 
 The zone of the request lives in a context variable (:func:`use_zone`), set around each
-GraphQL request by the HTTP endpoint and read by the ``DateTime`` scalar when it serialises.
+GraphQL request by the HTTP endpoint (the caller's zone), around each background job and
+each ``crm`` command (the deployment's), and read by the ``DateTime`` scalar when it
+serialises. Exports take the caller's zone from the request context directly.
 Zones are IANA names (``Asia/Shanghai``), read through :mod:`zoneinfo` with the ``tzdata``
 package, so a host without a system time-zone database knows them too.
 """

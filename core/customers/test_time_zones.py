@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from openpyxl import load_workbook
@@ -16,11 +16,13 @@ from sqlalchemy import select, update
 from strawberry import relay
 
 from core.audit import AuditEvent
+from core.background import JobRun, JobRunner, enqueue
 from core.config import Settings
 from core.customers import jobs, models
-from core.db import Database
+from core.db import Database, utcnow
 from core.identity.models import User
-from tests.support import DEFAULT_PASSWORD, Api, FakeClock, running_app
+from schema.scalars import _serialize_date_time
+from tests.support import DEFAULT_PASSWORD, Api, FakeClock, manager_for, running_app
 
 DUE = "2026-12-04T09:00:00+08:00"
 CREATE_CUSTOMER = """
@@ -386,3 +388,22 @@ async def test_a_stored_zone_the_database_no_longer_knows_falls_back(admin: Api)
             update(User).where(User.id == admin.user_id).values(time_zone="Atlantis/Capital")
         )
     assert await task_due_at(admin, task_id) == "2026-12-04T01:00:00+00:00"
+
+
+async def test_background_jobs_write_times_in_the_deployment_zone(
+    make_settings: Callable[..., Settings], migrated_db: Database
+) -> None:
+    settings = make_settings(time_zone="Asia/Shanghai")
+    seen: list[str] = []
+
+    async def probe(run: JobRun) -> Mapping[str, Any]:
+        seen.append(_serialize_date_time(dt.datetime(2026, 12, 4, 1, 0, tzinfo=dt.UTC)))
+        return {}
+
+    async with migrated_db.transaction() as session:
+        await enqueue(session, "test.probe", {}, created_by=None, now=utcnow())
+    runner = JobRunner(
+        db=migrated_db, settings=settings, pm=manager_for(settings), handlers={"test.probe": probe}
+    )
+    assert await runner.run_until_idle() == 1
+    assert seen == [DUE]
