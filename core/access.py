@@ -40,6 +40,10 @@ class Caller:
     grants: Mapping[str, Scope] = field(default_factory=dict)
     session_id: str | None = None
     api_token_id: int | None = None
+    time_zone: str | None = None
+    """The user's own IANA time zone; ``None``: the deployment's (``CRM_TIME_ZONE``)."""
+    locale: str | None = None
+    """The user's own locale; ``None``: the deployment's (``CRM_LOCALE``)."""
 
     def scope(self, permission: str) -> Scope | None:
         return self.grants.get(permission)

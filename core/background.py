@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, undefer
 
 from core.db import Base, Database, UTCDateTime, utcnow
 from core.errors import UserErrors
+from core.zones import use_zone
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -291,7 +292,8 @@ class JobRunner:
         try:
             if await run.cancel_requested():  # asked while no runner held it
                 raise JobCancelled
-            state = await handler(run)
+            with use_zone(self.settings.zone):  # no caller here: the deployment's zone
+                state = await handler(run)
         except JobCancelled:
             await self._finish(run, JobStatus.CANCELLED, run.state, None)
         except LeaseLost:

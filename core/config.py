@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,6 +87,16 @@ class Settings(BaseSettings):
         ),
     )
     dormant_days: int = Field(default=90, ge=1, le=3650)
+    time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone of the deployment, e.g. Asia/Shanghai: date-times are "
+        "shown in it to users without their own, and it decides the calendar day of jobs.",
+    )
+    locale: str = Field(
+        default="en",
+        description="Language of the deployment for users and contacts without their own: "
+        "en or zh-CN.",
+    )
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     refresh_grace_seconds: int = Field(
@@ -167,6 +178,28 @@ class Settings(BaseSettings):
             raise ValueError("must be a two-letter country code, e.g. US, GB, DE")
         return code
 
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from core.zones import zone_name
+
+        name = zone_name(value)
+        if name is None:
+            raise ValueError(
+                "must be an IANA time zone such as Asia/Shanghai, Europe/London or UTC"
+            )
+        return name
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from core.zones import LOCALES, locale_tag
+
+        tag = locale_tag(value)
+        if tag is None:
+            raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return tag
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
@@ -220,6 +253,13 @@ class Settings(BaseSettings):
         if self.plugins is None:
             return None
         return [name.strip() for name in self.plugins.split(",") if name.strip()]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The deployment's time zone (``CRM_TIME_ZONE``)."""
+        from core.zones import zone
+
+        return zone(self.time_zone)
 
     @property
     def cors_origin_list(self) -> list[str]:

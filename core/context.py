@@ -14,6 +14,7 @@ from core.db import utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from zoneinfo import ZoneInfo
 
     from sqlalchemy import ColumnElement, Select
     from starlette.requests import Request
@@ -114,6 +115,26 @@ class RequestContext:
     def now(self) -> dt.datetime:
         """The current time (a test can hand the app a controllable clock)."""
         return self.clock()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The caller's time zone: their own, else the deployment's (``CRM_TIME_ZONE``).
+        Date-times are shown in it and "today" is the calendar day it has now."""
+        from core.zones import zone, zone_name
+
+        own = self.caller.time_zone if self.caller is not None else None
+        # A stored name the zone database no longer knows falls back, rather than failing.
+        return zone(own) if own and zone_name(own) == own else self.settings.zone
+
+    @property
+    def locale(self) -> str:
+        """The caller's locale: their own, else the deployment's (``CRM_LOCALE``)."""
+        own = self.caller.locale if self.caller is not None else None
+        return own or self.settings.locale
+
+    def today(self) -> dt.date:
+        """The calendar day it is now in the caller's zone (:attr:`zone`)."""
+        return self.now().astimezone(self.zone).date()
 
     def visible(self, permission: str, resource: str | None = None) -> ColumnElement[bool]:
         """The SQL condition for the records of ``permission`` this caller reaches."""

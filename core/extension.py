@@ -135,6 +135,10 @@ class CommandContext:
     def now(self) -> dt.datetime:
         return self.clock()
 
+    def today(self) -> dt.date:
+        """The calendar day it is now in the deployment's time zone (``CRM_TIME_ZONE``)."""
+        return self.now().astimezone(self.settings.zone).date()
+
 
 class CommandRunner(Protocol):
     """Runs a command's async work with a :class:`CommandContext` (``crm_cli_commands``).

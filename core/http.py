@@ -56,6 +56,7 @@ from core.context import RequestContext
 from core.errors import ApiError, ApiErrorCode
 from core.graphiql import GraphiQL
 from core.input_paths import bad_id_argument
+from core.zones import use_zone
 
 logger = logging.getLogger("crm.graphql")
 
@@ -355,12 +356,13 @@ class GraphQLEndpoint:
 
         context = await self.make_context(request)
         request.state.operation = operation_name
-        result = await self.schema.execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=operation_name,
-        )
+        with use_zone(context.zone):  # DateTime values are written in the caller's zone
+            result = await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+            )
         payload: dict[str, Any] = {}
         status = 200
         # A request error (parse, validation, variable coercion) stops before execution:

@@ -48,7 +48,8 @@ def unquote(value: str) -> str:
 
 
 def csv_cell(value: Any) -> Any:
-    """A CSV cell: dates in ISO 8601, ``None`` empty, text through :func:`neutralise`."""
+    """A CSV cell: dates in ISO 8601 (a date-time with its offset, in the zone it was
+    given in), ``None`` empty, text through :func:`neutralise`."""
     if isinstance(value, dt.date):  # datetimes too
         return value.isoformat()
     return "" if value is None else neutralise(value)
@@ -57,7 +58,9 @@ def csv_cell(value: Any) -> Any:
 def xlsx_cell(sheet: Any, value: Any) -> Any:
     """An XLSX cell for a write-only ``sheet``: text is always a string cell (data type
     ``s``), never a formula or an error value such as ``#N/A``, and goes through
-    :func:`neutralise`; dates lose their time zone (XLSX has none); numbers stay numbers."""
+    :func:`neutralise`; date-times are written as the local time of the zone they were
+    given in, without it (XLSX has no zones: the column's header names it); numbers stay
+    numbers."""
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None)
     if not isinstance(value, str):

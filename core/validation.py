@@ -24,6 +24,7 @@ from strawberry import relay
 
 from core.errors import Conflict, UserError, UserErrorCode, UserErrors, bad_argument
 from core.node import row_id
+from core.zones import LOCALE_PROBLEM, ZONE_PROBLEM, locale_tag, zone_name
 
 MAX_SEARCH_LENGTH = 200
 """The longest search text a list filter accepts: more is no name, email or number anyone
@@ -131,6 +132,26 @@ class Check:
             self.fail(field, f"is not a known country: {hint}", UserErrorCode.INVALID)
             return None
         return code
+
+    def time_zone(self, field: str, value: str | None) -> str | None:
+        """An IANA time zone name as the database spells it; ``None`` for none (null or
+        empty: the deployment's) or a refused one."""
+        if value is None or not value.strip():
+            return None
+        name = zone_name(value)
+        if name is None:
+            self.fail(field, ZONE_PROBLEM, UserErrorCode.INVALID)
+        return name
+
+    def locale(self, field: str, value: str | None) -> str | None:
+        """A supported locale tag (``en``, ``zh-CN``); ``None`` for none (null or empty:
+        the deployment's) or a refused one."""
+        if value is None or not value.strip():
+            return None
+        tag = locale_tag(value)
+        if tag is None:
+            self.fail(field, LOCALE_PROBLEM, UserErrorCode.INVALID)
+        return tag
 
     def node_id(self, field: str, value: relay.GlobalID | None, type_name: str) -> int | None:
         """The database id of a global id that must name a ``type_name``."""

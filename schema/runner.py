@@ -15,6 +15,7 @@ from core.db import Database, utcnow
 from core.errors import UserErrors
 from core.extension import CommandContext
 from core.host import PluginError
+from core.zones import use_zone
 from schema.modules import build_plugin_manager
 
 T = TypeVar("T")
@@ -39,7 +40,8 @@ def run_command(work: Callable[[CommandContext], Awaitable[T]], *, migrated: boo
         try:
             if migrated and not await migrate.at_head(db, pm):
                 fail("the database is not migrated; run `crm migrate` first")
-            return await work(CommandContext(settings=settings, db=db, pm=pm, clock=utcnow))
+            with use_zone(settings.zone):  # commands write times in the deployment's zone
+                return await work(CommandContext(settings=settings, db=db, pm=pm, clock=utcnow))
         finally:
             await db.dispose()
 

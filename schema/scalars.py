@@ -15,6 +15,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 
+from core.zones import current_zone
+
 RFC3339_DATE_TIME = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"
 LOCAL_DATE = "https://scalars.graphql.org/andimarek/local-date.html"
 ECMA_404 = (
@@ -41,7 +43,8 @@ def _parse_aware(value: object) -> dt.datetime:
 
 
 def _serialize_date_time(value: dt.datetime) -> str:
-    return (value.astimezone(dt.UTC) if value.tzinfo is not None else value).isoformat()
+    """The moment in the zone of the request (the caller's, else the deployment's)."""
+    return (value.astimezone(current_zone()) if value.tzinfo is not None else value).isoformat()
 
 
 AwareDateTime = strawberry.scalar(
@@ -49,8 +52,9 @@ AwareDateTime = strawberry.scalar(
     description=(
         "A point in time: an RFC 3339 date-time string with a UTC offset. Sent as "
         '`"2026-11-23T09:30:00Z"` or `"2026-11-23T10:30:00+01:00"` (a time without an '
-        "offset is refused); returned in UTC with `+00:00` and microseconds when there are "
-        'any: `"2026-11-23T09:30:00+00:00"`, `"2026-11-23T09:30:00.250000+00:00"`.'
+        "offset is refused); returned in the caller's time zone (their own, else the "
+        "deployment's; UTC unless set) with its offset, and microseconds when there are "
+        'any: `"2026-11-23T09:30:00+00:00"`, `"2026-11-23T17:30:00.250000+08:00"`.'
     ),
     specified_by_url=RFC3339_DATE_TIME,
     serialize=_serialize_date_time,

@@ -58,6 +58,16 @@ COLUMNS = [
     "last_interaction_at",
 ]
 IMPORT_COLUMNS = set(COLUMNS) - {"created_at", "last_interaction_at"}
+TIME_COLUMNS = ("created_at", "last_interaction_at")
+"""Exported date-times: local times of the caller's zone, which their header names."""
+
+
+def export_header(zone_name: str) -> list[str]:
+    """The export's header row: :data:`COLUMNS`, the date-time ones naming ``zone_name``
+    (``created_at (Asia/Shanghai)``)."""
+    return [f"{c} ({zone_name})" if c in TIME_COLUMNS else c for c in COLUMNS]
+
+
 ENUMS: dict[str, Any] = {
     "kind": CustomerKind,
     "stage": CustomerStage,

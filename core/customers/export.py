@@ -28,7 +28,7 @@ from strawberry.types.arguments import convert_argument
 from core.access import require
 from core.client_input import JsonInputError, load_json
 from core.context import RequestContext
-from core.customers.exchange import COLUMNS
+from core.customers.exchange import export_header
 from core.customers.models import CustomerTag, Tag
 from core.errors import AUTHENTICATION_CODES, ApiError, ApiErrorCode, bad_argument
 from core.http import internal_error_response, primed_stream
@@ -43,9 +43,10 @@ logger = logging.getLogger("crm.export")
 
 
 async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[list[Any]]:
-    """The export's rows (header first), read in batches."""
+    """The export's rows (header first), read in batches; date-times in the caller's zone."""
     owner_emails: dict[int, str] = {}
-    yield list(COLUMNS)
+    zone = context.zone
+    yield export_header(zone.key)
     async with context.db.read() as session:
         result = await session.stream_scalars(statement.execution_options(yield_per=EXPORT_BATCH))
         async for batch in result.partitions(EXPORT_BATCH):
@@ -91,8 +92,8 @@ async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[
                     c.country,
                     owner_emails.get(c.owner_id or 0, ""),
                     ";".join(tags.get(c.id, [])),
-                    c.created_at,
-                    c.last_interaction_at,
+                    c.created_at.astimezone(zone),
+                    c.last_interaction_at and c.last_interaction_at.astimezone(zone),
                 ]
 
 

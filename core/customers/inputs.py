@@ -191,6 +191,13 @@ class CreateContactInput:
     birthday: dt.date | None = None
     primary: bool = False
     notes: str | None = None
+    locale: str | None = strawberry.field(
+        default=None, description="`en` or `zh-CN`; null: the deployment's (`CRM_LOCALE`)."
+    )
+    time_zone: str | None = strawberry.field(
+        default=None,
+        description="IANA time zone, e.g. `Asia/Shanghai`; null: the deployment's.",
+    )
 
 
 @strawberry.input
@@ -204,6 +211,14 @@ class UpdateContactInput:
     email: str | None = strawberry.UNSET
     birthday: dt.date | None = strawberry.UNSET
     notes: str | None = strawberry.UNSET
+    locale: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="`en` or `zh-CN`; null: the deployment's (`CRM_LOCALE`).",
+    )
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="IANA time zone, e.g. `Asia/Shanghai`; null: the deployment's.",
+    )
 
 
 @strawberry.input

@@ -3,6 +3,10 @@
 Safe to run from cron as often as you like: each reminder task carries a ``dedupe_key``
 (unique in the database), so a second run, or two runs at once on two machines, never
 create a task twice; a customer marked DORMANT is no longer ACTIVE, so it is not picked again.
+
+Calendar days (a birthday, "dormant since") are those of the deployment's time zone
+(``CRM_TIME_ZONE``), not UTC's: in Shanghai a contact born on 5 December has their reminder
+due at 09:00 Shanghai time on 5 December.
 """
 
 from __future__ import annotations
@@ -58,7 +62,8 @@ async def mark_dormant(session: AsyncSession, settings: Settings, now: dt.dateti
             },
         )
         if customer.owner_id is not None:
-            since = (customer.last_interaction_at or customer.created_at).date().isoformat()
+            last = customer.last_interaction_at or customer.created_at
+            since = last.astimezone(settings.zone).date().isoformat()
             await session.execute(
                 _insert_ignoring_duplicates(
                     session,
@@ -85,9 +90,13 @@ def _month_day(session: AsyncSession) -> Any:
     return func.strftime("%m-%d", Contact.birthday).cast(String)
 
 
-async def birthday_reminders(session: AsyncSession, now: dt.datetime) -> int:
-    """A task for the owner a week before each contact's birthday (once per year)."""
-    days = [(now + dt.timedelta(days=d)).date() for d in range(BIRTHDAY_LEAD_DAYS + 1)]
+async def birthday_reminders(
+    session: AsyncSession, now: dt.datetime, zone: dt.tzinfo = dt.UTC
+) -> int:
+    """A task for the owner a week before each contact's birthday (once per year), due at
+    09:00 on the birthday; days and hour are those of ``zone`` (the deployment's)."""
+    today = now.astimezone(zone).date()
+    days = [today + dt.timedelta(days=d) for d in range(BIRTHDAY_LEAD_DAYS + 1)]
     by_month_day = {d.strftime("%m-%d"): d for d in days}
     rows = (
         await session.execute(
@@ -110,7 +119,7 @@ async def birthday_reminders(session: AsyncSession, now: dt.datetime) -> int:
             {
                 "customer_id": contact.customer_id,
                 "title": f"Birthday of {contact.name} on {day.isoformat()}",
-                "due_at": dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC),
+                "due_at": dt.datetime.combine(day, dt.time(9), tzinfo=zone).astimezone(dt.UTC),
                 "assignee_id": owner_id,
                 "dedupe_key": f"birthday:{contact.id}:{day.year}",
                 "created_at": now,
@@ -141,5 +150,5 @@ async def run(db: Database, settings: Settings, now: dt.datetime) -> dict[str, i
     async with db.transaction() as session:
         dormant = await mark_dormant(session, settings, now)
     async with db.transaction() as session:
-        birthdays = await birthday_reminders(session, now)
+        birthdays = await birthday_reminders(session, now, settings.zone)
     return {"customers marked dormant": dormant, "birthday reminders created": birthdays}

@@ -91,6 +91,10 @@ class Contact(Base):
     birthday: Mapped[dt.date | None] = mapped_column(Date)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    """For what the contact reads (emails, surveys); null: the deployment's."""
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    """An IANA name for times shown to the contact; null: the deployment's."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -83,7 +83,17 @@ CUSTOMER_INPUT_FIELDS = [
     "custom_fields",
     "custom_field_values",
 ]
-CONTACT_INPUT_FIELDS = ["name", "title", "phone", "mobile", "email", "birthday", "notes"]
+CONTACT_INPUT_FIELDS = [
+    "name",
+    "title",
+    "phone",
+    "mobile",
+    "email",
+    "birthday",
+    "notes",
+    "locale",
+    "time_zone",
+]
 
 
 def _ref(check: Check, value: relay.GlobalID, type_name: str, field: str = "id") -> int | None:

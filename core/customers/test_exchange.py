@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from core.audit import AuditEvent
 from core.catalog import SALES_REPRESENTATIVE
 from core.customers import models
-from core.customers.exchange import COLUMNS
+from core.customers.exchange import COLUMNS, export_header
 from core.db import Database, utcnow
 from schema.cli import cli
 from tests.support import DEFAULT_PASSWORD, Api, make_user
@@ -325,7 +325,7 @@ async def test_export_csv_and_xlsx_with_filter_and_order(admin: Api) -> None:
     assert disposition.startswith('attachment; filename="customers-')
     assert disposition.endswith('.csv"')
     rows = csv_rows(response.text)
-    assert rows[0] == COLUMNS
+    assert rows[0] == export_header("UTC")
     assert len(rows) == 3  # archived customers are not exported unless asked for
     exported = dict(zip(COLUMNS, rows[1], strict=True))
     assert exported == {
@@ -391,7 +391,7 @@ async def test_export_csv_and_xlsx_with_filter_and_order(admin: Api) -> None:
     assert workbook.sheetnames == ["Customers"]
     sheet = workbook["Customers"]
     table = list(sheet.iter_rows(values_only=True))
-    assert list(table[0]) == COLUMNS
+    assert list(table[0]) == export_header("UTC")
     assert [row[0] for row in table[1:]] == [bravo["number"], acme["number"]]
     acme_row = dict(zip(COLUMNS, table[2], strict=True))  # every cell filled
     assert {

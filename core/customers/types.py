@@ -76,6 +76,12 @@ class Contact(ModelNode[models.Contact]):
     birthday: dt.date | None
     primary: bool
     notes: str | None
+    locale: str | None = strawberry.field(
+        description="For what the contact reads (`en`, `zh-CN`); null: the deployment's."
+    )
+    time_zone: str | None = strawberry.field(
+        description="IANA time zone for times shown to the contact; null: the deployment's."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
     archived_at: dt.datetime | None
@@ -94,6 +100,8 @@ class Contact(ModelNode[models.Contact]):
             birthday=row.birthday,
             primary=row.is_primary,
             notes=row.notes,
+            locale=row.locale,
+            time_zone=row.time_zone,
             created_at=row.created_at,
             updated_at=row.updated_at,
             archived_at=row.archived_at,

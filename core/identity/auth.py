@@ -434,6 +434,8 @@ async def authenticate(
         team_id=user.team_id,
         grants=grants,
         session_id=claims.session_id,
+        time_zone=user.time_zone,
+        locale=user.locale,
     )
 
 
@@ -471,6 +473,8 @@ async def _api_token_caller(
         team_id=user.team_id,
         grants=grants,
         api_token_id=api_token.id,
+        time_zone=user.time_zone,
+        locale=user.locale,
     )
 
 
@@ -481,4 +485,11 @@ async def caller_for_email(db: Database, catalog: Catalog, email: str) -> Caller
         if user is None or not user.is_active:
             raise AuthenticationError(f"no active user has the email {email!r}")
         grants = await user_grants(session, catalog, user.id)
-    return Caller(user_id=user.id, email=user.email, team_id=user.team_id, grants=grants)
+    return Caller(
+        user_id=user.id,
+        email=user.email,
+        team_id=user.team_id,
+        grants=grants,
+        time_zone=user.time_zone,
+        locale=user.locale,
+    )

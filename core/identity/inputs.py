@@ -73,6 +73,28 @@ class UpdateUserInput:
         default=strawberry.UNSET, description="A team, or null to leave the team."
     )
     active: bool | None = strawberry.UNSET
+    locale: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="`en` or `zh-CN`; null: the deployment's (`CRM_LOCALE`).",
+    )
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="IANA time zone, e.g. `Asia/Shanghai`; null: the deployment's "
+        "(`CRM_TIME_ZONE`).",
+    )
+
+
+@strawberry.input(description="The signed-in user's own preferences; a field left out stays.")
+class UpdateMyPreferencesInput:
+    locale: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="`en` or `zh-CN`; null: the deployment's (`CRM_LOCALE`).",
+    )
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="IANA time zone, e.g. `Asia/Shanghai`; null: the deployment's "
+        "(`CRM_TIME_ZONE`).",
+    )
 
 
 @strawberry.input

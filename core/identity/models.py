@@ -35,6 +35,10 @@ class User(Base):
         ForeignKey("teams.id", ondelete="SET NULL"), index=True
     )
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    locale: Mapped[str | None] = mapped_column(String(16))
+    """``en`` or ``zh-CN``; null: the deployment's (``CRM_LOCALE``)."""
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    """An IANA name; null: the deployment's (``CRM_TIME_ZONE``)."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer)

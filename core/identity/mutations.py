@@ -25,6 +25,7 @@ from core.identity.inputs import (
     RefreshTokenInput,
     RevokeApiTokenInput,
     SetUserPasswordInput,
+    UpdateMyPreferencesInput,
     UpdateRoleInput,
     UpdateTeamInput,
     UpdateUserInput,
@@ -42,12 +43,21 @@ from core.identity.payloads import (
     RefreshTokenPayload,
     RevokeApiTokenPayload,
     SetUserPasswordPayload,
+    UpdateMyPreferencesPayload,
     UpdateRolePayload,
     UpdateTeamPayload,
     UpdateUserPayload,
 )
 from core.mutations import mutate
 from core.validation import Check
+from core.zones import switch_zone, zone, zone_name
+
+
+def _answer_in_zone_of(info: Info, time_zone: str | None) -> None:
+    """Write the rest of this answer in the zone of the user it is about (signing in, or
+    changing their zone): their own, else the deployment's."""
+    name = zone_name(time_zone)
+    switch_zone(zone(name) if name else info.context.settings.zone)
 
 
 @strawberry.type
@@ -67,6 +77,7 @@ class IdentityMutation:
             )
         except UserErrors as exc:
             return LoginPayload.of(None, exc.errors)
+        _answer_in_zone_of(info, issued.user.time_zone)
         return LoginPayload.of(issued, [])
 
     @strawberry.mutation(description="Trade a refresh token for new tokens (it is used up).")
@@ -85,6 +96,7 @@ class IdentityMutation:
             )
         except UserErrors as exc:
             return RefreshTokenPayload.of(None, exc.errors)
+        _answer_in_zone_of(info, issued.user.time_zone)
         return RefreshTokenPayload.of(issued, [])
 
     @strawberry.mutation(description="End a session: its refresh and access tokens stop working.")
@@ -175,7 +187,7 @@ class IdentityMutation:
             check = Check()
             user_id = check.node_id("id", input.id, "User")
             changes: dict[str, Any] = {}
-            for name in ("email", "name", "active"):
+            for name in ("email", "name", "active", "locale", "time_zone"):
                 value = getattr(input, name)
                 if value is not strawberry.UNSET:
                     changes[name] = value
@@ -185,6 +197,27 @@ class IdentityMutation:
             return await service.update_user(session, info.context, user_id, input.version, changes)
 
         return await mutate(info, work, UpdateUserPayload.of)
+
+    @strawberry.mutation(
+        description="Set your own locale and time zone (null: the deployment's). Date-times "
+        "are written in your time zone from this answer on.",
+        extensions=requires(),
+    )
+    async def update_my_preferences(
+        self, info: Info, input: UpdateMyPreferencesInput
+    ) -> UpdateMyPreferencesPayload | None:
+        async def work(session: AsyncSession) -> models.User:
+            changes: dict[str, Any] = {}
+            for name in ("locale", "time_zone"):
+                value = getattr(input, name)
+                if value is not strawberry.UNSET:
+                    changes[name] = value
+            return await service.update_my_preferences(session, info.context, changes)
+
+        payload = await mutate(info, work, UpdateMyPreferencesPayload.of)
+        if payload is not None and payload.user is not None:
+            _answer_in_zone_of(info, payload.user.time_zone)
+        return payload
 
     @strawberry.mutation(extensions=requires("users:manage"))
     async def deactivate_user(

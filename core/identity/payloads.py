@@ -102,6 +102,11 @@ class UpdateUserPayload(UserPayload):
 
 
 @strawberry.type
+class UpdateMyPreferencesPayload(UserPayload):
+    pass
+
+
+@strawberry.type
 class DeactivateUserPayload(UserPayload):
     pass
 

@@ -8,7 +8,8 @@ read off the grants in ``core/identity/declarations.py`` by hand, not computed f
 * ``auditEvents`` needs ``audit:read``; user and team mutations need ``users:manage``;
   role mutations need ``roles:manage`` (ADMINISTRATOR and SYSTEM_ADMINISTRATOR only);
 * ``viewer``, ``roles``, ``permissions``, ``apiTokens``, ``createApiToken``,
-  ``revokeApiToken`` (one's own) and ``setUserPassword`` for oneself need only a login.
+  ``revokeApiToken`` (one's own), ``setUserPassword`` for oneself and
+  ``updateMyPreferences`` need only a login.
 
 An ALLOWED call must succeed (no GraphQL error, an empty ``errors`` list, and for a
 mutation a change in the database); a FORBIDDEN one must fail with ``extensions.code``
@@ -71,6 +72,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str, str]] = {
     "updateUser":          (A,    F,    F,    F,    F,    A),
     "setUserPassword":     (A,    F,    F,    F,    F,    A),
     "setUserPasswordSelf": (A,    A,    A,    A,    A,    A),
+    "updateMyPreferences": (A,    A,    A,    A,    A,    A),
     "assignRoles":         (A,    F,    F,    F,    F,    A),
     "createTeam":          (A,    F,    F,    F,    F,    A),
     "updateTeam":          (A,    F,    F,    F,    F,    A),
@@ -293,6 +295,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "{userId: $id, password: $password, currentPassword: $current}) "
         f"{{ user {{ id }} {ERRORS} }} }}",
         _set_password_self,
+    ),
+    Operation(
+        "updateMyPreferences",
+        'mutation { updateMyPreferences(input: {timeZone: "Asia/Shanghai", locale: "zh-CN"}) '
+        f"{{ user {{ timeZone }} {ERRORS} }} }}",
     ),
     Operation(
         "assignRoles",

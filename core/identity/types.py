@@ -114,6 +114,13 @@ class User(ModelNode[models.User]):
     email: str
     name: str
     active: bool
+    locale: str | None = strawberry.field(
+        description="The user's own locale (`en`, `zh-CN`); null: the deployment's "
+        "(`effectiveLocale`)."
+    )
+    time_zone: str | None = strawberry.field(
+        description="The user's own IANA time zone; null: the deployment's (`effectiveTimeZone`)."
+    )
     last_login_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -127,12 +134,25 @@ class User(ModelNode[models.User]):
             email=row.email,
             name=row.name,
             active=row.is_active,
+            locale=row.locale,
+            time_zone=row.time_zone,
             last_login_at=row.last_login_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
             version=row.version,
             team_id=row.team_id,
         )
+
+    @strawberry.field(description="The locale in force: the user's own, else `CRM_LOCALE`.")
+    def effective_locale(self, info: Info) -> str:
+        return self.locale or info.context.settings.locale
+
+    @strawberry.field(
+        description="The IANA time zone in force: the user's own, else `CRM_TIME_ZONE`. "
+        "Date-times the user reads are written in it."
+    )
+    def effective_time_zone(self, info: Info) -> str:
+        return self.time_zone or info.context.settings.time_zone
 
     @strawberry.field(description="The user's team, if they have one and it is visible.")
     async def team(self, info: Info) -> Team | None:

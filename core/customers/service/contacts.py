@@ -26,6 +26,8 @@ CONTACT_FIELDS: dict[str, Any] = {
     "birthday": "birthday",
     "primary": "is_primary",
     "notes": "notes",
+    "locale": "locale",
+    "timeZone": "time_zone",
 }
 
 
@@ -43,13 +45,18 @@ def _check_contact(check: Check, context: RequestContext, raw: Mapping[str, Any]
         out["email"] = check.email("email", raw["email"], required=False)
     if "birthday" in raw:
         birthday = raw["birthday"]
-        if birthday is not None and not (dt.date(1900, 1, 1) <= birthday <= dt.date.today()):
+        # "Today" is the caller's calendar day (their time zone, else the deployment's).
+        if birthday is not None and not (dt.date(1900, 1, 1) <= birthday <= context.today()):
             check.fail(
                 "birthday", "must be between 1900-01-01 and today", UserErrorCode.OUT_OF_RANGE
             )
         out["birthday"] = birthday
     if "notes" in raw:
         out["notes"] = check.text("notes", raw["notes"], max_length=5000, required=False)
+    if "locale" in raw:
+        out["locale"] = check.locale("locale", raw["locale"])
+    if "time_zone" in raw:
+        out["time_zone"] = check.time_zone("timeZone", raw["time_zone"])
     return out
 
 

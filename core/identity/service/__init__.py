@@ -40,6 +40,7 @@ from core.identity.service.users import (
     prepare_password_change,
     role_keys,
     set_user_password,
+    update_my_preferences,
     update_user,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "roles_by_key",
     "set_user_password",
     "team_named",
+    "update_my_preferences",
     "update_role",
     "update_team",
     "update_user",

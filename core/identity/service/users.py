@@ -31,6 +31,8 @@ USER_FIELDS: dict[str, str | Callable[[Any], Any]] = {
     "name": "name",
     "active": "is_active",
     "teamId": lambda user: global_id("Team", user.team_id),
+    "locale": "locale",
+    "timeZone": "time_zone",
 }
 
 
@@ -276,7 +278,8 @@ async def update_user(
     *,
     active_field: str = "active",
 ) -> User:
-    """Apply ``changes`` (keys: email, name, team_id, active; only those given).
+    """Apply ``changes`` (keys: email, name, team_id, active, locale, time_zone; only those
+    given).
 
     :param active_field: the input field named when deactivation is refused.
     """
@@ -297,6 +300,7 @@ async def update_user(
     if "team_id" in changes:
         await _team_exists(session, check, changes["team_id"], "teamId")
         user.team_id = changes["team_id"]
+    set_preferences(check, user, changes)
     check.done()
     if (
         "active" in changes
@@ -308,6 +312,40 @@ async def update_user(
         user.is_active = bool(changes["active"])
     after = snapshot(user, USER_FIELDS)
     diff = audit.diff(before, after)
+    if diff:
+        user.updated_at = context.now()
+        await session.flush()
+        audit.record(session, actor_of(context), "user.updated", "User", user.id, diff)
+    return user
+
+
+def set_preferences(check: Check, user: User, changes: Mapping[str, Any]) -> None:
+    """Set the ``locale`` and ``time_zone`` given in ``changes`` (null: the deployment's);
+    a refused one goes to ``check`` and leaves the user as they were."""
+    if "locale" in changes:
+        locale = check.locale("locale", changes["locale"])
+        if not check.has_error("locale"):
+            user.locale = locale
+    if "time_zone" in changes:
+        time_zone = check.time_zone("timeZone", changes["time_zone"])
+        if not check.has_error("timeZone"):
+            user.time_zone = time_zone
+
+
+async def update_my_preferences(
+    session: AsyncSession, context: RequestContext, changes: Mapping[str, Any]
+) -> User:
+    """The signed-in user's own locale and time zone (keys ``locale``, ``time_zone``; only
+    those given), audited as ``user.updated``. No permission beyond signing in."""
+    caller = require(context)
+    user = await session.get(User, caller.user_id, with_for_update=True)
+    if user is None:
+        raise _not_found("id", "user")
+    check = Check()
+    before = snapshot(user, USER_FIELDS)
+    set_preferences(check, user, changes)
+    check.done()
+    diff = audit.diff(before, snapshot(user, USER_FIELDS))
     if diff:
         user.updated_at = context.now()
         await session.flush()

@@ -84,7 +84,7 @@ def crm_cli_commands(cli: typer.Typer, run: crm.CommandRunner) -> None:
 
         async def work(context: crm.CommandContext) -> list[models.Warranty]:
             async with context.db.read() as session:
-                return await service.expiring(session, context.now().date(), days)
+                return await service.expiring(session, context.today(), days)
 
         for row in run(work):
             typer.echo(f"{row.ends_on.isoformat()}  {row.serial}  {row.product}")

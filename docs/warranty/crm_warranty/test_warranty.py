@@ -42,7 +42,7 @@ mutation($id: ID!, $version: Int!) {
   }
 }"""
 VERSION = "query($id: ID!) { node(id: $id) { ... on Customer { version } } }"
-TODAY = dt.datetime.now(dt.UTC).date()  # the date the command reads (UTC)
+TODAY = dt.datetime.now(dt.UTC).date()  # the date the command reads (CRM_TIME_ZONE: UTC)
 
 
 async def customer(client: Api, name: str) -> dict[str, Any]:
