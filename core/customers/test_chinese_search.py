@@ -148,9 +148,9 @@ async def test_names_page_in_pinyin_order_in_both_directions(admin: Api) -> None
     # Page size 2 over nine names: no name missed or repeated, either way.
     assert await pages(admin, 2) == PINYIN_ORDER
     assert await pages(admin, 2, backwards=True) == PINYIN_ORDER
-    descending = {"orderBy": [{"field": "NAME", "direction": "DESC"}]}
-    assert await pages(admin, 2, **descending) == PINYIN_ORDER[::-1]
-    assert await pages(admin, 2, backwards=True, **descending) == PINYIN_ORDER[::-1]
+    descending = [{"field": "NAME", "direction": "DESC"}]
+    assert await pages(admin, 2, orderBy=descending) == PINYIN_ORDER[::-1]
+    assert await pages(admin, 2, backwards=True, orderBy=descending) == PINYIN_ORDER[::-1]
 
 
 async def test_names_with_the_same_pinyin_page_by_id(admin: Api) -> None:
