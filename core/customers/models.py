@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import Base, UTCDateTime, utcnow
 from core.text_keys import SORT_KEY_LENGTH, search_key, sort_key
 
-SortKey = String(SORT_KEY_LENGTH).with_variant(String(SORT_KEY_LENGTH, collation="C"), "postgresql")
+NAME_SORT = String(SORT_KEY_LENGTH).with_variant(
+    String(SORT_KEY_LENGTH, collation="C"), "postgresql"
+)
 """A name's sort key (:func:`core.text_keys.sort_key`), compared by code point on both
 databases (SQLite compares so by default)."""
 
@@ -91,7 +93,7 @@ class Customer(Base):
     """Name, number and email as searches compare them (:func:`core.text_keys.search_key`),
     kept up to date on every write (see :func:`_keep_keys`)."""
     name_sort: Mapped[str] = mapped_column(
-        SortKey, default=_sort_default("name"), server_default=""
+        NAME_SORT, default=_sort_default("name"), server_default=""
     )
     """The name as lists sort it (:func:`core.text_keys.sort_key`)."""
 
@@ -133,7 +135,7 @@ class Contact(Base):
     )
     """The name as searches compare it (:func:`core.text_keys.search_key`)."""
     name_sort: Mapped[str] = mapped_column(
-        SortKey, default=_sort_default("name"), server_default=""
+        NAME_SORT, default=_sort_default("name"), server_default=""
     )
     """The name as lists sort it (:func:`core.text_keys.sort_key`)."""
 
@@ -148,7 +150,7 @@ class Tag(Base):
     name_key: Mapped[str] = mapped_column(String(50), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     name_sort: Mapped[str] = mapped_column(
-        SortKey, default=_sort_default("name"), server_default=""
+        NAME_SORT, default=_sort_default("name"), server_default=""
     )
     """The name as the tag list sorts it (:func:`core.text_keys.sort_key`)."""
 
