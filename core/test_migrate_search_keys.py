@@ -56,7 +56,7 @@ tags = sa.table(
 
 
 def test_the_frozen_key_functions_are_the_live_ones() -> None:
-    for name in [*NAMES, "", "a\u3000b\x1fc", "Ǆ ß ﬁ", "阿里巴巴的"]:
+    for name in [*NAMES, "", "a\u3000b\x1fc", "Ǆ ß ﬁ", "阿里巴巴的", "绿地 Group", "abc北京 x重庆"]:
         assert frozen._search_key(name, "C000001", "x@y.example") == search_key(
             name, "C000001", "x@y.example"
         )

@@ -24,9 +24,9 @@ another reading does not find them.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
 
 from pypinyin import Style, lazy_pinyin
 
@@ -76,25 +76,48 @@ def search_key(*texts: str | None) -> str:
 
 def _pinyin_parts(normal: str) -> list[str]:
     """The full pinyin and the initials of ``normal``, without spaces (``张 伟`` and
-    ``张伟`` are both ``zhangwei``)."""
-    compact = normal.replace(" ", "")
-    full = "".join(lazy_pinyin(compact, style=Style.NORMAL))
-    initials = "".join(lazy_pinyin(compact, style=Style.FIRST_LETTER))
-    return [normalise(full), normalise(initials)]
+    ``张伟`` are both ``zhangwei``); other text stays as it is in both."""
+    full: list[str] = []
+    initials: list[str] = []
+    for piece in _pieces(normal):
+        if piece.startswith(_OTHER):
+            other = piece[1:].replace(" ", "")
+            full.append(other)
+            initials.append(other)
+        else:
+            syllable = piece.rstrip("012345")
+            full.append(syllable)
+            initials.append(syllable[:1])
+    return [normalise("".join(full)), normalise("".join(initials))]
 
 
 def sort_key(text: str | None) -> str:
     """The key names sort by (see the module's docstring)."""
     normal = normalise(text)
-    words = _sort_words(normal) if has_han(normal) else [normal]
+    if has_han(normal):
+        words = [normalise(p[1:] if p.startswith(_OTHER) else p) for p in _pieces(normal)]
+    else:
+        words = [normal]
     return _strip_accents(" ".join(w for w in words if w))[:SORT_KEY_LENGTH]
 
 
-def _sort_words(normal: str) -> Iterable[str]:
-    """``normal`` in pieces: each Chinese character as its syllable with the tone number (5
-    for the neutral tone), other runs of text as they are."""
-    for piece in lazy_pinyin(normal, style=Style.TONE3, neutral_tone_with_five=True):
-        yield normalise(piece)
+_OTHER = "\x00"
+"""Marks a piece of :func:`_pieces` that is not a Chinese character's syllable."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _pieces(normal: str) -> tuple[str, ...]:
+    """``normal`` as pypinyin reads it, once for both keys of a name: each Chinese character
+    as its syllable with the tone number (5 for the neutral tone), each run of other text
+    marked with :data:`_OTHER`."""
+    return tuple(
+        lazy_pinyin(
+            normal,
+            style=Style.TONE3,
+            neutral_tone_with_five=True,
+            errors=lambda other: _OTHER + other,
+        )
+    )
 
 
 def _strip_accents(text: str) -> str:

@@ -39,6 +39,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SEPARATOR = "\x1f"
+OTHER = "\x00"
 SORT_KEY_LENGTH = 400
 BATCH = 1000
 _SPACES = re.compile(r"\s+")
@@ -78,6 +79,17 @@ def _normalise(text: str | None) -> str:
     return _SPACES.sub(" ", kept).strip()
 
 
+def _pieces(normal: str) -> list[str]:
+    return list(
+        lazy_pinyin(
+            normal,
+            style=Style.TONE3,
+            neutral_tone_with_five=True,
+            errors=lambda other: OTHER + other,
+        )
+    )
+
+
 def _search_key(*texts: str | None) -> str:
     parts: list[str] = []
     for text in texts:
@@ -86,17 +98,25 @@ def _search_key(*texts: str | None) -> str:
             continue
         parts.append(normal)
         if _HAN.search(normal):
-            compact = normal.replace(" ", "")
-            parts.append(_normalise("".join(lazy_pinyin(compact, style=Style.NORMAL))))
-            parts.append(_normalise("".join(lazy_pinyin(compact, style=Style.FIRST_LETTER))))
+            full: list[str] = []
+            initials: list[str] = []
+            for piece in _pieces(normal):
+                if piece.startswith(OTHER):
+                    other = piece[1:].replace(" ", "")
+                    full.append(other)
+                    initials.append(other)
+                else:
+                    syllable = piece.rstrip("012345")
+                    full.append(syllable)
+                    initials.append(syllable[:1])
+            parts.extend([_normalise("".join(full)), _normalise("".join(initials))])
     return SEPARATOR.join(parts)
 
 
 def _sort_key(text: str | None) -> str:
     normal = _normalise(text)
     if _HAN.search(normal):
-        pieces = lazy_pinyin(normal, style=Style.TONE3, neutral_tone_with_five=True)
-        words = [_normalise(piece) for piece in pieces]
+        words = [_normalise(p[1:] if p.startswith(OTHER) else p) for p in _pieces(normal)]
     else:
         words = [normal]
     decomposed = unicodedata.normalize("NFKD", " ".join(w for w in words if w))
