@@ -22,15 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 CUSTOMERS = """
 SELECT id, number, name, stage, grade, industry, last_interaction_at, owner_id
-FROM customers WHERE archived_at IS NULL ORDER BY name, id LIMIT {limit}"""
+FROM customers WHERE archived_at IS NULL ORDER BY name_sort, id LIMIT {limit}"""
 OWNERS = "SELECT id, name FROM users WHERE id IN ({ids})"
 TAGS = """
 SELECT ct.customer_id, t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
-WHERE ct.customer_id IN ({ids}) ORDER BY t.name_key"""
+WHERE ct.customer_id IN ({ids}) ORDER BY t.name_sort, t.id"""
 CONTACTS = """
 SELECT customer_id, id, name, email, phone, is_primary FROM (
   SELECT customer_id, id, name, email, phone, is_primary,
-         row_number() OVER (PARTITION BY customer_id ORDER BY name, id) AS n
+         row_number() OVER (PARTITION BY customer_id ORDER BY name_sort, id) AS n
   FROM contacts WHERE archived_at IS NULL AND customer_id IN ({ids})
 ) AS page WHERE n <= 5 ORDER BY n"""
 INTERACTIONS = """

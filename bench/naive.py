@@ -126,7 +126,7 @@ class NaiveCustomer(relay.Node):
                 select(models.Tag)
                 .join(models.CustomerTag, models.CustomerTag.tag_id == models.Tag.id)
                 .where(models.CustomerTag.customer_id == self.id)
-                .order_by(models.Tag.name_key)
+                .order_by(models.Tag.name_sort, models.Tag.id)
             )
             return [NaiveTag(name=row.name) for row in rows]
 
@@ -137,7 +137,7 @@ class NaiveCustomer(relay.Node):
             rows = await session.scalars(
                 select(c)
                 .where(c.customer_id == self.id, c.archived_at.is_(None))
-                .order_by(c.name, c.id)
+                .order_by(c.name_sort, c.id)
                 .limit(first)
             )
             return ContactConnection(
@@ -222,7 +222,7 @@ class Query:
         c = models.Customer
         async with _db(info).read() as session:
             rows = await session.scalars(
-                select(c).where(c.archived_at.is_(None)).order_by(c.name, c.id).limit(first)
+                select(c).where(c.archived_at.is_(None)).order_by(c.name_sort, c.id).limit(first)
             )
             return CustomerConnection(
                 edges=[

@@ -253,8 +253,19 @@ def _with_defaults(table: Any, row: dict[str, Any]) -> dict[str, Any]:
         if default.is_scalar:
             missing[column.key] = default.arg
         elif default.is_callable:
-            missing[column.key] = default.arg(None)
+            missing[column.key] = default.arg(_RowContext(row))
     return {**row, **missing} if missing else row
+
+
+class _RowContext:
+    """What a context-sensitive column default reads of the row it fills (``INSERT`` passes
+    SQLAlchemy's execution context, which has the same method)."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+    def get_current_parameters(self) -> dict[str, Any]:
+        return self.row
 
 
 async def bulk_insert(session: AsyncSession, model: Any, rows: Iterable[dict[str, Any]]) -> int:

@@ -58,7 +58,7 @@ async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[
                         select(CustomerTag.customer_id, Tag.name)
                         .join(Tag, Tag.id == CustomerTag.tag_id)
                         .where(CustomerTag.customer_id.in_(ids))
-                        .order_by(Tag.name_key)
+                        .order_by(Tag.name_sort, Tag.id)
                     )
                 ).all():
                     tags.setdefault(customer_id, []).append(name)

@@ -294,7 +294,10 @@ class TagMatch(enum.Enum):
 @strawberry.input
 class CustomerFilter:
     search: str | None = strawberry.field(
-        default=None, description="Part of name, number, phone, email or a contact's name."
+        default=None,
+        description="Part of name, number, phone, email or a contact's name; width, case "
+        "and spacing do not matter, and Chinese names are found by their pinyin (beijing) "
+        "and its initials (bj) too.",
     )
     stage: list[CustomerStage] | None = None
     grade: list[CustomerGrade] | None = None
@@ -313,9 +316,11 @@ class CustomerFilter:
 
 @strawberry.enum(
     description="What a customer list sorts by. STAGE follows the lifecycle (POTENTIAL, "
-    "NEW, ACTIVE, DORMANT, CHURNED), GRADE the value (STANDARD, SILVER, GOLD), OWNER the "
-    "owner's name (customers without an owner sort as NULL: last ascending, first "
-    "descending), LAST_INTERACTION_AT puts never-contacted customers first ascending."
+    "NEW, ACTIVE, DORMANT, CHURNED), NAME the name in pinyin order (Chinese characters by "
+    "their pinyin, other letters ignoring case and accents), GRADE the value (STANDARD, "
+    "SILVER, GOLD), OWNER the owner's name (customers without an owner sort as NULL: "
+    "last ascending, first descending), LAST_INTERACTION_AT puts never-contacted "
+    "customers first ascending."
 )
 class CustomerOrderField(enum.Enum):
     NAME = "NAME"
@@ -334,7 +339,10 @@ class CustomerOrder:
     direction: OrderDirection = OrderDirection.ASC
 
 
-@strawberry.enum(description="What a contact list sorts by.")
+@strawberry.enum(
+    description="What a contact list sorts by. NAME sorts names in pinyin order, as "
+    "customer lists do."
+)
 class ContactOrderField(enum.Enum):
     NAME = "NAME"
     CREATED_AT = "CREATED_AT"
@@ -378,7 +386,11 @@ class TaskOrder:
 
 @strawberry.input
 class ContactFilter:
-    search: str | None = None
+    search: str | None = strawberry.field(
+        default=None,
+        description="Part of a contact's name or email, matched as a customer search is "
+        "(pinyin and initials included).",
+    )
     customer_id: relay.GlobalID | None = None
 
 

@@ -133,7 +133,7 @@ class TagsByCustomerLoader(Loader[int, list[Tag]]):
                     CustomerTag.customer_id.in_(keys),
                     customer_visible(self.context, CustomerTag.customer_id),
                 )
-                .order_by(Tag.name_key)
+                .order_by(Tag.name_sort, Tag.id)
             )
         ).all()
         grouped: dict[int, list[Tag]] = {key: [] for key in keys}
@@ -189,7 +189,7 @@ class _ActiveContacts:
 
 
 class ContactPagesLoader(_ActiveContacts, ChildPageLoader):
-    keys = (SortKey(Contact.name), SortKey(Contact.id))  # CONTACT_ORDER's default
+    keys = (SortKey(Contact.name_sort), SortKey(Contact.id))  # CONTACT_ORDER's default
 
 
 class ContactCountLoader(_ActiveContacts, ChildCountLoader):

@@ -5,28 +5,53 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
+from core.text_keys import SORT_KEY_LENGTH, search_key, sort_key
+
+NAME_SORT = String(SORT_KEY_LENGTH).with_variant(
+    String(SORT_KEY_LENGTH, collation="C"), "postgresql"
+)
+"""A name's sort key (:func:`core.text_keys.sort_key`), compared by code point on both
+databases (SQLite compares so by default)."""
+
+
+def _search_default(*columns: str) -> Any:
+    """A column default: the search key of the row's ``columns`` (for inserts that skip the
+    ORM, such as ``insert(Customer)`` and ``bulk_insert``)."""
+
+    def default(context: Any) -> str:
+        values = context.get_current_parameters()
+        return search_key(*(values.get(column) for column in columns))
+
+    return default
+
+
+def _sort_default(column: str) -> Any:
+    """A column default: the sort key of the row's ``column``."""
+
+    def default(context: Any) -> str:
+        return sort_key(context.get_current_parameters().get(column))
+
+    return default
 
 
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (
-        Index("ix_customers_name_id", "name", "id"),
-        Index("ix_customers_owner_name", "owner_id", "name", "id"),
+        Index("ix_customers_name_sort", "name_sort", "id"),
+        Index("ix_customers_owner_name_sort", "owner_id", "name_sort", "id"),
         Index("ix_customers_last_interaction", "last_interaction_at", "id"),
         Index("ix_customers_updated", "updated_at", "id"),
         # Indexes the migrations create but the models cannot declare: trigram indexes for
-        # search (PostgreSQL only, core_0004) and the expression index in the order of
-        # last interaction (core_0005).
+        # search (PostgreSQL only, core_0004 and core_0008) and the expression index in the
+        # order of last interaction (core_0005).
         {
             "info": {
                 "database_only_indexes": (
-                    "ix_customers_name_trgm",
-                    "ix_customers_number_trgm",
-                    "ix_customers_email_trgm",
+                    "ix_customers_search_trgm",
                     "ix_customers_phone_trgm",
                     "ix_customers_last_interaction_order",
                 )
@@ -62,6 +87,15 @@ class Customer(Base):
     )
     last_interaction_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer)
+    search_key: Mapped[str] = mapped_column(
+        Text, default=_search_default("name", "number", "email"), server_default=""
+    )
+    """Name, number and email as searches compare them (:func:`core.text_keys.search_key`),
+    kept up to date on every write (see :func:`_keep_keys`)."""
+    name_sort: Mapped[str] = mapped_column(
+        NAME_SORT, default=_sort_default("name"), server_default=""
+    )
+    """The name as lists sort it (:func:`core.text_keys.sort_key`)."""
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -77,8 +111,9 @@ class Contact(Base):
             sqlite_where=text("is_primary AND archived_at IS NULL"),
             postgresql_where=text("is_primary AND archived_at IS NULL"),
         ),
-        Index("ix_contacts_customer_name", "customer_id", "name", "id"),
-        {"info": {"database_only_indexes": ("ix_contacts_name_trgm",)}},
+        Index("ix_contacts_customer_name_sort", "customer_id", "name_sort", "id"),
+        Index("ix_contacts_name_sort", "name_sort", "id"),
+        {"info": {"database_only_indexes": ("ix_contacts_search_trgm",)}},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -99,6 +134,14 @@ class Contact(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer)
+    search_key: Mapped[str] = mapped_column(
+        Text, default=_search_default("name"), server_default=""
+    )
+    """The name as searches compare it (:func:`core.text_keys.search_key`)."""
+    name_sort: Mapped[str] = mapped_column(
+        NAME_SORT, default=_sort_default("name"), server_default=""
+    )
+    """The name as lists sort it (:func:`core.text_keys.sort_key`)."""
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -110,6 +153,10 @@ class Tag(Base):
     name: Mapped[str] = mapped_column(String(50))
     name_key: Mapped[str] = mapped_column(String(50), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    name_sort: Mapped[str] = mapped_column(
+        NAME_SORT, default=_sort_default("name"), server_default=""
+    )
+    """The name as the tag list sorts it (:func:`core.text_keys.sort_key`)."""
 
 
 class CustomerTag(Base):
@@ -192,3 +239,20 @@ class CustomFieldDefinition(Base):
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+@event.listens_for(Contact, "before_insert")
+@event.listens_for(Contact, "before_update")
+@event.listens_for(Tag, "before_insert")
+@event.listens_for(Tag, "before_update")
+def _keep_keys(mapper: Any, connection: Any, row: Customer | Contact | Tag) -> None:
+    """Set a row's search and sort keys from its values whenever the ORM writes it (create,
+    update, merge, import, erase): the keys can never lag behind the name. Writes that skip
+    the ORM get them from the columns' defaults on insert; none changes a name otherwise."""
+    row.name_sort = sort_key(row.name)
+    if isinstance(row, Customer):
+        row.search_key = search_key(row.name, row.number, row.email)
+    elif isinstance(row, Contact):
+        row.search_key = search_key(row.name)

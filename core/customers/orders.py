@@ -36,7 +36,7 @@ _LAST_INTERACTION = func.coalesce(
 
 CUSTOMER_ORDER = ListOrder(
     {
-        CustomerOrderField.NAME: models.Customer.name,
+        CustomerOrderField.NAME: models.Customer.name_sort,
         CustomerOrderField.NUMBER: models.Customer.number,
         CustomerOrderField.CREATED_AT: models.Customer.created_at,
         CustomerOrderField.UPDATED_AT: models.Customer.updated_at,
@@ -59,7 +59,7 @@ owner's name, customers without one last (first when descending)."""
 
 CONTACT_ORDER = ListOrder(
     {
-        ContactOrderField.NAME: models.Contact.name,
+        ContactOrderField.NAME: models.Contact.name_sort,
         ContactOrderField.CREATED_AT: models.Contact.created_at,
         ContactOrderField.UPDATED_AT: models.Contact.updated_at,
     },

@@ -37,8 +37,9 @@ from core.customers.types import (
 from core.errors import bad_argument
 from core.ordering import ORDER_BY_HELP, SortKey
 from core.pagination import Connection, PageArgs, Part
+from core.text_keys import like_pattern, normalise
 from core.types import in_range
-from core.validation import argument_id, like_pattern, parse_phone, phone_text, search_text
+from core.validation import argument_id, parse_phone, phone_text, search_text
 
 SEARCH_MIN = 1
 
@@ -97,15 +98,11 @@ class CustomerList:
 
 
 def _own_matches(c: Any, text: str, region: str) -> list[ColumnElement[bool]]:
-    """``text`` in a customer's name, number or email (any case), its digits (3 or more)
-    in the phone number, or, when it is a phone number as ``region`` reads it
-    (``010-12345678`` in CN), that number (with any extension, unless it gives one)."""
-    pattern = like_pattern(text)
-    conditions: list[ColumnElement[bool]] = [
-        func.lower(c.name).like(pattern, escape="\\"),
-        func.lower(c.number).like(pattern, escape="\\"),
-        func.lower(c.email).like(pattern, escape="\\"),
-    ]
+    """``text`` in a customer's search key (name, its pinyin and initials, number, email:
+    see :mod:`core.text_keys`), its digits (3 or more) in the phone number, or, when it is a
+    phone number as ``region`` reads it (``010-12345678`` in CN), that number (with any
+    extension, unless it gives one)."""
+    conditions: list[ColumnElement[bool]] = [c.search_key.like(like_pattern(text), escape="\\")]
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 3:
         conditions.append(c.phone.like(f"%{digits}%"))
@@ -117,8 +114,8 @@ def _own_matches(c: Any, text: str, region: str) -> list[ColumnElement[bool]]:
 
 
 def _contact_matches(ct: Any, text: str) -> list[ColumnElement[bool]]:
-    """``text`` in the name of a contact (not archived), any case."""
-    return [ct.archived_at.is_(None), func.lower(ct.name).like(like_pattern(text), escape="\\")]
+    """``text`` in the search key of a contact's name (not archived)."""
+    return [ct.archived_at.is_(None), ct.search_key.like(like_pattern(text), escape="\\")]
 
 
 def customer_list(
@@ -177,7 +174,7 @@ def customer_list(
     for index, custom in enumerate(filter.custom_fields or []):
         kind = (field_types or {}).get(custom.key)
         statement = statement.where(_custom_condition(index, custom.key, custom.equals, kind))
-    text = search_text(filter.search) or ""
+    text = normalise(search_text(filter.search))
     if not text:
         return CustomerList(statement, [])
     ct = models.Contact
@@ -289,13 +286,13 @@ class CustomerQuery:
             ct.archived_at.is_(None), customer_visible(info.context, ct.customer_id)
         )
         if filter is not None:
-            text = search_text(filter.search)
+            text = normalise(search_text(filter.search))
             if text:
                 pattern = like_pattern(text)
                 statement = statement.where(
                     or_(
-                        func.lower(ct.name).like(pattern, escape="\\"),
-                        func.lower(ct.email).like(pattern, escape="\\"),
+                        ct.search_key.like(pattern, escape="\\"),
+                        ct.email.like(pattern, escape="\\"),
                     )
                 )
             customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
@@ -310,13 +307,13 @@ class CustomerQuery:
 
     @strawberry.field(
         description=(
-            "Tags by name: those on customers you may see (with every customer in reach, "
-            "every tag, unused ones included)."
+            "Tags by name (in pinyin order, as lists sort names): those on customers you "
+            "may see (with every customer in reach, every tag, unused ones included)."
         ),
         extensions=requires("customers:read"),
     )
     async def tags(self, info: Info) -> list[Tag] | None:
-        statement = select(models.Tag).order_by(models.Tag.name_key)
+        statement = select(models.Tag).order_by(models.Tag.name_sort, models.Tag.id)
         in_reach = customer_visible(info.context, models.CustomerTag.customer_id)
         if not isinstance(in_reach, True_):
             on_visible = select(models.CustomerTag.tag_id).where(in_reach)

@@ -2,7 +2,7 @@
 ``CRM_TIME_ZONE``).
 
 Revision ID: core_0009
-Revises: core_0007
+Revises: core_0008
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "core_0009"
-down_revision: str | Sequence[str] | None = "core_0007"
+down_revision: str | Sequence[str] | None = "core_0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
