@@ -63,6 +63,7 @@ class AuthenticationError(Exception):
 
     def __init__(self, message: str, code: ApiErrorCode = ApiErrorCode.UNAUTHENTICATED) -> None:
         super().__init__(message)
+        self.message = message
         self.code = code
 
 

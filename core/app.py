@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry import Schema
 
-from core import migrate
+from core import i18n, migrate
 from core.access import AuthenticationError, bearer_token
 from core.background import JobRunner
 from core.catalog import catalog_for
@@ -190,8 +190,14 @@ def assemble_app(
                 )
                 request.state.caller = context.caller.label
         except AuthenticationError as exc:
-            context.auth_error = str(exc)
+            context.auth_error = exc.message
             context.auth_code = exc.code
+        # The user's own language goes here once users have one (None: not known).
+        user_locale: str | None = None
+        context.locale = i18n.negotiate(
+            request.headers.get("accept-language"), user_locale, settings.locale
+        )
+        i18n.set_locale(context.locale)
         return context
 
     async def healthz(_request: Request) -> JSONResponse:

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         default="US",
         description="ISO 3166 country for phone numbers written without +country code.",
     )
+    locale: Literal["en", "zh-CN"] = Field(
+        default="en",
+        description="Language of messages when neither the request nor the user names one.",
+    )
     dormant_days: int = Field(default=90, ge=1, le=3650)
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)

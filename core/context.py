@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from strawberry.types import Info as StrawberryInfo
 
 from core.db import utcnow
+from core.i18n import DEFAULT_LOCALE, LocaleName
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -51,6 +52,8 @@ class RequestContext:
     auth_code: ApiErrorCode | None = None
     client_address: str | None = None
     clock: Callable[[], dt.datetime] = utcnow
+    locale: LocaleName = DEFAULT_LOCALE
+    """The language messages are rendered in (:func:`core.i18n.negotiate`)."""
     _loaders: dict[type[Any], Any] = field(default_factory=dict, repr=False)
 
     def loader(self, loader_class: type[L]) -> L:
