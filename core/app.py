@@ -35,6 +35,7 @@ from core.db import Database, utcnow
 from core.graphiql import ASSETS_PATH, GraphiQL
 from core.host import CRMPluginManager, call_in_turn
 from core.http import GraphQLEndpoint, internal_error_response
+from core.i18n import _
 from core.persisted import PersistedQueries
 
 access_log = logging.getLogger("crm.access")
@@ -184,7 +185,7 @@ def assemble_app(
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
                 if catalog.identity is None:
-                    raise AuthenticationError("this deployment has no identity module")
+                    raise AuthenticationError(_("this deployment has no identity module"))
                 context.caller = await catalog.identity.authenticate(
                     db, settings, catalog, token, context.now()
                 )

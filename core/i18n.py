@@ -72,7 +72,9 @@ class Text(str):
 def _format(template: str, params: Mapping[str, Any], show: Callable[[Any], str]) -> str:
     if not params:
         return template
-    return template.format_map({name: show(value) for name, value in params.items()})
+    return template.format_map(
+        {name: show(value) if isinstance(value, Text) else value for name, value in params.items()}
+    )
 
 
 def translator(module: str) -> Callable[..., Text]:

@@ -17,10 +17,13 @@ from core.plugin_api import (
     actor_of,
     audit,
     require,
+    translator,
 )
 from plugins.tickets.calendar import AlwaysOpen, BusinessCalendar, Calendar
 from plugins.tickets.domain import DEFAULT_SLA, Clock, due_that_matters
 from plugins.tickets.models import BusinessHours, SlaPolicy, Ticket
+
+_ = translator(__name__)
 
 
 async def sla_targets(session: AsyncSession) -> dict[str, tuple[int, int]]:
@@ -95,10 +98,10 @@ async def set_sla_policy(
         ("resolutionMinutes", resolution_minutes),
     ):
         if not 1 <= value <= 60 * 24 * 365:
-            check.fail(field, "must be between 1 minute and a year", UserErrorCode.OUT_OF_RANGE)
+            check.fail(field, _("must be between 1 minute and a year"), UserErrorCode.OUT_OF_RANGE)
     if first_response_minutes > resolution_minutes:
         check.fail(
-            "firstResponseMinutes", "must not exceed resolutionMinutes", UserErrorCode.INVALID
+            "firstResponseMinutes", _("must not exceed resolutionMinutes"), UserErrorCode.INVALID
         )
     check.done()
     row = await session.get(SlaPolicy, priority, with_for_update=True)
@@ -157,21 +160,23 @@ async def set_business_hours(
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
         check.fail(
-            "timeZone", "is not an IANA time zone such as Europe/Berlin", UserErrorCode.INVALID
+            "timeZone", _("is not an IANA time zone such as Europe/Berlin"), UserErrorCode.INVALID
         )
     days = sorted(set(weekdays))
     if not days or any(not 1 <= d <= 7 for d in days):
         check.fail(
-            "weekdays", "list days as 1 (Monday) to 7 (Sunday), at least one", UserErrorCode.INVALID
+            "weekdays",
+            _("list days as 1 (Monday) to 7 (Sunday), at least one"),
+            UserErrorCode.INVALID,
         )
     times: list[dt.time] = []
     for field, value in (("start", start), ("end", end)):
         try:
             times.append(dt.time.fromisoformat((value or "").strip()))
         except ValueError:
-            check.fail(field, "must be a time of day such as 09:00", UserErrorCode.INVALID)
+            check.fail(field, _("must be a time of day such as 09:00"), UserErrorCode.INVALID)
     if len(times) == 2 and times[0] >= times[1]:
-        check.fail("end", "must be after start", UserErrorCode.INVALID)
+        check.fail("end", _("must be after start"), UserErrorCode.INVALID)
     check.done()
     if row is None:
         row = BusinessHours(id=1)
