@@ -95,8 +95,9 @@ schema: install
 	$(BIN)/crm export-schema > schema/schema.graphql
 
 ## Extract every `_("...")` message of core and of each built-in plugin and update their
-## catalogs (core/locale, plugins/<name>/locale); then translate each new empty msgstr.
-MESSAGE_PACKAGES := core plugins/tickets
+## catalogs (core/locale, plugins/<name>/locale, schema/locale for the CLI); then translate
+## each new empty msgstr.
+MESSAGE_PACKAGES := core plugins/tickets schema
 messages: install
 	mkdir -p var
 	for package in $(MESSAGE_PACKAGES); do \

@@ -186,6 +186,18 @@ def negotiate(
     return supported(user_locale) or default
 
 
+def environment_locale(environ: Mapping[str, str]) -> LocaleName:
+    """The language of a command line: ``CRM_LOCALE``, else the first of ``LC_ALL``,
+    ``LC_MESSAGES`` and ``LANG`` that is set (``zh_CN.UTF-8``), if supported; else English."""
+    configured = supported(environ.get("CRM_LOCALE"))
+    if configured is not None:
+        return configured
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if environ.get(name):
+            return supported(environ[name]) or DEFAULT_LOCALE
+    return DEFAULT_LOCALE
+
+
 # --- catalogs ------------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ CUSTOMERS = "query($first: Int) { customers(first: $first) { edges { node { id }
 # --- catalogs -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("package", ["core", "plugins.tickets"])
+@pytest.mark.parametrize("package", ["core", "plugins.tickets", "schema"])
 def test_every_message_has_a_chinese_translation(package: str) -> None:
     assert_catalog_complete(package)
 
@@ -215,3 +215,50 @@ def test_user_errors_keep_english_as_their_str() -> None:
     error = UserErrors.single("name", i18n._("is required"), UserErrorCode.REQUIRED)
     assert str(error) == "name: is required"
     assert render(bad_argument("first", i18n._("is required")).message, ZH) == "first: 为必填项"
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "en"),
+        ({"CRM_LOCALE": "zh-CN"}, ZH),
+        ({"CRM_LOCALE": "zh-CN", "LANG": "en_US.UTF-8"}, ZH),
+        ({"LANG": "zh_CN.UTF-8"}, ZH),
+        ({"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "fr_FR.UTF-8"}, "en"),
+        ({"CRM_LOCALE": "fr", "LANG": "zh_CN.UTF-8"}, ZH),
+    ],
+)
+def test_the_command_line_language(environ: dict[str, str], expected: str) -> None:
+    assert i18n.environment_locale(environ) == expected
+
+
+@pytest.mark.parametrize("crm_plugins", [("tickets",)], ids=["tickets-only"])
+async def test_the_command_line_speaks_the_configured_language(
+    migrated_db: Any, crm_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("createuser", "--email", "not-an-email", "--name", "Ada", "--password", "x" * 12)
+    monkeypatch.delenv("CRM_LOCALE", raising=False)
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    english = await crm_cli(*args)
+    assert english.exit_code == 2
+    assert "error: --email: is not a valid email address" in english.output
+
+    monkeypatch.setenv("CRM_LOCALE", "zh-CN")
+    chinese = await crm_cli(*args)
+    assert chinese.exit_code == 2
+    assert "错误" in chinese.output
+    assert "--email: 不是有效的邮箱地址" in chinese.output
+
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    monkeypatch.delenv("CRM_LOCALE")
+    created = await crm_cli(
+        "createuser", "--email", "ada@example.com", "--name", "Ada Lovelace",
+        "--password", "correct horse battery staple",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert "已创建用户 ada@example.com" in created.output
