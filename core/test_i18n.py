@@ -262,3 +262,42 @@ async def test_the_command_line_speaks_the_configured_language(
     )  # fmt: skip
     assert created.exit_code == 0, created.output
     assert "已创建用户 ada@example.com" in created.output
+
+
+# --- the import and export routes -----------------------------------------------------------
+
+
+async def test_the_import_and_export_routes_answer_in_the_request_language(admin: Api) -> None:
+    async def upload(tag: str | None, **params: str) -> dict[str, Any]:
+        response = await admin.client.post(
+            "/import/customers",
+            content=b"name\nAcme\n",
+            params=params,
+            headers={**admin.headers, "Content-Type": "text/csv", **lang(tag or "")},
+        )
+        assert response.status_code == 400, response.text
+        error: dict[str, Any] = response.json()["errors"][0]
+        return error
+
+    english = await upload(None, dryRun="maybe")
+    chinese = await upload("zh-CN", dryRun="maybe")
+    assert english["message"] == "dryRun: must be true or false"
+    assert chinese["message"] == "dryRun: 必须是 true 或 false"
+    assert chinese["extensions"] == english["extensions"]
+
+    async def export(client: Api, status: int) -> dict[str, Any]:
+        response = await client.client.get(
+            "/export/customers.csv",
+            params={"filter": '{"search": "' + "x" * 201 + '"}'},
+            headers={**client.headers, **lang("zh")},
+        )
+        assert response.status_code == status, response.text
+        error: dict[str, Any] = response.json()["errors"][0]
+        return error
+
+    error = await export(admin, 400)
+    assert error["message"] == "filter.search: 不能超过 200 个字符"
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "filter.search"}
+    error = await export(await admin.as_role(SALES_REPRESENTATIVE), 403)
+    assert error["message"] == "需要权限 'customers:export'"
+    assert error["extensions"] == {"code": "FORBIDDEN", "permission": "customers:export"}
