@@ -111,16 +111,9 @@ def render(text: str, locale: str | None = None) -> str:
 
 
 def current_locale() -> LocaleName:
-    """The language of the request being served (the deployment default outside one)."""
-    return _current.get() or _default[0]
-
-
-_default: list[LocaleName] = [DEFAULT_LOCALE]
-
-
-def set_default_locale(locale: LocaleName) -> None:
-    """The language outside any request (``CRM_LOCALE``; the CLI's, from the environment)."""
-    _default[0] = locale
+    """The language of the request being served (:func:`set_locale`); English outside one
+    (the command line renders in :func:`environment_locale` explicitly)."""
+    return _current.get() or DEFAULT_LOCALE
 
 
 def set_locale(locale: LocaleName) -> None:
