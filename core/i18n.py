@@ -149,14 +149,17 @@ def supported(tag: str | None) -> LocaleName | None:
     return None
 
 
+MAX_LANGUAGES = 20
+"""How many entries of an ``Accept-Language`` header are read (the rest are ignored)."""
 _WEIGHT = re.compile(r"^q=([01](?:\.\d{0,3})?)$")
 
 
 def accepted_languages(header: str | None) -> list[str]:
     """The language tags of an ``Accept-Language`` header, most wanted first (by q-value,
-    then by position); tags with ``q=0`` and the ``*`` wildcard are left out."""
+    then by position); tags with ``q=0`` and the ``*`` wildcard are left out, and so is
+    everything past the first :data:`MAX_LANGUAGES` entries."""
     weighted: list[tuple[float, int, str]] = []
-    for position, part in enumerate((header or "").split(",")):
+    for position, part in enumerate((header or "").split(",")[:MAX_LANGUAGES]):
         tag, *options = (piece.strip() for piece in part.split(";"))
         quality = 1.0
         for option in options:

@@ -119,6 +119,8 @@ def test_current_locale_follows_the_request() -> None:
         ("fr", "zh-CN", "en", ZH),
         ("en", "zh-CN", "en", "en"),
         (None, "xx", ZH, ZH),
+        ("fr, " * 20 + "zh-CN", None, "en", "en"),  # past the entries read
+        ("fr, " * 19 + "zh-CN", None, "en", ZH),
     ],
 )
 def test_negotiate(header: str | None, user: str | None, default: Any, expected: str) -> None:
