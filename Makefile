@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_SIZE ?= 50
 
-.PHONY: run test lint typecheck pytest example schema install lock clean bench profile fuzz
+.PHONY: run test lint typecheck pytest example schema messages install lock clean bench profile fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,23 @@ lock:
 ## Regenerate the committed API contract after a schema change.
 schema: install
 	$(BIN)/crm export-schema > schema/schema.graphql
+
+## Extract every `_("...")` message of core and of each built-in plugin and update their
+## catalogs (core/locale, plugins/<name>/locale, schema/locale for the CLI); then translate
+## each new empty msgstr.
+MESSAGE_PACKAGES := core plugins/tickets schema
+messages: install
+	mkdir -p var
+	for package in $(MESSAGE_PACKAGES); do \
+		$(BIN)/pybabel -q extract -F babel.cfg -k _ --no-location --sort-output \
+			--omit-header -o var/messages.pot $$package \
+		&& if [ -f $$package/locale/zh_CN/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel -q update -i var/messages.pot -d $$package/locale -l zh_CN \
+				--no-fuzzy-matching --omit-header --ignore-obsolete; \
+		else \
+			$(BIN)/pybabel -q init -i var/messages.pot -d $$package/locale -l zh_CN; \
+		fi || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var web/node_modules .pytest_cache .mypy_cache .ruff_cache

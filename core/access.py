@@ -23,11 +23,12 @@ from core.audit import Actor
 from core.catalog import Catalog
 from core.errors import ApiError, ApiErrorCode
 from core.extension import Scope
+from core.i18n import _
 
 if TYPE_CHECKING:
     from core.context import RequestContext
 
-NOT_AUTHENTICATED = "authentication required: send Authorization: Bearer <token>"
+NOT_AUTHENTICATED = _("authentication required: send Authorization: Bearer <token>")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class AuthenticationError(Exception):
 
     def __init__(self, message: str, code: ApiErrorCode = ApiErrorCode.UNAUTHENTICATED) -> None:
         super().__init__(message)
+        self.message = message
         self.code = code
 
 
@@ -74,9 +76,9 @@ def bearer_token(header: str | None) -> str | None:
     """The token of an ``Authorization: Bearer`` header; raise if the header is malformed."""
     if header is None or not header.strip():
         return None
-    scheme, _, token = header.strip().partition(" ")
+    scheme, _space, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
+        raise AuthenticationError(_("the Authorization header must be 'Bearer <token>'"))
     return token.strip()
 
 
@@ -125,7 +127,9 @@ def require(context: RequestContext, permission: str | None = None) -> Caller:
         )
     if permission is not None and caller.scope(permission) is None:
         raise ApiError(
-            f"permission {permission!r} is required", ApiErrorCode.FORBIDDEN, permission=permission
+            _("permission {permission!r} is required", permission=permission),
+            ApiErrorCode.FORBIDDEN,
+            permission=permission,
         )
     return caller
 

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry import Schema
 
-from core import migrate
+from core import i18n, migrate
 from core.access import AuthenticationError, bearer_token
 from core.background import JobRunner
 from core.catalog import catalog_for
@@ -35,6 +35,7 @@ from core.db import Database, utcnow
 from core.graphiql import ASSETS_PATH, GraphiQL
 from core.host import CRMPluginManager, call_in_turn
 from core.http import GraphQLEndpoint, internal_error_response
+from core.i18n import _
 from core.persisted import PersistedQueries
 
 access_log = logging.getLogger("crm.access")
@@ -184,14 +185,20 @@ def assemble_app(
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
                 if catalog.identity is None:
-                    raise AuthenticationError("this deployment has no identity module")
+                    raise AuthenticationError(_("this deployment has no identity module"))
                 context.caller = await catalog.identity.authenticate(
                     db, settings, catalog, token, context.now()
                 )
                 request.state.caller = context.caller.label
         except AuthenticationError as exc:
-            context.auth_error = str(exc)
+            context.auth_error = exc.message
             context.auth_code = exc.code
+        # Accept-Language first, then the user's own language, then the deployment's.
+        user_locale = context.caller.locale if context.caller is not None else None
+        context.locale = i18n.negotiate(
+            request.headers.get("accept-language"), user_locale, settings.locale
+        )
+        i18n.set_locale(context.locale)
         return context
 
     async def healthz(_request: Request) -> JSONResponse:

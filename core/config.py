@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.i18n import LocaleName
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ENV_PREFIX = "CRM_"
@@ -92,10 +94,10 @@ class Settings(BaseSettings):
         description="IANA time zone of the deployment, e.g. Asia/Shanghai: date-times are "
         "shown in it to users without their own, and it decides the calendar day of jobs.",
     )
-    locale: str = Field(
+    locale: LocaleName = Field(
         default="en",
-        description="Language of the deployment for users and contacts without their own: "
-        "en or zh-CN.",
+        description="Language of the deployment (en or zh-CN): of messages when neither the "
+        "request nor the user names one, and of contacts without their own.",
     )
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
@@ -190,7 +192,7 @@ class Settings(BaseSettings):
             )
         return name
 
-    @field_validator("locale")
+    @field_validator("locale", mode="before")
     @classmethod
     def _known_locale(cls, value: str) -> str:
         from core.zones import LOCALES, locale_tag

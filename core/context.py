@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from strawberry.types import Info as StrawberryInfo
 
 from core.db import utcnow
+from core.i18n import DEFAULT_LOCALE, LocaleName
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,6 +53,8 @@ class RequestContext:
     auth_code: ApiErrorCode | None = None
     client_address: str | None = None
     clock: Callable[[], dt.datetime] = utcnow
+    locale: LocaleName = DEFAULT_LOCALE
+    """The language messages are rendered in (:func:`core.i18n.negotiate`)."""
     _loaders: dict[type[Any], Any] = field(default_factory=dict, repr=False)
 
     def loader(self, loader_class: type[L]) -> L:
@@ -125,12 +128,6 @@ class RequestContext:
         own = self.caller.time_zone if self.caller is not None else None
         # A stored name the zone database no longer knows falls back, rather than failing.
         return zone(own) if own and zone_name(own) == own else self.settings.zone
-
-    @property
-    def locale(self) -> str:
-        """The caller's locale: their own, else the deployment's (``CRM_LOCALE``)."""
-        own = self.caller.locale if self.caller is not None else None
-        return own or self.settings.locale
 
     def today(self) -> dt.date:
         """The calendar day it is now in the caller's zone (:attr:`zone`)."""

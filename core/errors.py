@@ -27,6 +27,8 @@ from typing import Any
 
 import strawberry
 
+from core.i18n import _, render
+
 
 @strawberry.enum(
     description="Why a mutation refused its input: an expected business outcome. A missing "
@@ -52,7 +54,13 @@ class UserError:
         description="The input field at fault, in camelCase with dots for nesting "
         "(`email`, `address.city`), or null when no single field is at fault."
     )
-    message: str
+    message: strawberry.Private[str]
+    """The message as written (a :class:`~core.i18n.Text` for a translated one)."""
+
+    @strawberry.field(name="message", description="What is wrong, in the request's language.")
+    def rendered_message(self) -> str:
+        return render(self.message)
+
     code: UserErrorCode
 
 
@@ -114,14 +122,22 @@ class ApiError(Exception):
 
 def bad_argument(argument: str, message: str) -> ApiError:
     """An :class:`ApiError` for a bad query argument, naming it."""
-    return ApiError(f"{argument}: {message}", ApiErrorCode.BAD_USER_INPUT, argument=argument)
+    return ApiError(
+        _("{argument}: {message}", argument=argument, message=message),
+        ApiErrorCode.BAD_USER_INPUT,
+        argument=argument,
+    )
 
 
 def not_found(argument: str, message: str) -> ApiError:
     """A NOT_FOUND :class:`ApiError` for a record named by id that does not exist or is
     outside the caller's reach; ``argument`` is where the id was given (``id``,
     ``input.customerIds.1``)."""
-    return ApiError(f"{argument}: {message}", ApiErrorCode.NOT_FOUND, argument=argument)
+    return ApiError(
+        _("{argument}: {message}", argument=argument, message=message),
+        ApiErrorCode.NOT_FOUND,
+        argument=argument,
+    )
 
 
 def forbidden(message: str, *, permission: str | None = None) -> ApiError:

@@ -55,6 +55,7 @@ from core.config import Settings
 from core.context import RequestContext
 from core.errors import ApiError, ApiErrorCode
 from core.graphiql import GraphiQL
+from core.i18n import render
 from core.input_paths import bad_id_argument
 from core.zones import use_zone
 
@@ -403,7 +404,7 @@ class GraphQLEndpoint:
         original = error.original_error
         formatted: dict[str, Any] = dict(error.formatted)
         if isinstance(original, ApiError):
-            formatted["message"] = original.message
+            formatted["message"] = render(original.message, context.locale)
             formatted["extensions"] = dict(original.extensions)
             return formatted
         code = _request_error_code(error)

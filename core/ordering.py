@@ -17,6 +17,7 @@ import strawberry
 from sqlalchemy import case
 
 from core.errors import bad_argument
+from core.i18n import _
 
 
 @strawberry.enum(description="Ascending or descending.")
@@ -100,13 +101,17 @@ class ListOrder:
         BAD_USER_INPUT error naming ``argument``."""
         entries = list(order_by or [])
         if len(entries) > MAX_ORDER_ENTRIES:
-            raise bad_argument(argument, f"takes at most {MAX_ORDER_ENTRIES} entries")
+            raise bad_argument(
+                argument,
+                _("takes at most {max} entries", max=MAX_ORDER_ENTRIES),
+            )
         seen: set[Any] = set()
         wanted: list[tuple[Any, bool]] = []
         for index, entry in enumerate(entries):
             if entry.field in seen:
                 raise bad_argument(
-                    f"{argument}.{index}.field", f"{entry.field.name} is already in {argument}"
+                    f"{argument}.{index}.field",
+                    _("{name} is already in {argument}", name=entry.field.name, argument=argument),
                 )
             seen.add(entry.field)
             wanted.append((entry.field, entry.direction == OrderDirection.DESC))

@@ -41,6 +41,7 @@ from strawberry.relay.types import NodeType
 
 from core.client_input import load_json
 from core.errors import bad_argument
+from core.i18n import _
 from core.ordering import SortKey, flat_keys
 
 
@@ -189,8 +190,10 @@ def decode_cursor(
             if isinstance(values[0], str) and len(values[0]) == len(tag):
                 raise bad_argument(
                     argument,
-                    "was given out under another orderBy: ask for the first page of this "
-                    "order again",
+                    _(
+                        "was given out under another orderBy: ask for the first page of this "
+                        "order again"
+                    ),
                 )
             raise ValueError("wrong ordering")
         if len(values) != width + 1:
@@ -203,20 +206,20 @@ def decode_cursor(
         return decoded
     except (ValueError, TypeError, decimal.InvalidOperation, binascii.Error):
         # JsonInputError (too deep, NaN, unreadable text) is a ValueError too
-        raise bad_argument(argument, "is not a cursor this list gave out") from None
+        raise bad_argument(argument, _("is not a cursor this list gave out")) from None
 
 
 def check_page_args(args: PageArgs, max_page_size: int) -> tuple[int, bool]:
     """Validate first/last; return (limit, backwards)."""
     if args.first is not None and args.last is not None:
-        raise bad_argument("last", "cannot be combined with first")
+        raise bad_argument("last", _("cannot be combined with first"))
     if args.first is not None and args.before is not None:
-        raise bad_argument("before", "goes with last, not with first")
+        raise bad_argument("before", _("goes with last, not with first"))
     if args.last is not None and args.after is not None:
-        raise bad_argument("after", "goes with first, not with last")
+        raise bad_argument("after", _("goes with first, not with last"))
     for name, value in (("first", args.first), ("last", args.last)):
         if value is not None and not 0 <= value <= max_page_size:
-            raise bad_argument(name, f"must be between 0 and {max_page_size}")
+            raise bad_argument(name, _("must be between 0 and {max}", max=max_page_size))
     return page_bounds(args, max_page_size)
 
 

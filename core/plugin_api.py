@@ -61,6 +61,7 @@ from core.extension import (
 )
 from core.hookspecs import hookimpl, hookspec
 from core.host import CRMPluginManager, PluginError, call_in_turn
+from core.i18n import Text, render, translator
 from core.identity.loaders import UserByIdLoader
 from core.identity.models import Role, Team, User, UserRole
 from core.identity.types import User as UserNode
@@ -147,6 +148,7 @@ __all__ = [
     "Settings",
     "SortKey",
     "Team",
+    "Text",
     "TypeFields",
     "UTCDateTime",
     "User",
@@ -186,12 +188,14 @@ __all__ = [
     "one_by_key",
     "paginate",
     "policy_through_customer",
+    "render",
     "request_cancel",
     "require",
     "require_version",
     "requires",
     "search_text",
     "transact",
+    "translator",
     "utcnow",
     "writable_customer",
 ]

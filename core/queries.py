@@ -9,6 +9,7 @@ import core
 from core.context import Info
 from core.errors import bad_argument
 from core.host import CORE_PLUGIN_NAME, enabled_plugin_names
+from core.i18n import _
 from core.node import resolve_global_ids
 from core.types import Module, System
 
@@ -25,7 +26,7 @@ class CoreQuery:
     @strawberry.field(description="Fetch up to 100 records by global id, in the order given.")
     async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None] | None:
         if len(ids) > MAX_NODES:
-            raise bad_argument("ids", f"at most {MAX_NODES} ids at a time")
+            raise bad_argument("ids", _("at most {max} ids at a time", max=MAX_NODES))
         return await resolve_global_ids(info, ids)
 
     @strawberry.field(description="This deployment: version and enabled modules.")

@@ -9,6 +9,7 @@ import strawberry
 
 from core import background
 from core.errors import bad_argument
+from core.i18n import _
 
 JobStatus = background.JobStatus
 strawberry.enum(  # marks the kernel's enum as the GraphQL enum (it returns the same class)
@@ -47,7 +48,7 @@ def in_range(column: Any, window: DateTimeRange | None, argument: str) -> list[A
     if window is None:
         return []
     if window.from_ is not None and window.to is not None and window.to < window.from_:
-        raise bad_argument(f"{argument}.to", "must not be before from")
+        raise bad_argument(f"{argument}.to", _("must not be before from"))
     conditions = []
     if window.from_ is not None:
         conditions.append(column >= window.from_)

@@ -23,6 +23,7 @@ from email_validator import EmailNotValidError, validate_email
 from strawberry import relay
 
 from core.errors import Conflict, UserError, UserErrorCode, UserErrors, bad_argument
+from core.i18n import _
 from core.node import row_id
 from core.zones import LOCALE_PROBLEM, ZONE_PROBLEM, locale_tag, zone_name
 
@@ -54,13 +55,21 @@ class Check:
         cleaned = (value or "").strip()
         if not cleaned:
             if required:
-                self.fail(field, "is required", UserErrorCode.REQUIRED)
+                self.fail(field, _("is required"), UserErrorCode.REQUIRED)
             return None
         if len(cleaned) > max_length:
-            self.fail(field, f"must be at most {max_length} characters", UserErrorCode.TOO_LONG)
+            self.fail(
+                field,
+                _("must be at most {max} characters", max=max_length),
+                UserErrorCode.TOO_LONG,
+            )
             return None
         if len(cleaned) < min_length:
-            self.fail(field, f"must be at least {min_length} characters", UserErrorCode.TOO_SHORT)
+            self.fail(
+                field,
+                _("must be at least {min} characters", min=min_length),
+                UserErrorCode.TOO_SHORT,
+            )
             return None
         return cleaned
 
@@ -72,7 +81,11 @@ class Check:
         try:
             result = validate_email(cleaned, check_deliverability=False)
         except EmailNotValidError as exc:
-            self.fail(field, f"is not a valid email address: {exc}", UserErrorCode.INVALID)
+            self.fail(
+                field,
+                _("is not a valid email address: {reason}", reason=str(exc)),
+                UserErrorCode.INVALID,
+            )
             return None
         return result.normalized.lower()
 
@@ -87,8 +100,11 @@ class Check:
         if number is None:
             self.fail(
                 field,
-                f"is not a valid phone number (national numbers are read as {region}, the "
-                "CRM_DEFAULT_REGION setting; use +<country code> for others)",
+                _(
+                    "is not a valid phone number (national numbers are read as {region}, the "
+                    "CRM_DEFAULT_REGION setting; use +<country code> for others)",
+                    region=region,
+                ),
                 UserErrorCode.INVALID,
             )
             return None
@@ -111,7 +127,7 @@ class Check:
         parts = urlsplit(candidate)
         host = parts.hostname or ""
         if parts.scheme not in ("http", "https") or "." not in host or " " in candidate:
-            self.fail(field, "is not a valid http(s) URL", UserErrorCode.INVALID)
+            self.fail(field, _("is not a valid http(s) URL"), UserErrorCode.INVALID)
             return None
         return candidate
 
@@ -124,12 +140,14 @@ class Check:
         code = country_code(cleaned)
         if code is None:
             guess = closest_country(cleaned)
-            hint = (
-                f"did you mean {guess}?"
-                if guess
-                else "give an ISO 3166-1 code such as CN or CHN, or a name such as China or 中国"
-            )
-            self.fail(field, f"is not a known country: {hint}", UserErrorCode.INVALID)
+            if guess:
+                message = _("is not a known country: did you mean {guess}?", guess=guess)
+            else:
+                message = _(
+                    "is not a known country: give an ISO 3166-1 code such as CN or CHN, or a "
+                    "name such as China or 中国"
+                )
+            self.fail(field, message, UserErrorCode.INVALID)
             return None
         return code
 
@@ -159,7 +177,11 @@ class Check:
             return None
         found = row_id(value.node_id) if value.type_name == type_name else None
         if found is None:
-            self.fail(field, f"is not the id of a {type_name}", UserErrorCode.INVALID)
+            self.fail(
+                field,
+                _("is not the id of a {type_name}", type_name=type_name),
+                UserErrorCode.INVALID,
+            )
         return found
 
     def node_ids(
@@ -190,7 +212,7 @@ def argument_id(value: relay.GlobalID | None, type_name: str, argument: str) -> 
         return None
     found = row_id(value.node_id) if value.type_name == type_name else None
     if found is None:
-        raise bad_argument(argument, f"is not the id of a {type_name}")
+        raise bad_argument(argument, _("is not the id of a {type_name}", type_name=type_name))
     return found
 
 
@@ -199,7 +221,13 @@ def search_text(value: str | None, argument: str = "filter.search") -> str | Non
     :data:`MAX_SEARCH_LENGTH` is a BAD_USER_INPUT error naming ``argument``."""
     cleaned = (value or "").strip()
     if len(cleaned) > MAX_SEARCH_LENGTH:
-        raise bad_argument(argument, f"must be at most {MAX_SEARCH_LENGTH} characters")
+        raise bad_argument(
+            argument,
+            _(
+                "must be at most {max} characters",
+                max=MAX_SEARCH_LENGTH,
+            ),
+        )
     return cleaned or None
 
 
@@ -213,8 +241,12 @@ def require_version(row: Any, given: int | None, field: str = "version") -> None
         raise Conflict(
             row,
             field,
-            f"the record was changed by someone else (now at version {current}, you had "
-            f"{given}); the payload holds it as it is now: merge your change and try again",
+            _(
+                "the record was changed by someone else (now at version {current}, you had "
+                "{given}); the payload holds it as it is now: merge your change and try again",
+                current=current,
+                given=given,
+            ),
         )
 
 

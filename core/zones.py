@@ -23,13 +23,14 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from core.i18n import SUPPORTED_LOCALES, LocaleName, _
+
 DEFAULT_TIME_ZONE = "UTC"
-DEFAULT_LOCALE = "en"
-LOCALES = ("en", "zh-CN")
+LOCALES = SUPPORTED_LOCALES
 """The locales the service speaks (BCP 47 tags), the deployment default first."""
 
-ZONE_PROBLEM = "is not an IANA time zone such as Asia/Shanghai or Europe/London"
-LOCALE_PROBLEM = "is not a supported locale (en, zh-CN)"
+ZONE_PROBLEM = _("is not an IANA time zone such as Asia/Shanghai or Europe/London")
+LOCALE_PROBLEM = _("is not a supported locale (en, zh-CN)")
 
 _request_zone: ContextVar[dt.tzinfo | None] = ContextVar("crm_request_zone", default=None)
 
@@ -56,7 +57,7 @@ def zone_name(value: str | None) -> str | None:
     return found
 
 
-def locale_tag(value: str | None) -> str | None:
+def locale_tag(value: str | None) -> LocaleName | None:
     """The supported locale ``value`` stands for (any case, ``_`` or ``-``: ``zh_cn`` is
     ``zh-CN``), or ``None`` when it is not one."""
     cleaned = (value or "").strip().replace("_", "-").lower()

@@ -25,16 +25,18 @@ from core.host import (
     module_callers,
     module_label,
 )
+from core.i18n import translator
 from core.identity import service
 from core.identity.demo import DEMO_PASSWORD, demo_users
 from schema.builder import SchemaConflictError, build_schema
 from schema.cli_jobs import import_cli, jobs_cli, worker
 from schema.cli_persisted import persisted_cli
-from schema.cli_support import console, fail, run_async, settings_or_fail
+from schema.cli_support import console, fail, local, run_async, say, settings_or_fail
 from schema.modules import build_plugin_manager
 from schema.runner import run_command
 
 T = TypeVar("T")
+_ = translator(__name__)
 
 cli = typer.Typer(
     name="crm",
@@ -63,7 +65,7 @@ def serve(
         build_schema(build_plugin_manager(settings.enabled_plugins), settings)
     except (PluginError, SchemaConflictError) as exc:
         fail(str(exc))
-    console.print(f"Serving http://{host}:{port}/graphql", highlight=False)
+    say(_("Serving http://{host}:{port}/graphql", host=host, port=port))
     uvicorn.run(
         "schema.app:create_app",
         factory=True,
@@ -92,7 +94,7 @@ def migrate() -> None:
         finally:
             await db.dispose()
         modules = ", ".join(["core", *enabled_plugin_names(pm)])
-        console.print(f"Migrated: {modules}", highlight=False)
+        say(_("Migrated: {modules}", modules=modules))
 
     run_async(work)
 
@@ -117,15 +119,17 @@ def demo(
             filled = await migrations.tables_with_rows(db, pm)
             if filled:
                 if if_empty:
-                    console.print("The database already holds data; no demo data loaded.")
+                    say(_("The database already holds data; no demo data loaded."))
                     return
                 fail(
-                    "demo data loads into an empty database; these tables hold rows: "
-                    + ", ".join(sorted(filled))
+                    _(
+                        "demo data loads into an empty database; these tables hold rows: {tables}",
+                        tables=", ".join(sorted(filled)),
+                    )
                 )
             modules = len(module_callers(pm, "crm_demo_data"))
             if not modules:
-                console.print("No enabled module provides demo data.")
+                say(_("No enabled module provides demo data."))
                 return
             with Progress(console=console) as progress:
                 task = progress.add_task("Demo data", total=modules)
@@ -184,7 +188,7 @@ def createuser(
         db = Database(settings.resolved_database_url)
         try:
             if not await migrations.at_head(db, pm):
-                fail("the database is not migrated; run `crm migrate` first")
+                fail(_("the database is not migrated; run `crm migrate` first"))
             password_hash = await service.hash_ahead(settings, password)  # before the transaction
             async with db.transaction() as session:
                 actor = Actor(label="crm createuser")
@@ -203,13 +207,24 @@ def createuser(
                     ),
                     role_rows,
                 )
-                summary = f"Created user {user.email} (id {user.id})"
+                created, user_id = user.email, user.id
         except UserErrors as exc:
-            fail("; ".join(f"--{(e.field or 'input').lower()}: {e.message}" for e in exc.errors))
+            fail(
+                "; ".join(
+                    f"--{(e.field or 'input').lower()}: {local(e.message)}" for e in exc.errors
+                )
+            )
         finally:
             await db.dispose()
-        held = ", ".join(sorted(r.upper() for r in roles)) or "no roles"
-        console.print(f"{summary} with {held}", highlight=False)
+        held = ", ".join(sorted(r.upper() for r in roles)) or _("no roles")
+        say(
+            _(
+                "Created user {email} (id {id}) with {roles}",
+                email=created,
+                id=user_id,
+                roles=held,
+            )
+        )
 
     run_async(work)
 
@@ -235,7 +250,7 @@ def plugins() -> None:
         fail(str(exc))
     enabled = set(enabled_plugin_names(pm))
     if not pm.installed:
-        console.print("No plugins installed.")
+        say(_("No plugins installed."))
     for name, plugin in sorted(pm.installed.items()):
         state = "enabled" if name in enabled else "disabled"
         typer.echo(f"{name}\t{plugin.version}\t{state}")

@@ -19,9 +19,12 @@ from core.customers import importing
 from core.db import utcnow
 from core.extension import CommandContext
 from core.host import call_in_turn
+from core.i18n import translator
 from core.identity.auth import caller_for_email
 from core.mutations import transact
-from schema.runner import console, fail, run_command
+from schema.runner import console, fail, local, run_command, say
+
+_ = translator(__name__)
 
 jobs_cli = typer.Typer(help="Periodic work, safe to run from cron.", no_args_is_help=True)
 import_cli = typer.Typer(help="Load records from files.", no_args_is_help=True)
@@ -66,13 +69,13 @@ def import_customers(
     keys = [key.strip().upper() for key in (match_on or ["EMAIL"])]
     bad = [key for key in keys if key not in ("EMAIL", "PHONE", "NUMBER")]
     if bad:
-        fail(f"--match-on: {', '.join(bad)} is not EMAIL, PHONE or NUMBER")
+        fail(_("--match-on: {keys} is not EMAIL, PHONE or NUMBER", keys=", ".join(bad)))
 
     async def work(ctx: CommandContext) -> BackgroundJob:
         try:
             caller = await caller_for_email(ctx.db, catalog_for(ctx.pm), as_user)
         except AuthenticationError as exc:
-            fail(f"--as: {exc}")
+            fail(_("--as: {reason}", reason=exc.message))
         context = RequestContext(settings=ctx.settings, db=ctx.db, pm=ctx.pm, caller=caller)
         job = await transact(
             ctx.db, lambda s: importing.start_import(s, context, text, keys, dry_run)
@@ -82,25 +85,37 @@ def import_customers(
     job = run_command(work)
     state = job.state
     for error in state.get("errors", []):
-        console.print(
-            f"line {error['line']}: {error['field'] or 'row'}: {error['message']}",
-            highlight=False,
+        say(
+            _(
+                "line {line}: {field}: {message}",
+                line=error["line"],
+                field=error["field"] or "row",
+                message=error["message"],
+            )
         )
     if state.get("error_count", 0) > len(state.get("errors", [])):
-        console.print(f"... {state['error_count']} rows with errors in all", highlight=False)
+        say(_("... {count} rows with errors in all", count=state["error_count"]))
     kept = bool(state.get("imported"))
-    console.print(
-        f"{'created' if kept else 'would create'} {state.get('created', 0)}, "
-        f"{'updated' if kept else 'would update'} {state.get('updated', 0)}; "
-        f"{state.get('error_count', 0)} rows with errors" + ("" if kept else " (nothing imported)"),
-        highlight=False,
-    )
-    if job.status == JobStatus.FAILED and not state.get("error_count"):
-        console.print(f"[red]error:[/red] {job.error}", highlight=False)
-    if job.status == JobStatus.CANCELLED:
-        console.print(
-            f"cancelled after {state.get('written', 0)} rows were written", highlight=False
+    counts = {
+        "created": state.get("created", 0),
+        "updated": state.get("updated", 0),
+        "errors": state.get("error_count", 0),
+    }
+    if kept:
+        say(_("created {created}, updated {updated}; {errors} rows with errors", **counts))
+    else:
+        say(
+            _(
+                "would create {created}, would update {updated}; {errors} rows with errors "
+                "(nothing imported)",
+                **counts,
+            )
         )
+    if job.status == JobStatus.FAILED and not state.get("error_count"):
+        fail_line = local(_("error:"))
+        console.print(f"[red]{fail_line}[/red] {job.error}", highlight=False)
+    if job.status == JobStatus.CANCELLED:
+        say(_("cancelled after {count} rows were written", count=state.get("written", 0)))
     if state.get("error_count") or job.status != JobStatus.SUCCEEDED:
         raise typer.Exit(1)
 
@@ -158,12 +173,12 @@ def worker() -> None:
             loop.add_signal_handler(signum, stop.set)
         runner = JobRunner(db=ctx.db, settings=ctx.settings, pm=ctx.pm, clock=ctx.clock)
         kinds = ", ".join(sorted(runner.handlers)) or "none"
-        console.print(f"Worker {runner.runner_id} running jobs of kinds: {kinds}")
+        say(_("Worker {id} running jobs of kinds: {kinds}", id=runner.runner_id, kinds=kinds))
         task = asyncio.create_task(runner.serve(stop))
         await stop.wait()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        console.print(f"Worker {runner.runner_id} stopped")
+        say(_("Worker {id} stopped", id=runner.runner_id))
 
     run_command(work)

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 from core.config import ConfigError, Settings, load_settings
 from core.host import PluginError
 from schema.builder import SchemaConflictError
-from schema.runner import console, fail
+from schema.runner import console, fail, local, say
 
-__all__ = ["console", "fail", "run_async", "settings_or_fail"]
+__all__ = ["console", "fail", "local", "run_async", "say", "settings_or_fail"]
 
 T = TypeVar("T")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from typing import NoReturn, TypeVar
 
@@ -15,17 +16,34 @@ from core.db import Database, utcnow
 from core.errors import UserErrors
 from core.extension import CommandContext
 from core.host import PluginError
+from core.i18n import LocaleName, environment_locale, render, translator
 from core.zones import use_zone
 from schema.modules import build_plugin_manager
 
 T = TypeVar("T")
 
 console = Console(stderr=True, soft_wrap=True)
+_ = translator(__name__)
+
+
+def cli_locale() -> LocaleName:
+    """The language of the command line's messages (:func:`core.i18n.environment_locale`)."""
+    return environment_locale(os.environ)
+
+
+def local(text: str) -> str:
+    """A message in the command line's language."""
+    return render(text, cli_locale())
+
+
+def say(text: str) -> None:
+    """Print a message (on stderr) in the command line's language."""
+    console.print(local(text), highlight=False)
 
 
 def fail(message: str) -> NoReturn:
     """End the command with ``error: message`` on stderr and exit status 2."""
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]{local(_('error:'))}[/red] {local(message)}", highlight=False)
     raise typer.Exit(2)
 
 
@@ -39,7 +57,7 @@ def run_command(work: Callable[[CommandContext], Awaitable[T]], *, migrated: boo
         db = Database(settings.resolved_database_url)
         try:
             if migrated and not await migrate.at_head(db, pm):
-                fail("the database is not migrated; run `crm migrate` first")
+                fail(_("the database is not migrated; run `crm migrate` first"))
             with use_zone(settings.zone):  # commands write times in the deployment's zone
                 return await work(CommandContext(settings=settings, db=db, pm=pm, clock=utcnow))
         finally:
@@ -50,4 +68,9 @@ def run_command(work: Callable[[CommandContext], Awaitable[T]], *, migrated: boo
     except (ConfigError, PluginError) as exc:
         fail(str(exc))
     except UserErrors as exc:
-        fail("; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors))
+        fail(
+            "; ".join(
+                f"{e.field}: {local(e.message)}" if e.field else local(e.message)
+                for e in exc.errors
+            )
+        )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -43,6 +44,7 @@ from core.catalog import BUILTIN_ROLE_KEYS
 from core.config import Settings, load_settings
 from core.db import Base, Database, utcnow
 from core.host import CRMPluginManager
+from core.i18n import SUPPORTED_LOCALES, missing_translations
 from core.identity import service as identity_service
 from schema.builder import build_schema, non_null_root_fields
 from schema.cli import command_line
@@ -331,6 +333,24 @@ class CommandLine:
             return CliRunner().invoke(app, list(args), input=input)
 
         return await asyncio.to_thread(invoke)
+
+
+def assert_catalog_complete(package: str) -> None:
+    """Fail unless the catalog of ``package`` (an importable package name, such as
+    ``crm_warranty``; its catalog is ``locale/<lang>/LC_MESSAGES/messages.po`` inside it)
+    translates every ``_("...")`` message of its code, with the same ``{placeholders}``,
+    into every language the service speaks besides English. The failure names each
+    message missing or untranslated, and where it is."""
+    module = importlib.import_module(package)
+    folders = list(getattr(module, "__path__", ()))
+    assert folders, f"{package} is not a package"
+    problems = [
+        problem
+        for locale in SUPPORTED_LOCALES
+        if locale != "en"
+        for problem in missing_translations(Path(folders[0]), locale)
+    ]
+    assert not problems, f"{len(problems)} catalog problem(s) in {package}:\n" + "\n".join(problems)
 
 
 async def model_drift(db: Database, pm: CRMPluginManager) -> list[object]:

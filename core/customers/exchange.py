@@ -31,6 +31,7 @@ from core.customers.inputs import (
 )
 from core.customers.models import Customer
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
+from core.i18n import Text, _
 from core.identity.models import User
 from core.spreadsheet import unquote
 from core.validation import Check
@@ -121,7 +122,9 @@ def _row_values(row: Mapping[str, str | None], check: Check) -> dict[str, Any]:
                 raw[key] = enum_type(value)
             except ValueError:
                 allowed = ", ".join(member.value for member in enum_type)
-                check.fail(key, f"must be one of {allowed}", UserErrorCode.INVALID)
+                check.fail(
+                    key, _("must be one of {allowed}", allowed=allowed), UserErrorCode.INVALID
+                )
     if any(key in row for key in ADDRESS_PARTS):
         # A part the file has no column for stays as it is (UNSET); an empty cell clears it.
         raw["address"] = AddressInput(
@@ -197,16 +200,18 @@ def _check_csv(text: str) -> None:
             pass
     except csv.Error as exc:
         if "new-line character" in str(exc):
-            problem = (
+            problem = _(
                 "a carriage return (\\r) outside quotes; end lines with \\n or \\r\\n and "
                 "put values that hold line breaks in double quotes"
             )
         elif "field limit" in str(exc):
-            problem = f"a value is longer than {csv.field_size_limit()} characters"
+            problem = _("a value is longer than {max} characters", max=csv.field_size_limit())
         else:
-            problem = f"not valid CSV ({exc})"
+            problem = _("not valid CSV ({reason})", reason=str(exc))
         raise UserErrors.single(
-            "csv", f"line {reader.line_num}: {problem}", UserErrorCode.INVALID
+            "csv",
+            _("line {line}: {problem}", line=reader.line_num, problem=problem),
+            UserErrorCode.INVALID,
         ) from None
 
 
@@ -232,20 +237,23 @@ def parse(text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS) -
     unknown = [h for h in header if h not in IMPORT_COLUMNS and not h.startswith("custom:")]
     if not header:
         raise UserErrors.single(
-            "csv", "the first line must be a header with column names", UserErrorCode.INVALID
+            "csv", _("the first line must be a header with column names"), UserErrorCode.INVALID
         )
     if unknown:
         raise UserErrors.single(
             "csv",
-            f"unknown columns: {', '.join(unknown)} "
-            f"(known: {', '.join(sorted(IMPORT_COLUMNS))}, custom:<key>)",
+            _(
+                "unknown columns: {columns} (known: {known}, custom:<key>)",
+                columns=", ".join(unknown),
+                known=", ".join(sorted(IMPORT_COLUMNS)),
+            ),
             UserErrorCode.INVALID,
         )
     missing = [key.lower() for key in match_on if key.lower() not in header]
     if missing:
         raise UserErrors.single(
             "matchOn",
-            f"the CSV has no {', '.join(missing)} column to match on",
+            _("the CSV has no {columns} column to match on", columns=", ".join(missing)),
             UserErrorCode.INVALID,
         )
     reader.fieldnames = header
@@ -255,7 +263,7 @@ def parse(text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS) -
         if len(rows) >= max_rows:
             raise UserErrors.single("csv", too_many_rows(max_rows), UserErrorCode.OUT_OF_RANGE)
         if None in row:
-            message = "has more values than the header has columns"
+            message = _("has more values than the header has columns")
             rows.append(ParsedRow(line, {}, RowError(line, None, message, UserErrorCode.INVALID)))
             continue
         # An exported file reads back as it was: the quote the export put before a
@@ -267,10 +275,11 @@ def parse(text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS) -
 
 def too_many_rows(max_rows: int) -> str:
     if max_rows >= MAX_IMPORT_ROWS:
-        return f"has more than {MAX_IMPORT_ROWS} rows; split it into several imports"
-    return (
-        f"has more than {max_rows} rows, the most importCustomers takes in one request "
-        "(CRM_IMPORT_SYNC_MAX_ROWS); start a background import (startCustomerImport) instead"
+        return _("has more than {max} rows; split it into several imports", max=MAX_IMPORT_ROWS)
+    return _(
+        "has more than {max} rows, the most importCustomers takes in one request "
+        "(CRM_IMPORT_SYNC_MAX_ROWS); start a background import (startCustomerImport) instead",
+        max=max_rows,
     )
 
 
@@ -310,7 +319,11 @@ def row_errors(line: int, exc: UserErrors | ApiError) -> list[RowError]:
     if exc.code is not ApiErrorCode.NOT_FOUND or not isinstance(argument, str):
         raise exc
     field = argument.removeprefix("input.")
-    message = exc.message.removeprefix(f"{argument}: ")
+    message = (
+        exc.message.params.get("message", exc.message)
+        if isinstance(exc.message, Text)
+        else exc.message.removeprefix(f"{argument}: ")
+    )
     return [RowError(line, field, message, UserErrorCode.INVALID)]
 
 
@@ -328,7 +341,7 @@ async def import_row(
     if owner_email:
         owner_id = await session.scalar(select(User.id).where(User.email == owner_email.lower()))
         if owner_id is None:
-            check.fail("owner_email", "no user has this email", UserErrorCode.INVALID)
+            check.fail("owner_email", _("no user has this email"), UserErrorCode.INVALID)
     tags = [t.strip() for t in (row.get("tags") or "").split(";") if t.strip()]
     existing = await _match(session, context, match_on, row)
     if existing is None:

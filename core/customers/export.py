@@ -32,6 +32,7 @@ from core.customers.exchange import export_header
 from core.customers.models import CustomerTag, Tag
 from core.errors import AUTHENTICATION_CODES, ApiError, ApiErrorCode, bad_argument
 from core.http import internal_error_response, primed_stream
+from core.i18n import _, render
 from core.identity.models import User
 from core.pagination import order_clauses
 from core.spreadsheet import csv_cell, xlsx_cell
@@ -181,7 +182,8 @@ def refusal(error: ApiError) -> JSONResponse:
 
 def error_response(error: ApiError, status: int) -> JSONResponse:
     return JSONResponse(
-        {"errors": [{"message": error.message, "extensions": error.extensions}]}, status_code=status
+        {"errors": [{"message": render(error.message), "extensions": error.extensions}]},
+        status_code=status,
     )
 
 
@@ -209,7 +211,9 @@ def coerce_input(schema: Any, type_name: str, python_type: Any, value: Any, argu
         )
     except ValueError as exc:  # a scalar that parses late, such as a malformed global id
         raise ApiError(
-            f"{argument}: {exc}", ApiErrorCode.BAD_USER_INPUT, argument=argument
+            _("{argument}: {reason}", argument=argument, reason=str(exc)),
+            ApiErrorCode.BAD_USER_INPUT,
+            argument=argument,
         ) from None
 
 
@@ -224,7 +228,8 @@ async def export_customers(request: Request) -> Response:
     fmt = request.path_params["format"]
     if fmt not in ("csv", "xlsx"):
         return error_response(
-            ApiError("exports come as customers.csv or customers.xlsx", ApiErrorCode.NOT_FOUND), 404
+            ApiError(_("exports come as customers.csv or customers.xlsx"), ApiErrorCode.NOT_FOUND),
+            404,
         )
     context: RequestContext = await state.make_context(request)
     try:

@@ -53,6 +53,7 @@ from core.customers.service.customers import _check_customer
 from core.customers.service.fields import custom_fields
 from core.customers.service.tags import _tag_names
 from core.errors import ApiError, UserError, UserErrorCode, UserErrors, not_found
+from core.i18n import _
 from core.identity.auth import caller_for_email
 from core.identity.models import User
 from core.validation import Check
@@ -168,8 +169,11 @@ async def start_import(
     if (active or 0) >= MAX_ACTIVE_PER_USER:
         raise UserErrors.single(
             "csv",
-            f"you have {active} imports queued or running, the most at once; wait for one "
-            "to finish or cancel one",
+            _(
+                "you have {active} imports queued or running, the most at once; wait for one to "
+                "finish or cancel one",
+                active=active,
+            ),
             UserErrorCode.CONFLICT,
         )
     job = await enqueue(
@@ -210,10 +214,12 @@ async def cancel_import(
             .with_for_update()
         )
     if job is None:
-        raise not_found("input.id", "no import of yours has this id")
+        raise not_found("input.id", _("no import of yours has this id"))
     if job.status in FINISHED:
         raise UserErrors.single(
-            "id", f"the import has already finished ({job.status})", UserErrorCode.CONFLICT
+            "id",
+            _("the import has already finished ({status})", status=job.status),
+            UserErrorCode.CONFLICT,
         )
     await request_cancel(session, job, context.now())
     audit.record(
@@ -249,7 +255,7 @@ class _Validator:
             columns = await self._row(session, check, row, existing, writable, owners)
             pending.append((row, check, columns, existing, writable))
         found = await self._taken(session, [columns for _, _, columns, _, _ in pending])
-        for row, check, columns, existing, _ in pending:
+        for row, check, columns, existing, _writable in pending:
             identity = self._identity(row, existing)
             self._duplicates(check, row, identity, columns, existing, found)
             errors.extend(RowError(row.line, e.field, e.message, e.code) for e in check.errors)
@@ -271,14 +277,16 @@ class _Validator:
         owners: Mapping[str, int],
     ) -> dict[str, Any]:
         if existing is not None and not writable:
-            check.fail("id", "no customer with this id that you may change", UserErrorCode.INVALID)
+            check.fail(
+                "id", _("no customer with this id that you may change"), UserErrorCode.INVALID
+            )
             return {}
         raw = exchange._row_values(row.values, check)
         owner_email = (row.values.get("owner_email") or "").lower()
         if owner_email:
             owner_id = owners.get(owner_email)
             if owner_id is None:
-                check.fail("owner_email", "no user has this email", UserErrorCode.INVALID)
+                check.fail("owner_email", _("no user has this email"), UserErrorCode.INVALID)
             else:
                 check.errors.extend(await self._owner(session, owner_id))
         given = raw if existing is not None else {"address": None, **raw}
@@ -377,14 +385,14 @@ class _Validator:
                 t for t in taken.get((name, value), []) if existing is None or t[0] != existing.id
             ]
             if others:
-                _, number, may_read = max(others, key=lambda t: t[2])
+                _other, number, may_read = max(others, key=lambda t: t[2])
                 check.fail(name, duplicate_message(name, number, may_read), UserErrorCode.DUPLICATE)
                 continue
             first = self.claimed.setdefault((name, value), (identity, row.line))
             if first[0] != identity:
                 check.fail(
                     name,
-                    f"line {first[1]} of this file already has this {name}",
+                    _("line {line} of this file already has this {name}", line=first[1], name=name),
                     UserErrorCode.DUPLICATE,
                 )
 

@@ -19,6 +19,7 @@ from core.customers.types import (
     Task,
 )
 from core.errors import UserError
+from core.i18n import render
 
 
 @strawberry.type
@@ -230,7 +231,7 @@ class ImportCustomersPayload:
             imported=bool(result and result.imported),
             dry_run=dry_run,
             row_errors=[
-                ImportRowError(line=e.line, field=e.field, message=e.message, code=e.code)
+                ImportRowError(line=e.line, field=e.field, message=render(e.message), code=e.code)
                 for e in (result.errors if result else [])
             ],
             errors=errors,

@@ -35,6 +35,7 @@ from core.customers.types import (
     Task,
 )
 from core.errors import bad_argument
+from core.i18n import _
 from core.ordering import ORDER_BY_HELP, SortKey
 from core.pagination import Connection, PageArgs, Part
 from core.text_keys import like_pattern, normalise
@@ -53,11 +54,11 @@ async def customer_field_types(context: RequestContext) -> dict[str, str]:
 
 
 CUSTOM_FILTER_TYPES: dict[str, tuple[type[Any] | tuple[type[Any], ...], str]] = {
-    "TEXT": (str, "text"),
-    "SELECT": (str, "one of the field's options"),
-    "DATE": (str, "a date (YYYY-MM-DD)"),
-    "NUMBER": ((int, float), "a number"),
-    "BOOLEAN": (bool, "true or false"),
+    "TEXT": (str, _("text")),
+    "SELECT": (str, _("one of the field's options")),
+    "DATE": (str, _("a date (YYYY-MM-DD)")),
+    "NUMBER": ((int, float), _("a number")),
+    "BOOLEAN": (bool, _("true or false")),
 }
 
 
@@ -67,10 +68,15 @@ def _custom_condition(index: int, key: str, value: Any, kind: str | None) -> Any
     c = models.Customer
     argument = f"filter.customFields.{index}"
     if kind is None:
-        raise bad_argument(f"{argument}.key", f"{key!r} is not a custom field of customers")
+        raise bad_argument(
+            f"{argument}.key", _("{key!r} is not a custom field of customers", key=key)
+        )
     expected, wording = CUSTOM_FILTER_TYPES[kind]
     if isinstance(value, bool) != (kind == "BOOLEAN") or not isinstance(value, expected):
-        raise bad_argument(f"{argument}.equals", f"must be {wording} for the {kind} field {key}")
+        raise bad_argument(
+            f"{argument}.equals",
+            _("must be {wording} for the {kind} field {key}", wording=wording, kind=kind, key=key),
+        )
     if kind == "BOOLEAN":
         return c.custom_fields[key].as_boolean() == value
     if kind == "NUMBER":
@@ -254,7 +260,7 @@ class CustomerQuery:
         self, info: Info, id: relay.GlobalID | None = None, number: str | None = None
     ) -> Customer | None:
         if (id is None) == (number is None):
-            raise bad_argument("id", "give exactly one of id and number")
+            raise bad_argument("id", _("give exactly one of id and number"))
         if id is not None:
             return await Customer.load(info, argument_id(id, "Customer", "id") or 0)
         async with info.context.db.read() as session:

@@ -19,6 +19,7 @@ from core.customers import importing
 from core.customers.export import refusal
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
 from core.http import HTTP_ERROR_CODES, BadRequest, read_body
+from core.i18n import _, render
 from core.mutations import transact
 
 MATCH_KEYS = ("EMAIL", "PHONE", "NUMBER")
@@ -31,7 +32,13 @@ def _errors(status: int, errors: list[dict[str, object]]) -> JSONResponse:
 
 def _refused(field: str, message: str, code: str = ApiErrorCode.BAD_USER_INPUT) -> JSONResponse:
     return _errors(
-        400, [{"message": f"{field}: {message}", "extensions": {"code": code, "field": field}}]
+        400,
+        [
+            {
+                "message": render(_("{argument}: {message}", argument=field, message=message)),
+                "extensions": {"code": code, "field": field},
+            }
+        ],
     )
 
 
@@ -40,10 +47,12 @@ def _options(request: Request) -> tuple[list[str], bool] | JSONResponse:
     match_on = [key.strip().upper() for key in raw.split(",") if key.strip()]
     bad = [key for key in match_on if key not in MATCH_KEYS]
     if bad or not match_on:
-        return _refused("matchOn", f"give a comma-separated list of {', '.join(MATCH_KEYS)}")
+        return _refused(
+            "matchOn", _("give a comma-separated list of {keys}", keys=", ".join(MATCH_KEYS))
+        )
     dry = (request.query_params.get("dryRun") or "false").strip().lower()
     if dry not in ("true", "false", "1", "0"):
-        return _refused("dryRun", "must be true or false")
+        return _refused("dryRun", _("must be true or false"))
     return match_on, dry in ("true", "1")
 
 
@@ -69,7 +78,10 @@ async def upload_customer_import(request: Request) -> JSONResponse:
     except UnicodeDecodeError as exc:
         return _refused(
             "csv",
-            f"is not UTF-8 text (byte {exc.start} cannot be read); save the file as CSV UTF-8",
+            _(
+                "is not UTF-8 text (byte {byte} cannot be read); save the file as CSV UTF-8",
+                byte=exc.start,
+            ),
             UserErrorCode.INVALID.value,
         )
     try:
@@ -85,7 +97,11 @@ async def upload_customer_import(request: Request) -> JSONResponse:
             status,
             [
                 {
-                    "message": f"{e.field}: {e.message}" if e.field else e.message,
+                    "message": render(
+                        _("{argument}: {message}", argument=e.field, message=e.message)
+                        if e.field
+                        else e.message
+                    ),
                     "extensions": {"code": e.code.value, "field": e.field},
                 }
                 for e in exc.errors

@@ -24,12 +24,13 @@ from core.config import Settings
 from core.db import Database
 from core.errors import ApiErrorCode, UserError, UserErrorCode, UserErrors
 from core.extension import Scope
+from core.i18n import _
 from core.identity import passwords, throttle, tokens
 from core.identity.models import ApiToken, AuthSession, RefreshToken, Role, RoleGrant, User
 from core.identity.models import UserRole as UserRoleLink
 
-BAD_CREDENTIALS = "the email or password is incorrect"
-SESSION_ENDED = "the session has ended; log in again"
+BAD_CREDENTIALS = _("the email or password is incorrect")
+SESSION_ENDED = _("the session has ended; log in again")
 API_TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
 
@@ -158,10 +159,12 @@ async def login(
     email = email.strip().lower()
     errors = []
     if not email:
-        errors.append(UserError(field="email", message="is required", code=UserErrorCode.REQUIRED))
+        errors.append(
+            UserError(field="email", message=_("is required"), code=UserErrorCode.REQUIRED)
+        )
     if not password:
         errors.append(
-            UserError(field="password", message="is required", code=UserErrorCode.REQUIRED)
+            UserError(field="password", message=_("is required"), code=UserErrorCode.REQUIRED)
         )
     if errors:
         raise UserErrors(errors)
@@ -204,7 +207,9 @@ async def login(
             )
             failure = UserErrors.single(
                 None,
-                f"too many failed logins; try again in {locked} minute{'s' if locked > 1 else ''}",
+                _("too many failed logins; try again in {minutes} minutes", minutes=locked)
+                if locked > 1
+                else _("too many failed logins; try again in 1 minute"),
                 UserErrorCode.RATE_LIMITED,
             )
         elif not verified:
@@ -228,7 +233,7 @@ async def login(
                 {"reason": "deactivated"},
             )
             failure = UserErrors.single(
-                None, "this account is deactivated", UserErrorCode.BUSINESS_RULE
+                None, _("this account is deactivated"), UserErrorCode.BUSINESS_RULE
             )
         else:
             await throttle.clear(session, keys)
@@ -250,7 +255,7 @@ async def login(
     raise failure
 
 
-INVALID_REFRESH = "the refresh token is not valid; log in again"
+INVALID_REFRESH = _("the refresh token is not valid; log in again")
 
 
 async def refresh(
@@ -287,7 +292,7 @@ async def refresh(
             raise UserErrors.single("refreshToken", INVALID_REFRESH, UserErrorCode.INVALID)
         if not user.is_active:
             raise UserErrors.single(
-                "refreshToken", "this account is deactivated", UserErrorCode.BUSINESS_RULE
+                "refreshToken", _("this account is deactivated"), UserErrorCode.BUSINESS_RULE
             )
         # Conditional update: of two requests racing with one token, exactly one rotates it
         # (on PostgreSQL the other waits for the row and then finds it used; on SQLite
@@ -329,7 +334,7 @@ async def refresh(
         )
     raise UserErrors.single(
         "refreshToken",
-        "this refresh token was already used; its session is revoked, log in again",
+        _("this refresh token was already used; its session is revoked, log in again"),
         UserErrorCode.INVALID,
     )
 
@@ -408,7 +413,7 @@ async def authenticate(
         try:
             claims = tokens.read_access_token(settings.secret_key, token)
         except tokens.TokenError as exc:
-            raise AuthenticationError(str(exc)) from None
+            raise AuthenticationError(exc.args[0] if exc.args else str(exc)) from None
         # A genuine token: its session decides first (an ended one cannot be refreshed, so
         # the client is told to log in again rather than to try), then its own expiry.
         row = (
@@ -424,7 +429,7 @@ async def authenticate(
         if revoked_at is not None or expires_at <= now:
             raise AuthenticationError(SESSION_ENDED, ApiErrorCode.SESSION_ENDED)
         if not user.is_active:
-            raise AuthenticationError("this account is deactivated", ApiErrorCode.SESSION_ENDED)
+            raise AuthenticationError(_("this account is deactivated"), ApiErrorCode.SESSION_ENDED)
         if tokens.is_expired(claims, now):
             raise AuthenticationError(tokens.EXPIRED, ApiErrorCode.TOKEN_EXPIRED)
         grants = await user_grants(session, catalog, user.id)
@@ -450,14 +455,14 @@ async def _api_token_caller(
         )
     ).one_or_none()
     if row is None:
-        raise AuthenticationError("the API token is not valid")
+        raise AuthenticationError(_("the API token is not valid"))
     api_token, user = row
     if api_token.revoked_at is not None:
-        raise AuthenticationError("the API token has been revoked")
+        raise AuthenticationError(_("the API token has been revoked"))
     if api_token.expires_at is not None and api_token.expires_at <= now:
-        raise AuthenticationError("the API token has expired")
+        raise AuthenticationError(_("the API token has expired"))
     if not user.is_active:
-        raise AuthenticationError("the API token's user is deactivated")
+        raise AuthenticationError(_("the API token's user is deactivated"))
     grants = await user_grants(session, catalog, user.id)
     if api_token.permissions is not None:
         allowed = set(api_token.permissions)
@@ -483,7 +488,7 @@ async def caller_for_email(db: Database, catalog: Catalog, email: str) -> Caller
     async with db.read() as session:
         user = await session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None or not user.is_active:
-            raise AuthenticationError(f"no active user has the email {email!r}")
+            raise AuthenticationError(_("no active user has the email {email!r}", email=email))
         grants = await user_grants(session, catalog, user.id)
     return Caller(
         user_id=user.id,

@@ -11,6 +11,7 @@ from core import audit as audit_log
 from core.access import actor_of, require, requires
 from core.context import Info
 from core.errors import UserErrorCode, UserErrors
+from core.i18n import _
 from core.identity import auth, models, service
 from core.identity.inputs import (
     AssignRolesInput,
@@ -120,7 +121,7 @@ class IdentityMutation:
                 require(ctx)
                 raise UserErrors.single(
                     "refreshToken",
-                    "is required when not signed in with a session",
+                    _("is required when not signed in with a session"),
                     UserErrorCode.REQUIRED,
                 )
             revoked = await auth.revoke_session(session, session_id, "logout", info.context.now())

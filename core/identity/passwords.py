@@ -20,6 +20,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
+from core.i18n import _
+
 MAX_LENGTH = 128
 MIN_SCORE = 2  # zxcvbn: 0 too guessable ... 4 very unguessable
 
@@ -84,17 +86,17 @@ def password_problem(password: str, *, min_length: int, personal: Iterable[str])
     :param personal: the user's own words (email, name) that a password must not lean on.
     """
     if len(password) < min_length:
-        return f"must be at least {min_length} characters"
+        return _("must be at least {min} characters", min=min_length)
     if len(password) > MAX_LENGTH:
-        return f"must be at most {MAX_LENGTH} characters"
+        return _("must be at most {max} characters", max=MAX_LENGTH)
     words = [w.lower() for w in personal if w and len(w) >= 4]
     lowered = password.lower()
     if any(word in lowered for word in words):
-        return "must not contain your name or email address"
+        return _("must not contain your name or email address")
     result = zxcvbn(password, user_inputs=words)
     if result["score"] < MIN_SCORE:
-        warning = result["feedback"].get("warning") or "it is too easy to guess"
-        return f"is too weak: {warning.rstrip('.')}"
+        warning = result["feedback"].get("warning") or _("it is too easy to guess")
+        return _("is too weak: {reason}", reason=warning.rstrip("."))
     return None
 
 

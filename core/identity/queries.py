@@ -12,6 +12,7 @@ from core.access import require, requires
 from core.catalog import catalog_for
 from core.context import Info
 from core.errors import bad_argument
+from core.i18n import _
 from core.identity import models
 from core.identity.inputs import (
     AuditEventFilter,
@@ -178,7 +179,11 @@ class IdentityQuery:
         if filter is not None:
             if filter.action and len(filter.action) > MAX_SEARCH_LENGTH:
                 raise bad_argument(
-                    "filter.action", f"must be at most {MAX_SEARCH_LENGTH} characters"
+                    "filter.action",
+                    _(
+                        "must be at most {max} characters",
+                        max=MAX_SEARCH_LENGTH,
+                    ),
                 )
             if filter.action:
                 if filter.action.endswith("."):

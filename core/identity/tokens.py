@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from core.i18n import _
+
 ALGORITHM = "HS256"
 ISSUER = "crm"
 REFRESH_PREFIX = "crmr_"
@@ -32,7 +34,7 @@ class TokenError(Exception):
     """The token cannot be used; the message says why, for the client."""
 
 
-EXPIRED = "the access token has expired; refresh it"
+EXPIRED = _("the access token has expired; refresh it")
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,11 @@ def read_access_token(secret: str, token: str) -> AccessClaims:
             },
         )
     except jwt.InvalidTokenError:
-        raise TokenError("the access token is not valid") from None
+        raise TokenError(_("the access token is not valid")) from None
     if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
-        raise TokenError("the access token is not valid")
+        raise TokenError(_("the access token is not valid"))
     if not isinstance(claims["exp"], int):
-        raise TokenError("the access token is not valid")
+        raise TokenError(_("the access token is not valid"))
     return AccessClaims(
         user_id=int(claims["sub"]),
         session_id=str(claims["sid"]),

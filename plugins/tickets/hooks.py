@@ -30,6 +30,7 @@ from core.plugin_api import (
     hookimpl,
     move_customer_rows,
     requires,
+    translator,
 )
 from core.plugin_api import Customer as CustomerRow
 from core.plugin_api import CustomerNode as Customer
@@ -43,6 +44,8 @@ from plugins.tickets.queries import (
     user_assigned_tickets,
 )
 from plugins.tickets.types import Ticket
+
+_ = translator(__name__)
 
 
 @hookimpl
@@ -122,13 +125,31 @@ async def crm_customer_before_archive(
 ) -> None:
     count = await service.open_count(session, customer.id)
     if count:
-        action = "erased" if erasing else "archived"
-        raise UserErrors.single(
-            "id",
-            f"customer {customer.number} has {count} open ticket{'s' if count > 1 else ''}; "
-            f"resolve or close {'them' if count > 1 else 'it'} before it can be {action}",
-            UserErrorCode.BUSINESS_RULE,
-        )
+        messages = {
+            (True, False): _(
+                "customer {number} has {count} open tickets; resolve or close them before it "
+                "can be erased",
+                number=customer.number,
+                count=count,
+            ),
+            (True, True): _(
+                "customer {number} has 1 open ticket; resolve or close it before it can be erased",
+                number=customer.number,
+            ),
+            (False, False): _(
+                "customer {number} has {count} open tickets; resolve or close them before it "
+                "can be archived",
+                number=customer.number,
+                count=count,
+            ),
+            (False, True): _(
+                "customer {number} has 1 open ticket; resolve or close it before it can be "
+                "archived",
+                number=customer.number,
+            ),
+        }
+        message = messages[(erasing, count == 1)]
+        raise UserErrors.single("id", message, UserErrorCode.BUSINESS_RULE)
 
 
 @hookimpl

@@ -27,6 +27,7 @@ from core.plugin_api import (
     paginate,
     requires,
     search_text,
+    translator,
 )
 from core.plugin_api import CustomerNode as Customer
 from plugins.tickets import loaders, models
@@ -34,6 +35,8 @@ from plugins.tickets.domain import Clock, SlaState, TicketPriority, TicketStatus
 from plugins.tickets.inputs import TicketFilter, TicketGroupBy, TicketOrder, TicketOrderField
 from plugins.tickets.loaders import SlaSettingsLoader
 from plugins.tickets.types import StatusCount, Ticket, TicketStatsGroup
+
+_ = translator(__name__)
 
 
 def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
@@ -89,9 +92,9 @@ async def _sla_filtered_page(
     if args.last is not None or args.before is not None:
         raise bad_argument(
             "last" if args.last is not None else "before",
-            "an SLA-state filter pages forward only (first/after)",
+            _("an SLA-state filter pages forward only (first/after)"),
         )
-    limit, _ = check_page_args(args, ctx.settings.max_page_size)
+    limit, _backwards = check_page_args(args, ctx.settings.max_page_size)
     found: list[relay.Edge[Any]] = []
     after = args.after
     async with ctx.db.read() as session:
@@ -193,7 +196,7 @@ class TicketQuery:
         self, info: Info, id: relay.GlobalID | None = None, number: str | None = None
     ) -> Ticket | None:
         if (id is None) == (number is None):
-            raise bad_argument("id", "give exactly one of id and number")
+            raise bad_argument("id", _("give exactly one of id and number"))
         if id is not None:
             return await Ticket.load(info, argument_id(id, "Ticket", "id") or 0)
         async with info.context.db.read() as session:

@@ -11,13 +11,20 @@ from core.context import RequestContext
 from core.customers.models import Customer
 from core.errors import ApiError, UserErrorCode, UserErrors, not_found
 from core.extension import Scope
+from core.i18n import _
 from core.identity.models import User
 from core.validation import Check
+
+RECORDS = {"customer": _("customer"), "contact": _("contact"), "tag": _("tag"), "task": _("task")}
+"""The records ``_not_found`` names, as messages."""
 
 
 def _not_found(field: str, what: str = "customer") -> ApiError:
     """NOT_FOUND at the top level for the id in the mutation's input at ``field``."""
-    return not_found(f"input.{field}", f"no {what} with this id that you may change")
+    return not_found(
+        f"input.{field}",
+        _("no {what} with this id that you may change", what=RECORDS.get(what, what)),
+    )
 
 
 async def writable_customer(
@@ -46,11 +53,13 @@ async def writable_customer(
         raise _not_found(field)
     if archived is False and row.archived_at is not None:
         raise UserErrors.single(
-            field, f"customer {row.number} is archived; restore it first", UserErrorCode.CONFLICT
+            field,
+            _("customer {number} is archived; restore it first", number=row.number),
+            UserErrorCode.CONFLICT,
         )
     if archived is True and row.archived_at is None:
         raise UserErrors.single(
-            field, f"customer {row.number} is not archived", UserErrorCode.CONFLICT
+            field, _("customer {number} is not archived", number=row.number), UserErrorCode.CONFLICT
         )
     return row
 
@@ -70,9 +79,12 @@ async def owner_problem(
         statement = statement.where(User.id.in_(context.owner_ids(scope)))
     if await session.scalar(statement) is not None:
         return None
-    return "must be an active user whose customers you may manage" + (
-        " (your scope is OWN: only yourself)" if scope is Scope.OWN else ""
-    )
+    if scope is Scope.OWN:
+        return _(
+            "must be an active user whose customers you may manage (your scope is OWN: only "
+            "yourself)"
+        )
+    return _("must be an active user whose customers you may manage")
 
 
 async def _owner_in_reach(
@@ -123,5 +135,6 @@ async def _duplicates(
 def duplicate_message(name: str, number: str, may_read: bool) -> str:
     """What a refused duplicate ``name`` (email, phone) says: the other customer's number
     only to a caller who may read that customer."""
-    who = f"customer {number}" if may_read else "another customer"
-    return f"{who} already has this {name}"
+    if may_read:
+        return _("customer {number} already has this {name}", number=number, name=name)
+    return _("another customer already has this {name}", name=name)

@@ -15,6 +15,7 @@ from core.context import RequestContext
 from core.customers.models import Contact, Customer
 from core.customers.service.common import _not_found, writable_customer
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
+from core.i18n import _
 from core.validation import Check, global_id, require_version, snapshot
 
 CONTACT_FIELDS: dict[str, Any] = {
@@ -48,7 +49,7 @@ def _check_contact(check: Check, context: RequestContext, raw: Mapping[str, Any]
         # "Today" is the caller's calendar day (their time zone, else the deployment's).
         if birthday is not None and not (dt.date(1900, 1, 1) <= birthday <= context.today()):
             check.fail(
-                "birthday", "must be between 1900-01-01 and today", UserErrorCode.OUT_OF_RANGE
+                "birthday", _("must be between 1900-01-01 and today"), UserErrorCode.OUT_OF_RANGE
             )
         out["birthday"] = birthday
     if "notes" in raw:
@@ -181,7 +182,7 @@ async def set_primary_contact(
     require_version(contact, version)
     if contact.archived_at is not None:
         raise UserErrors.single(
-            "id", "an archived contact cannot be primary", UserErrorCode.BUSINESS_RULE
+            "id", _("an archived contact cannot be primary"), UserErrorCode.BUSINESS_RULE
         )
     if not contact.is_primary:
         await _clear_primary(session, customer.id, contact.id)

@@ -18,6 +18,7 @@ from core.customers.service.fields import custom_fields
 from core.customers.service.tags import _attach_tags, _tag_names
 from core.errors import UserErrorCode, UserErrors
 from core.host import call_in_turn
+from core.i18n import _
 from core.sequences import format_number, next_value
 from core.validation import Check, global_id, require_version, snapshot
 
@@ -78,7 +79,7 @@ def _check_customer(
         if key in raw:
             value = raw[key]
             if value is None and key != "source":
-                check.fail(key, "cannot be null", UserErrorCode.REQUIRED)
+                check.fail(key, _("cannot be null"), UserErrorCode.REQUIRED)
             out[key] = value.value if value is not None else None
     if "phone" in raw:
         out["phone"] = check.phone("phone", raw["phone"], region=region)
@@ -175,7 +176,9 @@ async def update_customer(
     if "owner_id" in raw:
         if raw["owner_id"] is None:
             check.fail(
-                "ownerId", "cannot be null; transfer the customer instead", UserErrorCode.REQUIRED
+                "ownerId",
+                _("cannot be null; transfer the customer instead"),
+                UserErrorCode.REQUIRED,
             )
         else:
             await _owner_in_reach(session, context, raw["owner_id"], "ownerId")
@@ -254,7 +257,7 @@ async def restore_customer(
     require_version(customer, version)
     if customer.merged_into_id is not None:
         raise UserErrors.single(
-            "id", "a merged customer cannot be restored", UserErrorCode.BUSINESS_RULE
+            "id", _("a merged customer cannot be restored"), UserErrorCode.BUSINESS_RULE
         )
     check = Check()
     await _duplicates(session, context, check, customer.email, customer.phone, customer.id)
@@ -282,9 +285,9 @@ async def transfer_customers(
 ) -> list[Customer]:
     check = Check()
     if not customer_ids:
-        check.fail("customerIds", "name at least one customer", UserErrorCode.REQUIRED)
+        check.fail("customerIds", _("name at least one customer"), UserErrorCode.REQUIRED)
     if owner_id is None:
-        check.fail("ownerId", "is required", UserErrorCode.REQUIRED)
+        check.fail("ownerId", _("is required"), UserErrorCode.REQUIRED)
     else:
         await _owner_in_reach(session, context, owner_id, "ownerId")
     check.done()

@@ -16,6 +16,7 @@ from core.access import actor_of, require
 from core.context import RequestContext
 from core.customers.models import CustomFieldDefinition
 from core.errors import UserErrorCode
+from core.i18n import _
 from core.validation import Check
 
 MAX_NUMBER = 2**53 - 1
@@ -27,21 +28,21 @@ def _custom_value(definition: CustomFieldDefinition, value: Any) -> tuple[Any, s
     kind = definition.type
     if kind == "TEXT":
         if not isinstance(value, str):
-            return None, "must be text"
+            return None, _("must be text")
         if len(value) > 1000:
-            return None, "must be at most 1000 characters"
+            return None, _("must be at most 1000 characters")
         return value.strip(), None
     if kind == "NUMBER":
         if isinstance(value, bool) or not isinstance(value, int | float | str | decimal.Decimal):
-            return None, "must be a number"
+            return None, _("must be a number")
         try:
             number = decimal.Decimal(str(value))
         except decimal.InvalidOperation:
-            return None, "must be a number"
+            return None, _("must be a number")
         if not number.is_finite():
-            return None, "must be a finite number"
+            return None, _("must be a finite number")
         if abs(number) > MAX_NUMBER:
-            return None, f"must be between -{MAX_NUMBER} and {MAX_NUMBER}"
+            return None, _("must be between -{max} and {max}", max=MAX_NUMBER)
         return (int(number) if number == number.to_integral_value() else float(number)), None
     if kind == "DATE":
         try:
@@ -49,16 +50,16 @@ def _custom_value(definition: CustomFieldDefinition, value: Any) -> tuple[Any, s
                 return value.isoformat(), None
             return dt.date.fromisoformat(str(value)).isoformat(), None
         except ValueError:
-            return None, "must be a date (YYYY-MM-DD)"
+            return None, _("must be a date (YYYY-MM-DD)")
     if kind == "BOOLEAN":
         if not isinstance(value, bool):
-            return None, "must be true or false"
+            return None, _("must be true or false")
         return value, None
     if kind == "SELECT":
         if value not in (definition.options or []):
-            return None, f"must be one of: {', '.join(definition.options or [])}"
+            return None, _("must be one of: {options}", options=", ".join(definition.options or []))
         return value, None
-    return None, f"has an unknown type {kind}"
+    return None, _("has an unknown type {kind}", kind=kind)
 
 
 VALUE_MEMBERS = {
@@ -110,14 +111,20 @@ def _from_typed(
     for index, entry in enumerate(entries):
         at = f"{field}.{index}"
         if entry.key in seen:
-            check.fail(f"{at}.key", f"{entry.key} is given twice", UserErrorCode.DUPLICATE)
+            check.fail(
+                f"{at}.key", _("{key} is given twice", key=entry.key), UserErrorCode.DUPLICATE
+            )
             continue
         seen.add(entry.key)
         members = [m for m in VALUE_MEMBERS.values() if getattr(entry, m, None) is not None]
         if len(members) > 1:
             check.fail(
                 at,
-                f"give one value member, not {len(members)} ({', '.join(members)})",
+                _(
+                    "give one value member, not {count} ({members})",
+                    count=len(members),
+                    members=", ".join(members),
+                ),
                 UserErrorCode.INVALID,
             )
             continue
@@ -126,7 +133,12 @@ def _from_typed(
         if members and definition is not None and members[0] != expected:
             check.fail(
                 f"{at}.{members[0]}",
-                f"{entry.key} is a {definition.type} field: give its value as {expected}",
+                _(
+                    "{key} is a {type} field: give its value as {expected}",
+                    key=entry.key,
+                    type=definition.type,
+                    expected=expected,
+                ),
                 UserErrorCode.INVALID,
             )
             continue
@@ -160,10 +172,14 @@ async def custom_fields(
     }
     values = dict(current or {})
     if given is not None and typed is not None:
-        check.fail(typed_field, f"give {field} or {typed_field}, not both", UserErrorCode.INVALID)
+        check.fail(
+            typed_field,
+            _("give {field} or {typed_field}, not both", field=field, typed_field=typed_field),
+            UserErrorCode.INVALID,
+        )
         return values
     if given is not None and not isinstance(given, dict):
-        check.fail(field, "must be an object of values by field key", UserErrorCode.INVALID)
+        check.fail(field, _("must be an object of values by field key"), UserErrorCode.INVALID)
         return values
     if typed is not None:
         entries = _from_typed(check, typed, definitions, typed_field)
@@ -175,8 +191,12 @@ async def custom_fields(
     for entry in entries:
         definition = definitions.get(entry.key)
         if definition is None:
-            known = ", ".join(sorted(definitions)) or "none defined"
-            check.fail(entry.key_field, f"is not a custom field ({known})", UserErrorCode.INVALID)
+            known = ", ".join(sorted(definitions)) or _("none defined")
+            check.fail(
+                entry.key_field,
+                _("is not a custom field ({known})", known=known),
+                UserErrorCode.INVALID,
+            )
             continue
         value = entry.value
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -190,7 +210,7 @@ async def custom_fields(
     for key, definition in definitions.items():
         at = where.get(key, f"{missing_field}.{key}")
         if definition.required and key not in values and not check.has_error(at):
-            check.fail(at, f"{definition.label} is required", UserErrorCode.REQUIRED)
+            check.fail(at, _("{label} is required", label=definition.label), UserErrorCode.REQUIRED)
     return values
 
 
@@ -215,7 +235,7 @@ async def define_custom_field(
     if not re.match(KEY_PATTERN, cleaned_key):
         check.fail(
             "key",
-            "must be 1-64 characters of a-z, 0-9 and _, starting with a letter",
+            _("must be 1-64 characters of a-z, 0-9 and _, starting with a letter"),
             UserErrorCode.INVALID,
         )
     cleaned_label = check.text("label", label, max_length=100)
@@ -224,12 +244,12 @@ async def define_custom_field(
         cleaned_options = [o.strip() for o in (options or []) if o and o.strip()]
         if not cleaned_options:
             check.fail(
-                "options", "a SELECT field needs at least one option", UserErrorCode.REQUIRED
+                "options", _("a SELECT field needs at least one option"), UserErrorCode.REQUIRED
             )
         elif len(set(cleaned_options)) != len(cleaned_options):
-            check.fail("options", "options must differ", UserErrorCode.DUPLICATE)
+            check.fail("options", _("options must differ"), UserErrorCode.DUPLICATE)
     elif options:
-        check.fail("options", "only SELECT fields take options", UserErrorCode.INVALID)
+        check.fail("options", _("only SELECT fields take options"), UserErrorCode.INVALID)
     existing = await session.scalar(
         select(CustomFieldDefinition).where(
             CustomFieldDefinition.entity == entity, CustomFieldDefinition.key == cleaned_key
@@ -237,7 +257,13 @@ async def define_custom_field(
     )
     if existing is not None:
         check.fail(
-            "key", f"{entity} already has a custom field {cleaned_key}", UserErrorCode.DUPLICATE
+            "key",
+            _(
+                "{entity} already has a custom field {key}",
+                entity=entity,
+                key=cleaned_key,
+            ),
+            UserErrorCode.DUPLICATE,
         )
     check.done()
     now = context.now()

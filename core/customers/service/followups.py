@@ -14,6 +14,7 @@ from core.context import RequestContext
 from core.customers.models import Contact, Customer, Interaction, InteractionParticipant, Task
 from core.customers.service.common import _not_found, _owner_in_reach, writable_customer
 from core.errors import UserErrorCode, not_found
+from core.i18n import _
 from core.identity.models import User
 from core.validation import Check, global_id, require_version
 
@@ -40,11 +41,11 @@ async def log_interaction(
     now = context.now()
     when = occurred_at or now
     if when.tzinfo is None:
-        check.fail("occurredAt", "must carry a time zone", UserErrorCode.INVALID)
+        check.fail("occurredAt", _("must carry a time zone"), UserErrorCode.INVALID)
     elif when > now + dt.timedelta(minutes=5):
-        check.fail("occurredAt", "cannot be in the future", UserErrorCode.OUT_OF_RANGE)
+        check.fail("occurredAt", _("cannot be in the future"), UserErrorCode.OUT_OF_RANGE)
     if next_follow_up_at is not None and next_follow_up_at <= now:
-        check.fail("nextFollowUpAt", "must be in the future", UserErrorCode.OUT_OF_RANGE)
+        check.fail("nextFollowUpAt", _("must be in the future"), UserErrorCode.OUT_OF_RANGE)
     if (
         contact_id is not None
         and await session.scalar(
@@ -52,11 +53,11 @@ async def log_interaction(
         )
         is None
     ):
-        check.fail("contactId", "is not a contact of this customer", UserErrorCode.INVALID)
+        check.fail("contactId", _("is not a contact of this customer"), UserErrorCode.INVALID)
     if len(participant_ids) > MAX_PARTICIPANTS:
         check.fail(
             "participantIds",
-            f"must list at most {MAX_PARTICIPANTS} users",
+            _("must list at most {max} users", max=MAX_PARTICIPANTS),
             UserErrorCode.TOO_LONG,
         )
     elif participant_ids:
@@ -76,7 +77,7 @@ async def log_interaction(
         for index, user_id in enumerate(participant_ids):
             if user_id not in found:
                 field = f"participantIds.{index}"
-                raise not_found(f"input.{field}", "is not an active user you can see")
+                raise not_found(f"input.{field}", _("is not an active user you can see"))
     check.done()
     assert text is not None
     interaction = Interaction(
@@ -144,7 +145,7 @@ async def create_task(
     check = Check()
     cleaned = check.text("title", title, max_length=200)
     if remind_at is not None and remind_at > due_at:
-        check.fail("remindAt", "must not be after dueAt", UserErrorCode.OUT_OF_RANGE)
+        check.fail("remindAt", _("must not be after dueAt"), UserErrorCode.OUT_OF_RANGE)
     assignee = assignee_id if assignee_id is not None else caller.user_id
     await _owner_in_reach(session, context, assignee, "assigneeId", "followups:write")
     check.done()

@@ -15,6 +15,7 @@ from core.customers.models import Contact, Customer, CustomerTag, Interaction, T
 from core.customers.service.common import writable_customer
 from core.errors import UserErrorCode, UserErrors
 from core.host import call_in_turn
+from core.i18n import _
 from core.validation import global_id
 
 
@@ -55,7 +56,7 @@ async def merge_customers(
     With ``dry_run`` nothing changes; the counts say what would move.
     """
     if source_id is not None and source_id == target_id:
-        raise UserErrors.single("targetId", "must differ from sourceId", UserErrorCode.INVALID)
+        raise UserErrors.single("targetId", _("must differ from sourceId"), UserErrorCode.INVALID)
     source = await writable_customer(session, context, source_id, "sourceId")
     target = await writable_customer(session, context, target_id, "targetId")
     moved: dict[str, int] = {}

@@ -15,6 +15,7 @@ from core.customers.models import Customer, CustomerTag, Tag
 from core.customers.service.common import _not_found, writable_customer
 from core.errors import UserErrorCode, forbidden
 from core.extension import Scope
+from core.i18n import _
 from core.validation import Check
 
 
@@ -82,7 +83,7 @@ async def tag_customers(
     check = Check()
     tag_names = _tag_names(check, names, "tags")
     if not tag_names and not check.errors:
-        check.fail("tags", "name at least one tag", UserErrorCode.REQUIRED)
+        check.fail("tags", _("name at least one tag"), UserErrorCode.REQUIRED)
     check.done()
     customers = [
         await writable_customer(session, context, cid, f"customerIds.{i}")
@@ -114,7 +115,8 @@ async def rename_tag(
     caller = require(context, "customers:write")
     if not caller.can("customers:write", Scope.ALL):
         raise forbidden(
-            "renaming a tag needs customers:write for all customers", permission="customers:write"
+            _("renaming a tag needs customers:write for all customers"),
+            permission="customers:write",
         )
     check = Check()
     cleaned = check.text("name", name, max_length=50)

@@ -13,6 +13,7 @@ from core import audit
 from core.access import actor_of, require
 from core.context import RequestContext
 from core.errors import UserErrorCode
+from core.i18n import _
 from core.identity import tokens
 from core.identity.models import ApiToken, User
 from core.identity.service.common import _forbidden, _not_found
@@ -37,22 +38,25 @@ async def create_api_token(
     caller = require(context)
     if caller.api_token_id is not None:
         raise _forbidden(
-            None, "API tokens are created from a login session, not with another API token"
+            None, _("API tokens are created from a login session, not with another API token")
         )
     check = Check()
     cleaned = check.text("name", name, max_length=API_TOKEN_NAME_MAX)
     now = context.now()
     if expires_at is not None:
         if expires_at.tzinfo is None:
-            check.fail("expiresAt", "must carry a time zone", UserErrorCode.INVALID)
+            check.fail("expiresAt", _("must carry a time zone"), UserErrorCode.INVALID)
         elif expires_at <= now:
-            check.fail("expiresAt", "must be in the future", UserErrorCode.OUT_OF_RANGE)
+            check.fail("expiresAt", _("must be in the future"), UserErrorCode.OUT_OF_RANGE)
     narrowed: list[str] | None = None
     if permissions is not None:
         narrowed = []
         for index, permission in enumerate(permissions):
             if permission not in caller.grants:
-                raise _forbidden(f"permissions.{index}", f"you do not hold {permission!r}")
+                raise _forbidden(
+                    f"permissions.{index}",
+                    _("you do not hold {permission!r}", permission=permission),
+                )
             if permission not in narrowed:
                 narrowed.append(permission)
     check.done()

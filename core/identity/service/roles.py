@@ -16,6 +16,7 @@ from core.catalog import catalog_for
 from core.context import RequestContext
 from core.errors import UserErrorCode, UserErrors
 from core.extension import Scope
+from core.i18n import _
 from core.identity import auth
 from core.identity.models import Role, RoleGrant, UserRole
 from core.identity.service.common import _forbidden, _not_found, _uncovered
@@ -34,7 +35,9 @@ async def roles_by_key(
     if missing:
         known = ", ".join((await session.scalars(select(Role.key).order_by(Role.key))).all())
         raise UserErrors.single(
-            field, f"unknown role {', '.join(missing)} (roles: {known})", UserErrorCode.INVALID
+            field,
+            _("unknown role {keys} (roles: {known})", keys=", ".join(missing), known=known),
+            UserErrorCode.INVALID,
         )
     return rows
 
@@ -54,13 +57,13 @@ def _grant_map(
         if grant.permission not in catalog.permissions:
             check.fail(
                 f"grants.{index}.permission",
-                f"{grant.permission!r} is not a permission",
+                _("{permission!r} is not a permission", permission=grant.permission),
                 UserErrorCode.INVALID,
             )
         elif grant.permission in result:
             check.fail(
                 f"grants.{index}.permission",
-                f"{grant.permission} is granted twice",
+                _("{permission} is granted twice", permission=grant.permission),
                 UserErrorCode.DUPLICATE,
             )
         else:
@@ -98,13 +101,17 @@ async def create_role(
     if cleaned_name is not None and not ROLE_KEY.match(cleaned_key):
         check.fail(
             "key",
-            "must be 2-64 characters of A-Z, 0-9 and _, starting with a letter",
+            _("must be 2-64 characters of A-Z, 0-9 and _, starting with a letter"),
             UserErrorCode.INVALID,
         )
     elif cleaned_name is not None and await session.scalar(
         select(Role.id).where(Role.key == cleaned_key)
     ):
-        check.fail("key", f"a role with key {cleaned_key} exists", UserErrorCode.DUPLICATE)
+        check.fail(
+            "key",
+            _("a role with key {key} exists", key=cleaned_key),
+            UserErrorCode.DUPLICATE,
+        )
     cleaned_description = (
         check.text("description", description, max_length=500, required=False) or ""
     )
@@ -113,7 +120,9 @@ async def create_role(
     assert cleaned_name is not None
     beyond = _uncovered(grant_map, caller.grants)
     if beyond:
-        raise _forbidden("grants", f"you cannot grant what you do not hold: {', '.join(beyond)}")
+        raise _forbidden(
+            "grants", _("you cannot grant what you do not hold: {grants}", grants=", ".join(beyond))
+        )
     now = context.now()
     role = Role(
         key=cleaned_key,
@@ -155,7 +164,12 @@ async def _managed_role(
     beyond = _uncovered(grants.get(role.id, {}), caller.grants)
     if beyond:
         raise _forbidden(
-            "id", f"role {role.key} grants what you do not hold yourself: {', '.join(beyond)}"
+            "id",
+            _(
+                "role {key} grants what you do not hold yourself: {grants}",
+                key=role.key,
+                grants=", ".join(beyond),
+            ),
         )
     return role
 
@@ -189,7 +203,7 @@ async def update_role(
     }
     if "name" in changes:
         if role.builtin:
-            check.fail("name", "a built-in role keeps its name", UserErrorCode.BUSINESS_RULE)
+            check.fail("name", _("a built-in role keeps its name"), UserErrorCode.BUSINESS_RULE)
         else:
             cleaned = check.text("name", changes["name"], max_length=100)
             if cleaned is not None:
@@ -206,7 +220,8 @@ async def update_role(
         beyond = _uncovered(grant_map, caller.grants)
         if beyond:
             raise _forbidden(
-                "grants", f"you cannot grant what you do not hold: {', '.join(beyond)}"
+                "grants",
+                _("you cannot grant what you do not hold: {grants}", grants=", ".join(beyond)),
             )
         await _store_grants(session, role, grant_map)
     after = {
@@ -232,7 +247,7 @@ async def delete_role(
     if role.builtin:
         raise UserErrors.single(
             "id",
-            f"{role.key} is a built-in role and cannot be deleted",
+            _("{key} is a built-in role and cannot be deleted", key=role.key),
             UserErrorCode.BUSINESS_RULE,
         )
     holders = list(

@@ -13,6 +13,7 @@ from core.context import RequestContext
 from core.db import utcnow
 from core.errors import UserErrorCode
 from core.extension import Scope
+from core.i18n import _
 from core.identity.models import Team
 from core.identity.service.common import _forbidden, _not_found
 from core.validation import Check, require_version
@@ -35,13 +36,13 @@ async def team_named(session: AsyncSession, name: str, actor: audit.Actor) -> Te
 async def create_team(session: AsyncSession, context: RequestContext, name: str | None) -> Team:
     caller = require(context, "users:manage")
     if not caller.can("users:manage", Scope.ALL):
-        raise _forbidden(None, "creating teams needs users:manage for all users")
+        raise _forbidden(None, _("creating teams needs users:manage for all users"))
     check = Check()
     cleaned = check.text("name", name, max_length=100)
     if cleaned is not None and await session.scalar(
         select(Team.id).where(Team.name_key == _team_key(cleaned))
     ):
-        check.fail("name", "a team with this name exists", UserErrorCode.DUPLICATE)
+        check.fail("name", _("a team with this name exists"), UserErrorCode.DUPLICATE)
     check.done()
     assert cleaned is not None
     return await _insert_team(session, actor_of(context), cleaned, context.now())
@@ -80,7 +81,7 @@ async def update_team(
     if cleaned is not None and await session.scalar(
         select(Team.id).where(Team.name_key == _team_key(cleaned), Team.id != team.id)
     ):
-        check.fail("name", "a team with this name exists", UserErrorCode.DUPLICATE)
+        check.fail("name", _("a team with this name exists"), UserErrorCode.DUPLICATE)
     check.done()
     assert cleaned is not None
     if cleaned != team.name:

@@ -21,6 +21,7 @@ from core.context import RequestContext
 from core.db import utcnow
 from core.errors import UserErrorCode, UserErrors
 from core.extension import Scope
+from core.i18n import _
 from core.identity import auth, passwords
 from core.identity.models import AuthSession, Role, Team, User, UserRole
 from core.identity.service.common import _forbidden, _not_found, _uncovered
@@ -57,8 +58,12 @@ async def managed_user(
         if beyond:
             raise _forbidden(
                 field,
-                f"{user.email} holds permissions you do not ({', '.join(beyond)}); "
-                "only someone who holds them may manage this user",
+                _(
+                    "{email} holds permissions you do not ({grants}); only someone who holds "
+                    "them may manage this user",
+                    email=user.email,
+                    grants=", ".join(beyond),
+                ),
             )
     return user
 
@@ -79,7 +84,11 @@ async def _check_no_escalation(
         if beyond:
             raise _forbidden(
                 field,
-                f"role {role.key} grants what you do not hold yourself: {', '.join(beyond)}",
+                _(
+                    "role {key} grants what you do not hold yourself: {grants}",
+                    key=role.key,
+                    grants=", ".join(beyond),
+                ),
             )
     return roles
 
@@ -114,7 +123,7 @@ async def _keep_an_admin(session: AsyncSession, user: User, field: str) -> None:
     ):
         raise UserErrors.single(
             field,
-            "this is the last active administrator; make someone else administrator first",
+            _("this is the last active administrator; make someone else administrator first"),
             UserErrorCode.BUSINESS_RULE,
         )
 
@@ -135,7 +144,7 @@ async def _email_free(
     if user_id is not None:
         statement = statement.where(User.id != user_id)
     if await session.scalar(statement) is not None:
-        check.fail("email", "another user has this email address", UserErrorCode.DUPLICATE)
+        check.fail("email", _("another user has this email address"), UserErrorCode.DUPLICATE)
 
 
 def _password_ok(
@@ -261,7 +270,7 @@ async def create_user(
 ) -> User:
     caller = require(context, "users:manage")
     if not caller.can("users:manage", Scope.ALL):
-        raise _forbidden(None, "creating users needs users:manage for all users")
+        raise _forbidden(None, _("creating users needs users:manage for all users"))
     check = check or Check()
     roles: list[Role] = []
     if new.role_ids:
@@ -359,7 +368,7 @@ async def _deactivate_checks(
     caller = require(context)
     if user.id == caller.user_id:
         raise UserErrors.single(
-            field, "you cannot deactivate yourself", UserErrorCode.BUSINESS_RULE
+            field, _("you cannot deactivate yourself"), UserErrorCode.BUSINESS_RULE
         )
     await _keep_an_admin(session, user, field)
     await auth.revoke_user_sessions(session, user.id, "user deactivated", context.now())
@@ -403,7 +412,7 @@ async def prepare_password_change(
 
 def _wrong_current_password() -> UserErrors:
     return UserErrors.single(
-        "currentPassword", "is not your current password", UserErrorCode.INVALID
+        "currentPassword", _("is not your current password"), UserErrorCode.INVALID
     )
 
 

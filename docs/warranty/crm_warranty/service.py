@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import plugin_api as crm
 from crm_warranty.models import Warranty
 
+_ = crm.translator(__name__)
+
 
 async def register(
     session: AsyncSession,
@@ -23,9 +25,9 @@ async def register(
     name = check.text("product", product, max_length=120)
     number = check.text("serial", serial, max_length=64)
     if ends_on < starts_on:
-        check.fail("endsOn", "must not be before startsOn", crm.UserErrorCode.OUT_OF_RANGE)
+        check.fail("endsOn", _("must not be before startsOn"), crm.UserErrorCode.OUT_OF_RANGE)
     if number and await session.scalar(select(Warranty.id).where(Warranty.serial == number)):
-        check.fail("serial", "a warranty with this serial exists", crm.UserErrorCode.DUPLICATE)
+        check.fail("serial", _("a warranty with this serial exists"), crm.UserErrorCode.DUPLICATE)
     check.done()
     customer = await crm.writable_customer(
         session, context, customer_id, "customerId", "warranties:write"

@@ -8,7 +8,14 @@ from typing import Any
 from sqlalchemy import inspect
 
 from core.plugin_api import CRMPluginManager, Database, Settings
-from schema.testkit import Api, CommandLine, migrate_down, model_drift, non_null_roots
+from schema.testkit import (
+    Api,
+    CommandLine,
+    assert_catalog_complete,
+    migrate_down,
+    model_drift,
+    non_null_roots,
+)
 
 CREATE_CUSTOMER = """
 mutation($name: String!) {
@@ -110,6 +117,12 @@ async def test_bad_input_is_refused_field_by_field_and_nothing_is_kept(admin: Ap
         assert payload["warranty"] is None
     duplicate = await register(admin, acme["id"], "SN-1")
     assert [(e["field"], e["code"]) for e in duplicate["errors"]] == [("serial", "DUPLICATE")]
+    chinese = await admin.gql(
+        REGISTER, warranty_input(acme["id"], "SN-1"), headers={"Accept-Language": "zh-CN"}
+    )
+    assert chinese["data"]["registerWarranty"]["errors"] == [
+        {**duplicate["errors"][0], "message": "已存在此序列号的保修"}
+    ]
     unknown = await admin.gql(REGISTER, warranty_input("Q3VzdG9tZXI6OTk5", "SN-3"))  # Customer:999
     assert unknown["data"] == {"registerWarranty": None}
     assert [e["extensions"] for e in unknown["errors"]] == [
@@ -185,6 +198,10 @@ async def test_migrations_match_the_model_and_undo_cleanly(
     await migrate_down(migrated_db, plugin_manager, "warranty@base")
     assert "warranties" not in await tables()
     assert "customers" in await tables()
+
+
+def test_every_message_is_translated() -> None:
+    assert_catalog_complete("crm_warranty")
 
 
 def test_root_fields_are_nullable(plugin_manager: CRMPluginManager, settings: Settings) -> None:

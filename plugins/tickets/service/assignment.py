@@ -21,11 +21,14 @@ from core.plugin_api import (
     not_found,
     require,
     require_version,
+    translator,
 )
 from plugins.tickets.domain import OPEN_STATUSES, PRIORITY_ORDER
 from plugins.tickets.models import RoutingRule, Ticket
 from plugins.tickets.service.common import _event, writable_ticket
 from plugins.tickets.service.sla import refresh_sla_due
+
+_ = translator(__name__)
 
 
 async def _route(session: AsyncSession, ticket_type: str) -> int | None:
@@ -76,7 +79,7 @@ async def _assignee_in_reach(
     if scope is not None and scope is not Scope.ALL:
         statement = statement.where(User.id.in_(context.owner_ids(scope)))
     if await session.scalar(statement) is None:
-        raise not_found(f"input.{field}", "must be an active user you may assign tickets to")
+        raise not_found(f"input.{field}", _("must be an active user you may assign tickets to"))
 
 
 async def assign(
@@ -95,14 +98,16 @@ async def assign(
     require_version(ticket, version)
     check = Check()
     if ticket.status == "CLOSED":
-        check.fail("id", "a closed ticket cannot be reassigned", UserErrorCode.BUSINESS_RULE)
+        check.fail("id", _("a closed ticket cannot be reassigned"), UserErrorCode.BUSINESS_RULE)
     cleaned_reason = check.text("reason", reason, max_length=2000, required=kind == "TRANSFERRED")
     if kind == "TRANSFERRED":
         if assignee_id is None:
-            check.fail("assigneeId", "is required", UserErrorCode.REQUIRED)
+            check.fail("assigneeId", _("is required"), UserErrorCode.REQUIRED)
         elif assignee_id == ticket.assignee_id:
             check.fail(
-                "assigneeId", "the ticket is already assigned to this user", UserErrorCode.INVALID
+                "assigneeId",
+                _("the ticket is already assigned to this user"),
+                UserErrorCode.INVALID,
             )
     await _assignee_in_reach(session, context, check, assignee_id, "assigneeId")
     check.done()
@@ -148,9 +153,13 @@ async def escalate(
     check = Check()
     cleaned_reason = check.text("reason", reason, max_length=2000)
     if ticket.status == "CLOSED":
-        check.fail("id", "a closed ticket cannot be escalated", UserErrorCode.BUSINESS_RULE)
+        check.fail("id", _("a closed ticket cannot be escalated"), UserErrorCode.BUSINESS_RULE)
     if PRIORITY_ORDER.index(priority) <= PRIORITY_ORDER.index(ticket.priority):
-        check.fail("priority", f"must be higher than {ticket.priority}", UserErrorCode.INVALID)
+        check.fail(
+            "priority",
+            _("must be higher than {priority}", priority=ticket.priority),
+            UserErrorCode.INVALID,
+        )
     check.done()
     now = context.now()
     before = ticket.priority
@@ -198,14 +207,14 @@ async def set_routing_rule(
         return None
     check = Check()
     if (team_id is None) == (not user_ids):
-        check.fail("teamId", "give either a team or a list of users", UserErrorCode.INVALID)
+        check.fail("teamId", _("give either a team or a list of users"), UserErrorCode.INVALID)
     elif team_id is not None and await session.get(Team, team_id) is None:
-        raise not_found("input.teamId", "no team has this id")
+        raise not_found("input.teamId", _("no team has this id"))
     if user_ids:
         found = set((await session.scalars(select(User.id).where(User.id.in_(user_ids)))).all())
         for index, user_id in enumerate(user_ids):
             if user_id not in found:
-                raise not_found(f"input.userIds.{index}", "no user has this id")
+                raise not_found(f"input.userIds.{index}", _("no user has this id"))
     check.done()
     if row is None:
         row = RoutingRule(type=ticket_type)

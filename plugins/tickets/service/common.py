@@ -9,16 +9,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import ApiError, RequestContext, not_found, require
+from core.plugin_api import ApiError, RequestContext, not_found, require, translator
 from plugins.tickets.models import Ticket, TicketEvent
+
+_ = translator(__name__)
 
 COUNTER = "ticket"
 NUMBER_PREFIX = "T"
 
 
+RECORDS = {"ticket": _("ticket")}
+"""The records ``_not_found`` names, as messages."""
+
+
 def _not_found(field: str = "id", what: str = "ticket") -> ApiError:
     """NOT_FOUND at the top level for the id in the mutation's input at ``field``."""
-    return not_found(f"input.{field}", f"no {what} with this id that you may change")
+    return not_found(
+        f"input.{field}",
+        _("no {what} with this id that you may change", what=RECORDS.get(what, what)),
+    )
 
 
 def _hook(context: RequestContext) -> Any:

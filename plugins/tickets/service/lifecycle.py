@@ -25,6 +25,7 @@ from core.plugin_api import (
     not_found,
     require,
     require_version,
+    translator,
 )
 from plugins.tickets.domain import can_move
 from plugins.tickets.models import Ticket
@@ -37,6 +38,8 @@ from plugins.tickets.service.common import (
     writable_ticket,
 )
 from plugins.tickets.service.sla import calendar, refresh_sla_due
+
+_ = translator(__name__)
 
 
 async def open_ticket(
@@ -63,7 +66,7 @@ async def open_ticket(
             )
         )
     if customer is None:
-        raise not_found("input.customerId", "no active customer with this id is visible to you")
+        raise not_found("input.customerId", _("no active customer with this id is visible to you"))
     if (
         contact_id is not None
         and customer is not None
@@ -72,11 +75,11 @@ async def open_ticket(
         )
         is None
     ):
-        check.fail("contactId", "is not a contact of this customer", UserErrorCode.INVALID)
+        check.fail("contactId", _("is not a contact of this customer"), UserErrorCode.INVALID)
     cleaned_subject = check.text("subject", subject, max_length=200)
     cleaned_description = check.text("description", description, max_length=20_000, required=False)
     if expected_resolution_at is not None and expected_resolution_at <= now:
-        check.fail("expectedResolutionAt", "must be in the future", UserErrorCode.OUT_OF_RANGE)
+        check.fail("expectedResolutionAt", _("must be in the future"), UserErrorCode.OUT_OF_RANGE)
     check.done()
     assert customer is not None
     number = format_number(NUMBER_PREFIX, await next_value(session, COUNTER))
@@ -145,7 +148,9 @@ async def move(
     current = ticket.status
     if not can_move(current, target):
         raise UserErrors.single(
-            "id", f"a ticket cannot go from {current} to {target}", UserErrorCode.INVALID_TRANSITION
+            "id",
+            _("a ticket cannot go from {current} to {target}", current=current, target=target),
+            UserErrorCode.INVALID_TRANSITION,
         )
     if current == "WAITING" and ticket.waiting_since is not None:
         cal = await calendar(session)
@@ -242,14 +247,19 @@ async def transition(
     if reopening and ticket.status != "RESOLVED":
         raise UserErrors.single(
             "id",
-            f"only a RESOLVED ticket can be reopened (this one is {ticket.status})",
+            _(
+                "only a RESOLVED ticket can be reopened (this one is {status})",
+                status=ticket.status,
+            ),
             UserErrorCode.INVALID_TRANSITION,
         )
     if not reopening and target == "IN_PROGRESS" and ticket.status == "RESOLVED":
         raise UserErrors.single(
             "id",
-            "a ticket cannot go from RESOLVED to IN_PROGRESS by starting work; reopen it "
-            "(reopenTicket) or let the customer decline the resolution",
+            _(
+                "a ticket cannot go from RESOLVED to IN_PROGRESS by starting work; reopen it "
+                "(reopenTicket) or let the customer decline the resolution"
+            ),
             UserErrorCode.INVALID_TRANSITION,
         )
     check = Check()
@@ -284,7 +294,10 @@ async def confirm_resolution(
     if ticket.status != "RESOLVED":
         raise UserErrors.single(
             "id",
-            f"only a RESOLVED ticket can be confirmed (this one is {ticket.status})",
+            _(
+                "only a RESOLVED ticket can be confirmed (this one is {status})",
+                status=ticket.status,
+            ),
             UserErrorCode.INVALID_TRANSITION,
         )
     check.done()

@@ -18,6 +18,7 @@ from core.plugin_api import (
     actor_of,
     audit,
     require,
+    translator,
 )
 from plugins.tickets.calendar import (
     AlwaysOpen,
@@ -28,6 +29,8 @@ from plugins.tickets.calendar import (
 )
 from plugins.tickets.domain import DEFAULT_SLA, Clock, due_that_matters
 from plugins.tickets.models import BusinessHours, SlaPolicy, Ticket
+
+_ = translator(__name__)
 
 
 async def sla_targets(session: AsyncSession) -> dict[str, tuple[int, int]]:
@@ -111,10 +114,10 @@ async def set_sla_policy(
         ("resolutionMinutes", resolution_minutes),
     ):
         if not 1 <= value <= 60 * 24 * 365:
-            check.fail(field, "must be between 1 minute and a year", UserErrorCode.OUT_OF_RANGE)
+            check.fail(field, _("must be between 1 minute and a year"), UserErrorCode.OUT_OF_RANGE)
     if first_response_minutes > resolution_minutes:
         check.fail(
-            "firstResponseMinutes", "must not exceed resolutionMinutes", UserErrorCode.INVALID
+            "firstResponseMinutes", _("must not exceed resolutionMinutes"), UserErrorCode.INVALID
         )
     check.done()
     row = await session.get(SlaPolicy, priority, with_for_update=True)
@@ -218,12 +221,14 @@ async def set_business_hours(
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
         check.fail(
-            "timeZone", "is not an IANA time zone such as Europe/Berlin", UserErrorCode.INVALID
+            "timeZone", _("is not an IANA time zone such as Europe/Berlin"), UserErrorCode.INVALID
         )
     days = sorted(set(weekdays))
     if not days or any(not 1 <= d <= 7 for d in days):
         check.fail(
-            "weekdays", "list days as 1 (Monday) to 7 (Sunday), at least one", UserErrorCode.INVALID
+            "weekdays",
+            _("list days as 1 (Monday) to 7 (Sunday), at least one"),
+            UserErrorCode.INVALID,
         )
     if spans is None:
         opens, closes = _time(check, "start", start), _time(check, "end", end)
