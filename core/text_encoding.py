@@ -141,10 +141,10 @@ def decode(data: bytes, encoding: ImportEncoding = ImportEncoding.AUTO) -> str:
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            utf8_error = exc
+            utf8_error = exc.start + (3 if has_bom else 0)  # counted in the whole file
         if encoding is ImportEncoding.UTF_8 or has_bom:
             raise TextEncodingError(
-                f"is not UTF-8 text (byte {utf8_error.start} cannot be read); {ENCODING_HINT}"
+                f"is not UTF-8 text (byte {utf8_error} cannot be read); {ENCODING_HINT}"
             )
     try:
         return data.decode("gb18030")
@@ -154,7 +154,7 @@ def decode(data: bytes, encoding: ImportEncoding = ImportEncoding.AUTO) -> str:
                 f"is not GB18030 text (byte {exc.start} cannot be read); {ENCODING_HINT}"
             ) from None
         raise TextEncodingError(
-            f"is neither UTF-8 nor GB18030 text (byte {utf8_error.start} cannot be read as "
+            f"is neither UTF-8 nor GB18030 text (byte {utf8_error} cannot be read as "
             f"UTF-8, byte {exc.start} as GB18030); {ENCODING_HINT}"
         ) from None
 
@@ -164,6 +164,11 @@ def decode(data: bytes, encoding: ImportEncoding = ImportEncoding.AUTO) -> str:
 
 def _clean(text: str) -> bool:
     return mess_ratio(text) == 0.0 and not is_bad(text)
+
+
+def _cleaner(other: str, mess: float) -> bool:
+    """Whether ``other`` reads as less messy than text of mess ratio ``mess``."""
+    return not is_bad(other) and (mess_ratio(other) < mess or (mess == 0.0 and _clean(other)))
 
 
 def _cjk(char: str) -> bool:
@@ -209,15 +214,17 @@ def misreading(value: str) -> str | None:
             "holds U+FFFD replacement characters: bytes that could not be read were "
             "replaced when the file was decoded"
         )
-    if is_bad(value):
-        fixed = ftfy.fix_encoding(value)
-        if fixed != value:
-            return _misread("UTF-8 text read as Latin-1 or Windows-1252", fixed)
-    suspicious = mess_ratio(value) > 0.0 or _cjk_by_latin(value)
+    fixed = ftfy.fix_encoding(value) if is_bad(value) else value
+    if fixed != value and _clean(fixed):
+        return _misread("UTF-8 text read as Latin-1 or Windows-1252", fixed)
+    mess = mess_ratio(value)
+    suspicious = mess > 0.0 or _cjk_by_latin(value)
     if suspicious:
         as_gb = _reread(_western_bytes(value), "gb18030")
-        if as_gb is not None and as_gb != value and _clean(as_gb):
+        if as_gb is not None and _cleaner(as_gb, mess):
             return _misread("GB18030 (GBK) text read as Latin-1 or Windows-1252", as_gb)
+    if fixed != value:
+        return _misread("UTF-8 text read as Latin-1 or Windows-1252", fixed)
     gb_bytes = value.encode("gb18030")
     as_utf8 = _reread(gb_bytes, "utf-8")
     if (
