@@ -12,11 +12,13 @@ usual cases in a value, for the caller to refuse it with its line and column:
 
 - U+FFFD replacement characters: bytes a decoder could not read were replaced;
 - UTF-8 read as Latin-1 or Windows-1252 (``MÃ¼ller``), found by ftfy's heuristics;
-- GB18030 read as Latin-1 or Windows-1252 (``ÕÅÈý`` for 张三), and Latin-1 or Windows-1252
-  read as GB18030 (``M黮ler``): the value reads as messy text (charset-normalizer's mess
-  detector) and its bytes read the other way as clean text;
+- GB18030 read as Latin-1 or Windows-1252 (``ÕÅÈý`` for 张三): the value reads as messy
+  text (charset-normalizer's mess detector) and its bytes read as GB18030 are less messy;
+- Latin-1 or Windows-1252 read as GB18030 (``M黮ler``): a Han character beside a Latin
+  letter, and bytes that read as clean Latin text;
 - UTF-8 read as GB18030 (``寮犱笁`` for 张三): its GB18030 bytes are valid UTF-8 that reads
-  as clean text with characters past U+07FF, or the value itself reads as messy text.
+  as clean text with characters past U+07FF, or as clean Latin text where the value mixes
+  Han and Latin letters or is messy.
 
 Legitimate text stays untouched: accented Latin (Müller, Société Générale), Greek,
 Cyrillic, emoji and Chinese read as clean in their own right, and no rule refuses a value
@@ -26,7 +28,8 @@ whose other reading is itself messy or impossible.
 from __future__ import annotations
 
 import enum
-import itertools
+import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -171,23 +174,33 @@ def _cleaner(other: str, mess: float) -> bool:
     return not is_bad(other) and (mess_ratio(other) < mess or (mess == 0.0 and _clean(other)))
 
 
-def _cjk(char: str) -> bool:
-    return ord(char) >= 0x2E80 and unicodedata.category(char) == "Lo"
+# Han ideographs (with the extensions and compatibility forms): what GB18030 bytes read
+# wrongly turn into.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+_HAN_RE = re.compile(f"[{_HAN}]")
+_HAN_BY_LATIN = re.compile(f"[A-Za-z][{_HAN}]|[{_HAN}][A-Za-z]")
+
+
+def _han(text: str) -> bool:
+    return _HAN_RE.search(text) is not None
 
 
 def _cjk_by_latin(text: str) -> bool:
-    """A CJK character right beside a Latin letter, as in ``M黮ler`` or ``S茫o``."""
-    return any(
-        (_cjk(a) and b.isascii() and b.isalpha()) or (_cjk(b) and a.isascii() and a.isalpha())
-        for a, b in itertools.pairwise(text)
-    )
+    """A Han character right beside a Latin letter, as in ``M黮ler`` or ``S茫o``."""
+    return _HAN_BY_LATIN.search(text) is not None
 
 
 def _assigned(text: str) -> bool:
     return all(unicodedata.category(c) not in ("Cn", "Co", "Cs") for c in text)
 
 
+_CP1252_HIGH = bytes(range(0x80, 0xA0)).decode("cp1252", errors="ignore")
+_NOT_WESTERN = re.compile(f"[^\x00-\xff{re.escape(_CP1252_HIGH)}]")
+
+
 def _western_bytes(text: str) -> bytes | None:
+    if _NOT_WESTERN.search(text):  # found first: a failed encode is slow
+        return None
     for codec in ("cp1252", "latin-1"):
         try:
             return text.encode(codec)
@@ -205,6 +218,7 @@ def _reread(data: bytes | None, codec: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)  # a file repeats its tags, cities and regions
 def misreading(value: str) -> str | None:
     """Why ``value`` looks like text decoded with the wrong encoding, or ``None``."""
     if value.isascii():
@@ -214,35 +228,37 @@ def misreading(value: str) -> str | None:
             "holds U+FFFD replacement characters: bytes that could not be read were "
             "replaced when the file was decoded"
         )
-    fixed = ftfy.fix_encoding(value) if is_bad(value) else value
+    bad = is_bad(value)
+    fixed = ftfy.fix_encoding(value) if bad else value
     if fixed != value and _clean(fixed):
         return _misread("UTF-8 text read as Latin-1 or Windows-1252", fixed)
-    mess = mess_ratio(value)
-    suspicious = mess > 0.0 or _cjk_by_latin(value)
-    if suspicious:
-        as_gb = _reread(_western_bytes(value), "gb18030")
-        if as_gb is not None and _cleaner(as_gb, mess):
+    as_gb = _reread(_western_bytes(value), "gb18030")
+    if as_gb is not None and as_gb != value:
+        mess = mess_ratio(value)
+        if mess > 0.0 and _cleaner(as_gb, mess):
             return _misread("GB18030 (GBK) text read as Latin-1 or Windows-1252", as_gb)
     if fixed != value:
         return _misread("UTF-8 text read as Latin-1 or Windows-1252", fixed)
     gb_bytes = value.encode("gb18030")
+    by_latin = _cjk_by_latin(value)
     as_utf8 = _reread(gb_bytes, "utf-8")
     if (
         as_utf8 is not None
         and not as_utf8.isascii()
+        and as_utf8 != value
         and not is_bad(as_utf8)
         and _assigned(as_utf8)
         and (
             any(ord(c) > 0x7FF for c in as_utf8)
-            or (suspicious and _clean(as_utf8) and not any(_cjk(c) for c in as_utf8))
+            or ((by_latin or mess_ratio(value) > 0.0) and _clean(as_utf8) and not _han(as_utf8))
         )
     ):
         return _misread("UTF-8 text read as GB18030 (GBK)", as_utf8)
-    if suspicious:
+    if by_latin:
         as_western = _reread(gb_bytes, "cp1252") or _reread(gb_bytes, "latin-1")
-        if as_western is not None and _clean(as_western) and not any(_cjk(c) for c in as_western):
+        if as_western is not None and _clean(as_western) and not _han(as_western):
             return _misread("Latin-1 or Windows-1252 text read as GB18030", as_western)
-    if is_bad(value):
+    if bad:
         return _misread("UTF-8 text read as Latin-1 or Windows-1252", None)
     return None
 

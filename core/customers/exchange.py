@@ -211,9 +211,12 @@ class ParsedRow:
     error: RowError | None = None
 
 
-def parse(text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS) -> list[ParsedRow]:
+def parse(
+    text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS, *, check_text: bool = True
+) -> list[ParsedRow]:
     """The rows of CSV ``text`` (header row first), checked as a file: readable CSV, known
-    columns, a column for each match key, at most ``max_rows`` rows.
+    columns, a column for each match key, at most ``max_rows`` rows, and (unless
+    ``check_text`` is false: a file checked already) no value that looks mis-decoded.
 
     :raises UserErrors: on ``csv`` or ``matchOn`` when the file as a whole is unusable.
     """
@@ -256,7 +259,7 @@ def parse(text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS) -
         # An exported file reads back as it was: the quote the export put before a
         # formula character (core.spreadsheet) comes off again.
         cleaned = {k: (unquote(v.strip()) if isinstance(v, str) else v) for k, v in row.items()}
-        if len(misread) < MAX_REPORTED_MISREADINGS:
+        if check_text and len(misread) < MAX_REPORTED_MISREADINGS:
             misread.extend(_misread_values(line, cleaned))
         rows.append(ParsedRow(line, cleaned))
     if misread:
