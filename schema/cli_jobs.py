@@ -22,6 +22,7 @@ from core.host import call_in_turn
 from core.i18n import translator
 from core.identity.auth import caller_for_email
 from core.mutations import transact
+from core.text_encoding import TextEncodingError, decode, import_encoding
 from schema.runner import console, fail, local, run_command, say
 
 _ = translator(__name__)
@@ -48,8 +49,8 @@ def jobs_run() -> None:
 @import_cli.command("customers")
 def import_customers(
     file: Annotated[
-        typer.FileText,
-        typer.Argument(help="CSV file with a header row (UTF-8).", encoding="utf-8-sig"),
+        typer.FileBinaryRead,
+        typer.Argument(help="CSV file with a header row (UTF-8 or GB18030)."),
     ],
     as_user: Annotated[
         str, typer.Option("--as", help="Email of the user the import acts as (their scope).")
@@ -61,11 +62,25 @@ def import_customers(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every row, keep nothing.")
     ] = False,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding",
+            help="AUTO (strict UTF-8, else strict GB18030), UTF-8 or GB18030 (also GBK).",
+        ),
+    ] = "AUTO",
 ) -> None:
     """Create or update customers from a CSV file: every row is checked first; if any row
     fails, nothing is imported. Runs as a background job, here, with a progress bar; other
     clients keep working meanwhile."""
-    text = file.read()
+    try:
+        named = import_encoding(encoding)
+    except TextEncodingError as exc:
+        fail(f"--encoding: {exc}")
+    try:
+        text = decode(file.read(), named)
+    except TextEncodingError as exc:
+        fail(f"{file.name}: {exc}")
     keys = [key.strip().upper() for key in (match_on or ["EMAIL"])]
     bad = [key for key in keys if key not in ("EMAIL", "PHONE", "NUMBER")]
     if bad:

@@ -30,10 +30,11 @@ from core.customers.inputs import (
     CustomerStage,
 )
 from core.customers.models import Customer
-from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
+from core.errors import ApiError, ApiErrorCode, UserError, UserErrorCode, UserErrors
 from core.i18n import Text, _
 from core.identity.models import User
 from core.spreadsheet import unquote
+from core.text_encoding import misreading
 from core.validation import Check
 
 COLUMNS = [
@@ -85,6 +86,7 @@ ADDRESS_PARTS = {
     "country": "country",
 }
 MAX_IMPORT_ROWS = 50_000
+MAX_REPORTED_MISREADINGS = 10
 
 
 # ----------------------------------------------------------------------------- import
@@ -224,9 +226,12 @@ class ParsedRow:
     error: RowError | None = None
 
 
-def parse(text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS) -> list[ParsedRow]:
+def parse(
+    text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS, *, check_text: bool = True
+) -> list[ParsedRow]:
     """The rows of CSV ``text`` (header row first), checked as a file: readable CSV, known
-    columns, a column for each match key, at most ``max_rows`` rows.
+    columns, a column for each match key, at most ``max_rows`` rows, and (unless
+    ``check_text`` is false: a file checked already) no value that looks mis-decoded.
 
     :raises UserErrors: on ``csv`` or ``matchOn`` when the file as a whole is unusable.
     """
@@ -234,6 +239,9 @@ def parse(text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS) -
     _check_csv(text)
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
+    misread = _misread_values(1, {str(n): h for n, h in enumerate(header, 1)})
+    if misread:
+        raise UserErrors(misread[:MAX_REPORTED_MISREADINGS])
     unknown = [h for h in header if h not in IMPORT_COLUMNS and not h.startswith("custom:")]
     if not header:
         raise UserErrors.single(
@@ -269,8 +277,29 @@ def parse(text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS) -
         # An exported file reads back as it was: the quote the export put before a
         # formula character (core.spreadsheet) comes off again.
         cleaned = {k: (unquote(v.strip()) if isinstance(v, str) else v) for k, v in row.items()}
+        if check_text and len(misread) < MAX_REPORTED_MISREADINGS:
+            misread.extend(_misread_values(line, cleaned))
         rows.append(ParsedRow(line, cleaned))
+    if misread:
+        raise UserErrors(misread[:MAX_REPORTED_MISREADINGS])
     return rows
+
+
+def _misread_values(line: int, values: Mapping[str, str | None]) -> list[UserError]:
+    """Values of line ``line`` that look decoded with the wrong encoding (a file refused
+    whole: stored, they would be garbage, and the rest of the file is likely garbled too)."""
+    found = []
+    for column, value in values.items():
+        reason = misreading(value) if isinstance(value, str) else None
+        if reason is not None:
+            found.append(
+                UserError(
+                    field="csv",
+                    message=f"line {line}, column {column}: {reason}",
+                    code=UserErrorCode.INVALID,
+                )
+            )
+    return found
 
 
 def too_many_rows(max_rows: int) -> str:

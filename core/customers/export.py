@@ -36,6 +36,13 @@ from core.i18n import _, render
 from core.identity.models import User
 from core.pagination import order_clauses
 from core.spreadsheet import csv_cell, xlsx_cell
+from core.text_encoding import (
+    EXPORT_CODECS,
+    ExportCodec,
+    ExportEncoding,
+    TextEncodingError,
+    export_encoding,
+)
 
 EXPORT_BATCH = 1000
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -98,19 +105,21 @@ async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[
                 ]
 
 
-async def csv_chunks(rows: AsyncIterator[list[Any]]) -> AsyncIterator[bytes]:
+async def csv_chunks(
+    rows: AsyncIterator[list[Any]], codec: ExportCodec = EXPORT_CODECS[ExportEncoding.UTF_8_BOM]
+) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    buffer.write("\ufeff")  # spreadsheet programs then read UTF-8 correctly
+    buffer.write(codec.bom)  # with the BOM, spreadsheet programs read UTF-8 correctly
     count = 0
     async for row in rows:
         writer.writerow([csv_cell(v) for v in row])
         count += 1
         if count % 500 == 0:
-            yield buffer.getvalue().encode()
+            yield buffer.getvalue().encode(codec.codec)  # GB18030 encodes all of Unicode
             buffer.seek(0)
             buffer.truncate()
-    yield buffer.getvalue().encode()
+    yield buffer.getvalue().encode(codec.codec)
 
 
 async def xlsx_chunks(rows: AsyncIterator[list[Any]]) -> AsyncIterator[bytes]:
@@ -142,19 +151,25 @@ def parse_json_param(request: Request, name: str) -> Any:
         raise bad_argument(name, exc.reason) from None
 
 
-async def export_response(request: Request, fmt: str, rows: AsyncIterator[list[Any]]) -> Response:
+async def export_response(
+    request: Request,
+    fmt: str,
+    rows: AsyncIterator[list[Any]],
+    encoding: ExportEncoding = ExportEncoding.UTF_8_BOM,
+) -> Response:
     """The streamed file, or a JSON 500 (logged with the request id) if even its first
     chunk cannot be made."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     request_id = request.state.request_id
-    chunks = csv_chunks(rows) if fmt == "csv" else xlsx_chunks(rows)
+    codec = EXPORT_CODECS[encoding]
+    chunks = csv_chunks(rows, codec) if fmt == "csv" else xlsx_chunks(rows)
     try:
         body = await primed_stream(chunks, request_id, logger)
     except Exception:
         logger.exception("export failed before streaming", extra={"request_id": request_id})
         return internal_error_response(request_id)
     media_type = (
-        "text/csv; charset=utf-8"
+        f"text/csv; charset={codec.charset}"
         if fmt == "csv"
         else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
@@ -255,6 +270,7 @@ async def export_customers(request: Request) -> Response:
             for index, entry in enumerate(entries)
         ]
         keys = order_keys(order_value)
+        encoding = _encoding(request)
         field_types = (
             await customer_field_types(context)
             if filter_value is not None and filter_value.custom_fields
@@ -265,4 +281,16 @@ async def export_customers(request: Request) -> Response:
         return refusal(error)
     ordered = statement.order_by(*order_clauses(keys))
     request.state.operation = f"export customers.{fmt}"
-    return await export_response(request, fmt, export_rows(context, ordered))
+    return await export_response(request, fmt, export_rows(context, ordered), encoding)
+
+
+def _encoding(request: Request) -> ExportEncoding:
+    """The CSV's encoding, by the ``encoding`` parameter: UTF_8_BOM (the default), UTF_8 or
+    GB18030 (the XLSX, a zip of XML, is always UTF-8 inside)."""
+    raw = request.query_params.get("encoding")
+    if raw is None or not raw.strip():
+        return ExportEncoding.UTF_8_BOM
+    try:
+        return export_encoding(raw)
+    except TextEncodingError as exc:
+        raise bad_argument("encoding", str(exc)) from None

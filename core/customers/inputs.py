@@ -11,6 +11,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.ordering import OrderDirection
+from core.text_encoding import ImportEncoding
 from core.types import DateTimeRange
 
 
@@ -434,10 +435,30 @@ class ImportMatch(enum.Enum):
     NUMBER = "NUMBER"
 
 
+strawberry.enum(
+    ImportEncoding,
+    name="ImportEncoding",
+    description="How the bytes of an imported file are read: AUTO takes strict UTF-8 (a "
+    "byte-order mark dropped), else strict GB18030 (GBK, what Excel on Chinese Windows saves "
+    "as CSV), else refuses the file.",
+)
+
+
 @strawberry.input
 class ImportCustomersInput:
-    csv: str = strawberry.field(
-        description="CSV text with a header row; columns as in the export, plus custom:<key>."
+    csv: str | None = strawberry.field(
+        default=None,
+        description="CSV text with a header row; columns as in the export, plus custom:<key>. "
+        "Give this or csvBase64.",
+    )
+    csv_base64: str | None = strawberry.field(
+        default=None,
+        description="The CSV file's bytes in base64, for the service to decode as encoding "
+        "says. Give this or csv.",
+    )
+    encoding: ImportEncoding = strawberry.field(
+        default=ImportEncoding.AUTO,
+        description="How csvBase64 is read (csv is text already).",
     )
     dry_run: bool = strawberry.field(default=False, description="Check every row, keep nothing.")
     match_on: list[ImportMatch] = strawberry.field(

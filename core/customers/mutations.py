@@ -11,7 +11,7 @@ from strawberry import relay
 from core.access import requires
 from core.background import BackgroundJob
 from core.context import Info
-from core.customers import exchange, importing, models, service
+from core.customers import decoding, exchange, importing, models, service
 from core.customers.inputs import (
     ArchiveContactInput,
     ArchiveCustomerInput,
@@ -111,9 +111,11 @@ class CustomerMutation:
         self, info: Info, input: ImportCustomersInput
     ) -> ImportCustomersPayload | None:
         async def work(session: AsyncSession) -> exchange.ImportResult:
-            return await exchange.import_customers(
-                session, info.context, input.csv, [m.value for m in input.match_on], input.dry_run
-            )
+            text, field = decoding.input_text(input.csv, input.csv_base64, input.encoding)
+            with decoding.errors_named(field):
+                return await exchange.import_customers(
+                    session, info.context, text, [m.value for m in input.match_on], input.dry_run
+                )
 
         def kept(done: exchange.ImportResult) -> bool:
             return done.imported  # a dry run, or rows with errors, keep nothing
@@ -135,9 +137,11 @@ class CustomerMutation:
         self, info: Info, input: StartCustomerImportInput
     ) -> StartCustomerImportPayload | None:
         async def work(session: AsyncSession) -> BackgroundJob:
-            return await importing.start_import(
-                session, info.context, input.csv, [m.value for m in input.match_on], input.dry_run
-            )
+            text, field = decoding.input_text(input.csv, input.csv_base64, input.encoding)
+            with decoding.errors_named(field):
+                return await importing.start_import(
+                    session, info.context, text, [m.value for m in input.match_on], input.dry_run
+                )
 
         return await mutate(info, work, StartCustomerImportPayload.of)
 

@@ -595,6 +595,53 @@ def test_cli_import_customers(crm_env: str, tmp_path: Path) -> None:
     assert count(url, models.Customer) == 2
 
 
+def test_cli_import_reads_gb18030_files(crm_env: str, tmp_path: Path) -> None:
+    url = crm_env
+    gbk = tmp_path / "gbk.csv"  # as Excel on Chinese Windows saves "CSV"
+    gbk.write_bytes(
+        "name,email,city,tags\n"
+        "北京远航科技有限公司,info@yuanhang.example,北京,重点客户\n"
+        "张伟,zhangwei@example.com,上海,个人\n".encode("gb18030")
+    )
+    wrong = runner.invoke(
+        cli, ["import", "customers", str(gbk), "--as", "rep@example.com", "--encoding", "UTF-8"]
+    )
+    assert wrong.exit_code == 2, wrong.output
+    assert "is not UTF-8 text (byte" in wrong.output
+    assert "name its encoding with the encoding option" in wrong.output
+    assert "Traceback" not in wrong.output
+    unknown = runner.invoke(
+        cli, ["import", "customers", str(gbk), "--as", "rep@example.com", "--encoding", "latin1"]
+    )
+    assert unknown.exit_code == 2, unknown.output
+    assert "--encoding: must be AUTO, UTF_8 or GB18030" in unknown.output
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("name,email\nMüller GmbH,info@mueller.example\n".encode("latin-1"))
+    refused = runner.invoke(cli, ["import", "customers", str(latin1), "--as", "rep@example.com"])
+    assert refused.exit_code == 2, refused.output
+    assert "line 2, column name: looks mis-decoded" in refused.output
+    assert count(url, models.Customer) == 0
+
+    for args in ([], ["--encoding", "GB18030"]):
+        done = runner.invoke(
+            cli, ["import", "customers", str(gbk), "--as", "rep@example.com", "--dry-run", *args]
+        )
+        assert done.exit_code == 0, done.output
+        assert "would create 2" in done.output
+    done = runner.invoke(cli, ["import", "customers", str(gbk), "--as", "rep@example.com"])
+    assert done.exit_code == 0, done.output
+    assert "created 2, updated 0; 0 rows with errors" in done.output
+    assert "Traceback" not in done.output
+
+    async def names(session: Any) -> list[tuple[str, str | None]]:
+        rows = await session.execute(
+            select(models.Customer.name, models.Customer.city).order_by(models.Customer.id)
+        )
+        return [tuple(row) for row in rows.all()]
+
+    assert run_sql(url, names) == [("北京远航科技有限公司", "北京"), ("张伟", "上海")]
+
+
 def test_cli_jobs_run_is_idempotent(crm_env: str, tmp_path: Path) -> None:
     url = crm_env
     source = tmp_path / "customers.csv"

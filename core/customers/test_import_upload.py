@@ -80,15 +80,16 @@ async def test_bad_options_and_files_are_refused_by_name(admin: Api) -> None:
     for params, field in [
         ({"matchOn": "EMAIL,SIZE"}, "matchOn"),
         ({"dryRun": "maybe"}, "dryRun"),
+        ({"encoding": "latin-1"}, "encoding"),
     ]:
         error = refusal(await upload(admin, GOOD, **params), 400)
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
         assert error["message"].startswith(f"{field}: ")
 
-    gbk = "name,email\n上海远景科技有限公司,info@yj.example\n".encode("gb18030")
-    error = refusal(await upload(admin, gbk), 400)
+    latin1 = "name,email\nZoë,zoe@example.com\n".encode("latin-1")  # neither UTF-8 nor GB18030
+    error = refusal(await upload(admin, latin1), 400)
     assert error["extensions"] == {"code": "INVALID", "field": "csv"}
-    assert "is not UTF-8 text (byte 11 cannot be read)" in error["message"]
+    assert "is neither UTF-8 nor GB18030 text (byte 13 cannot be read as UTF-8" in error["message"]
 
     error = refusal(await upload(admin, "name,colour\nAcme,red\n"), 400)
     assert error["extensions"] == {"code": "INVALID", "field": "csv"}

@@ -3,8 +3,10 @@
 The GraphQL mutation ``startCustomerImport`` takes the file as a string inside a JSON body
 (capped by ``CRM_MAX_BODY_BYTES``); this route takes the file's bytes as the body
 (``fetch(url, {method: "POST", body: file})``), up to ``CRM_MAX_IMPORT_BYTES``, with
-``matchOn`` (comma-separated) and ``dryRun`` as query parameters. It answers ``202`` with the
-queued import, to poll with the ``customerImport`` query.
+``matchOn`` (comma-separated), ``dryRun`` and ``encoding`` as query parameters. The file is
+read as UTF-8 or GB18030 (:mod:`core.text_encoding`): found out by itself, or named by the
+``encoding`` parameter or the Content-Type's ``charset``. It answers ``202`` with the queued
+import, to poll with the ``customerImport`` query.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from strawberry import relay
 from core.access import require
 from core.context import RequestContext
 from core.customers import importing
+from core.customers.decoding import decode_file
 from core.customers.export import refusal
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
 from core.http import HTTP_ERROR_CODES, BadRequest, read_body
 from core.i18n import _, render
 from core.mutations import transact
+from core.text_encoding import ImportEncoding, TextEncodingError, import_encoding
 
 MATCH_KEYS = ("EMAIL", "PHONE", "NUMBER")
 STATUS_OF = {UserErrorCode.CONFLICT: 409}
@@ -40,6 +44,28 @@ def _refused(field: str, message: str, code: str = ApiErrorCode.BAD_USER_INPUT) 
             }
         ],
     )
+
+
+def _encoding(request: Request) -> ImportEncoding | JSONResponse:
+    """The encoding the ``encoding`` parameter or the Content-Type's charset names (AUTO if
+    neither does); the two must agree."""
+    named = request.query_params.get("encoding")
+    charset = None
+    for part in request.headers.get("content-type", "").split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value
+    found = []
+    for where, name in (("", named), ("the Content-Type charset ", charset)):
+        if name is None or not name.strip():
+            continue
+        try:
+            found.append(import_encoding(name))
+        except TextEncodingError as exc:
+            return _refused("encoding", f"{where}{exc}")
+    if len(set(found)) > 1:
+        return _refused("encoding", "names another encoding than the Content-Type's charset")
+    return found[0] if found else ImportEncoding.AUTO
 
 
 def _options(request: Request) -> tuple[list[str], bool] | JSONResponse:
@@ -68,23 +94,16 @@ async def upload_customer_import(request: Request) -> JSONResponse:
     if isinstance(options, JSONResponse):
         return options
     match_on, dry_run = options
+    encoding = _encoding(request)
+    if isinstance(encoding, JSONResponse):
+        return encoding
     try:
         body = await read_body(request, state.settings.max_import_bytes)
     except BadRequest as error:
         code = HTTP_ERROR_CODES.get(error.status, "BAD_REQUEST")
         return _errors(error.status, [{"message": error.message, "extensions": {"code": code}}])
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return _refused(
-            "csv",
-            _(
-                "is not UTF-8 text (byte {byte} cannot be read); save the file as CSV UTF-8",
-                byte=exc.start,
-            ),
-            UserErrorCode.INVALID.value,
-        )
-    try:
+        text = decode_file(body, encoding, "csv")
         job = await transact(
             context.db,
             lambda session: importing.start_import(session, context, text, match_on, dry_run),
