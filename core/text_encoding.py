@@ -37,13 +37,19 @@ import ftfy
 from charset_normalizer.md import mess_ratio
 from ftfy.badness import is_bad
 
-ENCODING_HINT = (
+from core.i18n import Text, _
+
+ENCODING_HINT = _(
     "save the file as CSV UTF-8, or name its encoding with the encoding option (UTF_8 or GB18030)"
 )
 
 
 class TextEncodingError(ValueError):
     """Bytes that cannot be read as text as asked, or an encoding name not known."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class ImportEncoding(enum.Enum):
@@ -94,7 +100,9 @@ def import_encoding(name: str) -> ImportEncoding:
     """
     found = _IMPORT_NAMES.get(_fold(name))
     if found is None:
-        raise TextEncodingError("must be AUTO, UTF_8 or GB18030 (GBK and GB2312 read as GB18030)")
+        raise TextEncodingError(
+            _("must be AUTO, UTF_8 or GB18030 (GBK and GB2312 read as GB18030)")
+        )
     return found
 
 
@@ -105,7 +113,7 @@ def export_encoding(name: str) -> ExportEncoding:
     """
     found = _EXPORT_NAMES.get(_fold(name))
     if found is None:
-        raise TextEncodingError("must be UTF_8_BOM, UTF_8 or GB18030")
+        raise TextEncodingError(_("must be UTF_8_BOM, UTF_8 or GB18030"))
     return found
 
 
@@ -132,12 +140,16 @@ def decode(data: bytes, encoding: ImportEncoding = ImportEncoding.AUTO) -> str:
     :raises TextEncodingError: when the bytes are not text in that encoding.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise TextEncodingError(f"is UTF-16 text, which the import does not read; {ENCODING_HINT}")
+        raise TextEncodingError(
+            _("is UTF-16 text, which the import does not read; {hint}", hint=ENCODING_HINT)
+        )
     has_bom = data.startswith(b"\xef\xbb\xbf")
     if encoding is ImportEncoding.GB18030 and has_bom:
         raise TextEncodingError(
-            "starts with a UTF-8 byte-order mark, but GB18030 was named; "
-            "name UTF_8 or AUTO as the encoding"
+            _(
+                "starts with a UTF-8 byte-order mark, but GB18030 was named; "
+                "name UTF_8 or AUTO as the encoding"
+            )
         )
     utf8_error = None
     if encoding is not ImportEncoding.GB18030:
@@ -147,18 +159,31 @@ def decode(data: bytes, encoding: ImportEncoding = ImportEncoding.AUTO) -> str:
             utf8_error = exc.start + (3 if has_bom else 0)  # counted in the whole file
         if encoding is ImportEncoding.UTF_8 or has_bom:
             raise TextEncodingError(
-                f"is not UTF-8 text (byte {utf8_error} cannot be read); {ENCODING_HINT}"
+                _(
+                    "is not UTF-8 text (byte {byte} cannot be read); {hint}",
+                    byte=utf8_error,
+                    hint=ENCODING_HINT,
+                )
             )
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError as exc:
         if utf8_error is None:
             raise TextEncodingError(
-                f"is not GB18030 text (byte {exc.start} cannot be read); {ENCODING_HINT}"
+                _(
+                    "is not GB18030 text (byte {byte} cannot be read); {hint}",
+                    byte=exc.start,
+                    hint=ENCODING_HINT,
+                )
             ) from None
         raise TextEncodingError(
-            f"is neither UTF-8 nor GB18030 text (byte {utf8_error} cannot be read as "
-            f"UTF-8, byte {exc.start} as GB18030); {ENCODING_HINT}"
+            _(
+                "is neither UTF-8 nor GB18030 text (byte {utf8_byte} cannot be read as UTF-8, "
+                "byte {gb_byte} as GB18030); {hint}",
+                utf8_byte=utf8_error,
+                gb_byte=exc.start,
+                hint=ENCODING_HINT,
+            )
         ) from None
 
 
@@ -219,26 +244,26 @@ def _reread(data: bytes | None, codec: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)  # a file repeats its tags, cities and regions
-def misreading(value: str) -> str | None:
+def misreading(value: str) -> Text | None:
     """Why ``value`` looks like text decoded with the wrong encoding, or ``None``."""
     if value.isascii():
         return None
     if "\ufffd" in value:
-        return (
+        return _(
             "holds U+FFFD replacement characters: bytes that could not be read were "
             "replaced when the file was decoded"
         )
     bad = is_bad(value)
     fixed = ftfy.fix_encoding(value) if bad else value
     if fixed != value and _clean(fixed):
-        return _misread("UTF-8 text read as Latin-1 or Windows-1252", fixed)
+        return _misread(_("UTF-8 text read as Latin-1 or Windows-1252"), fixed)
     as_gb = _reread(_western_bytes(value), "gb18030")
     if as_gb is not None and as_gb != value:
         mess = mess_ratio(value)
         if mess > 0.0 and _cleaner(as_gb, mess):
-            return _misread("GB18030 (GBK) text read as Latin-1 or Windows-1252", as_gb)
+            return _misread(_("GB18030 (GBK) text read as Latin-1 or Windows-1252"), as_gb)
     if fixed != value:
-        return _misread("UTF-8 text read as Latin-1 or Windows-1252", fixed)
+        return _misread(_("UTF-8 text read as Latin-1 or Windows-1252"), fixed)
     gb_bytes = value.encode("gb18030")
     by_latin = _cjk_by_latin(value)
     as_utf8 = _reread(gb_bytes, "utf-8")
@@ -253,17 +278,17 @@ def misreading(value: str) -> str | None:
             or ((by_latin or mess_ratio(value) > 0.0) and _clean(as_utf8) and not _han(as_utf8))
         )
     ):
-        return _misread("UTF-8 text read as GB18030 (GBK)", as_utf8)
+        return _misread(_("UTF-8 text read as GB18030 (GBK)"), as_utf8)
     if by_latin:
         as_western = _reread(gb_bytes, "cp1252") or _reread(gb_bytes, "latin-1")
         if as_western is not None and _clean(as_western) and not _han(as_western):
-            return _misread("Latin-1 or Windows-1252 text read as GB18030", as_western)
+            return _misread(_("Latin-1 or Windows-1252 text read as GB18030"), as_western)
     if bad:
-        return _misread("UTF-8 text read as Latin-1 or Windows-1252", None)
+        return _misread(_("UTF-8 text read as Latin-1 or Windows-1252"), None)
     return None
 
 
-def _misread(what: str, meant: str | None) -> str:
+def _misread(what: Text, meant: str | None) -> Text:
     if meant is None:
-        return f"looks mis-decoded ({what})"
-    return f'looks mis-decoded ({what}; it may mean "{meant}")'
+        return _("looks mis-decoded ({what})", what=what)
+    return _('looks mis-decoded ({what}; it may mean "{meant}")', what=what, meant=meant)

@@ -112,7 +112,7 @@ class Check:
         if len(extension) > MAX_EXTENSION_DIGITS:
             self.fail(
                 field,
-                f"has an extension longer than {MAX_EXTENSION_DIGITS} digits",
+                _("has an extension longer than {max} digits", max=MAX_EXTENSION_DIGITS),
                 UserErrorCode.INVALID,
             )
             return None

@@ -76,11 +76,11 @@ def import_customers(
     try:
         named = import_encoding(encoding)
     except TextEncodingError as exc:
-        fail(f"--encoding: {exc}")
+        fail(_("--encoding: {problem}", problem=exc.message))
     try:
         text = decode(file.read(), named)
     except TextEncodingError as exc:
-        fail(f"{file.name}: {exc}")
+        fail(_("{file}: {problem}", file=file.name, problem=exc.message))
     keys = [key.strip().upper() for key in (match_on or ["EMAIL"])]
     bad = [key for key in keys if key not in ("EMAIL", "PHONE", "NUMBER")]
     if bad:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from core.errors import UserError, UserErrorCode, UserErrors
+from core.i18n import _
 from core.text_encoding import ImportEncoding, TextEncodingError, decode
 
 
@@ -26,7 +27,7 @@ def decode_file(data: bytes, encoding: ImportEncoding, field: str) -> str:
     try:
         return decode(data, encoding)
     except TextEncodingError as exc:
-        raise UserErrors.single(field, str(exc), UserErrorCode.INVALID) from None
+        raise UserErrors.single(field, exc.message, UserErrorCode.INVALID) from None
 
 
 def input_text(
@@ -39,7 +40,7 @@ def input_text(
     """
     if (csv is None) == (csv_base64 is None):
         code = UserErrorCode.REQUIRED if csv is None else UserErrorCode.INVALID
-        message = "give exactly one of csv (text) and csvBase64 (the file's bytes)"
+        message = _("give exactly one of csv (text) and csvBase64 (the file's bytes)")
         raise UserErrors(
             UserError(field=name, message=message, code=code) for name in ("csv", "csvBase64")
         )
@@ -47,8 +48,10 @@ def input_text(
         if encoding is not ImportEncoding.AUTO:
             raise UserErrors.single(
                 "encoding",
-                "applies to csvBase64 only: csv is text already; send the file's bytes "
-                "as csvBase64 to have them decoded",
+                _(
+                    "applies to csvBase64 only: csv is text already; send the file's bytes "
+                    "as csvBase64 to have them decoded"
+                ),
                 UserErrorCode.INVALID,
             )
         return csv, "csv"
@@ -57,7 +60,9 @@ def input_text(
         data = base64.b64decode("".join(csv_base64.split()), validate=True)
     except (binascii.Error, ValueError):
         raise UserErrors.single(
-            "csvBase64", "is not valid base64 (RFC 4648, standard alphabet)", UserErrorCode.INVALID
+            "csvBase64",
+            _("is not valid base64 (RFC 4648, standard alphabet)"),
+            UserErrorCode.INVALID,
         ) from None
     return decode_file(data, encoding, "csvBase64"), "csvBase64"
 

@@ -295,7 +295,12 @@ def _misread_values(line: int, values: Mapping[str, str | None]) -> list[UserErr
             found.append(
                 UserError(
                     field="csv",
-                    message=f"line {line}, column {column}: {reason}",
+                    message=_(
+                        "line {line}, column {column}: {reason}",
+                        line=line,
+                        column=column,
+                        reason=reason,
+                    ),
                     code=UserErrorCode.INVALID,
                 )
             )

@@ -293,4 +293,4 @@ def _encoding(request: Request) -> ExportEncoding:
     try:
         return export_encoding(raw)
     except TextEncodingError as exc:
-        raise bad_argument("encoding", str(exc)) from None
+        raise bad_argument("encoding", exc.message) from None

@@ -52,19 +52,22 @@ def _encoding(request: Request) -> ImportEncoding | JSONResponse:
     named = request.query_params.get("encoding")
     charset = None
     for part in request.headers.get("content-type", "").split(";")[1:]:
-        key, _, value = part.partition("=")
+        key, _sep, value = part.partition("=")
         if key.strip().lower() == "charset":
             charset = value
     found = []
-    for where, name in (("", named), ("the Content-Type charset ", charset)):
+    for in_header, name in ((False, named), (True, charset)):
         if name is None or not name.strip():
             continue
         try:
             found.append(import_encoding(name))
         except TextEncodingError as exc:
-            return _refused("encoding", f"{where}{exc}")
+            problem = exc.message
+            if in_header:
+                problem = _("the Content-Type charset {problem}", problem=problem)
+            return _refused("encoding", problem)
     if len(set(found)) > 1:
-        return _refused("encoding", "names another encoding than the Content-Type's charset")
+        return _refused("encoding", _("names another encoding than the Content-Type's charset"))
     return found[0] if found else ImportEncoding.AUTO
 
 

@@ -154,7 +154,7 @@ def _time(check: Check, field: str, value: str | None) -> dt.time | None:
     try:
         return dt.time.fromisoformat((value or "").strip())
     except ValueError:
-        check.fail(field, "must be a time of day such as 09:00", UserErrorCode.INVALID)
+        check.fail(field, _("must be a time of day such as 09:00"), UserErrorCode.INVALID)
         return None
 
 
@@ -165,7 +165,7 @@ def _spans(
     refused naming ``<field>.<index>.start`` or ``.end``, overlapping ones naming the later
     one's start."""
     if not given:
-        check.fail(field, "give at least one span", UserErrorCode.REQUIRED)
+        check.fail(field, _("give at least one span"), UserErrorCode.REQUIRED)
         return []
     spans: list[tuple[dt.time, dt.time, int]] = []
     for index, (start, end) in enumerate(given):
@@ -173,7 +173,7 @@ def _spans(
         closes = _time(check, f"{field}.{index}.end", end)
         if opens is not None and closes is not None:
             if opens >= closes:
-                check.fail(f"{field}.{index}.end", "must be after start", UserErrorCode.INVALID)
+                check.fail(f"{field}.{index}.end", _("must be after start"), UserErrorCode.INVALID)
             else:
                 spans.append((opens, closes, index))
     spans.sort()
@@ -181,7 +181,11 @@ def _spans(
         if after[0] < before[1]:
             check.fail(
                 f"{field}.{after[2]}.start",
-                f"overlaps the span {before[0]:%H:%M}-{before[1]:%H:%M}",
+                _(
+                    "overlaps the span {start}-{end}",
+                    start=before[0].strftime("%H:%M"),
+                    end=before[1].strftime("%H:%M"),
+                ),
                 UserErrorCode.INVALID,
             )
     return [[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b, _ in spans]
@@ -233,7 +237,7 @@ async def set_business_hours(
     if spans is None:
         opens, closes = _time(check, "start", start), _time(check, "end", end)
         if opens is not None and closes is not None and opens >= closes:
-            check.fail("end", "must be after start", UserErrorCode.INVALID)
+            check.fail("end", _("must be after start"), UserErrorCode.INVALID)
         valid = opens is not None and closes is not None
         stored = [[f"{opens:%H:%M}", f"{closes:%H:%M}"]] if valid else []
     else:
@@ -242,21 +246,21 @@ async def set_business_hours(
     for index, (weekday, its_spans) in enumerate(weekday_spans):
         field = f"weekdaySpans.{index}"
         if weekday not in days:
-            check.fail(f"{field}.weekday", "must be one of weekdays", UserErrorCode.INVALID)
+            check.fail(f"{field}.weekday", _("must be one of weekdays"), UserErrorCode.INVALID)
         elif str(weekday - 1) in per_weekday:
-            check.fail(f"{field}.weekday", "is given twice", UserErrorCode.INVALID)
+            check.fail(f"{field}.weekday", _("is given twice"), UserErrorCode.INVALID)
         per_weekday[str(weekday - 1)] = _spans(check, f"{field}.spans", its_spans)
     named = (holiday_calendar or "").strip().upper() or None
     if named is not None and named not in holiday_calendars():
         check.fail(
             "holidayCalendar",
-            "is not a known holiday calendar: give a country code such as CN",
+            _("is not a known holiday calendar: give a country code such as CN"),
             UserErrorCode.INVALID,
         )
     days_off = set(holidays)
     for index, day in enumerate(working_days):
         if day in days_off:
-            check.fail(f"workingDays.{index}", "is also one of holidays", UserErrorCode.INVALID)
+            check.fail(f"workingDays.{index}", _("is also one of holidays"), UserErrorCode.INVALID)
     check.done()
     if row is None:
         row = BusinessHours(id=1)
