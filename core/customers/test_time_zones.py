@@ -407,3 +407,41 @@ async def test_background_jobs_write_times_in_the_deployment_zone(
     )
     assert await runner.run_until_idle() == 1
     assert seen == [DUE]
+
+
+async def test_a_chinese_and_an_english_user_on_one_deployment(admin: Api) -> None:
+    """The issue's promise: a user with locale zh-CN and zone Asia/Shanghai gets Chinese
+    messages and local times with no header at all; an English user on the same deployment
+    gets English and their own zone; a request's Accept-Language still comes first."""
+    task_id = await a_task(admin)
+    wang = await admin.user("wang.fang@example.com", ["ADMINISTRATOR"])
+    jones = await admin.user("jones@example.com", ["ADMINISTRATOR"])
+    await prefer(wang, timeZone="Asia/Shanghai", locale="zh-CN")
+    await prefer(jones, timeZone="America/New_York", locale="en")
+    bad_task = {"input": {"title": " ", "dueAt": DUE}}
+
+    async def errors(api: Api, headers: dict[str, str] | None = None) -> list[dict[str, str]]:
+        body = await api.gql(CREATE_TASK, bad_task, headers=headers or {})
+        result = payload(body, "createTask")
+        assert result["task"] is None
+        found: list[dict[str, str]] = result["errors"]
+        return found
+
+    chinese = await errors(wang)
+    english = await errors(jones)
+    assert {"field": "title", "message": "为必填项", "code": "REQUIRED"} in chinese
+    assert {"field": "title", "message": "is required", "code": "REQUIRED"} in english
+    assert [(e["field"], e["code"]) for e in chinese] == [(e["field"], e["code"]) for e in english]
+    # The header outranks the user's own language, both ways.
+    assert await errors(wang, {"Accept-Language": "en"}) == english
+    assert await errors(jones, {"Accept-Language": "zh-CN"}) == chinese
+    # Top-level errors too, with the same code and argument.
+    too_many = "{ customers(first: 1000) { edges { node { id } } } }"
+    zh_error = (await wang.gql(too_many))["errors"][0]
+    en_error = (await jones.gql(too_many))["errors"][0]
+    assert zh_error["message"] == "first: 必须在 0 到 100 之间"
+    assert en_error["message"] == "first: must be between 0 and 100"
+    assert zh_error["extensions"] == en_error["extensions"]
+    # Local times: the same instant in each user's zone.
+    assert await task_due_at(wang, task_id) == "2026-12-04T09:00:00+08:00"
+    assert await task_due_at(jones, task_id) == "2026-12-03T20:00:00-05:00"
