@@ -292,21 +292,22 @@ def parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
     extension)."""
     chinese = _CHINESE_EXTENSION.match(text)
     if chinese:
-        number = _valid(chinese["main"], region)
-        if number is not None and not number.extension:
-            number.extension = phonenumbers.normalize_digits_only(chinese["ext"])
-            return number
-        return None
+        return _with_extension(chinese, region)
     number = _valid(text, region)
     if number is not None:
         return number
     dash = _DASH_EXTENSION.match(text)
-    if dash:
-        number = _valid(dash["main"], region)
-        if number is not None and not number.extension:
-            number.extension = phonenumbers.normalize_digits_only(dash["ext"])
-            return number
-    return None
+    return _with_extension(dash, region) if dash else None
+
+
+def _with_extension(match: re.Match[str], region: str) -> phonenumbers.PhoneNumber | None:
+    """The number of ``match["main"]`` with the extension ``match["ext"]``, or ``None`` when
+    the main part is no valid number or carries an extension of its own."""
+    number = _valid(match["main"], region)
+    if number is None or number.extension:
+        return None
+    number.extension = phonenumbers.normalize_digits_only(match["ext"])
+    return number
 
 
 def phone_text(number: phonenumbers.PhoneNumber) -> str:

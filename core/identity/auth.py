@@ -433,14 +433,25 @@ async def authenticate(
         if tokens.is_expired(claims, now):
             raise AuthenticationError(tokens.EXPIRED, ApiErrorCode.TOKEN_EXPIRED)
         grants = await user_grants(session, catalog, user.id)
+    return _caller(user, grants, session_id=claims.session_id)
+
+
+def _caller(
+    user: User,
+    grants: dict[str, Scope],
+    session_id: str | None = None,
+    api_token_id: int | None = None,
+) -> Caller:
+    """The caller ``user`` is with ``grants``, signed in by a session or an API token."""
     return Caller(
         user_id=user.id,
         email=user.email,
         team_id=user.team_id,
         grants=grants,
-        session_id=claims.session_id,
         time_zone=user.time_zone,
         locale=user.locale,
+        session_id=session_id,
+        api_token_id=api_token_id,
     )
 
 
@@ -472,15 +483,7 @@ async def _api_token_caller(
             await write.execute(
                 update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
             )
-    return Caller(
-        user_id=user.id,
-        email=user.email,
-        team_id=user.team_id,
-        grants=grants,
-        api_token_id=api_token.id,
-        time_zone=user.time_zone,
-        locale=user.locale,
-    )
+    return _caller(user, grants, api_token_id=api_token.id)
 
 
 async def caller_for_email(db: Database, catalog: Catalog, email: str) -> Caller:
@@ -490,11 +493,4 @@ async def caller_for_email(db: Database, catalog: Catalog, email: str) -> Caller
         if user is None or not user.is_active:
             raise AuthenticationError(_("no active user has the email {email!r}", email=email))
         grants = await user_grants(session, catalog, user.id)
-    return Caller(
-        user_id=user.id,
-        email=user.email,
-        team_id=user.team_id,
-        grants=grants,
-        time_zone=user.time_zone,
-        locale=user.locale,
-    )
+    return _caller(user, grants)
