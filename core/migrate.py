@@ -143,6 +143,10 @@ class HeadCheck:
 
 
 async def _run(db: Database, pm: CRMPluginManager, work: Callable[[Config], None]) -> None:
+    if db.dialect == "sqlite":
+        async with db.engine.connect() as connection:
+            await connection.run_sync(lambda sync: _run_on_sqlite(sync, pm, work))
+        return
     async with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.execute(
@@ -153,6 +157,38 @@ async def _run(db: Database, pm: CRMPluginManager, work: Callable[[Config], None
             work(alembic_config(pm, sync_connection))
 
         await connection.run_sync(run)
+
+
+def _run_on_sqlite(
+    connection: Connection, pm: CRMPluginManager, work: Callable[[Config], None]
+) -> None:
+    """Run ``work`` with foreign keys off, as SQLite asks for changing a table's shape.
+
+    SQLite changes most column definitions by copying the table, dropping the old one and
+    renaming the copy (Alembic's batch mode). With foreign keys on, dropping the old table
+    runs every ``ON DELETE`` that points at it: a rebuilt ``users`` would lose every role
+    grant and session, and set every owner to null. The pragma only takes effect outside a
+    transaction, so it is set on the driver's connection before the migration's
+    transaction begins; before that transaction commits, ``foreign_key_check`` proves that
+    no reference was left dangling.
+    """
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        with connection.begin():
+            work(alembic_config(pm, connection))
+            dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if dangling:
+                table, row, parent, _ = dangling[0]
+                raise RuntimeError(
+                    f"the migration left {len(dangling)} reference(s) dangling, such as "
+                    f"{table} row {row} to {parent}; nothing was changed"
+                )
+    finally:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 async def upgrade(db: Database, pm: CRMPluginManager) -> None:

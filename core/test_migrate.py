@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from core import migrate
 from core.catalog import BUILTIN_ROLES
@@ -138,3 +138,34 @@ async def test_models_and_migrations_agree(
 def test_owned_tables_follow_enabled_modules(make_settings: Callable[..., Settings]) -> None:
     assert migrate.owned_tables(manager_for(make_settings())) >= FIXTURE_TABLES
     assert not FIXTURE_TABLES & migrate.owned_tables(manager_for(make_settings(plugins=())))
+
+
+async def test_downgrades_that_rebuild_tables_keep_the_rows_that_point_at_them(
+    make_settings: Callable[..., Settings], db: Database
+) -> None:
+    """On SQLite a downgrade that drops a column of ``users`` or ``contacts`` rebuilds the
+    table; with foreign keys on, that would run every ON DELETE pointing at it (role grants
+    and sessions gone, owners set to null). Migrations run with them off and checked."""
+    pm = manager_for(make_settings(plugins=EVERY_PLUGIN))
+    await migrate.upgrade(db, pm)
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO users (email, name, password_hash, is_active, created_at, "
+                "updated_at, version) VALUES ('keep@example.com', 'Keep', 'x', true, "
+                "'2026-12-04 00:00:00', '2026-12-04 00:00:00', 1)"
+            )
+        )
+        user_id = await connection.scalar(text("SELECT id FROM users"))
+        role_id = await connection.scalar(text("SELECT min(id) FROM roles"))
+        await connection.execute(
+            text("INSERT INTO user_roles (user_id, role_id) VALUES (:u, :r)"),
+            {"u": user_id, "r": role_id},
+        )
+
+    await migrate.downgrade(db, pm, "core_0008")
+    async with db.engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM user_roles")) == 1
+        assert await connection.scalar(text("SELECT count(*) FROM users")) == 1
+    await migrate.upgrade(db, pm)
+    assert await migrate.at_head(db, pm)

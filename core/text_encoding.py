@@ -275,7 +275,13 @@ def misreading(value: str) -> Text | None:
         and _assigned(as_utf8)
         and (
             any(ord(c) > 0x7FF for c in as_utf8)
-            or ((by_latin or mess_ratio(value) > 0.0) and _clean(as_utf8) and not _han(as_utf8))
+            or (
+                _clean(as_utf8)
+                and not _han(as_utf8)
+                # Chinese whose bytes happen to read as a jumble of scripts (摇头叹息 as
+                # ҡͷ̾Ϣ) is no misreading: real text of one alphabet reads as one script.
+                and (by_latin or (mess_ratio(value) > 0.0 and _one_script(as_utf8)))
+            )
         )
     ):
         return _misread(_("UTF-8 text read as GB18030 (GBK)"), as_utf8)
@@ -286,6 +292,13 @@ def misreading(value: str) -> Text | None:
     if bad:
         return _misread(_("UTF-8 text read as Latin-1 or Windows-1252"), None)
     return None
+
+
+def _one_script(text: str) -> bool:
+    """Whether the letters of ``text`` are all of one script (by their Unicode names:
+    LATIN, CYRILLIC, GREEK...)."""
+    scripts = {unicodedata.name(c, "?").split(" ")[0] for c in text if c.isalpha()}
+    return len(scripts) == 1
 
 
 def _misread(what: Text, meant: str | None) -> Text:

@@ -241,12 +241,12 @@ async def export_customers(request: Request) -> Response:
 
     state = request.app.state.crm
     fmt = request.path_params["format"]
+    context: RequestContext = await state.make_context(request)  # sets the request's language
     if fmt not in ("csv", "xlsx"):
         return error_response(
             ApiError(_("exports come as customers.csv or customers.xlsx"), ApiErrorCode.NOT_FOUND),
             404,
         )
-    context: RequestContext = await state.make_context(request)
     try:
         require(context, "customers:export")
         filter_value = coerce_input(

@@ -48,7 +48,7 @@ from core.customers import exchange
 from core.customers.exchange import ImportResult, ParsedRow, RowError
 from core.customers.loaders import IMPORT_KIND
 from core.customers.models import Customer
-from core.customers.service.common import duplicate_message, owner_problem
+from core.customers.service.common import FIELD_NAMES, duplicate_message, owner_problem
 from core.customers.service.customers import _check_customer
 from core.customers.service.fields import custom_fields
 from core.customers.service.tags import _tag_names
@@ -392,7 +392,11 @@ class _Validator:
             if first[0] != identity:
                 check.fail(
                     name,
-                    _("line {line} of this file already has this {name}", line=first[1], name=name),
+                    _(
+                        "line {line} of this file already has this {name}",
+                        line=first[1],
+                        name=FIELD_NAMES.get(name, name),
+                    ),
                     UserErrorCode.DUPLICATE,
                 )
 

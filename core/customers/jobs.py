@@ -22,6 +22,7 @@ from core import audit
 from core.config import Settings
 from core.customers.models import Contact, Customer, Task
 from core.db import Database
+from core.i18n import DEFAULT_LOCALE, LocaleName, _, render
 
 JOBS_LABEL = "crm jobs"
 BIRTHDAY_LEAD_DAYS = 7
@@ -70,7 +71,14 @@ async def mark_dormant(session: AsyncSession, settings: Settings, now: dt.dateti
                     [
                         {
                             "customer_id": customer.id,
-                            "title": f"Re-engage {customer.name} (dormant since {since})",
+                            "title": render(
+                                _(
+                                    "Re-engage {name} (dormant since {since})",
+                                    name=customer.name,
+                                    since=since,
+                                ),
+                                settings.locale,
+                            ),
                             "due_at": now + dt.timedelta(days=3),
                             "assignee_id": customer.owner_id,
                             "dedupe_key": f"dormant:{customer.id}:{since}",
@@ -91,10 +99,14 @@ def _month_day(session: AsyncSession) -> Any:
 
 
 async def birthday_reminders(
-    session: AsyncSession, now: dt.datetime, zone: dt.tzinfo = dt.UTC
+    session: AsyncSession,
+    now: dt.datetime,
+    zone: dt.tzinfo = dt.UTC,
+    locale: LocaleName = DEFAULT_LOCALE,
 ) -> int:
     """A task for the owner a week before each contact's birthday (once per year), due at
-    09:00 on the birthday; days and hour are those of ``zone`` (the deployment's)."""
+    09:00 on the birthday; days and hour are those of ``zone`` (the deployment's), the title
+    in ``locale`` (the deployment's language)."""
     today = now.astimezone(zone).date()
     days = [today + dt.timedelta(days=d) for d in range(BIRTHDAY_LEAD_DAYS + 1)]
     by_month_day = {d.strftime("%m-%d"): d for d in days}
@@ -118,7 +130,10 @@ async def birthday_reminders(
         tasks.append(
             {
                 "customer_id": contact.customer_id,
-                "title": f"Birthday of {contact.name} on {day.isoformat()}",
+                "title": render(
+                    _("Birthday of {name} on {day}", name=contact.name, day=day.isoformat()),
+                    locale,
+                ),
                 "due_at": dt.datetime.combine(day, dt.time(9), tzinfo=zone).astimezone(dt.UTC),
                 "assignee_id": owner_id,
                 "dedupe_key": f"birthday:{contact.id}:{day.year}",
@@ -150,5 +165,5 @@ async def run(db: Database, settings: Settings, now: dt.datetime) -> dict[str, i
     async with db.transaction() as session:
         dormant = await mark_dormant(session, settings, now)
     async with db.transaction() as session:
-        birthdays = await birthday_reminders(session, now, settings.zone)
+        birthdays = await birthday_reminders(session, now, settings.zone, settings.locale)
     return {"customers marked dormant": dormant, "birthday reminders created": birthdays}

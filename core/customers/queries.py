@@ -115,7 +115,9 @@ def _own_matches(c: Any, text: str, region: str) -> list[ColumnElement[bool]]:
     number = parse_phone(text, region) if len(digits) >= 3 else None
     if number is not None:
         stored = phone_text(number)
-        conditions.append(c.phone == stored if number.extension else c.phone.like(f"{stored}%"))
+        conditions.append(c.phone == stored)
+        if not number.extension:  # the number with any extension, not a longer number
+            conditions.append(c.phone.like(f"{stored};ext=%"))
     return conditions
 
 

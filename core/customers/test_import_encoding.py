@@ -415,6 +415,12 @@ LEGITIMATE = [
     "서울",
     "😀 party 🎉",
     "中" * 200,
+    # Chinese whose GB18030 bytes happen to be valid UTF-8 of mixed scripts (摇头叹息 reads
+    # as ҡͷ̾Ϣ): no misreading, and one such value must not refuse a whole file.
+    "摇头叹息",
+    "忙忙碌碌",
+    "寻枝摘叶",
+    "庸庸碌碌",
 ]
 
 

@@ -381,6 +381,44 @@ async def test_jobs_count_days_in_the_deployment_zone(
     assert "Re-engage Quiet (dormant since 2026-10-02)" in tasks
 
 
+async def test_jobs_title_their_tasks_in_the_deployment_language(
+    make_settings: Callable[..., Settings], migrated_db: Database
+) -> None:
+    settings = make_settings(time_zone="Asia/Shanghai", locale="zh-CN", dormant_days=30)
+    now = dt.datetime(2026, 12, 4, 20, 0, tzinfo=dt.UTC)
+    quiet_since = dt.datetime(2026, 10, 1, 18, 0, tzinfo=dt.UTC)
+    async with migrated_db.transaction() as session:
+        owner = User(email="rep@example.com", name="Rep", password_hash=None)
+        session.add(owner)
+        await session.flush()
+        customer = models.Customer(
+            number="C-1",
+            name="北京远航",
+            kind="COMPANY",
+            stage="ACTIVE",
+            grade="STANDARD",
+            owner_id=owner.id,
+            created_at=quiet_since,
+            updated_at=quiet_since,
+        )
+        session.add(customer)
+        await session.flush()
+        session.add(
+            models.Contact(
+                customer_id=customer.id,
+                name="张伟",
+                birthday=dt.date(1988, 12, 12),
+                is_primary=True,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    await jobs.run(migrated_db, settings, now)
+    async with migrated_db.read() as session:
+        titles = set((await session.scalars(select(models.Task.title))).all())
+    assert titles == {"张伟 的生日（2026-12-12）", "重新联系 北京远航（自 2026-10-02 起休眠）"}  # noqa: RUF001
+
+
 async def test_a_stored_zone_the_database_no_longer_knows_falls_back(admin: Api) -> None:
     task_id = await a_task(admin)
     async with admin.db.transaction() as session:

@@ -132,9 +132,14 @@ async def _duplicates(
         check.fail(name, duplicate_message(name, number, may_read), UserErrorCode.DUPLICATE)
 
 
+FIELD_NAMES = {"email": _("email"), "phone": _("phone number"), "number": _("number")}
+"""The words for the fields a duplicate is found by, as messages name them."""
+
+
 def duplicate_message(name: str, number: str, may_read: bool) -> str:
     """What a refused duplicate ``name`` (email, phone) says: the other customer's number
     only to a caller who may read that customer."""
+    name = FIELD_NAMES.get(name, name)
     if may_read:
         return _("customer {number} already has this {name}", number=number, name=name)
     return _("another customer already has this {name}", name=name)

@@ -15,8 +15,9 @@ SQLite compares text.
 The key functions are copied here, frozen, rather than imported from ``core.text_keys``:
 the keys this revision writes must stay what they were when it was written, whatever the
 live code becomes (a later change of the keys comes with a revision of its own that fills
-them again). Their data, pypinyin's dictionaries, is pinned to a major version in
-pyproject.toml. The downgrade drops the columns and puts the earlier indexes back.
+them again). Their data, pypinyin's dictionaries, is pinned to one minor series in
+pyproject.toml (0.x releases may change readings). The downgrade drops the columns and
+puts the earlier indexes back.
 
 Revision ID: core_0008
 Revises: core_0007
