@@ -44,7 +44,7 @@ typecheck:
 	$(BIN)/mypy core plugins schema tests bench clients
 
 pytest:
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=20
 
 ## The example plugin (docs/warranty) as a partner installs it: the package and the plugin in
 ## a venv of their own, the plugin type-checked strictly against the installed package and
