@@ -175,7 +175,11 @@ class WeekdaySpansInput:
 @strawberry.input
 class SetBusinessHoursInput:
     enabled: bool = strawberry.field(description="false removes the calendar (every hour counts).")
-    time_zone: str | None = None
+    time_zone: str | None = strawberry.field(
+        default=None,
+        description="IANA time zone of the hours (Asia/Shanghai, any case); null: the "
+        "deployment's (CRM_TIME_ZONE).",
+    )
     weekdays: list[int] = strawberry.field(
         default_factory=lambda: [1, 2, 3, 4, 5], description="1 = Monday."
     )

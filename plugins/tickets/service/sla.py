@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -220,13 +219,10 @@ async def set_business_hours(
             audit.record(session, actor, "ticket_business_hours.cleared", "BusinessHours", 1)
         return None
     check = Check()
-    zone = (time_zone or "").strip()
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
-        check.fail(
-            "timeZone", _("is not an IANA time zone such as Europe/Berlin"), UserErrorCode.INVALID
-        )
+    # The zone as the zone database spells it (any case); none: the deployment's.
+    zone = check.time_zone("timeZone", time_zone) or (
+        context.settings.time_zone if not (time_zone or "").strip() else ""
+    )
     days = sorted(set(weekdays))
     if not days or any(not 1 <= d <= 7 for d in days):
         check.fail(
