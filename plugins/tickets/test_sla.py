@@ -388,6 +388,15 @@ async def test_business_hours_take_the_deployment_zone_and_any_case(admin: Api) 
     assert payload["businessHours"]["timeZone"] == "Asia/Shanghai"
 
 
+async def test_business_hours_without_working_time_are_refused(admin: Api) -> None:
+    # Mondays only, and every Monday from 2020 to 2045 a holiday: no SLA could end.
+    first = dt.date(2020, 1, 6)  # a Monday
+    mondays = [(first + dt.timedelta(weeks=n)).isoformat() for n in range(52 * 26)]
+    payload = await set_hours(admin, timeZone="UTC", weekdays=[1], holidays=mondays)
+    assert payload["businessHours"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("holidays", "INVALID")]
+
+
 async def test_business_hours_refusals(admin: Api) -> None:
     cases: list[tuple[dict[str, Any], list[tuple[str, str]]]] = [
         ({"timeZone": "Mars/Olympus"}, [("timeZone", "INVALID")]),

@@ -14,6 +14,7 @@ from core.plugin_api import (
     Check,
     RequestContext,
     UserErrorCode,
+    UserErrors,
     actor_of,
     audit,
     require,
@@ -269,6 +270,14 @@ async def set_business_hours(
     row.working_days = sorted({d.isoformat() for d in working_days})
     row.holiday_calendar = named
     row.updated_at = context.now()
+    try:
+        calendar_of(row).add(context.now(), 60)
+    except ValueError:  # every working day of the next ten years is a holiday
+        raise UserErrors.single(
+            "holidays",
+            _("leaves no working time in the next ten years"),
+            UserErrorCode.INVALID,
+        ) from None
     await session.flush()
     await refresh_open_sla_due(session)
     audit.record(
