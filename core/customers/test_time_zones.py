@@ -335,21 +335,18 @@ async def test_today_is_the_callers_calendar_day(
         ok(await beijing.gql(CREATE_CONTACT, {"input": born_today}), "createContact")
 
 
-async def test_jobs_count_days_in_the_deployment_zone(
-    make_settings: Callable[..., Settings], migrated_db: Database
+async def quiet_customer(
+    db: Database, name: str, contact: str, quiet_since: dt.datetime, now: dt.datetime
 ) -> None:
-    settings = make_settings(time_zone="Asia/Shanghai", dormant_days=30)
-    # 20:00 UTC on 4 December: 5 December in Shanghai, so a birthday on 12 December is
-    # within the week; in UTC it is not yet.
-    now = dt.datetime(2026, 12, 4, 20, 0, tzinfo=dt.UTC)
-    quiet_since = dt.datetime(2026, 10, 1, 18, 0, tzinfo=dt.UTC)  # 2 October in Shanghai
-    async with migrated_db.transaction() as session:
+    """An active customer with no interaction since ``quiet_since``, owned by a user, whose
+    contact ``contact`` has a birthday on 12 December."""
+    async with db.transaction() as session:
         owner = User(email="rep@example.com", name="Rep", password_hash=None)
         session.add(owner)
         await session.flush()
         customer = models.Customer(
             number="C-1",
-            name="Quiet",
+            name=name,
             kind="COMPANY",
             stage="ACTIVE",
             grade="STANDARD",
@@ -362,13 +359,24 @@ async def test_jobs_count_days_in_the_deployment_zone(
         session.add(
             models.Contact(
                 customer_id=customer.id,
-                name="Li Wei",
+                name=contact,
                 birthday=dt.date(1988, 12, 12),
                 is_primary=True,
                 created_at=now,
                 updated_at=now,
             )
         )
+
+
+async def test_jobs_count_days_in_the_deployment_zone(
+    make_settings: Callable[..., Settings], migrated_db: Database
+) -> None:
+    settings = make_settings(time_zone="Asia/Shanghai", dormant_days=30)
+    # 20:00 UTC on 4 December: 5 December in Shanghai, so a birthday on 12 December is
+    # within the week; in UTC it is not yet.
+    now = dt.datetime(2026, 12, 4, 20, 0, tzinfo=dt.UTC)
+    quiet_since = dt.datetime(2026, 10, 1, 18, 0, tzinfo=dt.UTC)  # 2 October in Shanghai
+    await quiet_customer(migrated_db, "Quiet", "Li Wei", quiet_since, now)
     async with migrated_db.transaction() as session:
         assert await jobs.birthday_reminders(session, now) == 0  # UTC: not yet
     result = await jobs.run(migrated_db, settings, now)
@@ -387,32 +395,7 @@ async def test_jobs_title_their_tasks_in_the_deployment_language(
     settings = make_settings(time_zone="Asia/Shanghai", locale="zh-CN", dormant_days=30)
     now = dt.datetime(2026, 12, 4, 20, 0, tzinfo=dt.UTC)
     quiet_since = dt.datetime(2026, 10, 1, 18, 0, tzinfo=dt.UTC)
-    async with migrated_db.transaction() as session:
-        owner = User(email="rep@example.com", name="Rep", password_hash=None)
-        session.add(owner)
-        await session.flush()
-        customer = models.Customer(
-            number="C-1",
-            name="北京远航",
-            kind="COMPANY",
-            stage="ACTIVE",
-            grade="STANDARD",
-            owner_id=owner.id,
-            created_at=quiet_since,
-            updated_at=quiet_since,
-        )
-        session.add(customer)
-        await session.flush()
-        session.add(
-            models.Contact(
-                customer_id=customer.id,
-                name="张伟",
-                birthday=dt.date(1988, 12, 12),
-                is_primary=True,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    await quiet_customer(migrated_db, "北京远航", "张伟", quiet_since, now)
     await jobs.run(migrated_db, settings, now)
     async with migrated_db.read() as session:
         titles = set((await session.scalars(select(models.Task.title))).all())
