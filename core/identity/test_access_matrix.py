@@ -298,7 +298,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "updateMyPreferences",
-        'mutation { updateMyPreferences(input: {timeZone: "Asia/Shanghai", locale: "zh-CN"}) '
+        'mutation { updateMyPreferences(input: {timeZone: "Asia/Shanghai", locale: "en"}) '
         f"{{ user {{ timeZone }} {ERRORS} }} }}",
     ),
     Operation(

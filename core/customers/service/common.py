@@ -132,7 +132,7 @@ async def _duplicates(
         check.fail(name, duplicate_message(name, number, may_read), UserErrorCode.DUPLICATE)
 
 
-FIELD_NAMES = {"email": _("email"), "phone": _("phone number"), "number": _("number")}
+FIELD_NAMES = {"email": _("email"), "phone": _("phone"), "number": _("number")}
 """The words for the fields a duplicate is found by, as messages name them."""
 
 
