@@ -20,6 +20,10 @@ Scope = strawberry.enum(
 )
 
 
+LOCALE_HELP = "`en` or `zh-CN`; null: the deployment's (`CRM_LOCALE`)."
+ZONE_HELP = "IANA time zone, e.g. `Asia/Shanghai`; null: the deployment's (`CRM_TIME_ZONE`)."
+
+
 @strawberry.input
 class LoginInput:
     email: str
@@ -73,28 +77,14 @@ class UpdateUserInput:
         default=strawberry.UNSET, description="A team, or null to leave the team."
     )
     active: bool | None = strawberry.UNSET
-    locale: str | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="`en` or `zh-CN`; null: the deployment's (`CRM_LOCALE`).",
-    )
-    time_zone: str | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="IANA time zone, e.g. `Asia/Shanghai`; null: the deployment's "
-        "(`CRM_TIME_ZONE`).",
-    )
+    locale: str | None = strawberry.field(default=strawberry.UNSET, description=LOCALE_HELP)
+    time_zone: str | None = strawberry.field(default=strawberry.UNSET, description=ZONE_HELP)
 
 
 @strawberry.input(description="The signed-in user's own preferences; a field left out stays.")
 class UpdateMyPreferencesInput:
-    locale: str | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="`en` or `zh-CN`; null: the deployment's (`CRM_LOCALE`).",
-    )
-    time_zone: str | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="IANA time zone, e.g. `Asia/Shanghai`; null: the deployment's "
-        "(`CRM_TIME_ZONE`).",
-    )
+    locale: str | None = strawberry.field(default=strawberry.UNSET, description=LOCALE_HELP)
+    time_zone: str | None = strawberry.field(default=strawberry.UNSET, description=ZONE_HELP)
 
 
 @strawberry.input

@@ -18,6 +18,7 @@ from core.identity.service.api_tokens import (
     create_api_token,
     revoke_api_token,
 )
+from core.identity.service.preferences import update_my_preferences
 from core.identity.service.roles import (
     ROLE_KEY,
     GrantInput,
@@ -27,8 +28,8 @@ from core.identity.service.roles import (
     update_role,
 )
 from core.identity.service.teams import create_team, team_named, update_team
+from core.identity.service.user_changes import USER_FIELDS
 from core.identity.service.users import (
-    USER_FIELDS,
     NewUser,
     PreparedPassword,
     add_user,
@@ -40,7 +41,6 @@ from core.identity.service.users import (
     prepare_password_change,
     role_keys,
     set_user_password,
-    update_my_preferences,
     update_user,
 )
 

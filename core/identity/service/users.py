@@ -6,7 +6,7 @@ they hold themselves, and the last active administrator cannot be deactivated or
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,16 +25,9 @@ from core.i18n import _
 from core.identity import auth, passwords
 from core.identity.models import AuthSession, Role, Team, User, UserRole
 from core.identity.service.common import _forbidden, _not_found, _uncovered
-from core.validation import Check, global_id, require_version, snapshot
-
-USER_FIELDS: dict[str, str | Callable[[Any], Any]] = {
-    "email": "email",
-    "name": "name",
-    "active": "is_active",
-    "teamId": lambda user: global_id("Team", user.team_id),
-    "locale": "locale",
-    "timeZone": "time_zone",
-}
+from core.identity.service.preferences import set_preferences
+from core.identity.service.user_changes import USER_FIELDS, record_user_change
+from core.validation import Check, require_version, snapshot
 
 
 async def managed_user(
@@ -319,46 +312,7 @@ async def update_user(
         if not changes["active"]:
             await _deactivate_checks(session, context, user, active_field)
         user.is_active = bool(changes["active"])
-    after = snapshot(user, USER_FIELDS)
-    diff = audit.diff(before, after)
-    if diff:
-        user.updated_at = context.now()
-        await session.flush()
-        audit.record(session, actor_of(context), "user.updated", "User", user.id, diff)
-    return user
-
-
-def set_preferences(check: Check, user: User, changes: Mapping[str, Any]) -> None:
-    """Set the ``locale`` and ``time_zone`` given in ``changes`` (null: the deployment's);
-    a refused one goes to ``check`` and leaves the user as they were."""
-    if "locale" in changes:
-        locale = check.locale("locale", changes["locale"])
-        if not check.has_error("locale"):
-            user.locale = locale
-    if "time_zone" in changes:
-        time_zone = check.time_zone("timeZone", changes["time_zone"])
-        if not check.has_error("timeZone"):
-            user.time_zone = time_zone
-
-
-async def update_my_preferences(
-    session: AsyncSession, context: RequestContext, changes: Mapping[str, Any]
-) -> User:
-    """The signed-in user's own locale and time zone (keys ``locale``, ``time_zone``; only
-    those given), audited as ``user.updated``. No permission beyond signing in."""
-    caller = require(context)
-    user = await session.get(User, caller.user_id, with_for_update=True)
-    if user is None:
-        raise _not_found("id", "user")
-    check = Check()
-    before = snapshot(user, USER_FIELDS)
-    set_preferences(check, user, changes)
-    check.done()
-    diff = audit.diff(before, snapshot(user, USER_FIELDS))
-    if diff:
-        user.updated_at = context.now()
-        await session.flush()
-        audit.record(session, actor_of(context), "user.updated", "User", user.id, diff)
+    await record_user_change(session, context, user, before)
     return user
 
 
