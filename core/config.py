@@ -280,7 +280,7 @@ class Settings(BaseSettings):
     @field_validator("mail_from")
     @classmethod
     def _mail_address(cls, value: str) -> str:
-        from core.mail import parse_from
+        from core.mail_transport import parse_from
 
         return parse_from(value)
 

@@ -1,4 +1,4 @@
-"""E-mail: templates rendered in the recipient's language, and the transports that send them.
+"""E-mail: templates rendered in the recipient's language, and the outbox's e-mail channel.
 
 A mail is three templates of one name: ``<name>.subject.j2``, ``<name>.txt.j2`` and
 ``<name>.html.j2`` (Jinja2; the HTML one autoescaped). Core's live in ``core/mail_templates``
@@ -15,101 +15,59 @@ recipient's zone. ``make messages`` extracts the templates' messages with the Py
 
 Nothing is sent from a request: :func:`send_email` renders and writes an outbox row in
 the caller's transaction; the outbox worker later calls :func:`deliver_email`, which sends
-through :func:`send_mail` by ``CRM_MAIL_BACKEND`` (SMTP, a folder of ``.eml`` files, or
-the log). A failure raises :class:`core.outbox.DeliveryFailed`, permanent when the server
-refuses the recipient or the message for good (5xx), retried otherwise.
+through :func:`core.mail_transport.send_mail` by ``CRM_MAIL_BACKEND`` (SMTP, a folder of
+``.eml`` files, or the log).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import email.policy
-import logging
-import os
 import re
 import uuid
 import weakref
-from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import aiosmtplib
 import jinja2
 from babel.dates import format_date
 from babel.dates import format_datetime as babel_datetime
-from email_validator import EmailNotValidError, validate_email
 
 from core.i18n import SUPPORTED_LOCALES, Text, current_locale, render, translate, use_locale
+from core.mail_transport import (
+    DeliveryFailed,
+    MailError,
+    OutgoingMail,
+    format_address,
+    parse_address,
+    send_mail,
+)
 from core.zones import current_zone, use_zone
 
 if TYPE_CHECKING:
     import pluggy
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-    from core.config import Settings
+    from core.outbox import Delivery
 
-logger = logging.getLogger("crm.mail")
+__all__ = [
+    "CHANNEL",
+    "MailError",
+    "MailTemplates",
+    "OutgoingMail",
+    "RenderedMail",
+    "deliver_email",
+    "mail_templates",
+    "render_mail",
+    "send_email",
+    "send_mail",
+]
 
 CORE_TEMPLATES = Path(__file__).parent / "mail_templates"
 PARTS = ("subject", "txt", "html")
 CHANNEL = "email"
-MIME_POLICY = SMTP.clone(cte_type="7bit")
-"""CRLF lines, RFC 2047 headers and base64 or quoted-printable bodies: any relay takes them."""
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class MailError(Exception):
-    """A mail cannot be made: an unknown template or locale, a bad address, a template
-    directory two modules claim. The message says which."""
-
-
-# Until core.outbox exists on this branch: the contract's exception, raised the same way.
-class DeliveryFailed(Exception):
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-
-
-# --- addresses ------------------------------------------------------------------------------
-
-
-def mail_address(value: str) -> str:
-    """``value`` as a normalised address (``ann@example.com``), or :class:`MailError`
-    saying why it is not one."""
-    try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise MailError(f"{value!r} is not an e-mail address: {exc}") from None
-
-
-def parse_from(value: str) -> str:
-    """A From header value (``CRM <crm@example.com>`` or a bare address) checked and
-    written canonically; ``ValueError`` saying what is wrong otherwise. A ``localhost``
-    domain is allowed (a development relay)."""
-    problem = "must be an address such as crm@example.com or CRM <crm@example.com>"
-    try:
-        header = email.policy.default.header_factory("From", value.strip())
-        addresses = list(getattr(header, "addresses", ()))
-    except (ValueError, IndexError, TypeError):
-        raise ValueError(problem) from None
-    if len(addresses) != 1 or header.defects or not addresses[0].domain:
-        raise ValueError(problem)
-    name, address = addresses[0].display_name, addresses[0].addr_spec
-    local, _at, domain = address.rpartition("@")
-    try:
-        if domain.lower() == "localhost":
-            validate_email(f"{local}@example.com", check_deliverability=False)
-        else:
-            address = validate_email(address, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"{address!r} is not an e-mail address: {exc}") from None
-    return str(Address(display_name=name, addr_spec=address)) if name else address
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -301,121 +259,79 @@ def render_mail(
         raise MailError(f"mail template {template!r}: {exc.message}") from None
 
 
-# --- sending --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutgoingMail:
-    """One message to send. ``message_id`` stays the same on every attempt (the
-    ``Message-ID`` header: a bare token gets the From address's domain); ``date`` is when it
-    was written; ``headers`` adds more (``List-Unsubscribe``)."""
-
-    to: str
-    subject: str
-    text: str
-    html: str
-    message_id: str
-    date: dt.datetime
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def message_id_header(settings: Settings, message_id: str) -> str:
-    if message_id.startswith("<") and message_id.endswith(">"):
-        return message_id
-    if "@" in message_id:
-        return f"<{message_id}>"
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
-    return f"<{message_id}@{domain}>"
-
-
-def build_message(settings: Settings, mail: OutgoingMail) -> EmailMessage:
-    """The MIME message: multipart/alternative (plain text, then HTML), UTF-8, its headers
-    encoded as RFC 2047 asks. A header holding a line break is a :class:`MailError`."""
-    message = EmailMessage(policy=MIME_POLICY)
-    try:
-        message["From"] = settings.mail_from
-        message["To"] = mail.to
-        message["Subject"] = mail.subject
-        message["Date"] = format_datetime(mail.date.astimezone(dt.UTC))
-        message["Message-ID"] = message_id_header(settings, mail.message_id)
-        for name, value in mail.headers.items():
-            message[name] = value
-    except (ValueError, TypeError) as exc:
-        raise MailError(f"cannot write the message's headers: {exc}") from None
-    message.set_content(mail.text, charset="utf-8")
-    message.add_alternative(mail.html, subtype="html", charset="utf-8")
-    return message
-
-
-async def send_mail(settings: Settings, mail: OutgoingMail) -> None:
-    """Send ``mail`` by ``CRM_MAIL_BACKEND``; :class:`DeliveryFailed` when it cannot be."""
-    try:
-        message = build_message(settings, mail)
-    except MailError as exc:
-        raise DeliveryFailed(str(exc), permanent=True) from None
-    if settings.mail_backend == "smtp":
-        await _send_smtp(settings, message)
-    elif settings.mail_backend == "folder":
-        await asyncio.to_thread(_write_eml, settings.resolved_mail_folder, mail, message)
-    else:
-        logger.info(
-            "mail to %s: %s",
-            mail.to,
-            mail.subject,
-            extra={"message_id": message["Message-ID"], "text": mail.text},
-        )
-
-
-async def _send_smtp(settings: Settings, message: EmailMessage) -> None:
-    try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username or None,
-            password=settings.smtp_password or None,
-            use_tls=settings.smtp_security == "tls",
-            start_tls=settings.smtp_security == "starttls",
-            timeout=settings.smtp_timeout,
-        )
-    except aiosmtplib.SMTPRecipientsRefused as exc:
-        codes = [refused.code for refused in exc.recipients]
-        reasons = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-        permanent = all(500 <= code < 600 for code in codes)
-        raise DeliveryFailed(f"recipient refused: {reasons}", permanent=permanent) from None
-    except aiosmtplib.SMTPDataError as exc:
-        raise DeliveryFailed(
-            f"message refused: {exc.code} {exc.message}", permanent=500 <= exc.code < 600
-        ) from None
-    except aiosmtplib.SMTPResponseException as exc:  # sender refused, login failed, ...
-        raise DeliveryFailed(f"SMTP server said {exc.code} {exc.message}") from None
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        reason = str(exc) or type(exc).__name__
-        raise DeliveryFailed(
-            f"cannot reach {settings.smtp_host}:{settings.smtp_port}: {reason}"
-        ) from None
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
-
-
-def eml_path(folder: Path, message_id: str) -> Path:
-    """The file the folder backend writes a message to: named after its id."""
-    name = _UNSAFE.sub("_", message_id.strip("<>")).lstrip(".") or "message"
-    return folder / f"{name[:200]}.eml"
-
-
-def _write_eml(folder: Path, mail: OutgoingMail, message: EmailMessage) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        target = eml_path(folder, mail.message_id)
-        temporary = folder / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        temporary.write_bytes(message.as_bytes())
-        os.replace(temporary, target)
-    except OSError as exc:
-        raise DeliveryFailed(f"cannot write mail into {folder}: {exc.strerror}") from None
-
-
 # --- the outbox -----------------------------------------------------------------------------
 
-Clock = Callable[[], dt.datetime]
+
+async def send_email(
+    session: AsyncSession,
+    pm: pluggy.PluginManager,
+    *,
+    to: str,
+    template: str,
+    values: Mapping[str, Any],
+    locale: str,
+    zone: dt.tzinfo,
+    now: dt.datetime,
+    kind: str,
+    dedupe_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> int | None:
+    """Write a mail to the outbox in the caller's transaction; the outbox worker sends it
+    once that commits (:func:`deliver_email`), and nothing when it rolls back.
+
+    The mail is rendered now, in ``locale`` with times in ``zone`` (:func:`render_mail`).
+    ``to`` is an address or ``Name <address>``; ``kind`` says what the mail is about
+    (``tickets.assigned``); a ``dedupe_key`` used before writes nothing. ``headers`` adds
+    headers (``List-Unsubscribe``). Returns the outbox row's id, or ``None`` for a repeated
+    ``dedupe_key``. A bad address or header, an unknown template or locale, or a value the
+    template lacks is a :class:`MailError`, raised before anything is written.
+    """
+    from core.outbox import enqueue_message
+
+    try:
+        name, address = parse_address(to)
+    except ValueError as exc:
+        raise MailError(f"to: {to!r} {exc}") from None
+    extra = dict(headers or {})
+    for header, value in extra.items():
+        if not header.isascii() or any(char in header + value for char in "\r\n") or ":" in header:
+            raise MailError(f"headers: {header!r} is not a header name and one-line value")
+    rendered = render_mail(pm, template, locale=locale, zone=zone, values=values)
+    payload = {
+        "to": format_address(name, address),
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "html": rendered.html,
+        "message_id": uuid.uuid4().hex,
+        "headers": extra,
+        "template": template,
+        "locale": locale,
+    }
+    return await enqueue_message(
+        session,
+        channel=CHANNEL,
+        kind=kind,
+        recipient=address,
+        payload=payload,
+        now=now,
+        dedupe_key=dedupe_key,
+    )
+
+
+async def deliver_email(delivery: Delivery) -> None:
+    """The outbox's deliverer for channel ``email``: sends the mail :func:`send_email`
+    wrote, with the same ``Message-ID`` on every attempt and its ``Date`` when written."""
+    payload = delivery.payload
+    try:
+        mail = OutgoingMail(
+            to=str(payload["to"]),
+            subject=str(payload["subject"]),
+            text=str(payload["text"]),
+            html=str(payload["html"]),
+            message_id=str(payload["message_id"]),
+            date=delivery.created_at,
+            headers={str(k): str(v) for k, v in (payload.get("headers") or {}).items()},
+        )
+    except (KeyError, AttributeError) as exc:
+        raise DeliveryFailed(f"the outbox row holds no mail (no {exc})", permanent=True) from None
+    await send_mail(delivery.settings, mail)

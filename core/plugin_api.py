@@ -74,6 +74,7 @@ from core.loaders import (
     group_by_key,
     one_by_key,
 )
+from core.mail import MailError, RenderedMail, render_mail, send_email
 from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
 from core.ordering import ORDER_BY_HELP, ListOrder, OrderDirection, SortKey
@@ -136,12 +137,14 @@ __all__ = [
     "JobStatus",
     "ListOrder",
     "Loader",
+    "MailError",
     "Migrations",
     "ModelNode",
     "OrderDirection",
     "PageArgs",
     "Permission",
     "PluginError",
+    "RenderedMail",
     "RequestContext",
     "Role",
     "Scope",
@@ -189,11 +192,13 @@ __all__ = [
     "paginate",
     "policy_through_customer",
     "render",
+    "render_mail",
     "request_cancel",
     "require",
     "require_version",
     "requires",
     "search_text",
+    "send_email",
     "transact",
     "translator",
     "utcnow",

@@ -26,14 +26,8 @@ from aiosmtpd.smtp import Envelope, Session
 from core import i18n
 from core.config import ConfigError, Settings, load_settings
 from core.host import CRMPluginManager, build_plugin_manager
-from core.mail import (
-    DeliveryFailed,
-    MailError,
-    OutgoingMail,
-    eml_path,
-    render_mail,
-    send_mail,
-)
+from core.mail import MailError, OutgoingMail, render_mail, send_mail
+from core.mail_transport import DeliveryFailed, eml_path
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WHEN = dt.datetime(2026, 12, 4, 21, 30, tzinfo=dt.UTC)
