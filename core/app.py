@@ -27,7 +27,6 @@ from strawberry import Schema
 
 from core import i18n, migrate
 from core.access import AuthenticationError, bearer_token
-from core.background import JobRunner
 from core.catalog import catalog_for
 from core.config import IPNetwork, Settings
 from core.context import RequestContext
@@ -37,6 +36,7 @@ from core.host import CRMPluginManager, call_in_turn
 from core.http import GraphQLEndpoint, internal_error_response
 from core.i18n import _
 from core.persisted import PersistedQueries
+from core.worker import Worker
 
 access_log = logging.getLogger("crm.access")
 logger = logging.getLogger("crm.app")
@@ -227,8 +227,8 @@ def assemble_app(
         stop = asyncio.Event()
         runner: asyncio.Task[None] | None = None
         if settings.worker_in_process:
-            jobs = JobRunner(db=db, settings=settings, pm=pm, clock=clock)
-            runner = asyncio.create_task(jobs.serve(stop), name="crm-job-runner")
+            worker = Worker(db=db, settings=settings, pm=pm, clock=clock)
+            runner = asyncio.create_task(worker.serve(stop), name="crm-worker")
         try:
             yield {}
         finally:

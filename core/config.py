@@ -179,6 +179,51 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(
         default=30, gt=0, le=600, description="Seconds an SMTP connection or reply may take."
     )
+    outbox_batch: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Outbox messages (emails, webhook calls) a worker claims and sends at once.",
+    )
+    outbox_lease_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86_400,
+        description="How long a worker holds a claimed batch: after it, a worker that died "
+        "holding messages has them delivered by another.",
+    )
+    outbox_max_attempts: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Tries before an outbox message is given up (FAILED).",
+    )
+    outbox_retry_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=86_400,
+        description="Wait after a first failed delivery; doubled after each further one, at "
+        "most six hours.",
+    )
+    outbox_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Delivered and given-up outbox messages are deleted after this many days.",
+    )
+    record_url: str = Field(
+        default="",
+        description="Address of a record in your app, with `{type}` and `{id}` (its GraphQL "
+        "type and global id), e.g. https://crm.example.com/{type}/{id}: notification emails "
+        "link to it; empty: they carry no link.",
+    )
+    task_reminder_hours: int = Field(
+        default=24,
+        ge=0,
+        le=24 * 90,
+        description="A task without its own reminder time is reminded this many hours before "
+        "it is due (0: at the due time).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -198,6 +243,20 @@ class Settings(BaseSettings):
                 "must start with sqlite:// or postgresql:// (drivers aiosqlite or asyncpg)"
             )
         return scheme + ":" + value.split(":", 1)[1] if ":" in value else value
+
+    @field_validator("record_url")
+    @classmethod
+    def _record_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        try:
+            example = value.format(type="Customer", id="Q3VzdG9tZXI6MQ==")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may contain only the placeholders {type} and {id}") from None
+        if not example.startswith(("http://", "https://")) or "{id}" not in value:
+            raise ValueError("must be an http(s) address containing {id}")
+        return value
 
     @field_validator("default_region")
     @classmethod

@@ -1,14 +1,19 @@
-"""The kernel's own contributions: core's migration branch and the root fields every
-deployment has (``node``, ``nodes``, ``system``). Registered first, as module ``core``."""
+"""The kernel's own contributions: core's migration branch, the root fields every
+deployment has (``node``, ``nodes``, ``system``) and the outbox's
+clean-up. Registered first, as module ``core``."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from core.extension import Migrations
 from core.hookspecs import hookimpl
+from core.outbox import purge_delivered
 from core.queries import CoreQuery
+from core.schedule import JobContext, PeriodicJob
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations" / "versions"
 
@@ -22,3 +27,13 @@ def crm_migrations() -> Migrations:
 @hookimpl
 def crm_graphql_query() -> type[Any]:
     return CoreQuery
+
+
+async def _purge_outbox(job: JobContext) -> Mapping[str, int]:
+    async with job.db.transaction() as session:
+        return {"outbox messages purged": await purge_delivered(session, job.settings, job.now)}
+
+
+@hookimpl
+def crm_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [PeriodicJob("outbox.purge", dt.timedelta(hours=6), _purge_outbox)]

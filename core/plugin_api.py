@@ -77,8 +77,11 @@ from core.loaders import (
 from core.mail import MailError, RenderedMail, render_mail, send_email
 from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
+from core.notifications.service import NotificationKind, notify
 from core.ordering import ORDER_BY_HELP, ListOrder, OrderDirection, SortKey
+from core.outbox import Deliverer, Delivery, DeliveryFailed, enqueue_message
 from core.pagination import Connection, PageArgs, check_page_args, paginate
+from core.schedule import JobContext, PeriodicJob
 from core.sequences import create_counter, drop_counter, format_number, next_value, next_values
 from core.types import DateTimeRange, in_range
 from core.validation import (
@@ -128,9 +131,13 @@ __all__ = [
     "CustomerNode",
     "Database",
     "DateTimeRange",
+    "Deliverer",
+    "Delivery",
+    "DeliveryFailed",
     "Grant",
     "Info",
     "JobCancelled",
+    "JobContext",
     "JobFailed",
     "JobHandler",
     "JobRun",
@@ -140,8 +147,10 @@ __all__ = [
     "MailError",
     "Migrations",
     "ModelNode",
+    "NotificationKind",
     "OrderDirection",
     "PageArgs",
+    "PeriodicJob",
     "Permission",
     "PluginError",
     "RenderedMail",
@@ -174,6 +183,7 @@ __all__ = [
     "customer_visible",
     "drop_counter",
     "enqueue",
+    "enqueue_message",
     "forbidden",
     "format_number",
     "global_id",
@@ -188,6 +198,7 @@ __all__ = [
     "next_value",
     "next_values",
     "not_found",
+    "notify",
     "one_by_key",
     "paginate",
     "policy_through_customer",

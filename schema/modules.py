@@ -13,12 +13,15 @@ from core.customers import hooks as customers_hooks
 from core.host import CRMPluginManager
 from core.host import build_plugin_manager as build_host
 from core.identity import hooks as identity_hooks
+from core.notifications import hooks as notifications_hooks
 
 CORE_MODULES: Mapping[str, Any] = {
     "core.identity": identity_hooks,
+    "core.notifications": notifications_hooks,
     "core.customers": customers_hooks,
 }
-"""Core's domains in module order: identity first (customers are owned by its users)."""
+"""Core's domains in module order: identity first (customers are owned by its users), then
+notifications (users' inboxes, which customers' reminders fill)."""
 
 
 def build_plugin_manager(

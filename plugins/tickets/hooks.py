@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
     AccessPolicy,
-    Database,
     Grant,
+    JobContext,
     Migrations,
+    PeriodicJob,
     Permission,
     RequestContext,
     Settings,
@@ -173,14 +174,16 @@ async def crm_customer_merge(
     return {"tickets": moved}
 
 
-@hookimpl
-async def crm_jobs_run(
-    db: Database, settings: Settings, now: dt.datetime, pm: pluggy.PluginManager
-) -> Mapping[str, int]:
+async def _auto_close(job: JobContext) -> Mapping[str, int]:
     days = ticket_settings.load().autoclose_days
-    async with db.transaction() as session:
-        closed = await service.auto_close(session, pm, days, now)
+    async with job.db.transaction() as session:
+        closed = await service.auto_close(session, job.pm, days, job.now)
     return {"tickets auto-closed": closed}
+
+
+@hookimpl
+def crm_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [PeriodicJob("tickets.auto_close", dt.timedelta(hours=1), _auto_close)]
 
 
 @hookimpl
