@@ -36,13 +36,13 @@ from babel.dates import format_datetime as babel_datetime
 
 from core.i18n import SUPPORTED_LOCALES, Text, current_locale, render, translate, use_locale
 from core.mail_transport import (
-    DeliveryFailed,
     MailError,
     OutgoingMail,
     format_address,
     parse_address,
     send_mail,
 )
+from core.outbox import DeliveryFailed
 from core.zones import current_zone, use_zone
 
 if TYPE_CHECKING:

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import aiosmtplib
 from email_validator import EmailNotValidError, validate_email
 
+from core.outbox import DeliveryFailed
+
 if TYPE_CHECKING:
     from core.config import Settings
 
@@ -39,14 +41,6 @@ MIME_POLICY = SMTP.clone(cte_type="7bit")
 class MailError(Exception):
     """A mail cannot be made: an unknown template or locale, a bad address, a template
     directory two modules claim. The message says which."""
-
-
-# Until core.outbox exists on this branch: the contract's exception, raised the same way.
-class DeliveryFailed(Exception):
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
 
 
 # --- addresses ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import email
 import email.policy
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,12 +22,17 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import i18n
 from core.config import ConfigError, Settings, load_settings
+from core.db import Database
 from core.host import CRMPluginManager, build_plugin_manager
-from core.mail import MailError, OutgoingMail, render_mail, send_mail
-from core.mail_transport import DeliveryFailed, eml_path
+from core.mail import MailError, OutgoingMail, render_mail, send_email, send_mail
+from core.mail_transport import eml_path
+from core.outbox import DeliveryFailed, OutboxMessage, OutboxStatus, OutboxWorker
+from schema.testkit_tools import FakeClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WHEN = dt.datetime(2026, 12, 4, 21, 30, tzinfo=dt.UTC)
@@ -380,3 +385,148 @@ def test_mail_from_is_written_canonically(tmp_path: Path) -> None:
     assert load_settings(data_dir=tmp_path, mail_from="crm@example.com").mail_from == (
         "crm@example.com"
     )
+
+
+# --- through the outbox ---------------------------------------------------------------------
+
+
+def outbox_smtp_settings(make_settings: Callable[..., Settings], port: int) -> Settings:
+    return make_settings(
+        mail_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        smtp_timeout=10,
+        mail_from="CRM <crm@example.com>",
+    )
+
+
+async def queue(
+    session: AsyncSession, pm: CRMPluginManager, now: dt.datetime, to: str, **more: Any
+) -> int | None:
+    return await send_email(
+        session,
+        pm,
+        to=to,
+        template="notification",
+        values={"title": i18n._("is required"), "body": "<b>7</b>", "url": LINK, "when": now},
+        locale=more.pop("locale", "zh-CN"),
+        zone=SHANGHAI,
+        now=now,
+        kind="tests.mail",
+        **more,
+    )
+
+
+async def test_a_committed_mail_is_sent_once_by_the_worker_a_rolled_back_one_never(
+    make_settings: Callable[..., Settings],
+    plugin_manager: CRMPluginManager,
+    migrated_db: Database,
+    smtp_server: tuple[Inbox, int],
+    clock: FakeClock,
+) -> None:
+    inbox, port = smtp_server
+    settings = outbox_smtp_settings(make_settings, port)
+
+    async with migrated_db.transaction() as session:
+        first = await queue(
+            session, plugin_manager, clock(), "王芳 <wang@Example.COM>", dedupe_key="m:1"
+        )
+        again = await queue(session, plugin_manager, clock(), "wang@example.com", dedupe_key="m:1")
+
+    async def failing_change() -> None:
+        async with migrated_db.transaction() as session:
+            await queue(session, plugin_manager, clock(), "rolled.back@example.com")
+            raise RuntimeError("the change fails")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
+    worker = OutboxWorker(db=migrated_db, settings=settings, pm=plugin_manager, clock=clock)
+    await worker.run_until_idle()
+    await worker.run_until_idle()
+
+    assert first is not None
+    assert again is None
+    message = inbox.only()
+    assert inbox.received[0][0] == ["wang@example.com"]
+    assert message["Subject"] == "为必填项"
+    assert message["To"].addresses[0].display_name == "王芳"
+    assert str(message["Message-ID"]).endswith("@example.com>")
+    text = message.get_body(("plain",))
+    assert text is not None
+    assert LINK in text.get_content()
+    async with migrated_db.read() as session:
+        row = await session.get(OutboxMessage, first)
+    assert row is not None
+    assert (row.channel, row.kind, row.recipient) == ("email", "tests.mail", "wang@example.com")
+    assert row.status == OutboxStatus.DELIVERED
+    assert row.attempts == 1
+
+
+async def test_a_refused_recipient_is_given_up_at_once(
+    make_settings: Callable[..., Settings],
+    plugin_manager: CRMPluginManager,
+    migrated_db: Database,
+    smtp_server: tuple[Inbox, int],
+    clock: FakeClock,
+) -> None:
+    inbox, port = smtp_server
+    async with migrated_db.transaction() as session:
+        refused = await queue(session, plugin_manager, clock(), REFUSED, locale="en")
+
+    worker = OutboxWorker(
+        db=migrated_db,
+        settings=outbox_smtp_settings(make_settings, port),
+        pm=plugin_manager,
+        clock=clock,
+    )
+    await worker.run_until_idle()
+
+    async with migrated_db.read() as session:
+        row = await session.get(OutboxMessage, refused)
+    assert row is not None
+    assert row.status == OutboxStatus.FAILED
+    assert row.attempts == 1
+    assert "550" in (row.last_error or "")
+    assert inbox.received == []
+
+
+async def test_an_unreachable_server_leaves_the_mail_for_a_retry(
+    make_settings: Callable[..., Settings],
+    plugin_manager: CRMPluginManager,
+    migrated_db: Database,
+    clock: FakeClock,
+) -> None:
+    async with migrated_db.transaction() as session:
+        pending = await queue(session, plugin_manager, clock(), "ann@example.com", locale="en")
+
+    worker = OutboxWorker(
+        db=migrated_db,
+        settings=outbox_smtp_settings(make_settings, free_port()),
+        pm=plugin_manager,
+        clock=clock,
+    )
+    await worker.run_until_idle()
+
+    async with migrated_db.read() as session:
+        row = await session.get(OutboxMessage, pending)
+    assert row is not None
+    assert row.status == OutboxStatus.PENDING
+    assert row.attempts == 1
+    assert row.next_attempt_at > clock()
+
+
+async def test_bad_input_to_send_email_writes_nothing(
+    plugin_manager: CRMPluginManager, migrated_db: Database, clock: FakeClock
+) -> None:
+    async with migrated_db.transaction() as session:
+        with pytest.raises(MailError, match="to: 'ann@' must be an address"):
+            await queue(session, plugin_manager, clock(), "ann@")
+        with pytest.raises(MailError, match="headers: 'X-A'"):
+            await queue(
+                session, plugin_manager, clock(), "a@example.com", headers={"X-A": "1\nB: 2"}
+            )
+        with pytest.raises(MailError, match="locale 'fr'"):
+            await queue(session, plugin_manager, clock(), "a@example.com", locale="fr")
+        rows = (await session.execute(select(OutboxMessage))).scalars().all()
+    assert rows == []
