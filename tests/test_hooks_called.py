@@ -1232,6 +1232,7 @@ async def test_crm_jobs_run_results_appear_in_the_output_of_crm_jobs_run(
         "outbox messages purged: 0",
         "customers marked dormant: 0",
         "birthday reminders created: 0",
+        "task reminders sent: 0",
         "churned customers archived: 2",
     ]
     assert second.output.splitlines()[-1] == "churned customers archived: 0"  # idempotent
@@ -1255,6 +1256,7 @@ async def test_periodic_jobs_run_in_module_order_core_first(
         "outbox.purge": {"outbox messages purged": 0},
         "customers.dormant": {"customers marked dormant": 1},
         "customers.birthdays": {"birthday reminders created": 0},
+        "customers.task_reminders": {"task reminders sent": 0},
         "janitor.churn": {"churned customers archived": 1},
     }
     assert janitor.runs == [(now, ["janitor"])]

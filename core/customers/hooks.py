@@ -18,6 +18,7 @@ from core.customers import (
     hookspecs,
     importing,
     jobs,
+    reminders,
     types,
     upload,
 )
@@ -25,6 +26,7 @@ from core.customers.mutations import CustomerMutation
 from core.customers.queries import CustomerQuery
 from core.extension import AccessPolicy, Grant, Permission
 from core.hookspecs import hookimpl
+from core.notifications.service import NotificationKind
 from core.schedule import PeriodicJob
 
 
@@ -86,7 +88,12 @@ def crm_job_handlers() -> Mapping[str, JobHandler]:
 
 @hookimpl
 def crm_periodic_jobs() -> Sequence[PeriodicJob]:
-    return jobs.PERIODIC_JOBS
+    return [*jobs.PERIODIC_JOBS, *reminders.PERIODIC_JOBS]
+
+
+@hookimpl
+def crm_notification_kinds() -> Mapping[str, NotificationKind]:
+    return reminders.KINDS
 
 
 @hookimpl

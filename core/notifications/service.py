@@ -22,6 +22,7 @@ from core.identity.models import User
 from core.notifications import broker
 from core.notifications.models import Notification, NotificationPreference
 from core.validation import Check
+from core.zones import zone
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -128,8 +129,9 @@ async def notify(
     told = 0
     for user in users:
         locale = user.locale or env.settings.locale
-        rendered_title = render(title, locale)[:MAX_TITLE]
-        rendered_body = render(body, locale)
+        user_zone = zone(user.time_zone) if user.time_zone else env.settings.zone
+        rendered_title = render(in_zone(title, user_zone), locale)[:MAX_TITLE]
+        rendered_body = render(in_zone(body, user_zone), locale)
         if chosen.get((user.id, IN_APP), True):
             inserted = await session.scalar(
                 _insert(session)(Notification)
@@ -151,6 +153,24 @@ async def notify(
             await broker.announce(session, user.id, inserted)
         told += 1
     return told
+
+
+def in_zone(text: Text | str, where: dt.tzinfo) -> Text | str:
+    """``text`` with its date-time parameters written as local times of ``where``
+    (``2026-12-05 09:00``), as its reader's clock shows them."""
+    if not isinstance(text, Text):
+        return text
+    params = {
+        name: (
+            value.astimezone(where).strftime("%Y-%m-%d %H:%M")
+            if isinstance(value, dt.datetime)
+            else in_zone(value, where)
+            if isinstance(value, Text)
+            else value
+        )
+        for name, value in text.params.items()
+    }
+    return Text(text.template, params, text.package)
 
 
 async def mark_read(

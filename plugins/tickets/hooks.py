@@ -21,6 +21,7 @@ from core.plugin_api import (
     Grant,
     JobContext,
     Migrations,
+    NotificationKind,
     PeriodicJob,
     Permission,
     RequestContext,
@@ -44,6 +45,7 @@ from plugins.tickets.queries import (
     customer_tickets,
     user_assigned_tickets,
 )
+from plugins.tickets.service import notices
 from plugins.tickets.types import Ticket
 
 _ = translator(__name__)
@@ -179,6 +181,11 @@ async def _auto_close(job: JobContext) -> Mapping[str, int]:
     async with job.db.transaction() as session:
         closed = await service.auto_close(session, job.pm, days, job.now)
     return {"tickets auto-closed": closed}
+
+
+@hookimpl
+def crm_notification_kinds() -> Mapping[str, NotificationKind]:
+    return notices.KINDS
 
 
 @hookimpl
