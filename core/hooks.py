@@ -1,6 +1,6 @@
 """The kernel's own contributions: core's migration branch, the root fields every
-deployment has (``node``, ``nodes``, ``system``) and the outbox's
-clean-up. Registered first, as module ``core``."""
+deployment has (``node``, ``nodes``, ``system``), the outbox's clean-up and its e-mail
+channel. Registered first, as module ``core``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 
 from core.extension import Migrations
 from core.hookspecs import hookimpl
-from core.outbox import purge_delivered
+from core.mail import CHANNEL as EMAIL_CHANNEL
+from core.mail import deliver_email
+from core.outbox import Deliverer, purge_delivered
 from core.queries import CoreQuery
 from core.schedule import JobContext, PeriodicJob
 
@@ -37,3 +39,8 @@ async def _purge_outbox(job: JobContext) -> Mapping[str, int]:
 @hookimpl
 def crm_periodic_jobs() -> Sequence[PeriodicJob]:
     return [PeriodicJob("outbox.purge", dt.timedelta(hours=6), _purge_outbox)]
+
+
+@hookimpl
+def crm_outbox_channels() -> Mapping[str, Deliverer]:
+    return {EMAIL_CHANNEL: deliver_email}

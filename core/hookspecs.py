@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import typer
     from sqlalchemy.ext.asyncio import AsyncSession
     from starlette.routing import BaseRoute
@@ -282,6 +284,28 @@ def crm_job_handlers() -> Mapping[str, JobHandler] | None:
     resumed by another runner carries on from there, and returns the final state. Raise
     ``JobFailed`` to end the job with a message for the client. A kind two modules register
     stops the runner's start.
+    """
+
+
+# -------------------------------------------------------------------------
+# E-mail
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def crm_mail_templates() -> Mapping[str, Path] | None:
+    """Add the module's mail templates (:mod:`core.mail`), a directory per namespace.
+
+    Called once per plugin manager, when the first mail is rendered. A directory holds three
+    Jinja2 files per mail, ``<name>.subject.j2``, ``<name>.txt.j2`` and ``<name>.html.j2``
+    (autoescaped); the mail is then ``<namespace>/<name>`` (``surveys/invitation``) for
+    :func:`core.plugin_api.send_email`. Fixed text is written ``{{ _("Hello {name}",
+    name=contact) }}`` and translated by the catalog of the nearest ``locale`` directory
+    above the templates (the module's own: ``make messages`` extracts the templates with
+    the Python code); ``{{ when | datetime }}`` shows a date-time in the recipient's zone.
+
+    :return: namespace (a lower-case name, usually the module's) -> directory, or ``None``.
+        A namespace two modules declare stops the first rendering with both named.
     """
 
 

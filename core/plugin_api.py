@@ -74,6 +74,7 @@ from core.loaders import (
     group_by_key,
     one_by_key,
 )
+from core.mail import MailError, RenderedMail, render_mail, send_email
 from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
 from core.notifications.service import NotificationKind, notify
@@ -143,6 +144,7 @@ __all__ = [
     "JobStatus",
     "ListOrder",
     "Loader",
+    "MailError",
     "Migrations",
     "ModelNode",
     "NotificationKind",
@@ -151,6 +153,7 @@ __all__ = [
     "PeriodicJob",
     "Permission",
     "PluginError",
+    "RenderedMail",
     "RequestContext",
     "Role",
     "Scope",
@@ -200,11 +203,13 @@ __all__ = [
     "paginate",
     "policy_through_customer",
     "render",
+    "render_mail",
     "request_cancel",
     "require",
     "require_version",
     "requires",
     "search_text",
+    "send_email",
     "transact",
     "translator",
     "utcnow",
