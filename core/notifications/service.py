@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import UserErrorCode
 from core.i18n import Text, _, render
 from core.identity.models import User
+from core.mail import send_email
 from core.notifications import broker
 from core.notifications.models import Notification, NotificationPreference
-from core.validation import Check
+from core.validation import Check, global_id
 from core.zones import zone
 
 if TYPE_CHECKING:
@@ -151,6 +152,24 @@ async def notify(
             if inserted is None:
                 continue  # told already
             await broker.announce(session, user.id, inserted)
+        if chosen.get((user.id, EMAIL), declared.email):
+            link = None
+            if subject is not None and env.settings.record_url:
+                link = env.settings.record_url.format(
+                    type=subject[0], id=global_id(subject[0], subject[1])
+                )
+            await send_email(
+                session,
+                env.pm,
+                to=user.email,
+                template="notification",
+                values={"title": rendered_title, "body": rendered_body, "url": link},
+                locale=locale,
+                zone=user_zone,
+                now=now,
+                kind=kind,
+                dedupe_key=f"notification:{user.id}:{dedupe_key}" if dedupe_key else None,
+            )
         told += 1
     return told
 
