@@ -21,7 +21,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry import Schema
 
@@ -36,6 +36,7 @@ from core.host import CRMPluginManager, call_in_turn
 from core.http import GraphQLEndpoint, internal_error_response
 from core.i18n import _
 from core.persisted import PersistedQueries
+from core.subscriptions import SubscriptionEndpoint
 from core.worker import Worker
 
 access_log = logging.getLogger("crm.access")
@@ -266,6 +267,18 @@ def assemble_app(
         )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "OPTIONS"]),
+        WebSocketRoute(
+            "/graphql",
+            SubscriptionEndpoint(
+                schema,
+                settings=settings,
+                db=db,
+                pm=pm,
+                catalog=catalog,
+                clock=clock,
+                allowed_origins=settings.cors_origin_list,
+            ),
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

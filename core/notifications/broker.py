@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -101,15 +100,20 @@ class Hub:
             self._listener = None
 
 
-_hubs: weakref.WeakKeyDictionary[Engine, Hub] = weakref.WeakKeyDictionary()
+_hubs: dict[str, Hub] = {}
+"""The process's hubs, by database URL: every engine of one database shares its hub."""
+
+
+def _key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
 
 
 def hub_of(db: Database) -> Hub:
-    """The process's hub for ``db`` (one per engine)."""
+    """The process's hub for ``db``'s database."""
     engine = db.engine.sync_engine
-    found = _hubs.get(engine)
+    found = _hubs.get(_key(engine))
     if found is None:
-        found = _hubs[engine] = Hub(engine)
+        found = _hubs[_key(engine)] = Hub(engine)
     return found
 
 
@@ -122,12 +126,12 @@ async def announce(session: AsyncSession, user_id: int, notification_id: int) ->
             {"channel": CHANNEL, "payload": f"{user_id}:{notification_id}"},
         )
         return
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    key = _key(bind if isinstance(bind, Engine) else bind.engine)
     pending: list[tuple[int, int]] = session.info.setdefault("crm_announcements", [])
     if not pending:
 
         def after_commit(_session: Any) -> None:
-            hub = _hubs.get(engine)
+            hub = _hubs.get(key)
             for user, notification in session.info.pop("crm_announcements", []):
                 if hub is not None:
                     hub.publish(user, notification)

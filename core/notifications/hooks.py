@@ -11,6 +11,7 @@ from core.hookspecs import hookimpl
 from core.notifications import types
 from core.notifications.mutations import NotificationMutation
 from core.notifications.queries import NotificationQuery
+from core.notifications.subscriptions import NotificationSubscription
 
 PERMISSIONS = (
     Permission("notifications:manage", "Read other users' notifications (support, audits)."),
@@ -25,6 +26,11 @@ def crm_graphql_query() -> type[Any]:
 @hookimpl
 def crm_graphql_mutation() -> type[Any]:
     return NotificationMutation
+
+
+@hookimpl
+def crm_graphql_subscription() -> type[Any]:
+    return NotificationSubscription
 
 
 @hookimpl
