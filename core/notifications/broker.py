@@ -123,6 +123,8 @@ async def announce(session: AsyncSession, user_id: int, notification_id: int) ->
         )
         return
     engine = bind if isinstance(bind, Engine) else bind.engine
+    # db.transaction() binds an engine with execution options: the hub is under the original.
+    engine = getattr(engine, "_proxied", engine)
     pending: list[tuple[int, int]] = session.info.setdefault("crm_announcements", [])
     if not pending:
 
@@ -132,7 +134,7 @@ async def announce(session: AsyncSession, user_id: int, notification_id: int) ->
                 if hub is not None:
                     hub.publish(user, notification)
 
-        def after_rollback(_session: Any) -> None:
+        def after_rollback(_session: Any, _previous_transaction: Any) -> None:
             session.info.pop("crm_announcements", None)
 
         event.listen(session.sync_session, "after_commit", after_commit, once=True)
