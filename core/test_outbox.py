@@ -31,6 +31,7 @@ from core.outbox import (
     enqueue_message,
     purge_delivered,
 )
+from schema.modules import build_plugin_manager
 from schema.testkit import FakeClock
 
 
@@ -350,3 +351,30 @@ async def test_two_workers_on_postgresql_deliver_each_message_exactly_once(
             )
         ).all()
     assert dict(statuses) == {OutboxStatus.DELIVERED: 1000}
+
+
+async def test_a_deliverers_unexpected_error_is_retried_like_a_failure(
+    migrated_db: Database, clock: FakeClock, recorder: Recorder, worker: Callable[..., OutboxWorker]
+) -> None:
+    [message_id] = await enqueue(migrated_db, clock)
+
+    async def broken(delivery: Delivery) -> None:
+        raise ValueError("a bug in the deliverer")
+
+    outbox = worker()
+    outbox.channels = {"test": broken}
+    assert await outbox.run_until_idle() == 1
+    found = await message(migrated_db, message_id)
+    assert found.status == OutboxStatus.PENDING
+    assert found.last_error == "unexpected error: ValueError"
+    clock.advance(minutes=1)
+    assert await worker().run_until_idle() == 1
+    assert recorder.delivered == [message_id]
+
+
+def test_two_plugins_delivering_one_channel_stop_the_worker(
+    migrated_db: Database, settings: Settings
+) -> None:
+    pm = build_plugin_manager(["one", "two"], extra_plugins={"one": Recorder(), "two": Recorder()})
+    with pytest.raises(RuntimeError, match="two modules deliver outbox messages of channel 'test'"):
+        OutboxWorker(db=migrated_db, settings=settings, pm=pm)
