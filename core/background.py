@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, undefer
 
 from core.db import Base, Database, UTCDateTime, utcnow
 from core.errors import UserErrors
+from core.host import declared
 from core.zones import use_zone
 
 if TYPE_CHECKING:
@@ -186,13 +187,7 @@ async def request_cancel(session: AsyncSession, job: BackgroundJob, now: dt.date
 
 def handlers_of(pm: CRMPluginManager) -> dict[str, JobHandler]:
     """Every module's job handlers by kind; a kind registered twice stops startup."""
-    found: dict[str, JobHandler] = {}
-    for contributed in pm.hook.crm_job_handlers():
-        for kind, handler in (contributed or {}).items():
-            if kind in found:
-                raise RuntimeError(f"two modules handle background jobs of kind {kind!r}")
-            found[kind] = handler
-    return found
+    return declared(pm, "crm_job_handlers", "the background job kind")
 
 
 @dataclass

@@ -220,6 +220,25 @@ def contributions(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> li
     return found
 
 
+def declared(pm: pluggy.PluginManager, hook_name: str, what: str) -> dict[str, Any]:
+    """The named entries every module declares through ``hook_name`` (each answer a mapping
+    of name to entry), merged in module order.
+
+    :raises PluginError: two modules declare the same name (both named in the message).
+    """
+    found: dict[str, Any] = {}
+    owners: dict[str, str] = {}
+    for module, answer in contributions(pm, hook_name):
+        for name, entry in answer.items():
+            if name in found:
+                raise PluginError(
+                    f"{what} {name!r} is declared by two modules: {owners[name]} and {module}"
+                )
+            found[name] = entry
+            owners[name] = module
+    return found
+
+
 async def call_in_turn(
     caller: pluggy.HookCaller, *, reverse: bool = False, **kwargs: Any
 ) -> list[Any]:

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, Database, UTCDateTime, utcnow
+from core.host import declared
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -143,13 +144,7 @@ async def enqueue_message(
 
 def channels_of(pm: CRMPluginManager) -> dict[str, Deliverer]:
     """Every module's deliverers by channel; a channel registered twice stops startup."""
-    found: dict[str, Deliverer] = {}
-    for contributed in pm.hook.crm_outbox_channels():
-        for channel, deliverer in (contributed or {}).items():
-            if channel in found:
-                raise RuntimeError(f"two modules deliver outbox messages of channel {channel!r}")
-            found[channel] = deliverer
-    return found
+    return declared(pm, "crm_outbox_channels", "the outbox channel")
 
 
 def backoff(settings: Settings, attempts: int) -> dt.timedelta:

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, Database, UTCDateTime, utcnow
+from core.host import PluginError, contributions
 from core.zones import use_zone
 
 if TYPE_CHECKING:
@@ -82,15 +83,21 @@ class PeriodicRun(Base):
 
 
 def jobs_of(pm: CRMPluginManager) -> list[PeriodicJob]:
-    """Every module's periodic jobs, in module order; a name declared twice stops startup."""
+    """Every module's periodic jobs, in module order; a name declared twice, or a job that
+    does not run every positive interval, stops startup."""
     found: dict[str, PeriodicJob] = {}
-    for contributed in pm.hook.crm_periodic_jobs():
-        for job in contributed or ():
+    owners: dict[str, str] = {}
+    for module, jobs in contributions(pm, "crm_periodic_jobs"):
+        for job in jobs:
             if job.name in found:
-                raise RuntimeError(f"two periodic jobs are named {job.name!r}")
+                raise PluginError(
+                    f"the periodic job {job.name!r} is declared by two modules: "
+                    f"{owners[job.name]} and {module}"
+                )
             if job.every <= dt.timedelta(0):
-                raise RuntimeError(f"periodic job {job.name!r} must run every positive interval")
+                raise PluginError(f"the periodic job {job.name!r} must run every positive interval")
             found[job.name] = job
+            owners[job.name] = module
     return list(found.values())
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from core.config import Settings
 from core.db import Database
 from core.hookspecs import hookimpl
-from core.host import CRMPluginManager
+from core.host import CRMPluginManager, PluginError
 from core.outbox import (
     Deliverer,
     Delivery,
@@ -376,5 +376,7 @@ def test_two_plugins_delivering_one_channel_stop_the_worker(
     migrated_db: Database, settings: Settings
 ) -> None:
     pm = build_plugin_manager(["one", "two"], extra_plugins={"one": Recorder(), "two": Recorder()})
-    with pytest.raises(RuntimeError, match="two modules deliver outbox messages of channel 'test'"):
+    with pytest.raises(
+        PluginError, match="the outbox channel 'test' is declared by two modules: one and two"
+    ):
         OutboxWorker(db=migrated_db, settings=settings, pm=pm)

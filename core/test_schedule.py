@@ -18,7 +18,7 @@ import pytest
 from core.config import Settings
 from core.db import Database
 from core.hookspecs import hookimpl
-from core.host import CRMPluginManager
+from core.host import CRMPluginManager, PluginError
 from core.schedule import (
     JOB_LEASE,
     RETRY_AFTER_ERROR,
@@ -243,5 +243,7 @@ async def test_two_plugins_declaring_one_job_name_stop_the_scheduler(
     pm = build_plugin_manager(
         ["one", "two"], extra_plugins={"one": Counting("test.same"), "two": Counting("test.same")}
     )
-    with pytest.raises(RuntimeError, match=r"two periodic jobs are named 'test\.same'"):
+    with pytest.raises(
+        PluginError, match=r"the periodic job 'test\.same' is declared by two modules: one and two"
+    ):
         Scheduler(db=db, settings=settings, pm=pm)

@@ -1511,5 +1511,5 @@ def test_a_job_kind_two_modules_handle_stops_the_runner(settings: Settings, db: 
         def crm_job_handlers(self) -> Mapping[str, Any]:
             return {"customers.import": Tally().count}
 
-    with pytest.raises(RuntimeError, match="two modules handle background jobs of kind"):
+    with pytest.raises(PluginError, match="the background job kind .* is declared by two modules"):
         background.JobRunner(db=db, settings=settings, pm=manager(imposter=Imposter()))

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import UserErrorCode
+from core.host import declared
 from core.i18n import Text, _, render
 from core.identity.models import User
 from core.mail import send_email
@@ -63,12 +64,9 @@ def kinds_of(pm: CRMPluginManager) -> dict[str, NotificationKind]:
     cached: dict[str, NotificationKind] | None = getattr(pm, "_notification_kinds", None)
     if cached is not None:
         return cached
-    found: dict[str, NotificationKind] = {}
-    for contributed in pm.hook.crm_notification_kinds():
-        for kind, declared in (contributed or {}).items():
-            if kind in found:
-                raise RuntimeError(f"two modules declare the notification kind {kind!r}")
-            found[kind] = declared
+    found: dict[str, NotificationKind] = declared(
+        pm, "crm_notification_kinds", "the notification kind"
+    )
     pm._notification_kinds = found  # type: ignore[attr-defined]
     return found
 
