@@ -89,6 +89,7 @@ from core.validation import (
     require_version,
     search_text,
 )
+from core.webhooks.events import emit_event
 
 __all__ = [
     "ADMINISTRATOR",
@@ -170,6 +171,7 @@ __all__ = [
     "customer_owned_by",
     "customer_visible",
     "drop_counter",
+    "emit_event",
     "enqueue",
     "forbidden",
     "format_number",

@@ -23,6 +23,7 @@ from core.plugin_api import (
     require_version,
     translator,
 )
+from plugins.tickets import webhooks
 from plugins.tickets.domain import OPEN_STATUSES, PRIORITY_ORDER
 from plugins.tickets.models import RoutingRule, Ticket
 from plugins.tickets.service.common import _event, writable_ticket
@@ -136,6 +137,7 @@ async def assign(
             {"assigneeId": global_id("User", assignee_id)},
         ),
     )
+    await webhooks.assigned(session, ticket, before, kind, now)
     return ticket
 
 
