@@ -249,6 +249,7 @@ async def rotate_secret(
         "webhook_subscription.secret_rotated",
         "WebhookSubscription",
         row.id,
+        {"secret": True},  # kept as {"changed": true}: a secret's values never are
     )
     return WithSecret(row, secret)
 
