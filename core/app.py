@@ -21,13 +21,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry import Schema
 
 from core import i18n, migrate
 from core.access import AuthenticationError, bearer_token
-from core.background import JobRunner
 from core.catalog import catalog_for
 from core.config import IPNetwork, Settings
 from core.context import RequestContext
@@ -37,6 +36,8 @@ from core.host import CRMPluginManager, call_in_turn
 from core.http import GraphQLEndpoint, internal_error_response
 from core.i18n import _
 from core.persisted import PersistedQueries
+from core.subscriptions import SubscriptionEndpoint
+from core.worker import Worker
 
 access_log = logging.getLogger("crm.access")
 logger = logging.getLogger("crm.app")
@@ -227,8 +228,8 @@ def assemble_app(
         stop = asyncio.Event()
         runner: asyncio.Task[None] | None = None
         if settings.worker_in_process:
-            jobs = JobRunner(db=db, settings=settings, pm=pm, clock=clock)
-            runner = asyncio.create_task(jobs.serve(stop), name="crm-job-runner")
+            worker = Worker(db=db, settings=settings, pm=pm, clock=clock)
+            runner = asyncio.create_task(worker.serve(stop), name="crm-worker")
         try:
             yield {}
         finally:
@@ -266,6 +267,18 @@ def assemble_app(
         )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "OPTIONS"]),
+        WebSocketRoute(
+            "/graphql",
+            SubscriptionEndpoint(
+                schema,
+                settings=settings,
+                db=db,
+                pm=pm,
+                catalog=catalog,
+                clock=clock,
+                allowed_origins=settings.cors_origin_list,
+            ),
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.i18n import LocaleName
@@ -150,6 +150,80 @@ class Settings(BaseSettings):
         description="Rows `importCustomers` takes in one request (one transaction); larger "
         "files go through `startCustomerImport`, a background job.",
     )
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="The service's address as people reach it: the base of links in e-mails.",
+    )
+    mail_backend: Literal["smtp", "folder", "console"] = Field(
+        default="console",
+        description="How e-mail leaves: smtp (CRM_SMTP_*), folder (one .eml file per message "
+        "in CRM_MAIL_FOLDER) or console (logged); console by default, so a fresh machine "
+        "never reaches out to a mail server.",
+    )
+    mail_folder: Path | None = Field(
+        default=None, description="Where the folder backend writes mail; unset: <data dir>/mail."
+    )
+    mail_from: str = Field(
+        default="CRM <crm@localhost>",
+        description="The From of every e-mail: an address, with a display name or without.",
+    )
+    smtp_host: str = Field(default="", description="The SMTP server; required with smtp.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls: plain connection upgraded with STARTTLS, required (port 587); "
+        "tls: TLS from the start (port 465); none: no encryption (a relay on the same host).",
+    )
+    smtp_username: str = Field(default="", description="Login at the SMTP server; empty: none.")
+    smtp_password: str = Field(default="", description="Password for CRM_SMTP_USERNAME.")
+    smtp_timeout: float = Field(
+        default=30, gt=0, le=600, description="Seconds an SMTP connection or reply may take."
+    )
+    outbox_batch: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Outbox messages (emails, webhook calls) a worker claims and sends at once.",
+    )
+    outbox_lease_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86_400,
+        description="How long a worker holds a claimed batch: after it, a worker that died "
+        "holding messages has them delivered by another.",
+    )
+    outbox_max_attempts: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Tries before an outbox message is given up (FAILED).",
+    )
+    outbox_retry_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=86_400,
+        description="Wait after a first failed delivery; doubled after each further one, at "
+        "most six hours.",
+    )
+    outbox_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Delivered and given-up outbox messages are deleted after this many days.",
+    )
+    record_url: str = Field(
+        default="",
+        description="Address of a record in your app, with `{type}` and `{id}` (its GraphQL "
+        "type and global id), e.g. https://crm.example.com/{type}/{id}: notification emails "
+        "link to it; empty: they carry no link.",
+    )
+    task_reminder_hours: int = Field(
+        default=24,
+        ge=0,
+        le=24 * 90,
+        description="A task without its own reminder time is reminded this many hours before "
+        "it is due (0: at the due time).",
+    )
     webhooks_allow_private: bool = Field(
         default=False,
         description="Let webhook subscriptions post to private, loopback, link-local and "
@@ -186,6 +260,20 @@ class Settings(BaseSettings):
                 "must start with sqlite:// or postgresql:// (drivers aiosqlite or asyncpg)"
             )
         return scheme + ":" + value.split(":", 1)[1] if ":" in value else value
+
+    @field_validator("record_url")
+    @classmethod
+    def _record_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        try:
+            example = value.format(type="Customer", id="Q3VzdG9tZXI6MQ==")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may contain only the placeholders {type} and {id}") from None
+        if not example.startswith(("http://", "https://")) or "{id}" not in value:
+            raise ValueError("must be an http(s) address containing {id}")
+        return value
 
     @field_validator("default_region")
     @classmethod
@@ -252,6 +340,43 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        cleaned = value.strip().rstrip("/")
+        parts = urlsplit(cleaned)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// address, e.g. https://crm.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        return cleaned
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_address(cls, value: str) -> str:
+        from core.mail_transport import parse_from
+
+        return parse_from(value)
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _host_when_smtp(cls, value: str, info: ValidationInfo) -> str:
+        cleaned = value.strip()
+        if not cleaned and info.data.get("mail_backend") == "smtp":
+            raise ValueError("is required when CRM_MAIL_BACKEND=smtp")
+        if any(char.isspace() or char in "/@:" for char in cleaned):
+            raise ValueError("must be a host name or IP address, e.g. smtp.example.com")
+        return cleaned
+
+    @field_validator("smtp_password")
+    @classmethod
+    def _with_username(cls, value: str, info: ValidationInfo) -> str:
+        if bool(value) != bool(info.data.get("smtp_username")):
+            raise ValueError("and CRM_SMTP_USERNAME must be set together, or neither")
+        return value
+
     @field_validator("secret_key")
     @classmethod
     def _long_enough(cls, value: str) -> str:
@@ -265,6 +390,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'crm.sqlite3').resolve()}"
+
+    @property
+    def resolved_mail_folder(self) -> Path:
+        """Where the folder mail backend writes, defaulting to ``<data_dir>/mail``."""
+        return self.mail_folder if self.mail_folder is not None else self.data_dir / "mail"
 
     @property
     def enabled_plugins(self) -> list[str] | None:

@@ -55,6 +55,9 @@ class RequestContext:
     clock: Callable[[], dt.datetime] = utcnow
     locale: LocaleName = DEFAULT_LOCALE
     """The language messages are rendered in (:func:`core.i18n.negotiate`)."""
+    connection_params: dict[str, Any] | None = None
+    """A WebSocket's ``connection_init`` payload (:mod:`core.subscriptions`); ``None`` over
+    HTTP."""
     _loaders: dict[type[Any], Any] = field(default_factory=dict, repr=False)
 
     def loader(self, loader_class: type[L]) -> L:

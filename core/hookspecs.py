@@ -9,7 +9,7 @@ so a misspelt name stops startup instead of being ignored; to listen to a hook a
 optional plugin declares, mark it ``@hookimpl(optionalhook=True)``.
 
 Hooks whose specification returns ``Awaitable[...] | None`` (``crm_startup``,
-``crm_shutdown``, ``crm_jobs_run``, ``crm_demo_data``, event hooks) may be ``async def``:
+``crm_shutdown``, ``crm_demo_data``, event hooks) may be ``async def``:
 the host awaits each result in module order before the next (:func:`core.host.call_in_turn`),
 and refuses wrapper implementations of them at startup. Declaration hooks (schema,
 permissions, CLI) are called once per module (:func:`core.host.contributions`) so that the
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    import datetime
+    from pathlib import Path
 
     import typer
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
         Permission,
         TypeFields,
     )
+    from core.notifications.service import NotificationKind
+    from core.outbox import Deliverer
+    from core.schedule import PeriodicJob
 
 PROJECT_NAME = "crm"
 
@@ -231,16 +234,42 @@ def crm_http_routes() -> Sequence[BaseRoute]:
 
 
 @hookspec
-def crm_jobs_run(
-    db: Database, settings: Settings, now: datetime.datetime, pm: pluggy.PluginManager
-) -> Awaitable[Mapping[str, int]] | Mapping[str, int] | None:
-    """Do the module's periodic work for ``crm jobs run`` (cron).
+def crm_periodic_jobs() -> Sequence[PeriodicJob] | None:
+    """Declare the module's periodic jobs (:class:`core.schedule.PeriodicJob`: a name
+    ``"<module>.<what>"``, how often, and ``async def run(job: JobContext) -> Mapping[str, int]``).
 
-    Must be idempotent: running twice, or on two machines at once, changes nothing more
-    than running once. Open your own transactions on ``db``; announce events through
-    ``pm.hook`` (with ``context=None``: no request).
+    The worker runs each job when it falls due, once per period however many workers share
+    the database; ``crm jobs run`` runs every job once, now. A job must be idempotent: running
+    twice, or on two machines at once, changes nothing more than running once. It opens its
+    own transactions on ``job.db``, reads the time from ``job.now`` (the controllable clock,
+    not the wall clock), and announces events through ``job.pm.hook`` (with
+    ``context=None``: no request). It returns what it did by description
+    (``{"tickets auto-closed": 3}``). A name two modules declare stops the worker's start.
+    """
 
-    :return: what was done, by description (``{"tickets auto-closed": 3}``).
+
+@hookspec
+def crm_notification_kinds() -> Mapping[str, NotificationKind] | None:
+    """Declare the kinds of notification the module sends (``"<module>.<what>"`` ->
+    ``NotificationKind(description, email=...)``), before it calls ``notify`` with them.
+
+    Users choose per kind whether it shows in the app and whether it is e-mailed; the kind's
+    ``email`` flag is the choice of users who made none. A kind two modules declare stops
+    startup.
+    """
+
+
+@hookspec
+def crm_outbox_channels() -> Mapping[str, Deliverer] | None:
+    """Register the module's outbox channels: a channel name (``"email"``, ``"webhook"``)
+    and the deliverer that sends one message of it (:mod:`core.outbox`).
+
+    A deliverer is ``async def deliver(delivery: Delivery) -> None``: it returns when the
+    message was delivered and raises ``DeliveryFailed(reason, permanent=...)`` when not (the
+    worker retries with backoff, or gives up when ``permanent``). It runs outside any
+    transaction and may be called again for a message it delivered (a worker that died before
+    recording it): send the message's stable id along so the receiver can tell. A channel two
+    modules register stops the worker's start.
     """
 
 
@@ -255,6 +284,28 @@ def crm_job_handlers() -> Mapping[str, JobHandler] | None:
     resumed by another runner carries on from there, and returns the final state. Raise
     ``JobFailed`` to end the job with a message for the client. A kind two modules register
     stops the runner's start.
+    """
+
+
+# -------------------------------------------------------------------------
+# E-mail
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def crm_mail_templates() -> Mapping[str, Path] | None:
+    """Add the module's mail templates (:mod:`core.mail`), a directory per namespace.
+
+    Called once per plugin manager, when the first mail is rendered. A directory holds three
+    Jinja2 files per mail, ``<name>.subject.j2``, ``<name>.txt.j2`` and ``<name>.html.j2``
+    (autoescaped); the mail is then ``<namespace>/<name>`` (``surveys/invitation``) for
+    :func:`core.plugin_api.send_email`. Fixed text is written ``{{ _("Hello {name}",
+    name=contact) }}`` and translated by the catalog of the nearest ``locale`` directory
+    above the templates (the module's own: ``make messages`` extracts the templates with
+    the Python code); ``{{ when | datetime }}`` shows a date-time in the recipient's zone.
+
+    :return: namespace (a lower-case name, usually the module's) -> directory, or ``None``.
+        A namespace two modules declare stops the first rendering with both named.
     """
 
 

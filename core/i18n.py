@@ -102,12 +102,24 @@ def render(text: str, locale: str | None = None) -> str:
     chosen = locale or current_locale()
     if chosen == "en":
         return str.__str__(text)
-    catalog = _catalog(_locale_dir(text.package), chosen)
-    template = catalog.get(text.template) or text.template
+    return translate(text.template, text.params, chosen, _locale_dir(text.package))
+
+
+def translate(
+    template: str, params: Mapping[str, Any], locale: str, locale_dir: Path | None
+) -> str:
+    """``template`` translated into ``locale`` by the catalog in ``locale_dir`` (a package's
+    ``locale`` directory; the English template when it has none) with ``params`` formatted
+    in, those that are :class:`Text` rendered in ``locale`` too. For messages that are not
+    in Python code, such as those of mail templates."""
+    english = _format(template, params, lambda value: str.__str__(value))
+    if locale == "en":
+        return english
+    translated = _catalog(locale_dir, locale).get(template) or template
     try:
-        return _format(template, text.params, lambda value: render(value, chosen))
+        return _format(translated, params, lambda value: render(value, locale))
     except (KeyError, IndexError, ValueError):  # a broken translation: English, not a 500
-        return str.__str__(text)
+        return english
 
 
 def current_locale() -> LocaleName:
@@ -233,12 +245,17 @@ def _catalog(locale_dir: Path | None, locale: str) -> dict[str, str]:
 
 def extract_messages(source_dir: Path) -> dict[str, str]:
     """Every ``_("...")`` template in the Python files under ``source_dir`` (tests left
-    out), with where it is (``path:line``), as Babel extracts them."""
+    out) and in its Jinja templates (``*.j2``, such as mail templates), with where it is
+    (``path:line``), as Babel extracts them."""
     found: dict[str, str] = {}
     for filename, line, message, _comments, _context in extract_from_dir(
         str(source_dir),
-        method_map=[("**/test_*.py", "ignore"), ("**.py", "python")],
-        keywords={"_": None},
+        method_map=[
+            ("**/test_*.py", "ignore"),
+            ("**.py", "python"),
+            ("**.j2", "jinja2.ext:babel_extract"),
+        ],
+        keywords={"_": None, "gettext": None},  # gettext: {% trans %} in templates
     ):
         if isinstance(message, str) and message not in found:
             found[message] = f"{filename}:{line}"

@@ -74,10 +74,14 @@ from core.loaders import (
     group_by_key,
     one_by_key,
 )
+from core.mail import MailError, RenderedMail, render_mail, send_email
 from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
+from core.notifications.service import NotificationKind, notify
 from core.ordering import ORDER_BY_HELP, ListOrder, OrderDirection, SortKey
+from core.outbox import Deliverer, Delivery, DeliveryFailed, enqueue_message
 from core.pagination import Connection, PageArgs, check_page_args, paginate
+from core.schedule import JobContext, PeriodicJob
 from core.sequences import create_counter, drop_counter, format_number, next_value, next_values
 from core.types import DateTimeRange, in_range
 from core.validation import (
@@ -128,21 +132,29 @@ __all__ = [
     "CustomerNode",
     "Database",
     "DateTimeRange",
+    "Deliverer",
+    "Delivery",
+    "DeliveryFailed",
     "Grant",
     "Info",
     "JobCancelled",
+    "JobContext",
     "JobFailed",
     "JobHandler",
     "JobRun",
     "JobStatus",
     "ListOrder",
     "Loader",
+    "MailError",
     "Migrations",
     "ModelNode",
+    "NotificationKind",
     "OrderDirection",
     "PageArgs",
+    "PeriodicJob",
     "Permission",
     "PluginError",
+    "RenderedMail",
     "RequestContext",
     "Role",
     "Scope",
@@ -173,6 +185,7 @@ __all__ = [
     "drop_counter",
     "emit_event",
     "enqueue",
+    "enqueue_message",
     "forbidden",
     "format_number",
     "global_id",
@@ -187,15 +200,18 @@ __all__ = [
     "next_value",
     "next_values",
     "not_found",
+    "notify",
     "one_by_key",
     "paginate",
     "policy_through_customer",
     "render",
+    "render_mail",
     "request_cancel",
     "require",
     "require_version",
     "requires",
     "search_text",
+    "send_email",
     "transact",
     "translator",
     "utcnow",

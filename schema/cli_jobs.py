@@ -18,11 +18,12 @@ from core.context import RequestContext
 from core.customers import importing
 from core.db import utcnow
 from core.extension import CommandContext
-from core.host import call_in_turn
 from core.i18n import translator
 from core.identity.auth import caller_for_email
 from core.mutations import transact
+from core.schedule import Scheduler
 from core.text_encoding import TextEncodingError, decode, import_encoding
+from core.worker import Worker
 from schema.runner import console, fail, local, run_command, say
 
 _ = translator(__name__)
@@ -35,13 +36,11 @@ import_cli = typer.Typer(help="Load records from files.", no_args_is_help=True)
 def jobs_run() -> None:
     """Run every module's periodic jobs once (idempotent)."""
 
-    async def work(ctx: CommandContext) -> list[Mapping[str, int]]:
-        results: list[Mapping[str, int]] = await call_in_turn(
-            ctx.pm.hook.crm_jobs_run, db=ctx.db, settings=ctx.settings, now=ctx.now(), pm=ctx.pm
-        )
-        return results
+    async def work(ctx: CommandContext) -> dict[str, Mapping[str, int]]:
+        scheduler = Scheduler(db=ctx.db, settings=ctx.settings, pm=ctx.pm, clock=ctx.clock)
+        return await scheduler.run_all()
 
-    for summary in run_command(work):
+    for summary in run_command(work).values():
         for what, count in summary.items():
             typer.echo(f"{what}: {count}")
 
@@ -178,22 +177,23 @@ async def _follow_import(ctx: CommandContext, job_id: int) -> BackgroundJob:
 
 
 def worker() -> None:
-    """Run background jobs (large imports) as they are queued, until stopped (Ctrl-C or
-    SIGTERM hands a job in progress back, for the next worker to resume)."""
+    """Run background jobs (large imports), deliver outbox messages (emails, webhooks) and
+    run periodic jobs (reminders) as they fall due, until stopped (Ctrl-C or SIGTERM hands
+    work in progress back, for the next worker to resume)."""
 
     async def work(ctx: CommandContext) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        runner = JobRunner(db=ctx.db, settings=ctx.settings, pm=ctx.pm, clock=ctx.clock)
-        kinds = ", ".join(sorted(runner.handlers)) or "none"
-        say(_("Worker {id} running jobs of kinds: {kinds}", id=runner.runner_id, kinds=kinds))
+        runner = Worker(db=ctx.db, settings=ctx.settings, pm=ctx.pm, clock=ctx.clock)
+        kinds = ", ".join(sorted(runner.jobs.handlers)) or "none"
+        say(_("Worker {id} running jobs of kinds: {kinds}", id=runner.worker_id, kinds=kinds))
         task = asyncio.create_task(runner.serve(stop))
         await stop.wait()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        say(_("Worker {id} stopped", id=runner.runner_id))
+        say(_("Worker {id} stopped", id=runner.worker_id))
 
     run_command(work)

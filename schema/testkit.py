@@ -46,6 +46,8 @@ from core.db import Base, Database, utcnow
 from core.host import CRMPluginManager
 from core.i18n import SUPPORTED_LOCALES, missing_translations
 from core.identity import service as identity_service
+from core.outbox import OutboxWorker
+from core.schedule import Scheduler
 from schema.builder import build_schema, non_null_root_fields
 from schema.cli import command_line
 from schema.modules import build_plugin_manager
@@ -147,6 +149,19 @@ class Api:
         state = self.app.state.crm
         runner = JobRunner(db=self.db, settings=self.settings, pm=state.pm, clock=state.clock)
         return await runner.run_until_idle(limit)
+
+    async def deliver_outbox(self) -> int:
+        """Deliver every outbox message due now (emails, webhook calls), as the app's worker
+        would; how many were tried."""
+        state = self.app.state.crm
+        worker = OutboxWorker(db=self.db, settings=self.settings, pm=state.pm, clock=state.clock)
+        return await worker.run_until_idle()
+
+    async def run_due_jobs(self) -> dict[str, Mapping[str, int]]:
+        """Run the periodic jobs due at the app's clock, as the worker's scheduler would."""
+        state = self.app.state.crm
+        scheduler = Scheduler(db=self.db, settings=self.settings, pm=state.pm, clock=state.clock)
+        return await scheduler.run_due()
 
     async def gql(
         self,
@@ -296,6 +311,14 @@ def non_null_roots(pm: CRMPluginManager, settings: Settings) -> list[str]:
     """The query and mutation root fields of ``pm``'s schema declared non-null, as
     ``Type.field``: ``[]`` when the modules follow the nullability policy."""
     return non_null_root_fields(build_schema(pm, settings))
+
+
+async def run_periodic_jobs(
+    db: Database, settings: Settings, pm: CRMPluginManager, now: dt.datetime
+) -> dict[str, Mapping[str, int]]:
+    """Every module's periodic jobs once at ``now``, as ``crm jobs run`` runs them; what each
+    did, by job name."""
+    return await Scheduler(db=db, settings=settings, pm=pm, clock=lambda: now).run_all()
 
 
 async def migrate_up(db: Database, pm: CRMPluginManager) -> None:

@@ -75,6 +75,9 @@ from core.identity import demo as identity_demo
 from core.identity import hooks as identity_hooks
 from core.identity import models as identity_models
 from core.identity.mutations import IdentityMutation
+from core.notifications import hooks as notifications_hooks
+from core.notifications.mutations import NotificationMutation
+from core.schedule import JobContext, PeriodicJob, Scheduler
 from core.types import System
 from schema import cli as cli_module
 from schema.builder import CRMSchema, build_schema
@@ -228,7 +231,12 @@ async def test_crm_graphql_mutation_adds_root_mutation_fields(plain_settings: Se
     pm = manager(shout=ShoutPlugin())
 
     # Module order: core's domains (login and the rest of identity, customers), then plugins.
-    assert pm.hook.crm_graphql_mutation() == [IdentityMutation, CustomerMutation, ShoutMutation]
+    assert pm.hook.crm_graphql_mutation() == [
+        IdentityMutation,
+        NotificationMutation,
+        CustomerMutation,
+        ShoutMutation,
+    ]
     schema = build_schema(pm, plain_settings)
     assert await run(schema, 'mutation { shout(words: "hi") }') == {"shout": "HI"}
     sdl = schema.as_str()
@@ -295,6 +303,7 @@ async def test_crm_graphql_types_adds_types_no_field_returns(plain_settings: Set
 
     assert pm.hook.crm_graphql_types() == [
         list(identity_hooks.crm_graphql_types()),
+        list(notifications_hooks.crm_graphql_types()),
         list(customers_hooks.crm_graphql_types()),
         [Gadget],
     ]
@@ -1125,11 +1134,13 @@ class ChurnJanitor:
         self.runs: list[tuple[dt.datetime, list[str]]] = []
 
     @hookimpl
-    async def crm_jobs_run(
-        self, db: Database, settings: Settings, now: dt.datetime, pm: pluggy.PluginManager
-    ) -> Mapping[str, int]:
-        self.runs.append((now, enabled_plugin_names(pm)))
-        async with db.transaction() as session:
+    def crm_periodic_jobs(self) -> Sequence[PeriodicJob]:
+        return [PeriodicJob("janitor.churn", dt.timedelta(days=1), self.archive_churned)]
+
+    async def archive_churned(self, job: JobContext) -> Mapping[str, int]:
+        now = job.now
+        self.runs.append((now, enabled_plugin_names(job.pm)))
+        async with job.db.transaction() as session:
             churned = (
                 await session.scalars(
                     select(CustomerRow)
@@ -1218,8 +1229,10 @@ async def test_crm_jobs_run_results_appear_in_the_output_of_crm_jobs_run(
     assert first.exit_code == 0, first.output
     # Core's jobs first, then the plugin's, one line per result.
     assert first.output.splitlines() == [
+        "outbox messages purged: 0",
         "customers marked dormant: 0",
         "birthday reminders created: 0",
+        "task reminders sent: 0",
         "churned customers archived: 2",
     ]
     assert second.output.splitlines()[-1] == "churned customers archived: 0"  # idempotent
@@ -1228,7 +1241,7 @@ async def test_crm_jobs_run_results_appear_in_the_output_of_crm_jobs_run(
     assert all(now.tzinfo is not None for now, _ in janitor_installed.runs)
 
 
-async def test_crm_jobs_run_through_call_in_turn_runs_core_first(
+async def test_periodic_jobs_run_in_module_order_core_first(
     settings: Settings, db: Database
 ) -> None:
     janitor = ChurnJanitor()
@@ -1237,12 +1250,15 @@ async def test_crm_jobs_run_through_call_in_turn_runs_core_first(
     await add_customers(db, "CHURNED", "ACTIVE")
     now = utcnow() + dt.timedelta(days=100)  # the ACTIVE customer is quiet for 100 days then
 
-    results = await call_in_turn(pm.hook.crm_jobs_run, db=db, settings=settings, now=now, pm=pm)
+    results = await Scheduler(db=db, settings=settings, pm=pm, clock=lambda: now).run_all()
 
-    assert results == [
-        {"customers marked dormant": 1, "birthday reminders created": 0},
-        {"churned customers archived": 1},
-    ]
+    assert results == {
+        "outbox.purge": {"outbox messages purged": 0},
+        "customers.dormant": {"customers marked dormant": 1},
+        "customers.birthdays": {"birthday reminders created": 0},
+        "customers.task_reminders": {"task reminders sent": 0},
+        "janitor.churn": {"churned customers archived": 1},
+    }
     assert janitor.runs == [(now, ["janitor"])]
     assert await archived_numbers(db) == ["C900001"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,14 +18,16 @@ from core.customers import (
     hookspecs,
     importing,
     jobs,
+    reminders,
     types,
     upload,
 )
 from core.customers.mutations import CustomerMutation
 from core.customers.queries import CustomerQuery
-from core.db import Database
 from core.extension import AccessPolicy, Grant, Permission
 from core.hookspecs import hookimpl
+from core.notifications.service import NotificationKind
+from core.schedule import PeriodicJob
 
 
 @hookimpl
@@ -86,8 +87,13 @@ def crm_job_handlers() -> Mapping[str, JobHandler]:
 
 
 @hookimpl
-async def crm_jobs_run(db: Database, settings: Settings, now: dt.datetime) -> Mapping[str, int]:
-    return await jobs.run(db, settings, now)
+def crm_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [*jobs.PERIODIC_JOBS, *reminders.PERIODIC_JOBS]
+
+
+@hookimpl
+def crm_notification_kinds() -> Mapping[str, NotificationKind]:
+    return reminders.KINDS
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""Periodic work (``crm jobs run``): dormant customers and birthday reminders.
+"""Periodic work (the worker, ``crm jobs run``): dormant customers and birthday reminders.
 
 Safe to run from cron as often as you like: each reminder task carries a ``dedupe_key``
 (unique in the database), so a second run, or two runs at once on two machines, never
@@ -12,6 +12,7 @@ due at 09:00 Shanghai time on 5 December.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import String, func, select, update
@@ -21,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.config import Settings
 from core.customers.models import Contact, Customer, Task
-from core.db import Database
 from core.i18n import DEFAULT_LOCALE, LocaleName, _, render
+from core.schedule import JobContext, PeriodicJob
 
 JOBS_LABEL = "crm jobs"
 BIRTHDAY_LEAD_DAYS = 7
@@ -160,10 +161,18 @@ async def birthday_reminders(
     return created
 
 
-async def run(db: Database, settings: Settings, now: dt.datetime) -> dict[str, int]:
-    """Core's jobs, each in its own transaction."""
-    async with db.transaction() as session:
-        dormant = await mark_dormant(session, settings, now)
-    async with db.transaction() as session:
-        birthdays = await birthday_reminders(session, now, settings.zone, settings.locale)
-    return {"customers marked dormant": dormant, "birthday reminders created": birthdays}
+async def dormant_job(job: JobContext) -> Mapping[str, int]:
+    async with job.db.transaction() as session:
+        return {"customers marked dormant": await mark_dormant(session, job.settings, job.now)}
+
+
+async def birthday_job(job: JobContext) -> Mapping[str, int]:
+    async with job.db.transaction() as session:
+        created = await birthday_reminders(session, job.now, job.settings.zone, job.settings.locale)
+    return {"birthday reminders created": created}
+
+
+PERIODIC_JOBS = (
+    PeriodicJob("customers.dormant", dt.timedelta(hours=1), dormant_job),
+    PeriodicJob("customers.birthdays", dt.timedelta(hours=1), birthday_job),
+)

@@ -212,6 +212,9 @@ class Task(Base):
     title: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     remind_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """When the assignee was reminded (``core.customers.reminders``); cleared when the
+    reminder or due time changes."""
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

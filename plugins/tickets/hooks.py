@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
     AccessPolicy,
-    Database,
     Grant,
+    JobContext,
     Migrations,
+    NotificationKind,
+    PeriodicJob,
     Permission,
     RequestContext,
     Settings,
@@ -44,6 +46,7 @@ from plugins.tickets.queries import (
     customer_tickets,
     user_assigned_tickets,
 )
+from plugins.tickets.service import notices
 from plugins.tickets.types import Ticket
 
 _ = translator(__name__)
@@ -198,14 +201,21 @@ async def crm_customer_merge(
     return {"tickets": moved}
 
 
-@hookimpl
-async def crm_jobs_run(
-    db: Database, settings: Settings, now: dt.datetime, pm: pluggy.PluginManager
-) -> Mapping[str, int]:
+async def _auto_close(job: JobContext) -> Mapping[str, int]:
     days = ticket_settings.load().autoclose_days
-    async with db.transaction() as session:
-        closed = await service.auto_close(session, pm, days, now)
+    async with job.db.transaction() as session:
+        closed = await service.auto_close(session, job.pm, days, job.now)
     return {"tickets auto-closed": closed}
+
+
+@hookimpl
+def crm_notification_kinds() -> Mapping[str, NotificationKind]:
+    return notices.KINDS
+
+
+@hookimpl
+def crm_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [PeriodicJob("tickets.auto_close", dt.timedelta(hours=1), _auto_close)]
 
 
 @hookimpl

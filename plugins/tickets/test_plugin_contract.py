@@ -50,6 +50,7 @@ from schema.testkit import (
     FakeClock,
     StatementCounter,
     make_user,
+    run_periodic_jobs,
     running_app,
 )
 
@@ -253,11 +254,9 @@ async def test_a_failing_listener_undoes_the_change(
 
 async def run_jobs(api: Api, pm: CRMPluginManager, now: dt.datetime) -> dict[str, int]:
     """Every module's periodic jobs, as ``crm jobs run`` calls them, at ``now``."""
-    results = await call_in_turn(
-        pm.hook.crm_jobs_run, db=api.db, settings=api.settings, now=now, pm=pm
-    )
+    results = await run_periodic_jobs(api.db, api.settings, pm, now)
     merged: dict[str, int] = {}
-    for result in results:
+    for result in results.values():
         merged.update(result)
     return merged
 

@@ -12,6 +12,7 @@ from strawberry import UNSET
 from core import audit
 from core.access import actor_of, require
 from core.context import RequestContext
+from core.customers import reminders
 from core.customers.models import Customer
 from core.customers.service.common import _duplicates, _owner_in_reach, writable_customer
 from core.customers.service.fields import custom_fields
@@ -292,10 +293,12 @@ async def transfer_customers(
         await _owner_in_reach(session, context, owner_id, "ownerId")
     check.done()
     customers = []
+    handed = []
     actor = actor_of(context)
     for index, customer_id in enumerate(customer_ids):
         customer = await writable_customer(session, context, customer_id, f"customerIds.{index}")
         if customer.owner_id != owner_id:
+            handed.append(customer)
             before = customer.owner_id
             customer.owner_id = owner_id
             customer.updated_at = context.now()
@@ -311,4 +314,7 @@ async def transfer_customers(
                 ),
             )
         customers.append(customer)
+    assert owner_id is not None
+    if owner_id != actor.user_id:  # nobody is told of what they did themselves
+        await reminders.customers_transferred(session, context, handed, owner_id, context.now())
     return customers

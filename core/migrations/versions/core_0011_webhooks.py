@@ -15,7 +15,7 @@ from alembic import op
 from core.db import UTCDateTime
 
 revision: str = "core_0011"
-down_revision: str | Sequence[str] | None = "core_0009"
+down_revision: str | Sequence[str] | None = "core_0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

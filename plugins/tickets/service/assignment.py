@@ -26,6 +26,7 @@ from core.plugin_api import (
 from plugins.tickets import webhooks
 from plugins.tickets.domain import OPEN_STATUSES, PRIORITY_ORDER
 from plugins.tickets.models import RoutingRule, Ticket
+from plugins.tickets.service import notices
 from plugins.tickets.service.common import _event, writable_ticket
 from plugins.tickets.service.sla import refresh_sla_due
 
@@ -137,6 +138,7 @@ async def assign(
             {"assigneeId": global_id("User", assignee_id)},
         ),
     )
+    await notices.assigned(session, context, ticket, before, kind, cleaned_reason)
     await webhooks.assigned(session, ticket, before, kind, now)
     return ticket
 
@@ -186,6 +188,7 @@ async def escalate(
         ticket.id,
         audit.diff({"priority": before}, {"priority": priority}),
     )
+    await notices.escalated(session, context, ticket, before, cleaned_reason or reason)
     return ticket
 
 
