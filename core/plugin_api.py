@@ -64,6 +64,7 @@ from core.host import CRMPluginManager, PluginError, call_in_turn
 from core.i18n import Text, render, translator
 from core.identity.loaders import UserByIdLoader
 from core.identity.models import Role, Team, User, UserRole
+from core.identity.service.holders import users_with_permission
 from core.identity.types import User as UserNode
 from core.identity.types import UserSummary
 from core.loaders import (
@@ -77,7 +78,7 @@ from core.loaders import (
 from core.mail import MailError, RenderedMail, render_mail, send_email
 from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
-from core.notifications.service import NotificationKind, notify
+from core.notifications.service import Environment, NotificationKind, notify
 from core.ordering import ORDER_BY_HELP, ListOrder, OrderDirection, SortKey
 from core.outbox import Deliverer, Delivery, DeliveryFailed, enqueue_message
 from core.pagination import Connection, PageArgs, check_page_args, paginate
@@ -135,6 +136,7 @@ __all__ = [
     "Deliverer",
     "Delivery",
     "DeliveryFailed",
+    "Environment",
     "Grant",
     "Info",
     "JobCancelled",
@@ -214,6 +216,7 @@ __all__ = [
     "send_email",
     "transact",
     "translator",
+    "users_with_permission",
     "utcnow",
     "writable_customer",
 ]

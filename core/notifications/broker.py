@@ -136,9 +136,12 @@ async def announce(session: AsyncSession, user_id: int, notification_id: int) ->
                 if hub is not None:
                     hub.publish(user, notification)
 
-        def after_rollback(_session: Any) -> None:
-            session.info.pop("crm_announcements", None)
+        def after_rollback(_session: Any, previous_transaction: Any) -> None:
+            # A savepoint rolled back keeps the transaction's other announcements; one of
+            # a row it took with it finds no row, and the subscription skips it.
+            if not previous_transaction.nested:
+                session.info.pop("crm_announcements", None)
 
         event.listen(session.sync_session, "after_commit", after_commit, once=True)
-        event.listen(session.sync_session, "after_soft_rollback", after_rollback, once=True)
+        event.listen(session.sync_session, "after_soft_rollback", after_rollback)
     pending.append((user_id, notification_id))

@@ -213,9 +213,19 @@ def crm_notification_kinds() -> Mapping[str, NotificationKind]:
     return notices.KINDS
 
 
+async def _sla_watch(job: JobContext) -> Mapping[str, int]:
+    risk = dt.timedelta(minutes=ticket_settings.load().sla_risk_minutes)
+    async with job.db.transaction() as session:
+        at_risk, breached = await notices.watch_sla(session, job, job.now, risk)
+    return {"tickets at risk of missing their SLA": at_risk, "tickets past their SLA": breached}
+
+
 @hookimpl
 def crm_periodic_jobs() -> Sequence[PeriodicJob]:
-    return [PeriodicJob("tickets.auto_close", dt.timedelta(hours=1), _auto_close)]
+    return [
+        PeriodicJob("tickets.auto_close", dt.timedelta(hours=1), _auto_close),
+        PeriodicJob("tickets.sla_watch", dt.timedelta(minutes=1), _sla_watch),
+    ]
 
 
 @hookimpl

@@ -40,6 +40,9 @@ class Ticket(Base):
     waiting_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     paused_seconds: Mapped[float] = mapped_column(default=0.0)
     sla_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sla_risk_told_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sla_breach_told_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """The ``sla_due_at`` its people were last told is at risk / breached (the SLA watch)."""
     """The SLA due time that matters now (the first response's until there is one, then the
     resolution's); NULL while the clock stands (WAITING) or once resolved or closed. Kept
     by every change of the ticket, its SLA policy or the business hours, for sorting."""

@@ -14,6 +14,13 @@ class TicketSettings(BaseSettings):
     autoclose_days: int = Field(
         default=7, ge=1, le=365, description="Days a RESOLVED ticket waits for confirmation."
     )
+    sla_risk_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=7 * 24 * 60,
+        description="A ticket's people are told its SLA is at risk this many minutes before "
+        "its due time.",
+    )
 
 
 def load() -> TicketSettings:

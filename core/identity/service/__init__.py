@@ -18,6 +18,7 @@ from core.identity.service.api_tokens import (
     create_api_token,
     revoke_api_token,
 )
+from core.identity.service.holders import users_with_permission
 from core.identity.service.preferences import update_my_preferences
 from core.identity.service.roles import (
     ROLE_KEY,
@@ -72,4 +73,5 @@ __all__ = [
     "update_role",
     "update_team",
     "update_user",
+    "users_with_permission",
 ]
