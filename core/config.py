@@ -224,6 +224,23 @@ class Settings(BaseSettings):
         description="A task without its own reminder time is reminded this many hours before "
         "it is due (0: at the due time).",
     )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let webhook subscriptions post to private, loopback, link-local and "
+        "reserved addresses (a receiver on the same network); off: only public addresses.",
+    )
+    webhooks_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=120,
+        description="How long one webhook post may take (connecting, sending, the answer).",
+    )
+    webhooks_disable_after: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Failed webhook posts in a row after which a subscription is disabled.",
+    )
 
     @field_validator("database_url")
     @classmethod

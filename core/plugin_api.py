@@ -94,6 +94,7 @@ from core.validation import (
     require_version,
     search_text,
 )
+from core.webhooks.events import emit_event
 
 __all__ = [
     "ADMINISTRATOR",
@@ -184,6 +185,7 @@ __all__ = [
     "customer_owned_by",
     "customer_visible",
     "drop_counter",
+    "emit_event",
     "enqueue",
     "enqueue_message",
     "forbidden",

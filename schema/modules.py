@@ -14,14 +14,17 @@ from core.host import CRMPluginManager
 from core.host import build_plugin_manager as build_host
 from core.identity import hooks as identity_hooks
 from core.notifications import hooks as notifications_hooks
+from core.webhooks import hooks as webhooks_hooks
 
 CORE_MODULES: Mapping[str, Any] = {
     "core.identity": identity_hooks,
     "core.notifications": notifications_hooks,
     "core.customers": customers_hooks,
+    "core.webhooks": webhooks_hooks,
 }
 """Core's domains in module order: identity first (customers are owned by its users), then
-notifications (users' inboxes, which customers' reminders fill)."""
+notifications (users' inboxes, which customers' reminders fill); webhooks last (it hears of
+customers' changes)."""
 
 
 def build_plugin_manager(

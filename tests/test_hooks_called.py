@@ -79,6 +79,8 @@ from core.notifications import hooks as notifications_hooks
 from core.notifications.mutations import NotificationMutation
 from core.schedule import JobContext, PeriodicJob, Scheduler
 from core.types import System
+from core.webhooks import hooks as webhooks_hooks
+from core.webhooks.mutations import WebhookMutation
 from schema import cli as cli_module
 from schema.builder import CRMSchema, build_schema
 from schema.modules import build_plugin_manager
@@ -230,11 +232,12 @@ class ShoutPlugin:
 async def test_crm_graphql_mutation_adds_root_mutation_fields(plain_settings: Settings) -> None:
     pm = manager(shout=ShoutPlugin())
 
-    # Module order: core's domains (login and the rest of identity, customers), then plugins.
+    # Module order: core's domains (login and the rest of identity, ..., webhooks), then plugins.
     assert pm.hook.crm_graphql_mutation() == [
         IdentityMutation,
         NotificationMutation,
         CustomerMutation,
+        WebhookMutation,
         ShoutMutation,
     ]
     schema = build_schema(pm, plain_settings)
@@ -305,6 +308,7 @@ async def test_crm_graphql_types_adds_types_no_field_returns(plain_settings: Set
         list(identity_hooks.crm_graphql_types()),
         list(notifications_hooks.crm_graphql_types()),
         list(customers_hooks.crm_graphql_types()),
+        list(webhooks_hooks.crm_graphql_types()),
         [Gadget],
     ]
     schema = build_schema(pm, plain_settings)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAINS = {"core.identity", "core.notifications", "core.customers"}
+DOMAINS = {"core.identity", "core.notifications", "core.customers", "core.webhooks"}
 PUBLIC_API = "core.plugin_api"
 
 

@@ -36,8 +36,9 @@ from core.plugin_api import (
 )
 from core.plugin_api import Customer as CustomerRow
 from core.plugin_api import CustomerNode as Customer
-from plugins.tickets import declarations, demo, hookspecs, models, service
+from plugins.tickets import declarations, demo, hookspecs, models, service, webhooks
 from plugins.tickets import settings as ticket_settings
+from plugins.tickets.models import Ticket as TicketRow
 from plugins.tickets.mutations import TicketMutation
 from plugins.tickets.queries import (
     TicketQuery,
@@ -120,6 +121,30 @@ def crm_role_grants() -> Mapping[str, Sequence[Grant]]:
 @hookimpl
 def crm_access_policies() -> Sequence[AccessPolicy]:
     return declarations.POLICIES
+
+
+@hookimpl
+def crm_webhook_event_types() -> Mapping[str, str]:
+    return webhooks.EVENT_TYPES
+
+
+@hookimpl
+async def crm_ticket_opened(
+    session: AsyncSession, ticket: TicketRow, context: RequestContext | None
+) -> None:
+    await webhooks.opened(session, ticket, context.now() if context else ticket.updated_at)
+
+
+@hookimpl
+async def crm_ticket_status_changed(
+    session: AsyncSession,
+    ticket: TicketRow,
+    from_status: str,
+    to_status: str,
+    context: RequestContext | None,
+) -> None:
+    now = context.now() if context else ticket.updated_at
+    await webhooks.status_changed(session, ticket, from_status, to_status, now)
 
 
 @hookimpl

@@ -23,6 +23,7 @@ from core.plugin_api import (
     require_version,
     translator,
 )
+from plugins.tickets import webhooks
 from plugins.tickets.domain import OPEN_STATUSES, PRIORITY_ORDER
 from plugins.tickets.models import RoutingRule, Ticket
 from plugins.tickets.service import notices
@@ -138,6 +139,7 @@ async def assign(
         ),
     )
     await notices.assigned(session, context, ticket, before, kind, cleaned_reason)
+    await webhooks.assigned(session, ticket, before, kind, now)
     return ticket
 
 
