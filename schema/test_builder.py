@@ -65,7 +65,9 @@ def test_core_only_schema(settings: Settings) -> None:
     assert "login(input: LoginInput!): LoginPayload\n" in sdl
     assert "type User implements Node" in sdl
     assert "Widget" not in sdl
-    assert "type Subscription" not in sdl
+    # Core's one subscription: a user's new notifications.
+    assert "type Subscription {\n  " in sdl
+    assert "notificationReceived: Notification!\n}" in sdl
 
 
 def test_plugin_adds_types_fields_and_roots(settings: Settings) -> None:
@@ -98,7 +100,7 @@ def test_a_non_null_root_field_is_found(settings: Settings) -> None:
 
 
 def test_subscription_root_appears_once_a_module_has_one(settings: Settings) -> None:
-    assert "type Subscription" not in _build(settings).as_str()
+    assert "widgetTicks" not in _build(settings).as_str()
     assert (
         "widgetTicks(count: Int! = 3): Int!"
         in _build(settings, fixture=fixture_plugin.plugin).as_str()
