@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
 from core import audit
+from core.i18n import Text, _
+from core.identity.service.holders import users_with_permission
+from core.notifications.service import Environment, NotificationKind, notify
 from core.outbox import Delivery, DeliveryFailed
 from core.webhooks.addresses import AddressRefused, check_reachable
 from core.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -94,15 +98,35 @@ async def _post(delivery: Delivery, subscription: WebhookSubscription, at: dt.da
     return done(response.status_code, f"HTTP {response.status_code}")
 
 
-async def subscription_disabled(
-    session: AsyncSession, subscription: WebhookSubscription, reason: str, now: dt.datetime
-) -> None:
-    """A subscription was just disabled by its failures: tell its creator.
+DISABLED = "webhook.disabled"
+KINDS: Mapping[str, NotificationKind] = {
+    DISABLED: NotificationKind(_("A webhook subscription was turned off by its failures"), True)
+}
 
-    Called in the transaction that disabled it; today the audit trail records it (action
-    ``webhook_subscription.disabled``, the actor being the system), which is where a
-    notification to ``subscription.created_by`` joins.
-    """
+
+async def subscription_disabled(
+    session: AsyncSession,
+    env: Environment,
+    subscription: WebhookSubscription,
+    reason: Text,
+    now: dt.datetime,
+) -> None:
+    """A subscription was just disabled by its failures, in the transaction that disabled it:
+    the audit trail records it (``webhook_subscription.disabled``, the actor being the
+    system) and its creator is told (those who manage webhooks when its creator is gone)."""
+    told = [subscription.created_by] if subscription.created_by is not None else []
+    if not told:
+        told = await users_with_permission(session, env.pm, "webhooks:manage")
+    await notify(
+        session,
+        env,
+        user_ids=told,
+        kind=DISABLED,
+        title=_("The webhook to {url} was turned off", url=subscription.url),
+        body=_("Reason: {reason}. Turn it on again once the receiver works.", reason=reason),
+        subject=("WebhookSubscription", subscription.id),
+        now=now,
+    )
     audit.record(
         session,
         audit.Actor(label="webhooks", at=now),
@@ -116,10 +140,10 @@ async def subscription_disabled(
     )
 
 
-async def _log(delivery: Delivery, at: dt.datetime, attempt: Attempt) -> str | None:
+async def _log(delivery: Delivery, at: dt.datetime, attempt: Attempt) -> Text | None:
     """Log the attempt and count it against the subscription; the reason it was disabled
     by this attempt, if it was."""
-    disabled: str | None = None
+    disabled: Text | None = None
     async with delivery.db.transaction() as session:
         subscription = await session.get(
             WebhookSubscription, int(delivery.recipient or 0), with_for_update=True
@@ -146,15 +170,17 @@ async def _log(delivery: Delivery, at: dt.datetime, attempt: Attempt) -> str | N
             subscription.consecutive_failures += 1
             limit = delivery.settings.webhooks_disable_after
             if attempt.status_code == GONE:
-                disabled = "the receiver answered 410 Gone"
+                disabled = _("the receiver answered 410 Gone")
             elif subscription.consecutive_failures >= limit:
-                disabled = f"{subscription.consecutive_failures} failed deliveries in a row"
+                disabled = _(
+                    "{count} failed deliveries in a row", count=subscription.consecutive_failures
+                )
             if disabled is not None and subscription.active:
                 subscription.active = False
                 subscription.disabled_reason = disabled
                 subscription.disabled_at = at
                 await session.flush()
-                await subscription_disabled(session, subscription, disabled, at)
+                await subscription_disabled(session, delivery, subscription, disabled, at)
     return disabled
 
 

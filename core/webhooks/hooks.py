@@ -13,6 +13,7 @@ from core.context import RequestContext
 from core.customers.models import Customer
 from core.extension import Grant, Permission
 from core.hookspecs import hookimpl
+from core.notifications.service import NotificationKind
 from core.outbox import Deliverer
 from core.webhooks import declarations, delivery, events, types
 from core.webhooks.mutations import WebhookMutation
@@ -52,6 +53,11 @@ def crm_role_grants() -> Mapping[str, Sequence[Grant]]:
 @hookimpl
 def crm_webhook_event_types() -> Mapping[str, str]:
     return events.CORE_EVENT_TYPES
+
+
+@hookimpl
+def crm_notification_kinds() -> Mapping[str, NotificationKind]:
+    return delivery.KINDS
 
 
 @hookimpl

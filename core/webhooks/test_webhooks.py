@@ -322,6 +322,13 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_disabled(
     assert ("webhook_subscription.disabled", "webhooks") in [
         (e["node"]["action"], e["node"]["actorLabel"]) for e in trail
     ]
+    # its creator is told (in the app, and by e-mail, which the deliveries above sent)
+    told = await admin.gql("{ notifications(first: 1) { edges { node { kind title body } } } }")
+    assert data(told)["notifications"]["edges"][0]["node"] == {
+        "kind": "webhook.disabled",
+        "title": f"The webhook to {receiver.url} was turned off",
+        "body": "Reason: 3 failed deliveries in a row. Turn it on again once the receiver works.",
+    }
     # disabled: nothing more is written or posted; turned on again, it starts afresh
     await create_customer(admin, "Later")
     assert await deliver(admin) == 0
