@@ -334,6 +334,7 @@ async def load(
 
     def tasks() -> Iterator[dict[str, Any]]:
         for n in range(0, size, 3):
+            due = now + dt.timedelta(days=rng.randint(-5, 30))
             yield {
                 "customer_id": first_id + n,
                 "title": rng.choice(
@@ -344,7 +345,9 @@ async def load(
                         "Plan quarterly review",
                     ]
                 ),
-                "due_at": now + dt.timedelta(days=rng.randint(-5, 30)),
+                "due_at": due,
+                # History: a reminder whose time passed before the demo began went out then.
+                "reminded_at": now if due <= now + dt.timedelta(days=1) else None,
                 "assignee_id": reps[n % len(reps)] if reps else None,
                 "created_by_id": reps[n % len(reps)] if reps else None,
                 "created_at": now,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -91,3 +91,10 @@ async def load(session: AsyncSession, size: int) -> None:
         row["number"] = format_number(service.NUMBER_PREFIX, value)
     await bulk_insert(session, models.Ticket, rows)
     await service.refresh_open_sla_due(session)
+    # History: the people of tickets whose SLA was missed before the demo began were told then.
+    ticket = models.Ticket
+    await session.execute(
+        update(ticket)
+        .where(ticket.sla_due_at < now)
+        .values(sla_risk_told_for=ticket.sla_due_at, sla_breach_told_for=ticket.sla_due_at)
+    )
