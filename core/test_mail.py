@@ -9,19 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import socket
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,70 +25,19 @@ from core.host import CRMPluginManager, build_plugin_manager
 from core.mail import MailError, OutgoingMail, render_mail, send_email, send_mail
 from core.mail_transport import eml_path
 from core.outbox import DeliveryFailed, OutboxMessage, OutboxStatus, OutboxWorker
+from schema.serving import free_port
+from schema.testkit_mail import REFUSED, Inbox, running_smtp_server
 from schema.testkit_tools import FakeClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WHEN = dt.datetime(2026, 12, 4, 21, 30, tzinfo=dt.UTC)
 LINK = "https://crm.example.com/tickets/7?tab=history&x=1"
-REFUSED = "nobody@example.com"
-
-
-# --- a real SMTP server -----------------------------------------------------------------------
-
-
-@dataclass
-class Inbox:
-    """What the test server received: each message's envelope recipients and bytes."""
-
-    received: list[tuple[list[str], bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_RCPT(
-        self,
-        server: SMTPServer,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if address == REFUSED:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
-        content = envelope.original_content or b""
-        with self.lock:
-            self.received.append((list(envelope.rcpt_tos), content))
-        return "250 Message accepted"
-
-    def only(self) -> EmailMessage:
-        with self.lock:
-            assert len(self.received) == 1, self.received
-            raw = self.received[0][1]
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        return message
-
-
-def free_port() -> int:
-    """A port nothing listens on (the kernel's pick, released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with running_smtp_server() as server:
+        yield server
 
 
 def smtp_settings(tmp_path: Path, port: int, **more: Any) -> Settings:

@@ -16,6 +16,7 @@ from core.customers.models import Task
 from core.db import Database
 from core.notifications.models import Notification
 from core.schedule import Scheduler
+from schema.testkit_mail import running_smtp_server
 from tests.support import Api, FakeClock, running_app
 
 NOTIFICATIONS = """
@@ -160,3 +161,43 @@ async def test_the_new_owner_is_told_of_customers_handed_to_them(admin: Api) -> 
     ]
     # Nobody is told of what they did themselves.
     assert await inbox(admin) == []
+
+
+async def test_a_reminder_is_e_mailed_in_the_assignee_s_language_with_a_link(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The whole way: the periodic job decides, notify writes the inbox row and the e-mail's
+    outbox row, the worker sends it to a real SMTP server, in Chinese, linking to the task."""
+    clock = FakeClock()
+    with running_smtp_server() as (server, port):
+        settings = make_settings(
+            mail_backend="smtp",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_security="none",
+            mail_from="CRM <crm@example.com>",
+            record_url="https://crm.example.com/{type}/{id}",
+        )
+        async with running_app(settings, clock=clock) as api:
+            rep = await api.as_role(SALES_REPRESENTATIVE, lasting=True)
+            await rep.gql(
+                'mutation { updateMyPreferences(input: {locale: "zh-CN"}) { errors { field } } }'
+            )
+            due = clock() + dt.timedelta(hours=2)
+            created = await rep.gql(
+                CREATE_TASK, {"input": {"title": "回访张伟", "dueAt": iso(due)}}
+            )
+            task_id = created["data"]["createTask"]["task"]["id"]
+            await rep.run_due_jobs()
+            assert await rep.deliver_outbox() == 1
+            assert await rep.deliver_outbox() == 0  # sent once
+        message = server.only()
+    assert message["Subject"] == "提醒：回访张伟"  # noqa: RUF001
+    assert message["To"] == rep.email
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    assert f"https://crm.example.com/Task/{task_id}" in text.get_content()
+    assert '<html lang="zh-CN">' in html.get_content()
+    assert "到期时间" in text.get_content()
