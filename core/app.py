@@ -32,7 +32,7 @@ from core.config import IPNetwork, Settings
 from core.context import RequestContext
 from core.db import Database, utcnow
 from core.graphiql import ASSETS_PATH, GraphiQL
-from core.host import CRMPluginManager, call_in_turn
+from core.host import CRMPluginManager, call_in_turn, check_declarations
 from core.http import GraphQLEndpoint, internal_error_response
 from core.i18n import _
 from core.persisted import PersistedQueries
@@ -166,6 +166,7 @@ def assemble_app(
     head_check = migrate.HeadCheck(pm)
 
     catalog = catalog_for(pm)  # built now: a bad declaration stops startup, not a request
+    check_declarations(pm)
     trusted_proxies = settings.trusted_proxy_networks
 
     async def make_context(request: Request) -> RequestContext:

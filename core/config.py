@@ -217,6 +217,12 @@ class Settings(BaseSettings):
         "type and global id), e.g. https://crm.example.com/{type}/{id}: notification emails "
         "link to it; empty: they carry no link.",
     )
+    notification_retention_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="Read notifications are deleted after this many days.",
+    )
     task_reminder_hours: int = Field(
         default=24,
         ge=0,

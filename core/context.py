@@ -126,11 +126,10 @@ class RequestContext:
     def zone(self) -> ZoneInfo:
         """The caller's time zone: their own, else the deployment's (``CRM_TIME_ZONE``).
         Date-times are shown in it and "today" is the calendar day it has now."""
-        from core.zones import zone, zone_name
+        from core.zones import own_zone
 
         own = self.caller.time_zone if self.caller is not None else None
-        # A stored name the zone database no longer knows falls back, rather than failing.
-        return zone(own) if own and zone_name(own) == own else self.settings.zone
+        return own_zone(own, self.settings.zone)
 
     def today(self) -> dt.date:
         """The calendar day it is now in the caller's zone (:attr:`zone`)."""

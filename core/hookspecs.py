@@ -250,7 +250,8 @@ def crm_periodic_jobs() -> Sequence[PeriodicJob] | None:
 
 @hookspec
 def crm_notification_kinds() -> Mapping[str, NotificationKind] | None:
-    """Declare the kinds of notification the module sends (``"<module>.<what>"`` ->
+    """Declare the kinds of notification the module sends (``"<record>.<what>"``, such as
+    ``"ticket.assigned"`` ->
     ``NotificationKind(description, email=...)``), before it calls ``notify`` with them.
 
     Users choose per kind whether it shows in the app and whether it is e-mailed; the kind's

@@ -239,6 +239,27 @@ def declared(pm: pluggy.PluginManager, hook_name: str, what: str) -> dict[str, A
     return found
 
 
+REGISTRIES: Mapping[str, str] = {
+    "crm_job_handlers": "the background job kind",
+    "crm_outbox_channels": "the outbox channel",
+    "crm_notification_kinds": "the notification kind",
+    "crm_webhook_event_types": "the webhook event type",
+    "crm_mail_templates": "the mail template namespace",
+}
+"""The hooks through which modules declare named entries, and what each entry is called."""
+
+
+def check_declarations(pm: pluggy.PluginManager) -> None:
+    """Refuse, at startup, a name two modules declare through any of :data:`REGISTRIES`
+    (rather than at the first request that needs it).
+
+    :raises PluginError: naming the entry and both modules.
+    """
+    for hook_name, what in REGISTRIES.items():
+        if hasattr(pm.hook, hook_name):
+            declared(pm, hook_name, what)
+
+
 async def call_in_turn(
     caller: pluggy.HookCaller, *, reverse: bool = False, **kwargs: Any
 ) -> list[Any]:

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("crm.outbox")
 
 MAX_BACKOFF = dt.timedelta(hours=6)
+DEADLINE_SHARE = 0.5
+"""The share of the lease one delivery may take before it counts as failed."""
 
 
 class OutboxStatus(enum.StrEnum):
@@ -247,11 +249,23 @@ class OutboxWorker:
             key=lambda delivery: delivery.message_id,
         )
 
+    @property
+    def deadline(self) -> float:
+        """Seconds one delivery may take: well inside the lease, so that a slow receiver
+        cannot hold a batch past it (another worker would send the batch again)."""
+        return self.lease.total_seconds() * DEADLINE_SHARE
+
     async def _deliver(self, delivery: Delivery) -> DeliveryFailed | None:
+        if delivery.attempts > self.settings.outbox_max_attempts:
+            # Claimed again and again by workers that died sending it: give it up.
+            return DeliveryFailed("every attempt ended with the worker stopping", permanent=True)
         try:
-            await self.channels[delivery.channel](delivery)
+            async with asyncio.timeout(self.deadline):
+                await self.channels[delivery.channel](delivery)
         except DeliveryFailed as exc:
             return exc
+        except TimeoutError:
+            return DeliveryFailed(f"took longer than {self.deadline:g} s")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a deliverer's bug must not stop the others: log, retry
@@ -264,19 +278,53 @@ class OutboxWorker:
         return None
 
     async def run_batch(self, limit: int | None = None) -> int:
-        """Claim one batch and deliver it; how many messages were claimed."""
+        """Claim one batch and deliver it; how many messages were claimed.
+
+        Cancelled (the worker stops), it records what was sent and hands the rest back at
+        once, so that nothing sent is sent again and nothing waits for the lease.
+        """
         batch = await self.claim(limit)
         if not batch:
             return 0
-        outcomes = await asyncio.gather(*(self._deliver(delivery) for delivery in batch))
+        tasks = [asyncio.ensure_future(self._deliver(delivery)) for delivery in batch]
+        try:
+            outcomes = await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            finished = [
+                (delivery, task.result())
+                for delivery, task in zip(batch, tasks, strict=True)
+                if task.done() and not task.cancelled()
+            ]
+            unsent = [
+                delivery
+                for delivery, task in zip(batch, tasks, strict=True)
+                if not task.done() or task.cancelled()
+            ]
+            await asyncio.shield(self._record(finished, handed_back=unsent))
+            raise
         await self._record(list(zip(batch, outcomes, strict=True)))
         return len(batch)
 
-    async def _record(self, results: Sequence[tuple[Delivery, DeliveryFailed | None]]) -> None:
+    async def _record(
+        self,
+        results: Sequence[tuple[Delivery, DeliveryFailed | None]],
+        handed_back: Sequence[Delivery] = (),
+    ) -> None:
         now = self.clock()
         delivered = [delivery.message_id for delivery, failure in results if failure is None]
         mine = OutboxMessage.lease_owner == self.worker_id
         async with self.db.transaction() as session:
+            if handed_back:  # not tried to the end: as it was before the claim
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([d.message_id for d in handed_back]), mine)
+                    .values(
+                        status=OutboxStatus.PENDING,
+                        attempts=OutboxMessage.attempts - 1,
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                )
             if delivered:
                 await session.execute(
                     update(OutboxMessage)

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, String, Text, or_, update
+from sqlalchemy import JSON, String, Text, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -116,9 +116,24 @@ class Scheduler:
     def __post_init__(self) -> None:
         if not self.jobs:
             self.jobs = jobs_of(self.pm)
+        self._rows_ready = False
+
+    async def _due(self, now: dt.datetime) -> set[str]:
+        """The jobs due now and free, looked up in a read session (an idle scheduler takes
+        no write lock, which on SQLite would stand in line with every request's writes)."""
+        async with self.db.read() as session:
+            rows = await session.scalars(
+                select(PeriodicRun.name).where(
+                    PeriodicRun.next_run_at <= now,
+                    or_(PeriodicRun.lease_until.is_(None), PeriodicRun.lease_until < now),
+                )
+            )
+            return set(rows.all())
 
     async def _ensure_rows(self, now: dt.datetime) -> None:
-        """A row per job, due now when first seen."""
+        """A row per job, due now when first seen (once per scheduler)."""
+        if self._rows_ready:
+            return
         insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
         async with self.db.transaction() as session:
             await session.execute(
@@ -126,6 +141,7 @@ class Scheduler:
                 .values([{"name": job.name, "next_run_at": now} for job in self.jobs])
                 .on_conflict_do_nothing(index_elements=[PeriodicRun.name])
             )
+        self._rows_ready = True
 
     async def _claim(self, job: PeriodicJob, now: dt.datetime) -> bool:
         async with self.db.transaction() as session:
@@ -175,10 +191,13 @@ class Scheduler:
         """Run every job that is due and not running elsewhere; what each did."""
         if not self.jobs:
             return {}
-        now = self.clock()
-        await self._ensure_rows(now)
+        await self._ensure_rows(self.clock())
+        due = await self._due(self.clock())
         done: dict[str, Mapping[str, int]] = {}
         for job in self.jobs:
+            if job.name not in due:
+                continue
+            now = self.clock()  # a job before this one may have run long: the time now
             if not await self._claim(job, now):
                 continue
             try:

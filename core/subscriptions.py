@@ -27,11 +27,13 @@ from strawberry.types.unset import UnsetType
 
 from core import i18n
 from core.access import AuthenticationError, bearer_token
-from core.catalog import Catalog
+from core.catalog import Catalog, catalog_for
 from core.config import Settings
 from core.context import RequestContext
 from core.db import Database
+from core.errors import ApiError
 from core.host import CRMPluginManager
+from core.i18n import _
 
 CONNECTION_INIT_SECONDS = 10
 
@@ -88,11 +90,8 @@ class SubscriptionEndpoint(GraphQL[RequestContext, None]):
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
         params = context.connection_params or {}
-        header = params.get("authorization") or params.get("Authorization")
-        if header is None and isinstance(params.get("token"), str):
-            header = f"Bearer {params['token']}"
         try:
-            token = bearer_token(header if isinstance(header, str) else None)
+            token = _token(context)
             if token is None or self.catalog.identity is None:
                 raise ConnectionRejectionError({"message": "an access token is required"})
             context.caller = await self.catalog.identity.authenticate(
@@ -109,3 +108,32 @@ class SubscriptionEndpoint(GraphQL[RequestContext, None]):
             self.settings.locale,
         )
         return {"userId": context.caller.user_id}
+
+
+def _token(context: RequestContext) -> str | None:
+    params = context.connection_params or {}
+    header = params.get("authorization") or params.get("Authorization")
+    if header is None and isinstance(params.get("token"), str):
+        header = f"Bearer {params['token']}"
+    return bearer_token(header if isinstance(header, str) else None)
+
+
+async def check_signed_in(context: RequestContext) -> None:
+    """Check that the connection's token still signs its caller in now, as it would an HTTP
+    request: called before each push, so that a subscription ends with its session (logout,
+    an expired access token, a deactivated user).
+
+    :raises ApiError: UNAUTHENTICATED, TOKEN_EXPIRED or SESSION_ENDED, with the reason.
+    """
+    catalog = catalog_for(context.pm)
+    try:
+        token = _token(context)
+        if token is None or catalog.identity is None or context.caller is None:
+            raise AuthenticationError(_("this connection is not signed in"))
+        caller = await catalog.identity.authenticate(
+            context.db, context.settings, catalog, token, context.now()
+        )
+        if caller.user_id != context.caller.user_id:
+            raise AuthenticationError(_("this connection is not signed in"))
+    except AuthenticationError as exc:
+        raise ApiError(exc.message, exc.code) from None

@@ -380,3 +380,78 @@ def test_two_plugins_delivering_one_channel_stop_the_worker(
         PluginError, match="the outbox channel 'test' is declared by two modules: one and two"
     ):
         OutboxWorker(db=migrated_db, settings=settings, pm=pm)
+
+
+async def test_a_worker_stopped_mid_batch_records_what_it_sent_and_hands_back_the_rest(
+    migrated_db: Database,
+    clock: FakeClock,
+    recorder: Recorder,
+    worker: Callable[..., OutboxWorker],
+) -> None:
+    first, second = await enqueue(migrated_db, clock, 2)
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def one_fast_one_stuck(delivery: Delivery) -> None:
+        if delivery.message_id == second:
+            held.set()
+            await release.wait()  # cancelled while waiting here
+        recorder.delivered.append(delivery.message_id)
+
+    stopping = worker()
+    stopping.channels = {"test": one_fast_one_stuck}
+    running = asyncio.create_task(stopping.run_batch())
+    await asyncio.wait_for(held.wait(), 5)
+    for _ in range(10):  # let the fast one finish
+        await asyncio.sleep(0)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    sent, unsent = await message(migrated_db, first), await message(migrated_db, second)
+    assert (sent.status, sent.attempts) == (OutboxStatus.DELIVERED, 1)
+    assert (unsent.status, unsent.attempts, unsent.lease_owner) == (OutboxStatus.PENDING, 0, None)
+    assert recorder.delivered == [first]
+    assert await worker("second").run_until_idle() == 1  # at once, not after the lease
+    assert recorder.delivered == [first, second]
+
+
+async def test_a_delivery_that_outlasts_its_deadline_is_failed_and_retried(
+    migrated_db: Database,
+    clock: FakeClock,
+    worker: Callable[..., OutboxWorker],
+    make_settings: Callable[..., Settings],
+    plugin_manager: CRMPluginManager,
+) -> None:
+    [message_id] = await enqueue(migrated_db, clock)
+
+    async def never_answers(delivery: Delivery) -> None:
+        await asyncio.Event().wait()
+
+    quick = OutboxWorker(
+        db=migrated_db,
+        settings=make_settings(outbox_lease_seconds=1),  # a delivery may take half a second
+        pm=plugin_manager,
+        clock=clock,
+        channels={"test": never_answers},
+    )
+    assert await quick.run_batch() == 1
+    found = await message(migrated_db, message_id)
+    assert (found.status, found.last_error) == (OutboxStatus.PENDING, "took longer than 0.5 s")
+
+
+async def test_a_message_whose_every_attempt_killed_its_worker_is_given_up(
+    migrated_db: Database,
+    clock: FakeClock,
+    recorder: Recorder,
+    settings: Settings,
+    worker: Callable[..., OutboxWorker],
+) -> None:
+    [message_id] = await enqueue(migrated_db, clock)
+    for n in range(settings.outbox_max_attempts):  # each worker dies holding it
+        assert len(await worker(f"dying-{n}").claim()) == 1
+        clock.advance(seconds=settings.outbox_lease_seconds + 1)
+    assert await worker("last").run_until_idle() == 1
+    found = await message(migrated_db, message_id)
+    assert found.status == OutboxStatus.FAILED
+    assert found.last_error == "every attempt ended with the worker stopping"
+    assert recorder.delivered == []

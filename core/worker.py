@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from core.background import JobRunner
 from core.db import Database, utcnow
+from core.host import check_declarations
 from core.outbox import OutboxWorker
 from core.schedule import Scheduler
 
@@ -37,6 +38,7 @@ class Worker:
     worker_id: str = field(default_factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
 
     def __post_init__(self) -> None:
+        check_declarations(self.pm)  # a name two modules declare stops the start
         common = {"db": self.db, "settings": self.settings, "pm": self.pm, "clock": self.clock}
         self.jobs = JobRunner(runner_id=f"{self.worker_id}-jobs", **common)  # type: ignore[arg-type]
         self.outbox = OutboxWorker(worker_id=f"{self.worker_id}-outbox", **common)  # type: ignore[arg-type]

@@ -73,6 +73,13 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def own_zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    """Someone's own zone by its stored name, else ``fallback`` (the deployment's): also
+    when the zone database no longer knows the name, rather than failing."""
+    found = zone_name(name) if name else None
+    return zone(found) if found and found == name else fallback
+
+
 def current_zone() -> dt.tzinfo:
     """The zone date-times are written in for this request (UTC outside any)."""
     return _request_zone.get() or dt.UTC

@@ -182,7 +182,7 @@ async def test_a_worker_killed_mid_batch_leaves_its_mail_to_another_after_the_le
             "CRM_SMTP_PORT": str(port),
             "CRM_SMTP_SECURITY": "none",
             "CRM_OUTBOX_BATCH": "5",
-            "CRM_OUTBOX_LEASE_SECONDS": "2",
+            "CRM_OUTBOX_LEASE_SECONDS": "20",
         }
         log = tmp_path / "worker.log"
         with log.open("w+b") as output:
@@ -208,7 +208,7 @@ async def test_a_worker_killed_mid_batch_leaves_its_mail_to_another_after_the_le
         assert len(claimed) == 5
         inbox.gate.set()
 
-        later = FakeClock(utcnow() + dt.timedelta(seconds=5))  # past the dead worker's lease
+        later = FakeClock(utcnow() + dt.timedelta(seconds=25))  # past the dead worker's lease
         smtp = settings.model_copy(
             update={
                 "mail_backend": "smtp",

@@ -1235,6 +1235,7 @@ async def test_crm_jobs_run_results_appear_in_the_output_of_crm_jobs_run(
     # Core's jobs first, then the plugin's, one line per result.
     assert first.output.splitlines() == [
         "outbox messages purged: 0",
+        "read notifications purged: 0",
         "customers marked dormant: 0",
         "birthday reminders created: 0",
         "task reminders sent: 0",
@@ -1259,6 +1260,7 @@ async def test_periodic_jobs_run_in_module_order_core_first(
 
     assert results == {
         "outbox.purge": {"outbox messages purged": 0},
+        "notifications.purge": {"read notifications purged": 0},
         "customers.dormant": {"customers marked dormant": 1},
         "customers.birthdays": {"birthday reminders created": 0},
         "customers.task_reminders": {"task reminders sent": 0},

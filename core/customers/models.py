@@ -213,8 +213,8 @@ class Task(Base):
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     remind_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    """When the assignee was reminded (``core.customers.reminders``); cleared when the
-    reminder or due time changes."""
+    """When the assignee was reminded (``core.customers.reminders``); cleared when the task
+    is handed to a new assignee with its customer."""
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

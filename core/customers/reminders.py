@@ -10,6 +10,7 @@ job at the same moment remind each task once.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import and_, or_, select, update
@@ -19,6 +20,8 @@ from core.customers.models import Customer, Task
 from core.i18n import _
 from core.notifications.service import Environment, NotificationKind, notify
 from core.schedule import JobContext, PeriodicJob
+
+logger = logging.getLogger("crm.customers")
 
 TASK_REMINDER = "task.reminder"
 CUSTOMER_TRANSFERRED = "customer.transferred"
@@ -60,17 +63,21 @@ async def remind_due_tasks(session: AsyncSession, env: Environment, now: dt.date
         )
     ).all()
     for task_id, title, due_at, assignee_id in reminded:
-        await notify(
-            session,
-            env,
-            user_ids=[assignee_id],
-            kind=TASK_REMINDER,
-            title=_("Reminder: {title}", title=title),
-            body=_("Due {due}.", due=due_at),
-            subject=("Task", task_id),
-            now=now,
-            dedupe_key=f"task-reminder:{task_id}:{due_at.isoformat()}",
-        )
+        try:
+            async with session.begin_nested():  # one task's failure spoils no other's
+                await notify(
+                    session,
+                    env,
+                    user_ids=[assignee_id],
+                    kind=TASK_REMINDER,
+                    title=_("Reminder: {title}", title=title),
+                    body=_("Due {due}.", due=due_at),
+                    subject=("Task", task_id),
+                    now=now,
+                    dedupe_key=f"task-reminder:{task_id}:{due_at.isoformat()}",
+                )
+        except Exception:  # logged, and the task stays marked: it is not retried forever
+            logger.exception("the reminder of task %s could not be written", task_id)
     return len(reminded)
 
 

@@ -201,3 +201,44 @@ async def test_a_reminder_is_e_mailed_in_the_assignee_s_language_with_a_link(
     assert f"https://crm.example.com/Task/{task_id}" in text.get_content()
     assert '<html lang="zh-CN">' in html.get_content()
     assert "到期时间" in text.get_content()
+
+
+async def test_open_tasks_go_with_their_customer_to_the_new_owner(admin: Api) -> None:
+    first = await admin.as_role(SALES_REPRESENTATIVE)
+    second = await admin.as_role(SALES_REPRESENTATIVE)
+    made = await first.gql(
+        'mutation { createCustomer(input: {name: "Acme", kind: COMPANY}) { customer { id } } }'
+    )
+    customer = made["data"]["createCustomer"]["customer"]["id"]
+    for title in ("Call back", "Send the quote"):
+        await first.gql(
+            CREATE_TASK,
+            {"input": {"customerId": customer, "title": title, "dueAt": "2030-01-01T09:00:00Z"}},
+        )
+    done = await first.gql(
+        CREATE_TASK,
+        {"input": {"customerId": customer, "title": "Done", "dueAt": "2030-01-01T09:00:00Z"}},
+    )
+    done_id = done["data"]["createTask"]["task"]["id"]
+    await first.gql(
+        "mutation($id: ID!) { completeTask(input: {id: $id, version: 1}) { errors { field } } }",
+        {"id": done_id},
+    )
+    second_id = (await second.gql("query { viewer { id } }"))["data"]["viewer"]["id"]
+    moved = await admin.gql(TRANSFER, {"input": {"customerIds": [customer], "ownerId": second_id}})
+    assert moved["data"]["transferCustomers"]["errors"] == [], moved
+    listed = await second.gql(
+        "query { tasks(first: 10, filter: {done: false}) { edges { node { title } } } }"
+    )
+    assert sorted(e["node"]["title"] for e in listed["data"]["tasks"]["edges"]) == [
+        "Call back",
+        "Send the quote",
+    ]
+    left = await first.gql("query { tasks(first: 10) { edges { node { title } } } }")
+    assert left["data"]["tasks"]["edges"] == []  # the customer, and its tasks, went along
+    trail = await admin.gql(
+        'query { auditEvents(first: 5, filter: {action: "customer.transferred"}) '
+        "{ edges { node { changes { field after } } } } }"
+    )
+    changes = trail["data"]["auditEvents"]["edges"][0]["node"]["changes"]
+    assert {"field": "openTasksHandedOver", "after": 2} in changes

@@ -117,6 +117,13 @@ def hub_of(db: Database) -> Hub:
     return found
 
 
+async def close_hub(db: Database) -> None:
+    """Stop the process's listener for ``db``'s database (the app shuts down)."""
+    hub = _hubs.pop(_key(db.engine.sync_engine), None)
+    if hub is not None:
+        await hub.close()
+
+
 async def announce(session: AsyncSession, user_id: int, notification_id: int) -> None:
     """Announce a new notification once the caller's transaction commits."""
     bind = session.get_bind()

@@ -9,6 +9,7 @@ from strawberry import relay
 from core.access import Caller, require, requires
 from core.context import Info
 from core.errors import forbidden
+from core.extension import Scope
 from core.i18n import _, render
 from core.notifications import service
 from core.notifications.inputs import NotificationFilter
@@ -29,7 +30,7 @@ def inbox_owner(info: Info, user_id: relay.GlobalID | None) -> int:
     wanted = argument_id(user_id, "User", "userId")
     if wanted is None or wanted == caller.user_id:
         return caller.user_id
-    if not caller.can("notifications:manage"):
+    if not caller.can("notifications:manage", Scope.ALL):
         raise forbidden(
             _("reading another user's notifications needs notifications:manage"),
             permission="notifications:manage",

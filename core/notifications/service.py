@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from core.mail import send_email
 from core.notifications import broker
 from core.notifications.models import Notification, NotificationPreference
 from core.validation import Check, global_id
-from core.zones import zone
+from core.zones import own_zone
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -128,7 +128,7 @@ async def notify(
     told = 0
     for user in users:
         locale = user.locale or env.settings.locale
-        user_zone = zone(user.time_zone) if user.time_zone else env.settings.zone
+        user_zone = own_zone(user.time_zone, env.settings.zone)
         rendered_title = render(in_zone(title, user_zone), locale)[:MAX_TITLE]
         rendered_body = render(in_zone(body, user_zone), locale)
         if chosen.get((user.id, IN_APP), True):
@@ -201,6 +201,17 @@ async def mark_read(
     if ids is not None:
         statement = statement.where(Notification.id.in_(ids))
     result = await session.execute(statement.values(read_at=now))
+    return max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
+
+
+async def purge_read(session: AsyncSession, settings: Settings, now: dt.datetime) -> int:
+    """Delete read notifications older than ``CRM_NOTIFICATION_RETENTION_DAYS``; how many."""
+    cutoff = now - dt.timedelta(days=settings.notification_retention_days)
+    result = await session.execute(
+        delete(Notification).where(
+            Notification.read_at.is_not(None), Notification.created_at < cutoff
+        )
+    )
     return max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
 
 

@@ -12,6 +12,7 @@ from core.context import Info
 from core.notifications.broker import hub_of
 from core.notifications.models import Notification as NotificationRow
 from core.notifications.types import Notification
+from core.subscriptions import check_signed_in
 from core.zones import switch_zone
 
 
@@ -20,7 +21,8 @@ class NotificationSubscription:
     @strawberry.subscription(
         description="The caller's new notifications as they are written, from any app or "
         "worker process, over WebSocket (graphql-transport-ws; the access token goes in "
-        "connection_init's payload as `authorization`)."
+        "connection_init's payload as `authorization`). It ends with an error when the "
+        "token no longer signs the caller in (logout, expiry): reconnect with a fresh one."
     )
     async def notification_received(self, info: Info) -> AsyncGenerator[Notification, None]:
         caller = require(info.context)
@@ -36,5 +38,7 @@ class NotificationSubscription:
                             NotificationRow.user_id == caller.user_id,
                         )
                     )
-                if row is not None:
-                    yield Notification.from_model(row)
+                if row is None:
+                    continue
+                await check_signed_in(info.context)
+                yield Notification.from_model(row)

@@ -149,7 +149,8 @@ async def test_a_ticket_assigned_through_one_process_reaches_a_subscriber_of_ano
                     {"c": customer},
                 )
             )["openTicket"]["ticket"]
-            socket = await subscribed(reader, await login(client, reader, "agent@example.com"))
+            agent_token = await login(client, reader, "agent@example.com")
+            socket = await subscribed(reader, agent_token)
             try:
                 # The subscription starts listening a moment after `subscribe` is sent, and
                 # the protocol does not say when: hand the ticket over (and back) until a
@@ -176,6 +177,17 @@ async def test_a_ticket_assigned_through_one_process_reaches_a_subscriber_of_ano
                 assert note["title"].startswith("Ticket T")
                 assert "Printer on fire" in note["title"]
                 assert (note["subjectId"], note["read"]) == (ticket["id"], False)
+
+                # Signed out, the subscription ends at its next push, as HTTP would refuse.
+                await gql(
+                    client, reader, agent_token, "mutation { logout { errors { message } } }", {}
+                )
+                ticket = await assign(client, writer, admin, ticket, None)
+                ticket = await assign(client, writer, admin, ticket, agent_id)
+                ended = await receive(socket, 5)
+                assert ended["type"] == "next"
+                assert ended["payload"]["errors"][0]["extensions"]["code"] == "SESSION_ENDED"
+                assert (await receive(socket, 5))["type"] == "complete"
             finally:
                 await socket.close()
 

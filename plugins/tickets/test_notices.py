@@ -109,3 +109,17 @@ async def test_an_sla_at_risk_and_missed_tells_assignee_and_managers_once(
         "ticket.sla_at_risk",
         "ticket.assigned",
     ]
+
+
+async def test_a_ticket_a_routing_rule_assigns_tells_its_handler(admin: Api, customer: str) -> None:
+    handler = await agent(admin, "handler@example.com")
+    rule = await admin.gql(
+        "mutation($users: [ID!]!) { setRoutingRule(input: "
+        "{type: FAULT, strategy: ROUND_ROBIN, userIds: $users}) { errors { message } } }",
+        {"users": [gid("User", handler.user_id)]},
+    )
+    assert rule["data"]["setRoutingRule"]["errors"] == [], rule
+    ticket = await open_ticket(admin, customer, "Printer on fire")
+    assert await inbox(handler) == [
+        ("ticket.assigned", f"Ticket {ticket['number']} was assigned to you: Printer on fire")
+    ]

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET
 
@@ -13,7 +14,7 @@ from core import audit
 from core.access import actor_of, require
 from core.context import RequestContext
 from core.customers import reminders
-from core.customers.models import Customer
+from core.customers.models import Customer, Task
 from core.customers.service.common import _duplicates, _owner_in_reach, writable_customer
 from core.customers.service.fields import custom_fields
 from core.customers.service.tags import _attach_tags, _tag_names
@@ -278,6 +279,31 @@ async def restore_customer(
     return customer
 
 
+async def _hand_over_tasks(
+    session: AsyncSession,
+    customer_id: int,
+    before: int | None,
+    owner_id: int | None,
+    context: RequestContext,
+) -> int:
+    """The previous owner's open tasks on the customer go with it to the new owner (who
+    alone may still see the customer, and whom the reminders must reach); how many."""
+    if before is None:
+        return 0
+    moved = await session.execute(
+        update(Task)
+        .where(Task.customer_id == customer_id, Task.assignee_id == before, Task.done_at.is_(None))
+        .values(
+            assignee_id=owner_id,
+            reminded_at=None,
+            updated_at=context.now(),
+            version=Task.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return max(int(moved.rowcount or 0), 0)  # type: ignore[attr-defined]
+
+
 async def transfer_customers(
     session: AsyncSession,
     context: RequestContext,
@@ -303,15 +329,24 @@ async def transfer_customers(
             customer.owner_id = owner_id
             customer.updated_at = context.now()
             await session.flush()
+            changes = audit.diff(
+                {"ownerId": global_id("User", before)}, {"ownerId": global_id("User", owner_id)}
+            )
+            moved = await _hand_over_tasks(session, customer.id, before, owner_id, context)
             audit.record(
                 session,
                 actor,
                 "customer.transferred",
                 "Customer",
                 customer.id,
-                audit.diff(
-                    {"ownerId": global_id("User", before)}, {"ownerId": global_id("User", owner_id)}
-                ),
+                {**changes, **({"openTasksHandedOver": moved} if moved else {})},
+            )
+            await call_in_turn(
+                context.pm.hook.crm_customer_updated,
+                session=session,
+                customer=customer,
+                changes=changes,
+                context=context,
             )
         customers.append(customer)
     assert owner_id is not None

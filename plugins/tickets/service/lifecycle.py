@@ -29,6 +29,7 @@ from core.plugin_api import (
 )
 from plugins.tickets.domain import can_move
 from plugins.tickets.models import Ticket
+from plugins.tickets.service import notices
 from plugins.tickets.service.assignment import _route
 from plugins.tickets.service.common import (
     COUNTER,
@@ -126,6 +127,8 @@ async def open_ticket(
             }
         ),
     )
+    if ticket.assignee_id is not None:  # a routing rule chose the handler
+        await notices.assigned(session, context, ticket, None, "ASSIGNED", None)
     await call_in_turn(
         _hook(context).crm_ticket_opened, session=session, ticket=ticket, context=context
     )

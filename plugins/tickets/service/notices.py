@@ -33,6 +33,8 @@ _ = translator(__name__)
 ASSIGNED = "ticket.assigned"
 TRANSFERRED = "ticket.transferred"
 ESCALATED = "ticket.escalated"
+BATCH = 200
+"""Tickets the SLA watch marks and tells about in one transaction."""
 SLA_AT_RISK = "ticket.sla_at_risk"
 SLA_BREACHED = "ticket.sla_breached"
 
@@ -127,29 +129,40 @@ async def watch_sla(
     conditional update, so two workers tell once. How many (at risk, breached)."""
     returned = (Ticket.id, Ticket.number, Ticket.subject, Ticket.assignee_id, Ticket.sla_due_at)
     open_with_due = (Ticket.status.in_(OPEN_STATUSES), Ticket.sla_due_at.is_not(None))
-    breached = (
-        await session.execute(
-            update(Ticket)
-            .where(*open_with_due, Ticket.sla_due_at <= now, _untold(Ticket.sla_breach_told_for))
-            .values(sla_breach_told_for=Ticket.sla_due_at, sla_risk_told_for=Ticket.sla_due_at)
-            .returning(*returned)
-            .execution_options(synchronize_session=False)
+
+    async def mark(conditions: tuple[Any, ...], **told: Any) -> list[Any]:
+        """Mark at most :data:`BATCH` tickets told, returning them (a conditional update:
+        a ticket another worker marked meanwhile is not returned)."""
+        ids = select(Ticket.id).where(*conditions).order_by(Ticket.id).limit(BATCH)
+        found = list((await session.scalars(ids)).all())
+        if not found:
+            return []
+        return list(
+            (
+                await session.execute(
+                    update(Ticket)
+                    .where(Ticket.id.in_(found), *conditions)
+                    .values(**told)
+                    .returning(*returned)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
         )
-    ).all()
-    at_risk = (
-        await session.execute(
-            update(Ticket)
-            .where(
-                *open_with_due,
-                Ticket.sla_due_at > now,
-                Ticket.sla_due_at <= now + risk,
-                _untold(Ticket.sla_risk_told_for),
-            )
-            .values(sla_risk_told_for=Ticket.sla_due_at)
-            .returning(*returned)
-            .execution_options(synchronize_session=False)
-        )
-    ).all()
+
+    breached = await mark(
+        (*open_with_due, Ticket.sla_due_at <= now, _untold(Ticket.sla_breach_told_for)),
+        sla_breach_told_for=Ticket.sla_due_at,
+        sla_risk_told_for=Ticket.sla_due_at,
+    )
+    at_risk = await mark(
+        (
+            *open_with_due,
+            Ticket.sla_due_at > now,
+            Ticket.sla_due_at <= now + risk,
+            _untold(Ticket.sla_risk_told_for),
+        ),
+        sla_risk_told_for=Ticket.sla_due_at,
+    )
     people = _People(session, env)
     for kind, rows in ((SLA_BREACHED, breached), (SLA_AT_RISK, at_risk)):
         for ticket_id, number, subject, assignee_id, due in rows:
@@ -185,7 +198,13 @@ class _People:
         if assignee_id is not None:
             team_id = await self.session.scalar(select(User.team_id).where(User.id == assignee_id))
         if team_id not in self.by_team:
-            self.by_team[team_id] = await users_with_permission(
-                self.session, self.env.pm, "tickets:manage", team_id=team_id
+            # Those who manage tickets there, and who may read them (the notice names one).
+            pm = self.env.pm
+            managing = await users_with_permission(
+                self.session, pm, "tickets:manage", team_id=team_id
             )
+            reading = set(
+                await users_with_permission(self.session, pm, "tickets:read", team_id=team_id)
+            )
+            self.by_team[team_id] = [user for user in managing if user in reading]
         return self.by_team[team_id]
