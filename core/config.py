@@ -209,7 +209,8 @@ class Settings(BaseSettings):
         default=30,
         ge=1,
         le=3650,
-        description="Delivered and given-up outbox messages are deleted after this many days.",
+        description="Delivered and given-up outbox messages, and logged webhook delivery "
+        "attempts, are deleted after this many days.",
     )
     record_url: str = Field(
         default="",

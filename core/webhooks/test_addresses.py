@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 
+import httpx
 import pytest
 
 from core.validation import Check
 from core.webhooks.addresses import AddressRefused, check_reachable, public, shape
+from core.webhooks.delivery import pinned
 
 
 @pytest.mark.parametrize(
@@ -51,3 +53,62 @@ async def test_host_names_are_resolved() -> None:
     with pytest.raises(AddressRefused, match="does not resolve"):
         await check_reachable("http://no-such-host.invalid/hook", allow_private=False)
     await check_reachable("http://localhost:8080/hook", allow_private=True)
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::5db8:d822", True),  # NAT64 of 93.184.216.34
+        ("64:ff9b:1::5db8:d822", False),  # local-use NAT64: a private network
+        ("2002:a9fe:a9fe::1", False),  # 6to4 of 169.254.169.254
+        ("2002:5db8:d822::1", True),  # 6to4 of 93.184.216.34
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("::a00:1", False),  # IPv4-compatible 10.0.0.1
+        ("2001:0:5db8:d822::80ff:fffe", False),  # Teredo, client 127.0.0.1
+    ],
+)
+def test_ipv4_inside_ipv6_is_judged_as_that_ipv4(address: str, allowed: bool) -> None:
+    assert public(ipaddress.ip_address(address)) is allowed
+
+
+async def test_checked_addresses_are_returned_to_connect_to() -> None:
+    assert await check_reachable("https://93.184.216.34/hook", allow_private=False) == [
+        ipaddress.ip_address("93.184.216.34")
+    ]
+    found = await check_reachable("http://localhost:8080/hook", allow_private=True)
+    assert found
+    assert all(address.is_loopback for address in found)
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "target", "host", "extensions"),
+    [
+        (
+            "http://hooks.example.com:8080/crm?x=1",
+            "93.184.216.34",
+            "http://93.184.216.34:8080/crm?x=1",
+            {"host": "hooks.example.com:8080"},
+            {},
+        ),
+        (
+            "https://Hooks.Example.com/crm",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            "https://[2606:2800:220:1:248:1893:25c8:1946]/crm",
+            {"host": "hooks.example.com"},
+            {"sni_hostname": "hooks.example.com"},
+        ),
+        (
+            "https://bücher.example/crm",
+            "93.184.216.34",
+            "https://93.184.216.34/crm",
+            {"host": "xn--bcher-kva.example"},
+            {"sni_hostname": "xn--bcher-kva.example"},
+        ),
+        ("https://93.184.216.34/crm", "93.184.216.34", "https://93.184.216.34/crm", {}, {}),
+    ],
+)
+def test_a_post_connects_to_the_checked_address_under_the_host_name(
+    url: str, address: str, target: str, host: dict[str, str], extensions: dict[str, str]
+) -> None:
+    assert pinned(url, ipaddress.ip_address(address)) == (httpx.URL(target), host, extensions)
