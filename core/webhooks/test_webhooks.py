@@ -12,7 +12,10 @@ import asyncio
 import datetime as dt
 import ipaddress
 import json
+import os
+import subprocess
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +29,7 @@ from core.schedule import Scheduler
 from core.webhooks import addresses
 from core.webhooks.events import UnknownEventType, emit_event
 from schema.modules import build_plugin_manager
+from schema.serving import CRM
 from schema.testkit_webhooks import WebhookReceiver, signature_valid
 from tests.support import FIXTURE, Api, FakeClock, HookSet, running_app
 
@@ -670,3 +674,42 @@ def test_an_event_type_declared_twice_stops_startup() -> None:
         build_plugin_manager(
             ["twice"], load_entrypoints=False, extra_plugins={"twice": DeclaresCustomerCreated()}
         )
+
+
+TWICE_PLUGIN = """
+class Plugin:
+    @staticmethod
+    def crm_webhook_event_types():
+        return {"customer.created": "Mine too."}
+
+
+plugin = Plugin()
+"""
+
+
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "0"]])
+def test_crm_serve_and_worker_stop_on_an_event_type_declared_twice(
+    tmp_path: Path, command: list[str]
+) -> None:
+    site = tmp_path / "site"
+    dist_info = site / "crm_twice-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: crm-twice\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[crm.plugins]\ntwice = crm_twice:plugin\n")
+    (site / "crm_twice.py").write_text(TWICE_PLUGIN)
+    path = os.pathsep.join(p for p in [str(site), os.environ.get("PYTHONPATH", "")] if p)
+    env = {
+        **os.environ,
+        "CRM_DATA_DIR": str(tmp_path / "data"),
+        "CRM_PLUGINS": "twice",
+        "PYTHONPATH": path,
+    }
+    env.pop("CRM_DATABASE_URL", None)
+    done = subprocess.run(
+        [*CRM, *command], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        "the webhook event type 'customer.created' is declared by two modules: "
+        "core.webhooks and twice" in done.stderr
+    )
