@@ -234,7 +234,8 @@ class Settings(BaseSettings):
         default=10,
         gt=0,
         le=120,
-        description="How long one webhook post may take (connecting, sending, the answer).",
+        description="How long one webhook post may take as a whole (looking up the host, "
+        "connecting, sending, the answer).",
     )
     webhooks_disable_after: int = Field(
         default=10,
