@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -112,3 +117,63 @@ def test_a_post_connects_to_the_checked_address_under_the_host_name(
     url: str, address: str, target: str, host: dict[str, str], extensions: dict[str, str]
 ) -> None:
     assert pinned(url, ipaddress.ip_address(address)) == (httpx.URL(target), host, extensions)
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A key and a self-signed certificate for the name hooks.test only."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.test"),
+            *("-addext", "subjectAltName=DNS:hooks.test"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return key, cert
+
+
+async def test_https_to_the_checked_address_verifies_the_certificate_for_the_name(
+    certificate: tuple[Path, Path],
+) -> None:
+    # A TLS receiver on 127.0.0.1 whose certificate names hooks.test only: posting to the
+    # address with the name as SNI (as pinned() asks) verifies; without it, the check fails.
+    key, cert = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    server_tls.sni_callback = lambda _sock, name, _ctx: names.append(name)
+    hosts: list[str] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+            hosts.extend(line[6:] for line in head.split("\r\n") if line.startswith("host: "))
+            writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+    client_tls = ssl.create_default_context(cafile=str(cert))
+    try:
+        url, host, extensions = pinned(
+            f"https://hooks.test:{port}/hooks", ipaddress.ip_address("127.0.0.1")
+        )
+        async with httpx.AsyncClient(verify=client_tls, trust_env=False) as client:
+            response = await client.post(url, content=b"{}", headers=host, extensions=extensions)
+            assert response.status_code == 204
+            assert (names, hosts) == (["hooks.test"], [f"hooks.test:{port}"])
+            with pytest.raises(httpx.ConnectError, match=r"(?i)certificate|hostname"):
+                await client.post(url, content=b"{}", headers=host)
+    finally:
+        server.close()
+        await server.wait_closed()
