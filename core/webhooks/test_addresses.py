@@ -1,4 +1,5 @@
-"""Which addresses webhooks may reach, and how URLs are checked before any lookup."""
+"""Which addresses webhooks may reach, how URLs are checked before any lookup, and how a post
+reaches the address that was checked."""
 
 from __future__ import annotations
 
