@@ -209,7 +209,8 @@ class Settings(BaseSettings):
         default=30,
         ge=1,
         le=3650,
-        description="Delivered and given-up outbox messages are deleted after this many days.",
+        description="Delivered and given-up outbox messages, and logged webhook delivery "
+        "attempts, are deleted after this many days.",
     )
     record_url: str = Field(
         default="",
@@ -239,7 +240,8 @@ class Settings(BaseSettings):
         default=10,
         gt=0,
         le=120,
-        description="How long one webhook post may take (connecting, sending, the answer).",
+        description="How long one webhook post may take as a whole (looking up the host, "
+        "connecting, sending, the answer).",
     )
     webhooks_disable_after: int = Field(
         default=10,

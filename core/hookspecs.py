@@ -319,12 +319,12 @@ def crm_mail_templates() -> Mapping[str, Path] | None:
 def crm_webhook_event_types() -> Mapping[str, str] | None:
     """Declare the module's webhook event types, which subscriptions may listen to.
 
-    Called when a subscription is created or changed, when ``webhookEventTypes`` is asked,
-    and when an event is emitted (an undeclared type is a programming error there).
+    Called once when the plugin manager is built (startup); the answer serves subscriptions,
+    ``webhookEventTypes`` and ``emit_event`` (an undeclared type is a programming error there).
 
     :return: event type -> a one-sentence description, or ``None``. Name a type
         ``<record>.<what happened>`` in lower case (``ticket.opened``); a name another module
-        declares stops the call with both named. Emit with
+        declares stops startup with both named. Emit with
         ``await plugin_api.emit_event(session, "ticket.opened", data, now=...)`` inside the
         change's transaction; ``data`` holds global ids and plain JSON values.
     """

@@ -14,6 +14,7 @@ from core.host import CRMPluginManager
 from core.host import build_plugin_manager as build_host
 from core.identity import hooks as identity_hooks
 from core.notifications import hooks as notifications_hooks
+from core.webhooks import events as webhook_events
 from core.webhooks import hooks as webhooks_hooks
 
 CORE_MODULES: Mapping[str, Any] = {
@@ -36,10 +37,16 @@ def build_plugin_manager(
     """A fresh plugin manager with the kernel, core's domains and the enabled plugins.
 
     See :func:`core.host.build_plugin_manager` for the arguments.
+
+    :raises PluginError: as that does, and when two modules declare one webhook event type.
     """
-    return build_host(
+    pm = build_host(
         enabled,
         load_entrypoints=load_entrypoints,
         extra_plugins=extra_plugins,
         builtin=CORE_MODULES,
     )
+    # Declarations read later, outside startup, are checked now: a webhook event type two
+    # modules declare stops every command (serve, worker...) here, naming both.
+    webhook_events.event_types(pm)
+    return pm

@@ -1239,6 +1239,7 @@ async def test_crm_jobs_run_results_appear_in_the_output_of_crm_jobs_run(
         "customers marked dormant: 0",
         "birthday reminders created: 0",
         "task reminders sent: 0",
+        "webhook delivery attempts purged: 0",
         "churned customers archived: 2",
     ]
     assert second.output.splitlines()[-1] == "churned customers archived: 0"  # idempotent
@@ -1264,6 +1265,7 @@ async def test_periodic_jobs_run_in_module_order_core_first(
         "customers.dormant": {"customers marked dormant": 1},
         "customers.birthdays": {"birthday reminders created": 0},
         "customers.task_reminders": {"task reminders sent": 0},
+        "webhooks.purge_log": {"webhook delivery attempts purged": 0},
         "janitor.churn": {"churned customers archived": 1},
     }
     assert janitor.runs == [(now, ["janitor"])]

@@ -55,11 +55,38 @@ def shape(check: Check, field: str, value: str | None) -> str | None:
     return cleaned
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+"""The well-known NAT64 prefix: the last 32 bits are the IPv4 address reached."""
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""Local-use NAT64 (RFC 8215): translates into a private network, never public."""
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+"""IPv4-compatible addresses (``::a.b.c.d``, deprecated), and ``::``/``::1``."""
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for: IPv4-mapped, IPv4-compatible, NAT64,
+    6to4, or Teredo (its server and its client); empty for any other address."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address in NAT64 or address in IPV4_COMPATIBLE:
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    return []
+
+
 def public(address: IPAddress) -> bool:
     """Whether ``address`` is a public one (not private, loopback, link-local, reserved,
-    multicast or unspecified; an IPv4 address inside IPv6 counts as that IPv4 address)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    multicast or unspecified). An IPv6 address that carries an IPv4 address (IPv4-mapped or
+    -compatible, NAT64, 6to4, Teredo) is judged by the IPv4 addresses it carries."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in LOCAL_NAT64:
+            return False
+        inner = embedded_ipv4(address)
+        if inner:
+            return all(public(v4) for v4 in inner)
     return address.is_global and not address.is_multicast
 
 
@@ -82,16 +109,20 @@ async def resolve(url: str) -> list[IPAddress]:
     return addresses
 
 
-async def check_reachable(url: str, *, allow_private: bool) -> None:
-    """Refuse a URL whose host resolves to any address webhooks may not reach."""
+async def check_reachable(url: str, *, allow_private: bool) -> list[IPAddress]:
+    """The addresses the URL's host resolves to, all checked: refuse a URL whose host
+    resolves to any address webhooks may not reach. A post connects to one of these (not
+    to a second lookup's answer, which a rebinding name server could point elsewhere)."""
+    addresses = await resolve(url)
     if allow_private:
-        return
-    for address in await resolve(url):
+        return addresses
+    for address in addresses:
         if not public(address):
             raise AddressRefused(
                 f"{urlsplit(url).hostname!r} resolves to {address}, a private, loopback, "
                 "link-local or reserved address"
             )
+    return addresses
 
 
 async def checked_url(
@@ -102,7 +133,8 @@ async def checked_url(
     if cleaned is None:
         return None
     try:
-        await check_reachable(cleaned, allow_private=allow_private)
+        if not allow_private:  # allowed, any host is taken (it is resolved before each post)
+            await check_reachable(cleaned, allow_private=False)
     except AddressRefused:
         check.fail(
             field,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.host import PluginError, contributions, module_label
+from core.host import declared
 from core.outbox import enqueue_message
 from core.validation import global_id
 from core.webhooks.models import WebhookSubscription
@@ -59,21 +59,21 @@ def remember(pm: pluggy.PluginManager) -> None:
 
 
 def event_types(pm: pluggy.PluginManager) -> dict[str, str]:
-    """Every event type the modules of ``pm`` declare, with its description, by name."""
+    """Every event type the modules of ``pm`` declare, with its description, by name.
+
+    The composition root asks once when it builds ``pm``, so a type two modules declare
+    stops ``crm serve``, ``crm worker`` and every other command at startup.
+
+    :raises PluginError: two modules declare the same type (both named in the message).
+    """
     found = _types.get(pm)
     if found is None:
-        found = {}
-        owners: dict[str, str] = {}
-        for plugin, declared in contributions(pm, "crm_webhook_event_types"):
-            module = module_label(pm, plugin)
-            for name, description in dict(declared or {}).items():
-                if name in owners:
-                    raise PluginError(
-                        f"webhook event type {name!r} is declared by both "
-                        f"{owners[name]!r} and {module!r}"
-                    )
-                owners[name] = module
-                found[name] = str(description)
+        found = {
+            name: str(description)
+            for name, description in declared(
+                pm, "crm_webhook_event_types", "the webhook event type"
+            ).items()
+        }
         _types[pm] = found
     return found
 

@@ -1,8 +1,10 @@
-"""The webhooks module's wiring: subscriptions, the ``webhook`` outbox channel, and the
-customer events it emits inside each change's transaction."""
+"""The webhooks module's wiring: subscriptions, the ``webhook`` outbox channel, the delivery
+log's clean-up (``webhooks.purge_log``), and the customer events it emits inside each
+change's transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +17,7 @@ from core.extension import Grant, Permission
 from core.hookspecs import hookimpl
 from core.notifications.service import NotificationKind
 from core.outbox import Deliverer
+from core.schedule import PeriodicJob
 from core.webhooks import declarations, delivery, events, types
 from core.webhooks.mutations import WebhookMutation
 from core.webhooks.queries import WebhookQuery
@@ -58,6 +61,11 @@ def crm_webhook_event_types() -> Mapping[str, str]:
 @hookimpl
 def crm_notification_kinds() -> Mapping[str, NotificationKind]:
     return delivery.KINDS
+
+
+@hookimpl
+def crm_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [PeriodicJob("webhooks.purge_log", dt.timedelta(hours=6), delivery.purge_log)]
 
 
 @hookimpl

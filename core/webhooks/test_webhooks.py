@@ -8,9 +8,14 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import ipaddress
 import json
+import os
+import subprocess
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +23,13 @@ from sqlalchemy import func, select
 
 from core.config import Settings
 from core.errors import UserErrorCode, UserErrors
+from core.host import PluginError
 from core.outbox import OutboxMessage, OutboxWorker
+from core.schedule import Scheduler
+from core.webhooks import addresses
 from core.webhooks.events import UnknownEventType, emit_event
+from schema.modules import build_plugin_manager
+from schema.serving import CRM
 from schema.testkit_webhooks import WebhookReceiver, signature_valid
 from tests.support import FIXTURE, Api, FakeClock, HookSet, running_app
 
@@ -460,3 +470,246 @@ async def test_emitting_an_undeclared_type_is_a_programming_error(admin: Api) ->
     async with admin.db.transaction() as session:
         with pytest.raises(UnknownEventType):
             await emit_event(session, "customer.exploded", {}, now=START)
+
+
+async def test_a_post_connects_to_the_checked_address_without_proxies(
+    admin: Api, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name that only the service's own lookup answers (with the receiver's address): a
+    # second lookup by the HTTP client would fail, and so would a proxy from the environment.
+    port = receiver.url.split(":")[2].split("/")[0]
+    checked = [ipaddress.ip_address("127.0.0.1")]
+
+    async def resolve(url: str) -> list[addresses.IPAddress]:
+        assert "receiver.invalid" in url
+        return checked
+
+    monkeypatch.setattr(addresses, "resolve", resolve)
+    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    created = await subscribe(admin, f"http://receiver.invalid:{port}/hooks")
+    await create_customer(admin)
+    assert await deliver(admin) == 1
+    (request,) = receiver.requests
+    assert request.headers["host"] == f"receiver.invalid:{port}"
+    assert request.path == "/hooks"
+    assert signature_valid(created["secret"], request)
+    (logged,) = await deliveries(admin, created["webhookSubscription"]["id"])
+    assert logged["success"] is True
+
+
+class SlowReceiver:
+    """A receiver on 127.0.0.1 that never finishes its answer: ``trickle`` sends a header
+    line every few hundredths of a second (each read on time, the whole answer never
+    complete); otherwise it answers 500 with an endless body as fast as it can."""
+
+    def __init__(self, *, trickle: bool) -> None:
+        self.trickle = trickle
+        self.url = ""
+        self.served = 0
+
+    async def __aenter__(self) -> SlowReceiver:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/hooks"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.served += 1
+        try:
+            async with asyncio.timeout(30):
+                await reader.readuntil(b"\r\n\r\n")
+                if self.trickle:
+                    writer.write(b"HTTP/1.1 200 OK\r\n")
+                    for n in range(10_000):
+                        writer.write(f"x-wait-{n}: 1\r\n".encode())
+                        await writer.drain()
+                        await asyncio.sleep(0.02)  # the receiver's pace, not the test's wait
+                else:
+                    writer.write(b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    chunk = b"2000\r\n" + b"e" * 0x2000 + b"\r\n"
+                    for _ in range(100_000):
+                        writer.write(chunk)
+                        await writer.drain()
+        except (ConnectionError, TimeoutError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.mark.parametrize("trickle", [True, False])
+async def test_a_post_is_bounded_in_time_and_in_what_it_reads(
+    make_settings: Callable[..., Settings], clock: FakeClock, trickle: bool
+) -> None:
+    settings = make_settings(webhooks_allow_private=True, webhooks_timeout_seconds=0.5)
+    async with SlowReceiver(trickle=trickle) as slow, running_app(settings, clock=clock) as api:
+        admin = await api.user("admin@example.com", ["ADMINISTRATOR"])
+        subscription = (await subscribe(admin, slow.url))["webhookSubscription"]
+        await create_customer(admin)
+        async with asyncio.timeout(10):  # unbounded, the post would never end
+            assert await deliver(admin) == 1
+        (logged,) = await deliveries(admin, subscription["id"])
+        assert logged["success"] is False
+        if trickle:
+            assert logged["statusCode"] is None
+            assert logged["error"] == "timed out: no complete answer within 0.5 seconds"
+        else:
+            assert logged["statusCode"] == 500
+            assert logged["error"] == "HTTP 500: " + "e" * 1024
+        async with api.db.read() as session:
+            message = await session.scalar(select(OutboxMessage))
+        assert message is not None
+        assert message.status == "PENDING"  # retried later
+
+
+async def test_failures_counted_do_not_make_an_edit_stale(
+    admin: Api, receiver: WebhookReceiver
+) -> None:
+    receiver.status = 500
+    subscription = (await subscribe(admin, receiver.url))["webhookSubscription"]
+    assert subscription["version"] == 1
+    await create_customer(admin, "One")
+    await create_customer(admin, "Two")
+    assert await deliver(admin) == 2  # two failures; the third would turn it off
+    now = data(await admin.gql(GET, {"id": subscription["id"]}))["webhookSubscription"]
+    assert (now["consecutiveFailures"], now["active"], now["version"]) == (2, True, 1)
+    edit = {"id": subscription["id"], "version": 1, "description": "ERP sync"}
+    edited = data(await admin.gql(UPDATE, {"input": edit}))["updateWebhookSubscription"]
+    assert edited["errors"] == []
+    assert edited["webhookSubscription"]["description"] == "ERP sync"
+    assert edited["webhookSubscription"]["consecutiveFailures"] == 2
+
+
+async def test_turning_off_pauses_queued_events(
+    admin: Api, receiver: WebhookReceiver, clock: FakeClock
+) -> None:
+    subscription = (await subscribe(admin, receiver.url))["webhookSubscription"]
+    await create_customer(admin)
+    off = {"id": subscription["id"], "version": 1, "active": False}
+    assert (
+        data(await admin.gql(UPDATE, {"input": off}))["updateWebhookSubscription"]["errors"] == []
+    )
+    assert await deliver(admin) == 1
+    assert receiver.requests == []
+    assert await deliveries(admin, subscription["id"]) == []
+    async with admin.db.read() as session:
+        waiting = await session.scalar(select(OutboxMessage))
+    assert waiting is not None
+    assert (waiting.status, waiting.attempts) == ("PENDING", 1)
+    on = {"id": subscription["id"], "version": 2, "active": True}
+    assert data(await admin.gql(UPDATE, {"input": on}))["updateWebhookSubscription"]["errors"] == []
+    clock.advance(hours=7)
+    assert await deliver(admin) == 1
+    (request,) = receiver.requests
+    assert request.json()["type"] == "customer.created"
+    (logged,) = await deliveries(admin, subscription["id"])
+    assert (logged["success"], logged["attempt"]) == (True, 2)
+
+
+async def test_an_event_paused_past_its_attempts_is_logged_for_redelivery(
+    make_settings: Callable[..., Settings], clock: FakeClock, receiver: WebhookReceiver
+) -> None:
+    settings = make_settings(webhooks_allow_private=True, outbox_max_attempts=2)
+    async with running_app(settings, clock=clock) as api:
+        admin = await api.user("admin@example.com", ["ADMINISTRATOR"], lasting=True)
+        subscription = (await subscribe(admin, receiver.url))["webhookSubscription"]
+        await create_customer(admin)
+        off = {"id": subscription["id"], "version": 1, "active": False}
+        await admin.gql(UPDATE, {"input": off})
+        for _ in range(3):
+            await deliver(admin)
+            clock.advance(hours=7)
+        assert receiver.requests == []
+        (logged,) = await deliveries(admin, subscription["id"])
+        assert (logged["success"], logged["statusCode"], logged["attempt"]) == (False, None, 2)
+        assert logged["error"].startswith("not posted: the subscription was turned off")
+        async with admin.db.read() as session:
+            given_up = await session.scalar(select(OutboxMessage))
+        assert given_up is not None
+        assert given_up.status == "FAILED"
+        on = {"id": subscription["id"], "version": 2, "active": True}
+        await admin.gql(UPDATE, {"input": on})
+        body = await admin.gql(REDELIVER, {"input": {"deliveryId": logged["id"]}})
+        assert data(body)["redeliverWebhook"]["errors"] == []
+        assert await deliver(admin) == 1
+        (request,) = receiver.requests
+        assert request.headers["webhook-id"] == logged["eventId"]
+
+
+async def test_the_delivery_log_is_purged_after_the_retention(
+    admin: Api, receiver: WebhookReceiver, clock: FakeClock
+) -> None:
+    subscription = (await subscribe(admin, receiver.url))["webhookSubscription"]
+    await create_customer(admin)
+    await deliver(admin)
+    state = admin.app.state.crm
+
+    async def purge(days: int) -> Any:
+        at = START + dt.timedelta(days=days)
+        scheduler = Scheduler(db=admin.db, settings=admin.settings, pm=state.pm, clock=lambda: at)
+        return (await scheduler.run_all())["webhooks.purge_log"]
+
+    assert admin.settings.outbox_retention_days == 30
+    assert await purge(29) == {"webhook delivery attempts purged": 0}
+    assert len(await deliveries(admin, subscription["id"])) == 1
+    assert await purge(31) == {"webhook delivery attempts purged": 1}
+    assert await deliveries(admin, subscription["id"]) == []
+
+
+class DeclaresCustomerCreated:
+    @staticmethod
+    def crm_webhook_event_types() -> dict[str, str]:
+        return {"customer.created": "Mine too."}
+
+
+def test_an_event_type_declared_twice_stops_startup() -> None:
+    with pytest.raises(
+        PluginError,
+        match=r"the webhook event type 'customer\.created' is declared by two modules: "
+        r"core\.webhooks and twice",
+    ):
+        build_plugin_manager(
+            ["twice"], load_entrypoints=False, extra_plugins={"twice": DeclaresCustomerCreated()}
+        )
+
+
+TWICE_PLUGIN = """
+class Plugin:
+    @staticmethod
+    def crm_webhook_event_types():
+        return {"customer.created": "Mine too."}
+
+
+plugin = Plugin()
+"""
+
+
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "0"]])
+def test_crm_serve_and_worker_stop_on_an_event_type_declared_twice(
+    tmp_path: Path, command: list[str]
+) -> None:
+    site = tmp_path / "site"
+    dist_info = site / "crm_twice-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: crm-twice\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[crm.plugins]\ntwice = crm_twice:plugin\n")
+    (site / "crm_twice.py").write_text(TWICE_PLUGIN)
+    path = os.pathsep.join(p for p in [str(site), os.environ.get("PYTHONPATH", "")] if p)
+    env = {
+        **os.environ,
+        "CRM_DATA_DIR": str(tmp_path / "data"),
+        "CRM_PLUGINS": "twice",
+        "PYTHONPATH": path,
+    }
+    env.pop("CRM_DATABASE_URL", None)
+    done = subprocess.run(
+        [*CRM, *command], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        "the webhook event type 'customer.created' is declared by two modules: "
+        "core.webhooks and twice" in done.stderr
+    )
