@@ -13,6 +13,12 @@ migrations up and down. Which plugins are enabled is a fixture the author overri
     def crm_plugins() -> tuple[str, ...]:
         return ("warranty",)
 
+Migrations run once per session for each set of enabled modules: ``migrate_up`` (so
+``migrated_db``, ``api`` and ``running_app``) makes a test's untouched database a copy of
+that migrated template, with the same tables and rows as migrating it would give. A
+database that already holds tables, or that is migrated through ``core.migrate`` or
+``crm migrate``, is migrated step by step (:mod:`schema.testkit_templates`).
+
 Turn the kit off with ``-p no:crm``.
 """
 
@@ -20,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -29,9 +34,7 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection, event
+from sqlalchemy import event
 from starlette.applications import Starlette
 from strawberry import relay
 from typer.testing import CliRunner, Result
@@ -42,19 +45,23 @@ from core.audit import SYSTEM
 from core.background import JobRunner
 from core.catalog import BUILTIN_ROLE_KEYS
 from core.config import Settings, load_settings
-from core.db import Base, Database, utcnow
+from core.db import Database, utcnow
 from core.host import CRMPluginManager
-from core.i18n import SUPPORTED_LOCALES, missing_translations
 from core.identity import service as identity_service
 from core.outbox import OutboxWorker
 from core.schedule import Scheduler
+from schema import testkit_templates
 from schema.builder import build_schema, non_null_root_fields
 from schema.cli import command_line
 from schema.modules import build_plugin_manager
 from schema.testkit_tools import POSTGRES_URL as POSTGRES_URL
 from schema.testkit_tools import FakeClock as FakeClock
 from schema.testkit_tools import StatementCounter as StatementCounter
+from schema.testkit_tools import assert_catalog_complete as assert_catalog_complete
+from schema.testkit_tools import model_drift as model_drift
 from schema.testkit_tools import postgres_database as postgres_database
+from schema.testkit_tools import run_periodic_jobs as run_periodic_jobs
+from schema.testkit_tools import shared_password_hash
 
 BACKENDS = [
     "sqlite",
@@ -93,6 +100,7 @@ async def make_user(
     active: bool = True,
 ) -> int:
     """Insert a user with built-in or custom roles (by key) straight into the database."""
+    hashed = await shared_password_hash(password, limit=settings.password_hash_concurrency)
     async with database.transaction() as session:
         team_row = await identity_service.team_named(session, team, SYSTEM) if team else None
         role_rows = await identity_service.roles_by_key(session, roles)
@@ -106,6 +114,7 @@ async def make_user(
                 password=password,
                 team_id=team_row.id if team_row else None,
                 active=active,
+                password_hash=hashed,
             ),
             role_rows,
         )
@@ -293,7 +302,7 @@ async def running_app(
     pm = pm or build_plugin_manager(settings.enabled_plugins, extra_plugins=extra_plugins)
     database = Database(settings.resolved_database_url)
     if migrate:
-        await migrations.upgrade(database, pm)
+        await migrate_up(database, pm)
     app = core_app.assemble_app(
         settings=settings,
         pm=pm,
@@ -313,17 +322,12 @@ def non_null_roots(pm: CRMPluginManager, settings: Settings) -> list[str]:
     return non_null_root_fields(build_schema(pm, settings))
 
 
-async def run_periodic_jobs(
-    db: Database, settings: Settings, pm: CRMPluginManager, now: dt.datetime
-) -> dict[str, Mapping[str, int]]:
-    """Every module's periodic jobs once at ``now``, as ``crm jobs run`` runs them; what each
-    did, by job name."""
-    return await Scheduler(db=db, settings=settings, pm=pm, clock=lambda: now).run_all()
-
-
 async def migrate_up(db: Database, pm: CRMPluginManager) -> None:
-    """Bring core and every plugin ``pm`` enables to their migration heads."""
-    await migrations.upgrade(db, pm)
+    """Bring core and every plugin ``pm`` enables to their migration heads; a database no
+    one has touched becomes a copy of the session's template instead (same result)."""
+    templates = testkit_templates.active()
+    if templates is None or not await templates.copy_into(db, pm):
+        await migrations.upgrade(db, pm)
 
 
 async def migrate_down(db: Database, pm: CRMPluginManager, target: str = "base") -> None:
@@ -358,40 +362,6 @@ class CommandLine:
         return await asyncio.to_thread(invoke)
 
 
-def assert_catalog_complete(package: str) -> None:
-    """Fail unless the catalog of ``package`` (an importable package name, such as
-    ``crm_warranty``; its catalog is ``locale/<lang>/LC_MESSAGES/messages.po`` inside it)
-    translates every ``_("...")`` message of its code, with the same ``{placeholders}``,
-    into every language the service speaks besides English. The failure names each
-    message missing or untranslated, and where it is."""
-    module = importlib.import_module(package)
-    folders = list(getattr(module, "__path__", ()))
-    assert folders, f"{package} is not a package"
-    problems = [
-        problem
-        for locale in SUPPORTED_LOCALES
-        if locale != "en"
-        for problem in missing_translations(Path(folders[0]), locale)
-    ]
-    assert not problems, f"{len(problems)} catalog problem(s) in {package}:\n" + "\n".join(problems)
-
-
-async def model_drift(db: Database, pm: CRMPluginManager) -> list[object]:
-    """What differs between the enabled modules' models and their migrated tables (Alembic's
-    autogenerate comparison, types included); a module whose migrations are right has none.
-    """
-    include = migrations.include_object_for(pm)
-
-    def compare(connection: Connection) -> list[object]:
-        context = MigrationContext.configure(
-            connection, opts={"include_object": include, "compare_type": True}
-        )
-        return list(compare_metadata(context, Base.metadata))
-
-    async with db.engine.connect() as connection:
-        return await connection.run_sync(compare)
-
-
 # --- Fixtures ----------------------------------------------------------------------------
 
 
@@ -405,6 +375,15 @@ def crm_plugins() -> tuple[str, ...] | None:
 def crm_extra_plugins() -> Mapping[str, Any]:
     """Plugins handed in by name beside the installed ones (test-only plugins)."""
     return {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def crm_templates(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[testkit_templates.Templates]:
+    """The session's migrated template databases (:mod:`schema.testkit_templates`)."""
+    with testkit_templates.session_templates(tmp_path_factory.mktemp("crm-templates")) as made:
+        yield made
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,43 +1,96 @@
 """The test kit's tools that need no app: a fresh PostgreSQL database, a clock a test moves,
-and a statement counter (:mod:`schema.testkit` exports them with its fixtures)."""
+a statement counter, a check of a plugin's message catalog and the password hash the kit's
+users share (:mod:`schema.testkit` exports them with its fixtures)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
+
+from core import migrate as migrations
+from core.config import Settings
+from core.db import Base, Database
+from core.host import CRMPluginManager
+from core.i18n import SUPPORTED_LOCALES, missing_translations
+from core.identity import passwords
+from core.schedule import Scheduler
 
 POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
 """The PostgreSQL server where tests may create databases (``CRM_TEST_POSTGRES_URL``)."""
 
 
-@asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """Create a fresh PostgreSQL database and drop it afterwards; yields its async URL."""
-    server = make_url(POSTGRES_URL)
-    name = f"crm_test_{uuid.uuid4().hex[:12]}"
-    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    admin = await asyncpg.connect(admin_dsn)
+CREATED_DATABASES: set[str] = set()
+"""Names of the PostgreSQL databases the kit created in this process and has not dropped."""
+
+
+def dsn_for(database: str | None = None) -> str:
+    """A libpq URL (asyncpg's) of ``database`` on the tests' server; by default the one the
+    server's URL names, used to create and drop the others."""
+    server = make_url(POSTGRES_URL).set(drivername="postgresql")
+    if database is not None:
+        server = server.set(database=database)
+    return server.render_as_string(hide_password=False)
+
+
+def async_url_for(database: str) -> str:
+    """The SQLAlchemy URL of ``database`` on the tests' server."""
+    url = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+async def create_database(name: str) -> None:
+    """Create the empty database ``name`` on the tests' server."""
+    admin = await asyncpg.connect(dsn_for())
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+    CREATED_DATABASES.add(name)
+
+
+async def drop_database(name: str) -> None:
+    """Drop ``name``, a database the kit created, closing anyone's sessions on it."""
+    admin = await asyncpg.connect(dsn_for())
     try:
-        yield server.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
-        )
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await admin.close()
+    CREATED_DATABASES.discard(name)
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """Create a fresh PostgreSQL database and drop it afterwards; yields its async URL."""
+    name = f"crm_test_{uuid.uuid4().hex[:12]}"
+    await create_database(name)
+    try:
+        yield async_url_for(name)
+    finally:
+        await drop_database(name)
+
+
+_SHARED_HASHES: dict[str, str] = {}
+
+
+async def shared_password_hash(password: str, *, limit: int) -> str:
+    """A hash of ``password`` made once per process for the users the kit makes (each
+    argon2 hash costs a tenth of a second); made again if the hasher's parameters change."""
+    known = _SHARED_HASHES.get(password)
+    if known is None or passwords.needs_rehash(known):
+        known = _SHARED_HASHES[password] = await passwords.hash_off_loop(password, limit=limit)
+    return known
 
 
 class FakeClock:
@@ -71,3 +124,45 @@ class StatementCounter:
     def reset(self) -> None:
         self.count = 0
         self.statements.clear()
+
+
+def assert_catalog_complete(package: str) -> None:
+    """Fail unless the catalog of ``package`` (an importable package name, such as
+    ``crm_warranty``; its catalog is ``locale/<lang>/LC_MESSAGES/messages.po`` inside it)
+    translates every ``_("...")`` message of its code, with the same ``{placeholders}``,
+    into every language the service speaks besides English. The failure names each
+    message missing or untranslated, and where it is."""
+    module = importlib.import_module(package)
+    folders = list(getattr(module, "__path__", ()))
+    assert folders, f"{package} is not a package"
+    problems = [
+        problem
+        for locale in SUPPORTED_LOCALES
+        if locale != "en"
+        for problem in missing_translations(Path(folders[0]), locale)
+    ]
+    assert not problems, f"{len(problems)} catalog problem(s) in {package}:\n" + "\n".join(problems)
+
+
+async def run_periodic_jobs(
+    db: Database, settings: Settings, pm: CRMPluginManager, now: dt.datetime
+) -> dict[str, Mapping[str, int]]:
+    """Every module's periodic jobs once at ``now``, as ``crm jobs run`` runs them; what each
+    did, by job name."""
+    return await Scheduler(db=db, settings=settings, pm=pm, clock=lambda: now).run_all()
+
+
+async def model_drift(db: Database, pm: CRMPluginManager) -> list[object]:
+    """What differs between the enabled modules' models and their migrated tables (Alembic's
+    autogenerate comparison, types included); a module whose migrations are right has none.
+    """
+    include = migrations.include_object_for(pm)
+
+    def compare(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(
+            connection, opts={"include_object": include, "compare_type": True}
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(compare)
