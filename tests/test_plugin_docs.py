@@ -218,7 +218,8 @@ def first_column_names(text: str) -> list[str]:
 
 
 def kit_exports() -> tuple[list[str], list[str]]:
-    """Public fixtures of the test kit, and its other public names (helpers, constants)."""
+    """Public fixtures of the test kit, and its other public names (helpers, constants, and
+    what it re-exports from its companion modules)."""
     tree = ast.parse(TESTKIT.read_text(encoding="utf-8"))
     fixtures: list[str] = []
     helpers: list[str] = []
@@ -240,6 +241,12 @@ def kit_exports() -> tuple[list[str], list[str]]:
                 if isinstance(target, ast.Name)
                 and target.id.isupper()
                 and not target.id.startswith("_")
+            )
+        elif isinstance(node, ast.ImportFrom):  # `from x import name as name`: re-exported
+            helpers.extend(
+                alias.name
+                for alias in node.names
+                if alias.asname == alias.name and not alias.name.startswith("_")
             )
     return fixtures, helpers
 
