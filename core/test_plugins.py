@@ -198,9 +198,12 @@ def test_each_build_is_independent() -> None:
     assert enabled_plugin_names(second) == ["b"]
 
 
-async def test_async_hooks_run_one_after_another_core_first_and_reverse_on_shutdown() -> None:
+async def test_async_hooks_run_one_after_another_core_first_and_reverse_on_shutdown(
+    tmp_path: Path,
+) -> None:
     import asyncio
 
+    from core.db import Database
     from core.host import call_in_turn
 
     events: list[str] = []
@@ -221,7 +224,11 @@ async def test_async_hooks_run_one_after_another_core_first_and_reverse_on_shutd
         load_entrypoints=False,
         extra_plugins={"a": plugin_named("a"), "b": plugin_named("b")},
     )
-    await call_in_turn(pm.hook.crm_startup, settings=None, db=None)
-    await call_in_turn(pm.hook.crm_shutdown, reverse=True, settings=None, db=None)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'crm.sqlite3'}")  # core's hooks get one
+    try:
+        await call_in_turn(pm.hook.crm_startup, settings=None, db=db)
+        await call_in_turn(pm.hook.crm_shutdown, reverse=True, settings=None, db=db)
+    finally:
+        await db.dispose()
 
     assert events == ["a start", "a started", "b start", "b started", "b stop", "a stop"]
