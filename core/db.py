@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -84,6 +85,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The ``insert`` of ``dialect`` (``postgresql`` or ``sqlite``), whose statements take
+    ``on_conflict_do_nothing`` / ``on_conflict_do_update``; both databases speak them alike."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def utcnow() -> dt.datetime:

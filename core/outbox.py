@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Index, Integer, String, Text, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, Database, UTCDateTime, utcnow
+from core.db import Base, Database, UTCDateTime, upsert_insert, utcnow
 from core.host import declared
 
 if TYPE_CHECKING:
@@ -136,7 +135,7 @@ async def enqueue_message(
         "next_attempt_at": now,
         "created_at": now,
     }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     statement = insert(OutboxMessage).values(values)
     if dedupe_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])

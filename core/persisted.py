@@ -25,10 +25,9 @@ from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import Boolean, String, Text, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, Database, UTCDateTime
+from core.db import Base, Database, UTCDateTime, upsert_insert
 
 MODES = ("automatic", "trusted", "off")
 MAX_STORED = 10_000
@@ -147,7 +146,7 @@ class PersistedQueries:
 
 
 def _insert(db: Database) -> Any:
-    return postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+    return upsert_insert(db.dialect)
 
 
 async def register(db: Database, documents: dict[str, str], now: dt.datetime) -> int:

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, String, Text, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, Database, UTCDateTime, utcnow
+from core.db import Base, Database, UTCDateTime, upsert_insert, utcnow
 from core.host import PluginError, contributions
 from core.zones import use_zone
 
@@ -134,7 +133,7 @@ class Scheduler:
         """A row per job, due now when first seen (once per scheduler)."""
         if self._rows_ready:
             return
-        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        insert = upsert_insert(self.db.dialect)
         async with self.db.transaction() as session:
             await session.execute(
                 insert(PeriodicRun)

@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import String, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.config import Settings
 from core.customers.models import Contact, Customer, Task
+from core.db import upsert_insert
 from core.i18n import DEFAULT_LOCALE, LocaleName, _, render
 from core.schedule import JobContext, PeriodicJob
 
@@ -30,8 +30,7 @@ BIRTHDAY_LEAD_DAYS = 7
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     return insert(Task).values(rows).on_conflict_do_nothing(index_elements=[Task.dedupe_key])
 
 

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import Settings
+from core.db import upsert_insert
 from core.identity.models import LoginThrottle
 
 MAX_DELAY_SECONDS = 5.0
@@ -58,8 +58,7 @@ async def _count_failure(
 ) -> int:
     """Add one failure to ``key`` atomically; lock it when it reaches ``limit``."""
     window_start = now - dt.timedelta(minutes=settings.login_window_minutes)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     upsert = (
         insert(LoginThrottle)
         .values(key=key, failures=1, window_started_at=now)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import upsert_insert
 from core.errors import UserErrorCode
 from core.host import declared
 from core.i18n import Text, _, render
@@ -85,7 +85,7 @@ async def preferences_of(
 
 
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return upsert_insert(session.get_bind().dialect.name)
 
 
 async def notify(
