@@ -31,6 +31,11 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("CRM_DEBUG", "perhaps", "CRM_DEBUG"),
         ("CRM_DATABASE_URL", "mysql://localhost/crm", "CRM_DATABASE_URL"),
         ("CRM_SECRET_KEY", "short", "CRM_SECRET_KEY"),
+        ("CRM_RECORD_URL", "https://crm.example.com/{kind}/{id}", "CRM_RECORD_URL"),
+        ("CRM_RECORD_URL", "ftp://crm.example.com/{type}/{id}", "CRM_RECORD_URL"),
+        ("CRM_RECORD_URL", "https://crm.example.com/{type}", "CRM_RECORD_URL"),
+        ("CRM_OUTBOX_MAX_ATTEMPTS", "0", "CRM_OUTBOX_MAX_ATTEMPTS"),
+        ("CRM_NOTIFICATION_RETENTION_DAYS", "0", "CRM_NOTIFICATION_RETENTION_DAYS"),
     ],
 )
 def test_bad_values_name_the_variable(

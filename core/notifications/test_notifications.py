@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from strawberry import relay
 
 from core.catalog import SALES_REPRESENTATIVE, SYSTEM_ADMINISTRATOR
@@ -24,9 +24,10 @@ from core.config import Settings
 from core.hookspecs import hookimpl
 from core.host import CRMPluginManager
 from core.i18n import Text, _
+from core.identity.models import Role, RoleGrant, User
 from core.notifications import broker
 from core.notifications.models import Notification
-from core.notifications.service import NotificationKind, notify
+from core.notifications.service import NotificationKind, notify, purge_read
 from schema.testkit import Api, make_user
 
 INBOX = """
@@ -233,6 +234,18 @@ async def test_another_users_inbox_needs_notifications_manage(api: Api) -> None:
     assert node["subjectId"] == user_gid(own_id(ann))
     assert await inbox(operator) == []
 
+    # Held at less than ALL scope, the permission reads no other inbox (not even a teammate's).
+    async with api.db.transaction() as session:
+        role = Role(key="INBOX_READER", name="Inbox reader", description="", builtin=False)
+        session.add(role)
+        await session.flush()
+        session.add(RoleGrant(role_id=role.id, permission="notifications:manage", scope="TEAM"))
+    teammate = await api.user("lead@example.com", ["INBOX_READER"], team="North")
+    mate = await api.user("mate@example.com", team="North")
+    await ping(api, [own_id(mate)], "For a teammate")
+    body = await teammate.gql(INBOX, {"userId": user_gid(own_id(mate))})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+
 
 async def test_preferences_list_kinds_and_turn_the_inbox_off(api: Api) -> None:
     ann = await api.user("ann@example.com")
@@ -297,3 +310,37 @@ async def test_a_rolled_back_notification_leaves_nothing_and_is_never_pushed(api
     finally:
         await hub.close()
     assert await inbox(ann, filter={"unread": True}) == [node]
+
+
+async def test_a_stored_zone_the_database_no_longer_knows_shows_the_deployments(api: Api) -> None:
+    ann = await api.user("ann@example.com")
+    async with api.db.transaction() as session:
+        await session.execute(
+            update(User).where(User.id == own_id(ann)).values(time_zone="Mars/Olympus_Mons")
+        )
+    due = dt.datetime(2026, 12, 5, 1, 30, tzinfo=dt.UTC)
+    assert await ping(api, [own_id(ann)], _("Due {due}.", due=due)) == 1
+    local = due.astimezone(api.settings.zone).strftime("%Y-%m-%d %H:%M")
+    assert (await inbox(ann))[0]["title"] == f"Due {local}."
+
+
+async def test_read_notifications_are_purged_after_the_retention_period(api: Api) -> None:
+    ann = await api.user("ann@example.com")
+    await ping(api, [own_id(ann)], "Old and read")
+    await ping(api, [own_id(ann)], "Old and unread")
+    async with api.db.transaction() as session:
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=api.settings.notification_retention_days)
+        await session.execute(update(Notification).values(created_at=old - dt.timedelta(days=1)))
+        await session.execute(
+            update(Notification).where(Notification.title == "Old and read").values(read_at=old)
+        )
+    await ping(api, [own_id(ann)], "Recent and read")
+    async with api.db.transaction() as session:
+        await session.execute(
+            update(Notification)
+            .where(Notification.title == "Recent and read")
+            .values(read_at=dt.datetime.now(dt.UTC))
+        )
+    async with api.db.transaction() as session:
+        assert await purge_read(session, api.settings, dt.datetime.now(dt.UTC)) == 1
+    assert [node["title"] for node in await inbox(ann)] == ["Recent and read", "Old and unread"]
