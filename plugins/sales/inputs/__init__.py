@@ -1,0 +1,1 @@
+"""The sales plugin's inputs, one module per aggregate."""

@@ -1,0 +1,1 @@
+"""The sales plugin's loaders, one module per aggregate."""

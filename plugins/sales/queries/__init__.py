@@ -1,0 +1,9 @@
+"""The sales plugin's root query fields, one module per aggregate, merged into one type."""
+
+from __future__ import annotations
+
+from strawberry.tools import merge_types
+
+# Each aggregate's query class is added here (and to the tuple below).
+
+SalesQuery = merge_types("SalesQuery", ())

@@ -1,0 +1,1 @@
+"""The sales plugin's service, one module per aggregate."""

@@ -1,0 +1,1 @@
+"""The sales plugin's types, one module per aggregate."""
