@@ -32,6 +32,7 @@ from core.catalog import (
 from core.child_pages import ChildPage
 from core.config import ConfigError, Settings
 from core.context import Info, RequestContext
+from core.csv_import import ImportRowError, ParsedRow, RowError, read_csv, row_errors
 from core.customers.declarations import customer_owned_by, policy_through_customer
 from core.customers.loaders import ContactByIdLoader, CustomerByIdLoader, customer_visible
 from core.customers.models import Contact, Customer
@@ -49,6 +50,7 @@ from core.errors import (
     forbidden,
     not_found,
 )
+from core.exports import ListExport, export_route
 from core.extension import (
     AccessPolicy,
     CommandContext,
@@ -138,6 +140,7 @@ __all__ = [
     "DeliveryFailed",
     "Environment",
     "Grant",
+    "ImportRowError",
     "Info",
     "JobCancelled",
     "JobContext",
@@ -145,6 +148,7 @@ __all__ = [
     "JobHandler",
     "JobRun",
     "JobStatus",
+    "ListExport",
     "ListOrder",
     "Loader",
     "MailError",
@@ -153,12 +157,14 @@ __all__ = [
     "NotificationKind",
     "OrderDirection",
     "PageArgs",
+    "ParsedRow",
     "PeriodicJob",
     "Permission",
     "PluginError",
     "RenderedMail",
     "RequestContext",
     "Role",
+    "RowError",
     "Scope",
     "Settings",
     "SortKey",
@@ -188,6 +194,7 @@ __all__ = [
     "emit_event",
     "enqueue",
     "enqueue_message",
+    "export_route",
     "forbidden",
     "format_number",
     "global_id",
@@ -206,12 +213,14 @@ __all__ = [
     "one_by_key",
     "paginate",
     "policy_through_customer",
+    "read_csv",
     "render",
     "render_mail",
     "request_cancel",
     "require",
     "require_version",
     "requires",
+    "row_errors",
     "search_text",
     "send_email",
     "transact",

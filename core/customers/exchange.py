@@ -10,8 +10,6 @@ files run as a background job (:mod:`core.customers.importing`). The export
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET
 
 from core.context import RequestContext
+from core.csv_import import ParsedRow, RowError, read_csv, row_errors
 from core.customers import service
 from core.customers.inputs import (
     AddressInput,
@@ -30,11 +29,9 @@ from core.customers.inputs import (
     CustomerStage,
 )
 from core.customers.models import Customer
-from core.errors import ApiError, ApiErrorCode, UserError, UserErrorCode, UserErrors
-from core.i18n import Text, _
+from core.errors import ApiError, UserErrorCode, UserErrors
+from core.i18n import _
 from core.identity.models import User
-from core.spreadsheet import unquote
-from core.text_encoding import misreading
 from core.validation import Check
 
 COLUMNS = [
@@ -90,14 +87,6 @@ MAX_REPORTED_MISREADINGS = 10
 
 
 # ----------------------------------------------------------------------------- import
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    field: str | None
-    message: str
-    code: UserErrorCode
 
 
 @dataclass
@@ -193,39 +182,6 @@ async def _match_one(
     )
 
 
-def _check_csv(text: str) -> None:
-    """Refuse text the CSV reader cannot read, naming the line, before any row is imported
-    (the reader's own ``csv.Error`` would otherwise reach the client as "Internal error")."""
-    reader = csv.reader(io.StringIO(text))
-    try:
-        for _row in reader:
-            pass
-    except csv.Error as exc:
-        if "new-line character" in str(exc):
-            problem = _(
-                "a carriage return (\\r) outside quotes; end lines with \\n or \\r\\n and "
-                "put values that hold line breaks in double quotes"
-            )
-        elif "field limit" in str(exc):
-            problem = _("a value is longer than {max} characters", max=csv.field_size_limit())
-        else:
-            problem = _("not valid CSV ({reason})", reason=str(exc))
-        raise UserErrors.single(
-            "csv",
-            _("line {line}: {problem}", line=reader.line_num, problem=problem),
-            UserErrorCode.INVALID,
-        ) from None
-
-
-@dataclass(frozen=True)
-class ParsedRow:
-    """One data row of the file: its line and cleaned values, or why it cannot be read."""
-
-    line: int
-    values: dict[str, str | None]
-    error: RowError | None = None
-
-
 def parse(
     text: str, match_on: Sequence[str], max_rows: int = MAX_IMPORT_ROWS, *, check_text: bool = True
 ) -> list[ParsedRow]:
@@ -235,76 +191,25 @@ def parse(
 
     :raises UserErrors: on ``csv`` or ``matchOn`` when the file as a whole is unusable.
     """
-    text = text.lstrip("\ufeff")
-    _check_csv(text)
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
-    misread = _misread_values(1, {str(n): h for n, h in enumerate(header, 1)})
-    if misread:
-        raise UserErrors(misread[:MAX_REPORTED_MISREADINGS])
-    unknown = [h for h in header if h not in IMPORT_COLUMNS and not h.startswith("custom:")]
-    if not header:
-        raise UserErrors.single(
-            "csv", _("the first line must be a header with column names"), UserErrorCode.INVALID
-        )
-    if unknown:
-        raise UserErrors.single(
-            "csv",
-            _(
-                "unknown columns: {columns} (known: {known}, custom:<key>)",
-                columns=", ".join(unknown),
-                known=", ".join(sorted(IMPORT_COLUMNS)),
-            ),
-            UserErrorCode.INVALID,
-        )
-    missing = [key.lower() for key in match_on if key.lower() not in header]
-    if missing:
-        raise UserErrors.single(
-            "matchOn",
-            _("the CSV has no {columns} column to match on", columns=", ".join(missing)),
-            UserErrorCode.INVALID,
-        )
-    reader.fieldnames = header
-    rows: list[ParsedRow] = []
-    for row in reader:
-        line = reader.line_num  # the header is line 1; blank lines are skipped but counted
-        if len(rows) >= max_rows:
-            raise UserErrors.single("csv", too_many_rows(max_rows), UserErrorCode.OUT_OF_RANGE)
-        if None in row:
-            message = _("has more values than the header has columns")
-            rows.append(ParsedRow(line, {}, RowError(line, None, message, UserErrorCode.INVALID)))
-            continue
-        # An exported file reads back as it was: the quote the export put before a
-        # formula character (core.spreadsheet) comes off again.
-        cleaned = {k: (unquote(v.strip()) if isinstance(v, str) else v) for k, v in row.items()}
-        if check_text and len(misread) < MAX_REPORTED_MISREADINGS:
-            misread.extend(_misread_values(line, cleaned))
-        rows.append(ParsedRow(line, cleaned))
-    if misread:
-        raise UserErrors(misread[:MAX_REPORTED_MISREADINGS])
-    return rows
 
-
-def _misread_values(line: int, values: Mapping[str, str | None]) -> list[UserError]:
-    """Values of line ``line`` that look decoded with the wrong encoding (a file refused
-    whole: stored, they would be garbage, and the rest of the file is likely garbled too)."""
-    found = []
-    for column, value in values.items():
-        reason = misreading(value) if isinstance(value, str) else None
-        if reason is not None:
-            found.append(
-                UserError(
-                    field="csv",
-                    message=_(
-                        "line {line}, column {column}: {reason}",
-                        line=line,
-                        column=column,
-                        reason=reason,
-                    ),
-                    code=UserErrorCode.INVALID,
-                )
+    def check_header(header: list[str]) -> None:
+        missing = [key.lower() for key in match_on if key.lower() not in header]
+        if missing:
+            raise UserErrors.single(
+                "matchOn",
+                _("the CSV has no {columns} column to match on", columns=", ".join(missing)),
+                UserErrorCode.INVALID,
             )
-    return found
+
+    return read_csv(
+        text,
+        columns=IMPORT_COLUMNS,
+        max_rows=max_rows,
+        too_many_rows=too_many_rows(max_rows),
+        extra_column=lambda name: name.startswith("custom:"),
+        check_header=check_header,
+        check_text=check_text,
+    )
 
 
 def too_many_rows(max_rows: int) -> str:
@@ -338,27 +243,6 @@ async def import_customers(
         except (UserErrors, ApiError) as exc:
             result.errors.extend(row_errors(row.line, exc))
     return result
-
-
-def row_errors(line: int, exc: UserErrors | ApiError) -> list[RowError]:
-    """What refused line ``line`` of an import, as its row errors.
-
-    A record the line names that the caller may not reach (an owner out of scope) is a
-    top-level NOT_FOUND in a mutation; in a file it is a fault of that line, reported with it
-    as INVALID like every other value. Any other :class:`ApiError` is re-raised.
-    """
-    if isinstance(exc, UserErrors):
-        return [RowError(line, e.field, e.message, e.code) for e in exc.errors]
-    argument = exc.extensions.get("argument")
-    if exc.code is not ApiErrorCode.NOT_FOUND or not isinstance(argument, str):
-        raise exc
-    field = argument.removeprefix("input.")
-    message = (
-        exc.message.params.get("message", exc.message)
-        if isinstance(exc.message, Text)
-        else exc.message.removeprefix(f"{argument}: ")
-    )
-    return [RowError(line, field, message, UserErrorCode.INVALID)]
 
 
 async def import_row(

@@ -24,6 +24,7 @@ from core.customers import (
 )
 from core.customers.mutations import CustomerMutation
 from core.customers.queries import CustomerQuery
+from core.exports import export_route
 from core.extension import AccessPolicy, Grant, Permission
 from core.hookspecs import hookimpl
 from core.notifications.service import NotificationKind
@@ -76,7 +77,7 @@ def crm_access_policies() -> Sequence[AccessPolicy]:
 @hookimpl
 def crm_http_routes() -> Sequence[BaseRoute]:
     return [
-        Route("/export/customers.{format:str}", export.export_customers, methods=["GET"]),
+        export_route(export.customer_export()),
         Route("/import/customers", upload.upload_customer_import, methods=["POST"]),
     ]
 

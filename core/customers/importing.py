@@ -44,8 +44,9 @@ from core.background import (
 )
 from core.catalog import catalog_for
 from core.context import RequestContext
+from core.csv_import import ParsedRow, RowError, row_errors
 from core.customers import exchange
-from core.customers.exchange import ImportResult, ParsedRow, RowError
+from core.customers.exchange import ImportResult
 from core.customers.loaders import IMPORT_KIND
 from core.customers.models import Customer
 from core.customers.service.common import FIELD_NAMES, duplicate_message, owner_problem
@@ -468,7 +469,7 @@ async def _write(
                     async with session.begin_nested():
                         await exchange.import_row(session, context, row.values, match_on, done)
                 except (UserErrors, ApiError) as exc:
-                    _add_errors(state, exchange.row_errors(row.line, exc))
+                    _add_errors(state, row_errors(row.line, exc))
                 state["created"] += done.created
                 state["updated"] += done.updated
             state["written"] = index

@@ -7,13 +7,13 @@ from typing import Self
 import strawberry
 
 from core import background as models_background
+from core.csv_import import ImportRowError
 from core.customers import exchange, models
 from core.customers.types import (
     Contact,
     Customer,
     CustomerImport,
     CustomFieldDefinition,
-    ImportRowError,
     Interaction,
     Tag,
     Task,

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from core.background import BackgroundJob
 from core.context import Info
+from core.csv_import import ImportRowError
 from core.customers import loaders, models, orders
 from core.customers.field_types import (
     CustomFieldDefinition as CustomFieldDefinition,  # re-exported: types of the graph
@@ -376,14 +377,6 @@ class Customer(ModelNode[models.Customer]):
             AuditEvent.from_model,
             AUDIT_EVENT_ORDER.keys(order_by),
         )
-
-
-@strawberry.type(description="A problem with one row of an import.")
-class ImportRowError:
-    line: int = strawberry.field(description="Line in the CSV (the header is line 1).")
-    field: str | None
-    message: str
-    code: UserErrorCode
 
 
 @strawberry.enum(description="What a customer import is doing.")

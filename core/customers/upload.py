@@ -19,8 +19,8 @@ from core.access import require
 from core.context import RequestContext
 from core.customers import importing
 from core.customers.decoding import decode_file
-from core.customers.export import refusal
 from core.errors import ApiError, ApiErrorCode, UserErrorCode, UserErrors
+from core.exports import refusal
 from core.http import HTTP_ERROR_CODES, BadRequest, read_body
 from core.i18n import _, render
 from core.mutations import transact
