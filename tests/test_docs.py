@@ -12,11 +12,14 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from core.catalog import BUILTIN_ROLES, Catalog, catalog_for
 from core.config import ENV_PREFIX, Settings
 from core.extension import Scope
 from core.identity.demo import DEMO_PASSWORD, demo_users
-from plugins import tickets
+from plugins import sales, tickets
+from plugins.sales.settings import SalesSettings
 from plugins.tickets.settings import TicketSettings
 from schema.modules import build_plugin_manager
 
@@ -25,17 +28,15 @@ SECURITY = ROOT / "docs" / "security.md"
 README = ROOT / "README.md"
 CORE_SOURCES = [ROOT / "core", ROOT / "schema"]
 TICKETS_SOURCES = [ROOT / "plugins" / "tickets"]
-TICKETS_PERMISSIONS = "### The tickets plugin"
-TICKETS_GRANTS = "### Grants of the tickets plugin"
-TICKETS_SETTINGS_HEADER = "tickets plugin variable"
+PLUGINS = {"tickets": tickets.plugin, "sales": sales.plugin}
+PLUGIN_SETTINGS = {"tickets": TicketSettings, "sales": SalesSettings}
+PERMISSION_COUNTS = {"tickets": 4, "sales": 5}
 NO_GRANT = "—"
 
 
-def tickets_catalog() -> Catalog:
-    """The permission catalogue with the tickets plugin enabled."""
-    pm = build_plugin_manager(
-        ["tickets"], load_entrypoints=False, extra_plugins={"tickets": tickets.plugin}
-    )
+def plugin_catalog(name: str) -> Catalog:
+    """The permission catalogue with the built-in plugin ``name`` enabled."""
+    pm = build_plugin_manager([name], load_entrypoints=False, extra_plugins={name: PLUGINS[name]})
     return catalog_for(pm)
 
 
@@ -99,35 +100,39 @@ def test_security_role_table_matches_the_built_in_grants() -> None:
         assert documented[role] == catalog.default_grants(role), role
 
 
-def test_security_lists_the_tickets_plugins_permissions_with_their_module() -> None:
-    section = SECURITY.read_text(encoding="utf-8").split(TICKETS_PERMISSIONS + "\n", 1)[1]
+@pytest.mark.parametrize("plugin", sorted(PLUGINS))
+def test_security_lists_each_built_in_plugins_permissions_with_their_module(plugin: str) -> None:
+    heading = f"### The {plugin} plugin\n"
+    section = SECURITY.read_text(encoding="utf-8").split(heading, 1)[1]
     _, rows = table_rows(section, "permission")
     documented = {unquoted(name): (module, meaning) for name, module, meaning in rows}
 
     declared = {
         p.name: (p.module, p.description)
-        for p in tickets_catalog().permissions.values()
-        if p.module == "tickets"
+        for p in plugin_catalog(plugin).permissions.values()
+        if p.module == plugin
     }
-    assert len(declared) == 4
+    assert len(declared) == PERMISSION_COUNTS[plugin]
     assert documented == declared
 
 
-def test_security_tickets_grant_table_matches_the_plugins_grants() -> None:
-    catalog = tickets_catalog()
-    section = SECURITY.read_text(encoding="utf-8").split(TICKETS_GRANTS + "\n", 1)[1]
+@pytest.mark.parametrize("plugin", sorted(PLUGINS))
+def test_security_grant_table_of_each_built_in_plugin_matches_its_grants(plugin: str) -> None:
+    catalog = plugin_catalog(plugin)
+    heading = f"### Grants of the {plugin} plugin\n"
+    section = SECURITY.read_text(encoding="utf-8").split(heading, 1)[1]
     roles, documented, permissions = grants_table(section)
-    ticket_permissions = {
-        name for name, permission in catalog.permissions.items() if permission.module == "tickets"
+    plugin_permissions = {
+        name for name, permission in catalog.permissions.items() if permission.module == plugin
     }
 
     assert roles == [role.key for role in BUILTIN_ROLES]
-    assert permissions == ticket_permissions
+    assert permissions == plugin_permissions
     for role in roles:
         granted = {
             name: scope
             for name, scope in catalog.default_grants(role).items()
-            if name in ticket_permissions
+            if name in plugin_permissions
         }
         assert documented[role] == granted, role
 
@@ -262,15 +267,16 @@ def test_readme_lists_every_setting() -> None:
     assert documented == settings
 
 
-def test_readme_lists_every_setting_of_the_tickets_plugin_with_its_default() -> None:
-    _, rows = table_rows(README.read_text(encoding="utf-8"), TICKETS_SETTINGS_HEADER)
+@pytest.mark.parametrize("plugin", sorted(PLUGINS))
+def test_readme_lists_every_setting_of_each_built_in_plugin_with_its_default(plugin: str) -> None:
+    _, rows = table_rows(README.read_text(encoding="utf-8"), f"{plugin} plugin variable")
     documented = {unquoted(row[0]): row[1] for row in rows}
+    settings = PLUGIN_SETTINGS[plugin]
 
-    prefix = str(TicketSettings.model_config.get("env_prefix", ""))
-    assert prefix == "CRM_TICKETS_"
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    assert prefix == f"CRM_{plugin.upper()}_"
     assert documented == {
-        prefix + name.upper(): str(field.default)
-        for name, field in TicketSettings.model_fields.items()
+        prefix + name.upper(): str(field.default) for name, field in settings.model_fields.items()
     }
 
 
