@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import AccessPolicy, Grant, Migrations, Permission, hookimpl
-from plugins.sales import declarations, hookspecs, webhooks
+from core.plugin_api import AccessPolicy, Grant, Migrations, Permission, Settings, hookimpl
+from plugins.sales import declarations, demo, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
 
@@ -61,3 +62,8 @@ def crm_graphql_query() -> type[Any] | None:
 @hookimpl
 def crm_graphql_mutation() -> type[Any] | None:
     return SalesMutation
+
+
+@hookimpl
+async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) -> None:
+    await demo.load(session, size)
