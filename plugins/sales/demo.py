@@ -231,16 +231,16 @@ async def _orders(
     lines: list[list[dict[str, Any]]] = []
     for index, (customer_id, owner_id) in enumerate(customers):
         # Every seventh customer buys big (HIGH tier), every fifth steadily (MEDIUM).
-        scale = 12 if index % 7 == 0 else 5 if index % 5 == 0 else 1
-        for _n in range(rng.randint(0, 3) + (scale > 1) * 4):
+        scale = 3 if index % 7 == 0 else 2 if index % 5 == 0 else 1
+        for _n in range(rng.randint(0, 2) + (scale - 1) * 3):
             ordered = now - dt.timedelta(days=rng.randint(1, 540), hours=rng.randint(0, 9))
             order_currency = "USD" if rng.random() < 0.05 else currency
             order_lines: list[dict[str, Any]] = []
-            for position in range(1, rng.randint(1, 4) + 1):
+            for position in range(1, rng.randint(1, 3) + 1):
                 product_id, price = rng.choice(products)
                 if order_currency != currency:
                     price = quantize(price / decimal.Decimal(7), order_currency)
-                quantity = decimal.Decimal(rng.randint(1, 3 * scale))
+                quantity = decimal.Decimal(rng.randint(1, 2) * scale)
                 discount = decimal.Decimal(rng.choice([0, 0, 5, 10]))
                 total = quantize(
                     quantity * price * (100 - discount) / decimal.Decimal(100), order_currency
