@@ -84,6 +84,8 @@ def _check(answers: Iterable[tuple[str, Any]]) -> dict[str, DeclaredFilterField]
                     f"{module}: the customer filter field {name!r} is one of core's own "
                     "CustomerFilter fields"
                 )
+            if name in found and found[name].module == module:
+                raise PluginError(f"{module}: the customer filter field {name!r} is declared twice")
             if name in found:
                 raise PluginError(
                     f"the customer filter field {name!r} is declared by two modules: "
