@@ -13,8 +13,15 @@ from typing import Any
 
 import pluggy
 
-from core.plugin_api import AccessPolicy, Grant, Migrations, Permission, hookimpl
-from plugins.sales import declarations, hookspecs, webhooks
+from core.plugin_api import (
+    AccessPolicy,
+    CustomerFilterField,
+    Grant,
+    Migrations,
+    Permission,
+    hookimpl,
+)
+from plugins.sales import declarations, filters, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
 
@@ -54,10 +61,18 @@ def crm_webhook_event_types() -> Mapping[str, str]:
 
 
 @hookimpl
-def crm_graphql_query() -> type[Any]:
+def crm_graphql_query() -> type[Any] | None:
     return SalesQuery
 
 
 @hookimpl
-def crm_graphql_mutation() -> type[Any]:
+def crm_graphql_mutation() -> type[Any] | None:
     return SalesMutation
+
+
+# --- customer filters ---
+
+
+@hookimpl
+def crm_customer_filter_fields() -> Sequence[CustomerFilterField]:
+    return filters.CUSTOMER_FILTER_FIELDS
