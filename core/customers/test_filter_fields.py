@@ -21,6 +21,7 @@ from core.customers.exchange import COLUMNS
 from core.extension import CustomerFilterField
 from core.hookspecs import hookimpl
 from core.host import PluginError
+from core.types import DateTimeRange, in_range
 from schema.builder import build_schema
 from schema.modules import build_plugin_manager
 from tests.support import FIXTURE, Api, HookSet
@@ -46,6 +47,23 @@ MIN_CONTACTS = CustomerFilterField(
 )
 
 
+def _contact_added(
+    value: DateTimeRange, customer_id: ColumnElement[int], context: RequestContext
+) -> Any:
+    assert isinstance(value, DateTimeRange)  # a nested input arrives converted
+    ct = models.Contact
+    added = select(ct.customer_id).where(*in_range(ct.created_at, value, "filter.contactAdded"))
+    return customer_id.in_(added)
+
+
+CONTACT_ADDED = CustomerFilterField(
+    name="contact_added",
+    annotation=DateTimeRange | None,
+    description="Customers with a contact added in this span.",
+    apply=_contact_added,
+)
+
+
 def _plugin(*fields: CustomerFilterField) -> HookSet:
     def crm_customer_filter_fields() -> Sequence[CustomerFilterField]:
         return fields
@@ -60,7 +78,7 @@ def crm_plugins() -> tuple[str, ...]:
 
 @pytest.fixture
 def crm_extra_plugins() -> Mapping[str, Any]:
-    return {**FIXTURE, "contacts_filter": _plugin(MIN_CONTACTS)}
+    return {**FIXTURE, "contacts_filter": _plugin(MIN_CONTACTS, CONTACT_ADDED)}
 
 
 CUSTOMERS = """
@@ -130,11 +148,18 @@ async def test_a_plugin_field_filters_the_list_and_the_export_with_core_filters(
     assert await names(admin, {"minContacts": 2, "search": "bra"}) == ["Bravo"]
     inline = await admin.gql("{ customers(filter: {minContacts: 3}) { totalCount } }")
     assert inline["data"]["customers"]["totalCount"] == 1
+    span = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+    assert await names(admin, {"contactAdded": span}) == ["Acme", "Bravo"]
+    assert await names(admin, {"contactAdded": span, "minContacts": 3}) == ["Bravo"]
+    assert await names(admin, {"contactAdded": {"from": "2100-01-01T00:00:00Z"}}) == []
 
     for fmt in ("csv", "xlsx"):
         assert await exported(admin, fmt, '{"minContacts": 2}') == ["Acme", "Bravo"]
         assert await exported(admin, fmt, '{"minContacts": 2, "stage": ["NEW"]}') == ["Bravo"]
         assert await exported(admin, fmt, "{}") == ["Acme", "Bravo", "Charlie"]
+        assert await exported(
+            admin, fmt, '{"contactAdded": {"from": "2000-01-01T00:00:00Z"}, "stage": ["ACTIVE"]}'
+        ) == ["Acme"]
 
 
 async def test_a_value_the_field_refuses_is_named_in_the_list_and_the_export(
@@ -145,6 +170,12 @@ async def test_a_value_the_field_refuses_is_named_in_the_list_and_the_export(
     error = body["errors"][0]
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "filter.minContacts"}
     assert error["message"] == "filter.minContacts: must be 0 or more"
+    backwards = {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
+    body = await admin.gql(CUSTOMERS, {"filter": {"contactAdded": backwards}})
+    assert body["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "argument": "filter.contactAdded.to",
+    }
     for fmt in ("csv", "xlsx"):
         response = await admin.client.get(
             f"/export/customers.{fmt}",
