@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from core.access import Caller
     from core.catalog import Catalog
     from core.config import Settings
+    from core.context import RequestContext
     from core.db import Database
     from core.host import CRMPluginManager
 
@@ -48,6 +49,30 @@ class TypeFields:
 
     target: type[Any]
     fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CustomerFilterField:
+    """A field a module adds to the ``filter`` of the ``customers`` list (core's
+    ``CustomerFilter`` input), applied by the list and by the customers export alike.
+
+    :param name: the Python name, snake case (``value_tier``); the GraphQL name is its
+        camelCase (``valueTier``). A name core's filter or another module already has stops
+        startup.
+    :param annotation: the field's type, which must be optional (``list[ValueTier] | None``):
+        a filter without the field, or with ``null``, adds no condition.
+    :param description: the field's description in the schema.
+    :param apply: ``(value, customer_id, context) -> condition``: given the value the client
+        sent (converted to ``annotation``, never ``None``), the customers' id column and the
+        request context, the SQL condition the listed customers must meet (combined with
+        ``AND`` with core's filters and the caller's scope). A ``ValueError`` it raises
+        refuses the request with ``BAD_USER_INPUT`` naming ``filter.<field>`` and its message.
+    """
+
+    name: str
+    annotation: Any
+    description: str
+    apply: Callable[[Any, ColumnElement[int], RequestContext], ColumnElement[bool]]
 
 
 class Scope(enum.Enum):

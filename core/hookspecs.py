@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from core.extension import (
         AccessPolicy,
         CommandRunner,
+        CustomerFilterField,
         Grant,
         Identity,
         Migrations,
@@ -137,6 +138,20 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
     every contribution, without changing the type for other schemas.
 
     :return: a sequence of :class:`core.extension.TypeFields` (may be empty).
+    """
+
+
+@hookspec
+def crm_customer_filter_fields() -> Sequence[CustomerFilterField]:
+    """Add fields to the ``filter`` of the ``customers`` list (core's ``CustomerFilter``).
+
+    Called once per plugin manager (at the schema build, which adds the fields to that
+    schema's ``CustomerFilter`` only). The ``customers`` list and the customers export
+    (``/export/customers.csv`` and ``.xlsx``) apply each field the filter sets through its
+    ``apply``, with ``AND``, beside core's own filters. A name core's filter or another
+    module already has stops startup with a :class:`core.host.PluginError`.
+
+    :return: a sequence of :class:`core.extension.CustomerFilterField` (may be empty).
     """
 
 

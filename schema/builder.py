@@ -36,6 +36,8 @@ from strawberry.types.field import StrawberryField
 
 from core.catalog import catalog_for
 from core.config import Settings
+from core.customers.filter_fields import input_fields
+from core.customers.inputs import CustomerFilter
 from core.extension import TypeFields
 from core.host import CORE_PLUGIN_NAME, contributions
 from schema.introspection import introspection_guard
@@ -259,6 +261,9 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
         for contributed_type in contributed:
             type_owners.setdefault(contributed_type, plugin)
     extra = _compose_type_fields(contributions(pm, "crm_graphql_type_fields"), config, type_owners)
+    filter_fields = input_fields(pm)  # a clash stops the build with a PluginError
+    if filter_fields:
+        extra.setdefault(CustomerFilter, []).extend(filter_fields)
     try:
         return CRMSchema(
             scalar_overrides=SCALAR_OVERRIDES,

@@ -14,6 +14,7 @@ from strawberry import relay
 from core.access import requires
 from core.context import Info, RequestContext
 from core.customers import models
+from core.customers.filter_fields import filter_conditions
 from core.customers.inputs import (
     ContactFilter,
     ContactOrder,
@@ -135,12 +136,14 @@ def customer_list(
     """The customers of a list (or an export): scoped by ``permission``, then filtered.
 
     A search matches a part of the name, number or email, the digits of the phone number,
-    or a part of a contact's name. On PostgreSQL, a term of three characters or more is
-    found through trigram indexes: each place is looked up on its own (``UNION ALL``) and a
-    page is put together from a page of the customers whose own columns match and a page of
-    those with a matching contact (:class:`core.pagination.Part`), so that a rare term
-    costs a few index lookups and a common one a bounded sort or a short walk. Elsewhere
-    (SQLite, or a shorter term) one ``OR`` tests each customer in turn.
+    or a part of a contact's name. The fields modules add to the filter
+    (:mod:`core.customers.filter_fields`) are applied beside core's own. On PostgreSQL, a
+    term of three characters or more is found through trigram indexes: each place is looked
+    up on its own (``UNION ALL``) and a page is put together from a page of the customers
+    whose own columns match and a page of those with a matching contact
+    (:class:`core.pagination.Part`), so that a rare term costs a few index lookups and a
+    common one a bounded sort or a short walk. Elsewhere (SQLite, or a shorter term) one
+    ``OR`` tests each customer in turn.
 
     :param field_types: custom field types by key (:func:`customer_field_types`), needed
         when the filter has ``customFields``.
@@ -182,6 +185,7 @@ def customer_list(
     for index, custom in enumerate(filter.custom_fields or []):
         kind = (field_types or {}).get(custom.key)
         statement = statement.where(_custom_condition(index, custom.key, custom.equals, kind))
+    statement = statement.where(*filter_conditions(context, filter, c.id.expression))
     text = normalise(search_text(filter.search))
     if not text:
         return CustomerList(statement, [])

@@ -14,8 +14,16 @@ from typing import Any
 import pluggy
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import AccessPolicy, Grant, Migrations, Permission, Settings, hookimpl
-from plugins.sales import declarations, demo, hookspecs, webhooks
+from core.plugin_api import (
+    AccessPolicy,
+    CustomerFilterField,
+    Grant,
+    Migrations,
+    Permission,
+    Settings,
+    hookimpl,
+)
+from plugins.sales import declarations, demo, filters, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
 
@@ -67,3 +75,11 @@ def crm_graphql_mutation() -> type[Any] | None:
 @hookimpl
 async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) -> None:
     await demo.load(session, size)
+
+
+# --- customer filters ---
+
+
+@hookimpl
+def crm_customer_filter_fields() -> Sequence[CustomerFilterField]:
+    return filters.CUSTOMER_FILTER_FIELDS
