@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic_settings import BaseSettings
 
 from core.catalog import BUILTIN_ROLES, Catalog, catalog_for
 from core.config import ENV_PREFIX, Settings
@@ -29,7 +30,7 @@ README = ROOT / "README.md"
 CORE_SOURCES = [ROOT / "core", ROOT / "schema"]
 TICKETS_SOURCES = [ROOT / "plugins" / "tickets"]
 PLUGINS = {"tickets": tickets.plugin, "sales": sales.plugin}
-PLUGIN_SETTINGS = {"tickets": TicketSettings, "sales": SalesSettings}
+PLUGIN_SETTINGS: dict[str, type[BaseSettings]] = {"tickets": TicketSettings, "sales": SalesSettings}
 PERMISSION_COUNTS = {"tickets": 4, "sales": 5}
 NO_GRANT = "—"
 
