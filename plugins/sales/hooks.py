@@ -54,10 +54,10 @@ def crm_webhook_event_types() -> Mapping[str, str]:
 
 
 @hookimpl
-def crm_graphql_query() -> type[Any]:
+def crm_graphql_query() -> type[Any] | None:
     return SalesQuery
 
 
 @hookimpl
-def crm_graphql_mutation() -> type[Any]:
+def crm_graphql_mutation() -> type[Any] | None:
     return SalesMutation
