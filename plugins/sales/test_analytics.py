@@ -406,6 +406,10 @@ async def test_the_forecast_by_owner_and_team(world: World) -> None:
     assert own["total"]["weightedAmount"] == money(("JPY", "33000"))
     south = await forecast(world.admin, teamId=gid("Team", world.south))
     assert south["total"] == own["total"]
+    # A team filter with the split by team (the owner's user joined twice over).
+    split = await forecast(world.admin, teamId=gid("Team", world.north), groupBy="TEAM")
+    assert [(g["teamName"], g["count"]) for g in split["months"][0]["groups"]] == [("North", 3)]
+    assert split["total"]["count"] == 5  # A3, B2, B3 in December, A4, R1 after
 
 
 FIGURES = """won lost winRate wonAmount { amount currency } averageDealSize { amount currency }
@@ -498,6 +502,8 @@ async def test_performance_is_scoped_and_filtered(world: World) -> None:
     )
     south = await performance(world.admin, teamId=gid("Team", world.south))
     assert south["total"] == own["total"]
+    by_team = await performance(world.admin, "TEAM", teamId=gid("Team", world.south))
+    assert [(g["teamName"], g["won"], g["lost"]) for g in by_team["groups"]] == [("South", 1, 1)]
     by_owner = await performance(world.reps["c"], "OWNER")
     assert [g["owner"]["name"] for g in by_owner["groups"]] == ["Rep C"]
     # The period's end is exclusive: C2 closed on day 38, C1 on day 35.

@@ -72,7 +72,8 @@ def scope(
     if owner_id is not None:
         conditions.append(Opp.owner_id == owner_id)
     if team_id is not None:
-        conditions.append(Opp.owner_id.in_(select(User.id).where(User.team_id == team_id)))
+        members = select(User.id).where(User.team_id == team_id).correlate(None)
+        conditions.append(Opp.owner_id.in_(members))
     return conditions
 
 

@@ -14,6 +14,7 @@ from core.plugin_api import Info, UserSummary
 from plugins.sales.money import Money
 
 PER_CURRENCY = "One amount per currency (sorted by currency); currencies are never added."
+RATE = "A fraction 0..1 rounded to 4 places."
 
 
 @strawberry.type(
@@ -36,11 +37,11 @@ class SalesFunnelStage:
     )
     conversion_to_next: float | None = strawberry.field(
         description="Of the opportunities that reached this stage, the share that reached the "
-        "next row's stage (WON after the last OPEN stage); null for WON or when count is 0."
+        "next row's stage (WON after the last OPEN stage); null for WON or when count is 0. " + RATE
     )
     conversion_to_won: float | None = strawberry.field(
         description="Of the opportunities that reached this stage, the share that reached "
-        "WON; null when count is 0."
+        "WON; null when count is 0. " + RATE
     )
 
 
@@ -61,7 +62,8 @@ class SalesFunnel:
         description="The amounts of those now LOST. " + PER_CURRENCY
     )
     win_rate: float | None = strawberry.field(
-        description="won / (won + lost): the share won of those now closed; null if none is."
+        description="won / (won + lost): the share won of those now closed; null if none is. "
+        + RATE
     )
 
 
@@ -115,7 +117,7 @@ class SalesPerformanceFigures:
     won: int = strawberry.field(description="Opportunities now WON.")
     lost: int = strawberry.field(description="Opportunities now LOST.")
     win_rate: float | None = strawberry.field(
-        description="won / (won + lost); null when both are 0."
+        description="won / (won + lost); null when both are 0. " + RATE
     )
     won_amount: list[Money] = strawberry.field(
         description="The amounts of the won ones. " + PER_CURRENCY
