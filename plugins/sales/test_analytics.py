@@ -402,10 +402,12 @@ async def test_the_forecast_by_owner_and_team(world: World) -> None:
     assert december[0]["owner"] is None
     # Rep C sees their own pipeline only: C3 (X2 is March).
     own = await forecast(world.reps["c"])
+    rep_c_id = world.reps["c"].user_id
     assert own["total"]["count"] == 1
     assert own["total"]["weightedAmount"] == money(("JPY", "33000"))
     south = await forecast(world.admin, teamId=gid("Team", world.south))
     assert south["total"] == own["total"]
+    assert await forecast(world.admin, ownerId=gid("User", rep_c_id)) == own
     # A team filter with the split by team (the owner's user joined twice over).
     split = await forecast(world.admin, teamId=gid("Team", world.north), groupBy="TEAM")
     assert [(g["teamName"], g["count"]) for g in split["months"][0]["groups"]] == [("North", 3)]
@@ -573,7 +575,7 @@ async def test_bad_filters_are_refused_naming_the_argument(admin: Api) -> None:
         assert await refused(admin, query, variables) == argument, (query, variables)
 
 
-async def test_the_funnel_runs_the_same_statements_for_5_and_50_opportunities(
+async def test_the_figures_run_the_same_statements_for_5_and_50_opportunities(
     admin: Api, count_statements: Callable[[Database], StatementCounter]
 ) -> None:
     rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE], team="North")
@@ -582,7 +584,15 @@ async def test_the_funnel_runs_the_same_statements_for_5_and_50_opportunities(
 
     def batch(start: int, count: int) -> dict[str, Opp]:
         return {
-            f"N{i}": Opp("r", ["CNY", "USD"][i % 2], "10.00", paths[i % 3], 0)
+            f"N{i}": Opp(
+                "r",
+                ["CNY", "USD"][i % 2],
+                "10.00",
+                paths[i % 3],
+                0,
+                closed=None if i % 3 == 0 else 5,
+                expected=dt.date(2026, 12, 1),
+            )
             for i in range(start, start + count)
         }
 
@@ -594,5 +604,11 @@ async def test_the_funnel_runs_the_same_statements_for_5_and_50_opportunities(
             counter.reset()
             found = await funnel(api)
             assert found["entered"] == start + count
-            statements.append((api.user_id, counter.count))
-    assert statements[:2] == statements[2:], counter.statements
+            statements.append((api.user_id, "funnel", counter.count))
+            counter.reset()
+            assert (await performance(api))["total"]["won"] == (start + count) // 3
+            statements.append((api.user_id, "performance", counter.count))
+            counter.reset()
+            assert (await forecast(api))["total"]["count"] == (start + count + 2) // 3
+            statements.append((api.user_id, "forecast", counter.count))
+    assert statements[:6] == statements[6:], counter.statements
