@@ -6,8 +6,10 @@ from typing import Any
 
 from strawberry.tools import merge_types
 
+from plugins.sales.queries.analytics import AnalyticsQuery
+
 # Each aggregate's query class is added here (and to the tuple below).
 
-PARTS: tuple[type[Any], ...] = ()
+PARTS: tuple[type[Any], ...] = (AnalyticsQuery,)
 
 SalesQuery: type[Any] | None = merge_types("SalesQuery", PARTS) if PARTS else None
