@@ -7,16 +7,29 @@ data in :mod:`.demo`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pluggy
 
-from core.plugin_api import AccessPolicy, Grant, Migrations, Permission, hookimpl
+from core.plugin_api import (
+    AccessPolicy,
+    CustomerNode,
+    Grant,
+    JobContext,
+    Migrations,
+    PeriodicJob,
+    Permission,
+    TypeFields,
+    hookimpl,
+)
 from plugins.sales import declarations, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
+from plugins.sales.queries import orders as orders_queries
+from plugins.sales.service import purchases
 
 
 @hookimpl
@@ -61,3 +74,28 @@ def crm_graphql_query() -> type[Any]:
 @hookimpl
 def crm_graphql_mutation() -> type[Any]:
     return SalesMutation
+
+
+# --- orders ---
+
+
+@hookimpl
+def crm_graphql_type_fields() -> Sequence[TypeFields]:
+    return [TypeFields(target=CustomerNode, fields=dict(orders_queries.CUSTOMER_FIELDS))]
+
+
+async def _value_tiers(job: JobContext) -> Mapping[str, int]:
+    """Recompute the value tiers computed before today (the 12-month window slid), in
+    bounded batches; a second run the same day finds none."""
+    total = 0
+    while True:
+        async with job.db.transaction() as session:
+            done = await purchases.refresh_due(session, job.now, job.settings.zone)
+        total += done
+        if done < purchases.BATCH:
+            return {"customer value tiers recomputed": total}
+
+
+@hookimpl
+def crm_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [PeriodicJob("sales.value_tiers", dt.timedelta(days=1), _value_tiers)]
