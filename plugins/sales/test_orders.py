@@ -20,6 +20,8 @@ from core.plugin_api import (
     FINANCE,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
+    SYSTEM_ADMINISTRATOR,
+    AuditEvent,
     CRMPluginManager,
     Database,
     Settings,
@@ -41,6 +43,7 @@ from plugins.sales.testing import (
 )
 from schema.testkit import Api, FakeClock, running_app
 from schema.testkit_tools import StatementCounter
+from schema.testkit_webhooks import WebhookReceiver, signature_valid
 
 ORDER_FIELDS = """
 order {
@@ -360,6 +363,25 @@ async def test_steps_move_the_status_and_announce(
     paid_third = await step(admin, "markOrderPaid", third)
     cancelled_paid = await step(admin, "cancelOrder", paid_third)
     assert cancelled_paid["status"] == "CANCELLED"
+    async with admin.db.read() as session:
+        actions = (
+            await session.execute(
+                select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.actor_id)
+                .where(AuditEvent.action.like("sales.order.%"))
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+    ids = [str(db_id(o["id"])) for o in (first, second, third)]
+    assert actions == [
+        ("sales.order.placed", ids[0], admin.user_id),
+        ("sales.order.placed", ids[1], admin.user_id),
+        ("sales.order.placed", ids[2], admin.user_id),
+        ("sales.order.paid", ids[0], admin.user_id),
+        ("sales.order.refunded", ids[0], admin.user_id),
+        ("sales.order.cancelled", ids[1], admin.user_id),
+        ("sales.order.paid", ids[2], admin.user_id),
+        ("sales.order.cancelled", ids[2], admin.user_id),
+    ]
     assert listener.heard == [
         ("placed", "SO000001", None),
         ("placed", "SO000002", None),
@@ -606,3 +628,95 @@ async def test_nested_orders_cost_the_same_for_2_and_8_customers(
         return counter.count
 
     assert await cost(2) == await cost(8), counter.statements
+
+
+# --- webhook events ------------------------------------------------------------------------
+
+SUBSCRIBE = """
+mutation($url: String!) {
+  createWebhookSubscription(input: {
+    url: $url, eventTypes: ["sales.order.placed", "sales.order.cancelled"]
+  }) { secret errors { field } }
+}"""
+
+
+async def test_order_events_are_posted(
+    make_settings: Callable[..., Settings], plugin_manager: CRMPluginManager, clock: FakeClock
+) -> None:
+    settings = make_settings(plugins=("fixture", "sales"), webhooks_allow_private=True)
+    async with running_app(settings, pm=plugin_manager, clock=clock) as api:
+        admin = await api.user("admin@example.com", ["ADMINISTRATOR"], lasting=True)
+        customer = await create_customer(admin, "Jane Doe")
+        pen = await product(admin, "PEN", "12.50")
+        async with WebhookReceiver() as receiver:
+            secret = data(await admin.gql(SUBSCRIBE, {"url": receiver.url}))[
+                "createWebhookSubscription"
+            ]["secret"]
+            placed = await place(admin, customer, [line(pen, "2")], source="shop", externalRef="A")
+            paid = await step(admin, "markOrderPaid", placed)
+            await step(admin, "refundOrder", paid)
+            other = await place(admin, customer, [line(pen)])
+            await step(admin, "cancelOrder", other)
+            await api.deliver_outbox()
+    assert len(receiver.requests) == 4
+    assert all(signature_valid(secret, r) for r in receiver.requests)
+    events = [(r.json()["type"], r.json()["data"]) for r in receiver.requests]
+    by_number = {(kind, event["order"]["number"]): event for kind, event in events}
+    assert set(by_number) == {
+        ("sales.order.placed", "SO000001"),
+        ("sales.order.placed", "SO000002"),
+        ("sales.order.cancelled", "SO000001"),
+        ("sales.order.cancelled", "SO000002"),
+    }
+    first = by_number[("sales.order.placed", "SO000001")]["order"]
+    assert first == {
+        "id": placed["id"],
+        "number": "SO000001",
+        "status": "PLACED",
+        "customerId": customer,
+        "ownerId": gid("User", admin.user_id),
+        "orderedAt": placed["orderedAt"],
+        "total": {"amount": "25.00", "currency": "CNY"},
+        "source": "shop",
+    }
+    refund = by_number[("sales.order.cancelled", "SO000001")]
+    assert (refund["order"]["status"], refund["fromStatus"], refund["refunded"]) == (
+        "REFUNDED",
+        "PAID",
+        True,
+    )
+    cancel = by_number[("sales.order.cancelled", "SO000002")]
+    assert (cancel["order"]["status"], cancel["fromStatus"], cancel["refunded"]) == (
+        "CANCELLED",
+        "PLACED",
+        False,
+    )
+    assert "Jane" not in str(events)
+
+
+async def test_customer_fields_need_a_sales_read_permission(admin: Api) -> None:
+    customer = await create_customer(admin, "Acme")
+    pen = await product(admin, "PEN", "1.00")
+    await place(admin, customer, [line(pen)])
+    reader = await admin.as_role(SYSTEM_ADMINISTRATOR)  # reads customers, not sales
+    query = """
+    query($id: ID!) {
+      node(id: $id) {
+        ... on Customer {
+          name orders(first: 1) { totalCount } purchaseSummary { currency } valueTier
+        }
+      }
+    }"""
+    body = await reader.gql(query, {"id": customer})
+    assert body["data"]["node"] == {
+        "name": "Acme",
+        "orders": None,
+        "purchaseSummary": None,
+        "valueTier": None,
+    }
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
+    assert sorted(e["path"][-1] for e in body["errors"]) == [
+        "orders",
+        "purchaseSummary",
+        "valueTier",
+    ]
