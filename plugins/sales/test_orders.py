@@ -242,6 +242,15 @@ async def test_customer_must_be_one_you_may_sell_to(admin: Api) -> None:
     assert [(e["field"], e["code"]) for e in errors] == [("customerId", "INVALID")]
 
 
+async def test_archived_customers_buy_nothing(admin: Api) -> None:
+    customer = await create_customer(admin, "Acme")
+    pen = await product(admin, "PEN", "1.00")
+    await mutate_ok(admin, "archiveCustomer", {"id": customer, "version": 1}, "customer { id }")
+    assert await refused(admin, {"customerId": customer, "lines": [line(pen)]}) == [
+        ("customerId", "CONFLICT")
+    ]
+
+
 async def test_ordered_at_and_owner_can_be_given(admin: Api, clock: FakeClock) -> None:
     customer = await create_customer(admin, "Acme")
     pen = await product(admin, "PEN", "1.00")

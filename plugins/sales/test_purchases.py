@@ -215,3 +215,23 @@ async def test_who_may_read_summaries_and_tiers(admin: Api) -> None:
     assert expected["purchaseSummary"][0]["orderCount"] == 2
     for reader in (rep, finance, support):
         assert await summary(reader, mine) == expected
+
+
+async def test_main_currency_and_bands_come_from_settings(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_SALES_CURRENCY", "usd")
+    monkeypatch.setenv("CRM_SALES_VALUE_TIER_HIGH", "1000")
+    monkeypatch.setenv("CRM_SALES_VALUE_TIER_MEDIUM", "500")
+    usd = await product(admin, "US", "250.00", "USD")
+    cny = await product(admin, "CN", "1.00")
+    high = await create_customer(admin, "High")
+    order = await place(admin, high, [line(usd, "4")])  # no currency given: the main one
+    assert order["total"] == money("1000.00", "USD")
+    assert await tier(admin, high) == "HIGH"
+    medium = await create_customer(admin, "Medium")
+    await place(admin, medium, [line(usd, "2")])
+    assert await tier(admin, medium) == "MEDIUM"
+    yuan = await create_customer(admin, "Yuan")
+    await place(admin, yuan, [line(cny, "200000")], currency="CNY")
+    assert await tier(admin, yuan) == "STANDARD"
