@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from core.plugin_api import (
+    CUSTOMER_MANAGER,
     FINANCE,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
@@ -28,6 +29,7 @@ from core.plugin_api import (
     hookimpl,
 )
 from plugins.sales import models
+from plugins.sales.service import orders as service
 from plugins.sales.service.orders import MAX_LINES
 from plugins.sales.testing import (
     MONDAY,
@@ -287,8 +289,6 @@ async def test_find_by_external_ref_and_the_race_guard(
 ) -> None:
     """An importer finds what a source sent before; two placements of the same reference
     racing past the check meet the unique constraint, and the loser gets DUPLICATE."""
-    from plugins.sales.service import orders as service
-
     customer = await create_customer(admin, "Acme")
     pen = await product(admin, "PEN", "1.00")
     placed = await place(admin, customer, [line(pen)], source="shop", externalRef="A-1")
@@ -729,3 +729,20 @@ async def test_customer_fields_need_a_sales_read_permission(admin: Api) -> None:
         "purchaseSummary",
         "valueTier",
     ]
+
+
+async def test_team_scope_reaches_the_team_s_orders(admin: Api) -> None:
+    manager = await admin.as_role(CUSTOMER_MANAGER, team="North")
+    north = await admin.as_role(SALES_REPRESENTATIVE, team="North")
+    south = await admin.as_role(SALES_REPRESENTATIVE, team="South")
+    pen = await product(admin, "PEN", "1.00")
+    north_customer = await create_customer(admin, "North Co", north.user_id)
+    south_customer = await create_customer(admin, "South Co", south.user_id)
+    await place(north, north_customer, [line(pen)])  # SO000001
+    south_order = await place(south, south_customer, [line(pen)])  # SO000002
+    assert await numbers(manager) == ["SO000001"]
+    assert await numbers(south) == ["SO000002"]
+    input = {"id": south_order["id"], "version": south_order["version"]}
+    assert await not_found_argument(manager, "cancelOrder", input, "order { id }") == "input.id"
+    placed = await place(manager, north_customer, [line(pen)])
+    assert (await step(manager, "markOrderPaid", placed))["status"] == "PAID"

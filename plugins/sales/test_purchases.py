@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.plugin_api import FINANCE, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
 from plugins.sales import models
+from plugins.sales.service import purchases
 from plugins.sales.test_orders import line, place, product, step
 from plugins.sales.testing import create_customer, data
 from schema.testkit import Api, FakeClock
@@ -187,8 +188,6 @@ async def test_daily_job_works_in_batches(
     admin: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """More customers than a batch: every one recomputed, a batch per transaction."""
-    from plugins.sales.service import purchases
-
     monkeypatch.setattr(purchases, "BATCH", 2)
     cny = await product(admin, "CN", "1.00")
     customers = [await create_customer(admin, f"Customer {n}") for n in range(5)]
