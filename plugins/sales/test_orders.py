@@ -8,6 +8,7 @@ The helpers at the top (``product``, ``place``, ``ORDER_FIELDS``) are shared wit
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import decimal
 from collections.abc import AsyncIterator, Callable
@@ -282,6 +283,21 @@ async def test_external_ref_is_unique_per_source(admin: Api) -> None:
     await place(admin, customer, [line(pen)], source="shop", externalRef="A-2")
     await place(admin, customer, [line(pen)], source="shop")
     await place(admin, customer, [line(pen)], source="shop")
+
+
+async def test_the_same_reference_placed_at_once_is_placed_once(admin: Api) -> None:
+    customer = await create_customer(admin, "Acme")
+    pen = await product(admin, "PEN", "1.00")
+    input = {"customerId": customer, "lines": [line(pen)], "source": "shop", "externalRef": "R"}
+    results = await asyncio.gather(
+        *(mutate(admin, "placeOrder", input, "order { id }") for _ in range(4))
+    )
+    placed = [r for r in results if r["order"] is not None]
+    refused_ = [r for r in results if r["order"] is None]
+    assert len(placed) == 1
+    assert [[(e["field"], e["code"]) for e in r["errors"]] for r in refused_] == [
+        [("externalRef", "DUPLICATE")]
+    ] * 3
 
 
 async def test_find_by_external_ref_and_the_race_guard(

@@ -46,8 +46,6 @@ MAX_LINES = 500
 MAX_QUANTITY = decimal.Decimal("1000000000000000")
 """Quantities stay below 10^15 (the column holds 15 digits before the point)."""
 HUNDRED = decimal.Decimal(100)
-COUNTED = ("PLACED", "PAID")
-"""The statuses whose orders count as spend (cancelled and refunded ones do not)."""
 
 
 @dataclasses.dataclass(frozen=True)
