@@ -14,6 +14,7 @@ import datetime as dt
 import decimal
 import random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from core.plugin_api import Customer as CustomerRow
 from core.plugin_api import bulk_insert, format_number, next_values
 from plugins.sales import models, settings
 from plugins.sales.money import quantize
+from plugins.sales.service import purchases
 
 PRODUCTS = [  # sku, name, category, list price in the main currency
     ("IS-200", "Industrial sensor IS-200 / 工业传感器", "Sensors", "1280.00"),
@@ -55,7 +57,7 @@ OUTCOMES = [("LEAD", 5), ("QUALIFIED", 4), ("PROPOSAL", 3), ("NEGOTIATION", 2)]
 OUTCOMES += [("WON", 4), ("LOST", 3)]
 
 
-async def load(session: AsyncSession, size: int) -> None:
+async def load(session: AsyncSession, size: int, zone: ZoneInfo) -> None:
     rng = random.Random(20261205)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     currency = settings.load().currency
@@ -72,6 +74,7 @@ async def load(session: AsyncSession, size: int) -> None:
     stages = dict((await session.execute(select(models.Stage.key, models.Stage.id))).tuples().all())
     await _opportunities(session, rng, now, currency, customers, stages, size)
     await _orders(session, rng, now, currency, customers, products)
+    await purchases.refresh_values(session, [c for c, _owner in customers], now, zone)
 
 
 async def _products(

@@ -7,6 +7,7 @@ data in :mod:`.demo`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.plugin_api import (
     AccessPolicy,
     CustomerFilterField,
+    CustomerNode,
     Grant,
+    JobContext,
     Migrations,
+    PeriodicJob,
     Permission,
     Settings,
+    TypeFields,
     hookimpl,
 )
 from plugins.sales import declarations, demo, filters, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
+from plugins.sales.queries import orders as orders_queries
+from plugins.sales.service import purchases
 
 
 @hookimpl
@@ -74,7 +81,7 @@ def crm_graphql_mutation() -> type[Any] | None:
 
 @hookimpl
 async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) -> None:
-    await demo.load(session, size)
+    await demo.load(session, size, settings.zone)
 
 
 # --- customer filters ---
@@ -83,3 +90,28 @@ async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) ->
 @hookimpl
 def crm_customer_filter_fields() -> Sequence[CustomerFilterField]:
     return filters.CUSTOMER_FILTER_FIELDS
+
+
+# --- orders ---
+
+
+@hookimpl
+def crm_graphql_type_fields() -> Sequence[TypeFields]:
+    return [TypeFields(target=CustomerNode, fields=dict(orders_queries.CUSTOMER_FIELDS))]
+
+
+async def _value_tiers(job: JobContext) -> Mapping[str, int]:
+    """Recompute the value tiers computed before today (the 12-month window slid), in
+    bounded batches; a second run the same day finds none."""
+    total = 0
+    while True:
+        async with job.db.transaction() as session:
+            done = await purchases.refresh_due(session, job.now, job.settings.zone)
+        total += done
+        if done < purchases.BATCH:
+            return {"customer value tiers recomputed": total}
+
+
+@hookimpl
+def crm_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [PeriodicJob("sales.value_tiers", dt.timedelta(days=1), _value_tiers)]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from strawberry.tools import merge_types
 
-# Each aggregate's mutation class is added here (and to the tuple below).
+from plugins.sales.mutations.order_import import OrderImportMutation
+from plugins.sales.mutations.orders import OrderMutation
 
-PARTS: tuple[type[Any], ...] = ()
-
-SalesMutation: type[Any] | None = merge_types("SalesMutation", PARTS) if PARTS else None
+SalesMutation = merge_types("SalesMutation", (OrderMutation, OrderImportMutation))

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from strawberry.tools import merge_types
 
 from plugins.sales.queries.analytics import AnalyticsQuery
+from plugins.sales.queries.orders import OrderQuery
 
-# Each aggregate's query class is added here (and to the tuple below).
-
-PARTS: tuple[type[Any], ...] = (AnalyticsQuery,)
-
-SalesQuery: type[Any] | None = merge_types("SalesQuery", PARTS) if PARTS else None
+SalesQuery = merge_types("SalesQuery", (OrderQuery, AnalyticsQuery))

@@ -1,0 +1,166 @@
+"""Root query fields of orders, and the fields orders add to core's Customer
+(``CUSTOMER_FIELDS``, wired in ``hooks.py``).
+
+Orders are read with ``sales:read`` (within its scope) or ``sales:read_orders`` (finance and
+support, all orders); without either a field is null with a FORBIDDEN error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import Select, select
+from strawberry import relay
+
+from core.plugin_api import (
+    ORDER_BY_HELP,
+    Connection,
+    CustomerNode,
+    Info,
+    ListOrder,
+    PageArgs,
+    argument_id,
+    bad_argument,
+    in_range,
+    translator,
+)
+from plugins.sales import declarations, models
+from plugins.sales.inputs.orders import OrderFilter, OrderOrder, OrderOrderField
+from plugins.sales.loaders import orders as loaders
+from plugins.sales.service.orders import require_read
+from plugins.sales.tiers import ValueTier
+from plugins.sales.types.orders import Order, PurchaseSummary
+
+_ = translator(__name__)
+
+ORDER = ListOrder(
+    {
+        OrderOrderField.ORDERED_AT: models.Order.ordered_at,
+        OrderOrderField.NUMBER: models.Order.number,
+        OrderOrderField.CREATED_AT: models.Order.created_at,
+        OrderOrderField.UPDATED_AT: models.Order.updated_at,
+    },
+    models.Order.id,
+    default=[(OrderOrderField.ORDERED_AT, True)],  # the pages loader's keys
+)
+"""Order lists' orderings: the latest ordered first unless ``orderBy`` says otherwise."""
+
+OrderBy = Annotated[list[OrderOrder] | None, strawberry.argument(description=ORDER_BY_HELP)]
+
+
+def order_statement(info: Info, filter: OrderFilter | None) -> Select[Any]:
+    """The orders the caller may see that ``filter`` keeps."""
+    o = models.Order
+    statement = select(o).where(declarations.visible(info.context, declarations.ORDERS))
+    if filter is None:
+        return statement
+    customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
+    if customer_id is not None:
+        statement = statement.where(o.customer_id == customer_id)
+    if filter.status:
+        statement = statement.where(o.status.in_([status.value for status in filter.status]))
+    statement = statement.where(*in_range(o.ordered_at, filter.ordered, "filter.ordered"))
+    if filter.source is not None:
+        statement = statement.where(o.source == filter.source.strip())
+    owner_id = argument_id(filter.owner_id, "User", "filter.ownerId")
+    if owner_id is not None:
+        statement = statement.where(o.owner_id == owner_id)
+    product_id = argument_id(filter.product_id, "Product", "filter.productId")
+    if product_id is not None:
+        statement = statement.where(
+            o.id.in_(
+                select(models.OrderLine.order_id).where(models.OrderLine.product_id == product_id)
+            )
+        )
+    return statement
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field(
+        description="Orders you may see (sales:read, or sales:read_orders), the latest "
+        "ordered first unless orderBy says otherwise."
+    )
+    async def orders(
+        self,
+        info: Info,
+        filter: OrderFilter | None = None,
+        order_by: OrderBy = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Order] | None:
+        require_read(info.context)
+        statement = order_statement(info, filter)
+        keys = ORDER.keys(order_by)
+        args = PageArgs(first=first, after=after, last=last, before=before)
+        return await info.context.page(statement, keys=keys, args=args, to_node=Order.from_model)
+
+    @strawberry.field(description="One order by id or number (e.g. SO000001).")
+    async def order(
+        self, info: Info, id: relay.GlobalID | None = None, number: str | None = None
+    ) -> Order | None:
+        require_read(info.context)
+        if (id is None) == (number is None):
+            raise bad_argument("id", _("give exactly one of id and number"))
+        if id is not None:
+            return await Order.load(info, argument_id(id, "Order", "id") or 0)
+        async with info.context.db.read() as session:
+            row = await session.scalar(
+                select(models.Order).where(
+                    models.Order.number == (number or "").strip().upper(),
+                    declarations.visible(info.context, declarations.ORDERS),
+                )
+            )
+        return Order.from_model(row) if row else None
+
+
+# ----------------------------------------------------------------- fields on core's Customer
+
+
+async def customer_orders(
+    root: CustomerNode,
+    info: Info,
+    order_by: OrderBy = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Connection[Order] | None:
+    """The customer's orders you may see, the latest ordered first unless orderBy says
+    otherwise; null (FORBIDDEN) without sales:read or sales:read_orders."""
+    require_read(info.context)
+    return await info.context.child_page(
+        loaders.OrdersByCustomerLoader,
+        loaders.OrderCountByCustomerLoader,
+        root.id,
+        PageArgs(first=first, after=after, last=last, before=before),
+        Order.from_model,
+        ORDER.keys(order_by),
+    )
+
+
+async def customer_purchase_summary(root: CustomerNode, info: Info) -> list[PurchaseSummary] | None:
+    """The customer's PLACED and PAID orders you may see, one summary per currency (sorted
+    by it; empty without orders); null (FORBIDDEN) without sales:read or sales:read_orders."""
+    require_read(info.context)
+    found = await info.context.loader(loaders.PurchaseSummaryLoader).load(root.id)
+    return [PurchaseSummary.of(summary) for summary in found]
+
+
+async def customer_value_tier(root: CustomerNode, info: Info) -> ValueTier | None:
+    """The customer's value tier by spend in the main currency over the last 12 months (all
+    its orders, refreshed on every order change and daily); STANDARD without orders; null
+    (FORBIDDEN) without sales:read or sales:read_orders."""
+    require_read(info.context)
+    return await info.context.loader(loaders.ValueTierLoader).load(root.id)
+
+
+CUSTOMER_FIELDS = {
+    "orders": strawberry.field(resolver=customer_orders),
+    "purchase_summary": strawberry.field(resolver=customer_purchase_summary),
+    "value_tier": strawberry.field(resolver=customer_value_tier),
+}
+"""The fields orders add to core's Customer type."""
