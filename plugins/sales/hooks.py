@@ -13,7 +13,7 @@ from typing import Any
 
 import pluggy
 
-from core.plugin_api import AccessPolicy, Grant, Migrations, Permission, hookimpl
+from core.plugin_api import AccessPolicy, Grant, Migrations, Permission, TypeFields, hookimpl
 from plugins.sales import declarations, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
@@ -61,3 +61,23 @@ def crm_graphql_query() -> type[Any]:
 @hookimpl
 def crm_graphql_mutation() -> type[Any]:
     return SalesMutation
+
+
+# --- pipeline ---
+
+
+@hookimpl
+def crm_graphql_types() -> Sequence[type[Any]]:
+    from plugins.sales.types.opportunities import Opportunity
+    from plugins.sales.types.pipeline import SalesStage
+    from plugins.sales.types.products import Product
+
+    return [Product, SalesStage, Opportunity]
+
+
+@hookimpl
+def crm_graphql_type_fields() -> Sequence[TypeFields]:
+    from core.plugin_api import CustomerNode
+    from plugins.sales.queries.opportunities import CUSTOMER_FIELDS
+
+    return [TypeFields(target=CustomerNode, fields=CUSTOMER_FIELDS)]

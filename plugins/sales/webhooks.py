@@ -7,9 +7,56 @@ token holding ``sales:read``).
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.plugin_api import emit_event, global_id
+from plugins.sales.models import Opportunity
+from plugins.sales.money import quantize
+
 EVENT_TYPES = {
     "sales.order.placed": "An order was placed (through the API or an import).",
     "sales.order.cancelled": "An order was cancelled or refunded.",
     "sales.opportunity.closed": "An opportunity was won or lost.",
     "sales.contract.renewal_due": "A contract's renewal reminder went out.",
 }
+
+
+def money(amount: decimal.Decimal, currency: str) -> dict[str, str]:
+    return {"amount": str(quantize(amount, currency)), "currency": currency}
+
+
+# --- pipeline ---
+
+
+def opportunity_data(row: Opportunity, stage_key: str) -> dict[str, Any]:
+    return {
+        "id": global_id("Opportunity", row.id),
+        "number": row.number,
+        "stage": stage_key,
+        "customerId": global_id("Customer", row.customer_id),
+        "ownerId": global_id("User", row.owner_id),
+        "amount": money(row.amount, row.currency),
+        "lostReason": row.lost_reason,
+        "closedAt": row.closed_at.isoformat() if row.closed_at else None,
+    }
+
+
+async def opportunity_closed(
+    session: AsyncSession, row: Opportunity, stage_key: str, won: bool, now: dt.datetime
+) -> None:
+    """``sales.opportunity.closed``: won or lost, with the number of competitors named (not
+    their names, nor the lost reason's text)."""
+    await emit_event(
+        session,
+        "sales.opportunity.closed",
+        {
+            "opportunity": opportunity_data(row, stage_key),
+            "won": won,
+            "competitorCount": len(row.competitors or []),
+        },
+        now=now,
+    )
