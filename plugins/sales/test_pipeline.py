@@ -145,7 +145,8 @@ async def test_refused_stage_updates(admin: Api) -> None:
         errors = await mutate_refused(admin, "updateSalesStage", input, STAGE)
         assert [(e["field"], e["code"]) for e in errors] == [(field, code)], input
     body = await admin.gql(
-        "mutation($input: UpdateSalesStageInput!) { updateSalesStage(input: $input) { errors { field } } }",
+        "mutation($input: UpdateSalesStageInput!) { "
+        "updateSalesStage(input: $input) { errors { field } } }",
         {"input": {"id": gid("SalesStage", 999), "name": "x"}},
     )
     assert error_code(body) == "NOT_FOUND"
@@ -194,7 +195,8 @@ async def test_only_sales_managers_configure_stages(api: Api, admin: Api) -> Non
     rep = await api.as_role(SALES_REPRESENTATIVE)
     manager = await api.as_role(CUSTOMER_MANAGER)
     body = await rep.gql(
-        'mutation { createSalesStage(input: {key: "X", name: "X", probability: 1}) { errors { field } } }'
+        'mutation { createSalesStage(input: {key: "X", name: "X", probability: 1}) '
+        "{ errors { field } } }"
     )
     assert error_code(body) == "FORBIDDEN"
     assert len(await stages(rep)) == 6

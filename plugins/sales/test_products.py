@@ -92,7 +92,8 @@ async def test_update_product_changes_given_fields_and_checks_version(admin: Api
 
 async def test_update_of_unknown_product_is_not_found(admin: Api) -> None:
     body = await admin.gql(
-        "mutation($input: UpdateProductInput!) { updateProduct(input: $input) { errors { field } } }",
+        "mutation($input: UpdateProductInput!) { "
+        "updateProduct(input: $input) { errors { field } } }",
         {"input": {"id": gid("Product", 999), "version": 1, "name": "x"}},
     )
     assert error_code(body) == "NOT_FOUND"
@@ -153,7 +154,8 @@ async def test_only_sales_managers_write_the_catalogue(api: Api, admin: Api) -> 
     finance = await api.as_role(FINANCE)
     input = {"sku": "P-2", "name": "Two", "listPrice": "1.00"}
     body = await rep.gql(
-        "mutation($input: CreateProductInput!) { createProduct(input: $input) { errors { field } } }",
+        "mutation($input: CreateProductInput!) { "
+        "createProduct(input: $input) { errors { field } } }",
         {"input": input},
     )
     assert error_code(body) == "FORBIDDEN"
