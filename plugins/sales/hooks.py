@@ -13,10 +13,19 @@ from typing import Any
 
 import pluggy
 
-from core.plugin_api import AccessPolicy, Grant, Migrations, Permission, TypeFields, hookimpl
+from core.plugin_api import (
+    AccessPolicy,
+    CustomerNode,
+    Grant,
+    Migrations,
+    Permission,
+    TypeFields,
+    hookimpl,
+)
 from plugins.sales import declarations, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
+from plugins.sales.queries.opportunities import CUSTOMER_FIELDS
 
 
 @hookimpl
@@ -67,17 +76,7 @@ def crm_graphql_mutation() -> type[Any]:
 
 
 @hookimpl
-def crm_graphql_types() -> Sequence[type[Any]]:
-    from plugins.sales.types.opportunities import Opportunity
-    from plugins.sales.types.pipeline import SalesStage
-    from plugins.sales.types.products import Product
-
-    return [Product, SalesStage, Opportunity]
-
-
-@hookimpl
 def crm_graphql_type_fields() -> Sequence[TypeFields]:
-    from core.plugin_api import CustomerNode
-    from plugins.sales.queries.opportunities import CUSTOMER_FIELDS
-
+    """Fields on core's types: Customer's are gathered in ``CUSTOMER_FIELDS`` (each
+    aggregate adds its own there); other targets get their own entry in this list."""
     return [TypeFields(target=CustomerNode, fields=CUSTOMER_FIELDS)]

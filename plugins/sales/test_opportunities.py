@@ -64,6 +64,18 @@ class Listener:
         context: RequestContext | None,
     ) -> None:
         assert opportunity.closed_at is not None
+        if opportunity.lost_reason_text == "explode":
+            raise RuntimeError("listener refuses")
+        if opportunity.lost_reason_text == "record":
+            # Written with the change's session: commits (or rolls back) with the move.
+            session.add(
+                models.StageChange(
+                    opportunity_id=opportunity.id,
+                    from_stage_id=opportunity.stage_id,
+                    to_stage_id=opportunity.stage_id,
+                    changed_at=opportunity.closed_at,
+                )
+            )
         self.calls.append(
             (
                 opportunity.number,
@@ -676,3 +688,41 @@ async def test_scoping(api: Api, admin: Api) -> None:
     assert seen is None or seen["opportunities"]["totalCount"] == 1
     mine_seen = data(await rep.gql(query, {"id": mine}))["node"]["opportunities"]
     assert mine_seen["totalCount"] == 2
+
+
+async def test_the_closing_hook_runs_inside_the_move(admin: Api, listener: Listener) -> None:
+    customer = await create_customer(admin, "Acme")
+    found = await create(admin, customer)
+    input = {
+        "id": found["id"],
+        "version": 1,
+        "stage": "LOST",
+        "lostReason": "OTHER",
+        "lostReasonText": "explode",
+    }
+    body = await admin.gql(
+        "mutation($input: MoveOpportunityInput!) { "
+        "moveOpportunity(input: $input) { errors { field } } }",
+        {"input": input},
+    )
+    assert body["errors"]
+    single = (
+        "query($id: ID!) { opportunity(id: $id) { version closedAt stage { key } "
+        "stageHistory { to { key } } } }"
+    )
+    after = data(await admin.gql(single, {"id": found["id"]}))["opportunity"]
+    assert after == {
+        "version": 1,
+        "closedAt": None,
+        "stage": {"key": "LEAD"},
+        "stageHistory": [{"to": {"key": "LEAD"}}],
+    }
+    lost = await move(admin, found, "LOST", lostReason="OTHER", lostReasonText="record")
+    # the listener's row committed with the move
+    assert [h["to"]["key"] for h in lost["stageHistory"]] == ["LEAD", "LOST", "LOST"]
+    events = data(
+        await admin.gql(
+            '{ auditEvents(filter: {action: "sales.opportunity.moved"}) { totalCount } }'
+        )
+    )
+    assert events["auditEvents"]["totalCount"] == 1
