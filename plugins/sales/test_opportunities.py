@@ -620,6 +620,10 @@ async def test_customer_opportunities_are_batched(
     newest = data(await admin.gql(CUSTOMERS, {"first": 1}))["customers"]["edges"][0]["node"]
     numbers = [e["node"]["number"] for e in newest["opportunities"]["edges"]]
     assert numbers == sorted(numbers, reverse=True)
+    by_number = """query($id: ID!) { node(id: $id) { ... on Customer {
+      opportunities(orderBy: [{field: NUMBER}], first: 1) { edges { node { number } } } } } }"""
+    first = data(await admin.gql(by_number, {"id": newest["id"]}))["node"]["opportunities"]
+    assert [e["node"]["number"] for e in first["edges"]] == [min(numbers)]
 
 
 async def test_scoping(api: Api, admin: Api) -> None:

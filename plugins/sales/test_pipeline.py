@@ -179,6 +179,12 @@ async def test_retiring_stages(admin: Api) -> None:
         "opportunity { id }",
     )
     assert [(e["field"], e["code"]) for e in errors] == [("stage", "INVALID")]
+    listed = data(await admin.gql("{ opportunities { edges { node { id version } } } }"))
+    deal = listed["opportunities"]["edges"][0]["node"]
+    errors = await mutate_refused(
+        admin, "moveOpportunity", deal | {"stage": "PROPOSAL"}, "opportunity { id }"
+    )
+    assert [(e["field"], e["code"]) for e in errors] == [("stage", "INVALID")]
     for key in ("LEAD", "NEGOTIATION"):
         await mutate_ok(admin, "updateSalesStage", {"id": found[key]["id"], "active": False}, STAGE)
     # QUALIFIED is now the last active OPEN stage, which always stays.

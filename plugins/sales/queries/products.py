@@ -99,8 +99,6 @@ class ProductQuery:
             return await Product.load(info, argument_id(id, "Product", "id") or 0)
         async with info.context.db.read() as session:
             row = await session.scalar(
-                select(models.Product).where(
-                    func.upper(models.Product.sku) == (sku or "").strip().upper()
-                )
+                select(models.Product).where(models.Product.sku == (sku or "").strip().upper())
             )
         return Product.from_model(row) if row else None

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -56,7 +56,7 @@ async def _check_sku(
         )
         return None
     taken = await session.scalar(
-        select(Product.id).where(func.upper(Product.sku) == sku, Product.id != (product_id or 0))
+        select(Product.id).where(Product.sku == sku, Product.id != (product_id or 0))
     )
     if taken is not None:
         check.fail("sku", _("another product has SKU {sku}", sku=sku), UserErrorCode.DUPLICATE)
