@@ -25,11 +25,12 @@ EVENT_TYPES = {
 }
 
 
-def money(amount: decimal.Decimal, currency: str) -> dict[str, str]:
-    return {"amount": str(quantize(amount, currency)), "currency": currency}
-
-
 # --- pipeline ---
+
+
+def money(amount: decimal.Decimal, currency: str) -> dict[str, str]:
+    """Money as events carry it: ``{"amount": "12.50", "currency": "CNY"}``."""
+    return {"amount": str(quantize(amount, currency)), "currency": currency}
 
 
 def opportunity_data(row: Opportunity, stage_key: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from core.plugin_api import (
     Check,
     RequestContext,
     UserErrorCode,
-    UserErrors,
     actor_of,
     audit,
     not_found,
@@ -225,12 +224,4 @@ async def _check_active(
                 count=int(waiting),
             ),
             UserErrorCode.BUSINESS_RULE,
-        )
-
-
-def refuse_inactive(field: str, stage: Stage) -> None:
-    """Refuse moving anything to an inactive stage."""
-    if not stage.active:
-        raise UserErrors.single(
-            field, _("stage {key} is no longer in use", key=stage.key), UserErrorCode.INVALID
         )
