@@ -3,10 +3,11 @@ re-weighing, reordering and retiring stages (sales:manage); WON and LOST stay.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from core.plugin_api import CUSTOMER_MANAGER, SALES_REPRESENTATIVE
-from plugins.sales.testing import data, error_code, gid, mutate_ok, mutate_refused
+from plugins.sales.testing import data, error_code, gid, mutate, mutate_ok, mutate_refused
 from schema.testkit import Api
 
 STAGE = "stage { id key name kind position probability active }"
@@ -213,3 +214,15 @@ async def test_only_sales_managers_configure_stages(api: Api, admin: Api) -> Non
         )
     )
     assert [e["node"]["action"] for e in events["auditEvents"]["edges"]] == ["sales.stage.created"]
+
+
+async def test_concurrent_creates_of_one_key_make_one_stage(admin: Api) -> None:
+    input = {"key": "RACE", "name": "Race", "probability": 5}
+    payloads = await asyncio.gather(
+        *(mutate(admin, "createSalesStage", input, STAGE) for _n in range(5))
+    )
+    assert len([p for p in payloads if not p["errors"]]) == 1
+    for payload in payloads:
+        if payload["errors"]:
+            assert [(e["field"], e["code"]) for e in payload["errors"]] == [("key", "DUPLICATE")]
+    assert [s["key"] for s in await stages(admin)].count("RACE") == 1

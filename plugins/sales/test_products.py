@@ -4,6 +4,7 @@ filter, sort and page."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from core.plugin_api import CUSTOMER_MANAGER, FINANCE, SALES_REPRESENTATIVE
@@ -163,3 +164,17 @@ async def test_only_sales_managers_write_the_catalogue(api: Api, admin: Api) -> 
     assert [e["node"]["sku"] for e in listed["products"]["edges"]] == ["P-1"]
     await create(manager, "P-2")
     assert error_code(await finance.gql("{ products { totalCount } }")) == "FORBIDDEN"
+
+
+async def test_concurrent_creates_of_one_sku_make_one_product(admin: Api) -> None:
+    input = {"sku": "RACE-1", "name": "Race", "listPrice": "1.00"}
+    payloads = await asyncio.gather(
+        *(mutate(admin, "createProduct", input, PRODUCT) for _n in range(5))
+    )
+    made = [p for p in payloads if not p["errors"]]
+    assert len(made) == 1
+    for payload in payloads:
+        if payload["errors"]:
+            assert [(e["field"], e["code"]) for e in payload["errors"]] == [("sku", "DUPLICATE")]
+    listed = data(await admin.gql("{ products { totalCount } }"))
+    assert listed["products"]["totalCount"] == 1

@@ -8,12 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
     Check,
     RequestContext,
     UserErrorCode,
+    UserErrors,
     actor_of,
     audit,
     not_found,
@@ -121,7 +123,12 @@ async def create_stage(
         updated_at=now,
     )
     session.add(stage)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent create took the key first
+        raise UserErrors.single(
+            "key", _("a stage with key {key} exists", key=cleaned_key), UserErrorCode.DUPLICATE
+        ) from None
     await _place(session, stage, position or len(ordered) + 1)
     await session.flush()
     audit.record(

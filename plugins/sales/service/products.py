@@ -8,12 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
     Check,
     RequestContext,
     UserErrorCode,
+    UserErrors,
     actor_of,
     audit,
     not_found,
@@ -64,6 +66,16 @@ async def _check_sku(
     return sku
 
 
+async def _flush_sku(session: AsyncSession, sku: str) -> None:
+    """Flush; a concurrent change that took ``sku`` first is refused as a duplicate."""
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise UserErrors.single(
+            "sku", _("another product has SKU {sku}", sku=sku), UserErrorCode.DUPLICATE
+        ) from None
+
+
 async def create_product(
     session: AsyncSession,
     context: RequestContext,
@@ -98,7 +110,7 @@ async def create_product(
         updated_at=now,
     )
     session.add(product)
-    await session.flush()
+    await _flush_sku(session, cleaned_sku)
     audit.record(
         session,
         actor_of(context),
@@ -158,7 +170,7 @@ async def update_product(
     after = _snapshot(product)
     if after != before:
         product.updated_at = context.now()
-        await session.flush()
+        await _flush_sku(session, product.sku)
         audit.record(
             session,
             actor_of(context),
