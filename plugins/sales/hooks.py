@@ -20,7 +20,6 @@ from core.plugin_api import (
     CustomerFilterField,
     CustomerNode,
     Grant,
-    JobContext,
     Migrations,
     PeriodicJob,
     Permission,
@@ -31,7 +30,8 @@ from core.plugin_api import (
 from plugins.sales import declarations, demo, filters, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
-from plugins.sales.queries import orders as orders_queries
+from plugins.sales.queries import opportunities as opportunity_queries
+from plugins.sales.queries import orders as order_queries
 from plugins.sales.service import purchases
 
 
@@ -70,21 +70,22 @@ def crm_webhook_event_types() -> Mapping[str, str]:
 
 
 @hookimpl
-def crm_graphql_query() -> type[Any] | None:
+def crm_graphql_query() -> type[Any]:
     return SalesQuery
 
 
 @hookimpl
-def crm_graphql_mutation() -> type[Any] | None:
+def crm_graphql_mutation() -> type[Any]:
     return SalesMutation
 
 
 @hookimpl
-async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) -> None:
-    await demo.load(session, size, settings.zone)
-
-
-# --- customer filters ---
+def crm_graphql_type_fields() -> Sequence[TypeFields]:
+    fields = {
+        **opportunity_queries.CUSTOMER_FIELDS,
+        **order_queries.CUSTOMER_FIELDS,
+    }
+    return [TypeFields(target=CustomerNode, fields=fields)]
 
 
 @hookimpl
@@ -92,26 +93,13 @@ def crm_customer_filter_fields() -> Sequence[CustomerFilterField]:
     return filters.CUSTOMER_FILTER_FIELDS
 
 
-# --- orders ---
-
-
-@hookimpl
-def crm_graphql_type_fields() -> Sequence[TypeFields]:
-    return [TypeFields(target=CustomerNode, fields=dict(orders_queries.CUSTOMER_FIELDS))]
-
-
-async def _value_tiers(job: JobContext) -> Mapping[str, int]:
-    """Recompute the value tiers computed before today (the 12-month window slid), in
-    bounded batches; a second run the same day finds none."""
-    total = 0
-    while True:
-        async with job.db.transaction() as session:
-            done = await purchases.refresh_due(session, job.now, job.settings.zone)
-        total += done
-        if done < purchases.BATCH:
-            return {"customer value tiers recomputed": total}
-
-
 @hookimpl
 def crm_periodic_jobs() -> Sequence[PeriodicJob]:
-    return [PeriodicJob("sales.value_tiers", dt.timedelta(days=1), _value_tiers)]
+    return [
+        PeriodicJob("sales.value_tiers", dt.timedelta(days=1), purchases.run_value_tiers),
+    ]
+
+
+@hookimpl
+async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) -> None:
+    await demo.load(session, size, settings.zone)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import emit_event, global_id
-from plugins.sales.models import Order
+from plugins.sales.models import Opportunity, Order
 from plugins.sales.money import quantize
 
 EVENT_TYPES = {
@@ -25,8 +25,45 @@ EVENT_TYPES = {
 }
 
 
-def _money(amount: decimal.Decimal, currency: str) -> dict[str, str]:
+# --- pipeline ---
+
+
+def money(amount: decimal.Decimal, currency: str) -> dict[str, str]:
+    """Money as events carry it: ``{"amount": "12.50", "currency": "CNY"}``."""
     return {"amount": str(quantize(amount, currency)), "currency": currency}
+
+
+def opportunity_data(row: Opportunity, stage_key: str) -> dict[str, Any]:
+    return {
+        "id": global_id("Opportunity", row.id),
+        "number": row.number,
+        "stage": stage_key,
+        "customerId": global_id("Customer", row.customer_id),
+        "ownerId": global_id("User", row.owner_id),
+        "amount": money(row.amount, row.currency),
+        "lostReason": row.lost_reason,
+        "closedAt": row.closed_at.isoformat() if row.closed_at else None,
+    }
+
+
+async def opportunity_closed(
+    session: AsyncSession, row: Opportunity, stage_key: str, won: bool, now: dt.datetime
+) -> None:
+    """``sales.opportunity.closed``: won or lost, with the number of competitors named (not
+    their names, nor the lost reason's text)."""
+    await emit_event(
+        session,
+        "sales.opportunity.closed",
+        {
+            "opportunity": opportunity_data(row, stage_key),
+            "won": won,
+            "competitorCount": len(row.competitors or []),
+        },
+        now=now,
+    )
+
+
+# --- orders ---
 
 
 def order_data(order: Order) -> dict[str, Any]:
@@ -37,7 +74,7 @@ def order_data(order: Order) -> dict[str, Any]:
         "customerId": global_id("Customer", order.customer_id),
         "ownerId": global_id("User", order.owner_id),
         "orderedAt": order.ordered_at.isoformat(),
-        "total": _money(order.total, order.currency),
+        "total": money(order.total, order.currency),
         "source": order.source,
     }
 
