@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from core.plugin_api import FINANCE, SALES_REPRESENTATIVE
+from core.plugin_api import FINANCE, SALES_REPRESENTATIVE, AuditEvent
 from plugins.sales import models
 from plugins.sales.test_orders import product
-from plugins.sales.testing import MONDAY, create_customer, data, error_code
+from plugins.sales.testing import create_customer, data, error_code
 from schema.testkit import Api
 
 IMPORT = """
@@ -26,7 +26,7 @@ mutation($input: ImportOrdersInput!) {
 }"""
 HEADER = "external_ref,customer_number,ordered_at,currency,owner_email,sku,quantity,unit_price,discount_percent\n"
 ORDERS = """
-query($ref: String) {
+query {
   orders(filter: {source: "erp"}, first: 50) {
     totalCount
     edges { node { number externalRef source status orderedAt total { amount currency }
@@ -158,7 +158,7 @@ async def test_bad_rows_are_named_by_line_and_column_and_nothing_is_kept(admin: 
         (6, "owner_email", "INVALID"),
         (7, "sku", "INVALID"),
         (8, "quantity", "INVALID"),
-        (10, "sku", "INVALID"),
+        (10, "sku", "BUSINESS_RULE"),
         (10, "quantity", "OUT_OF_RANGE"),
         (12, "customer_number", "INVALID"),
         (13, "external_ref", "REQUIRED"),
@@ -209,14 +209,21 @@ async def test_only_sellers_import_and_only_for_their_customers(api: Api, admin:
     assert (accepted["created"], accepted["rowErrors"]) == (1, [])
 
 
-async def test_imported_orders_are_announced_like_placed_ones(admin: Api) -> None:
+async def test_imported_orders_are_audited_as_the_importer_placed_them(admin: Api) -> None:
     acme = await customer_number(admin, "Acme")
     await product(admin, "PEN", "12.50")
     await run(admin, HEADER + f"H-1,{acme},,,,PEN,1,,\n")
+    await run(admin, HEADER + f"H-1,{acme},,,,PEN,1,,\n")  # skipped: no second event
 
     async with admin.db.read() as session:
-        actions = (
-            await session.scalars(select(func.count()).where(models.Order.external_ref == "H-1"))
-        ).one()
-    assert actions == 1
-    assert MONDAY.tzinfo is dt.UTC
+        order_id = await session.scalar(
+            select(models.Order.id).where(models.Order.external_ref == "H-1")
+        )
+        events = (
+            await session.execute(
+                select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.actor_id).where(
+                    AuditEvent.action.like("sales.order.%")
+                )
+            )
+        ).all()
+    assert events == [("sales.order.placed", str(order_id), admin.user_id)]
