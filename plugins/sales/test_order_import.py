@@ -24,7 +24,10 @@ mutation($input: ImportOrdersInput!) {
     errors { field message code }
   }
 }"""
-HEADER = "external_ref,customer_number,ordered_at,currency,owner_email,sku,quantity,unit_price,discount_percent\n"
+HEADER = (
+    "external_ref,customer_number,ordered_at,currency,owner_email,"
+    "sku,quantity,unit_price,discount_percent\n"
+)
 ORDERS = """
 query {
   orders(filter: {source: "erp"}, first: 50) {
