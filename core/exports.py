@@ -19,7 +19,7 @@ import csv
 import io
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,8 @@ from core.context import RequestContext
 from core.errors import AUTHENTICATION_CODES, ApiError, ApiErrorCode, bad_argument
 from core.http import internal_error_response, primed_stream
 from core.i18n import _, render
+from core.ordering import SortKey
+from core.pagination import order_clauses
 from core.spreadsheet import csv_cell, xlsx_cell
 from core.text_encoding import (
     EXPORT_CODECS,
@@ -58,22 +60,26 @@ class ListExport:
     """A list offered as a CSV/XLSX download at ``/export/<name>.csv`` and ``.xlsx``.
 
     :param name: the file's name and the route's (``orders`` serves ``/export/orders.csv``).
-    :param permission: what the caller needs (the statement scopes the rows by it).
+    :param permission: what the caller needs (the statement scopes the rows by it); ``None``
+        when the statement checks the caller's access itself (a list that more than one
+        permission opens).
     :param filter_input: the GraphQL input type of the list's ``filter`` and its Python class.
     :param order_input: the same for one ``orderBy`` entry, or ``None`` for a list without
         one (the ``orderBy`` parameter takes one entry or a list, as in the query).
-    :param statement: ``(context, filter or None, order entries) -> statement``: the rows the
-        caller may export, filtered and ordered; raise :class:`ApiError` for a bad argument.
+    :param statement: ``async (context, filter or None, order entries) -> (statement, sort
+        keys)``: the rows the caller may export, filtered, and the keys to order them by (a
+        list's ``ListOrder.keys(order_entries)``, as the list orders its pages); raise
+        :class:`ApiError` for a bad argument.
     :param rows: ``(context, statement) -> rows``: the header, then one list of cells per
         row. Read in batches of :data:`EXPORT_BATCH` (``stream_scalars`` with ``yield_per``)
         and give date-times in ``context.zone``.
     """
 
     name: str
-    permission: str
+    permission: str | None
     filter_input: tuple[str, type[Any]]
     order_input: tuple[str, type[Any]] | None
-    statement: Callable[[RequestContext, Any, list[Any]], Awaitable[Any]]
+    statement: Callable[[RequestContext, Any, list[Any]], Awaitable[tuple[Any, Sequence[SortKey]]]]
     rows: Callable[[RequestContext, Any], AsyncIterator[list[Any]]]
 
 
@@ -94,7 +100,8 @@ async def _serve(request: Request, export: ListExport) -> Response:
         message = _("exports come as {name}.csv or {name}.xlsx", name=export.name)
         return error_response(ApiError(message, ApiErrorCode.NOT_FOUND), 404)
     try:
-        require(context, export.permission)
+        if export.permission is not None:
+            require(context, export.permission)
         filter_name, filter_type = export.filter_input
         filter_value = coerce_input(
             state.schema, filter_name, filter_type, parse_json_param(request, "filter"), "filter"
@@ -116,12 +123,13 @@ async def _serve(request: Request, export: ListExport) -> Response:
                 if entry is not None
             ]
         encoding = _encoding(request)
-        statement = await export.statement(context, filter_value, order_value)
+        statement, keys = await export.statement(context, filter_value, order_value)
     except ApiError as error:
         return refusal(error)
     request.state.operation = f"export {export.name}.{fmt}"
+    ordered = statement.order_by(*order_clauses(keys))
     return await export_response(
-        request, context, export.name, fmt, export.rows(context, statement), encoding
+        request, context, export.name, fmt, export.rows(context, ordered), encoding
     )
 
 

@@ -3,7 +3,7 @@ import, through the exports every list shares (:mod:`core.exports`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from core.customers.exchange import export_header
 from core.customers.models import CustomerTag, Tag
 from core.exports import EXPORT_BATCH, ListExport
 from core.identity.models import User
-from core.pagination import order_clauses
+from core.ordering import SortKey
 
 
 async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[list[Any]]:
@@ -71,7 +71,9 @@ async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[
                 ]
 
 
-async def _statement(context: RequestContext, filter_value: Any, order_value: list[Any]) -> Any:
+async def _statement(
+    context: RequestContext, filter_value: Any, order_value: list[Any]
+) -> tuple[Any, Sequence[SortKey]]:
     from core.customers.queries import customer_field_types, customer_statement, order_keys
 
     keys = order_keys(order_value)
@@ -80,8 +82,7 @@ async def _statement(context: RequestContext, filter_value: Any, order_value: li
         if filter_value is not None and filter_value.custom_fields
         else None
     )
-    statement = customer_statement(context, filter_value, "customers:export", field_types)
-    return statement.order_by(*order_clauses(keys))
+    return customer_statement(context, filter_value, "customers:export", field_types), keys
 
 
 def _rows(context: RequestContext, statement: Any) -> AsyncIterator[list[Any]]:

@@ -61,17 +61,17 @@ async def load(session: AsyncSession, size: int, zone: ZoneInfo) -> None:
     rng = random.Random(20261205)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     currency = settings.load().currency
-    customers = list(
-        (
-            await session.execute(
-                select(CustomerRow.id, CustomerRow.owner_id).order_by(CustomerRow.id).limit(size)
-            )
-        ).tuples()
-    )
+    customers: list[tuple[int, int | None]] = [
+        (customer_id, owner_id)
+        for customer_id, owner_id in await session.execute(
+            select(CustomerRow.id, CustomerRow.owner_id).order_by(CustomerRow.id).limit(size)
+        )
+    ]
     if not customers:
         return
     products = await _products(session, currency, now)
-    stages = dict((await session.execute(select(models.Stage.key, models.Stage.id))).tuples().all())
+    found = await session.execute(select(models.Stage.key, models.Stage.id))
+    stages: dict[str, int] = dict(found.all())
     await _opportunities(session, rng, now, currency, customers, stages, size)
     await _orders(session, rng, now, currency, customers, products)
     await purchases.refresh_values(session, [c for c, _owner in customers], now, zone)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pluggy
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import BaseRoute
 
 from core.plugin_api import (
     AccessPolicy,
@@ -25,9 +26,10 @@ from core.plugin_api import (
     Permission,
     Settings,
     TypeFields,
+    export_route,
     hookimpl,
 )
-from plugins.sales import declarations, demo, filters, hookspecs, webhooks
+from plugins.sales import declarations, demo, exports, filters, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
 from plugins.sales.queries import opportunities as opportunity_queries
@@ -91,6 +93,11 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
 @hookimpl
 def crm_customer_filter_fields() -> Sequence[CustomerFilterField]:
     return filters.CUSTOMER_FILTER_FIELDS
+
+
+@hookimpl
+def crm_http_routes() -> Sequence[BaseRoute]:
+    return [export_route(exports.OPPORTUNITIES), export_route(exports.ORDERS)]
 
 
 @hookimpl

@@ -14,6 +14,7 @@ from core.plugin_api import (
     Info,
     ListOrder,
     PageArgs,
+    RequestContext,
     User,
     argument_id,
     bad_argument,
@@ -56,8 +57,8 @@ OPPORTUNITY_ORDER = ListOrder(
 """Opportunity lists' orderings: newest first unless ``orderBy`` says otherwise."""
 
 
-def opportunity_statement(info: Info, filter: OpportunityFilter | None) -> Select[Any]:
-    statement = select(OPP).where(declarations.visible(info.context, declarations.OPPORTUNITIES))
+def opportunity_statement(context: RequestContext, filter: OpportunityFilter | None) -> Select[Any]:
+    statement = select(OPP).where(declarations.visible(context, declarations.OPPORTUNITIES))
     if filter is None:
         return statement
     keys = [key.strip().upper() for key in filter.stage or [] if key.strip()]
@@ -122,7 +123,7 @@ class OpportunityQuery:
         before: str | None = None,
     ) -> Connection[Opportunity] | None:
         return await info.context.page(
-            opportunity_statement(info, filter),
+            opportunity_statement(info.context, filter),
             keys=OPPORTUNITY_ORDER.keys(order_by),
             args=PageArgs(first, after, last, before),
             to_node=Opportunity.from_model,

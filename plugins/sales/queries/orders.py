@@ -20,6 +20,7 @@ from core.plugin_api import (
     Info,
     ListOrder,
     PageArgs,
+    RequestContext,
     argument_id,
     bad_argument,
     in_range,
@@ -49,10 +50,10 @@ ORDER = ListOrder(
 OrderBy = Annotated[list[OrderOrder] | None, strawberry.argument(description=ORDER_BY_HELP)]
 
 
-def order_statement(info: Info, filter: OrderFilter | None) -> Select[Any]:
+def order_statement(context: RequestContext, filter: OrderFilter | None) -> Select[Any]:
     """The orders the caller may see that ``filter`` keeps."""
     o = models.Order
-    statement = select(o).where(declarations.visible(info.context, declarations.ORDERS))
+    statement = select(o).where(declarations.visible(context, declarations.ORDERS))
     if filter is None:
         return statement
     customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
@@ -93,7 +94,7 @@ class OrderQuery:
         before: str | None = None,
     ) -> Connection[Order] | None:
         require_read(info.context)
-        statement = order_statement(info, filter)
+        statement = order_statement(info.context, filter)
         keys = ORDER.keys(order_by)
         args = PageArgs(first=first, after=after, last=last, before=before)
         return await info.context.page(statement, keys=keys, args=args, to_node=Order.from_model)
