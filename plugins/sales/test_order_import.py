@@ -33,7 +33,7 @@ query {
   orders(filter: {source: "erp"}, first: 50) {
     totalCount
     edges { node { number externalRef source status orderedAt total { amount currency }
-      owner { id } lines { sku quantity unitPrice { amount } discountPercent } } }
+      owner { id } lines { product { sku } quantity unitPrice { amount } discountPercent } } }
   }
 }"""
 
@@ -89,7 +89,7 @@ async def test_a_feed_places_orders_of_several_lines_with_defaults(admin: Api) -
     )
     # 2 x 12.50 less 10% = 22.50, plus 1 x 2.50 (the given price wins over the list's).
     assert first["total"] == {"amount": "25.00", "currency": "CNY"}
-    assert [(ln["sku"], ln["unitPrice"]["amount"]) for ln in first["lines"]] == [
+    assert [(ln["product"]["sku"], ln["unitPrice"]["amount"]) for ln in first["lines"]] == [
         ("PEN", "12.50"),
         ("INK", "2.50"),
     ]

@@ -53,7 +53,7 @@ order {
   id number status currency total { amount currency } orderedAt version source externalRef
   paidAt cancelledAt refundedAt owner { id } customer { id }
   lines {
-    productId sku productName quantity unitPrice { amount currency } discountPercent
+    product { id sku name } quantity unitPrice { amount currency } discountPercent
     total { amount currency }
   }
 }"""
@@ -123,10 +123,10 @@ async def test_place_order_computes_lines_and_total(admin: Api, clock: FakeClock
     assert order["owner"]["id"] == gid("User", admin.user_id)
     assert order["customer"]["id"] == customer
     assert dt.datetime.fromisoformat(order["orderedAt"]) == clock()
-    assert [(li["sku"], li["productName"], li["productId"]) for li in order["lines"]] == [
-        ("PEN", "Product PEN", pen),
-        ("INK", "Product INK", ink),
-        ("INK", "Product INK", ink),
+    assert [tuple(li["product"].values()) for li in order["lines"]] == [
+        (pen, "PEN", "Product PEN"),
+        (ink, "INK", "Product INK"),
+        (ink, "INK", "Product INK"),
     ]
     assert [decimal.Decimal(li["quantity"]) for li in order["lines"]] == [3, 1.5, 2]
     assert [li["unitPrice"]["amount"] for li in order["lines"]] == ["12.50", "3.33", "1.00"]
@@ -539,7 +539,7 @@ CUSTOMER_ORDERS = """
 query($id: ID!) {
   node(id: $id) {
     ... on Customer {
-      orders(first: 5) { totalCount edges { node { number lines { sku } } } }
+      orders(first: 5) { totalCount edges { node { number lines { product { sku } } } } }
     }
   }
 }"""
@@ -620,7 +620,7 @@ query($first: Int!) {
     edges {
       node {
         orders(first: 3) {
-          edges { node { number owner { name } lines { sku productName total { amount } } } }
+          edges { node { number owner { name } lines { product { name } total { amount } } } }
         }
         purchaseSummary { totalSpent { amount } }
         valueTier

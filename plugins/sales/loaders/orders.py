@@ -16,7 +16,6 @@ from core.plugin_api import (
     Loader,
     SortKey,
     group_by_key,
-    one_by_key,
 )
 from plugins.sales import declarations, models
 from plugins.sales.service import purchases
@@ -67,18 +66,6 @@ class LinesByOrderLoader(Loader[int, list[models.OrderLine]]):
             )
         ).all()
         return group_by_key(keys, rows, "order_id")
-
-
-class ProductOfLineLoader(Loader[int, models.Product | None]):
-    """Products named by order lines (the catalogue is not scoped)."""
-
-    async def load_batch(
-        self, session: AsyncSession, keys: Sequence[int]
-    ) -> list[models.Product | None]:
-        rows = (
-            await session.scalars(select(models.Product).where(models.Product.id.in_(keys)))
-        ).all()
-        return one_by_key(keys, rows)
 
 
 class PurchaseSummaryLoader(Loader[int, list[purchases.Summary]]):

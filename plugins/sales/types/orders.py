@@ -12,8 +12,10 @@ from strawberry import relay
 from core.plugin_api import CustomerNode, Info, ModelNode, UserSummary
 from plugins.sales import models
 from plugins.sales.loaders import orders as loaders
+from plugins.sales.loaders.products import ProductByIdLoader
 from plugins.sales.money import Money
 from plugins.sales.service.purchases import Summary
+from plugins.sales.types.products import Product
 
 
 @strawberry.enum(
@@ -48,19 +50,11 @@ class OrderLine:
             product_id_value=row.product_id,
         )
 
-    @strawberry.field(description="The product's global id (a Product).")
-    def product_id(self) -> relay.GlobalID:
-        return relay.GlobalID("Product", str(self.product_id_value))
-
-    @strawberry.field(description="The product's SKU.")
-    async def sku(self, info: Info) -> str:
-        product = await info.context.loader(loaders.ProductOfLineLoader).load(self.product_id_value)
-        return product.sku if product is not None else ""
-
-    @strawberry.field(description="The product's name as it is now.")
-    async def product_name(self, info: Info) -> str:
-        product = await info.context.loader(loaders.ProductOfLineLoader).load(self.product_id_value)
-        return product.name if product is not None else ""
+    @strawberry.field(description="The catalogue product, as it is now.")
+    async def product(self, info: Info) -> Product:
+        product = await info.context.loader(ProductByIdLoader).load(self.product_id_value)
+        assert product is not None  # a line's product cannot be deleted (RESTRICT)
+        return Product.from_model(product)
 
 
 @strawberry.type(description="An order of a customer: the purchase history.")
