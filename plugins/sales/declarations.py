@@ -30,8 +30,8 @@ from plugins.sales import models
 READ = "sales:read"
 WRITE = "sales:write"
 MANAGE = "sales:manage"
-READ_ORDERS = "sales:read-orders"
-READ_CONTRACTS = "sales:read-contracts"
+READ_ORDERS = "sales:read_orders"
+READ_CONTRACTS = "sales:read_contracts"
 
 PERMISSIONS = (
     Permission(READ, "See the pipeline, opportunities, contracts, orders and sales figures."),

@@ -7,16 +7,32 @@ data in :mod:`.demo`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pluggy
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import AccessPolicy, Grant, Migrations, Permission, hookimpl
+from core.plugin_api import (
+    AccessPolicy,
+    Customer,
+    CustomerNode,
+    Grant,
+    Migrations,
+    NotificationKind,
+    PeriodicJob,
+    Permission,
+    RequestContext,
+    TypeFields,
+    hookimpl,
+)
 from plugins.sales import declarations, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
+from plugins.sales.queries import contracts as contracts_queries
+from plugins.sales.service import contract_jobs, customers
 
 
 @hookimpl
@@ -61,3 +77,45 @@ def crm_graphql_query() -> type[Any]:
 @hookimpl
 def crm_graphql_mutation() -> type[Any]:
     return SalesMutation
+
+
+# --- contracts ---
+
+
+@hookimpl
+def crm_graphql_type_fields() -> Sequence[TypeFields]:
+    return [TypeFields(target=CustomerNode, fields=dict(contracts_queries.CUSTOMER_FIELDS))]
+
+
+@hookimpl
+def crm_notification_kinds() -> Mapping[str, NotificationKind]:
+    return contract_jobs.KINDS
+
+
+@hookimpl
+def crm_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [
+        PeriodicJob("sales.contract_renewals", dt.timedelta(hours=1), contract_jobs.run_renewals),
+        PeriodicJob("sales.contract_expiry", dt.timedelta(hours=1), contract_jobs.run_expiry),
+    ]
+
+
+@hookimpl
+async def crm_customer_before_archive(
+    session: AsyncSession, customer: Customer, erasing: bool, context: RequestContext
+) -> None:
+    await customers.refuse_archive(session, customer, erasing)
+
+
+@hookimpl
+async def crm_customer_erased(
+    session: AsyncSession, customer: Customer, context: RequestContext
+) -> None:
+    await customers.erase(session, customer.id)
+
+
+@hookimpl
+async def crm_customer_merge(
+    session: AsyncSession, source: Customer, target: Customer, dry_run: bool
+) -> Mapping[str, int]:
+    return await customers.merge(session, source.id, target.id, dry_run)

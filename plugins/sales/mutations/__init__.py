@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from plugins.sales.mutations.contracts import ContractMutation
+
 # Each aggregate's mutation class is added here (and to the tuple below).
 
-SalesMutation = merge_types("SalesMutation", ())
+SalesMutation = merge_types("SalesMutation", (ContractMutation,))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from plugins.sales.queries.contracts import ContractQuery
+
 # Each aggregate's query class is added here (and to the tuple below).
 
-SalesQuery = merge_types("SalesQuery", ())
+SalesQuery = merge_types("SalesQuery", (ContractQuery,))
