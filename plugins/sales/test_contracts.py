@@ -10,6 +10,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -39,7 +40,7 @@ from plugins.sales.testing import (
     mutate_refused,
     not_found_argument,
 )
-from schema.testkit import Api, FakeClock, running_app
+from schema.testkit import Api, FakeClock, StatementCounter, running_app
 from schema.testkit_mail import running_smtp_server
 from schema.testkit_webhooks import WebhookReceiver, signature_valid
 
@@ -659,3 +660,91 @@ async def test_the_renewal_reminder_is_e_mailed(
     assert text is not None
     assert "It ends in 10 days." in text.get_content()
     assert f"https://crm.example.com/Contract/{contract['id']}" in text.get_content()
+
+
+async def test_customer_contracts_are_batched(
+    admin: Api, count_statements: Callable[..., StatementCounter]
+) -> None:
+    for index in range(12):
+        customer = await create_customer(admin, f"Customer {index:02}")
+        async with admin.db.transaction() as session:
+            for term in range(2):
+                session.add(
+                    Contract(
+                        number=f"CT9{index:02}{term}",
+                        customer_id=db_id(customer),
+                        owner_id=admin.user_id,
+                        title="Support",
+                        starts_on=dt.date(2026, 1 + term, 1),
+                        ends_on=dt.date(2026, 12, 31),
+                        value=decimal.Decimal("10.00"),
+                        currency="CNY",
+                        status="ACTIVE",
+                        created_at=MONDAY,
+                        updated_at=MONDAY,
+                    )
+                )
+    query = """query($first: Int!) { customers(first: $first) { edges { node { id
+      contracts(first: 3) { totalCount edges { node { number value { amount } owner { name }
+      customer { id } } } } } } } }"""
+    counter = count_statements(admin.db)
+    counts = []
+    for first in (3, 12):
+        counter.reset()
+        edges = data(await admin.gql(query, {"first": first}))["customers"]["edges"]
+        assert len(edges) == first
+        for edge in edges:
+            contracts = edge["node"]["contracts"]
+            assert contracts["totalCount"] == 2
+            assert {c["node"]["customer"]["id"] for c in contracts["edges"]} == {edge["node"]["id"]}
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counter.statements
+
+
+async def test_the_reminder_lead_follows_the_setting(
+    admin: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_SALES_RENEWAL_REMINDER_DAYS", "10")
+    customer = await create_customer(admin, "Acme")
+    short = await create_contract(admin, customer, startsOn="2026-01-01", endsOn="2026-12-04")
+    assert short["renewalDueOn"] == "2026-11-04"  # the 30-day notice period is longer
+    short = await step(admin, "updateContract", short, noticeDays=0)
+    assert short["renewalDueOn"] == "2026-11-24"  # 10 days before the end
+    await step(admin, "activateContract", short)
+    ran = await admin.run_due_jobs()
+    assert ran["sales.contract_renewals"] == {"contract renewal reminders": 0}  # 11 days left
+    clock.advance(days=1)
+    ran = await admin.run_due_jobs()
+    assert ran["sales.contract_renewals"] == {"contract renewal reminders": 1}  # 10 days left
+
+
+async def test_every_change_is_audited(admin: Api) -> None:
+    customer = await create_customer(admin, "Acme")
+    contract = await create_contract(admin, customer)
+    contract = await step(admin, "updateContract", contract, title="Gold")
+    assert await refused(admin, "updateContract", contract, ownerId=None) == [
+        ("ownerId", "REQUIRED", "cannot be null")
+    ]
+    assert [f for f, *_ in await refused(admin, "updateContract", contract, ownerId=customer)] == [
+        "ownerId"
+    ]
+    unchanged = await step(admin, "updateContract", contract, title="Gold")
+    assert unchanged["version"] == contract["version"]  # nothing changed, nothing written
+    contract = await step(admin, "activateContract", contract)
+    contract = await step(admin, "renewContract", contract, endsOn="2028-11-30")
+    await step(admin, "terminateContract", contract)
+    trail = """query($id: ID!) { auditEvents(first: 10, filter: {entityId: $id}) {
+      edges { node { action changes { field before after } } } } }"""
+    events = data(await admin.gql(trail, {"id": contract["id"]}))["auditEvents"]["edges"]
+    assert [e["node"]["action"] for e in events] == [
+        "sales.contract.terminated",
+        "sales.contract.renewed",
+        "sales.contract.activated",
+        "sales.contract.updated",
+        "sales.contract.created",
+    ]
+    renewed = events[1]["node"]["changes"]
+    assert renewed == [{"field": "endsOn", "before": "2027-11-30", "after": "2028-11-30"}]
+    assert events[3]["node"]["changes"] == [
+        {"field": "title", "before": "Support 2027", "after": "Gold"}
+    ]

@@ -72,7 +72,7 @@ def snapshot(row: Contract) -> dict[str, Any]:
         "title": row.title,
         "startsOn": row.starts_on,
         "endsOn": row.ends_on,
-        "value": row.value,
+        "value": money.quantize(row.value, row.currency),
         "currency": row.currency,
         "status": row.status,
         "autoRenew": row.auto_renew,
