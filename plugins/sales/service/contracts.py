@@ -249,7 +249,7 @@ async def update(
         amount = money.check_amount(check, "value", amount, currency)
     starts_on = changes.get("starts_on") or row.starts_on
     ends_on = changes.get("ends_on") or row.ends_on
-    if not check.has_error("startsOn") and not check.has_error("endsOn"):
+    if row.status == "DRAFT" and not check.has_error("startsOn") and not check.has_error("endsOn"):
         _check_term(check, starts_on, ends_on)
     if changes.get("notice_days") is not None:
         _check_notice(check, changes["notice_days"])
