@@ -25,9 +25,12 @@ EVENT_TYPES = {
 }
 
 
-def _contract_money(amount: decimal.Decimal, currency: str) -> dict[str, str]:
-    """Money as an event tells it: the amount as a string at the currency's precision."""
+def money(amount: decimal.Decimal, currency: str) -> dict[str, str]:
+    """Money as events carry it: ``{"amount": "12.50", "currency": "CNY"}``."""
     return {"amount": str(quantize(amount, currency)), "currency": currency}
+
+
+# --- contracts ---
 
 
 def contract_data(contract: Contract) -> dict[str, Any]:
@@ -39,7 +42,7 @@ def contract_data(contract: Contract) -> dict[str, Any]:
         "ownerId": global_id("User", contract.owner_id),
         "startsOn": contract.starts_on.isoformat(),
         "endsOn": contract.ends_on.isoformat(),
-        "value": _contract_money(contract.value, contract.currency),
+        "value": money(contract.value, contract.currency),
         "autoRenew": contract.auto_renew,
         "noticeDays": contract.notice_days,
     }
