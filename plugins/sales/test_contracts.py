@@ -25,6 +25,7 @@ from core.plugin_api import (
     SUPPORT_REPRESENTATIVE,
     Customer,
     Settings,
+    User,
     hookimpl,
 )
 from plugins.sales.models import Contract
@@ -747,4 +748,26 @@ async def test_every_change_is_audited(admin: Api) -> None:
     assert renewed == [{"field": "endsOn", "before": "2027-11-30", "after": "2028-11-30"}]
     assert events[3]["node"]["changes"] == [
         {"field": "title", "before": "Support 2027", "after": "Gold"}
+    ]
+
+
+async def test_the_contract_owner_is_reminded_when_the_customer_owner_left(
+    admin: Api,
+) -> None:
+    gone = await admin.user("gone@example.com", [SALES_REPRESENTATIVE], lasting=True)
+    keeper = await admin.user("keeper@example.com", [SALES_REPRESENTATIVE], lasting=True)
+    customer = await create_customer(admin, "Acme", owner_id=gone.user_id)
+    contract = await create_contract(
+        admin,
+        customer,
+        startsOn="2026-01-01",
+        endsOn="2026-12-01",
+        ownerId=gid("User", keeper.user_id),
+    )
+    await step(admin, "activateContract", contract)
+    async with admin.db.transaction() as session:
+        await session.execute(update(User).where(User.id == gone.user_id).values(is_active=False))
+    await admin.run_due_jobs()
+    assert [title for _, title, _ in await inbox(keeper)] == [
+        "Contract CT000001 ends on 2026-12-01: Support 2027"
     ]

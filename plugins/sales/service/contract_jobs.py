@@ -1,12 +1,13 @@
 """The contracts' periodic jobs: renewal reminders and expiry.
 
 ``sales.contract_renewals`` tells the owner of an ACTIVE contract's customer (the contract's
-own owner when the customer has none) that the contract ends soon: once the end is within
-the longer of ``CRM_SALES_RENEWAL_REMINDER_DAYS`` and the contract's notice period. Each
-contract is told once per end date: it is marked (``renewal_told_for``) by a conditional
-update in the transaction that tells, and the notification carries a dedupe key, so two
-workers, or the job run twice, tell once. A renewal (``renewContract``, or an automatic one)
-moves the end date, so the next end is told again.
+own owner when the customer has no owner, or one no longer active) that the contract ends
+soon: once the end is within the longer of ``CRM_SALES_RENEWAL_REMINDER_DAYS`` and the
+contract's notice period. Each contract is told once per end date: it is marked
+(``renewal_told_for``) by a conditional update in the transaction that tells, and the
+notification carries a dedupe key, so two workers, or the job run twice, tell once. A
+renewal (``renewContract``, or an automatic one) moves the end date, so the next end is told
+again.
 
 ``sales.contract_expiry`` ends ACTIVE contracts whose end date has passed: EXPIRED, or, for
 those that renew automatically, a new term of the same length from the next day (repeated
@@ -22,7 +23,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Date, and_, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -30,6 +31,7 @@ from core.plugin_api import (
     Environment,
     JobContext,
     NotificationKind,
+    User,
     audit,
     call_in_turn,
     notify,
@@ -103,10 +105,12 @@ async def remind_renewals(
             )
         ).all()
     )
+    # The customer's owner if they are an active user; else the contract's owner.
     rows = (
         await session.execute(
-            select(Contract, Customer.owner_id)
+            select(Contract, User.id)
             .join(Customer, Customer.id == Contract.customer_id)
+            .outerjoin(User, and_(User.id == Customer.owner_id, User.is_active))
             .where(Contract.id.in_(marked))
             .order_by(Contract.ends_on, Contract.id)
             .execution_options(populate_existing=True)
