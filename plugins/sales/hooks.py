@@ -18,12 +18,15 @@ from starlette.routing import BaseRoute
 
 from core.plugin_api import (
     AccessPolicy,
+    Customer,
     CustomerFilterField,
     CustomerNode,
     Grant,
     Migrations,
+    NotificationKind,
     PeriodicJob,
     Permission,
+    RequestContext,
     Settings,
     TypeFields,
     export_route,
@@ -32,9 +35,10 @@ from core.plugin_api import (
 from plugins.sales import declarations, demo, exports, filters, hookspecs, webhooks
 from plugins.sales.mutations import SalesMutation
 from plugins.sales.queries import SalesQuery
+from plugins.sales.queries import contracts as contract_queries
 from plugins.sales.queries import opportunities as opportunity_queries
 from plugins.sales.queries import orders as order_queries
-from plugins.sales.service import purchases
+from plugins.sales.service import contract_jobs, customers, purchases
 
 
 @hookimpl
@@ -72,6 +76,11 @@ def crm_webhook_event_types() -> Mapping[str, str]:
 
 
 @hookimpl
+def crm_notification_kinds() -> Mapping[str, NotificationKind]:
+    return contract_jobs.KINDS
+
+
+@hookimpl
 def crm_graphql_query() -> type[Any]:
     return SalesQuery
 
@@ -85,6 +94,7 @@ def crm_graphql_mutation() -> type[Any]:
 def crm_graphql_type_fields() -> Sequence[TypeFields]:
     fields = {
         **opportunity_queries.CUSTOMER_FIELDS,
+        **contract_queries.CUSTOMER_FIELDS,
         **order_queries.CUSTOMER_FIELDS,
     }
     return [TypeFields(target=CustomerNode, fields=fields)]
@@ -103,8 +113,37 @@ def crm_http_routes() -> Sequence[BaseRoute]:
 @hookimpl
 def crm_periodic_jobs() -> Sequence[PeriodicJob]:
     return [
+        PeriodicJob("sales.contract_renewals", dt.timedelta(hours=1), contract_jobs.run_renewals),
+        PeriodicJob("sales.contract_expiry", dt.timedelta(hours=1), contract_jobs.run_expiry),
         PeriodicJob("sales.value_tiers", dt.timedelta(days=1), purchases.run_value_tiers),
     ]
+
+
+@hookimpl
+async def crm_customer_before_archive(
+    session: AsyncSession, customer: Customer, erasing: bool, context: RequestContext
+) -> None:
+    await customers.refuse_archive(session, customer, erasing)
+
+
+@hookimpl
+async def crm_customer_erased(
+    session: AsyncSession, customer: Customer, context: RequestContext
+) -> None:
+    await customers.erase(session, customer.id)
+
+
+@hookimpl
+async def crm_customer_merge(
+    session: AsyncSession,
+    source: Customer,
+    target: Customer,
+    dry_run: bool,
+    context: RequestContext,
+) -> Mapping[str, int]:
+    return await customers.merge(
+        session, source.id, target.id, dry_run, context.now(), context.settings.zone
+    )
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import emit_event, global_id
-from plugins.sales.models import Opportunity, Order
+from plugins.sales.models import Contract, Opportunity, Order
 from plugins.sales.money import quantize
 
 EVENT_TYPES = {
@@ -95,5 +95,34 @@ async def order_cancelled(
             "fromStatus": from_status,
             "refunded": order.status == "REFUNDED",
         },
+        now=now,
+    )
+
+
+# --- contracts ---
+
+
+def contract_data(contract: Contract) -> dict[str, Any]:
+    return {
+        "id": global_id("Contract", contract.id),
+        "number": contract.number,
+        "status": contract.status,
+        "customerId": global_id("Customer", contract.customer_id),
+        "ownerId": global_id("User", contract.owner_id),
+        "startsOn": contract.starts_on.isoformat(),
+        "endsOn": contract.ends_on.isoformat(),
+        "value": money(contract.value, contract.currency),
+        "autoRenew": contract.auto_renew,
+        "noticeDays": contract.notice_days,
+    }
+
+
+async def contract_renewal_due(
+    session: AsyncSession, contract: Contract, days_left: int, now: dt.datetime
+) -> None:
+    await emit_event(
+        session,
+        "sales.contract.renewal_due",
+        {"contract": contract_data(contract), "daysLeft": days_left},
         now=now,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from plugins.sales.mutations.contracts import ContractMutation
 from plugins.sales.mutations.opportunities import OpportunityMutation
 from plugins.sales.mutations.order_import import OrderImportMutation
 from plugins.sales.mutations.orders import OrderMutation
@@ -12,5 +13,12 @@ from plugins.sales.mutations.products import ProductMutation
 
 SalesMutation = merge_types(
     "SalesMutation",
-    (ProductMutation, PipelineMutation, OpportunityMutation, OrderMutation, OrderImportMutation),
+    (
+        ProductMutation,
+        PipelineMutation,
+        OpportunityMutation,
+        ContractMutation,
+        OrderMutation,
+        OrderImportMutation,
+    ),
 )
