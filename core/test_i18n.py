@@ -32,7 +32,7 @@ CUSTOMERS = "query($first: Int) { customers(first: $first) { edges { node { id }
 # --- catalogs -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("package", ["core", "plugins.tickets", "schema"])
+@pytest.mark.parametrize("package", ["core", "plugins.tickets", "plugins.sales", "schema"])
 def test_every_message_has_a_chinese_translation(package: str) -> None:
     assert_catalog_complete(package)
 
