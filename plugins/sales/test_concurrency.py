@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -52,8 +52,9 @@ async def database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def crm_plugins() -> tuple[str, ...]:
-    return ("sales",)
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    """The installed sales plugin alone, as the servers run it."""
+    return make_settings(plugins=("sales",))
 
 
 @pytest.fixture
