@@ -24,8 +24,13 @@ from core.plugin_api import (
     RequestContext,
     Scope,
     customer_owned_by,
+    forbidden,
+    require,
+    translator,
 )
 from plugins.sales import models
+
+_ = translator(__name__)
 
 READ = "sales:read"
 WRITE = "sales:write"
@@ -93,3 +98,20 @@ def visible(context: RequestContext, resource: str, permission: str = READ) -> A
     if permission == READ and also is not None:
         return or_(condition, context.visible(also, resource))
     return condition
+
+
+def require_reader(context: RequestContext, resource: str) -> None:
+    """Refuse (FORBIDDEN) a caller who may not read ``resource`` at all: ``sales:read``, or
+    for orders and contracts the narrower read permission of finance and support."""
+    caller = require(context)
+    also = _ALSO.get(resource)
+    if caller.scope(READ) is not None or (also is not None and caller.scope(also) is not None):
+        return
+    if also is None:
+        raise forbidden(
+            _("permission {permission!r} is required", permission=READ), permission=READ
+        )
+    raise forbidden(
+        _("permission {permission!r} or {other!r} is required", permission=READ, other=also),
+        permission=also,
+    )

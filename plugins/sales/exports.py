@@ -69,13 +69,17 @@ ORDER_COLUMNS = [
 async def _names(
     context: RequestContext, customer_ids: set[int], owner_ids: set[int]
 ) -> tuple[dict[int, tuple[str, str]], dict[int, str]]:
-    """Customers' number and name, and users' email, of one batch of rows."""
+    """Customers' number and name (of those the caller may read), and users' email, of one
+    batch of rows."""
     async with context.db.read() as session:
         customers = {
             row.id: (row.number, row.name)
             for row in await session.execute(
                 select(CustomerRow.id, CustomerRow.number, CustomerRow.name).where(
-                    CustomerRow.id.in_(customer_ids)
+                    CustomerRow.id.in_(customer_ids),
+                    # as Opportunity.customer and Order.customer: blank beyond the caller's
+                    # reach (a rep's opportunity on a colleague's customer)
+                    context.visible("customers:read", "customers"),
                 )
             )
         }

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.plugin_api import Base, UTCDateTime, utcnow
 
 MONEY = Numeric(18, 4)
+TOTAL = Numeric(28, 4)
+"""A sum of many amounts (a customer's spend): room for 10^24."""
 QUANTITY = Numeric(18, 3)
 
 
@@ -209,6 +211,6 @@ class CustomerValue(Base):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
     )
-    spent_12m: Mapped[decimal.Decimal] = mapped_column(MONEY)
+    spent_12m: Mapped[decimal.Decimal] = mapped_column(TOTAL)
     tier: Mapped[str] = mapped_column(String(16))
     computed_on: Mapped[dt.date] = mapped_column(Date)

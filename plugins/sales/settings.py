@@ -35,8 +35,9 @@ class SalesSettings(BaseSettings):
         default=30,
         ge=1,
         le=366,
-        description="Days before a contract's end (or before its notice period starts, if "
-        "that is earlier) that its customer's owner is reminded of the renewal.",
+        description="Days before a contract's end that its customer's owner is reminded of "
+        "the renewal; a contract with a longer notice period is reminded of when that period "
+        "starts.",
     )
 
     @field_validator("currency")

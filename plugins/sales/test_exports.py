@@ -124,3 +124,15 @@ async def test_refused_export_requests_name_what_is_wrong(api: Api, admin: Api) 
 
     response = await api.client.get("/export/orders.csv")
     assert response.status_code == 401
+
+
+async def test_a_customer_out_of_reach_is_blank_in_an_export(api: Api, admin: Api) -> None:
+    rep = await api.user("rep@example.com", [SALES_REPRESENTATIVE])
+    colleagues = await create_customer(admin, "Colleague's Customer")
+    await opportunity(admin, colleagues, "Shared deal", ownerId=gid("User", rep.user_id))
+
+    _, rows = await download(rep, "/export/opportunities.csv")
+
+    record = dict(zip(OPPORTUNITY_COLUMNS, rows[1], strict=True))
+    assert record["title"] == "Shared deal"  # the rep owns the opportunity
+    assert (record["customer_number"], record["customer_name"]) == ("", "")

@@ -169,7 +169,7 @@ async def test_bad_rows_are_named_by_line_and_column_and_nothing_is_kept(admin: 
         (15, None, "INVALID"),
     }
     messages = {(e["line"], e["field"]): e["message"] for e in result["rowErrors"]}
-    assert messages[(3, "customer_number")] == "no customer has this number"
+    assert messages[(3, "customer_number")] == "no customer you may sell to has this number"
     assert messages[(7, "sku")] == "no product has this SKU"
     assert await stored_orders(admin) == 0
 
@@ -230,3 +230,22 @@ async def test_imported_orders_are_audited_as_the_importer_placed_them(admin: Ap
             )
         ).all()
     assert events == [("sales.order.placed", str(order_id), admin.user_id)]
+
+
+async def test_values_a_feed_may_spell_differently(admin: Api) -> None:
+    acme = await customer_number(admin, "Acme")
+    await product(admin, "PEN-1", "12.50")
+    csv = HEADER + (
+        f"V-1,{acme.lower()},,,,pen-1,1,,\n"  # case does not matter in numbers and SKUs
+        f"V-2,{acme},0001-01-01T00:00:00+08:00,,,PEN-1,1,,\n"  # before the calendar starts
+        f'V-3,{acme},,,,PEN-1,"2,5",,\n'  # a decimal comma, or a thousands separator?
+    )
+
+    result = await run(admin, csv)
+
+    assert {(e["line"], e["field"], e["code"]) for e in result["rowErrors"]} == {
+        (3, "ordered_at", "OUT_OF_RANGE"),
+        (4, "quantity", "INVALID"),
+    }
+    ok = await run(admin, HEADER + f"V-1,{acme.lower()},,,,pen-1,1,,\n")
+    assert (ok["created"], ok["rowErrors"]) == (1, [])

@@ -762,3 +762,31 @@ async def test_team_scope_reaches_the_team_s_orders(admin: Api) -> None:
     assert await not_found_argument(manager, "cancelOrder", input, "order { id }") == "input.id"
     placed = await place(manager, north_customer, [line(pen)])
     assert (await step(manager, "markOrderPaid", placed))["status"] == "PAID"
+
+
+async def test_a_line_too_large_to_round_is_refused_not_a_failure(admin: Api) -> None:
+    customer = await create_customer(admin, "Acme")
+    pen = await product(admin, "PEN", "1.00")
+    huge = line(pen, "999999999999999", unitPrice="99999999999999")
+
+    assert await refused(admin, {"customerId": customer, "lines": [huge]}) == [
+        ("lines.0", "OUT_OF_RANGE")
+    ]
+
+
+async def test_a_reference_of_an_unreachable_customer_is_not_confirmed(
+    api: Api, admin: Api
+) -> None:
+    rep = await api.user("rep@example.com", [SALES_REPRESENTATIVE])
+    theirs = await create_customer(admin, "Theirs")
+    pen = await product(admin, "PEN", "1.00")
+    await place(admin, theirs, [line(pen)], source="shop", externalRef="S-1")
+
+    # The rep learns neither that the customer exists nor that the reference is taken.
+    argument = await not_found_argument(
+        rep,
+        "placeOrder",
+        {"customerId": theirs, "lines": [line(pen)], "source": "shop", "externalRef": "S-1"},
+        "order { id }",
+    )
+    assert argument == "input.customerId"

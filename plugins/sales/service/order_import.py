@@ -153,7 +153,7 @@ async def _place(
     }
     first = group[0].line
     check = Check()
-    customer_id = await _customer(session, check, head["customer_number"])
+    customer_id = await _customer(session, context, check, head["customer_number"])
     ordered_at = _time(check, head["ordered_at"], context)
     owner_id = await _owner(session, check, head["owner_email"])
     lines = [
@@ -228,13 +228,24 @@ def _order_values_agree(group: Sequence[ParsedRow]) -> list[RowError]:
     return errors
 
 
-async def _customer(session: AsyncSession, check: Check, number: str | None) -> int | None:
+async def _customer(
+    session: AsyncSession, context: RequestContext, check: Check, number: str | None
+) -> int | None:
+    """The customer of this number that the importer may sell to; one message for a number
+    that names no customer and one out of reach, so a feed learns nothing of others'."""
     if not number:
         check.fail("customerId", _("is required"), UserErrorCode.REQUIRED)
         return None
-    found = await session.scalar(select(CustomerRow.id).where(CustomerRow.number == number))
+    found = await session.scalar(
+        select(CustomerRow.id).where(
+            CustomerRow.number == number.strip().upper(),
+            context.visible(declarations.WRITE, "customers"),
+        )
+    )
     if found is None:
-        check.fail("customerId", _("no customer has this number"), UserErrorCode.INVALID)
+        check.fail(
+            "customerId", _("no customer you may sell to has this number"), UserErrorCode.INVALID
+        )
     return found
 
 
@@ -251,7 +262,9 @@ async def _product(session: AsyncSession, check: Check, index: int, sku: str | N
     if not sku:
         check.fail(f"lines.{index}.productId", _("is required"), UserErrorCode.REQUIRED)
         return None
-    found = await session.scalar(select(models.Product.id).where(models.Product.sku == sku))
+    found = await session.scalar(
+        select(models.Product.id).where(models.Product.sku == sku.strip().upper())
+    )
     if found is None:
         check.fail(f"lines.{index}.productId", _("no product has this SKU"), UserErrorCode.INVALID)
     return found
@@ -260,10 +273,14 @@ async def _product(session: AsyncSession, check: Check, index: int, sku: str | N
 def _decimal(check: Check, field: str, value: str | None) -> decimal.Decimal | None:
     if not value:
         return None
-    try:
-        number = decimal.Decimal(value.replace(",", ""))
+    try:  # no thousands separators: "2,5" is 2.5 in some places and 25 in others
+        number = decimal.Decimal(value)
     except decimal.InvalidOperation:
-        check.fail(field, _("must be a number such as 12.50"), UserErrorCode.INVALID)
+        check.fail(
+            field,
+            _("must be a number such as 12.50 (a point before decimals, no separators)"),
+            UserErrorCode.INVALID,
+        )
         return None
     if not number.is_finite():
         check.fail(field, _("must be a number such as 12.50"), UserErrorCode.INVALID)
@@ -287,4 +304,8 @@ def _time(check: Check, value: str | None, context: RequestContext) -> dt.dateti
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=context.zone)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # a time at the edge of the calendar (year 1 or 9999)
+        check.fail("orderedAt", _("is out of range"), UserErrorCode.OUT_OF_RANGE)
+        return None

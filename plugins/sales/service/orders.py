@@ -23,7 +23,6 @@ from core.plugin_api import (
     actor_of,
     audit,
     call_in_turn,
-    forbidden,
     format_number,
     global_id,
     next_value,
@@ -60,16 +59,7 @@ class LineValues:
 
 def require_read(context: RequestContext) -> None:
     """Refuse a caller holding neither ``sales:read`` nor ``sales:read_orders``."""
-    caller = require(context)
-    if caller.scope(declarations.READ) is None and caller.scope(declarations.READ_ORDERS) is None:
-        raise forbidden(
-            _(
-                "permission {permission!r} or {other!r} is required",
-                permission=declarations.READ,
-                other=declarations.READ_ORDERS,
-            ),
-            permission=declarations.READ_ORDERS,
-        )
+    declarations.require_reader(context, declarations.ORDERS)
 
 
 async def find_by_external_ref(
@@ -86,9 +76,11 @@ async def find_by_external_ref(
 
 
 def _line_total(
-    quantity: decimal.Decimal, price: decimal.Decimal, discount: decimal.Decimal, currency: str
+    quantity: decimal.Decimal, price: decimal.Decimal, discount: decimal.Decimal
 ) -> decimal.Decimal:
-    return quantize(quantity * price * (1 - discount / HUNDRED), currency)
+    """quantity x price less the discount, unrounded (compare it with :data:`MAX_AMOUNT`
+    before rounding: a product past 28 digits cannot be rounded to cents)."""
+    return quantity * price * (1 - discount / HUNDRED)
 
 
 def _check_quantity(check: Check, field: str, value: decimal.Decimal | None) -> None:
@@ -173,10 +165,11 @@ async def _check_lines(
         if check.errors or product is None or price is None or currency is None:
             continue
         assert line.quantity is not None
-        total = _line_total(line.quantity, price, discount, currency)
-        if total >= MAX_AMOUNT:
+        raw = _line_total(line.quantity, price, discount)
+        if raw >= MAX_AMOUNT:
             check.fail(field, _("its total must be less than 10^14"), UserErrorCode.OUT_OF_RANGE)
             continue
+        total = quantize(raw, currency)
         built.append(
             models.OrderLine(
                 position=index + 1,
@@ -236,12 +229,13 @@ async def place_order(
         check.fail(
             "lines", _("the order's total must be less than 10^14"), UserErrorCode.OUT_OF_RANGE
         )
-    if cleaned_source and ref and await find_by_external_ref(session, cleaned_source, ref):
-        check.fail("externalRef", _duplicate(cleaned_source), UserErrorCode.DUPLICATE)
     check.done()
     customer = await writable_customer(
         session, context, customer_id, "customerId", declarations.WRITE
     )
+    # Only once the customer is in reach: a duplicate says nothing of others' customers.
+    if cleaned_source and ref and await find_by_external_ref(session, cleaned_source, ref):
+        raise UserErrors.single("externalRef", _duplicate(cleaned_source), UserErrorCode.DUPLICATE)
     assert code is not None
     order = models.Order(
         number=format_number(NUMBER_PREFIX, await next_value(session, COUNTER)),

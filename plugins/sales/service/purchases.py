@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.plugin_api import Customer as CustomerRow
 from core.plugin_api import JobContext
 from plugins.sales import models
 from plugins.sales import settings as sales_settings
@@ -70,7 +71,7 @@ async def summaries(
             o.customer_id,
             o.currency,
             func.count(),
-            type_coerce(func.sum(o.total), models.MONEY),
+            type_coerce(func.sum(o.total), models.TOTAL),
             func.min(o.ordered_at),
             func.max(o.ordered_at),
             type_coerce(func.sum(case((o.ordered_at >= since, o.total), else_=0)), models.MONEY),
@@ -107,7 +108,7 @@ async def spent_12m(
     o = models.Order
     rows = (
         await session.execute(
-            select(o.customer_id, type_coerce(func.sum(o.total), models.MONEY))
+            select(o.customer_id, type_coerce(func.sum(o.total), models.TOTAL))
             .where(
                 o.customer_id.in_(customer_ids),
                 o.status.in_(COUNTED),
@@ -128,6 +129,15 @@ async def refresh_values(
     every order change, by the daily job, and by a merge for the target customer)."""
     if not customer_ids:
         return
+    # The customers first, locked in id order: every writer of a customer's value (an order
+    # change, a merge, the daily job) waits here, so the sum below sees the orders the one
+    # before it committed, and at most one of them inserts the customer's missing row.
+    await session.execute(
+        select(CustomerRow.id)
+        .where(CustomerRow.id.in_(customer_ids))
+        .order_by(CustomerRow.id)
+        .with_for_update()
+    )
     settings = sales_settings.load()
     spent = await spent_12m(session, customer_ids, now, zone)
     today = today_in(now, zone)

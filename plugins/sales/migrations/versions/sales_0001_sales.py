@@ -112,7 +112,7 @@ def upgrade() -> None:
     op.create_table(
         "sales_customer_values",
         sa.Column("customer_id", sa.Integer(), nullable=False),
-        sa.Column("spent_12m", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("spent_12m", sa.Numeric(precision=28, scale=4), nullable=False),
         sa.Column("tier", sa.String(length=16), nullable=False),
         sa.Column("computed_on", sa.Date(), nullable=False),
         sa.ForeignKeyConstraint(
