@@ -242,6 +242,30 @@ def test_security_lists_every_audit_action_core_writes() -> None:
     assert not missing, f"docs/security.md does not list these audit actions: {missing}"
 
 
+def test_security_lists_every_audit_action_the_sales_plugin_writes() -> None:
+    text = SECURITY.read_text(encoding="utf-8")
+    actions: set[str] = set()
+    patterns: set[str] = set()
+    for path in sources([ROOT / "plugins" / "sales"]):
+        actions |= audit_actions_in(path)
+        patterns |= audit_action_patterns_in(path)
+
+    assert {"sales.order.placed", "sales.opportunity.moved", "sales.stage.created"} <= actions
+    missing = sorted(action for action in actions if f"`{action}`" not in text)
+    assert not missing, f"docs/security.md does not list these audit actions: {missing}"
+    # Contracts and order steps write ``sales.<record>.<verb>`` through an f-string: each
+    # verb is listed.
+    assert patterns == {r"sales\.contract\..+", r"sales\.order\..+"}
+    verbs = {
+        "contract": {"created", "updated", "activated", "terminated", "renewed", "expired"},
+        "order": {"placed", "paid", "cancelled", "refunded"},
+    }
+    verbs["contract"].add("auto_renewed")
+    for record, expected in verbs.items():
+        fitting = set(re.findall(rf"`sales\.{record}\.([a-z_]+)`", text))
+        assert fitting == expected, record
+
+
 def test_security_lists_every_audit_action_the_tickets_plugin_writes() -> None:
     text = SECURITY.read_text(encoding="utf-8")
     documented = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", text))
