@@ -612,3 +612,10 @@ async def test_the_figures_run_the_same_statements_for_5_and_50_opportunities(
             assert (await forecast(api))["total"]["count"] == (start + count + 2) // 3
             statements.append((api.user_id, "forecast", counter.count))
     assert statements[:6] == statements[6:], counter.statements
+
+
+async def test_a_forecast_up_to_the_last_month_of_9999_is_answered(admin: Api) -> None:
+    body = await admin.gql(FORECAST, {"filter": {"from": "9999-11", "to": "9999-12"}})
+    months = data(body)["salesForecast"]["months"]
+    assert [m["month"] for m in months] == ["9999-11", "9999-12"]
+    assert [m["count"] for m in months] == [0, 0]

@@ -11,6 +11,7 @@ UTC calendar months, bucketed by a dialect-aware expression (``strftime`` on SQL
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import decimal
 from collections import defaultdict
@@ -255,7 +256,8 @@ async def forecast(
     group = None if group_by is SalesForecastGroupBy.NONE else group_by.value
     first = dt.date.fromisoformat(months[0] + "-01")
     year, month = (int(part) for part in months[-1].split("-"))
-    end = dt.date(year + month // 12, month % 12 + 1, 1)
+    # The last day of the last month (not the first of the next: 9999-12 has none).
+    last = dt.date(year, month, calendar.monthrange(year, month)[1])
     month_column = month_of(Opp.expected_close_on, dialect, timestamp=False)
     probability = func.coalesce(Opp.probability_override, Stg.probability)
     extra = _group_columns(group)
@@ -272,7 +274,7 @@ async def forecast(
         .where(
             Stg.kind == OPEN,
             Opp.expected_close_on >= first,
-            Opp.expected_close_on < end,
+            Opp.expected_close_on <= last,
             *conditions,
         )
         .group_by(month_column, Opp.currency, *extra)
