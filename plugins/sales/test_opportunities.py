@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -730,3 +731,16 @@ async def test_the_closing_hook_runs_inside_the_move(admin: Api, listener: Liste
         )
     )
     assert events["auditEvents"]["totalCount"] == 1
+
+
+async def test_create_without_an_active_open_stage_is_refused_on_stage(admin: Api) -> None:
+    customer = await create_customer(admin, "Acme")
+    # A pipeline damaged outside the API (the API keeps one OPEN stage active).
+    async with admin.db.transaction() as session:
+        await session.execute(
+            update(models.Stage).where(models.Stage.kind == "OPEN").values(active=False)
+        )
+    input = {"customerId": customer, "title": "Deal", "amount": "10"}
+    errors = await mutate_refused(admin, "createOpportunity", input, OPPORTUNITY)
+    assert [(e["field"], e["code"]) for e in errors] == [("stage", "BUSINESS_RULE")]
+    assert "no OPEN stage" in errors[0]["message"]

@@ -204,8 +204,14 @@ async def create_opportunity(
         stage = await _target_stage(session, values["stage"], open_only=True)
     else:
         stage = next((s for s in await stages(session) if s.kind == OPEN and s.active), None)
-        assert stage is not None  # one OPEN stage always stays active
+        if stage is None:  # the pipeline keeps one; a damaged one is refused, not a 500
+            check.fail(
+                "stage",
+                _("no OPEN stage of the pipeline is active; ask a sales manager to activate one"),
+                UserErrorCode.BUSINESS_RULE,
+            )
     check.done()
+    assert stage is not None
     assert title is not None
     assert code is not None
     assert amount is not None
