@@ -771,3 +771,38 @@ async def test_the_contract_owner_is_reminded_when_the_customer_owner_left(
     assert [title for _, title, _ in await inbox(keeper)] == [
         "Contract CT000001 ends on 2026-12-01: Support 2027"
     ]
+
+
+async def test_contract_days_are_the_deployment_s_not_the_caller_s(admin: Api) -> None:
+    """At 09:00 UTC on 23 November it is still the 22nd in Pago Pago (UTC-11): a caller
+    there does not move "today" back for contracts; the jobs count the deployment's day."""
+    changed = await admin.gql(
+        'mutation { updateMyPreferences(input: {timeZone: "Pacific/Pago_Pago"}) '
+        "{ user { timeZone } errors { field } } }"
+    )
+    assert data(changed)["updateMyPreferences"]["user"]["timeZone"] == "Pacific/Pago_Pago"
+    customer = await create_customer(admin, "Acme")
+    ended = await create_contract(admin, customer, startsOn="2026-01-01", endsOn="2026-11-22")
+    assert await refused(admin, "activateContract", ended) == [
+        (
+            "endsOn",
+            "BUSINESS_RULE",
+            "the contract ended on 2026-11-22; change its dates first",
+        )
+    ]
+    active = await step(
+        admin,
+        "activateContract",
+        await create_contract(admin, customer, startsOn="2026-01-01", endsOn="2026-11-30"),
+    )
+    async with admin.db.transaction() as session:  # as if the expiry job had not run yet
+        await session.execute(
+            update(Contract)
+            .where(Contract.id == db_id(active["id"]))
+            .values(ends_on=dt.date(2026, 11, 21))
+        )
+    assert await refused(admin, "renewContract", active, endsOn="2026-11-22") == [
+        ("endsOn", "OUT_OF_RANGE", "must not be in the past")
+    ]
+    renewed = await step(admin, "renewContract", active, endsOn="2026-11-23")
+    assert renewed["endsOn"] == "2026-11-23"

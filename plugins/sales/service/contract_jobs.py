@@ -41,6 +41,7 @@ from plugins.sales import settings as sales_settings
 from plugins.sales import webhooks
 from plugins.sales.models import Contract
 from plugins.sales.service.contracts import MAX_NOTICE_DAYS, snapshot
+from plugins.sales.service.purchases import today_in
 
 _ = translator(__name__)
 
@@ -51,11 +52,6 @@ RENEWAL = "sales.contract_renewal"
 KINDS: Mapping[str, NotificationKind] = {
     RENEWAL: NotificationKind(_("A contract of your customer is due for renewal"), email=True),
 }
-
-
-def today_of(env: Environment, now: dt.datetime) -> dt.date:
-    """The deployment's calendar day at ``now``."""
-    return now.astimezone(env.settings.zone).date()
 
 
 def _days_until(session: AsyncSession, column: Any, today: dt.date) -> ColumnElement[Any]:
@@ -78,7 +74,7 @@ async def remind_renewals(
     session: AsyncSession, env: Environment, now: dt.datetime, reminder_days: int
 ) -> int:
     """Tell about up to :data:`BATCH` contracts due for a renewal reminder; how many."""
-    today = today_of(env, now)
+    today = today_in(now, env.settings.zone)
     due = (
         Contract.status == "ACTIVE",
         Contract.ends_on >= today,
@@ -156,7 +152,7 @@ def _next_term(row: Contract, today: dt.date) -> None:
 async def expire(session: AsyncSession, env: Environment, now: dt.datetime) -> tuple[int, int]:
     """End up to :data:`BATCH` ACTIVE contracts past their end date; how many were renewed
     automatically, how many expired."""
-    today = today_of(env, now)
+    today = today_in(now, env.settings.zone)
     rows = list(
         (
             await session.scalars(

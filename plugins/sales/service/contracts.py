@@ -37,6 +37,7 @@ from core.plugin_api import (
 from plugins.sales import declarations, money
 from plugins.sales import settings as sales_settings
 from plugins.sales.models import Contract
+from plugins.sales.service.purchases import today_in
 
 _ = translator(__name__)
 
@@ -189,6 +190,12 @@ async def create(
     return row
 
 
+def _today(context: RequestContext) -> dt.date:
+    """The deployment's calendar day (``CRM_TIME_ZONE``), as the contract jobs count it;
+    not the caller's own zone."""
+    return today_in(context.now(), context.settings.zone)
+
+
 def _given(value: Any) -> bool:
     return value is not UNSET
 
@@ -303,7 +310,7 @@ async def activate(
 ) -> Contract:
     """DRAFT -> ACTIVE, unless its term has already ended."""
     row, before = await _step(session, context, contract_id, version, ("DRAFT",))
-    if row.ends_on < context.today():
+    if row.ends_on < _today(context):
         raise UserErrors.single(
             "endsOn",
             _("the contract ended on {ends_on}; change its dates first", ends_on=row.ends_on),
@@ -345,7 +352,7 @@ async def renew(
             _("must be after the current end, {ends_on}", ends_on=row.ends_on),
             UserErrorCode.OUT_OF_RANGE,
         )
-    elif ends_on < context.today():
+    elif ends_on < _today(context):
         check.fail("endsOn", _("must not be in the past"), UserErrorCode.OUT_OF_RANGE)
     check.done()
     row.ends_on = ends_on
