@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from core.plugin_api import (
     ADMINISTRATOR,
@@ -29,6 +30,7 @@ from core.plugin_api import (
     hookimpl,
 )
 from plugins.sales.models import Contract
+from plugins.sales.service import contract_jobs
 from plugins.sales.testing import (
     MONDAY,
     create_customer,
@@ -806,3 +808,40 @@ async def test_contract_days_are_the_deployment_s_not_the_caller_s(admin: Api) -
     ]
     renewed = await step(admin, "renewContract", active, endsOn="2026-11-23")
     assert renewed["endsOn"] == "2026-11-23"
+
+
+async def test_a_batch_partly_told_by_another_worker_does_not_stop_the_run(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(contract_jobs, "BATCH", 3)
+    customer = await create_customer(admin, "Acme")
+    for _n in range(5):
+        contract = await create_contract(
+            admin, customer, startsOn="2026-01-01", endsOn="2026-12-01"
+        )
+        await step(admin, "activateContract", contract)
+    raced: list[int] = []
+
+    def another_worker(state: ORMExecuteState) -> None:
+        """Between the first round's look-up and its marking, CT000001 is marked told, as
+        another worker running the job at once would."""
+        if raced or not state.is_update or "sales_contracts" not in str(state.statement):
+            return
+        raced.append(1)
+        state.session.execute(
+            update(Contract)
+            .where(Contract.number == "CT000001")
+            .values(renewal_told_for=Contract.ends_on)
+            .execution_options(synchronize_session=False)
+        )
+
+    event.listen(Session, "do_orm_execute", another_worker)
+    try:
+        ran = await admin.run_due_jobs()
+    finally:
+        event.remove(Session, "do_orm_execute", another_worker)
+    assert raced
+    # The first round found 3 and told 2: the other two are told in the same run.
+    assert ran["sales.contract_renewals"] == {"contract renewal reminders": 4}
+    titles = sorted(title for _, title, _ in await inbox(admin))
+    assert [t.split()[1] for t in titles] == ["CT000002", "CT000003", "CT000004", "CT000005"]

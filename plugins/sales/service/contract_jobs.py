@@ -47,6 +47,8 @@ _ = translator(__name__)
 
 BATCH = 200
 """Contracts a job handles in one transaction."""
+MAX_ROUNDS = 1000
+"""Transactions one run of the renewal job takes at most (the rest waits for the next)."""
 RENEWAL = "sales.contract_renewal"
 
 KINDS: Mapping[str, NotificationKind] = {
@@ -72,8 +74,9 @@ def _ends_in(days: int) -> str:
 
 async def remind_renewals(
     session: AsyncSession, env: Environment, now: dt.datetime, reminder_days: int
-) -> int:
-    """Tell about up to :data:`BATCH` contracts due for a renewal reminder; how many."""
+) -> tuple[int, int]:
+    """Tell about up to :data:`BATCH` contracts due for a renewal reminder: how many were
+    found due, how many told (fewer when another worker marked some meanwhile)."""
     today = today_in(now, env.settings.zone)
     due = (
         Contract.status == "ACTIVE",
@@ -88,7 +91,7 @@ async def remind_renewals(
     candidates = select(Contract.id).where(*due).order_by(Contract.ends_on, Contract.id)
     found = list((await session.scalars(candidates.limit(BATCH))).all())
     if not found:
-        return 0
+        return 0, 0
     # A conditional update: a contract another worker marked meanwhile is not returned.
     marked = list(
         (
@@ -138,7 +141,7 @@ async def remind_renewals(
             now=now,
         )
         await webhooks.contract_renewal_due(session, contract, days_left, now)
-    return len(rows)
+    return len(found), len(rows)
 
 
 def _next_term(row: Contract, today: dt.date) -> None:
@@ -186,11 +189,13 @@ async def expire(session: AsyncSession, env: Environment, now: dt.datetime) -> t
 async def run_renewals(job: JobContext) -> Mapping[str, int]:
     reminder_days = sales_settings.load().renewal_reminder_days
     total = 0
-    while True:  # bounded: each round marks up to a batch of contracts told
+    # Another round while a round found a full batch: told ones (by this worker or another)
+    # are not found again, so each round moves on; the rounds are bounded all the same.
+    for _round in range(MAX_ROUNDS):
         async with job.db.transaction() as session:
-            told = await remind_renewals(session, job, job.now, reminder_days)
+            found, told = await remind_renewals(session, job, job.now, reminder_days)
         total += told
-        if told < BATCH:
+        if found < BATCH:
             break
     return {"contract renewal reminders": total}
 
