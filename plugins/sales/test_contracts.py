@@ -845,3 +845,27 @@ async def test_a_batch_partly_told_by_another_worker_does_not_stop_the_run(
     assert ran["sales.contract_renewals"] == {"contract renewal reminders": 4}
     titles = sorted(title for _, title, _ in await inbox(admin))
     assert [t.split()[1] for t in titles] == ["CT000002", "CT000003", "CT000004", "CT000005"]
+
+
+async def test_a_reminder_nobody_owns_goes_to_the_sales_managers(admin: Api) -> None:
+    gone = await admin.user("gone@example.com", [SALES_REPRESENTATIVE], team="East", lasting=True)
+    east = await admin.user("east@example.com", [CUSTOMER_MANAGER], team="East", lasting=True)
+    west = await admin.user("west@example.com", [CUSTOMER_MANAGER], team="West", lasting=True)
+    customer = await create_customer(admin, "Acme")
+    await _without_owner(admin, customer)
+    contract = await create_contract(
+        admin,
+        customer,
+        startsOn="2026-01-01",
+        endsOn="2026-12-01",
+        ownerId=gid("User", gone.user_id),
+    )
+    await step(admin, "activateContract", contract)
+    async with admin.db.transaction() as session:
+        await session.execute(update(User).where(User.id == gone.user_id).values(is_active=False))
+    ran = await admin.run_due_jobs()
+    assert ran["sales.contract_renewals"] == {"contract renewal reminders": 1}
+    told = [("sales.contract_renewal", "Contract CT000001 ends on 2026-12-01: Support 2027")]
+    for manager in (admin, east):  # ALL scope, and TEAM scope in the owner's team
+        assert [(kind, title) for kind, title, _ in await inbox(manager)] == told, manager.user_id
+    assert await inbox(west) == []
