@@ -247,6 +247,23 @@ async def create_opportunity(
     return row
 
 
+async def _check_closed_figures(
+    session: AsyncSession, check: Check, row: Opportunity, changes: Mapping[str, Any], *new: Any
+) -> None:
+    """A won or lost opportunity keeps the amount, currency and expected close date it closed
+    with (``new``: those after the update); reopening it is the way to change them."""
+    stage = await session.get(Stage, row.stage_id)
+    if stage is None or stage.kind == OPEN:
+        return
+    message = _("the opportunity is {kind}; reopen it to change this", kind=stage.kind)
+    old = (row.amount, row.currency, row.expected_close_on)
+    for name, before, after in zip(
+        ("amount", "currency", "expectedCloseOn"), old, new, strict=True
+    ):
+        if after != before and not check.has_error(name):
+            check.fail(name, message, UserErrorCode.INVALID_TRANSITION)
+
+
 async def update_opportunity(
     session: AsyncSession,
     context: RequestContext,
@@ -254,7 +271,8 @@ async def update_opportunity(
     version: int,
     changes: Mapping[str, Any],
 ) -> Opportunity:
-    """Change the fields named in ``changes`` (attribute name -> new value); not the stage."""
+    """Change the fields named in ``changes`` (attribute name -> new value); not the stage,
+    nor the amount, currency or expected close date of a won or lost opportunity."""
     row = await writable_opportunity(session, context, opportunity_id)
     require_version(row, version)
     before = snapshot(row)
@@ -276,6 +294,8 @@ async def update_opportunity(
         amount = check_amount(check, "amount", changes.get("amount", row.amount), code)
     if "probability" in changes:
         _check_probability(check, changes["probability"])
+    close_on = changes.get("expected_close_on", row.expected_close_on)
+    await _check_closed_figures(session, check, row, changes, amount, code, close_on)
     next_step = row.next_step
     if "next_step" in changes:
         next_step = check.text("nextStep", changes["next_step"], max_length=200, required=False)
@@ -365,16 +385,10 @@ async def move_opportunity(
                 UserErrorCode.REQUIRED,
             )
     else:
-        if lost_reason is not None:
-            check.fail(
-                "lostReason", _("is given only to move to {key}", key="LOST"), UserErrorCode.INVALID
-            )
-        if text is not None:
-            check.fail(
-                "lostReasonText",
-                _("is given only to move to {key}", key="LOST"),
-                UserErrorCode.INVALID,
-            )
+        for name, given in (("lostReason", lost_reason), ("lostReasonText", text)):
+            if given is not None:
+                message = _("is given only to move to {key}", key="LOST")
+                check.fail(name, message, UserErrorCode.INVALID)
     check.done()
     now = context.now()
     before = snapshot(row, current.key)
