@@ -103,7 +103,10 @@ def money_sum(value: Any) -> ColumnElement[decimal.Decimal]:
 
 async def funnel(session: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> SalesFunnel:
     """The funnel of the opportunities ``conditions`` select: two statements (the stages,
-    then the opportunities grouped by how far they got, their current kind and currency)."""
+    then the opportunities grouped by how far they got, their current kind and currency).
+    The WON row counts the opportunities now WON (one won, reopened and lost is not), so it
+    agrees with ``won`` and ``winRate``; the OPEN rows count one that was ever WON as having
+    passed every OPEN stage."""
     stages = (
         await session.scalars(
             select(Stg)
@@ -148,11 +151,14 @@ async def funnel(session: AsyncSession, conditions: Sequence[ColumnElement[bool]
     ).all()
 
     def reached_stage(stage: models.Stage) -> tuple[int, Amounts]:
-        hits = [
-            row
-            for row in rows
-            if row[1] or (stage.kind == OPEN and row[0] is not None and row[0] >= stage.position)
-        ]
+        """An OPEN stage: opportunities that entered it, a later OPEN stage or WON (even if
+        reopened since); the WON row: those now WON, as ``won`` and ``winRate`` count."""
+        if stage.kind == WON:
+            hits = [row for row in rows if row[2] == WON]
+        else:
+            hits = [
+                row for row in rows if row[1] or (row[0] is not None and row[0] >= stage.position)
+            ]
         return sum(row[4] for row in hits), [(row[3], row[5]) for row in hits]
 
     won_count = reached_stage(next(s for s in stages if s.kind == WON))[0]
