@@ -869,3 +869,20 @@ async def test_a_reminder_nobody_owns_goes_to_the_sales_managers(admin: Api) -> 
     for manager in (admin, east):  # ALL scope, and TEAM scope in the owner's team
         assert [(kind, title) for kind, title, _ in await inbox(manager)] == told, manager.user_id
     assert await inbox(west) == []
+
+
+async def test_a_representative_gives_contracts_only_within_their_write_scope(
+    admin: Api,
+) -> None:
+    rep = await admin.user("east@example.com", [SALES_REPRESENTATIVE], team="East", lasting=True)
+    west = await admin.user("west@example.com", [SALES_REPRESENTATIVE], team="West", lasting=True)
+    customer = await create_customer(rep, "Rep's customer")
+    colleague = gid("User", west.user_id)
+    assert await refused_create(rep, customer, ownerId=colleague) == [("ownerId", "INVALID")]
+    contract = await create_contract(rep, customer, ownerId=gid("User", rep.user_id))
+    assert contract["owner"]["id"] == gid("User", rep.user_id)
+    errors = await refused(rep, "updateContract", contract, ownerId=colleague)
+    assert [(field, code) for field, code, _ in errors] == [("ownerId", "INVALID")]
+    # A sales manager at ALL scope (the administrator) may give it to anyone active.
+    moved = await step(admin, "updateContract", contract, ownerId=colleague)
+    assert moved["owner"]["id"] == colleague

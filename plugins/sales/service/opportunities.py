@@ -98,10 +98,11 @@ async def _check_contact(
         check.fail("contactId", _("is not a contact of this customer"), UserErrorCode.INVALID)
 
 
-async def _check_owner(
+async def check_owner(
     session: AsyncSession, context: RequestContext, check: Check, owner_id: int | None
 ) -> None:
-    """An owner must be an active user the caller's ``sales:write`` scope reaches."""
+    """An owner (of an opportunity or a contract) must be an active user the caller's
+    ``sales:write`` scope reaches."""
     if owner_id is None or check.has_error("ownerId"):
         return
     caller = require(context, declarations.WRITE)
@@ -112,7 +113,7 @@ async def _check_owner(
     if await session.scalar(statement) is None:
         check.fail(
             "ownerId",
-            _("is not an active user you may give opportunities to"),
+            _("is not an active user you may make the owner"),
             UserErrorCode.INVALID,
         )
 
@@ -191,7 +192,7 @@ async def create_opportunity(
     )
     check = Check()
     owner_id = values.get("owner_id") or caller.user_id
-    await _check_owner(session, context, check, owner_id)
+    await check_owner(session, context, check, owner_id)
     await _check_contact(session, check, values.get("contact_id"), customer.id)
     title = check.text("title", values.get("title"), max_length=200)
     code = check_currency(check, "currency", values.get("currency") or settings.load().currency)
@@ -280,7 +281,7 @@ async def update_opportunity(
     if "owner_id" in changes:
         if changes["owner_id"] is None:
             check.fail("ownerId", _("is required"), UserErrorCode.REQUIRED)
-        await _check_owner(session, context, check, changes["owner_id"])
+        await check_owner(session, context, check, changes["owner_id"])
     if "contact_id" in changes:
         await _check_contact(session, check, changes["contact_id"], row.customer_id)
     title = row.title
