@@ -218,10 +218,10 @@ async def test_the_funnel_equals_the_figures_worked_by_hand(world: World) -> Non
     # Furthest OPEN stage entered (1 LEAD .. 4 NEGOTIATION) and WON ever entered:
     #   A1 4+WON  A2 2  A3 3  A4 4 (entered at PROPOSAL: passed LEAD and QUALIFIED)
     #   B1 1+WON (LEAD straight to WON: passed every OPEN stage)  B2 1  B3 2  B4 1
-    #   R1 2+WON then PROPOSAL: 3+WON (won once, reopened: still reached WON)
+    #   R1 2+WON then PROPOSAL: 3+WON (won once, reopened: passed every OPEN stage)
     #   C1 3  C2 4+WON  C3 2
     # LEAD 12; QUALIFIED 12 - B2 - B4 = 10; PROPOSAL A1 A3 A4 B1 C1 C2 R1 = 7;
-    # NEGOTIATION A1 A4 B1 C2 R1 = 5; WON A1 B1 C2 R1 = 4.
+    # NEGOTIATION A1 A4 B1 C2 R1 = 5; WON (now WON, as `won` counts) A1 B1 C2 = 3.
     stages = {s["key"]: s for s in found["stages"]}
     assert [s["key"] for s in found["stages"]] == [
         "LEAD",
@@ -230,19 +230,19 @@ async def test_the_funnel_equals_the_figures_worked_by_hand(world: World) -> Non
         "NEGOTIATION",
         "WON",
     ]
-    assert [s["count"] for s in found["stages"]] == [12, 10, 7, 5, 4]
+    assert [s["count"] for s in found["stages"]] == [12, 10, 7, 5, 3]
     assert [s["conversionToNext"] for s in found["stages"]] == [
         round(10 / 12, 4),  # 0.8333
         7 / 10,
         round(5 / 7, 4),  # 0.7143
-        4 / 5,
+        3 / 5,
         None,  # WON has no next stage
     ]
     assert [s["conversionToWon"] for s in found["stages"]] == [
-        round(4 / 12, 4),
-        4 / 10,
-        round(4 / 7, 4),
-        4 / 5,
+        3 / 12,
+        3 / 10,
+        round(3 / 7, 4),
+        3 / 5,
         1.0,
     ]
     # LEAD: CNY 1000 + 2000 + 3000 + 4000 + 333.33 + 800 + 700 + 5000 = 16833.33;
@@ -257,12 +257,13 @@ async def test_the_funnel_equals_the_figures_worked_by_hand(world: World) -> Non
     # PROPOSAL: CNY A1 1000 + A4 3000 + B1 4000 + C1 5000 + R1 700; USD A3 500 + C2 2500.
     assert stages["PROPOSAL"]["amount"] == money(("CNY", "13700.00"), ("USD", "3000.00"))
     assert stages["NEGOTIATION"]["amount"] == money(("CNY", "8700.00"), ("USD", "2500.00"))
-    assert stages["WON"]["amount"] == money(("CNY", "5700.00"), ("USD", "2500.00"))
+    assert stages["WON"]["amount"] == money(("CNY", "5000.00"), ("USD", "2500.00"))
     # Now: open A3 A4 B2 B3 B4 R1 C3 (7), won A1 B1 C2 (3), lost A2 C1 (2; CNY 2000 + 5000).
     assert (found["entered"], found["open"], found["won"], found["lost"]) == (12, 7, 3, 2)
     assert found["amount"] == stages["LEAD"]["amount"]
     assert found["lostAmount"] == money(("CNY", "7000.00"))
     assert found["winRate"] == 3 / 5
+    assert stages["WON"]["count"] == found["won"]
 
 
 async def test_the_funnel_by_owner_and_team_and_for_a_representative(world: World) -> None:
@@ -284,9 +285,9 @@ async def test_the_funnel_by_owner_and_team_and_for_a_representative(world: Worl
     # Without a period rep A's September X1 (LEAD, lost) counts too.
     assert [s["count"] for s in (await funnel(rep_a))["stages"]] == [5, 4, 3, 2, 1]
     # Team North: A1-A4, B1-B4, R1 (9). LEAD 9; QUALIFIED 9 - B2 - B4 = 7;
-    # PROPOSAL A1 A3 A4 B1 R1 = 5; NEGOTIATION A1 A4 B1 R1 = 4; WON A1 B1 R1 = 3.
+    # PROPOSAL A1 A3 A4 B1 R1 = 5; NEGOTIATION A1 A4 B1 R1 = 4; WON (now) A1 B1 = 2.
     north = await funnel(world.admin, period=OCTOBER, teamId=gid("Team", world.north))
-    assert [s["count"] for s in north["stages"]] == [9, 7, 5, 4, 3]
+    assert [s["count"] for s in north["stages"]] == [9, 7, 5, 4, 2]
     assert north["won"] == 2
     assert north["lost"] == 1
 
@@ -320,9 +321,32 @@ async def test_an_inactive_stage_is_not_listed_but_passed(world: World) -> None:
         ("LEAD", 12),
         ("PROPOSAL", 7),
         ("NEGOTIATION", 5),
-        ("WON", 4),
+        ("WON", 3),
     ]
     assert found["stages"][0]["conversionToNext"] == round(7 / 12, 4)
+
+
+async def test_the_won_row_counts_those_now_won(admin: Api) -> None:
+    """Won, reopened and lost: it passed every OPEN stage, but it is not WON any more, as
+    neither `won` nor `winRate` count it."""
+    customer = db_id(await create_customer(admin, "Acme"))
+    path = ["LEAD", "WON", "QUALIFIED", "LOST"]
+    opps = {
+        "L1": Opp("a", "CNY", "100.00", path, 0, closed=3),
+        "W1": Opp("a", "CNY", "50.00", ["LEAD", "WON"], 0, closed=2),
+    }
+    await insert(admin.db, customer, {"a": admin.user_id}, opps)
+    found = await funnel(admin)
+    assert [(s["key"], s["count"]) for s in found["stages"]] == [
+        ("LEAD", 2),
+        ("QUALIFIED", 2),
+        ("PROPOSAL", 2),
+        ("NEGOTIATION", 2),
+        ("WON", 1),
+    ]
+    assert found["stages"][-1]["amount"] == money(("CNY", "50.00"))
+    assert found["stages"][0]["conversionToWon"] == 0.5
+    assert (found["won"], found["lost"], found["winRate"]) == (1, 1, 0.5)
 
 
 FORECAST = """
@@ -612,3 +636,10 @@ async def test_the_figures_run_the_same_statements_for_5_and_50_opportunities(
             assert (await forecast(api))["total"]["count"] == (start + count + 2) // 3
             statements.append((api.user_id, "forecast", counter.count))
     assert statements[:6] == statements[6:], counter.statements
+
+
+async def test_a_forecast_up_to_the_last_month_of_9999_is_answered(admin: Api) -> None:
+    body = await admin.gql(FORECAST, {"filter": {"from": "9999-11", "to": "9999-12"}})
+    months = data(body)["salesForecast"]["months"]
+    assert [m["month"] for m in months] == ["9999-11", "9999-12"]
+    assert [m["count"] for m in months] == [0, 0]

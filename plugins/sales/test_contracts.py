@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from core.plugin_api import (
     ADMINISTRATOR,
@@ -29,6 +30,7 @@ from core.plugin_api import (
     hookimpl,
 )
 from plugins.sales.models import Contract
+from plugins.sales.service import contract_jobs
 from plugins.sales.testing import (
     MONDAY,
     create_customer,
@@ -771,3 +773,116 @@ async def test_the_contract_owner_is_reminded_when_the_customer_owner_left(
     assert [title for _, title, _ in await inbox(keeper)] == [
         "Contract CT000001 ends on 2026-12-01: Support 2027"
     ]
+
+
+async def test_contract_days_are_the_deployment_s_not_the_caller_s(admin: Api) -> None:
+    """At 09:00 UTC on 23 November it is still the 22nd in Pago Pago (UTC-11): a caller
+    there does not move "today" back for contracts; the jobs count the deployment's day."""
+    changed = await admin.gql(
+        'mutation { updateMyPreferences(input: {timeZone: "Pacific/Pago_Pago"}) '
+        "{ user { timeZone } errors { field } } }"
+    )
+    assert data(changed)["updateMyPreferences"]["user"]["timeZone"] == "Pacific/Pago_Pago"
+    customer = await create_customer(admin, "Acme")
+    ended = await create_contract(admin, customer, startsOn="2026-01-01", endsOn="2026-11-22")
+    assert await refused(admin, "activateContract", ended) == [
+        (
+            "endsOn",
+            "BUSINESS_RULE",
+            "the contract ended on 2026-11-22; change its dates first",
+        )
+    ]
+    active = await step(
+        admin,
+        "activateContract",
+        await create_contract(admin, customer, startsOn="2026-01-01", endsOn="2026-11-30"),
+    )
+    async with admin.db.transaction() as session:  # as if the expiry job had not run yet
+        await session.execute(
+            update(Contract)
+            .where(Contract.id == db_id(active["id"]))
+            .values(ends_on=dt.date(2026, 11, 21))
+        )
+    assert await refused(admin, "renewContract", active, endsOn="2026-11-22") == [
+        ("endsOn", "OUT_OF_RANGE", "must not be in the past")
+    ]
+    renewed = await step(admin, "renewContract", active, endsOn="2026-11-23")
+    assert renewed["endsOn"] == "2026-11-23"
+
+
+async def test_a_batch_partly_told_by_another_worker_does_not_stop_the_run(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(contract_jobs, "BATCH", 3)
+    customer = await create_customer(admin, "Acme")
+    for _n in range(5):
+        contract = await create_contract(
+            admin, customer, startsOn="2026-01-01", endsOn="2026-12-01"
+        )
+        await step(admin, "activateContract", contract)
+    raced: list[int] = []
+
+    def another_worker(state: ORMExecuteState) -> None:
+        """Between the first round's look-up and its marking, CT000001 is marked told, as
+        another worker running the job at once would."""
+        if raced or not state.is_update or "sales_contracts" not in str(state.statement):
+            return
+        raced.append(1)
+        state.session.execute(
+            update(Contract)
+            .where(Contract.number == "CT000001")
+            .values(renewal_told_for=Contract.ends_on)
+            .execution_options(synchronize_session=False)
+        )
+
+    event.listen(Session, "do_orm_execute", another_worker)
+    try:
+        ran = await admin.run_due_jobs()
+    finally:
+        event.remove(Session, "do_orm_execute", another_worker)
+    assert raced
+    # The first round found 3 and told 2: the other two are told in the same run.
+    assert ran["sales.contract_renewals"] == {"contract renewal reminders": 4}
+    titles = sorted(title for _, title, _ in await inbox(admin))
+    assert [t.split()[1] for t in titles] == ["CT000002", "CT000003", "CT000004", "CT000005"]
+
+
+async def test_a_reminder_nobody_owns_goes_to_the_sales_managers(admin: Api) -> None:
+    gone = await admin.user("gone@example.com", [SALES_REPRESENTATIVE], team="East", lasting=True)
+    east = await admin.user("east@example.com", [CUSTOMER_MANAGER], team="East", lasting=True)
+    west = await admin.user("west@example.com", [CUSTOMER_MANAGER], team="West", lasting=True)
+    customer = await create_customer(admin, "Acme")
+    await _without_owner(admin, customer)
+    contract = await create_contract(
+        admin,
+        customer,
+        startsOn="2026-01-01",
+        endsOn="2026-12-01",
+        ownerId=gid("User", gone.user_id),
+    )
+    await step(admin, "activateContract", contract)
+    async with admin.db.transaction() as session:
+        await session.execute(update(User).where(User.id == gone.user_id).values(is_active=False))
+    ran = await admin.run_due_jobs()
+    assert ran["sales.contract_renewals"] == {"contract renewal reminders": 1}
+    told = [("sales.contract_renewal", "Contract CT000001 ends on 2026-12-01: Support 2027")]
+    for manager in (admin, east):  # ALL scope, and TEAM scope in the owner's team
+        assert [(kind, title) for kind, title, _ in await inbox(manager)] == told, manager.user_id
+    assert await inbox(west) == []
+
+
+async def test_a_representative_gives_contracts_only_within_their_write_scope(
+    admin: Api,
+) -> None:
+    rep = await admin.user("east@example.com", [SALES_REPRESENTATIVE], team="East", lasting=True)
+    west = await admin.user("west@example.com", [SALES_REPRESENTATIVE], team="West", lasting=True)
+    customer = await create_customer(rep, "Rep's customer")
+    colleague = gid("User", west.user_id)
+    assert await refused_create(rep, customer, ownerId=colleague) == [("ownerId", "INVALID")]
+    contract = await create_contract(rep, customer, ownerId=gid("User", rep.user_id))
+    assert contract["owner"]["id"] == gid("User", rep.user_id)
+    errors = await refused(rep, "updateContract", contract, ownerId=colleague)
+    assert [(field, code) for field, code, _ in errors] == [("ownerId", "INVALID")]
+    # A sales manager at ALL scope (the administrator) may give it to anyone active.
+    moved = await step(admin, "updateContract", contract, ownerId=colleague)
+    assert moved["owner"]["id"] == colleague

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -730,3 +731,57 @@ async def test_the_closing_hook_runs_inside_the_move(admin: Api, listener: Liste
         )
     )
     assert events["auditEvents"]["totalCount"] == 1
+
+
+async def test_create_without_an_active_open_stage_is_refused_on_stage(admin: Api) -> None:
+    customer = await create_customer(admin, "Acme")
+    # A pipeline damaged outside the API (the API keeps one OPEN stage active).
+    async with admin.db.transaction() as session:
+        await session.execute(
+            update(models.Stage).where(models.Stage.kind == "OPEN").values(active=False)
+        )
+    input = {"customerId": customer, "title": "Deal", "amount": "10"}
+    errors = await mutate_refused(admin, "createOpportunity", input, OPPORTUNITY)
+    assert [(e["field"], e["code"]) for e in errors] == [("stage", "BUSINESS_RULE")]
+    assert "no OPEN stage" in errors[0]["message"]
+
+
+async def test_a_closed_opportunity_keeps_its_figures_until_reopened(admin: Api) -> None:
+    customer = await create_customer(admin, "Acme")
+    won = await move(admin, await create(admin, customer, expectedCloseOn="2026-12-01"), "WON")
+    lost = await move(admin, await create(admin, customer), "LOST", lostReason="PRICE")
+    for closed in (won, lost):
+        fresh = {"id": closed["id"], "version": closed["version"]}
+        for values, field in (
+            ({"amount": "2000"}, "amount"),
+            ({"currency": "USD"}, "currency"),
+            ({"expectedCloseOn": "2027-01-01"}, "expectedCloseOn"),
+            ({"expectedCloseOn": None}, "expectedCloseOn"),
+        ):
+            if closed is lost and values == {"expectedCloseOn": None}:
+                continue  # it has none: clearing it changes nothing
+            errors = await mutate_refused(admin, "updateOpportunity", fresh | values, OPPORTUNITY)
+            assert [(e["field"], e["code"]) for e in errors] == [(field, "INVALID_TRANSITION")]
+            assert "reopen it" in errors[0]["message"]
+    # The same figures again, a title and a next step: accepted.
+    fresh = {"id": won["id"], "version": won["version"]}
+    same = {"amount": "1000", "currency": "CNY", "expectedCloseOn": "2026-12-01"}
+    payload = await mutate_ok(
+        admin,
+        "updateOpportunity",
+        fresh | same | {"title": "Won deal", "nextStep": "Invoice"},
+        OPPORTUNITY,
+    )
+    updated = payload["opportunity"]
+    assert (updated["title"], updated["nextStep"]) == ("Won deal", "Invoice")
+    assert updated["amount"] == {"amount": "1000.00", "currency": "CNY"}
+    # Reopened, its figures change again.
+    reopened = await mutate_ok(
+        admin,
+        "reopenOpportunity",
+        {"id": won["id"], "version": updated["version"], "stage": "PROPOSAL"},
+        OPPORTUNITY,
+    )
+    fresh = {"id": won["id"], "version": reopened["opportunity"]["version"]}
+    payload = await mutate_ok(admin, "updateOpportunity", fresh | {"amount": "2000"}, OPPORTUNITY)
+    assert payload["opportunity"]["amount"] == {"amount": "2000.00", "currency": "CNY"}

@@ -226,3 +226,34 @@ async def test_concurrent_creates_of_one_key_make_one_stage(admin: Api) -> None:
         if payload["errors"]:
             assert [(e["field"], e["code"]) for e in payload["errors"]] == [("key", "DUPLICATE")]
     assert [s["key"] for s in await stages(admin)].count("RACE") == 1
+
+
+async def test_concurrent_stage_edits_keep_an_open_stage_and_distinct_positions(
+    admin: Api,
+) -> None:
+    found = await by_key(admin)
+    for key in ("LEAD", "QUALIFIED"):
+        await mutate_ok(admin, "updateSalesStage", {"id": found[key]["id"], "active": False}, STAGE)
+    # The last two active OPEN stages retired at once: one of them stays.
+    payloads = await asyncio.gather(
+        *(
+            mutate(admin, "updateSalesStage", {"id": found[key]["id"], "active": False}, STAGE)
+            for key in ("PROPOSAL", "NEGOTIATION")
+        )
+    )
+    refusals = [[(e["field"], e["code"]) for e in p["errors"]] for p in payloads if p["errors"]]
+    assert refusals == [[("active", "BUSINESS_RULE")]]
+    assert [s["key"] for s in await stages(admin) if s["kind"] == "OPEN" and s["active"]] in (
+        ["PROPOSAL"],
+        ["NEGOTIATION"],
+    )
+    # Moves and a create at once: the positions stay 1..n, each once.
+    await asyncio.gather(
+        mutate(admin, "updateSalesStage", {"id": found["LEAD"]["id"], "position": 4}, STAGE),
+        mutate(admin, "updateSalesStage", {"id": found["NEGOTIATION"]["id"], "position": 1}, STAGE),
+        mutate(
+            admin, "createSalesStage", {"key": "DEMO", "name": "Demo", "probability": 30}, STAGE
+        ),
+    )
+    positions = [s["position"] for s in await stages(admin)]
+    assert sorted(positions) == list(range(1, 8))

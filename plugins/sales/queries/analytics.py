@@ -64,7 +64,8 @@ class AnalyticsQuery:
         description="The sales funnel: how many opportunities (created in the period, of the "
         "owner or team) reached each stage, their amounts per currency and the conversion "
         "from each stage to the next and to WON. See SalesFunnelStage for what 'reached' "
-        "means. Counts only the opportunities the caller may read.",
+        "means; the WON row counts the opportunities now WON (as won and winRate do: one "
+        "won, then reopened, is not). Counts only the opportunities the caller may read.",
         extensions=requires(declarations.READ),
     )
     async def sales_funnel(

@@ -11,6 +11,7 @@ UTC calendar months, bucketed by a dialect-aware expression (``strftime`` on SQL
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import decimal
 from collections import defaultdict
@@ -102,7 +103,10 @@ def money_sum(value: Any) -> ColumnElement[decimal.Decimal]:
 
 async def funnel(session: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> SalesFunnel:
     """The funnel of the opportunities ``conditions`` select: two statements (the stages,
-    then the opportunities grouped by how far they got, their current kind and currency)."""
+    then the opportunities grouped by how far they got, their current kind and currency).
+    The WON row counts the opportunities now WON (one won, reopened and lost is not), so it
+    agrees with ``won`` and ``winRate``; the OPEN rows count one that was ever WON as having
+    passed every OPEN stage."""
     stages = (
         await session.scalars(
             select(Stg)
@@ -147,11 +151,14 @@ async def funnel(session: AsyncSession, conditions: Sequence[ColumnElement[bool]
     ).all()
 
     def reached_stage(stage: models.Stage) -> tuple[int, Amounts]:
-        hits = [
-            row
-            for row in rows
-            if row[1] or (stage.kind == OPEN and row[0] is not None and row[0] >= stage.position)
-        ]
+        """An OPEN stage: opportunities that entered it, a later OPEN stage or WON (even if
+        reopened since); the WON row: those now WON, as ``won`` and ``winRate`` count."""
+        if stage.kind == WON:
+            hits = [row for row in rows if row[2] == WON]
+        else:
+            hits = [
+                row for row in rows if row[1] or (row[0] is not None and row[0] >= stage.position)
+            ]
         return sum(row[4] for row in hits), [(row[3], row[5]) for row in hits]
 
     won_count = reached_stage(next(s for s in stages if s.kind == WON))[0]
@@ -255,7 +262,8 @@ async def forecast(
     group = None if group_by is SalesForecastGroupBy.NONE else group_by.value
     first = dt.date.fromisoformat(months[0] + "-01")
     year, month = (int(part) for part in months[-1].split("-"))
-    end = dt.date(year + month // 12, month % 12 + 1, 1)
+    # The last day of the last month (not the first of the next: 9999-12 has none).
+    last = dt.date(year, month, calendar.monthrange(year, month)[1])
     month_column = month_of(Opp.expected_close_on, dialect, timestamp=False)
     probability = func.coalesce(Opp.probability_override, Stg.probability)
     extra = _group_columns(group)
@@ -272,7 +280,7 @@ async def forecast(
         .where(
             Stg.kind == OPEN,
             Opp.expected_close_on >= first,
-            Opp.expected_close_on < end,
+            Opp.expected_close_on <= last,
             *conditions,
         )
         .group_by(month_column, Opp.currency, *extra)

@@ -1,8 +1,9 @@
 """The contracts' periodic jobs: renewal reminders and expiry.
 
 ``sales.contract_renewals`` tells the owner of an ACTIVE contract's customer (the contract's
-own owner when the customer has no owner, or one no longer active) that the contract ends
-soon: once the end is within the longer of ``CRM_SALES_RENEWAL_REMINDER_DAYS`` and the
+own owner when the customer has no owner, or one no longer active; when neither is an active
+user, those holding ``sales:manage`` at ALL scope or for the contract owner's team) that the
+contract ends soon: once the end is within the longer of ``CRM_SALES_RENEWAL_REMINDER_DAYS`` and the
 contract's notice period. Each contract is told once per end date: it is marked
 (``renewal_told_for``) by a conditional update in the transaction that tells, and the
 notification carries a dedupe key, so two workers, or the job run twice, tell once. A
@@ -23,8 +24,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Date, and_, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.plugin_api import (
     Customer,
@@ -36,26 +38,25 @@ from core.plugin_api import (
     call_in_turn,
     notify,
     translator,
+    users_with_permission,
 )
+from plugins.sales import declarations, webhooks
 from plugins.sales import settings as sales_settings
-from plugins.sales import webhooks
 from plugins.sales.models import Contract
 from plugins.sales.service.contracts import MAX_NOTICE_DAYS, snapshot
+from plugins.sales.service.purchases import today_in
 
 _ = translator(__name__)
 
 BATCH = 200
 """Contracts a job handles in one transaction."""
+MAX_ROUNDS = 1000
+"""Transactions one run of the renewal job takes at most (the rest waits for the next)."""
 RENEWAL = "sales.contract_renewal"
 
 KINDS: Mapping[str, NotificationKind] = {
     RENEWAL: NotificationKind(_("A contract of your customer is due for renewal"), email=True),
 }
-
-
-def today_of(env: Environment, now: dt.datetime) -> dt.date:
-    """The deployment's calendar day at ``now``."""
-    return now.astimezone(env.settings.zone).date()
 
 
 def _days_until(session: AsyncSession, column: Any, today: dt.date) -> ColumnElement[Any]:
@@ -64,6 +65,24 @@ def _days_until(session: AsyncSession, column: Any, today: dt.date) -> ColumnEle
         result: ColumnElement[Any] = column - literal(today, Date)
         return result
     return func.julianday(column) - func.julianday(literal(today.isoformat()))
+
+
+async def _reminded(
+    session: AsyncSession,
+    env: Environment,
+    customer_owner_id: int | None,
+    contract_owner_id: int | None,
+    contract_owner_team_id: int | None,
+) -> list[int]:
+    """Who a renewal reminder goes to: the customer's owner, else the contract's (each if
+    an active user), else the users holding ``sales:manage`` for the contract owner's team."""
+    if customer_owner_id is not None:
+        return [customer_owner_id]
+    if contract_owner_id is not None:
+        return [contract_owner_id]
+    return await users_with_permission(
+        session, env.pm, declarations.MANAGE, team_id=contract_owner_team_id
+    )
 
 
 def _ends_in(days: int) -> str:
@@ -76,9 +95,10 @@ def _ends_in(days: int) -> str:
 
 async def remind_renewals(
     session: AsyncSession, env: Environment, now: dt.datetime, reminder_days: int
-) -> int:
-    """Tell about up to :data:`BATCH` contracts due for a renewal reminder; how many."""
-    today = today_of(env, now)
+) -> tuple[int, int]:
+    """Tell about up to :data:`BATCH` contracts due for a renewal reminder: how many were
+    found due, how many told (fewer when another worker marked some meanwhile)."""
+    today = today_in(now, env.settings.zone)
     due = (
         Contract.status == "ACTIVE",
         Contract.ends_on >= today,
@@ -92,7 +112,7 @@ async def remind_renewals(
     candidates = select(Contract.id).where(*due).order_by(Contract.ends_on, Contract.id)
     found = list((await session.scalars(candidates.limit(BATCH))).all())
     if not found:
-        return 0
+        return 0, 0
     # A conditional update: a contract another worker marked meanwhile is not returned.
     marked = list(
         (
@@ -105,23 +125,32 @@ async def remind_renewals(
             )
         ).all()
     )
-    # The customer's owner if they are an active user; else the contract's owner.
+    # The customer's owner if they are an active user; else the contract's owner if they
+    # are; else those who manage sales (at ALL scope, or TEAM scope in the contract owner's
+    # team), so that a reminder is not lost without anyone told.
+    contract_owner = aliased(User)
     rows = (
         await session.execute(
-            select(Contract, User.id)
+            select(
+                Contract,
+                User.id,
+                case((contract_owner.is_active, contract_owner.id)),
+                contract_owner.team_id,
+            )
             .join(Customer, Customer.id == Contract.customer_id)
             .outerjoin(User, and_(User.id == Customer.owner_id, User.is_active))
+            .outerjoin(contract_owner, contract_owner.id == Contract.owner_id)
             .where(Contract.id.in_(marked))
             .order_by(Contract.ends_on, Contract.id)
             .execution_options(populate_existing=True)
         )
     ).all()
-    for contract, customer_owner_id in rows:
+    for contract, customer_owner_id, owner_id, owner_team_id in rows:
         days_left = (contract.ends_on - today).days
         await notify(
             session,
             env,
-            user_ids=[customer_owner_id if customer_owner_id is not None else contract.owner_id],
+            user_ids=await _reminded(session, env, customer_owner_id, owner_id, owner_team_id),
             kind=RENEWAL,
             title=_(
                 "Contract {number} ends on {ends_on}: {title}",
@@ -142,7 +171,7 @@ async def remind_renewals(
             now=now,
         )
         await webhooks.contract_renewal_due(session, contract, days_left, now)
-    return len(rows)
+    return len(found), len(rows)
 
 
 def _next_term(row: Contract, today: dt.date) -> None:
@@ -156,7 +185,7 @@ def _next_term(row: Contract, today: dt.date) -> None:
 async def expire(session: AsyncSession, env: Environment, now: dt.datetime) -> tuple[int, int]:
     """End up to :data:`BATCH` ACTIVE contracts past their end date; how many were renewed
     automatically, how many expired."""
-    today = today_of(env, now)
+    today = today_in(now, env.settings.zone)
     rows = list(
         (
             await session.scalars(
@@ -190,11 +219,13 @@ async def expire(session: AsyncSession, env: Environment, now: dt.datetime) -> t
 async def run_renewals(job: JobContext) -> Mapping[str, int]:
     reminder_days = sales_settings.load().renewal_reminder_days
     total = 0
-    while True:  # bounded: each round marks up to a batch of contracts told
+    # Another round while a round found a full batch: told ones (by this worker or another)
+    # are not found again, so each round moves on; the rounds are bounded all the same.
+    for _round in range(MAX_ROUNDS):
         async with job.db.transaction() as session:
-            told = await remind_renewals(session, job, job.now, reminder_days)
+            found, told = await remind_renewals(session, job, job.now, reminder_days)
         total += told
-        if told < BATCH:
+        if found < BATCH:
             break
     return {"contract renewal reminders": total}
 

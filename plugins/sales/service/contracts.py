@@ -20,7 +20,6 @@ from core.plugin_api import (
     ApiError,
     Check,
     RequestContext,
-    User,
     UserErrorCode,
     UserErrors,
     actor_of,
@@ -37,6 +36,8 @@ from core.plugin_api import (
 from plugins.sales import declarations, money
 from plugins.sales import settings as sales_settings
 from plugins.sales.models import Contract
+from plugins.sales.service.opportunities import check_owner
+from plugins.sales.service.purchases import today_in
 
 _ = translator(__name__)
 
@@ -117,14 +118,6 @@ async def writable_contract(
     return row
 
 
-async def _check_owner(session: AsyncSession, check: Check, owner_id: int | None) -> None:
-    if owner_id is None:
-        return
-    active = await session.scalar(select(User.id).where(User.id == owner_id, User.is_active))
-    if active is None:
-        check.fail("ownerId", _("is not an active user"), UserErrorCode.INVALID)
-
-
 def _check_notice(check: Check, notice_days: int) -> None:
     if not 0 <= notice_days <= MAX_NOTICE_DAYS:
         check.fail(
@@ -159,7 +152,7 @@ async def create(
     amount = money.check_amount(check, "value", value, code)
     _check_term(check, starts_on, ends_on)
     _check_notice(check, notice_days)
-    await _check_owner(session, check, owner_id)
+    await check_owner(session, context, check, owner_id)
     check.done()
     customer = await writable_customer(
         session, context, customer_id, "customerId", declarations.WRITE
@@ -187,6 +180,12 @@ async def create(
     await session.flush()
     _record(session, actor_of(context), "created", row, None)
     return row
+
+
+def _today(context: RequestContext) -> dt.date:
+    """The deployment's calendar day (``CRM_TIME_ZONE``), as the contract jobs count it;
+    not the caller's own zone."""
+    return today_in(context.now(), context.settings.zone)
 
 
 def _given(value: Any) -> bool:
@@ -256,7 +255,7 @@ async def update(
     if "owner_id" in changes:
         if changes["owner_id"] is None:
             check.fail("ownerId", _("cannot be null"), UserErrorCode.REQUIRED)
-        await _check_owner(session, check, changes["owner_id"])
+        await check_owner(session, context, check, changes["owner_id"])
     check.done()
     if row.status == "DRAFT":
         row.starts_on, row.ends_on, row.currency = starts_on, ends_on, currency
@@ -303,7 +302,7 @@ async def activate(
 ) -> Contract:
     """DRAFT -> ACTIVE, unless its term has already ended."""
     row, before = await _step(session, context, contract_id, version, ("DRAFT",))
-    if row.ends_on < context.today():
+    if row.ends_on < _today(context):
         raise UserErrors.single(
             "endsOn",
             _("the contract ended on {ends_on}; change its dates first", ends_on=row.ends_on),
@@ -345,7 +344,7 @@ async def renew(
             _("must be after the current end, {ends_on}", ends_on=row.ends_on),
             UserErrorCode.OUT_OF_RANGE,
         )
-    elif ends_on < context.today():
+    elif ends_on < _today(context):
         check.fail("endsOn", _("must not be in the past"), UserErrorCode.OUT_OF_RANGE)
     check.done()
     row.ends_on = ends_on

@@ -98,10 +98,11 @@ async def _check_contact(
         check.fail("contactId", _("is not a contact of this customer"), UserErrorCode.INVALID)
 
 
-async def _check_owner(
+async def check_owner(
     session: AsyncSession, context: RequestContext, check: Check, owner_id: int | None
 ) -> None:
-    """An owner must be an active user the caller's ``sales:write`` scope reaches."""
+    """An owner (of an opportunity or a contract) must be an active user the caller's
+    ``sales:write`` scope reaches."""
     if owner_id is None or check.has_error("ownerId"):
         return
     caller = require(context, declarations.WRITE)
@@ -112,7 +113,7 @@ async def _check_owner(
     if await session.scalar(statement) is None:
         check.fail(
             "ownerId",
-            _("is not an active user you may give opportunities to"),
+            _("is not an active user you may make the owner"),
             UserErrorCode.INVALID,
         )
 
@@ -191,7 +192,7 @@ async def create_opportunity(
     )
     check = Check()
     owner_id = values.get("owner_id") or caller.user_id
-    await _check_owner(session, context, check, owner_id)
+    await check_owner(session, context, check, owner_id)
     await _check_contact(session, check, values.get("contact_id"), customer.id)
     title = check.text("title", values.get("title"), max_length=200)
     code = check_currency(check, "currency", values.get("currency") or settings.load().currency)
@@ -204,8 +205,14 @@ async def create_opportunity(
         stage = await _target_stage(session, values["stage"], open_only=True)
     else:
         stage = next((s for s in await stages(session) if s.kind == OPEN and s.active), None)
-        assert stage is not None  # one OPEN stage always stays active
+        if stage is None:  # the pipeline keeps one; a damaged one is refused, not a 500
+            check.fail(
+                "stage",
+                _("no OPEN stage of the pipeline is active; ask a sales manager to activate one"),
+                UserErrorCode.BUSINESS_RULE,
+            )
     check.done()
+    assert stage is not None
     assert title is not None
     assert code is not None
     assert amount is not None
@@ -241,6 +248,23 @@ async def create_opportunity(
     return row
 
 
+async def _check_closed_figures(
+    session: AsyncSession, check: Check, row: Opportunity, changes: Mapping[str, Any], *new: Any
+) -> None:
+    """A won or lost opportunity keeps the amount, currency and expected close date it closed
+    with (``new``: those after the update); reopening it is the way to change them."""
+    stage = await session.get(Stage, row.stage_id)
+    if stage is None or stage.kind == OPEN:
+        return
+    message = _("the opportunity is {kind}; reopen it to change this", kind=stage.kind)
+    old = (row.amount, row.currency, row.expected_close_on)
+    for name, before, after in zip(
+        ("amount", "currency", "expectedCloseOn"), old, new, strict=True
+    ):
+        if after != before and not check.has_error(name):
+            check.fail(name, message, UserErrorCode.INVALID_TRANSITION)
+
+
 async def update_opportunity(
     session: AsyncSession,
     context: RequestContext,
@@ -248,7 +272,8 @@ async def update_opportunity(
     version: int,
     changes: Mapping[str, Any],
 ) -> Opportunity:
-    """Change the fields named in ``changes`` (attribute name -> new value); not the stage."""
+    """Change the fields named in ``changes`` (attribute name -> new value); not the stage,
+    nor the amount, currency or expected close date of a won or lost opportunity."""
     row = await writable_opportunity(session, context, opportunity_id)
     require_version(row, version)
     before = snapshot(row)
@@ -256,7 +281,7 @@ async def update_opportunity(
     if "owner_id" in changes:
         if changes["owner_id"] is None:
             check.fail("ownerId", _("is required"), UserErrorCode.REQUIRED)
-        await _check_owner(session, context, check, changes["owner_id"])
+        await check_owner(session, context, check, changes["owner_id"])
     if "contact_id" in changes:
         await _check_contact(session, check, changes["contact_id"], row.customer_id)
     title = row.title
@@ -270,6 +295,8 @@ async def update_opportunity(
         amount = check_amount(check, "amount", changes.get("amount", row.amount), code)
     if "probability" in changes:
         _check_probability(check, changes["probability"])
+    close_on = changes.get("expected_close_on", row.expected_close_on)
+    await _check_closed_figures(session, check, row, changes, amount, code, close_on)
     next_step = row.next_step
     if "next_step" in changes:
         next_step = check.text("nextStep", changes["next_step"], max_length=200, required=False)
@@ -359,16 +386,10 @@ async def move_opportunity(
                 UserErrorCode.REQUIRED,
             )
     else:
-        if lost_reason is not None:
-            check.fail(
-                "lostReason", _("is given only to move to {key}", key="LOST"), UserErrorCode.INVALID
-            )
-        if text is not None:
-            check.fail(
-                "lostReasonText",
-                _("is given only to move to {key}", key="LOST"),
-                UserErrorCode.INVALID,
-            )
+        for name, given in (("lostReason", lost_reason), ("lostReasonText", text)):
+            if given is not None:
+                message = _("is given only to move to {key}", key="LOST")
+                check.fail(name, message, UserErrorCode.INVALID)
     check.done()
     now = context.now()
     before = snapshot(row, current.key)

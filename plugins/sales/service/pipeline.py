@@ -56,6 +56,14 @@ async def stage_by_key(session: AsyncSession, key: str | None) -> Stage | None:
     return await session.scalar(select(Stage).where(Stage.key == cleaned))
 
 
+async def _lock_stages(session: AsyncSession) -> None:
+    """Lock every stage row (in id order, so two writers queue rather than deadlock): a
+    stage edit reads the others (the active OPEN ones, the positions), so concurrent edits
+    run one after the other instead of deactivating every OPEN stage or writing duplicate
+    positions."""
+    await session.execute(select(Stage.id).order_by(Stage.id).with_for_update())
+
+
 async def _open_stages(session: AsyncSession) -> list[Stage]:
     return [s for s in await stages(session) if s.kind == OPEN]
 
@@ -87,6 +95,7 @@ async def create_stage(
     position: int | None,
 ) -> Stage:
     require(context, declarations.MANAGE)
+    await _lock_stages(session)
     check = Check()
     cleaned_key = check.text("key", key, max_length=32)
     if cleaned_key is not None:
@@ -149,9 +158,10 @@ async def update_stage(
     changes: Mapping[str, Any],
 ) -> Stage:
     require(context, declarations.MANAGE)
+    await _lock_stages(session)
     stage = None
     if stage_id is not None:
-        stage = await session.scalar(select(Stage).where(Stage.id == stage_id).with_for_update())
+        stage = await session.scalar(select(Stage).where(Stage.id == stage_id))
     if stage is None:
         raise not_found("input.id", _("no sales stage with this id"))
     before = _snapshot(stage)
