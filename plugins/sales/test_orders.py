@@ -790,3 +790,20 @@ async def test_a_reference_of_an_unreachable_customer_is_not_confirmed(
         "order { id }",
     )
     assert argument == "input.customerId"
+
+
+async def test_a_representative_sells_only_in_the_name_of_whom_they_reach(admin: Api) -> None:
+    rep = await admin.user("east@example.com", [SALES_REPRESENTATIVE], team="East", lasting=True)
+    west = await admin.user("west@example.com", [SALES_REPRESENTATIVE], team="West", lasting=True)
+    customer = await create_customer(rep, "Rep's customer")
+    pen = await product(admin, "PEN", "1.00")
+
+    colleague = gid("User", west.user_id)
+    assert await refused(
+        rep, {"customerId": customer, "lines": [line(pen)], "ownerId": colleague}
+    ) == [("ownerId", "INVALID")]
+    own = await place(rep, customer, [line(pen)], ownerId=gid("User", rep.user_id))
+    assert own["owner"]["id"] == gid("User", rep.user_id)
+    # The administrator (ALL scope) may book an order to anyone active.
+    theirs = await place(admin, customer, [line(pen)], ownerId=colleague)
+    assert theirs["owner"]["id"] == colleague

@@ -22,8 +22,6 @@ from core.plugin_api import (
     RequestContext,
     argument_id,
     bad_argument,
-    forbidden,
-    require,
     translator,
 )
 from plugins.sales import declarations, models
@@ -55,18 +53,7 @@ OrderBy = Annotated[list[ContractOrder] | None, strawberry.argument(description=
 def require_contract_reader(context: RequestContext) -> None:
     """Refuse (FORBIDDEN) a caller holding neither ``sales:read`` nor
     ``sales:read_contracts``."""
-    caller = require(context)
-    if (
-        caller.scope(declarations.READ) is None
-        and caller.scope(declarations.READ_CONTRACTS) is None
-    ):
-        raise forbidden(
-            _(
-                "permission {permission!r} is required",
-                permission=declarations.READ_CONTRACTS,
-            ),
-            permission=declarations.READ_CONTRACTS,
-        )
+    declarations.require_reader(context, declarations.CONTRACTS)
 
 
 def contract_statement(info: Info, filter: ContractFilter | None) -> Select[Any]:

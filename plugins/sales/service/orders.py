@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.plugin_api import (
     Check,
     RequestContext,
-    User,
     UserErrorCode,
     UserErrors,
     actor_of,
@@ -36,6 +35,7 @@ from plugins.sales import declarations, models, webhooks
 from plugins.sales import settings as sales_settings
 from plugins.sales.money import MAX_AMOUNT, check_amount, check_currency, quantize
 from plugins.sales.service import purchases
+from plugins.sales.service.opportunities import check_owner
 
 _ = translator(__name__)
 
@@ -183,17 +183,6 @@ async def _check_lines(
     return built
 
 
-async def _check_owner(
-    session: AsyncSession, check: Check, owner_id: int | None, default: int | None
-) -> int | None:
-    if owner_id is None:
-        return default
-    found = await session.scalar(select(User.id).where(User.id == owner_id, User.is_active))
-    if found is None:
-        check.fail("ownerId", _("no active user has this id"), UserErrorCode.INVALID)
-    return owner_id
-
-
 async def place_order(
     session: AsyncSession,
     context: RequestContext,
@@ -218,7 +207,8 @@ async def place_order(
     when = ordered_at or now
     if when > now:
         check.fail("orderedAt", _("must not be in the future"), UserErrorCode.OUT_OF_RANGE)
-    owner = await _check_owner(session, check, owner_id, caller.user_id)
+    await check_owner(session, context, check, owner_id)
+    owner = owner_id if owner_id is not None else caller.user_id
     cleaned_source = check.text("source", source, max_length=32, required=False)
     ref = check.text("externalRef", external_ref, max_length=100, required=False)
     if ref is not None and cleaned_source is None and not check.has_error("source"):

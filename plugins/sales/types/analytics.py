@@ -20,7 +20,7 @@ RATE = "A fraction 0..1 rounded to 4 places."
 @strawberry.type(
     description="One stage of the sales funnel. An opportunity *reached* an OPEN stage when "
     "it ever entered that stage, a later OPEN stage (higher position, active or not) or the "
-    "WON stage; it reached WON when it ever entered WON. 'Entered' means its stage history "
+    "WON stage; it reached WON when it is WON now. 'Entered' means its stage history "
     "has a change into the stage, or the stage is its current one. An opportunity entered "
     "at a later stage counts as having passed the earlier ones; one that only went to LOST "
     "reached no stage."
