@@ -48,6 +48,15 @@ OPPORTUNITY_COLUMNS = [
     "closed_at",
     "created_at",
 ]
+TIME_COLUMNS = {"closed_at", "created_at", "ordered_at", "paid_at", "cancelled_at", "refunded_at"}
+"""Columns of date-times, given in the caller's zone, which their header names
+(``ordered_at (Asia/Shanghai)``), as the customers export does."""
+
+
+def header(columns: list[str], zone_name: str) -> list[str]:
+    return [f"{c} ({zone_name})" if c in TIME_COLUMNS else c for c in columns]
+
+
 ORDER_COLUMNS = [
     "number",
     "customer_number",
@@ -97,7 +106,7 @@ async def _opportunity_statement(
 
 async def opportunity_rows(context: RequestContext, statement: Any) -> AsyncIterator[list[Any]]:
     zone = context.zone
-    yield OPPORTUNITY_COLUMNS
+    yield header(OPPORTUNITY_COLUMNS, zone.key)
     async with context.db.read() as session:
         stages = {stage.id: stage for stage in (await session.scalars(select(models.Stage))).all()}
         result = await session.stream_scalars(statement.execution_options(yield_per=BATCH))
@@ -145,7 +154,7 @@ async def _order_statement(
 
 async def order_rows(context: RequestContext, statement: Any) -> AsyncIterator[list[Any]]:
     zone = context.zone
-    yield ORDER_COLUMNS
+    yield header(ORDER_COLUMNS, zone.key)
     async with context.db.read() as session:
         result = await session.stream_scalars(statement.execution_options(yield_per=BATCH))
         async for batch in result.partitions(BATCH):

@@ -11,7 +11,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from core.plugin_api import FINANCE, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
-from plugins.sales.exports import OPPORTUNITY_COLUMNS, ORDER_COLUMNS
+from plugins.sales.exports import OPPORTUNITY_COLUMNS, ORDER_COLUMNS, header
 from plugins.sales.test_orders import line, place, product
 from plugins.sales.testing import create_customer, gid, mutate_ok
 from schema.testkit import Api
@@ -51,7 +51,8 @@ async def test_opportunities_export_follows_the_lists_filter_and_order(admin: Ap
     )
 
     assert status == 200
-    assert rows[0] == OPPORTUNITY_COLUMNS
+    assert rows[0] == header(OPPORTUNITY_COLUMNS, "UTC")
+    assert "closed_at (UTC)" in rows[0]
     records = [dict(zip(OPPORTUNITY_COLUMNS, row, strict=True)) for row in rows[1:]]
     assert [r["number"] for r in records] == [second["number"], first["number"]]
     assert records[1]["title"] == "'=cmd|' /C calc'!A0"  # a formula stays text
@@ -71,7 +72,7 @@ async def test_orders_export_as_xlsx_with_lines(admin: Api) -> None:
     status, rows = await download(admin, "/export/orders.xlsx")
 
     assert status == 200
-    assert rows[0] == ORDER_COLUMNS
+    assert rows[0] == header(ORDER_COLUMNS, "UTC")
     record = dict(zip(ORDER_COLUMNS, rows[1], strict=True))
     assert record["number"] == order["number"]
     assert record["lines"] == "PEN x 2; INK x 1.5"

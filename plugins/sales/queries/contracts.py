@@ -30,6 +30,7 @@ from plugins.sales.loaders.contracts import (
     ContractCountByCustomerLoader,
     ContractsByCustomerLoader,
 )
+from plugins.sales.queries.lookup import by_id_or_key
 from plugins.sales.types.contracts import Contract
 
 _ = translator(__name__)
@@ -107,18 +108,14 @@ class ContractQuery:
         self, info: Info, id: relay.GlobalID | None = None, number: str | None = None
     ) -> Contract | None:
         require_contract_reader(info.context)
-        if (id is None) == (number is None):
-            raise bad_argument("id", _("give exactly one of id and number"))
-        if id is not None:
-            return await Contract.load(info, argument_id(id, "Contract", "id") or 0)
-        async with info.context.db.read() as session:
-            row = await session.scalar(
-                select(models.Contract).where(
-                    models.Contract.number == (number or "").strip().upper(),
-                    declarations.visible(info.context, declarations.CONTRACTS),
-                )
-            )
-        return Contract.from_model(row) if row else None
+        return await by_id_or_key(
+            info,
+            Contract,
+            id,
+            number,
+            column=models.Contract.number,
+            conditions=(declarations.visible(info.context, declarations.CONTRACTS),),
+        )
 
 
 async def customer_contracts(

@@ -35,6 +35,7 @@ from plugins.sales.loaders.opportunities import (
     OpportunitiesByCustomerLoader,
     OpportunityCountByCustomerLoader,
 )
+from plugins.sales.queries.lookup import by_id_or_key
 from plugins.sales.types.opportunities import Opportunity
 
 _ = translator(__name__)
@@ -135,18 +136,14 @@ class OpportunityQuery:
     async def opportunity(
         self, info: Info, id: relay.GlobalID | None = None, number: str | None = None
     ) -> Opportunity | None:
-        if (id is None) == (number is None):
-            raise bad_argument("id", _("give exactly one of id and number"))
-        if id is not None:
-            return await Opportunity.load(info, argument_id(id, "Opportunity", "id") or 0)
-        async with info.context.db.read() as session:
-            row = await session.scalar(
-                select(OPP).where(
-                    OPP.number == (number or "").strip().upper(),
-                    declarations.visible(info.context, declarations.OPPORTUNITIES),
-                )
-            )
-        return Opportunity.from_model(row) if row else None
+        return await by_id_or_key(
+            info,
+            Opportunity,
+            id,
+            number,
+            column=OPP.number,
+            conditions=(declarations.visible(info.context, declarations.OPPORTUNITIES),),
+        )
 
 
 # ----------------------------------------------------------------- fields on core's types

@@ -22,13 +22,13 @@ from core.plugin_api import (
     PageArgs,
     RequestContext,
     argument_id,
-    bad_argument,
     in_range,
     translator,
 )
 from plugins.sales import declarations, models
 from plugins.sales.inputs.orders import OrderFilter, OrderOrder, OrderOrderField
 from plugins.sales.loaders import orders as loaders
+from plugins.sales.queries.lookup import by_id_or_key
 from plugins.sales.service.orders import require_read
 from plugins.sales.tiers import ValueTier
 from plugins.sales.types.orders import Order, PurchaseSummary
@@ -104,18 +104,14 @@ class OrderQuery:
         self, info: Info, id: relay.GlobalID | None = None, number: str | None = None
     ) -> Order | None:
         require_read(info.context)
-        if (id is None) == (number is None):
-            raise bad_argument("id", _("give exactly one of id and number"))
-        if id is not None:
-            return await Order.load(info, argument_id(id, "Order", "id") or 0)
-        async with info.context.db.read() as session:
-            row = await session.scalar(
-                select(models.Order).where(
-                    models.Order.number == (number or "").strip().upper(),
-                    declarations.visible(info.context, declarations.ORDERS),
-                )
-            )
-        return Order.from_model(row) if row else None
+        return await by_id_or_key(
+            info,
+            Order,
+            id,
+            number,
+            column=models.Order.number,
+            conditions=(declarations.visible(info.context, declarations.ORDERS),),
+        )
 
 
 # ----------------------------------------------------------------- fields on core's Customer

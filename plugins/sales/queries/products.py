@@ -14,8 +14,6 @@ from core.plugin_api import (
     Info,
     ListOrder,
     PageArgs,
-    argument_id,
-    bad_argument,
     like_pattern,
     requires,
     search_text,
@@ -23,6 +21,7 @@ from core.plugin_api import (
 )
 from plugins.sales import declarations, models
 from plugins.sales.inputs.products import ProductFilter, ProductOrder, ProductOrderField
+from plugins.sales.queries.lookup import by_id_or_key
 from plugins.sales.types.products import Product
 
 _ = translator(__name__)
@@ -93,12 +92,4 @@ class ProductQuery:
     async def product(
         self, info: Info, id: relay.GlobalID | None = None, sku: str | None = None
     ) -> Product | None:
-        if (id is None) == (sku is None):
-            raise bad_argument("id", _("give exactly one of id and sku"))
-        if id is not None:
-            return await Product.load(info, argument_id(id, "Product", "id") or 0)
-        async with info.context.db.read() as session:
-            row = await session.scalar(
-                select(models.Product).where(models.Product.sku == (sku or "").strip().upper())
-            )
-        return Product.from_model(row) if row else None
+        return await by_id_or_key(info, Product, id, sku, column=models.Product.sku, key_name="sku")

@@ -31,6 +31,7 @@ from core.plugin_api import (
     translator,
     writable_customer,
 )
+from core.plugin_api import Customer as CustomerRow
 from plugins.sales import declarations, models, webhooks
 from plugins.sales import settings as sales_settings
 from plugins.sales.money import MAX_AMOUNT, check_amount, check_currency, quantize
@@ -289,18 +290,24 @@ def _duplicate(source: str) -> str:
 async def writable_order(
     session: AsyncSession, context: RequestContext, order_id: int | None
 ) -> models.Order:
-    """The order, locked, if the caller may change it; NOT_FOUND naming ``input.id``."""
+    """The order, locked, if the caller may change it; NOT_FOUND naming ``input.id``.
+
+    Its customer is locked first, then the order: the order in which placing an order, a
+    merge and the value tier take their locks, so that two of them never wait on each other.
+    """
     require(context, declarations.WRITE)
     order = None
     if order_id is not None:
-        order = await session.scalar(
-            select(models.Order)
-            .where(
-                models.Order.id == order_id,
-                declarations.visible(context, declarations.ORDERS, declarations.WRITE),
-            )
-            .with_for_update()
+        reachable = (
+            models.Order.id == order_id,
+            declarations.visible(context, declarations.ORDERS, declarations.WRITE),
         )
+        customer_id = await session.scalar(select(models.Order.customer_id).where(*reachable))
+        if customer_id is not None:
+            await session.execute(
+                select(CustomerRow.id).where(CustomerRow.id == customer_id).with_for_update()
+            )
+            order = await session.scalar(select(models.Order).where(*reachable).with_for_update())
     if order is None:
         raise not_found("input.id", _("no order with this id that you may change"))
     return order
