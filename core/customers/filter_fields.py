@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.types.scalar import DEFAULT_SCALAR_REGISTRY
-from strawberry.types.arguments import convert_argument
+from strawberry.types.arguments import InputContext, convert_argument
 from strawberry.types.base import StrawberryOptional, StrawberryType, get_object_definition
 from strawberry.types.field import StrawberryField
 from strawberry.utils.str_converters import to_camel_case
@@ -141,3 +141,27 @@ def filter_conditions(
             message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
             raise bad_argument(f"filter.{name}", message) from None
     return conditions
+
+
+def _filter_from_input(
+    cls: type[CustomerFilter], value: Mapping[str, Any], context: InputContext
+) -> CustomerFilter:
+    """A :class:`CustomerFilter` from its GraphQL input value: core's fields converted as
+    Strawberry would, the fields modules added kept aside in ``plugin_values`` (the class
+    has none of them: each schema adds its own)."""
+    definition = get_object_definition(cls, strict=True)
+    own: dict[str, Any] = {}
+    names = set()
+    for field in definition.fields:
+        name = context.config.name_converter.from_field(field)
+        names.add(name)
+        if name in value:
+            own[field.python_name] = context.convert(
+                value[name], field.resolve_type(type_definition=definition), name
+            )
+    return cls(**own, plugin_values={k: v for k, v in value.items() if k not in names})
+
+
+# Installed beside the code that applies the values: every schema with the customers list
+# imports this module through core.customers.queries.
+get_object_definition(CustomerFilter, strict=True).from_input = _filter_from_input

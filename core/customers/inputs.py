@@ -6,14 +6,11 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
-from collections.abc import Mapping
 from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types.arguments import InputContext
-from strawberry.types.base import get_object_definition
 
 from core.ordering import OrderDirection
 from core.text_encoding import ImportEncoding
@@ -322,28 +319,6 @@ class CustomerFilter:
     """The fields modules add (``crm_customer_filter_fields``) the client set, by GraphQL
     name, as GraphQL coerced them (:mod:`core.customers.filter_fields` converts and applies
     them)."""
-
-
-def _filter_from_input(
-    cls: type[CustomerFilter], value: Mapping[str, Any], context: InputContext
-) -> CustomerFilter:
-    """A :class:`CustomerFilter` from its GraphQL input value: core's fields converted as
-    Strawberry would, the fields modules added kept aside in ``plugin_values`` (the class
-    has none of them: each schema adds its own)."""
-    definition = get_object_definition(cls, strict=True)
-    own: dict[str, Any] = {}
-    names = set()
-    for field in definition.fields:
-        name = context.config.name_converter.from_field(field)
-        names.add(name)
-        if name in value:
-            own[field.python_name] = context.convert(
-                value[name], field.resolve_type(type_definition=definition), name
-            )
-    return cls(**own, plugin_values={k: v for k, v in value.items() if k not in names})
-
-
-get_object_definition(CustomerFilter, strict=True).from_input = _filter_from_input
 
 
 @strawberry.enum(
