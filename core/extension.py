@@ -41,13 +41,16 @@ class Migrations:
 class TypeFields:
     """Fields a module adds to a GraphQL object type it does not own.
 
-    :param target: the Strawberry type to extend (for example core's ``System``).
+    :param target: the Strawberry type to extend (for example core's ``System``), or the
+        GraphQL name of a type another plugin owns (``"Ticket"``), which a plugin cannot
+        import: the fields are added when the schema has a type of that name, and nothing
+        happens when it has none (that plugin is disabled).
     :param fields: Python field name -> ``strawberry.field(resolver=...)``. The resolver gets
         the parent object as its ``root`` argument. The GraphQL name is the camelCase of the
         key. A name another module (or the type itself) already has stops startup.
     """
 
-    target: type[Any]
+    target: type[Any] | str
     fields: Mapping[str, Any]
 
 

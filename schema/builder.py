@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pluggy
@@ -58,7 +58,7 @@ class CRMSchema(strawberry.Schema):
     def __init__(
         self,
         *args: Any,
-        extra_fields: dict[type[Any], list[StrawberryField]] | None = None,
+        extra_fields: dict[type[Any] | str, list[StrawberryField]] | None = None,
         **kwargs: Any,
     ) -> None:
         # Must exist before the parent constructor converts the types.
@@ -67,10 +67,32 @@ class CRMSchema(strawberry.Schema):
         self.plain_resolvers = _direct_resolvers(self)
 
     def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
-        extra = self._extra_fields.get(type_definition.origin)
+        extra = [
+            *self._extra_fields.get(type_definition.origin, ()),
+            *self._named_fields(type_definition),
+        ]
         if not extra:
             return type_definition.fields
         return [*type_definition.fields, *extra]
+
+    def _named_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        """Fields added to a type by its GraphQL name (a type another plugin owns)."""
+        named = self._extra_fields.get(type_definition.name)
+        if not named:
+            return []
+        own = {_graphql_name(self.config, field) for field in type_definition.fields}
+        fields = []
+        for field in named:
+            name = _graphql_name(self.config, field)
+            if name in own:
+                raise SchemaConflictError(
+                    f"{type_definition.name}.{name} is the type's own field; a module "
+                    "cannot add it again"
+                )
+            added = copy.copy(field)
+            added.origin = type_definition.origin
+            fields.append(added)
+        return fields
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -180,12 +202,15 @@ def _compose_type_fields(
     parts: Iterable[tuple[str, Sequence[TypeFields]]],
     config: StrawberryConfig,
     type_owners: dict[type[Any], str],
-) -> dict[type[Any], list[StrawberryField]]:
-    extra: dict[type[Any], list[StrawberryField]] = {}
-    owners: dict[tuple[type[Any], str], str] = {}
+) -> dict[type[Any] | str, list[StrawberryField]]:
+    extra: dict[type[Any] | str, list[StrawberryField]] = {}
+    owners: dict[tuple[type[Any] | str, str], str] = {}
     for plugin, added_fields in parts:
         for contribution in added_fields:
             target = contribution.target
+            if isinstance(target, str):
+                _compose_named(plugin, target, contribution.fields, config, extra, owners)
+                continue
             if not has_object_definition(target):
                 raise SchemaConflictError(
                     f"{plugin}: cannot add fields to {target!r}, which is not a GraphQL type"
@@ -214,6 +239,32 @@ def _compose_type_fields(
                 owners[key] = plugin
                 extra.setdefault(target, []).append(added)
     return extra
+
+
+def _compose_named(
+    plugin: str,
+    target: str,
+    fields: Mapping[str, Any],
+    config: StrawberryConfig,
+    extra: dict[type[Any] | str, list[StrawberryField]],
+    owners: dict[tuple[type[Any] | str, str], str],
+) -> None:
+    """Fields for the type named ``target``, added when the schema holds such a type (the
+    type's own fields are checked then, in :meth:`CRMSchema.get_fields`)."""
+    for python_name, field in fields.items():
+        if not isinstance(field, StrawberryField) or field.base_resolver is None:
+            raise SchemaConflictError(
+                f"{plugin}: {target}.{python_name} must be strawberry.field(resolver=...)"
+            )
+        added = copy.copy(field)
+        added.python_name = python_name
+        key = (target, _graphql_name(config, added))
+        if key in owners:
+            raise SchemaConflictError(
+                f"{target}.{key[1]} is contributed by both {owners[key]!r} and {plugin!r}"
+            )
+        owners[key] = plugin
+        extra.setdefault(target, []).append(added)
 
 
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
@@ -275,6 +326,10 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
             config=config,
             extra_fields=extra,
         )
+    except TypeError as exc:  # graphql-core wraps what get_fields raised
+        if isinstance(exc.__cause__, SchemaConflictError):
+            raise exc.__cause__ from None
+        raise
     except DuplicatedTypeName as exc:
         raise SchemaConflictError(
             f"two modules define a GraphQL type of the same name: {exc}"

@@ -173,6 +173,52 @@ def test_field_clashing_with_a_plugin_type_names_that_plugin(settings: Settings)
         _build(settings, fixture=fixture_plugin.plugin, shadow=shadow)
 
 
+def _widget_note(root: Any) -> str:
+    return f"note on {root.name}"
+
+
+def test_a_field_added_by_type_name_reaches_a_type_of_another_plugin(settings: Settings) -> None:
+    """A plugin names a type it cannot import (another plugin's ``Widget``): the field is
+    there while that plugin is enabled, and nothing is added when it is not."""
+    by_name = _plugin(
+        crm_graphql_type_fields=lambda: [
+            TypeFields(target="Widget", fields={"note": strawberry.field(resolver=_widget_note)})
+        ]
+    )
+
+    with_widget = _build(settings, fixture=fixture_plugin.plugin, by_name=by_name).as_str()
+    without = _build(settings, by_name=by_name).as_str()
+
+    widget = with_widget.split("type Widget", 1)[1].split("}", 1)[0]
+    assert "note: String!" in widget
+    assert "note: String!" not in without and "Widget" not in without
+
+
+def test_a_field_added_by_type_name_may_not_shadow_the_types_own(settings: Settings) -> None:
+    shadow = _plugin(
+        crm_graphql_type_fields=lambda: [
+            TypeFields(target="Widget", fields={"name": strawberry.field(resolver=_widget_note)})
+        ]
+    )
+
+    with pytest.raises(SchemaConflictError, match=r"Widget\.name is the type's own field"):
+        _build(settings, fixture=fixture_plugin.plugin, shadow=shadow)
+
+
+def test_two_plugins_adding_one_field_by_type_name_conflict(settings: Settings) -> None:
+    def extra() -> list[TypeFields]:
+        return [
+            TypeFields(target="Widget", fields={"note": strawberry.field(resolver=_widget_note)})
+        ]
+
+    with pytest.raises(SchemaConflictError, match=r"Widget\.note .* 'one' and 'two'"):
+        _build(
+            settings,
+            one=_plugin(crm_graphql_type_fields=extra),
+            two=_plugin(crm_graphql_type_fields=extra),
+        )
+
+
 @strawberry.type(name="System")
 class OtherSystem:
     size: int

@@ -1,0 +1,11 @@
+"""Demo data: survey invitations and responses spread over months, handlers and customers."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.plugin_api import Settings
+
+
+async def load(session: AsyncSession, size: int, settings: Settings) -> None:
+    return None

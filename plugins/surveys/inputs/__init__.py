@@ -1,0 +1,1 @@
+"""The surveys plugin's GraphQL inputs, one module per aggregate."""

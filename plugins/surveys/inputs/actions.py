@@ -1,0 +1,3 @@
+"""Inputs: actions."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Inputs: analysis."""
+
+from __future__ import annotations

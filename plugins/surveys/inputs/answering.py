@@ -1,0 +1,3 @@
+"""Inputs: answering."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Inputs: invitations."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Inputs: schedules."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Inputs: templates."""
+
+from __future__ import annotations
