@@ -32,7 +32,9 @@ CUSTOMERS = "query($first: Int) { customers(first: $first) { edges { node { id }
 # --- catalogs -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("package", ["core", "plugins.tickets", "plugins.sales", "schema"])
+@pytest.mark.parametrize(
+    "package", ["core", "plugins.tickets", "plugins.sales", "plugins.surveys", "schema"]
+)
 def test_every_message_has_a_chinese_translation(package: str) -> None:
     assert_catalog_complete(package)
 

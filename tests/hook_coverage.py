@@ -19,9 +19,16 @@ import pytest
 from core import hookspecs
 from core.customers import hookspecs as customer_hookspecs
 from plugins.sales import hookspecs as sales_hookspecs
+from plugins.surveys import hookspecs as survey_hookspecs
 from plugins.tickets import hookspecs as ticket_hookspecs
 
-DECLARING_MODULES = (hookspecs, customer_hookspecs, ticket_hookspecs, sales_hookspecs)
+DECLARING_MODULES = (
+    hookspecs,
+    customer_hookspecs,
+    ticket_hookspecs,
+    sales_hookspecs,
+    survey_hookspecs,
+)
 
 # Hooks allowed to go uncalled. Keep it empty; an entry needs a comment saying why the hook
 # cannot be called by a test and where it is covered instead.

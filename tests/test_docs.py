@@ -19,8 +19,9 @@ from core.catalog import BUILTIN_ROLES, Catalog, catalog_for
 from core.config import ENV_PREFIX, Settings
 from core.extension import Scope
 from core.identity.demo import DEMO_PASSWORD, demo_users
-from plugins import sales, tickets
+from plugins import sales, surveys, tickets
 from plugins.sales.settings import SalesSettings
+from plugins.surveys.settings import SurveySettings
 from plugins.tickets.settings import TicketSettings
 from schema.modules import build_plugin_manager
 
@@ -29,9 +30,13 @@ SECURITY = ROOT / "docs" / "security.md"
 README = ROOT / "README.md"
 CORE_SOURCES = [ROOT / "core", ROOT / "schema"]
 TICKETS_SOURCES = [ROOT / "plugins" / "tickets"]
-PLUGINS = {"tickets": tickets.plugin, "sales": sales.plugin}
-PLUGIN_SETTINGS: dict[str, type[BaseSettings]] = {"tickets": TicketSettings, "sales": SalesSettings}
-PERMISSION_COUNTS = {"tickets": 4, "sales": 5}
+PLUGINS = {"tickets": tickets.plugin, "sales": sales.plugin, "surveys": surveys.plugin}
+PLUGIN_SETTINGS: dict[str, type[BaseSettings]] = {
+    "tickets": TicketSettings,
+    "sales": SalesSettings,
+    "surveys": SurveySettings,
+}
+PERMISSION_COUNTS = {"tickets": 4, "sales": 5, "surveys": 2}
 NO_GRANT = "—"
 
 

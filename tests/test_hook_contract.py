@@ -23,6 +23,7 @@ from typing import Any
 from core import hookspecs
 from core.customers import hookspecs as customer_hookspecs
 from plugins.sales import hookspecs as sales_hookspecs
+from plugins.surveys import hookspecs as survey_hookspecs
 from plugins.tickets import hookspecs as ticket_hookspecs
 from schema.modules import build_plugin_manager
 
@@ -221,11 +222,16 @@ def test_no_documented_hook_is_unknown() -> None:
 
 
 def test_the_built_in_plugins_hooks_are_documented_with_their_exact_signatures() -> None:
-    specs = {**specs_of(ticket_hookspecs), **specs_of(sales_hookspecs)}
+    specs = {
+        **specs_of(ticket_hookspecs),
+        **specs_of(sales_hookspecs),
+        **specs_of(survey_hookspecs),
+    }
     documented = documented_plugin_hooks()
 
     assert specs_of(ticket_hookspecs), "no hook specifications in plugins/tickets/hookspecs.py"
     assert specs_of(sales_hookspecs), "no hook specifications in plugins/sales/hookspecs.py"
+    assert specs_of(survey_hookspecs), "no hook specifications in plugins/surveys/hookspecs.py"
     assert {name: documented.get(name) for name in specs} == {
         name: (documented_signature(function), PLUGIN_HOOKS_SECTION)
         for name, function in specs.items()
@@ -278,7 +284,12 @@ def kind_problems(hook: DocumentedHook, function: Callable[..., Any]) -> list[st
 
 
 def test_every_hook_says_what_kind_of_hook_it_is() -> None:
-    specs = {**core_hookspecs(), **specs_of(ticket_hookspecs), **specs_of(sales_hookspecs)}
+    specs = {
+        **core_hookspecs(),
+        **specs_of(ticket_hookspecs),
+        **specs_of(sales_hookspecs),
+        **specs_of(survey_hookspecs),
+    }
     problems = [
         problem
         for hook in guide_hooks()

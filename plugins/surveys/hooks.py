@@ -23,6 +23,7 @@ from core.plugin_api import (
     CustomerNode,
     Grant,
     Migrations,
+    NotificationKind,
     PeriodicJob,
     Permission,
     RequestContext,
@@ -36,7 +37,7 @@ from plugins.surveys.mutations import SurveysMutation
 from plugins.surveys.queries import SurveysQuery
 from plugins.surveys.queries import analysis as analysis_queries
 from plugins.surveys.queries import invitations as invitation_queries
-from plugins.surveys.service import customers, invitations, schedules
+from plugins.surveys.service import actions, customers, invitations, schedules
 from plugins.surveys.types import NODE_TYPES
 
 
@@ -72,6 +73,11 @@ def crm_access_policies() -> Sequence[AccessPolicy]:
 @hookimpl
 def crm_webhook_event_types() -> Mapping[str, str]:
     return webhooks.EVENT_TYPES
+
+
+@hookimpl
+def crm_notification_kinds() -> Mapping[str, NotificationKind]:
+    return actions.KINDS
 
 
 @hookimpl

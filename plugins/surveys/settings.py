@@ -33,8 +33,7 @@ class SurveySettings(BaseSettings):
     )
     on_resolved: bool = Field(
         default=True,
-        description="Send the ticket template's survey to the customer when a ticket is "
-        "resolved.",
+        description="Send the ticket template's survey to the customer when a ticket is resolved.",
     )
     rate_limit: int = Field(
         default=30,

@@ -46,7 +46,7 @@ from plugins.tickets.queries import (
     customer_tickets,
     user_assigned_tickets,
 )
-from plugins.tickets.service import notices
+from plugins.tickets.service import notices, surveys
 from plugins.tickets.types import Ticket
 
 _ = translator(__name__)
@@ -240,3 +240,11 @@ def crm_periodic_jobs() -> Sequence[PeriodicJob]:
 @hookimpl
 async def crm_demo_data(session: AsyncSession, size: int, settings: Settings) -> None:
     await demo.load(session, size)
+
+
+@hookimpl(optionalhook=True)
+async def crm_survey_response_submitted(
+    session: AsyncSession, response: Any, context: RequestContext | None
+) -> None:
+    """The customer answered a ticket's satisfaction survey: close or reopen it."""
+    await surveys.survey_answered(session, response, context)

@@ -1,8 +1,288 @@
-"""GraphQL types: invitations."""
+"""GraphQL types of invitations and responses: SurveyInvitation, SurveyResponse and its
+SurveyAnswer rows, and the payload of sendSurvey."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Self
 
-NODES: list[type[Any]] = []
+import strawberry
+from strawberry import relay
+
+from core.plugin_api import ContactNode as Contact
+from core.plugin_api import CustomerNode as Customer
+from core.plugin_api import Info, ModelNode, UserError, UserSummary
+from plugins.surveys import models
+from plugins.surveys.inputs.invitations import (
+    SurveyInvitationStatus,
+    SurveySkipReason,
+    SurveySubjectKind,
+)
+from plugins.surveys.inputs.templates import SurveyQuestionKind
+from plugins.surveys.loaders.invitations import (
+    AnswersLoader,
+    InvitationByIdLoader,
+    ResponseByIdLoader,
+    ResponseByInvitationLoader,
+)
+from plugins.surveys.loaders.templates import TemplateVersionByIdLoader
+from plugins.surveys.questions import Question
+from plugins.surveys.types.templates import SurveyQuestion, SurveyTemplate, SurveyTemplateVersion
+
+
+@strawberry.type(description="What a survey follows.")
+class SurveySubject:
+    kind: SurveySubjectKind
+    id: strawberry.ID | None = strawberry.field(
+        description="The ticket's global id (TICKET; the tickets plugin may be disabled)."
+    )
+    number: str | None = strawberry.field(description="The ticket's number (TICKET).")
+    type: str | None = strawberry.field(description="The ticket's type (TICKET).")
+
+    @classmethod
+    def of(cls, kind: str, subject_id: int | None, number: str | None, type: str | None) -> Self:
+        gid = None
+        if kind == "TICKET" and subject_id is not None:
+            gid = strawberry.ID(relay.to_base64("Ticket", subject_id))
+        return cls(kind=SurveySubjectKind(kind), id=gid, number=number, type=type)
+
+
+@strawberry.type(description="One answer of a response.")
+class SurveyAnswer:
+    question_key: str
+    kind: SurveyQuestionKind
+    dimension: str | None
+    score: int | None = strawberry.field(description="RATING (1-5) and NPS (0-10).")
+    yes: bool | None = strawberry.field(description="YES_NO.")
+    choice: str | None = strawberry.field(description="CHOICE: the key of the choice.")
+    text: str | None = strawberry.field(description="TEXT.")
+    template_version_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.SurveyAnswer, template_version_id: int) -> Self:
+        return cls(
+            question_key=row.question_key,
+            kind=SurveyQuestionKind(row.kind),
+            dimension=row.dimension,
+            score=row.score,
+            yes=row.yes,
+            choice=row.choice,
+            text=row.text,
+            template_version_id=template_version_id,
+        )
+
+    async def _question(self, info: Info) -> SurveyQuestion | None:
+        version = await info.context.loader(TemplateVersionByIdLoader).load(
+            self.template_version_id
+        )
+        for item in version.questions if version is not None else []:
+            if item.get("key") == self.question_key:
+                return SurveyQuestion.of(Question.of(item))
+        return None
+
+    @strawberry.field(description="The question answered, as the response's version asked it.")
+    async def question(self, info: Info) -> SurveyQuestion | None:
+        return await self._question(info)
+
+    @strawberry.field(
+        description="The question's text in the request's language; null if the version "
+        "no longer has it or is hidden from you."
+    )
+    async def question_text(self, info: Info) -> str | None:
+        question = await self._question(info)
+        if question is None:
+            return None
+        return question.text_zh if str(info.context.locale).startswith("zh") else question.text_en
+
+
+@strawberry.type(description="The answers one contact gave to one invitation.")
+class SurveyResponse(ModelNode[models.SurveyResponse]):
+    by_id_loader = ResponseByIdLoader
+    id: relay.NodeID[int]
+    submitted_at: dt.datetime
+    satisfied: bool | None = strawberry.field(
+        description="The answer to the SATISFIED yes/no question, if the survey has one."
+    )
+    nps: int | None = strawberry.field(description="The NPS answer (0-10), if any.")
+    comment: str | None = strawberry.field(description="The text answers, joined.")
+    low_scored: bool = strawberry.field(
+        description="Not satisfied, a rating of 1 or 2, or an NPS of 0-6."
+    )
+    locale: str
+    invitation_id: strawberry.Private[int]
+    template_id: strawberry.Private[int]
+    template_version_id: strawberry.Private[int]
+    customer_id: strawberry.Private[int]
+    contact_id: strawberry.Private[int | None]
+    handler_id: strawberry.Private[int | None]
+    subject_kind: strawberry.Private[str]
+    subject_id: strawberry.Private[int | None]
+    subject_type: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, row: models.SurveyResponse) -> Self:
+        return cls(
+            id=row.id,
+            submitted_at=row.submitted_at,
+            satisfied=row.satisfied,
+            nps=row.nps,
+            comment=row.comment,
+            low_scored=row.low_scored,
+            locale=row.locale,
+            invitation_id=row.invitation_id,
+            template_id=row.template_id,
+            template_version_id=row.template_version_id,
+            customer_id=row.customer_id,
+            contact_id=row.contact_id,
+            handler_id=row.handler_id,
+            subject_kind=row.subject_kind,
+            subject_id=row.subject_id,
+            subject_type=row.subject_type,
+        )
+
+    @strawberry.field
+    async def answers(self, info: Info) -> list[SurveyAnswer]:
+        rows = await info.context.loader(AnswersLoader).load(self.id)
+        return [SurveyAnswer.from_model(row, self.template_version_id) for row in rows]
+
+    @strawberry.field(description="null when the customer is hidden from you.")
+    async def customer(self, info: Info) -> Customer | None:
+        return await Customer.load(info, self.customer_id)
+
+    @strawberry.field
+    async def contact(self, info: Info) -> Contact | None:
+        return await Contact.load(info, self.contact_id)
+
+    @strawberry.field(description="Who handled the ticket the survey followed.")
+    async def handler(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.handler_id)
+
+    @strawberry.field
+    async def template(self, info: Info) -> SurveyTemplate | None:
+        return await SurveyTemplate.load(info, self.template_id)
+
+    @strawberry.field(description="The version of the template answered.")
+    async def template_version(self, info: Info) -> SurveyTemplateVersion | None:
+        return await SurveyTemplateVersion.load(info, self.template_version_id)
+
+    @strawberry.field
+    async def invitation(self, info: Info) -> SurveyInvitation | None:
+        return await SurveyInvitation.load(info, self.invitation_id)
+
+    @strawberry.field
+    async def subject(self, info: Info) -> SurveySubject:
+        invitation = await info.context.loader(InvitationByIdLoader).load(self.invitation_id)
+        number = invitation.subject_number if invitation is not None else None
+        return SurveySubject.of(self.subject_kind, self.subject_id, number, self.subject_type)
+
+
+@strawberry.type(
+    description="One contact asked one survey: SENT (a link went out), SKIPPED (with the "
+    "reason) or ANSWERED."
+)
+class SurveyInvitation(ModelNode[models.SurveyInvitation]):
+    by_id_loader = InvitationByIdLoader
+    id: relay.NodeID[int]
+    status: SurveyInvitationStatus
+    skip_reason: SurveySkipReason | None
+    email: str | None = strawberry.field(description="The address the link went to.")
+    locale: str
+    sent_at: dt.datetime | None
+    expires_at: dt.datetime | None = strawberry.field(description="When the link stops working.")
+    answered_at: dt.datetime | None
+    created_at: dt.datetime
+    template_id: strawberry.Private[int]
+    template_version_id: strawberry.Private[int]
+    customer_id: strawberry.Private[int]
+    contact_id: strawberry.Private[int | None]
+    handler_id: strawberry.Private[int | None]
+    created_by_id: strawberry.Private[int | None]
+    subject_kind: strawberry.Private[str]
+    subject_id: strawberry.Private[int | None]
+    subject_number: strawberry.Private[str | None]
+    subject_type: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, row: models.SurveyInvitation) -> Self:
+        return cls(
+            id=row.id,
+            status=SurveyInvitationStatus(row.status),
+            skip_reason=SurveySkipReason(row.skip_reason) if row.skip_reason else None,
+            email=row.email,
+            locale=row.locale,
+            sent_at=row.sent_at,
+            expires_at=row.expires_at,
+            answered_at=row.answered_at,
+            created_at=row.created_at,
+            template_id=row.template_id,
+            template_version_id=row.template_version_id,
+            customer_id=row.customer_id,
+            contact_id=row.contact_id,
+            handler_id=row.handler_id,
+            created_by_id=row.created_by_id,
+            subject_kind=row.subject_kind,
+            subject_id=row.subject_id,
+            subject_number=row.subject_number,
+            subject_type=row.subject_type,
+        )
+
+    @strawberry.field
+    def subject(self) -> SurveySubject:
+        return SurveySubject.of(
+            self.subject_kind, self.subject_id, self.subject_number, self.subject_type
+        )
+
+    @strawberry.field(description="true: SENT and its link no longer works (past expiresAt).")
+    def expired(self, info: Info) -> bool:
+        return (
+            self.status is SurveyInvitationStatus.SENT
+            and self.expires_at is not None
+            and self.expires_at <= info.context.now()
+        )
+
+    @strawberry.field(description="null when the customer is hidden from you.")
+    async def customer(self, info: Info) -> Customer | None:
+        return await Customer.load(info, self.customer_id)
+
+    @strawberry.field(description="The contact asked; null when there was none.")
+    async def contact(self, info: Info) -> Contact | None:
+        return await Contact.load(info, self.contact_id)
+
+    @strawberry.field
+    async def template(self, info: Info) -> SurveyTemplate | None:
+        return await SurveyTemplate.load(info, self.template_id)
+
+    @strawberry.field(description="The version of the template asked.")
+    async def template_version(self, info: Info) -> SurveyTemplateVersion | None:
+        return await SurveyTemplateVersion.load(info, self.template_version_id)
+
+    @strawberry.field(description="Who handled the ticket the survey follows.")
+    async def handler(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.handler_id)
+
+    @strawberry.field(description="Who sent it by hand (sendSurvey); null otherwise.")
+    async def created_by(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.created_by_id)
+
+    @strawberry.field(description="The answers; null until answered.")
+    async def response(self, info: Info) -> SurveyResponse | None:
+        row = await info.context.loader(ResponseByInvitationLoader).load(self.id)
+        return SurveyResponse.from_model(row) if row is not None else None
+
+
+@strawberry.type
+class SendSurveyPayload:
+    invitations: list[SurveyInvitation] = strawberry.field(
+        description="One per contact asked, the skipped ones with their skipReason."
+    )
+    errors: list[UserError]
+
+    @classmethod
+    def of(cls, rows: list[models.SurveyInvitation] | None, errors: list[UserError]) -> Self:
+        return cls(
+            invitations=[SurveyInvitation.from_model(row) for row in rows or []], errors=errors
+        )
+
+
+NODES: list[type[Any]] = [SurveyInvitation, SurveyResponse]
 """Node types of this module (for ``node(id:)``)."""

@@ -37,6 +37,7 @@ BATCH = 200
 """Tickets the SLA watch marks and tells about in one transaction."""
 SLA_AT_RISK = "ticket.sla_at_risk"
 SLA_BREACHED = "ticket.sla_breached"
+SURVEY_ANSWERED = "ticket.survey_answered"
 
 KINDS: Mapping[str, NotificationKind] = {
     ASSIGNED: NotificationKind(_("A ticket was assigned to you"), email=True),
@@ -44,6 +45,9 @@ KINDS: Mapping[str, NotificationKind] = {
     ESCALATED: NotificationKind(_("A ticket of yours was escalated"), email=True),
     SLA_AT_RISK: NotificationKind(_("A ticket's SLA is about to be missed"), email=True),
     SLA_BREACHED: NotificationKind(_("A ticket's SLA was missed"), email=True),
+    SURVEY_ANSWERED: NotificationKind(
+        _("The customer answered the satisfaction survey of a ticket of yours"), email=True
+    ),
 }
 
 
