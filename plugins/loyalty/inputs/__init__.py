@@ -1,0 +1,1 @@
+"""The loyalty plugin's GraphQL inputs, one module per aggregate."""

@@ -1,0 +1,3 @@
+"""Inputs: accounts."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Inputs: programme."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Inputs: rewards."""
+
+from __future__ import annotations
