@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
-from core.plugin_api import NotificationKind
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.plugin_api import NotificationKind, RequestContext
+from plugins.loyalty.models import Account
 
 KINDS: dict[str, NotificationKind] = {}
+
+
+async def recompute(
+    session: AsyncSession, account: Account, now: dt.datetime, context: RequestContext | None
+) -> None:
+    return None
