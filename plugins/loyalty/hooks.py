@@ -16,6 +16,7 @@ from typing import Any
 import pluggy
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import BaseRoute
 
 from core.plugin_api import (
     AccessPolicy,
@@ -32,7 +33,7 @@ from core.plugin_api import (
     TypeFields,
     hookimpl,
 )
-from plugins.loyalty import commands, declarations, demo, hookspecs, webhooks
+from plugins.loyalty import commands, declarations, demo, exports, hookspecs, webhooks
 from plugins.loyalty.mutations import LoyaltyMutation
 from plugins.loyalty.queries import LoyaltyQuery
 from plugins.loyalty.queries import accounts as account_queries
@@ -102,6 +103,11 @@ def crm_graphql_types() -> Sequence[type[Any]]:
 @hookimpl
 def crm_graphql_type_fields() -> Sequence[TypeFields]:
     return [TypeFields(target=CustomerNode, fields=account_queries.CUSTOMER_FIELDS)]
+
+
+@hookimpl
+def crm_http_routes() -> Sequence[BaseRoute]:
+    return [exports.ROUTE]
 
 
 @hookimpl

@@ -34,6 +34,7 @@ class Programme(Base):
     """The programme's settings: one row (id 1), seeded by the migration."""
 
     __tablename__ = "loyalty_programme"
+    __table_args__ = {"info": {"seeded": True}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     earn_rates: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -62,6 +63,7 @@ class Programme(Base):
 
 class Tier(Base):
     __tablename__ = "loyalty_tiers"
+    __table_args__ = {"info": {"seeded": True}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(32), unique=True)

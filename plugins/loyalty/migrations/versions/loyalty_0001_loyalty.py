@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_loyalty_programme")),
+        info={"seeded": True},
     )
     op.create_table(
         "loyalty_rewards",
@@ -79,6 +80,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_loyalty_tiers")),
         sa.UniqueConstraint("key", name=op.f("uq_loyalty_tiers_key")),
+        info={"seeded": True},
     )
     op.create_table(
         "loyalty_accounts",
