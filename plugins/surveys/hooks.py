@@ -37,7 +37,7 @@ from plugins.surveys.mutations import SurveysMutation
 from plugins.surveys.queries import SurveysQuery
 from plugins.surveys.queries import analysis as analysis_queries
 from plugins.surveys.queries import invitations as invitation_queries
-from plugins.surveys.service import actions, customers, invitations, schedules
+from plugins.surveys.service import actions, customers, invitations, ratelimit, schedules
 from plugins.surveys.types import NODE_TYPES
 
 
@@ -117,7 +117,10 @@ def crm_http_routes() -> Sequence[BaseRoute]:
 
 @hookimpl
 def crm_periodic_jobs() -> Sequence[PeriodicJob]:
-    return [PeriodicJob("surveys.schedules", dt.timedelta(hours=1), schedules.run_due)]
+    return [
+        PeriodicJob("surveys.schedules", dt.timedelta(hours=1), schedules.run_due),
+        PeriodicJob("surveys.rate_limits", dt.timedelta(hours=1), ratelimit.purge),
+    ]
 
 
 @hookimpl(optionalhook=True)

@@ -30,6 +30,7 @@ from core.plugin_api import Base, UTCDateTime, utcnow
 
 class SurveyTemplate(Base):
     __tablename__ = "survey_templates"
+    __table_args__ = {"info": {"seeded": True}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(40), unique=True)
@@ -49,7 +50,7 @@ class SurveyTemplate(Base):
 
 class SurveyTemplateVersion(Base):
     __tablename__ = "survey_template_versions"
-    __table_args__ = (UniqueConstraint("template_id", "number"),)
+    __table_args__ = (UniqueConstraint("template_id", "number"), {"info": {"seeded": True}})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     template_id: Mapped[int] = mapped_column(

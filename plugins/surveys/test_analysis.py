@@ -354,6 +354,17 @@ async def test_weeks_and_months_in_the_deployment_zone(
                 },
             )
             assert body["errors"][0]["extensions"]["argument"] == "filter.period"
+        # The last hours of the year 9999 in UTC are the year 10000 in Shanghai: refused.
+        end_of_time = {"from": "9999-12-31T00:00:00Z", "to": "9999-12-31T23:00:00Z"}
+        body = await admin.gql(
+            STATS,
+            {
+                "filter": {"templateId": seed.template_gid, "period": end_of_time},
+                "groupBy": ["WEEK"],
+            },
+        )
+        assert error_code(body) == "BAD_USER_INPUT"
+        assert body["errors"][0]["extensions"]["argument"] == "filter.period"
         # Without both bounds, weeks are refused.
         body = await admin.gql(
             STATS,
@@ -468,6 +479,18 @@ async def test_refused_group_by(admin: Api, world: World) -> None:
         )
         assert error_code(body) == "BAD_USER_INPUT"
         assert body["errors"][0]["extensions"]["argument"] == "groupBy"
+    # Months and weeks at the ends of the calendar are refused, not an internal error.
+    for period in ({"from": "9999-12-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"},):
+        for grouping in ("MONTH", "WEEK"):
+            body = await admin.gql(
+                STATS,
+                {
+                    "filter": {"templateId": world.seed.template_gid, "period": period},
+                    "groupBy": [grouping],
+                },
+            )
+            assert error_code(body) == "BAD_USER_INPUT", (period, grouping, body)
+            assert body["errors"][0]["extensions"]["argument"] == "filter.period"
     body = await admin.gql(
         STATS, {"filter": {"templateId": gid("Customer", 1), "period": NOV}, "groupBy": []}
     )

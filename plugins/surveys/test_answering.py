@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.plugin_api import (
+    AuditEvent,
     CRMPluginManager,
     RequestContext,
     Settings,
@@ -305,6 +306,32 @@ async def test_a_satisfied_answer_is_stored_with_its_figures_without_login(
     assert listener.heard == [(response.id, True, "Quick and friendly.", True)]
 
 
+async def test_the_answer_is_audited_as_the_respondent_without_the_token(
+    api: Api, customer: tuple[str, str], clock: FakeClock
+) -> None:
+    token, invitation_id = await make_invitation(api, *customer, clock())
+
+    assert (await submit(api, token, SATISFIED))["ok"] is True
+
+    (response,) = await responses(api)
+    async with api.db.read() as session:
+        (event,) = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "survey_response.submitted")
+            )
+        ).all()
+    assert (event.entity_type, event.entity_id) == ("SurveyResponse", str(response.id))
+    assert (event.actor_id, event.actor_label) == (None, answering.RESPONDENT)
+    assert event.client_address == "127.0.0.1"
+    assert event.occurred_at == clock()
+    assert event.changes == {
+        "invitationId": gid("SurveyInvitation", invitation_id),
+        "lowScored": False,
+    }
+    assert token not in str(event.changes)
+    assert tokens.hash_token(token) not in str(event.changes)
+
+
 async def test_the_payload_tells_nothing_about_the_customer(api: Api, admin: Api) -> None:
     body = await admin.gql('{ __type(name: "SubmitSurveyResponsePayload") { fields { name } } }')
     assert {field["name"] for field in data(body)["__type"]["fields"]} == {"ok", "errors"}
@@ -432,6 +459,40 @@ async def test_a_skipped_invitation_has_no_working_link(
     assert [e["field"] for e in errors] == ["token"]
 
 
+async def test_a_link_cut_short_after_it_was_read_is_refused_as_expired(
+    api: Api,
+    customer: tuple[str, str],
+    clock: FakeClock,
+    listener: Listener,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The link is read as open, then expires before the answers are stored (a new round of
+    the ticket's survey cuts the old link short): the claim itself checks the expiry."""
+    token, invitation_id = await make_invitation(api, *customer, clock())
+    opened = answering.open_invitation
+
+    async def open_then_cut_short(session: Any, *args: Any) -> Any:
+        found = await opened(session, *args)
+        await session.execute(
+            update(models.SurveyInvitation)
+            .where(models.SurveyInvitation.id == invitation_id)
+            .values(expires_at=clock())
+            .execution_options(synchronize_session=False)
+        )
+        return found
+
+    monkeypatch.setattr(answering, "open_invitation", open_then_cut_short)
+
+    errors = await refused(api, token, SATISFIED)
+
+    assert errors == [
+        {"field": "token", "message": "this survey link expired on 2026-11-23", "code": "INVALID"}
+    ]
+    assert await responses(api) == []
+    assert listener.heard == []
+    assert (await invitation_of(api, invitation_id)).status == "SENT"
+
+
 # --- refused answers ---------------------------------------------------------------------------
 
 
@@ -528,7 +589,7 @@ async def test_messages_follow_the_callers_language(
         headers={"Accept-Language": "zh-CN"},
     )
     (error,) = data(body)["submitSurveyResponse"]["errors"]
-    assert (error["field"], error["code"]) == ("token", "INVALID")
+    assert error == {"field": "token", "message": "此调查链接无效", "code": "INVALID"}
 
 
 # --- the hook and the webhook ------------------------------------------------------------------
@@ -581,6 +642,7 @@ async def test_the_webhook_event_carries_scores_and_ids_not_the_comment(
         "professionalism": 4,
     }
     assert "Quick" not in request.body.decode()
+    assert token not in request.body.decode()
     assert "dana" not in request.body.decode().lower()
 
 

@@ -9,9 +9,12 @@ import io
 import json
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
-from core.plugin_api import FINANCE, SUPPORT_REPRESENTATIVE
+from core.plugin_api import FINANCE, SUPPORT_REPRESENTATIVE, User
+from plugins.surveys import models
 from plugins.surveys.exports import header
 from plugins.surveys.test_invitations import (
     add_response,
@@ -99,7 +102,13 @@ async def test_responses_export_as_csv_with_a_column_per_dimension(admin: Api) -
         made["ticket"]["number"],
     )
     assert ticket_row["subject_type"] == "FAULT"
-    assert ticket_row["handler_email"] in ("", "admin@example.com")
+    async with admin.db.read() as session:
+        handler_email = await session.scalar(
+            select(User.email)
+            .join(models.SurveyResponse, models.SurveyResponse.handler_id == User.id)
+            .where(models.SurveyResponse.id == made["first"])
+        )
+    assert ticket_row["handler_email"] == (handler_email or "")
     assert (ticket_row["satisfied"], ticket_row["nps"]) == ("no", "")
     assert (ticket_row["score_ATTITUDE"], ticket_row["score_RESOLUTION"]) == ("5", "2")
     assert ticket_row["comment"] == "'=cmd|' /C calc'!A0"  # a formula stays text
@@ -123,12 +132,28 @@ async def test_responses_export_follows_filter_and_order_as_xlsx(admin: Api) -> 
     assert rows[1][0] == gid("SurveyResponse", made["second"])
 
 
-async def test_responses_export_keeps_to_the_callers_scope(admin: Api) -> None:
-    await fixtures(admin)
+async def test_responses_export_keeps_to_the_callers_scope(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_SURVEYS_FATIGUE_DAYS", "0")
+    made = await fixtures(admin)
     support = await admin.as_role(SUPPORT_REPRESENTATIVE)
     status, rows = await download(support, "/export/survey-responses.csv")
     assert status == 200
     assert len(rows) == 1  # the header only: support handled none of these
+    handler = await admin.as_role(SUPPORT_REPRESENTATIVE, lasting=True)
+    assert handler.user_id is not None
+    handled = await resolved_ticket(admin, made["other"], assignee_id=handler.user_id)
+    survey = data(
+        await admin.gql(
+            "query($id: ID!) { ticket(id: $id) { survey { id } } }", {"id": handled["id"]}
+        )
+    )["ticket"]["survey"]
+    assert survey is not None, "the contact was asked within the fatigue days"
+    theirs = await add_response(admin, db_id(survey["id"]), satisfied=True)
+    status, rows = await download(handler, "/export/survey-responses.csv")
+    assert status == 200
+    assert [row[0] for row in rows[1:]] == [gid("SurveyResponse", theirs)]
     finance = await admin.as_role(FINANCE)
     status, body = await download(finance, "/export/survey-responses.csv")
     assert status == 403

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from plugins.surveys.service import feedback as feedback_service
 from plugins.surveys.service.feedback import (
     MAX_COMMENT_CHARS,
+    TermCount,
     chinese_terms,
     count_terms,
     english_terms,
@@ -174,6 +178,11 @@ async def test_refusals(admin: Api) -> None:
         # Contractions are stop words, not terms; a possessive counts as its word.
         ("They've lost it, I'd say, that's sad", {"lost", "say", "sad"}),
         ("The agent's manners, the agent", {"agent", "manners", "agent manners"}),
+        # A hyphen inside a word keeps it whole; a dash ends the clause.
+        (
+            "No follow-up e-mail - rude staff",
+            {"no follow-up", "e-mail", "rude", "staff", "rude staff"},
+        ),
         # Letters beyond ASCII stay in their word; digits are no words.
         ("Café was naïve 24h", {"café", "naïve"}),
     ],
@@ -192,6 +201,17 @@ def test_english_terms(comment: str, terms: set[str]) -> None:
 )
 def test_chinese_negations(comment: str, terms: set[str]) -> None:
     assert chinese_terms(comment) == terms
+
+
+def test_jieba_is_loaded_once_and_quiet(capsys: pytest.CaptureFixture[str]) -> None:
+    segmenter = feedback_service._segmenter()
+    assert feedback_service._segmenter() is segmenter
+    assert segmenter.dt.initialized
+    jieba_log = logging.getLogger("jieba")
+    assert jieba_log.level == logging.WARNING
+    assert jieba_log.handlers == []
+    assert chinese_terms("客服太慢") == {"客服", "太慢"}
+    assert capsys.readouterr().err == ""
 
 
 def test_mixed_comment_and_ties() -> None:
@@ -216,6 +236,30 @@ async def test_a_comment_is_read_up_to_its_bound(admin: Api) -> None:
     )
     # "broken" lies beyond the characters read.
     assert counts(await feedback(admin, seed)) == [("slow", "EN", 1)]
+
+
+async def test_no_connection_is_held_while_segmenting(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = await Seed.of(admin)
+    someone = await customer(admin, "Someone")
+    await seed.add(
+        someone,
+        sent="2026-11-03T08:00",
+        submitted="2026-11-03T09:00",
+        ratings=(1, 1, 1, 1),
+        comment="客服太慢",
+        low=True,
+    )
+    held: list[int] = []
+
+    def counting(comments: Sequence[tuple[int, str]], limit: int) -> list[TermCount]:
+        held.append(admin.db.engine.pool.checkedout())  # type: ignore[attr-defined]
+        return count_terms(comments, limit)
+
+    monkeypatch.setattr(feedback_service, "count_terms", counting)
+    assert counts(await feedback(admin, seed)) == [("太慢", "ZH", 1), ("客服", "ZH", 1)]
+    assert held == [0]
 
 
 async def test_refused_filters(admin: Api) -> None:

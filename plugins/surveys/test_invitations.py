@@ -24,6 +24,7 @@ from core.plugin_api import (
     Contact,
     CRMPluginManager,
     Database,
+    MailError,
     Settings,
 )
 from plugins.surveys import models
@@ -417,6 +418,32 @@ async def test_a_reopened_ticket_resolved_again_is_asked_again_with_one_live_lin
     assert len(mails) == 2  # one mail per round
 
 
+@pytest.mark.parametrize("second_round", ["skipped", "not sent"])
+async def test_a_ticket_resolved_again_ends_the_first_link_even_without_a_second(
+    admin: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, second_round: str
+) -> None:
+    """An answer to the first round must not close or reopen the ticket resolved again, also
+    when the second round is skipped (no address now) or not sent at all (turned off)."""
+    customer = await create_customer(admin)
+    contact = await create_contact(admin, customer)
+    ticket = await resolved_ticket(admin, customer)
+    clock.advance(days=1)
+    ticket = await ticket_step(admin, "reopenTicket", ticket, note="Not fixed")
+    if second_round == "skipped":
+        async with admin.db.transaction() as session:
+            row = await session.get(Contact, db_id(contact))
+            assert row is not None
+            row.email = None
+    else:
+        monkeypatch.setenv("CRM_SURVEYS_ON_RESOLVED", "false")
+    await ticket_step(admin, "resolveTicket", ticket)
+
+    found = await invitations(admin)
+    first = found[-1]
+    assert dt.datetime.fromisoformat(first["expiresAt"]) == clock()
+    assert len(found) == (2 if second_round == "skipped" else 1)
+
+
 async def test_the_link_expires_after_the_configured_days(
     admin: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -464,6 +491,8 @@ async def test_the_contact_locale_picks_the_mail_language(admin: Api) -> None:
     (mail,) = await outbox_mails(admin)
     assert mail["locale"] == "zh-CN"
     assert '<html lang="zh-CN">' in mail["html"]
+    assert "您好" in mail["text"]
+    assert "我们对" in mail["subject"]
     assert "CST" in mail["text"] or "+08" in mail["text"] or "China" in mail["text"]
 
 
@@ -763,6 +792,32 @@ async def test_ticket_survey_shows_the_latest_invitation_and_its_response(admin:
     assert seen["ticket"]["survey"]["subject"]["number"] == handled["number"]
 
 
+async def test_ticket_survey_without_surveys_read_is_refused_not_none(admin: Api) -> None:
+    await mutate_ok(
+        admin,
+        "createRole",
+        {
+            "name": "Ticket reader",
+            "key": "TICKET_READER",
+            "grants": [
+                {"permission": "tickets:read", "scope": "ALL"},
+                {"permission": "customers:read", "scope": "ALL"},
+            ],
+        },
+        "role { id }",
+    )
+    reader = await admin.user("reader@example.com", ["TICKET_READER"])
+    customer = await create_customer(admin)
+    await create_contact(admin, customer)
+    ticket = await resolved_ticket(admin, customer)
+    body = await reader.gql(
+        "query($id: ID!) { ticket(id: $id) { number survey { status } } }", {"id": ticket["id"]}
+    )
+    assert body["data"] == {"ticket": {"number": ticket["number"], "survey": None}}
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert body["errors"][0]["path"] == ["ticket", "survey"]
+
+
 async def test_customer_survey_responses(admin: Api) -> None:
     customer = await create_customer(admin)
     await create_contact(admin, customer)
@@ -882,3 +937,106 @@ async def test_the_lists_page_both_ways_in_their_order(admin: Api, clock: FakeCl
         edges { node { nps } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
       } }"""
     assert await admin.walk(responses, ["surveyResponses"], "nps") == [4, 3, 2, 1, 0]
+
+
+async def test_the_link_keeps_the_path_of_the_public_url(
+    make_settings: Callable[..., Settings], plugin_manager: CRMPluginManager, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        plugins=("fixture", "tickets", "surveys"), public_url="https://example.com/crm/"
+    )
+    async with running_app(settings, pm=plugin_manager, clock=clock) as api:
+        admin = await api.user("admin@example.com", [ADMINISTRATOR], lasting=True)
+        customer = await create_customer(admin)
+        await create_contact(admin, customer)
+        await send(admin, customerIds=[customer])
+        (mail,) = await outbox_mails(admin)
+        async with api.db.read() as session:
+            stored = (await session.scalars(select(models.SurveyInvitation))).one()
+    (token,) = re.findall(r"https://example\.com/crm/s/([A-Za-z0-9_-]+)", mail["text"])
+    assert stored.token_hash == tokens.hash_token(token)
+    assert f'href="https://example.com/crm/s/{token}"' in mail["html"]
+    assert "//s/" not in mail["text"]
+
+
+async def test_the_fields_on_customer_and_ticket_are_described(
+    make_settings: Callable[..., Settings], plugin_manager: CRMPluginManager, clock: FakeClock
+) -> None:
+    settings = make_settings(plugins=("fixture", "tickets", "surveys"), introspection=True)
+    query = """query($name: String!) { __type(name: $name) { fields { name description } } }"""
+    async with running_app(settings, pm=plugin_manager, clock=clock) as api:
+        admin = await api.user("admin@example.com", [ADMINISTRATOR], lasting=True)
+        described = {}
+        for type_name, field in (("Customer", "surveyResponses"), ("Ticket", "survey")):
+            fields = data(await admin.gql(query, {"name": type_name}))["__type"]["fields"]
+            described[field] = next(f["description"] for f in fields if f["name"] == field)
+    assert "surveys:read" in described["surveyResponses"]
+    assert "latest" in described["survey"]
+    assert "surveys:read" in described["survey"]
+
+
+async def test_an_address_the_mail_layer_refuses_is_no_email(admin: Api) -> None:
+    customer = await create_customer(admin)
+    contact = await create_contact(admin, customer)
+    async with admin.db.transaction() as session:  # as an old import might have left it
+        row = await session.get(Contact, db_id(contact))
+        assert row is not None
+        row.email = "dana at example dot com"
+    (invitation,) = await send(admin, customerIds=[customer])
+    assert (invitation["status"], invitation["skipReason"]) == ("SKIPPED", "NO_EMAIL")
+    assert invitation["email"] is None
+    assert await outbox_mails(admin) == []
+    async with admin.db.read() as session:
+        stored = (await session.scalars(select(models.SurveyInvitation))).one()
+    assert (stored.token_hash, stored.sent_at) == (None, None)
+
+
+async def test_a_broken_mail_template_is_not_passed_off_as_a_missing_address(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plugins.surveys.service import invitations as service
+
+    customer = await create_customer(admin)
+    await create_contact(admin, customer)
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise MailError("mail template 'surveys/invitation': 'url' is undefined")
+
+    monkeypatch.setattr(service, "send_email", broken)
+    body = await admin.gql(
+        "mutation($input: SendSurveyInput!) { sendSurvey(input: $input) "
+        "{ invitations { skipReason } errors { field } } }",
+        {
+            "input": {
+                "templateId": gid("SurveyTemplate", await template_id(admin, "CSAT_SERVICE")),
+                "customerIds": [customer],
+            }
+        },
+    )
+    assert body["data"] == {"sendSurvey": None}
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert await invitations(admin) == []  # nothing recorded as NO_EMAIL
+
+
+async def test_the_token_is_in_the_mail_only_never_in_the_audit_or_the_log(
+    admin: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="crm")  # the application's logs (not the SQL driver's)
+    caplog.set_level("INFO")
+    customer = await create_customer(admin)
+    await create_contact(admin, customer)
+    await resolved_ticket(admin, customer)
+    await send(admin, "NPS_RELATIONSHIP", customerIds=[customer], contactIds=None)
+    mails = await outbox_mails(admin)
+    found = [re.findall(r"/s/([A-Za-z0-9_-]{20,})", mail["text"]) for mail in mails]
+    links = [token for tokens_ in found for token in tokens_]
+    assert len(links) == 1  # the second survey was held back (fatigue)
+    (token,) = links
+    async with admin.db.read() as session:
+        audit_rows = (await session.execute(text("SELECT changes FROM audit_events"))).all()
+        stored = (await session.scalars(select(models.SurveyInvitation.token_hash))).all()
+    audit_text = json.dumps([str(row[0]) for row in audit_rows])
+    assert token not in audit_text
+    assert all(hashed not in audit_text for hashed in stored if hashed)
+    assert token not in caplog.text
+    assert token not in json.dumps(stored)

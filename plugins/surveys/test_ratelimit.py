@@ -8,6 +8,7 @@ Requests come through a trusted proxy (the test client's 127.0.0.1) that names t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.plugin_api import Settings
+from core.plugin_api import CRMPluginManager, Database, JobContext, Settings
 from plugins.surveys import models
 from plugins.surveys.service import ratelimit
 from plugins.surveys.test_answering import (
@@ -24,7 +25,7 @@ from plugins.surveys.test_answering import (
     customer_with_contact,
     make_invitation,
 )
-from schema.testkit import Api, FakeClock
+from schema.testkit import Api, FakeClock, running_app
 from schema.testkit_graphql import data
 
 LIMIT = 3
@@ -148,3 +149,104 @@ async def test_the_page_and_the_mutation_share_the_count(api: Api, clock: FakeCl
     assert page.headers["cache-control"] == "no-store"
     assert [e["code"] for e in limited["errors"]] == ["RATE_LIMITED"]
     assert await rows(api) == [("address:203.0.113.9", clock(), LIMIT + 2)]
+
+
+async def test_a_lagging_process_counts_in_the_current_window(api: Api, clock: FakeClock) -> None:
+    """A process whose clock lags a window behind must not restart the count."""
+    ahead = clock() + dt.timedelta(minutes=10)  # window 09:10
+    behind = ahead - dt.timedelta(seconds=1)  # 09:09:59, still window 09:00
+    async with api.db.transaction() as session:
+        first = await ratelimit.hit(session, "203.0.113.9", ahead, limit=LIMIT, window_minutes=10)
+    async with api.db.transaction() as session:
+        lagging = await ratelimit.hit(
+            session, "203.0.113.9", behind, limit=LIMIT, window_minutes=10
+        )
+
+    assert (first.count, lagging.count) == (1, 2)
+    assert lagging.retry_after == 601  # until 09:20, the window the row counts in
+    assert await rows(api) == [("address:203.0.113.9", ahead, 2)]
+
+
+def test_an_ipv6_client_is_counted_by_its_64_network() -> None:
+    assert ratelimit.key_of("2001:db8:1:2::1") == ratelimit.key_of("2001:db8:1:2:ffff::9")
+    assert ratelimit.key_of("2001:db8:1:2::1") == "address:2001:db8:1:2::/64"
+    assert ratelimit.key_of("2001:db8:1:3::1") != ratelimit.key_of("2001:db8:1:2::1")
+    assert ratelimit.key_of("::ffff:203.0.113.9") == ratelimit.key_of("203.0.113.9")
+    assert ratelimit.key_of("203.0.113.9") != ratelimit.key_of("203.0.113.10")
+    assert ratelimit.key_of("") == ratelimit.key_of(None) == "address:unknown"
+
+
+async def test_addresses_of_one_ipv6_network_share_the_limit(api: Api, clock: FakeClock) -> None:
+    for host in range(1, LIMIT + 1):
+        await mutation(api, f"2001:db8:1:2::{host}")
+
+    limited = await mutation(api, "2001:db8:1:2::ffff")
+    neighbour = await mutation(api, "2001:db8:1:3::1")
+
+    assert [e["code"] for e in limited["errors"]] == ["RATE_LIMITED"]
+    assert [e["code"] for e in neighbour["errors"]] == ["INVALID"]
+
+
+async def test_two_processes_share_one_count(
+    api: Api, settings: Settings, clock: FakeClock
+) -> None:
+    """Two app processes (two engines on the database) counting at once: every request is
+    counted exactly once."""
+    other = Database(settings.resolved_database_url)
+    try:
+
+        async def hits(db: Database) -> list[int]:
+            counts = []
+            for _ in range(5):
+                async with db.transaction() as session:
+                    verdict = await ratelimit.hit(
+                        session, "203.0.113.9", clock(), limit=100, window_minutes=10
+                    )
+                counts.append(verdict.count)
+            return counts
+
+        async with asyncio.timeout(60):
+            mine, theirs = await asyncio.gather(hits(api.db), hits(other))
+    finally:
+        await other.dispose()
+
+    assert sorted(mine + theirs) == list(range(1, 11))
+    assert await rows(api) == [("address:203.0.113.9", clock(), 10)]
+
+
+async def test_a_forwarded_for_header_from_an_untrusted_peer_is_ignored(
+    make_settings: Callable[..., Settings], plugin_manager: CRMPluginManager, clock: FakeClock
+) -> None:
+    """Without CRM_TRUSTED_PROXIES anyone could name any address: the peer is counted."""
+    direct = make_settings(plugins=("fixture", "tickets", "surveys"))
+    async with running_app(direct, pm=plugin_manager, clock=clock) as app:
+        for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+            await mutation(app, address)
+
+        limited = await mutation(app, "203.0.113.4")
+
+        assert [e["code"] for e in limited["errors"]] == ["RATE_LIMITED"]
+        assert [key for key, _start, _count in await rows(app)] == ["address:127.0.0.1"]
+
+
+async def test_rows_of_ended_windows_are_purged(
+    api: Api, settings: Settings, clock: FakeClock
+) -> None:
+    for address, at in (
+        ("203.0.113.1", clock()),  # window 09:00
+        ("203.0.113.2", clock() + dt.timedelta(minutes=10)),  # window 09:10
+        ("203.0.113.3", clock() + dt.timedelta(minutes=19)),  # window 09:10
+    ):
+        async with api.db.transaction() as session:
+            await ratelimit.hit(session, address, at, limit=LIMIT, window_minutes=10)
+    moment = clock() + dt.timedelta(minutes=15)
+    job = JobContext(
+        db=api.db, settings=settings, pm=api.app.state.crm.pm, now=moment, clock=lambda: moment
+    )
+
+    assert await ratelimit.purge(job) == {"survey rate limit windows purged": 1}
+
+    assert [key for key, _start, _count in await rows(api)] == [
+        "address:203.0.113.2",
+        "address:203.0.113.3",
+    ]

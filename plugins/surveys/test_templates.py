@@ -193,6 +193,16 @@ REFUSALS = [
         "questions.1.dimension",
         "DUPLICATE",
     ),
+    (
+        {"questions": [question("overall", "RATING", dimension="SATISFIED")]},
+        "questions.0.dimension",
+        "INVALID",
+    ),
+    (
+        {"questions": [question("t", "TEXT"), question("n", "NPS", dimension="satisfied")]},
+        "questions.1.dimension",
+        "INVALID",
+    ),
 ]
 
 
@@ -266,11 +276,11 @@ async def test_editing_an_answered_template_makes_a_new_version(admin: Api) -> N
         )
     )
     assert found["surveyResponse"]["templateVersion"]["number"] == 1
-    # A later invitation asks the new version; a further edit without answers stays at 2.
-    other = await create_customer(admin, "Other")
-    await create_contact(admin, other, "Other", "other@example.com")
-    (later,) = await send(admin, "CSAT_SERVICE", customerIds=[other])
-    assert later["templateVersion"]["number"] == 2
+    # A later invitation asks the new version; a further edit while none was sent with it
+    # stays at 2 (a skipped invitation asked nobody).
+    skipped = await create_customer(admin, "No contact")
+    (held,) = await send(admin, "CSAT_SERVICE", customerIds=[skipped])
+    assert (held["status"], held["templateVersion"]["number"]) == ("SKIPPED", 2)
     payload = await mutate_ok(
         admin,
         "updateSurveyTemplate",
@@ -278,6 +288,32 @@ async def test_editing_an_answered_template_makes_a_new_version(admin: Api) -> N
         TEMPLATE,
     )
     assert payload["template"]["currentVersionNumber"] == 2
+    assert [q["key"] for q in payload["template"]["currentVersion"]["questions"]] == ["speed"]
+
+
+async def test_a_version_with_a_link_out_is_not_edited_under_it(admin: Api) -> None:
+    customer = await create_customer(admin)
+    await create_contact(admin, customer)
+    (invitation,) = await send(admin, "NPS_RELATIONSHIP", customerIds=[customer])
+    assert invitation["status"] == "SENT"
+    current = data(
+        await admin.gql('query { surveyTemplate(key: "NPS_RELATIONSHIP") { id version } }')
+    )["surveyTemplate"]
+    payload = await mutate_ok(
+        admin,
+        "updateSurveyTemplate",
+        {"id": current["id"], "version": current["version"], "questions": [question("speed")]},
+        TEMPLATE,
+    )
+    assert payload["template"]["currentVersionNumber"] == 2
+    asked = data(
+        await admin.gql(
+            "query($id: ID!) { node(id: $id) { ... on SurveyInvitation { templateVersion "
+            "{ number questions { key } } } } }",
+            {"id": invitation["id"]},
+        )
+    )["node"]["templateVersion"]
+    assert asked == {"number": 1, "questions": [{"key": "recommend"}, {"key": "reason"}]}
 
 
 async def test_a_stale_version_is_a_conflict(admin: Api) -> None:
@@ -371,3 +407,34 @@ async def test_template_changes_need_surveys_manage_and_reading_needs_a_survey_g
     async with admin.db.read() as session:
         assert (await session.scalars(select(models.SurveyTemplate))).all()
     assert await invitations(admin) == []
+
+
+async def test_the_same_questions_again_make_no_new_version(admin: Api) -> None:
+    customer = await create_customer(admin)
+    await create_contact(admin, customer)
+    (invitation,) = await send(admin, "NPS_RELATIONSHIP", customerIds=[customer])
+    assert invitation["status"] == "SENT"
+    body = await admin.gql(
+        'query { surveyTemplate(key: "NPS_RELATIONSHIP") { id version currentVersion { '
+        "questions { key kind dimension required textEn textZh choices { key textEn textZh } } "
+        "} } }"
+    )
+    current = data(body)["surveyTemplate"]
+    questions = [
+        {k: v for k, v in q.items() if not (k == "choices" and not v)}
+        for q in current["currentVersion"]["questions"]
+    ]
+    payload = await mutate_ok(
+        admin,
+        "updateSurveyTemplate",
+        {
+            "id": current["id"],
+            "version": current["version"],
+            "nameEn": "Would you recommend us?",
+            "questions": questions,
+        },
+        TEMPLATE,
+    )
+    assert payload["template"]["currentVersionNumber"] == 1
+    assert payload["template"]["versions"] == [{"number": 1}]
+    assert payload["template"]["nameEn"] == "Would you recommend us?"

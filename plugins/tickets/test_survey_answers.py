@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.plugin_api import (
     SUPPORT_REPRESENTATIVE,
@@ -78,18 +78,22 @@ def response(ticket: dict[str, Any] | None, satisfied: bool | None, **extra: Any
     return SimpleNamespace(**values)
 
 
-async def answer(api: Api, clock: FakeClock, answered: Any) -> Any:
-    """Hand ``answered`` to the hook's implementation, as the public page's request would."""
-    context = RequestContext(
+def public_context(api: Api, clock: FakeClock) -> RequestContext:
+    """The context of the public page's request: no one signed in."""
+    return RequestContext(
         settings=api.settings,
         db=api.db,
         pm=api.app.state.crm.pm,
         client_address="203.0.113.9",
         clock=clock,
     )
+
+
+async def answer(api: Api, clock: FakeClock, answered: Any) -> Any:
+    """Hand ``answered`` to the hook's implementation, as the public page's request would."""
     answered.submitted_at = clock()
     async with api.db.transaction() as session:
-        return await survey_answered(session, answered, context)
+        return await survey_answered(session, answered, public_context(api, clock))
 
 
 async def timeline(api: Api, ticket: dict[str, Any]) -> list[models.TicketEvent]:
@@ -230,3 +234,56 @@ async def test_a_survey_without_the_overall_question_changes_nothing(
     assert await answer(api, clock, response(ticket, None)) is None
 
     assert (await get_ticket(admin, ticket["id"]))["status"] == "RESOLVED"
+
+
+async def test_the_ticket_is_read_afresh_under_the_lock(
+    api: Api, admin: Api, agent: Api, clock: FakeClock
+) -> None:
+    """A copy of the ticket the session read before the lock (here RESOLVED) is stale once
+    staff closed it meanwhile: the answer must see CLOSED and only add the event."""
+    ticket = await resolved_ticket(admin, agent)
+    answered = response(ticket, False)
+    answered.submitted_at = clock()
+
+    async with api.db.transaction() as session:
+        held = await session.get(models.Ticket, db_id(ticket["id"]))
+        assert held is not None
+        assert held.status == "RESOLVED"
+        await session.execute(  # what a concurrent, committed close leaves in the row
+            update(models.Ticket)
+            .where(models.Ticket.id == held.id)
+            .values(status="CLOSED")
+            .execution_options(synchronize_session=False)
+        )
+        await survey_answered(session, answered, public_context(api, clock))
+
+    now = await get_ticket(admin, ticket["id"])
+    assert (now["status"], now["reopenCount"]) == ("CLOSED", 0)
+    assert (await timeline(api, ticket))[-1].kind == "CONFIRMATION"
+
+
+async def test_only_the_assignee_is_told(
+    api: Api, admin: Api, agent: Api, clock: FakeClock
+) -> None:
+    other = await api.user("other@example.com", [SUPPORT_REPRESENTATIVE], lasting=True)
+    ticket = await resolved_ticket(admin, agent)
+
+    await answer(api, clock, response(ticket, True))
+
+    assert len(await told(agent)) == 1
+    assert await told(other) == []
+    assert await told(admin) == []
+
+
+async def test_tickets_loads_and_works_without_the_surveys_plugin(
+    api: Api, admin: Api, agent: Api
+) -> None:
+    """The implementation is optional: with surveys disabled (as in this module) nothing
+    declares the hook, the plugin still loads, and a ticket still resolves and closes."""
+    pm = api.app.state.crm.pm
+    assert "surveys" not in (api.settings.enabled_plugins or [])
+    caller = pm.hook.crm_survey_response_submitted
+    assert caller.spec is None  # declared by no one
+    assert [impl.plugin_name for impl in caller.get_hookimpls()] == ["tickets"]
+    closed = await resolved_ticket(admin, agent, "CLOSED")
+    assert closed["status"] == "CLOSED"

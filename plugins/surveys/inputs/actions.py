@@ -23,8 +23,12 @@ class ImprovementActionStatus(enum.Enum):
 
 @strawberry.input(description="Which improvement actions to list.")
 class ImprovementActionFilter:
-    status: list[ImprovementActionStatus] | None = None
-    owner_id: relay.GlobalID | None = None
+    status: list[ImprovementActionStatus] | None = strawberry.field(
+        default=None, description="Only actions in one of these statuses."
+    )
+    owner_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Only the actions this user follows up."
+    )
     overdue: bool | None = strawberry.field(
         default=None,
         description="true: only OPEN or IN_PROGRESS actions whose dueOn is before today (in "

@@ -43,23 +43,41 @@ class SurveySubjectKind(enum.Enum):
     MANUAL = "MANUAL"
 
 
-@strawberry.input
+@strawberry.input(description="Which invitations a list shows; every field given must match.")
 class SurveyInvitationFilter:
-    template_id: relay.GlobalID | None = None
-    status: list[SurveyInvitationStatus] | None = None
-    customer_id: relay.GlobalID | None = None
-    subject_kind: SurveySubjectKind | None = None
+    template_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Of this template (any version)."
+    )
+    status: list[SurveyInvitationStatus] | None = strawberry.field(
+        default=None, description="In any of these statuses."
+    )
+    customer_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Of this customer."
+    )
+    subject_kind: SurveySubjectKind | None = strawberry.field(
+        default=None, description="Following this kind of subject."
+    )
     sent: DateTimeRange | None = strawberry.field(
         default=None, description="Invitations whose sentAt falls in this span."
     )
 
 
-@strawberry.input
+@strawberry.input(description="Which responses a list shows; every field given must match.")
 class SurveyResponseFilter:
-    template_id: relay.GlobalID | None = None
-    customer_id: relay.GlobalID | None = None
-    subject_kind: SurveySubjectKind | None = None
-    low_scored: bool | None = None
+    template_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="To this template (any version)."
+    )
+    customer_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Of this customer."
+    )
+    subject_kind: SurveySubjectKind | None = strawberry.field(
+        default=None, description="Following this kind of subject."
+    )
+    low_scored: bool | None = strawberry.field(
+        default=None,
+        description="true: only those not satisfied, with a rating of 1 or 2, or an NPS of "
+        "0-6; false: only the others.",
+    )
     submitted: DateTimeRange | None = strawberry.field(
         default=None, description="Responses whose submittedAt falls in this span."
     )
@@ -70,9 +88,13 @@ class SurveyResponseFilter:
     "contactIds (one of the two, 1-500 ids)."
 )
 class SendSurveyInput:
-    template_id: relay.GlobalID
-    customer_ids: list[relay.GlobalID] | None = None
-    contact_ids: list[relay.GlobalID] | None = None
+    template_id: relay.GlobalID = strawberry.field(description="An active template.")
+    customer_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Customers whose primary contact is asked."
+    )
+    contact_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Contacts asked (not archived)."
+    )
 
 
 @strawberry.enum(description="What an invitation list sorts by.")

@@ -23,14 +23,16 @@ FILTER_HELP = (
 
 @strawberry.input(description="A relationship survey sent on a schedule. " + FILTER_HELP)
 class CreateSurveyScheduleInput:
-    name: str
-    template_id: relay.GlobalID
+    name: str = strawberry.field(description="At most 200 characters.")
+    template_id: relay.GlobalID = strawberry.field(description="An active template.")
     frequency: SurveyFrequency
     stages: list[str] = strawberry.field(default_factory=list)
     grades: list[str] = strawberry.field(default_factory=list)
     kinds: list[str] = strawberry.field(default_factory=list)
     first_run_at: dt.datetime | None = strawberry.field(
-        default=None, description="When it first sends; now (the next hourly run) if not given."
+        default=None,
+        description="When it first sends (from 2000 to before 2100); now (the next hourly "
+        "run) if not given.",
     )
     active: bool = True
 
@@ -45,7 +47,9 @@ class UpdateSurveyScheduleInput:
     stages: list[str] | None = strawberry.UNSET
     grades: list[str] | None = strawberry.UNSET
     kinds: list[str] | None = strawberry.UNSET
-    next_run_at: dt.datetime | None = strawberry.UNSET
+    next_run_at: dt.datetime | None = strawberry.field(
+        default=strawberry.UNSET, description="When it sends next (from 2000 to before 2100)."
+    )
     active: bool | None = strawberry.UNSET
 
 

@@ -33,9 +33,12 @@ class SurveyPurpose(enum.Enum):
 
 @strawberry.input(description="One choice of a CHOICE question.")
 class SurveyChoiceInput:
-    key: str = strawberry.field(description="Unique within the question.")
-    text_en: str
-    text_zh: str
+    key: str = strawberry.field(
+        description="Unique within the question: lower case letters, digits and _, from a "
+        "letter, at most 40."
+    )
+    text_en: str = strawberry.field(description="The choice in English (at most 500).")
+    text_zh: str = strawberry.field(description="The choice in Chinese (at most 500).")
 
 
 @strawberry.input(description="One question of a template.")
@@ -51,7 +54,8 @@ class SurveyQuestionInput:
     dimension: str | None = strawberry.field(
         default=None,
         description="RATING: the aspect rated (required, e.g. ATTITUDE); YES_NO: SATISFIED "
-        "marks the overall answer that closes or reopens a ticket (at most one).",
+        "marks the overall answer that closes or reopens a ticket (at most one, and only on "
+        "a YES_NO question).",
     )
     choices: list[SurveyChoiceInput] | None = strawberry.field(
         default=None, description="CHOICE only: 2-20 choices with unique keys."
@@ -64,16 +68,18 @@ class CreateSurveyTemplateInput:
         description="Unique: upper case letters, digits and _, from a letter, 2-40."
     )
     purpose: SurveyPurpose
-    name_en: str
-    name_zh: str
+    name_en: str = strawberry.field(description="The name in English (at most 200).")
+    name_zh: str = strawberry.field(description="The name in Chinese (at most 200).")
     questions: list[SurveyQuestionInput] = strawberry.field(description="1-50 questions.")
-    active: bool = True
+    active: bool = strawberry.field(
+        default=True, description="false: nothing is sent with it until it is switched on."
+    )
 
 
 @strawberry.input(
     description="Fields not given stay as they are. Changing the questions of a template "
-    "whose current version has responses makes a new version; otherwise the current version "
-    "is edited in place."
+    "whose current version was sent (an invitation went out with it, answered or not) makes "
+    "a new version; otherwise the current version is edited in place."
 )
 class UpdateSurveyTemplateInput:
     id: relay.GlobalID

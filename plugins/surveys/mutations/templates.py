@@ -61,8 +61,9 @@ class TemplateMutation:
 
     @strawberry.mutation(
         description="Change a template's names, purpose or questions. New questions for a "
-        "template whose current version has responses make a new version; otherwise the "
-        "current version is edited in place. Built-in templates may be edited too.",
+        "template whose current version was sent (an invitation went out with it, answered or "
+        "not) make a new version; otherwise the current version is edited in place. Built-in "
+        "templates may be edited too.",
         extensions=MANAGE,
     )
     async def update_survey_template(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -70,14 +71,22 @@ def accepted(header: str | None) -> str | None:
         for option in options:
             name, _sep, value = option.partition("=")
             if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+                quality = _quality(value)
         found = supported(tag)
         if found is not None and quality > 0:
             weighted.append((-quality, position, found))
     return min(weighted)[2] if weighted else None
+
+
+_QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)")
+"""A q-value as RFC 9110 writes it: 0 to 1, at most three decimals."""
+
+
+def _quality(value: str) -> float:
+    """The weight a q-value gives; one that is not a q-value (``nan``, ``inf``, ``2``,
+    ``-1``) gives none, so its language is not chosen."""
+    text = value.strip()
+    return float(text) if _QVALUE.fullmatch(text) else 0.0
 
 
 def choose_language(

@@ -2,9 +2,11 @@
 then 303 to the thank-you page, or the form again with each error beside its question),
 and ``/s/<token>/thanks``.
 
-No login: the token is the key. Every request counts against the client address's rate
-limit. An unknown link is a 404 page, an expired one 410, one already answered 409, too
-many requests 429 with ``Retry-After``; never a stack trace.
+No login: the token is the key, so the access log is told ``/s/{token}`` instead of the
+path. Every request counts against the client address's rate limit. An unknown link is a
+404 page, an expired one 410, one already answered 409, too many requests 429 with
+``Retry-After``, a body that is not the form 400, another method 405 (HEAD is GET without
+the body); never a stack trace.
 """
 
 from __future__ import annotations
@@ -12,55 +14,28 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, urlencode
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
-from core.plugin_api import (
-    Contact,
-    RequestContext,
-    UserErrorCode,
-    UserErrors,
-    render,
-    translator,
-)
+from core.plugin_api import Contact, RequestContext, UserErrors, render, translator
 from plugins.surveys import models, questions
+from plugins.surveys.page.form import answers_of, errors_by_question, items_of, read_form
 from plugins.surveys.page.render import LANGUAGES, SECURITY_HEADERS, choose_language, page
-from plugins.surveys.questions import Question, QuestionKind
+from plugins.surveys.questions import Question
 from plugins.surveys.service import answering, ratelimit, tokens
 
 _ = translator(__name__)
 logger = logging.getLogger("crm.surveys.page")
 
-MAX_FORM_BYTES = 256 * 1024
-"""The largest form accepted (a few long text answers, percent-encoded)."""
-FIELD_PREFIX = "q."
-FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-@dataclass
-class Option:
-    id: str
-    value: str
-    label: str
-
-
-@dataclass
-class Item:
-    """A question as the form shows it."""
-
-    key: str
-    id: str
-    name: str
-    kind: str
-    text: str
-    required: bool
-    value: str = ""
-    options: list[Option] = field(default_factory=list)
+METHODS = ("GET", "HEAD", "POST")
+LOGGED_PATH = "/s/{token}"
+"""What the access log is told the path was: the token is the key to the survey."""
 
 
 @dataclass
@@ -69,116 +44,6 @@ class Found:
 
     invitation: models.SurveyInvitation | None
     locale: str
-
-
-def _dom_id(key: str) -> str:
-    return "q-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in key)
-
-
-def _rating_label(value: int, kind: QuestionKind) -> str:
-    if kind is QuestionKind.RATING:
-        ends = {questions.RATING_MIN: _("Very poor"), questions.RATING_MAX: _("Excellent")}
-    else:
-        ends = {questions.NPS_MIN: _("Not at all likely"), questions.NPS_MAX: _("Extremely likely")}
-    return f"{value} · {ends[value]}" if value in ends else str(value)
-
-
-def items_of(asked: Sequence[Question], locale: str, values: Mapping[str, str]) -> list[Item]:
-    shown = []
-    for question in asked:
-        dom = _dom_id(question.key)
-        item = Item(
-            key=question.key,
-            id=dom,
-            name=FIELD_PREFIX + question.key,
-            kind=question.kind.value,
-            text=question.text(locale),
-            required=question.required,
-            value=values.get(question.key, ""),
-        )
-        if question.kind in (QuestionKind.RATING, QuestionKind.NPS):
-            low, high = (
-                (questions.RATING_MIN, questions.RATING_MAX)
-                if question.kind is QuestionKind.RATING
-                else (questions.NPS_MIN, questions.NPS_MAX)
-            )
-            item.options = [
-                Option(f"{dom}-{n}", str(n), render(_rating_label(n, question.kind), locale))
-                for n in range(low, high + 1)
-            ]
-        elif question.kind is QuestionKind.YES_NO:
-            item.options = [
-                Option(f"{dom}-yes", "yes", render(_("Yes"), locale)),
-                Option(f"{dom}-no", "no", render(_("No"), locale)),
-            ]
-        elif question.kind is QuestionKind.CHOICE:
-            item.options = [
-                Option(f"{dom}-{index}", choice.key, choice.text(locale))
-                for index, choice in enumerate(question.choices)
-            ]
-        shown.append(item)
-    return shown
-
-
-def answers_of(
-    asked: Sequence[Question], values: Mapping[str, str]
-) -> tuple[list[answering.Answer], list[str]]:
-    """The answers a form gives, in the order asked, and the question key of each (to put
-    an error on ``answers.<index>`` beside its question)."""
-    answers: list[answering.Answer] = []
-    keys: list[str] = []
-    for question in asked:
-        raw = values.get(question.key, "")
-        if not raw.strip():
-            continue
-        if question.kind in (QuestionKind.RATING, QuestionKind.NPS):
-            try:
-                score = int(raw.strip())
-            except ValueError:
-                score = -1  # refused as out of range
-            answer = answering.Answer(question.key, score=score)
-        elif question.kind is QuestionKind.YES_NO:
-            yes = {"yes": True, "no": False}.get(raw.strip())
-            answer = answering.Answer(question.key, yes=yes)
-            if yes is None:
-                answer = answering.Answer(question.key, choice=raw.strip()[:40])  # refused
-        elif question.kind is QuestionKind.CHOICE:
-            answer = answering.Answer(question.key, choice=raw.strip())
-        else:
-            answer = answering.Answer(question.key, text=raw)
-        answers.append(answer)
-        keys.append(question.key)
-    return answers, keys
-
-
-def errors_by_question(
-    errors: UserErrors, keys: Sequence[str], locale: str
-) -> tuple[dict[str, str], list[str]]:
-    """Each error's message by the question it is about, and those about none."""
-    by_key: dict[str, str] = {}
-    general: list[str] = []
-    for error in errors.errors:
-        parts = (error.field or "").split(".")
-        key: str | None = None
-        if len(parts) >= 2 and parts[0] == "answers":
-            key = (
-                keys[int(parts[1])]
-                if parts[1].isdigit() and int(parts[1]) < len(keys)
-                else parts[1]
-            )
-        if key is not None and error.code is UserErrorCode.REQUIRED:
-            message = render(_("Please answer this question."), locale)
-        else:
-            text = render(error.message, locale)
-            message = text[:1].upper() + text[1:]
-        if key is not None and key not in by_key:
-            by_key[key] = message
-        else:
-            general.append(message)
-    return by_key, general
-
-
-# --- requests ----------------------------------------------------------------------------------
 
 
 def _links(token: str, locale: str, suffix: str = "") -> list[tuple[str, str]]:
@@ -297,59 +162,50 @@ async def _form(
     )
 
 
-async def _read_form(request: Request) -> dict[str, str] | None:
-    """The question values of a form-encoded body (``q.<key>``); ``None`` if the body is not
-    such a form or is too large."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != FORM_TYPE:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return None
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    values: dict[str, str] = {}
-    for name, value in pairs:
-        if name.startswith(FIELD_PREFIX) and name[len(FIELD_PREFIX) :] not in values:
-            values[name[len(FIELD_PREFIX) :]] = value.replace("\x00", "")
-    return values
-
-
 async def survey(request: Request) -> Response:
     """GET shows the form; POST takes its answers."""
-    return await _safely(request, _serve)
+    return await _safely(request, _serve, METHODS)
 
 
 async def thanks(request: Request) -> Response:
     """After the answers: thank you (for a link that was answered; others go to the form)."""
-    return await _safely(request, _thank)
+    return await _safely(request, _thank, ("GET", "HEAD"))
 
 
 async def _safely(
     request: Request,
     serve: Callable[[Request, RequestContext, str], Awaitable[Response]],
+    methods: Sequence[str],
 ) -> Response:
     """``serve`` the request; anything unexpected is a plain page with the request's id
     (the traceback goes to the log under the same id), never a stack trace."""
-    context: RequestContext = await request.app.state.crm.make_context(request)
     token = str(request.path_params.get("token", ""))
+    _hide_token(request, token)
+    if request.method not in methods:
+        return Response(status_code=405, headers={**SECURITY_HEADERS, "Allow": ", ".join(methods)})
     try:
+        context: RequestContext = await request.app.state.crm.make_context(request)
         return await serve(request, context, token)
     except Exception:
-        logger.exception("survey page failed", extra={"request_id": context.request_id})
+        request_id = str(getattr(request.state, "request_id", ""))
+        logger.exception("survey page failed", extra={"request_id": request_id})
         return page(
             "message.html.j2",
             "en",
             500,
             title=_("Something went wrong"),
             message=_("This page could not be shown just now. Please try again later."),
-            detail=_("Reference: {request_id}", request_id=context.request_id),
+            detail=_("Reference: {request_id}", request_id=request_id),
             switch_links=[],
         )
+
+
+def _hide_token(request: Request, token: str) -> None:
+    """Keep the token out of the access log, which reads the request's path once answered."""
+    path = str(request.scope.get("path", ""))
+    hidden = LOGGED_PATH + path.rsplit(token, 1)[1] if token and token in path else LOGGED_PATH
+    request.scope["path"] = hidden
+    request.scope["raw_path"] = hidden.encode()
 
 
 async def _serve(request: Request, context: RequestContext, token: str) -> Response:
@@ -367,7 +223,7 @@ async def _serve(request: Request, context: RequestContext, token: str) -> Respo
         return refused_page(token, refused, found.locale)
     if request.method != "POST":
         return await _form(context, token, found, asked, {}, {}, [], 200)
-    values = await _read_form(request)
+    values = await read_form(request)
     if values is None:
         return page(
             "message.html.j2",
@@ -394,7 +250,9 @@ async def _serve(request: Request, context: RequestContext, token: str) -> Respo
     except answering.LinkRefused as refused:
         return refused_page(token, refused, found.locale)
     except UserErrors as refused:
-        errors, general = errors_by_question(refused, keys, found.locale)
+        errors, general = errors_by_question(
+            refused, keys, {question.key for question in asked}, found.locale
+        )
         return await _form(context, token, found, asked, values, errors, general, 422)
     target = f"/s/{quote(token, safe='')}/thanks?{urlencode({'lang': found.locale})}"
     return RedirectResponse(target, status_code=303, headers=dict(SECURITY_HEADERS))
@@ -420,7 +278,26 @@ async def _thank(request: Request, context: RequestContext, token: str) -> Respo
     )
 
 
+class _Endpoint:
+    """An ASGI endpoint every method reaches (Starlette routes a plain function for GET and
+    HEAD only and answers the rest itself, logging the token): ``handler`` answers 405 to
+    the methods it does not take, and HEAD with the headers of GET and no body."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive))
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await response(scope, receive, without_body if scope.get("method") == "HEAD" else send)
+
+
 ROUTES = [
-    Route("/s/{token}", survey, methods=["GET", "POST"]),
-    Route("/s/{token}/thanks", thanks, methods=["GET"]),
+    Route("/s/{token}", _Endpoint(survey)),
+    Route("/s/{token}/thanks", _Endpoint(thanks)),
 ]

@@ -135,9 +135,11 @@ class AnalysisQuery:
         dimension = _dimension(filter.dimension)
         async with info.context.db.read() as session:
             await _existing_template(session, template_id)
-            found = await feedback.frequent(
-                session, info.context, conditions, dimension, filter.limit
+            comments = await feedback.low_scored_comments(
+                session, info.context, conditions, dimension
             )
+        # Segmented once the connection is back in the pool.
+        found = await feedback.frequent_terms(comments, filter.limit)
         return [
             FeedbackTerm(
                 term=item.term,

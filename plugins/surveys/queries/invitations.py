@@ -179,16 +179,27 @@ async def customer_survey_responses(
 
 async def ticket_survey(root: Any, info: Info) -> SurveyInvitation | None:
     """The latest survey invitation that followed the ticket (with its response); null when
-    there is none or the caller may not see it (``surveys:read``)."""
+    there is none or it is outside the caller's ``surveys:read`` scope."""
     row = await info.context.loader(LatestTicketInvitationLoader).load(int(root.id))
     return SurveyInvitation.from_model(row) if row is not None else None
 
 
 CUSTOMER_FIELDS: dict[str, Any] = {
     "survey_responses": strawberry.field(
-        resolver=customer_survey_responses, extensions=requires(declarations.READ)
+        resolver=customer_survey_responses,
+        description="The customer's survey responses you may see (surveys:read: with an OWN "
+        "scope those of the tickets you handled and the customers you own), newest first "
+        "unless orderBy says otherwise; null (FORBIDDEN) without surveys:read.",
+        extensions=requires(declarations.READ),
     ),
 }
 TICKET_FIELDS: dict[str, Any] = {
-    "survey": strawberry.field(resolver=ticket_survey),
+    "survey": strawberry.field(
+        resolver=ticket_survey,
+        description="The latest satisfaction survey invitation that followed this ticket, "
+        "with its response once answered; null when none was made or it is outside your "
+        "surveys:read scope (with an OWN scope: the tickets you handled and the customers "
+        "you own); null (FORBIDDEN) without surveys:read.",
+        extensions=requires(declarations.READ),
+    ),
 }

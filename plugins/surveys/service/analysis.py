@@ -183,7 +183,13 @@ def _buckets_for(
             )
         longest = dt.timedelta(days=7 if item is SurveyGroupBy.WEEK else 31) * limit
         too_long = query.end - query.start > longest
-        buckets = [] if too_long else make(context.settings.zone, query.start, query.end)
+        try:
+            buckets = [] if too_long else make(context.settings.zone, query.start, query.end)
+        except (OverflowError, ValueError):
+            # A bucket would begin or end beyond the year 9999 (or before the year 1).
+            raise bad_argument(
+                "filter.period", _("is beyond the calendar's years 1 to 9999")
+            ) from None
         if too_long or len(buckets) > limit:
             raise bad_argument("filter.period", _("is too long to group by {g}", g=item.value))
         out[item] = buckets

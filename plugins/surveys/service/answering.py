@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,7 @@ from core.plugin_api import (
     UserErrors,
     audit,
     call_in_turn,
+    global_id,
     translator,
 )
 from plugins.surveys import models, questions, webhooks
@@ -302,12 +303,18 @@ async def submit(
         .where(
             models.SurveyInvitation.id == invitation.id,
             models.SurveyInvitation.status == SENT,
+            or_(
+                models.SurveyInvitation.expires_at.is_(None),
+                models.SurveyInvitation.expires_at > now,
+            ),
         )
         .values(status=ANSWERED, answered_at=now)
         .execution_options(synchronize_session=False)
     )
-    if getattr(claimed, "rowcount", 0) != 1:  # another submit won the race
-        raise answered_link(await _answered_at(session, invitation.id), zone)
+    if getattr(claimed, "rowcount", 0) != 1:
+        # The row changed since it was read: another submit won the race, or the link was
+        # cut short meanwhile (a new round of the ticket's survey expires the old link).
+        raise await _refusal(session, invitation.id, now, zone)
     invitation.status, invitation.answered_at = ANSWERED, now
     response = models.SurveyResponse(
         invitation_id=invitation.id,
@@ -353,7 +360,10 @@ async def submit(
         "survey_response.submitted",
         "SurveyResponse",
         response.id,
-        {"invitationId": invitation.id, "lowScored": response.low_scored},
+        {
+            "invitationId": global_id("SurveyInvitation", invitation.id),
+            "lowScored": response.low_scored,
+        },
     )
     await call_in_turn(
         pm.hook.crm_survey_response_submitted,
@@ -365,10 +375,23 @@ async def submit(
     return response
 
 
-async def _answered_at(session: AsyncSession, invitation_id: int) -> dt.datetime | None:
-    found: dt.datetime | None = await session.scalar(
-        select(models.SurveyInvitation.answered_at).where(
-            models.SurveyInvitation.id == invitation_id
+async def _refusal(
+    session: AsyncSession, invitation_id: int, now: dt.datetime, zone: dt.tzinfo
+) -> LinkRefused:
+    """Why the invitation, as it stands now (re-read), cannot be answered."""
+    found = (
+        await session.execute(
+            select(
+                models.SurveyInvitation.status,
+                models.SurveyInvitation.answered_at,
+                models.SurveyInvitation.expires_at,
+            ).where(models.SurveyInvitation.id == invitation_id)
         )
-    )
-    return found
+    ).one_or_none()
+    if found is None or found.status not in (SENT, ANSWERED):
+        return unknown_link()
+    if found.status == ANSWERED:
+        return answered_link(found.answered_at, zone)
+    if found.expires_at is not None and now >= found.expires_at:
+        return expired_link(found.expires_at, zone)
+    return answered_link(None, zone)

@@ -10,7 +10,8 @@ punctuation, numbers and one-character Chinese tokens are dropped; English adds 
 phrases of adjacent kept words; a negation (``not``, ``didn't``, ``没有``, ``不``) is joined
 to the word after it (``not solved``, ``没有解决``), which then does not count alone: in
 negative feedback it would say the opposite. Each term counts once per response. The
-segmentation is CPU-bound, so it runs in a worker thread, off the event loop.
+segmentation is CPU-bound, so it runs in a worker thread, off the event loop, once the
+comments are read and the database connection is given back.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ MAX_EXAMPLES = 3
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _CJK_WORD = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}$")
-_ENGLISH_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-"""A word of letters (``café`` too), with one apostrophe inside (``didn't``)."""
-_CLAUSE_BREAK = re.compile(r"[^\w\s']+")
-"""Punctuation ends a clause: a phrase never spans it."""
+_ENGLISH_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+"""A word of letters (``café`` too), with apostrophes or hyphens inside (``didn't``,
+``follow-up``)."""
+_CLAUSE_BREAK = re.compile(r"(?:[^\w\s'-]|(?<!\w)-|-(?!\w))+")
+"""Punctuation ends a clause (a phrase never spans it); a hyphen only when it is not inside
+a word (a dash)."""
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
 """Typographic apostrophes (phones type ``don\u2019t``) read as ``'``."""
@@ -87,7 +90,8 @@ _jieba_lock = threading.Lock()
 
 
 def _segmenter() -> Any:
-    """jieba, its dictionary loaded once (on first use) and its logging silenced."""
+    """jieba, its dictionary loaded once (on first use), its debug logging silenced and its
+    own stderr handler removed."""
     global _jieba
     if _jieba is not None:
         return _jieba
@@ -96,6 +100,9 @@ def _segmenter() -> Any:
             import jieba
 
             jieba.setLogLevel(logging.WARNING)
+            # jieba prints to stderr through a handler of its own; its warnings go through
+            # the application's logging like every other library's.
+            jieba.default_logger.removeHandler(jieba.log_console)
             jieba.initialize()
             _jieba = jieba
     return _jieba
@@ -204,15 +211,15 @@ def _low_in(dimension: str) -> ColumnElement[bool]:
     return Resp.id.in_(low)
 
 
-async def frequent(
+async def low_scored_comments(
     session: AsyncSession,
     context: RequestContext,
     conditions: Sequence[ColumnElement[bool]],
     dimension: str | None,
-    limit: int,
-) -> list[TermCount]:
-    """The frequent terms of the newest :data:`MAX_COMMENTS` comments of the low-scored
-    responses ``conditions`` select that the caller may see."""
+) -> list[tuple[int, str]]:
+    """The ids and the first :data:`MAX_COMMENT_CHARS` characters of the comments of the
+    newest :data:`MAX_COMMENTS` low-scored responses ``conditions`` select that the caller
+    may see, newest first."""
     statement = select(Resp.id, func.substr(Resp.comment, 1, MAX_COMMENT_CHARS)).where(
         *conditions,
         Resp.low_scored.is_(True),
@@ -222,7 +229,13 @@ async def frequent(
     if dimension is not None:
         statement = statement.where(_low_in(dimension))
     statement = statement.order_by(Resp.submitted_at.desc(), Resp.id.desc()).limit(MAX_COMMENTS)
-    rows = [(row[0], row[1] or "") for row in await session.execute(statement)]
-    if not rows:
+    return [(row[0], row[1] or "") for row in await session.execute(statement)]
+
+
+async def frequent_terms(comments: Sequence[tuple[int, str]], limit: int) -> list[TermCount]:
+    """:func:`count_terms` in a worker thread, off the event loop. Call it after the session
+    that read ``comments`` is closed: segmenting thousands of comments takes a while, and a
+    database connection should not wait for it."""
+    if not comments:
         return []
-    return await asyncio.to_thread(count_terms, rows, limit)
+    return await asyncio.to_thread(count_terms, comments, limit)

@@ -24,7 +24,6 @@ from core.plugin_api import (
     Check,
     Contact,
     Customer,
-    MailError,
     RequestContext,
     Settings,
     User,
@@ -131,6 +130,19 @@ async def _fatigued(
     return bool(found)
 
 
+def _recipient(name: str, email: str) -> str | None:
+    """``Name <address>`` for the mail, or ``None`` when the address is unusable."""
+    if not email:
+        return None
+    checked = Check().email("email", email)
+    if checked is None:
+        return None
+    try:
+        return str(Address(display_name=name, addr_spec=email))
+    except (ValueError, IndexError):
+        return None
+
+
 def _zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
     if name:
         try:
@@ -187,32 +199,24 @@ async def invite(
     )
     session.add(invitation)
     email = (contact.email or "").strip() if contact is not None else ""
+    # An address the mail layer cannot use is no address.
+    recipient = _recipient(contact.name, email) if contact is not None else None
     if not template.active:
         invitation.skip_reason = TEMPLATE_INACTIVE
     elif contact is None:
         invitation.skip_reason = NO_CONTACT
-    elif not email:
+    elif recipient is None:
         invitation.skip_reason = NO_EMAIL
     elif await _is_handler(session, handler_id, email):
         invitation.skip_reason = RESPONDENT_IS_HANDLER
     elif await _fatigued(session, contact.id, subject_kind, subject_id, now, options.fatigue_days):
         invitation.skip_reason = FATIGUE
-    if invitation.skip_reason is not None or contact is None:
+    if subject_kind == TICKET and subject_id is not None:
+        await end_earlier_rounds(session, subject_id, now)
+    if invitation.skip_reason is not None or contact is None or recipient is None:
         await session.flush()
         return invitation
 
-    if subject_kind == TICKET and subject_id is not None:
-        # One live link per ticket: an earlier round's unanswered link stops working.
-        await session.execute(
-            update(SurveyInvitation)
-            .where(
-                SurveyInvitation.subject_kind == TICKET,
-                SurveyInvitation.subject_id == subject_id,
-                SurveyInvitation.status == SENT,
-                SurveyInvitation.expires_at > now,
-            )
-            .values(expires_at=now)
-        )
     token, token_hash = tokens.new_token()
     invitation.status = SENT
     invitation.email = email
@@ -228,29 +232,36 @@ async def invite(
         "url": tokens.link(settings.public_url, token),
         "expires_at": invitation.expires_at,
     }
-    try:
-        await send_email(
-            session,
-            pm,
-            to=str(Address(display_name=contact.name, addr_spec=email)),
-            template=MAIL_TEMPLATE,
-            values=values,
-            locale=invitation.locale,
-            zone=_zone(contact.time_zone, settings.zone),
-            now=now,
-            kind=MAIL_KIND,
-            dedupe_key=f"{MAIL_KIND}:{invitation.id}",
-        )
-    except (MailError, ValueError, IndexError):
-        # An address the mail layer cannot use is no address.
-        invitation.status = SKIPPED
-        invitation.skip_reason = NO_EMAIL
-        invitation.email = None
-        invitation.token_hash = None
-        invitation.sent_at = None
-        invitation.expires_at = None
-        await session.flush()
+    # Any other MailError (a missing template or value) is a fault of the deployment, not
+    # of the contact: it fails the transaction rather than pass for a missing address.
+    await send_email(
+        session,
+        pm,
+        to=recipient,
+        template=MAIL_TEMPLATE,
+        values=values,
+        locale=invitation.locale,
+        zone=_zone(contact.time_zone, settings.zone),
+        now=now,
+        kind=MAIL_KIND,
+        dedupe_key=f"{MAIL_KIND}:{invitation.id}",
+    )
     return invitation
+
+
+async def end_earlier_rounds(session: AsyncSession, ticket_id: int, now: dt.datetime) -> None:
+    """A ticket resolved again ends the earlier round's unanswered link, whether or not a new
+    round is sent: an old answer must not close or reopen the ticket resolved since."""
+    await session.execute(
+        update(SurveyInvitation)
+        .where(
+            SurveyInvitation.subject_kind == TICKET,
+            SurveyInvitation.subject_id == ticket_id,
+            SurveyInvitation.status == SENT,
+            SurveyInvitation.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
 
 
 async def ticket_template(session: AsyncSession) -> SurveyTemplate | None:
@@ -277,6 +288,7 @@ async def on_ticket_resolved(
         return
     template = await ticket_template(session)
     if template is None:
+        await end_earlier_rounds(session, ticket.id, context.now())
         return
     await invite(
         session,

@@ -4,26 +4,35 @@ same count.
 
 One atomic upsert per request: the first request of a window (re)starts the address's row
 at 1, every later one in the same window adds 1. A row of an old window is overwritten by
-the next request, so the table holds at most one row per address seen.
+the next request, so the table holds at most one row per address seen. A request stamped
+with an earlier window than the row's (another process whose clock lags) counts in the
+row's window rather than restarting it.
+
+An IPv6 client is counted by its /64 network: one subscriber usually holds a whole /64 and
+could otherwise take a fresh address for every request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import case
+from sqlalchemy import case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import Database
+from core.plugin_api import Database, JobContext
 from plugins.surveys import settings as survey_settings
 from plugins.surveys.models import SurveyRateLimit
 
 UNKNOWN_ADDRESS = "unknown"
 """The key of requests whose client address is not known (they share one count)."""
 MAX_KEY = 100
+IPV6_PREFIX = 64
+"""IPv6 clients are counted by network of this length."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,20 @@ def window_start(now: dt.datetime, minutes: int) -> dt.datetime:
 
 
 def key_of(client_address: str | None) -> str:
-    return f"address:{client_address or UNKNOWN_ADDRESS}"[:MAX_KEY]
+    """The counter of ``client_address``: the address itself, or its /64 network for IPv6."""
+    source = (client_address or "").strip() or UNKNOWN_ADDRESS
+    try:
+        address = ipaddress.ip_address(source)
+    except ValueError:
+        address = None
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped
+        source = (
+            str(mapped)
+            if mapped is not None
+            else str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+        )
+    return f"address:{source}"[:MAX_KEY]
 
 
 async def hit(
@@ -62,18 +84,26 @@ async def hit(
     statement = insert(SurveyRateLimit).values(
         key=key_of(client_address), window_start=start, count=1
     )
-    same_window = SurveyRateLimit.window_start == statement.excluded.window_start
+    newer = statement.excluded.window_start > SurveyRateLimit.window_start
     upsert = statement.on_conflict_do_update(
         index_elements=[SurveyRateLimit.key],
         set_={
-            "count": case((same_window, SurveyRateLimit.count + 1), else_=1),
-            "window_start": statement.excluded.window_start,
+            "count": case((newer, 1), else_=SurveyRateLimit.count + 1),
+            "window_start": case(
+                (newer, statement.excluded.window_start), else_=SurveyRateLimit.window_start
+            ),
         },
-    ).returning(SurveyRateLimit.count)
-    count = int((await session.execute(upsert)).scalar_one())
+    ).returning(SurveyRateLimit.count, SurveyRateLimit.window_start)
+    counted, counted_in = (await session.execute(upsert)).one()
+    count = int(counted)
+    start = max(start, _aware(counted_in))
     ends = start + dt.timedelta(minutes=window_minutes)
     retry_after = max(1, math.ceil((ends - now).total_seconds()))
     return Verdict(allowed=count <= limit, count=count, retry_after=retry_after)
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 async def check(db: Database, client_address: str | None, now: dt.datetime) -> Verdict:
@@ -88,3 +118,16 @@ async def check(db: Database, client_address: str | None, now: dt.datetime) -> V
             limit=settings.rate_limit,
             window_minutes=settings.rate_window_minutes,
         )
+
+
+async def purge(job: JobContext) -> Mapping[str, int]:
+    """Drop the rows of windows that have ended (an hourly job): the next request of such an
+    address starts a new window anyway, and the table stays as small as the addresses seen
+    in the current window."""
+    settings = survey_settings.load()
+    current = window_start(job.now, settings.rate_window_minutes)
+    async with job.db.transaction() as session:
+        dropped = await session.execute(
+            delete(SurveyRateLimit).where(SurveyRateLimit.window_start < current)
+        )
+    return {"survey rate limit windows purged": int(getattr(dropped, "rowcount", 0) or 0)}

@@ -3,10 +3,19 @@ due ones.
 
 :func:`run_due` claims each due schedule with a conditional UPDATE of its ``next_run_at``
 (the value it read), so two workers running at the same moment send it once: the second
-finds the row moved on and does nothing. ``next_run_at`` moves forward by whole periods
-(one or three months) until it is past the job's time, so a schedule that missed runs sends
-once, not once per missed period. Each matching customer's primary contact is invited
-(subject SCHEDULE), under the same rules as every invitation (fatigue included).
+finds the row moved on and does nothing. The claim and the invitations of one run commit
+together, so a run that fails is retried whole by the next job, never half sent. The
+matching customers are read in keyset batches of :data:`BATCH` ids, and the rows of each
+batch leave the session once written, so a large customer base never sits in memory.
+
+``next_run_at`` moves forward by whole periods (one or three months) until it is past the
+job's time, so a schedule that missed runs sends once, not once per missed period. Months
+are counted on the deployment's calendar (``CRM_TIME_ZONE``): a run at 09:00 on the 1st
+stays at 09:00 on the 1st across daylight saving changes; a day the month lacks becomes the
+month's last; and a run on a month's last day stays on the last day of later months (31
+January, 28 February, 31 March). Each matching customer's primary contact is invited
+(subject SCHEDULE), under the same rules as every invitation (fatigue included); each run
+is audited (``surveys.schedule.ran``) with its counts.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -43,23 +52,68 @@ GRADES = ("GOLD", "SILVER", "STANDARD")
 KINDS = ("COMPANY", "PERSON")
 MONTHS = {"MONTHLY": 1, "QUARTERLY": 3}
 NAME_LENGTH = 200
+BATCH = 500
+"""Customers a run reads (and invites) at a time."""
+SENT_KEY, SKIPPED_KEY = "survey invitations sent", "survey invitations skipped"
+JOBS_LABEL = "crm jobs"
 
 
-def add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    """``moment`` ``months`` later, on the same day of the month (or the month's last)."""
+def _month_end(day: dt.date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+def add_months(moment: dt.datetime, months: int, *, keep_month_end: bool = False) -> dt.datetime:
+    """``moment`` ``months`` later on its own calendar (its ``tzinfo``), on the same day of
+    the month, or the month's last when it has fewer days; with ``keep_month_end``, on the
+    month's last day."""
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
+    last = calendar.monthrange(year, month)[1]
+    day = last if keep_month_end else min(moment.day, last)
     return moment.replace(year=year, month=month, day=day)
 
 
-def following_run(next_run_at: dt.datetime, frequency: str, now: dt.datetime) -> dt.datetime:
-    """The first of ``next_run_at`` plus whole periods that is after ``now``."""
+def following_run(
+    next_run_at: dt.datetime, frequency: str, now: dt.datetime, zone: dt.tzinfo = dt.UTC
+) -> dt.datetime:
+    """The first of ``next_run_at`` plus whole periods that is after ``now``, counted in
+    months of ``zone``'s calendar (a run on a month's last day stays on months' last
+    days); in UTC."""
     step = MONTHS[frequency]
-    periods = 1
-    while (found := add_months(next_run_at, step * periods)) <= now:
+    local = next_run_at.astimezone(zone).replace(tzinfo=None)
+    at_end = _month_end(local.date())
+    reference = now.astimezone(zone).replace(tzinfo=None)
+    # Whole periods already past, then one more: computed, not counted one by one.
+    elapsed = (reference.year - local.year) * 12 + reference.month - local.month
+    periods = max(1, elapsed // step)
+    while True:
+        wall = add_months(local, step * periods, keep_month_end=at_end)
+        found = _utc(wall, zone)
+        if found > now:
+            return found
         periods += 1
-    return found
+
+
+def _utc(wall: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """The wall-clock time ``wall`` of ``zone`` in UTC (a time skipped by a daylight saving
+    change is read as the offset before it)."""
+    return wall.replace(tzinfo=zone).astimezone(dt.UTC)
+
+
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+"""The span a run may be set in: months are counted on the calendar, which ends in 9999."""
+
+
+def _run_at(check: Check, field: str, value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and not EARLIEST <= value < LATEST:
+        check.fail(
+            field,
+            _("must be from {earliest} to before {latest}", earliest="2000", latest="2100"),
+            UserErrorCode.OUT_OF_RANGE,
+        )
+        return None
+    return value
 
 
 def _values(
@@ -137,6 +191,7 @@ async def create(
     row_stages = _values(check, "stages", stages, STAGES)
     row_grades = _values(check, "grades", grades, GRADES)
     row_kinds = _values(check, "kinds", kinds, KINDS)
+    first_run_at = _run_at(check, "firstRunAt", first_run_at)
     check.done()
     assert cleaned is not None
     assert template is not None
@@ -197,6 +252,8 @@ async def update_schedule(
     for field, allowed in (("stages", STAGES), ("grades", GRADES), ("kinds", KINDS)):
         if field in changes:
             setattr(row, field, _values(check, field, changes[field], allowed))
+    if changes.get("next_run_at") is not None:
+        changes["next_run_at"] = _run_at(check, "nextRunAt", changes["next_run_at"])
     for field in ("frequency", "next_run_at", "active"):
         if changes.get(field) is not None:
             setattr(row, field, changes[field])
@@ -223,13 +280,13 @@ async def delete(
 
 
 async def _claim(
-    session: AsyncSession, schedule_id: int, seen: dt.datetime, now: dt.datetime
+    session: AsyncSession, schedule_id: int, seen: dt.datetime, now: dt.datetime, zone: dt.tzinfo
 ) -> SurveySchedule | None:
     """The schedule, if this run moved its ``next_run_at`` on from ``seen``."""
     row = await session.get(SurveySchedule, schedule_id)
     if row is None:
         return None
-    following = following_run(seen, row.frequency, now)
+    following = following_run(seen, row.frequency, now, zone)
     claimed = await session.execute(
         update(SurveySchedule)
         .where(
@@ -246,9 +303,57 @@ async def _claim(
     return row
 
 
+def _customers(schedule: SurveySchedule, after: int) -> Select[Any]:
+    """The next batch of the ids of the customers ``schedule`` asks, after id ``after``."""
+    statement = select(Customer.id).where(
+        Customer.id > after,
+        Customer.archived_at.is_(None),
+        Customer.erased_at.is_(None),
+        Customer.merged_into_id.is_(None),
+    )
+    if schedule.stages:
+        statement = statement.where(Customer.stage.in_(schedule.stages))
+    if schedule.grades:
+        statement = statement.where(Customer.grade.in_(schedule.grades))
+    if schedule.kinds:
+        statement = statement.where(Customer.kind.in_(schedule.kinds))
+    return statement.order_by(Customer.id).limit(BATCH)
+
+
+async def _send(
+    session: AsyncSession, job: JobContext, schedule: SurveySchedule, template_id: int
+) -> dict[str, int]:
+    counts = {SENT_KEY: 0, SKIPPED_KEY: 0}
+    schedule_id = schedule.id
+    after = 0
+    while batch := (await session.scalars(_customers(schedule, after))).all():
+        for customer_id in batch:
+            made = await invitations.invite(
+                session,
+                job.pm,
+                template_id=template_id,
+                customer_id=customer_id,
+                contact_id=None,
+                subject_kind=invitations.SCHEDULE,
+                schedule_id=schedule_id,
+                now=job.now,
+                settings=job.settings,
+            )
+            counts[SENT_KEY if made.status == invitations.SENT else SKIPPED_KEY] += 1
+        after = batch[-1]
+        # Written: let the batch's rows go, so memory stays bounded by the batch.
+        await session.flush()
+        session.expunge_all()
+        found = await session.get(SurveySchedule, schedule_id)
+        assert found is not None
+        schedule = found
+    return counts
+
+
 async def run_due(job: JobContext) -> Mapping[str, int]:
     """Send every schedule due at ``job.now``: one invitation per matching customer."""
-    counts = {"invitations sent": 0, "invitations skipped": 0}
+    counts = {SENT_KEY: 0, SKIPPED_KEY: 0}
+    zone = job.settings.zone
     async with job.db.read() as session:
         due = (
             await session.execute(
@@ -259,38 +364,26 @@ async def run_due(job: JobContext) -> Mapping[str, int]:
         ).all()
     for schedule_id, seen in due:
         async with job.db.transaction() as session:
-            schedule = await _claim(session, schedule_id, seen, job.now)
+            schedule = await _claim(session, schedule_id, seen, job.now, zone)
             if schedule is None:
                 continue
             template = await session.get(SurveyTemplate, schedule.template_id)
-            if template is None or not template.active:
-                continue
-            statement = select(Customer.id).where(
-                Customer.archived_at.is_(None),
-                Customer.erased_at.is_(None),
-                Customer.merged_into_id.is_(None),
+            ran = {SENT_KEY: 0, SKIPPED_KEY: 0}
+            if template is not None and template.active:
+                ran = await _send(session, job, schedule, template.id)
+            for key, value in ran.items():
+                counts[key] += value
+            audit.record(
+                session,
+                audit.Actor(label=JOBS_LABEL, at=job.now),
+                "surveys.schedule.ran",
+                "SurveySchedule",
+                schedule_id,
+                {
+                    "due": seen,
+                    "sent": ran[SENT_KEY],
+                    "skipped": ran[SKIPPED_KEY],
+                    "templateActive": template is not None and template.active,
+                },
             )
-            if schedule.stages:
-                statement = statement.where(Customer.stage.in_(schedule.stages))
-            if schedule.grades:
-                statement = statement.where(Customer.grade.in_(schedule.grades))
-            if schedule.kinds:
-                statement = statement.where(Customer.kind.in_(schedule.kinds))
-            customer_ids = (await session.scalars(statement.order_by(Customer.id))).all()
-            for customer_id in customer_ids:
-                made = await invitations.invite(
-                    session,
-                    job.pm,
-                    template_id=template.id,
-                    customer_id=customer_id,
-                    contact_id=None,
-                    subject_kind=invitations.SCHEDULE,
-                    schedule_id=schedule.id,
-                    now=job.now,
-                    settings=job.settings,
-                )
-                key = (
-                    "invitations sent" if made.status == invitations.SENT else "invitations skipped"
-                )
-                counts[key] += 1
     return counts

@@ -1,13 +1,18 @@
 """Survey templates: writing one, changing its names and questions, switching it on and off.
 
 A template's questions live in its versions. Changing the questions of a template whose
-current version already has responses makes a new version (the next number), which new
-invitations ask; responses keep the version they answered. Without responses the current
-version is edited in place. Every change is audited (``surveys.template.<verb>``).
+current version was sent (an invitation went out with it, answered or not) makes a new
+version (the next number), which new invitations ask (the same questions given again
+change nothing); invitations and responses keep the
+version they asked, so a link already out never shows questions other than those it was
+sent with. A version nobody was sent is edited in place. Only a YES_NO question may carry
+the ``SATISFIED`` dimension (the overall answer that closes or reopens a ticket), and only
+one. Every change is audited (``surveys.template.<verb>``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -28,8 +33,9 @@ from core.plugin_api import (
     translator,
 )
 from plugins.surveys import declarations
-from plugins.surveys.models import SurveyResponse, SurveyTemplate, SurveyTemplateVersion
+from plugins.surveys.models import SurveyInvitation, SurveyTemplate, SurveyTemplateVersion
 from plugins.surveys.questions import SATISFIED, Choice, Question, QuestionKind
+from plugins.surveys.service.invitations import ANSWERED, SENT
 
 _ = translator(__name__)
 
@@ -85,7 +91,13 @@ def check_questions(check: Check, given: Sequence[Any] | None) -> list[Question]
                 _("must be upper case letters, digits and _, from a letter, at most 40"),
                 UserErrorCode.INVALID,
             )
-        if kind is QuestionKind.YES_NO and dimension == SATISFIED:
+        if dimension == SATISFIED and kind is not QuestionKind.YES_NO:
+            check.fail(
+                f"{field}.dimension",
+                _("only a YES_NO question may be the SATISFIED answer"),
+                UserErrorCode.INVALID,
+            )
+        elif kind is QuestionKind.YES_NO and dimension == SATISFIED:
             satisfied += 1
             if satisfied > 1:
                 check.fail(
@@ -255,6 +267,55 @@ async def _writable(
     return row
 
 
+async def _replace_questions(
+    session: AsyncSession,
+    row: SurveyTemplate,
+    stored: list[dict[str, Any]],
+    now: dt.datetime,
+    user_id: int | None,
+) -> bool:
+    """Give ``row`` the questions ``stored``: a new version when the current one was sent,
+    else in place; ``False`` (nothing done) when they are the current ones already."""
+    current = await session.scalar(
+        select(SurveyTemplateVersion).where(
+            SurveyTemplateVersion.template_id == row.id,
+            SurveyTemplateVersion.number == row.current_version,
+        )
+    )
+    if current is not None:
+        if [Question.of(item).as_json() for item in current.questions or []] == stored:
+            return False
+        sent = await session.scalar(
+            select(
+                exists().where(
+                    SurveyInvitation.template_version_id == current.id,
+                    SurveyInvitation.status.in_((SENT, ANSWERED)),
+                )
+            )
+        )
+        if not sent:
+            current.questions = stored
+            current.created_by_id = user_id
+            return True
+    highest = await session.scalar(
+        select(func.max(SurveyTemplateVersion.number)).where(
+            SurveyTemplateVersion.template_id == row.id
+        )
+    )
+    number = (highest or 0) + 1
+    session.add(
+        SurveyTemplateVersion(
+            template_id=row.id,
+            number=number,
+            questions=stored,
+            created_at=now,
+            created_by_id=user_id,
+        )
+    )
+    row.current_version = number
+    return True
+
+
 async def update(
     session: AsyncSession,
     context: RequestContext,
@@ -287,38 +348,8 @@ async def update(
     extra: dict[str, Any] = {}
     if checked is not None:
         stored = [q.as_json() for q in checked]
-        current = await session.scalar(
-            select(SurveyTemplateVersion).where(
-                SurveyTemplateVersion.template_id == row.id,
-                SurveyTemplateVersion.number == row.current_version,
-            )
-        )
-        answered = current is not None and bool(
-            await session.scalar(
-                select(exists().where(SurveyResponse.template_version_id == current.id))
-            )
-        )
-        if current is None or answered:
-            highest = await session.scalar(
-                select(func.max(SurveyTemplateVersion.number)).where(
-                    SurveyTemplateVersion.template_id == row.id
-                )
-            )
-            number = (highest or 0) + 1
-            session.add(
-                SurveyTemplateVersion(
-                    template_id=row.id,
-                    number=number,
-                    questions=stored,
-                    created_at=now,
-                    created_by_id=caller.user_id,
-                )
-            )
-            row.current_version = number
-        else:
-            current.questions = stored
-            current.created_by_id = caller.user_id
-        extra["questions"] = [q["key"] for q in stored]
+        if await _replace_questions(session, row, stored, now, caller.user_id):
+            extra["questions"] = [q["key"] for q in stored]
     row.updated_at = now
     row.version += 1
     await session.flush()

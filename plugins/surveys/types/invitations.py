@@ -99,7 +99,7 @@ class SurveyAnswer:
 class SurveyResponse(ModelNode[models.SurveyResponse]):
     by_id_loader = ResponseByIdLoader
     id: relay.NodeID[int]
-    submitted_at: dt.datetime
+    submitted_at: dt.datetime = strawberry.field(description="When the answers were sent.")
     satisfied: bool | None = strawberry.field(
         description="The answer to the SATISFIED yes/no question, if the survey has one."
     )
@@ -108,7 +108,7 @@ class SurveyResponse(ModelNode[models.SurveyResponse]):
     low_scored: bool = strawberry.field(
         description="Not satisfied, a rating of 1 or 2, or an NPS of 0-6."
     )
-    locale: str
+    locale: str = strawberry.field(description="The language answered in (en or zh-CN).")
     invitation_id: strawberry.Private[int]
     template_id: strawberry.Private[int]
     template_version_id: strawberry.Private[int]
@@ -140,7 +140,7 @@ class SurveyResponse(ModelNode[models.SurveyResponse]):
             subject_type=row.subject_type,
         )
 
-    @strawberry.field
+    @strawberry.field(description="One per question answered, in the order stored.")
     async def answers(self, info: Info) -> list[SurveyAnswer]:
         rows = await info.context.loader(AnswersLoader).load(self.id)
         return [SurveyAnswer.from_model(row, self.template_version_id) for row in rows]
@@ -149,7 +149,7 @@ class SurveyResponse(ModelNode[models.SurveyResponse]):
     async def customer(self, info: Info) -> Customer | None:
         return await Customer.load(info, self.customer_id)
 
-    @strawberry.field
+    @strawberry.field(description="The contact who answered; null when erased or hidden from you.")
     async def contact(self, info: Info) -> Contact | None:
         return await Contact.load(info, self.contact_id)
 
@@ -165,11 +165,11 @@ class SurveyResponse(ModelNode[models.SurveyResponse]):
     async def template_version(self, info: Info) -> SurveyTemplateVersion | None:
         return await SurveyTemplateVersion.load(info, self.template_version_id)
 
-    @strawberry.field
+    @strawberry.field(description="The invitation answered.")
     async def invitation(self, info: Info) -> SurveyInvitation | None:
         return await SurveyInvitation.load(info, self.invitation_id)
 
-    @strawberry.field
+    @strawberry.field(description="What the survey followed.")
     async def subject(self, info: Info) -> SurveySubject:
         invitation = await info.context.loader(InvitationByIdLoader).load(self.invitation_id)
         number = invitation.subject_number if invitation is not None else None
@@ -184,10 +184,14 @@ class SurveyInvitation(ModelNode[models.SurveyInvitation]):
     by_id_loader = InvitationByIdLoader
     id: relay.NodeID[int]
     status: SurveyInvitationStatus
-    skip_reason: SurveySkipReason | None
-    email: str | None = strawberry.field(description="The address the link went to.")
-    locale: str
-    sent_at: dt.datetime | None
+    skip_reason: SurveySkipReason | None = strawberry.field(
+        description="Why nobody was asked; null unless SKIPPED."
+    )
+    email: str | None = strawberry.field(
+        description="The address the link went to; null when skipped or erased."
+    )
+    locale: str = strawberry.field(description="The language of the mail (en or zh-CN).")
+    sent_at: dt.datetime | None = strawberry.field(description="null when skipped.")
     expires_at: dt.datetime | None = strawberry.field(description="When the link stops working.")
     answered_at: dt.datetime | None
     created_at: dt.datetime
@@ -226,7 +230,7 @@ class SurveyInvitation(ModelNode[models.SurveyInvitation]):
             subject_type=row.subject_type,
         )
 
-    @strawberry.field
+    @strawberry.field(description="What the survey follows.")
     def subject(self) -> SurveySubject:
         return SurveySubject.of(
             self.subject_kind, self.subject_id, self.subject_number, self.subject_type

@@ -42,7 +42,14 @@ async def survey_answered(
     ticket_id = getattr(response, "subject_id", None)
     if ticket_id is None:
         return None
-    ticket = await session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
+    # Locked, and read afresh even if this session holds the ticket already: a copy read
+    # before the lock may be stale (staff closed or reopened it meanwhile).
+    ticket = await session.scalar(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if ticket is None:
         return None
     now = response.submitted_at

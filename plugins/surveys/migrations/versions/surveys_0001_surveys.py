@@ -132,6 +132,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_templates")),
         sa.UniqueConstraint("key", name=op.f("uq_survey_templates_key")),
+        info={"seeded": True},
     )
     op.create_table(
         "survey_actions",
@@ -235,6 +236,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "template_id", "number", name=op.f("uq_survey_template_versions_template_id_number")
         ),
+        info={"seeded": True},
     )
     with op.batch_alter_table("survey_template_versions", schema=None) as batch_op:
         batch_op.create_index(
