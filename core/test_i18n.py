@@ -33,7 +33,8 @@ CUSTOMERS = "query($first: Int) { customers(first: $first) { edges { node { id }
 
 
 @pytest.mark.parametrize(
-    "package", ["core", "plugins.tickets", "plugins.sales", "plugins.surveys", "schema"]
+    "package",
+    ["core", "plugins.tickets", "plugins.sales", "plugins.surveys", "plugins.loyalty", "schema"],
 )
 def test_every_message_has_a_chinese_translation(package: str) -> None:
     assert_catalog_complete(package)

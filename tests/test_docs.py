@@ -19,7 +19,7 @@ from core.catalog import BUILTIN_ROLES, Catalog, catalog_for
 from core.config import ENV_PREFIX, Settings
 from core.extension import Scope
 from core.identity.demo import DEMO_PASSWORD, demo_users
-from plugins import sales, surveys, tickets
+from plugins import loyalty, sales, surveys, tickets
 from plugins.sales.settings import SalesSettings
 from plugins.surveys.settings import SurveySettings
 from plugins.tickets.settings import TicketSettings
@@ -30,13 +30,18 @@ SECURITY = ROOT / "docs" / "security.md"
 README = ROOT / "README.md"
 CORE_SOURCES = [ROOT / "core", ROOT / "schema"]
 TICKETS_SOURCES = [ROOT / "plugins" / "tickets"]
-PLUGINS = {"tickets": tickets.plugin, "sales": sales.plugin, "surveys": surveys.plugin}
+PLUGINS = {
+    "tickets": tickets.plugin,
+    "sales": sales.plugin,
+    "surveys": surveys.plugin,
+    "loyalty": loyalty.plugin,
+}
 PLUGIN_SETTINGS: dict[str, type[BaseSettings]] = {
     "tickets": TicketSettings,
     "sales": SalesSettings,
     "surveys": SurveySettings,
 }
-PERMISSION_COUNTS = {"tickets": 4, "sales": 5, "surveys": 2}
+PERMISSION_COUNTS = {"tickets": 4, "sales": 5, "surveys": 2, "loyalty": 4}
 NO_GRANT = "—"
 
 
@@ -297,7 +302,7 @@ def test_readme_lists_every_setting() -> None:
     assert documented == settings
 
 
-@pytest.mark.parametrize("plugin", sorted(PLUGINS))
+@pytest.mark.parametrize("plugin", sorted(PLUGIN_SETTINGS))
 def test_readme_lists_every_setting_of_each_built_in_plugin_with_its_default(plugin: str) -> None:
     _, rows = table_rows(README.read_text(encoding="utf-8"), f"{plugin} plugin variable")
     documented = {unquoted(row[0]): row[1] for row in rows}

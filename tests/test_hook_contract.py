@@ -22,6 +22,7 @@ from typing import Any
 
 from core import hookspecs
 from core.customers import hookspecs as customer_hookspecs
+from plugins.loyalty import hookspecs as loyalty_hookspecs
 from plugins.sales import hookspecs as sales_hookspecs
 from plugins.surveys import hookspecs as survey_hookspecs
 from plugins.tickets import hookspecs as ticket_hookspecs
@@ -226,12 +227,14 @@ def test_the_built_in_plugins_hooks_are_documented_with_their_exact_signatures()
         **specs_of(ticket_hookspecs),
         **specs_of(sales_hookspecs),
         **specs_of(survey_hookspecs),
+        **specs_of(loyalty_hookspecs),
     }
     documented = documented_plugin_hooks()
 
     assert specs_of(ticket_hookspecs), "no hook specifications in plugins/tickets/hookspecs.py"
     assert specs_of(sales_hookspecs), "no hook specifications in plugins/sales/hookspecs.py"
     assert specs_of(survey_hookspecs), "no hook specifications in plugins/surveys/hookspecs.py"
+    assert specs_of(loyalty_hookspecs), "no hook specifications in plugins/loyalty/hookspecs.py"
     assert {name: documented.get(name) for name in specs} == {
         name: (documented_signature(function), PLUGIN_HOOKS_SECTION)
         for name, function in specs.items()
@@ -289,6 +292,7 @@ def test_every_hook_says_what_kind_of_hook_it_is() -> None:
         **specs_of(ticket_hookspecs),
         **specs_of(sales_hookspecs),
         **specs_of(survey_hookspecs),
+        **specs_of(loyalty_hookspecs),
     }
     problems = [
         problem

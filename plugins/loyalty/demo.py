@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
 import random
-import secrets
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import Customer, Settings
 from plugins.loyalty.models import Account, Coupon, Programme, Reward
-from plugins.loyalty.service import accounts, ledger, tiers
+from plugins.loyalty.service import accounts, coupons, ledger, tiers
 from plugins.loyalty.service import programme as programmes
 
 REWARDS = [  # name, points cost, stock, minimum tier
@@ -198,13 +196,13 @@ async def _redeem(
     )
     if reward.stock is not None:
         reward.stock -= 1
-    code = secrets.token_urlsafe(12)
+    code = coupons.new_code()  # the same kind of code redeemCoupon reads (never shown)
     expires = at + dt.timedelta(days=reward.coupon_days)
     used = rng.random() < 0.7 and at + dt.timedelta(days=3) < now
     session.add(
         Coupon(
-            code_hash=hashlib.sha256(code.encode()).hexdigest(),
-            code_hint=code[-4:],
+            code_hash=coupons.digest(code),
+            code_hint=coupons.hint(code),
             account_id=account.id,
             reward_id=reward.id,
             entry_id=entry.id,

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -93,11 +94,11 @@ class Account(Base):
     downgrade_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     """When a member fell below its tier's threshold: the lower tier applies from here (the
     grace period), unless it earns its way back first."""
-    balance: Mapped[int] = mapped_column(Integer, default=0)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
     """Cache of the sum of the ledger (points that can be spent)."""
-    debt: Mapped[int] = mapped_column(Integer, default=0)
+    debt: Mapped[int] = mapped_column(BigInteger, default=0)
     """Points reversed beyond the balance, taken from future earning first."""
-    lifetime_earned: Mapped[int] = mapped_column(Integer, default=0)
+    lifetime_earned: Mapped[int] = mapped_column(BigInteger, default=0)
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     enrolled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expiry_told_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -127,8 +128,8 @@ class Entry(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("loyalty_accounts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(8))
     """EARN, REDEEM, EXPIRE, ADJUST or REVERSE."""
-    points: Mapped[int] = mapped_column(Integer)
-    debt_points: Mapped[int] = mapped_column(Integer, default=0)
+    points: Mapped[int] = mapped_column(BigInteger)
+    debt_points: Mapped[int] = mapped_column(BigInteger, default=0)
     """For REVERSE: the part beyond the balance, added to the debt. For EARN: the part that
     paid debt off (not added to the balance)."""
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -158,8 +159,8 @@ class Lot(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("loyalty_accounts.id", ondelete="CASCADE"))
     entry_id: Mapped[int] = mapped_column(ForeignKey("loyalty_entries.id"), unique=True)
-    points: Mapped[int] = mapped_column(Integer)
-    remaining: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
     earned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
 
@@ -171,7 +172,7 @@ class LotSpend(Base):
 
     entry_id: Mapped[int] = mapped_column(ForeignKey("loyalty_entries.id"), primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("loyalty_lots.id"), primary_key=True)
-    points: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(BigInteger)
 
 
 class Reward(Base):

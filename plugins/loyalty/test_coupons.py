@@ -9,12 +9,17 @@ Each test runs on SQLite and (with ``CRM_TEST_POSTGRES_URL``) on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import CUSTOMER_MANAGER, FINANCE, SALES_REPRESENTATIVE
-from plugins.loyalty.models import Entry, Reward
+from plugins.loyalty.models import Coupon, Entry, Lot, Reward
+from plugins.loyalty.service import ledger
 from plugins.loyalty.testing_rewards import (
     COUPON,
     COUPON_FIELDS,
@@ -25,7 +30,7 @@ from plugins.loyalty.testing_rewards import (
     make_member,
     redeem,
 )
-from schema.testkit import Api, FakeClock
+from schema.testkit import Api, FakeClock, StatementCounter
 from schema.testkit_graphql import (
     data,
     db_id,
@@ -353,3 +358,100 @@ async def test_concurrent_uses_of_one_code_succeed_once(admin: Api, clock: FakeC
         if result["errors"]:
             assert result["errors"][0]["field"] == "code"
             assert "already used" in result["errors"][0]["message"]
+
+
+async def test_a_cancel_follows_a_coupon_a_merge_just_moved(
+    admin: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coupon is read before its account is locked: a merge committed in between moves
+    it to another account, and the points go back to the account that holds it now."""
+    _customer, first_account, payload, _reward = await bought_coupon(admin, clock)
+    other = await make_member(admin, await create_customer(admin, "Target"), 0, clock())
+    coupon_id = db_id(payload["coupon"]["id"])
+    real_lock = ledger.lock
+    moved: list[int] = []
+
+    async def lock(session: AsyncSession, account_id: int) -> Any:
+        if not moved:  # what the merge did, as it would be seen once the lock is held
+            moved.append(account_id)
+            await session.execute(
+                update(Coupon).where(Coupon.id == coupon_id).values(account_id=other)
+            )
+        return await real_lock(session, account_id)
+
+    monkeypatch.setattr(ledger, "lock", lock)
+    cancelled = await mutate_ok(admin, "cancelCoupon", {"id": payload["coupon"]["id"]}, COUPON)
+    assert cancelled["coupon"]["status"] == "CANCELLED"
+    assert moved == [first_account]
+    assert (await balance_of(admin, first_account), await balance_of(admin, other)) == (700, 300)
+
+
+async def test_cancelled_points_come_back_with_their_own_expiry(
+    admin: Api, clock: FakeClock
+) -> None:
+    """A cancellation never lengthens a point's life: the points return with the expiry of
+    the lots the redemption took them from, and those already past it expire at once."""
+    customer = await create_customer(admin, "Acme")
+    soon = clock() + dt.timedelta(days=10)
+    account_id = await make_member(admin, customer, 200, clock(), expires_at=soon)
+    async with admin.db.transaction() as session:
+        account = await ledger.lock(session, account_id)
+        await ledger.earn(
+            session,
+            account,
+            1000,
+            source="MANUAL",
+            source_ref=None,
+            reason="test",
+            actor_id=None,
+            actor_label="test",
+            now=clock(),
+            expires_at=None,
+        )
+    created = await create_reward(admin, pointsCost=300, couponDays=90)
+    first = await redeem(admin, customer, created["id"])  # 200 expiring soon, 100 never
+    second = await redeem(admin, customer, created["id"])  # 300 that never expire
+    assert await balance_of(admin, account_id) == 600
+    await mutate_ok(admin, "cancelCoupon", {"id": second["coupon"]["id"]}, COUPON)
+    clock.advance(days=20)
+    await mutate_ok(admin, "cancelCoupon", {"id": first["coupon"]["id"]}, COUPON)
+    async with admin.db.read() as session:
+        lots = (
+            await session.execute(
+                select(Entry.kind, Entry.points, Lot.expires_at)
+                .outerjoin(Lot, Lot.entry_id == Entry.id)
+                .where(Entry.account_id == account_id, Entry.source.in_(("COUPON", "EXPIRY")))
+                .order_by(Entry.id)
+            )
+        ).all()
+    assert [(kind, points, at) for kind, points, at in lots] == [
+        ("EARN", 300, None),  # the second coupon's points never expire
+        ("EARN", 200, soon),  # the first's 200 were to expire 10 days after they were earned
+        ("EARN", 100, None),
+        ("EXPIRE", -200, None),  # ... and that day has passed
+    ]
+    assert await balance_of(admin, account_id) == 1000
+
+
+async def test_a_redemption_locks_the_customer_then_the_account_then_the_reward(
+    admin: Api, clock: FakeClock, count_statements: Callable[[Any], StatementCounter]
+) -> None:
+    customer = await create_customer(admin, "Acme")
+    await make_member(admin, customer, 1000, clock())
+    created = await create_reward(admin, pointsCost=300, stock=5)
+    counter = count_statements(admin.db)
+    await redeem(admin, customer, created["id"])
+    statements = [" ".join(s.split()) for s in counter.statements]
+
+    def first(test: Callable[[str], bool]) -> int:
+        return next(i for i, s in enumerate(statements) if test(s))
+
+    customer_lock = first(lambda s: s.startswith("SELECT customers.id FROM customers WHERE"))
+    account_lock = first(
+        lambda s: "loyalty_accounts.tier_key" in s and "WHERE loyalty_accounts.id =" in s
+    )
+    stock = first(lambda s: s.startswith("UPDATE loyalty_rewards SET stock"))
+    assert customer_lock < account_lock < stock
+    if admin.db.engine.dialect.name == "postgresql":
+        assert statements[customer_lock].endswith("FOR UPDATE")
+        assert statements[account_lock].endswith("FOR UPDATE")

@@ -169,3 +169,42 @@ async def test_erasure_keeps_the_figures_and_drops_the_names(admin: Api, clock: 
     assert coupon.description == ERASED
     assert {e.reason for e in await entries(admin, other)} == {"test"}
     assert await differences(admin) == []
+
+
+async def test_erasure_scrubs_the_audit_of_the_members_coupons(
+    admin: Api, clock: FakeClock
+) -> None:
+    customer_id = await create_customer(admin, "Jane Doe")
+    await enrol(admin, clock, customer_id)
+    await mutate_ok(
+        admin,
+        "issueCoupons",
+        {
+            "customerIds": [gid("Customer", customer_id)],
+            "campaign": "spring",
+            "description": "Gift for Jane Doe",
+            "validDays": 30,
+        },
+        "coupons { code }",
+    )
+    version = data(
+        await admin.gql(
+            "query($id: ID!) { node(id: $id) { ... on Customer { version } } }",
+            {"id": gid("Customer", customer_id)},
+        )
+    )["node"]["version"]
+    await mutate_ok(
+        admin,
+        "eraseCustomer",
+        {"id": gid("Customer", customer_id), "version": version, "reason": "GDPR-1"},
+        "customer { id }",
+    )
+    events = data(
+        await admin.gql(
+            '{ auditEvents(filter: {action: "loyalty.coupon.issued"}) '
+            "{ edges { node { changes { field after } } } } }"
+        )
+    )["auditEvents"]["edges"]
+    (changes,) = [{c["field"]: c["after"] for c in e["node"]["changes"]} for e in events]
+    assert changes["description"] == ERASED
+    assert changes["campaign"] == "spring"

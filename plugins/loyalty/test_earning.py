@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from core.plugin_api import FINANCE, SALES_REPRESENTATIVE, Settings
+from core.plugin_api import FINANCE, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE, Settings
 from plugins.loyalty.ledger_testing import create_customer, differences
 from plugins.loyalty.models import Account, Programme
 from plugins.loyalty.service import earning
 from plugins.loyalty.testing import MONDAY
+from plugins.loyalty.testing_rewards import audit_actions
 from schema.testkit import Api, FakeClock
 from schema.testkit_graphql import data, db_id, error_code, gid, mutate, mutate_ok
 from schema.testkit_webhooks import WebhookReceiver
@@ -184,6 +185,24 @@ async def test_another_request_under_a_used_key_is_refused_naming_it(admin: Api)
     ]
 
 
+async def test_two_clients_choosing_the_same_key_each_earn(admin: Api) -> None:
+    """A key is scoped to its client: another client's identical request under the same key
+    earns too (it is not answered with the first client's result)."""
+    customer = await create_customer(admin, "Shared key")
+    till = await admin.as_role(SUPPORT_REPRESENTATIVE)
+    values = {"points": 10, "idempotencyKey": "receipt-1"}
+    first = await earn(admin, customer, **values)
+    second = await earn(till, customer, **values)
+    assert (first["replayed"], second["replayed"]) == (False, False)
+    assert first["entry"]["id"] != second["entry"]["id"]
+    assert second["account"]["balance"] == 20
+    again = await earn(till, customer, **values)
+    assert (again["replayed"], again["entry"]["id"]) == (True, second["entry"]["id"])
+    assert again["account"]["balance"] == 20
+    refused = await earn(till, customer, points=11, idempotencyKey="receipt-1")
+    assert refusal(refused) == [("idempotencyKey", "CONFLICT")]
+
+
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
@@ -201,7 +220,8 @@ async def test_another_request_under_a_used_key_is_refused_naming_it(admin: Api)
         ({"points": -1}, [("points", "OUT_OF_RANGE")]),
         ({"points": 1_000_000_001}, [("points", "OUT_OF_RANGE")]),
         ({"points": 1, "reference": "r" * 101}, [("reference", "TOO_LONG")]),
-        ({"points": 1, "idempotencyKey": "k" * 201}, [("idempotencyKey", "TOO_LONG")]),
+        ({"points": 1, "idempotencyKey": "k" * 161}, [("idempotencyKey", "TOO_LONG")]),
+        ({"amount": "1000000001", "currency": "CNY"}, [("amount", "OUT_OF_RANGE")]),
     ],
 )
 async def test_earn_points_refuses_bad_input_naming_the_field(
@@ -277,6 +297,12 @@ async def test_adjust_points_adds_and_takes_away_with_a_reason(admin: Api) -> No
     assert added["account"] == {"balance": 130, "lifetimeEarned": 100}
     taken = await adjust(admin, customer, -120, "correction")
     assert (taken["entry"]["points"], taken["account"]["balance"]) == (-120, 10)
+    audited = await audit_actions(admin, "loyalty.account.adjusted")
+    assert [(changes["points"], changes["reason"]) for _action, changes in audited] == [
+        (30, "goodwill"),
+        (-120, "correction"),
+    ]
+    assert audited[1][1]["entryId"] == taken["entry"]["id"]
     assert await differences(admin) == []
 
 
@@ -315,6 +341,15 @@ async def test_enrolling_twice_answers_the_same_account(admin: Api) -> None:
     assert (account["balance"], account["debt"], account["tier"]["key"]) == (0, 0, "STANDARD")
     assert account["customer"] == {"id": customer}
     assert account["enrolledAt"] == MONDAY.isoformat()
+    assert await audit_actions(admin, "loyalty.account.enrolled") == [
+        (
+            "loyalty.account.enrolled",
+            {
+                "customerId": {"before": None, "after": customer},
+                "tier": {"before": None, "after": "STANDARD"},
+            },
+        )
+    ]
 
 
 ACCOUNT = """

@@ -86,13 +86,15 @@ async def spend(
     return await run(admin, work)
 
 
-async def reverse(admin: Api, account_id: int, entry_id: int) -> Entry:
+async def reverse(
+    admin: Api, account_id: int, entry_id: int, *, now: dt.datetime = MONDAY
+) -> Entry:
     async def work(session: AsyncSession) -> Entry:
         account = await ledger.lock(session, account_id)
         entry = await session.get(Entry, entry_id)
         assert entry is not None
         return await ledger.reverse(
-            session, account, entry, reason="refund", actor_id=None, actor_label="t", now=MONDAY
+            session, account, entry, reason="refund", actor_id=None, actor_label="t", now=now
         )
 
     return await run(admin, work)
@@ -209,6 +211,34 @@ async def test_a_reversal_takes_other_lots_when_its_own_is_spent(admin: Api) -> 
     assert (reversal.points, reversal.debt_points) == (-60, 0)
     assert await spends_of(admin, reversal.id) == [(100, 60)]
     assert (await account_row(admin, account_id)).balance == 40
+
+
+async def test_a_reversal_never_takes_points_past_their_expiry(admin: Api) -> None:
+    """Points past their expiry are gone whether or not the expiry job has run yet: they
+    are expired first, and what the reversal cannot take becomes debt."""
+    account_id = await enrolled(admin)
+    old = await earn(admin, account_id, 50, expires_at=MONDAY + 30 * DAY)
+    order = await earn(admin, account_id, 100, expires_at=MONDAY + 10 * DAY)
+    await spend(admin, account_id, 100)  # the order's lot expires first: it is the one spent
+    reversal = await reverse(admin, account_id, order.id, now=MONDAY + 40 * DAY)
+    assert (reversal.points, reversal.debt_points) == (0, 100)
+    assert await spends_of(admin, reversal.id) == []
+    assert await lots_of(admin, account_id) == [(50, 0), (100, 0)]
+
+    async def expiries(session: AsyncSession) -> list[tuple[int, int]]:
+        rows = await session.execute(
+            select(Entry.points, LotSpend.lot_id)
+            .join(LotSpend, LotSpend.entry_id == Entry.id)
+            .where(Entry.account_id == account_id, Entry.kind == "EXPIRE")
+        )
+        return [(points, lot_id) for points, lot_id in rows]
+
+    expired = await run(admin, expiries)
+    assert [points for points, _lot in expired] == [-50]
+    account = await account_row(admin, account_id)
+    assert (account.balance, account.debt, account.lifetime_earned) == (0, 100, 150)
+    assert old.kind == "EARN"
+    assert await differences(admin) == []
 
 
 async def test_debt_is_paid_from_later_earnings_before_the_balance(admin: Api) -> None:
@@ -542,6 +572,7 @@ async def _step(
         earned = candidates[number % len(candidates)]
         earn_entry = await session.get(Entry, earned)
         assert earn_entry is not None
+        model.expire()  # a reversal never takes points past their expiry
         entry = await ledger.reverse(session, account, earn_entry, reason="", **common)
         full = model.full[earned]
         from_balance = min(full, model.balance)

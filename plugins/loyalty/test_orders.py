@@ -7,13 +7,16 @@ from __future__ import annotations
 import decimal
 import types
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from plugins.loyalty.ledger_testing import create_customer, differences
 from plugins.loyalty.models import Account, Entry, Programme
-from plugins.loyalty.service import orders
+from plugins.loyalty.service import ledger, orders
 from plugins.loyalty.testing import MONDAY
 from schema.testkit import Api
 from schema.testkit_graphql import data, db_id, mutate_ok
@@ -154,6 +157,21 @@ async def test_a_refunded_order_takes_back_what_it_earned(admin: Api) -> None:
     assert node["reason"] == f"order {order['number']} refunded"
 
 
+async def test_a_refund_after_the_tier_changed_takes_back_what_was_earned(admin: Api) -> None:
+    """An order earned at STANDARD and refunded after the member reached SILVER takes back
+    what it earned (x1.000), not what it would earn now (x1.250)."""
+    customer = await create_customer(admin, "Promoted")
+    order = await place(admin, customer, "100")
+    await place(admin, customer, "6000")
+    assert (await loyalty(admin, customer))["tier"] == {"key": "SILVER"}
+    paid = await step(admin, "markOrderPaid", order)
+    await step(admin, "refundOrder", paid)
+    account = await loyalty(admin, customer)
+    assert ledger_of(account)[-1] == ("REVERSE", -100, 0, "ORDER")
+    assert account["balance"] == 6000
+    assert await differences(admin) == []
+
+
 async def test_a_reversal_beyond_the_balance_becomes_debt_paid_by_the_next_order(
     admin: Api,
 ) -> None:
@@ -249,4 +267,77 @@ async def test_an_order_announced_twice_earns_once(admin: Api) -> None:
     account = await loyalty(admin, customer)
     assert ledger_of(account)[-1] == ("REVERSE", -30, 0, "ORDER")
     assert len(ledger_of(account)) == 2
+    assert await differences(admin) == []
+
+
+async def test_an_order_beyond_the_points_one_entry_holds_earns_the_most_it_may(
+    admin: Api,
+) -> None:
+    """An order worth more points than one entry moves earns ledger.MAX_POINTS (and says
+    what it would have earned) instead of failing the order's placement."""
+    customer = await create_customer(admin, "Whale")
+    order = types.SimpleNamespace(
+        id=515151,
+        number="SO515151",
+        customer_id=db_id(customer),
+        total=decimal.Decimal("2000000000.00"),
+        currency="CNY",
+        ordered_at=MONDAY,
+    )
+    async with admin.db.transaction() as session:
+        await orders.on_order_placed(session, order, None)
+    async with admin.db.read() as session:
+        entry = await session.scalar(select(Entry).where(Entry.source_ref == "515151"))
+    assert entry is not None
+    assert (entry.points, entry.data["uncapped"]) == (ledger.MAX_POINTS, 2_000_000_000)
+    assert (await loyalty(admin, customer))["balance"] == ledger.MAX_POINTS
+    assert await differences(admin) == []
+
+
+async def test_the_hooks_lock_the_customer_before_the_account(admin: Api) -> None:
+    """Customer row first, then the account, in every hook (the surveys plugin does not lock
+    the customer; a tier change then writes its grade): the statements taking row locks name
+    customers before loyalty_accounts."""
+    if admin.db.dialect != "postgresql":
+        pytest.skip("SQLite takes no row locks: its write transactions are serialised")
+    customer = await create_customer(admin, "Orderly")
+    await place(admin, customer, "10")
+    await set_programme(admin, survey_bonus=5)
+    order = types.SimpleNamespace(
+        id=616161,
+        number="SO616161",
+        customer_id=db_id(customer),
+        total=decimal.Decimal("20"),
+        currency="CNY",
+        ordered_at=MONDAY,
+    )
+    response = types.SimpleNamespace(id=8, customer_id=db_id(customer))
+    calls: list[Callable[[AsyncSession], Awaitable[None]]] = [
+        lambda session: orders.on_survey_answered(session, response, None),
+        lambda session: orders.on_order_placed(session, order, None),
+        lambda session: orders.on_order_cancelled(session, order, False, None),
+    ]
+    locks: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statement = str(args[2])
+        if "FOR UPDATE" in statement:
+            locks.append(statement.split("FROM", 1)[1].split()[0])
+
+    for call in calls:
+        locks.clear()
+        async with admin.db.transaction() as session:
+            connection = await session.connection()
+            event.listen(connection.sync_connection, "before_cursor_execute", seen)
+            try:
+                await call(session)
+            finally:
+                event.remove(connection.sync_connection, "before_cursor_execute", seen)
+        assert locks[:2] == ["customers", "loyalty_accounts"], locks
+    account = await loyalty(admin, customer)
+    assert [row[:2] for row in ledger_of(account)[-3:]] == [
+        ("EARN", 5),
+        ("EARN", 20),
+        ("REVERSE", -20),
+    ]
     assert await differences(admin) == []

@@ -19,8 +19,10 @@ from core.plugin_api import (
     call_in_turn,
 )
 from plugins.loyalty import demo
-from plugins.loyalty.models import Account, Coupon, Lot
+from plugins.loyalty.models import Account, Coupon, Lot, Reward
+from plugins.loyalty.service import coupons as coupon_codes
 from plugins.loyalty.service import ledger, tiers
+from plugins.loyalty.service import programme as programmes
 from schema.testkit import Api, StatementCounter, run_periodic_jobs, running_app
 from schema.testkit_graphql import data, gid, mutate_ok
 
@@ -238,15 +240,22 @@ async def test_demo_data_is_consistent_and_quiet(
             )
         )
         coupons = await session.scalar(select(func.count(Coupon.id)))
+        hints = set((await session.scalars(select(Coupon.code_hint))).all())
+        stocks = (await session.scalars(select(Reward.stock))).all()
+        ladder = await programmes.tiers(session)
     assert len(accounts) == 30  # a third of the 90 customers
     assert {a.tier_key for a in accounts} == {"STANDARD", "SILVER", "GOLD"}
     thresholds = {"STANDARD": 0, "SILVER": 5000, "GOLD": 20000}
     for account in accounts:
         assert earned[account.id] >= thresholds[account.tier_key]
+        assert account.tier_key == tiers.reached(ladder, earned[account.id]).key
         assert account.downgrade_due_at is None
         assert account.balance >= 0
     assert soon
     assert coupons
+    # codes of the kind redeemCoupon reads (16 characters of its alphabet; never shown)
+    assert all(len(h) == 4 and set(h) <= set(coupon_codes.ALPHABET) for h in hints)
+    assert all(stock is None or stock >= 0 for stock in stocks)
     done = await run_periodic_jobs(admin.db, admin.settings, plugin_manager, now)
     assert done["loyalty.expiry"] == {"loyalty points expired": 0, "loyalty expiry notices": 0}
     assert done["loyalty.tiers"] == {"loyalty tier changes": 0, "loyalty birthday bonuses": 0}

@@ -153,3 +153,23 @@ async def test_stats_need_loyalty_read(api: Api, admin: Api) -> None:
     assert error_code(await api.gql(STATS, {"period": None})) == "UNAUTHENTICATED"
     sysadmin = await admin.as_role(SYSTEM_ADMINISTRATOR)
     assert error_code(await sysadmin.gql(STATS, {"period": None})) == "FORBIDDEN"
+
+
+async def test_a_cancelled_coupon_is_not_earned_but_unredeemed(
+    admin: Api, clock: FakeClock
+) -> None:
+    at(clock, 2026, 10, 5, 3)
+    a = await member(admin, clock, "A")
+    await earn(admin, clock, a, 1000)
+    await spend(admin, clock, a, 300, "REDEEM")
+    await spend(admin, clock, a, 400, "REDEEM")
+    at(clock, 2026, 11, 5, 3)
+    await earn(admin, clock, a, 400, source="COUPON")  # the second coupon cancelled
+    found = await stats(admin)
+    assert [(m["month"], m["earned"], m["redeemed"]) for m in found["months"]] == [
+        ("2026-09", 0, 0),
+        ("2026-10", 1000, 700),
+        ("2026-11", 0, -400),
+    ]
+    assert (found["earned"], found["redeemed"], found["liability"]) == (1000, 300, 700)
+    assert found["redemptionRate"] == pytest.approx(0.3)

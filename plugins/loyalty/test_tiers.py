@@ -26,7 +26,7 @@ from plugins.loyalty.testing_tiers import (
     set_programme,
     spend,
 )
-from schema.testkit import Api, FakeClock, run_periodic_jobs, running_app
+from schema.testkit import Api, FakeClock, StatementCounter, run_periodic_jobs, running_app
 from schema.testkit_graphql import data, db_id, gid, mutate_ok
 from schema.testkit_webhooks import WebhookReceiver
 
@@ -304,3 +304,87 @@ async def test_members_of_a_deactivated_tier_move_at_once(admin: Api, clock: Fak
     assert (await run_jobs(admin, clock))["loyalty tier changes"] == 1
     found = await account(admin, account_id)
     assert (found.tier_key, found.downgrade_due_at) == ("SILVER", None)
+
+
+async def test_the_job_locks_the_customer_before_the_account(
+    admin: Api, clock: FakeClock, count_statements: Callable[[Any], StatementCounter]
+) -> None:
+    """A downgrade by the job sets the customer's grade: it must lock the customer's row
+    before the account, the order earning and merging keep, or the two deadlock."""
+    await set_programme(admin, tierSetsGrade=True, downgradeGraceDays=0)
+    account_id = await member(admin, clock, "Acme")
+    await earn(admin, clock, account_id, 6000)
+    customer_id = (await account(admin, account_id)).customer_id
+    clock.advance(days=400)
+    counter = count_statements(admin.db)
+    assert (await run_jobs(admin, clock))["loyalty tier changes"] == 1
+    statements = [" ".join(s.split()) for s in counter.statements]
+    customer_lock = next(
+        i for i, s in enumerate(statements) if s.startswith("SELECT customers.id FROM customers")
+    )
+    account_lock = next(
+        i
+        for i, s in enumerate(statements)
+        if "loyalty_accounts.tier_key" in s and "WHERE loyalty_accounts.id =" in s
+    )
+    grade_update = next(i for i, s in enumerate(statements) if s.startswith("UPDATE customers"))
+    assert customer_lock < account_lock < grade_update
+    if admin.db.engine.dialect.name == "postgresql":
+        assert statements[customer_lock].endswith("FOR UPDATE")
+        assert statements[account_lock].endswith("FOR UPDATE")
+    found = data(
+        await admin.gql(
+            "query($id: ID!) { node(id: $id) { ... on Customer { grade } } }",
+            {"id": gid("Customer", customer_id)},
+        )
+    )
+    assert found["node"] == {"grade": "STANDARD"}
+
+
+async def test_the_rolling_year_ends_exactly_twelve_months_back(
+    admin: Api, clock: FakeClock
+) -> None:
+    """Points earned exactly 12 months ago are out of the rolling year; a second later they
+    were in. Reversing an earn from before the year takes nothing from the year."""
+    old = await member(admin, clock, "Acme")
+    old_entry = await earn(admin, clock, old, 5000)
+    clock.set(MONDAY + days(100))
+    kept = await member(admin, clock, "Kept")
+    await earn(admin, clock, kept, 5000)
+    year_later = MONDAY.replace(year=MONDAY.year + 1)
+    clock.set(year_later - days(1 / 86400))
+    await run_jobs(admin, clock)
+    found = await account(admin, old)
+    assert (found.tier_key, found.downgrade_due_at) == ("SILVER", None)
+    clock.set(year_later)
+    await run_jobs(admin, clock)
+    found = await account(admin, old)
+    assert (found.tier_key, found.downgrade_due_at) == ("SILVER", year_later + days(30))
+    clock.set(year_later + days(1))
+    await earn(admin, clock, old, 5000)  # earned back within the grace
+    await reverse(admin, clock, old, old_entry)  # the 5,000 of a year ago: out of the year
+    found = await account(admin, old)
+    assert (found.tier_key, found.downgrade_due_at) == ("SILVER", None)
+    assert (await account(admin, kept)).tier_key == "SILVER"
+
+
+async def test_a_lowered_threshold_lifts_members_by_the_daily_job(
+    admin: Api, clock: FakeClock
+) -> None:
+    account_id = await member(admin, clock, "Acme")
+    idle = await member(admin, clock, "Idle")
+    await earn(admin, clock, account_id, 3000)
+    silver = data(await admin.gql("{ loyaltyProgramme { tiers { id key version } } }"))[
+        "loyaltyProgramme"
+    ]["tiers"][1]
+    await mutate_ok(
+        admin,
+        "updateLoyaltyTier",
+        {"id": silver["id"], "version": silver["version"], "threshold": 2500},
+        "tier { threshold }",
+    )
+    clock.advance(days=1)
+    assert (await run_jobs(admin, clock))["loyalty tier changes"] == 1
+    assert (await account(admin, account_id)).tier_key == "SILVER"
+    assert (await account(admin, idle)).tier_key == "STANDARD"
+    assert (await run_jobs(admin, clock))["loyalty tier changes"] == 0

@@ -40,7 +40,9 @@ class EarnPointsInput:
         default=None, description="Your reference (a receipt number), up to 100 characters."
     )
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Unique per request, up to 200 characters."
+        default=None,
+        description="Unique per request of one client (user or its API tokens), up to 160 "
+        "characters.",
     )
 
 

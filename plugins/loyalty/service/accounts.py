@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.plugin_api import Customer
 from plugins.loyalty import webhooks
 from plugins.loyalty.models import Account, Programme, Tier
 
@@ -36,6 +37,15 @@ async def tier_of(session: AsyncSession, account: Account) -> Tier | None:
     """The tier ``account`` holds."""
     found: Tier | None = await session.scalar(select(Tier).where(Tier.key == account.tier_key))
     return found
+
+
+async def lock_customer(session: AsyncSession, customer_id: int) -> None:
+    """Lock the customer's row: the first lock of every writer of a member's account (the
+    customer, then the account: a tier change writes the customer's grade, so a writer that
+    locked the account first and the customer later could deadlock with one that did not).
+    A request that took the customer's row already (``writable_customer``, the sales
+    plugin's order) holds it; taking it again is free."""
+    await session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
 
 
 async def account_of(session: AsyncSession, customer_id: int) -> Account | None:

@@ -10,20 +10,21 @@ Using and cancelling are conditional UPDATEs (``ISSUED`` -> ``USED``/``CANCELLED
 expired), so of two concurrent attempts on one coupon exactly one succeeds, on PostgreSQL
 (the second waits for the row and then finds it no longer ISSUED) as on SQLite. Cancelling a
 reward's coupon locks its account first (the lock order every writer keeps), gives the
-points back through the ledger and the stock back to the reward. Every change is audited
+points back through the ledger (with the expiry dates of the lots they were taken from, so a
+cancellation never lengthens a point's life) and the stock back to the reward. Every change
+is audited
 (``loyalty.coupon.<verb>``).
 """
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import datetime as dt
 import hashlib
 import secrets
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, false, or_, select, true, update
+from sqlalchemy import ColumnElement, CursorResult, and_, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -41,8 +42,9 @@ from core.plugin_api import (
     translator,
 )
 from plugins.loyalty import declarations
-from plugins.loyalty.models import Account, Coupon, Entry, Reward
-from plugins.loyalty.service import accounts, ledger
+from plugins.loyalty.models import Account, Coupon, Entry, Lot, LotSpend, Reward
+from plugins.loyalty.service import ledger, locks
+from plugins.loyalty.service import programme as programmes
 
 _ = translator(__name__)
 
@@ -78,14 +80,6 @@ def status_at(row: Coupon, now: dt.datetime) -> str:
     if row.status == ISSUED and row.expires_at <= now:
         return EXPIRED
     return row.status
-
-
-def add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    """``moment`` ``months`` calendar months later (the 31st becomes the month's last day)."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 def shown(moment: dt.datetime, context: RequestContext) -> str:
@@ -139,11 +133,15 @@ async def member_account(
     field: str,
     permission: str,
 ) -> Account:
-    """The account of a customer the caller reaches with ``permission``, locked
-    (:func:`member_account_id`)."""
-    return await ledger.lock(
-        session, await member_account_id(session, context, customer_id, field, permission)
-    )
+    """The account of a customer the caller reaches with ``permission``
+    (:func:`member_account_id`), locked after the customer's row (:mod:`.locks`)."""
+    account_id = await member_account_id(session, context, customer_id, field, permission)
+    account = await locks.lock_member(session, account_id)
+    if account is None:  # merged or erased since it was read
+        raise UserErrors.single(
+            field, _("the member's account changed meanwhile: try again"), UserErrorCode.CONFLICT
+        )
+    return account
 
 
 async def member_account_id(
@@ -290,9 +288,14 @@ async def issue_coupons(
                 continue
             targets.append(account_id)
         check.done()
-        # Locked in ascending order, so two campaigns naming the same members in different
-        # orders cannot deadlock.
-        for account_id in sorted({target for target in targets if target is not None}):
+        # Customers, then accounts, each in ascending order, so two campaigns naming the same
+        # members in different orders cannot deadlock.
+        members = sorted({target for target in targets if target is not None})
+        holders = await session.execute(
+            select(Account.id, Account.customer_id).where(Account.id.in_(members))
+        )
+        await locks.lock_customers(session, [customer for _id, customer in holders.all()])
+        for account_id in members:
             await ledger.lock(session, account_id)
     else:
         targets = [None] * (count or 0)
@@ -393,12 +396,51 @@ async def redeem_coupon(
     return row
 
 
+async def _given_back(
+    session: AsyncSession, entry_id: int, points: int, now: dt.datetime
+) -> list[tuple[int, dt.datetime | None]]:
+    """The points a redemption (``entry_id``) took, by the expiry of the lots it took them
+    from: given back, they keep their dates (a cancellation never lengthens a point's life).
+    What no lot spend accounts for expires as newly earned points do."""
+    rows = (
+        await session.execute(
+            select(Lot.expires_at, func.sum(LotSpend.points))
+            .join(Lot, Lot.id == LotSpend.lot_id)
+            .where(LotSpend.entry_id == entry_id)
+            .group_by(Lot.expires_at)
+        )
+    ).all()
+    parts = [(int(total or 0), expires_at) for expires_at, total in rows if total]
+    rest = points - sum(part for part, _expires in parts)
+    if rest > 0:
+        parts.append((rest, programmes.expiry_of(await programmes.load(session), now)))
+    never = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(parts, key=lambda part: part[1] or never)
+
+
+async def _lock_holder(session: AsyncSession, row: Coupon) -> Account | None:
+    """The account ``row`` belongs to, locked, and ``row`` read again under that lock: a merge
+    that committed after ``row`` was read may have moved it to another account (and deleted
+    the one it was read with)."""
+    for _attempt in range(3):
+        account_id = row.account_id
+        if account_id is None:
+            return None
+        account = await locks.lock_member(session, account_id)
+        await session.refresh(row)
+        if account is not None and row.account_id == account_id:
+            return account
+    raise UserErrors.single(
+        "id", _("the coupon moved to another account: try again"), UserErrorCode.CONFLICT
+    )
+
+
 async def cancel_coupon(
     session: AsyncSession, context: RequestContext, coupon_id: int | None, reason: str | None
 ) -> Coupon:
     """Cancel an unused, unexpired coupon (``loyalty:manage``). A reward's coupon gives its
-    points back to the account (an EARN entry, source COUPON) and one back to the reward's
-    stock."""
+    points back to the account (EARN entries, source COUPON, expiring when the points they
+    return would have) and one back to the reward's stock."""
     caller = require(context, declarations.MANAGE)
     check = Check()
     cleaned_reason = check.text("reason", reason, max_length=500, required=False)
@@ -410,7 +452,7 @@ async def cancel_coupon(
         )
     if row is None:
         raise not_found("input.id", _("no coupon with this id that you may change"))
-    account = await ledger.lock(session, row.account_id) if row.account_id is not None else None
+    account = await _lock_holder(session, row)
     now = context.now()
     before = snapshot(row)
     if not await _conditional(session, row, now, {"status": CANCELLED}):
@@ -420,20 +462,21 @@ async def cancel_coupon(
         spent = await session.get(Entry, row.entry_id)
         returned = -spent.points if spent is not None else 0
         if returned > 0:
-            programme = await accounts.programme(session)
-            months = programme.expiry_months
-            await ledger.earn(
-                session,
-                account,
-                returned,
-                source="COUPON",
-                source_ref=str(row.id),
-                reason=cleaned_reason or _("coupon …{hint} cancelled", hint=row.code_hint),
-                actor_id=caller.user_id,
-                actor_label=caller.email or "",
-                now=now,
-                expires_at=add_months(now, months) if months else None,
-            )
+            for points, expires_at in await _given_back(session, row.entry_id, returned, now):
+                await ledger.earn(
+                    session,
+                    account,
+                    points,
+                    source="COUPON",
+                    source_ref=str(row.id),
+                    reason=cleaned_reason or _("coupon …{hint} cancelled", hint=row.code_hint),
+                    actor_id=caller.user_id,
+                    actor_label=caller.email or "",
+                    now=now,
+                    expires_at=expires_at,
+                )
+            # what comes back past its date expires now, as it would have unspent
+            await ledger.expire_due(session, account, now)
     if row.reward_id is not None and row.entry_id is not None:
         await session.execute(
             update(Reward)

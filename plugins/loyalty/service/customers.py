@@ -9,8 +9,8 @@ the ledger), and the tier is recomputed. Both accounts are locked first, in id o
 
 Erase: the ledger's figures stay (points, kinds, dates, amounts, references that are keys
 in other systems); what names a person goes: entries' reasons and actor labels and the
-coupons' descriptions become ``ERASED``, and the personal values of the account's audit
-events are scrubbed.
+coupons' descriptions become ``ERASED``, and the personal values of the audit events of the
+account and of its coupons (descriptions, a cancellation's reason) are scrubbed.
 """
 
 from __future__ import annotations
@@ -23,6 +23,20 @@ from plugins.loyalty.models import Account, Coupon, Entry, Lot
 from plugins.loyalty.service import ledger, tiers
 
 ACCOUNT_AUDIT_KEEP = frozenset({"tier", "balance", "debt", "lifetimeEarned", "entries"})
+COUPON_AUDIT_KEEP = frozenset(
+    {
+        "codeHint",
+        "accountId",
+        "rewardId",
+        "campaign",
+        "status",
+        "expiresAt",
+        "usedAt",
+        "usedReference",
+        "pointsReturned",
+    }
+)
+"""What a coupon's audit events keep on erasure: not its description or a cancel's reason."""
 MERGE_ACTOR = "merge"
 
 
@@ -45,6 +59,10 @@ async def erase(session: AsyncSession, customer_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     await audit.scrub(session, "LoyaltyAccount", [account_id], ACCOUNT_AUDIT_KEEP)
+    coupon_ids = (
+        await session.scalars(select(Coupon.id).where(Coupon.account_id == account_id))
+    ).all()
+    await audit.scrub(session, "Coupon", coupon_ids, COUPON_AUDIT_KEEP)
 
 
 async def merge(

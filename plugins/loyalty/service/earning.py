@@ -40,7 +40,8 @@ MAX_AMOUNT = decimal.Decimal("100000000000000")
 """Amounts stay below 10^14 (the column holds 14 digits before the point)."""
 AMOUNT_PLACES = 4
 MAX_REFERENCE = 100
-MAX_KEY = 200
+MAX_KEY = 160
+"""Longest idempotency key a client may send (stored with its scope in 200 characters)."""
 MAX_REASON = 2000
 
 
@@ -212,6 +213,13 @@ def _request_of(values: EarnValues, currency: str | None, reference: str | None)
     }
 
 
+def scoped_key(context: RequestContext, key: str) -> str:
+    """``key`` as stored: scoped to the calling user (an API token's user), so two clients
+    that happen to choose the same key never replay or refuse each other's requests."""
+    caller = context.caller
+    return f"user:{caller.user_id if caller is not None else '-'}:{key}"
+
+
 async def replay(session: AsyncSession, key: str, request: dict[str, Any]) -> Earned | None:
     """The first result of an earnPoints request sent before under ``key``: ``None`` when
     the key is new; refused (naming ``idempotencyKey``) when it was used for another one."""
@@ -257,6 +265,8 @@ async def earn_points(session: AsyncSession, context: RequestContext, values: Ea
     check = Check()
     currency, reference, key = _check_earn(check, values)
     check.done()
+    if key is not None:
+        key = scoped_key(context, key)
     request = _request_of(values, currency, reference)
     customer = await writable_customer(
         session, context, values.customer_id, "customerId", declarations.WRITE
@@ -284,6 +294,16 @@ async def earn_points(session: AsyncSession, context: RequestContext, values: Ea
         if points < 1:
             raise UserErrors.single(
                 "amount", _("is too small to earn a point"), UserErrorCode.BUSINESS_RULE
+            )
+        if points > ledger.MAX_POINTS:
+            raise UserErrors.single(
+                "amount",
+                _(
+                    "would earn {points} points, more than the {max} one earning may give",
+                    points=points,
+                    max=ledger.MAX_POINTS,
+                ),
+                UserErrorCode.OUT_OF_RANGE,
             )
     actor = actor_of(context)
     entry = await earn_for(
@@ -374,7 +394,7 @@ async def adjust_points(
     audit.record(
         session,
         actor,
-        "loyalty.points_adjusted",
+        "loyalty.account.adjusted",
         "LoyaltyAccount",
         account.id,
         {
@@ -399,6 +419,22 @@ async def enrol_customer(
         session, context, customer_id, "customerId", declarations.WRITE
     )
     caller = context.caller
-    return await accounts.enrol(
+    before = await accounts.account_of(session, customer.id)
+    account = await accounts.enrol(
         session, customer.id, now=context.now(), actor_id=caller.user_id if caller else None
     )
+    if before is None:
+        audit.record(
+            session,
+            actor_of(context),
+            "loyalty.account.enrolled",
+            "LoyaltyAccount",
+            account.id,
+            audit.created(
+                {
+                    "customerId": global_id("Customer", customer.id),
+                    "tier": account.tier_key,
+                }
+            ),
+        )
+    return account

@@ -6,14 +6,16 @@ the customer's primary contact when points will expire within the programme's
 notice window; ``account.expiry_told_for`` keeps the latest moment it covered, so a contact
 hears of a later moment only when one enters the window.
 
-``loyalty.tiers`` (daily) recomputes the tiers of the members above the entry tier or with a
-downgrade pending, since a rolling year lets points fall out without any earn: a fall starts
-the grace period, a grace ended applies the lower tier. It also gives the birthday-month
-bonus when the programme sets one: once per account and year, the entry's idempotency key
-saying which year.
+``loyalty.tiers`` (daily) recomputes the tiers of the members above the entry tier, with a
+downgrade pending or who earned in the rolling year, since a rolling year lets points fall
+out without any earn (a fall starts the grace period, a grace ended applies the lower tier)
+and a tier created or a threshold lowered lifts members at once. It also gives the
+birthday-month bonus when the programme sets one: once per account and year, the entry's
+idempotency key saying which year.
 
-Both work in bounded batches (one transaction each, accounts in id order, each locked through
-the ledger) and are idempotent: run twice at the same moment, the second run changes nothing.
+Both work in bounded batches (one transaction each, accounts in id order, each locked after
+its customer's row: :func:`.locks.lock_member`) and are idempotent: run twice at the same moment,
+the second run changes nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from core.plugin_api import (
     translator,
 )
 from plugins.loyalty.models import Account, Entry, Lot
-from plugins.loyalty.service import ledger, tiers
+from plugins.loyalty.service import ledger, locks, tiers
 from plugins.loyalty.service import programme as programmes
 
 _ = translator(__name__)
@@ -79,8 +81,9 @@ async def _batches(job: JobContext, candidates: Sequence[object], work: Handler)
                 ).all()
             )
             for account_id in ids:
-                account = await ledger.lock(session, account_id)
-                done += await work(session, job, account)
+                account = await locks.lock_member(session, account_id)
+                if account is not None:
+                    done += await work(session, job, account)
         if len(ids) < BATCH:
             break
         after = ids[-1]
@@ -187,10 +190,22 @@ async def _notice(session: AsyncSession, job: JobContext, account: Account) -> i
 # --- tiers ---
 
 
-async def _tiers_candidates(session: AsyncSession) -> Sequence[object]:
+async def _tiers_candidates(session: AsyncSession, now: dt.datetime) -> Sequence[object]:
+    """Members above the entry tier or with a downgrade pending (points fall out of the
+    rolling year), and members who earned in it (a tier created or a threshold lowered
+    since their last earn lifts them without waiting for the next)."""
     ladder = await programmes.tiers(session)
     base = ladder[0].key if ladder else programmes.BASE_TIER
-    return (or_(Account.tier_key != base, Account.downgrade_due_at.is_not(None)),)
+    earned = select(Entry.account_id).where(
+        Entry.kind == ledger.EARN, Entry.created_at > programmes.rolling_year_start(now)
+    )
+    return (
+        or_(
+            Account.tier_key != base,
+            Account.downgrade_due_at.is_not(None),
+            Account.id.in_(earned),
+        ),
+    )
 
 
 async def _recompute(session: AsyncSession, job: JobContext, account: Account) -> int:
@@ -256,7 +271,7 @@ async def run_expiry(job: JobContext) -> Mapping[str, int]:
 async def run_tiers(job: JobContext) -> Mapping[str, int]:
     async with job.db.read() as session:
         programme = await programmes.load(session)
-        candidates = await _tiers_candidates(session)
+        candidates = await _tiers_candidates(session, job.now)
     changed = await _batches(job, candidates, _recompute)
     bonuses = 0
     if programme.birthday_bonus > 0:

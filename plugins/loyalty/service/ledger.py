@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import UserErrorCode, UserErrors, translator
+from core.plugin_api import Customer, UserErrorCode, UserErrors, translator
 from plugins.loyalty.models import Account, Entry, Lot, LotSpend
 
 _ = translator(__name__)
@@ -59,14 +59,22 @@ def _open_lots_order() -> tuple[Any, ...]:
 
 async def lock(session: AsyncSession, account_id: int) -> Account:
     """The account, locked for the rest of the transaction (``SELECT ... FOR UPDATE`` on
-    PostgreSQL; SQLite's write transactions are serialised already) and read afresh."""
+    PostgreSQL; SQLite's write transactions are serialised already) and read afresh.
+
+    Its customer's row is locked first, the order every writer keeps (a tier change writes
+    the customer's grade): taking it again when the request holds it already is free."""
+    customer_id = await session.scalar(select(Account.customer_id).where(Account.id == account_id))
+    if customer_id is not None:
+        await session.execute(
+            select(Customer.id).where(Customer.id == customer_id).with_for_update()
+        )
     account = await session.scalar(
         select(Account)
         .where(Account.id == account_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if account is None:
+    if account is None or account.customer_id != customer_id:
         raise LookupError(f"no loyalty account {account_id}")
     return account
 
@@ -255,12 +263,16 @@ async def reverse(
 ) -> Entry:
     """Take back everything an EARN entry earned (``points + debt_points``) from the locked
     ``account``: its own lot's remaining first, then the other lots in expiry order; what
-    exceeds the balance becomes debt. An EARN reversed before answers its REVERSE entry."""
+    exceeds the balance becomes debt. Lots already past their expiry are expired first
+    (:func:`expire_due`). An EARN reversed before answers its REVERSE entry."""
     if earn_entry.kind != EARN or earn_entry.account_id != account.id:
         raise ValueError(f"entry {earn_entry.id} is not an EARN of account {account.id}")
     done = await reversal_of(session, earn_entry.id)
     if done is not None:
         return done
+    # Points past their expiry are gone: they never pay a reversal (nor would they once the
+    # expiry job has run), so the outcome does not depend on when the job last ran.
+    await expire_due(session, account, now)
     full = earn_entry.points + earn_entry.debt_points
     from_balance = min(full, account.balance)
     entry = Entry(

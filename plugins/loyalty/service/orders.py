@@ -74,6 +74,7 @@ async def on_order_placed(
     automatically (a customer not enrolled otherwise earns nothing)."""
     now = _now(context, order.ordered_at)
     programme = await accounts.programme(session)
+    await accounts.lock_customer(session, order.customer_id)
     found = await accounts.account_of(session, order.customer_id)
     if found is None:
         if not programme.auto_enrol:
@@ -86,7 +87,10 @@ async def on_order_placed(
         return  # announced twice: earned once
     first = not await _has_earned_from_orders(session, account.id)
     multiplier = await earning.multiplier_of(session, account)
-    points = earning.points_for(order.total, order.currency, programme, multiplier)
+    exact = earning.points_for(order.total, order.currency, programme, multiplier)
+    # One entry moves at most MAX_POINTS: a larger order earns that many rather than
+    # refusing the order (the sales plugin's placement would fail on the loyalty error).
+    points = min(exact, ledger.MAX_POINTS)
     common: dict[str, Any] = {
         "actor_id": _actor_id(context),
         "actor_label": ACTOR_SALES,
@@ -103,7 +107,8 @@ async def on_order_placed(
             reason=f"order {order.number}",
             amount=order.total,
             currency=order.currency,
-            data={"order": order.number, "multiplier": str(multiplier)},
+            data={"order": order.number, "multiplier": str(multiplier)}
+            | ({"uncapped": exact} if exact != points else {}),
             **common,
         )
     if first and programme.first_order_bonus > 0:
@@ -123,6 +128,7 @@ async def on_order_cancelled(
     session: AsyncSession, order: Any, refunded: bool, context: RequestContext | None
 ) -> None:
     """Take back what a cancelled or refunded order earned (bonus included)."""
+    await accounts.lock_customer(session, order.customer_id)
     found: Account | None = await accounts.account_of(session, order.customer_id)
     if found is None:
         return
@@ -159,6 +165,7 @@ async def on_survey_answered(
     programme = await accounts.programme(session)
     if programme.survey_bonus <= 0:
         return
+    await accounts.lock_customer(session, customer_id)  # the surveys plugin has not
     found = await accounts.account_of(session, customer_id)
     if found is None:
         return

@@ -1,6 +1,7 @@
 """The programme's figures (``loyaltyStats``): the points liability outstanding, what was
 earned, redeemed, expired and reversed per month, members per tier, the redemption rate and
-the rewards redeemed most.
+the rewards redeemed most. Points a cancelled coupon gives back (an EARN entry of source
+COUPON) are not earned: they take back what its redemption counted as redeemed.
 
 Every figure is an SQL aggregate over the accounts the caller may read (the ``loyalty``
 policy). Months are calendar months in the deployment's time zone (``CRM_TIME_ZONE``): their
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.plugin_api import RequestContext, bad_argument, translator
 from plugins.loyalty import declarations
 from plugins.loyalty.models import Account, Coupon, Entry, Reward, Tier
+from plugins.loyalty.service import ledger
 
 _ = translator(__name__)
 
@@ -143,16 +145,21 @@ async def stats(
     ).one()
     if months:
         bucket = _bucket(Entry.created_at, months)
+        given_back = case((Entry.source.in_(ledger.GIVEN_BACK), 1), else_=0)
         rows = await session.execute(
-            select(bucket, Entry.kind, func.sum(Entry.points), func.sum(Entry.debt_points))
+            select(
+                bucket, Entry.kind, given_back, func.sum(Entry.points), func.sum(Entry.debt_points)
+            )
             .join(Account, Account.id == Entry.account_id)
             .where(visible, Entry.created_at >= start, Entry.created_at < end)
-            .group_by(bucket, Entry.kind)
+            .group_by(bucket, Entry.kind, given_back)
         )
-        for index, kind, points, debt_points in rows.all():
+        for index, kind, back, points, debt_points in rows.all():
             month = months[int(index)]
             points, debt_points = int(points or 0), int(debt_points or 0)
-            if kind == "EARN":
+            if kind == "EARN" and back:  # a cancelled coupon's points: not earned, unredeemed
+                month.redeemed -= points + debt_points
+            elif kind == "EARN":
                 month.earned += points + debt_points
             elif kind == "REDEEM":
                 month.redeemed -= points
