@@ -333,7 +333,9 @@ async def test_the_hooks_lock_the_customer_before_the_account(admin: Api) -> Non
                 await call(session)
             finally:
                 event.remove(connection.sync_connection, "before_cursor_execute", seen)
-        assert locks[:2] == ["customers", "loyalty_accounts"], locks
+        first_account = locks.index("loyalty_accounts")
+        assert first_account > 0, locks
+        assert set(locks[:first_account]) == {"customers"}, locks
     account = await loyalty(admin, customer)
     assert [row[:2] for row in ledger_of(account)[-3:]] == [
         ("EARN", 5),
