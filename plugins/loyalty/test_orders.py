@@ -128,6 +128,17 @@ async def test_the_first_order_earns_the_bonus_once(admin: Api) -> None:
     assert account["balance"] == 80
 
 
+async def test_a_first_order_that_earned_no_points_still_was_the_first(admin: Api) -> None:
+    """USD has no rate: the first order earns only the bonus, and the second is not first."""
+    await set_programme(admin, first_order_bonus=100)
+    customer = await create_customer(admin, "Dollars")
+    await place(admin, customer, "10", "USD")
+    await place(admin, customer, "20", "USD")
+    account = await loyalty(admin, customer)
+    assert ledger_of(account) == [("EARN", 100, 0, "BONUS")]
+    assert account["balance"] == 100
+
+
 async def test_a_cancelled_order_takes_back_what_it_earned_bonus_included(admin: Api) -> None:
     await set_programme(admin, first_order_bonus=50)
     customer = await create_customer(admin, "Cancelled")

@@ -59,9 +59,18 @@ async def _earned_for_order(session: AsyncSession, account_id: int, order_id: in
 
 
 async def _has_earned_from_orders(session: AsyncSession, account_id: int) -> bool:
+    """Whether an earlier order earned anything: its points, or the first-order bonus (an
+    order that earned no points of its own, in a currency without a rate, still had it)."""
     found = await session.scalar(
         select(Entry.id)
-        .where(Entry.account_id == account_id, Entry.kind == ledger.EARN, Entry.source == "ORDER")
+        .where(
+            Entry.account_id == account_id,
+            Entry.kind == ledger.EARN,
+            or_(
+                Entry.source == "ORDER",
+                (Entry.source == "BONUS") & Entry.source_ref.startswith(bonus_ref(0)[:-1]),
+            ),
+        )
         .limit(1)
     )
     return found is not None
