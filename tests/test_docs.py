@@ -276,6 +276,29 @@ def test_security_lists_every_audit_action_the_sales_plugin_writes() -> None:
         assert fitting == expected, record
 
 
+def test_security_lists_every_audit_action_the_surveys_plugin_writes() -> None:
+    text = SECURITY.read_text(encoding="utf-8")
+    actions: set[str] = set()
+    patterns: set[str] = set()
+    for path in sources([ROOT / "plugins" / "surveys"]):
+        actions |= audit_actions_in(path)
+        patterns |= audit_action_patterns_in(path)
+
+    assert {"surveys.survey.sent", "survey_response.submitted"} <= actions
+    missing = sorted(action for action in actions if f"`{action}`" not in text)
+    assert not missing, f"docs/security.md does not list these audit actions: {missing}"
+    # Templates, schedules and actions write ``surveys.<record>.<verb>`` through an f-string.
+    assert patterns == {r"surveys\.template\..+", r"surveys\.schedule\..+", r"surveys\.action\..+"}
+    verbs = {
+        "template": {"created", "updated", "activated", "deactivated"},
+        "schedule": {"created", "updated", "deleted", "ran"},
+        "action": {"created", "updated", "status_changed", "deleted"},
+    }
+    for record, expected in verbs.items():
+        fitting = set(re.findall(rf"`surveys\.{record}\.([a-z_]+)`", text))
+        assert fitting == expected, record
+
+
 def test_security_lists_every_audit_action_the_tickets_plugin_writes() -> None:
     text = SECURITY.read_text(encoding="utf-8")
     documented = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", text))

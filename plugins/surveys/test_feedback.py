@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from core.plugin_api import ERASED
 from plugins.surveys.service import feedback as feedback_service
 from plugins.surveys.service.feedback import (
     MAX_COMMENT_CHARS,
@@ -236,6 +237,25 @@ async def test_a_comment_is_read_up_to_its_bound(admin: Api) -> None:
     )
     # "broken" lies beyond the characters read.
     assert counts(await feedback(admin, seed)) == [("slow", "EN", 1)]
+
+
+async def test_an_erased_customers_comments_are_not_counted(admin: Api) -> None:
+    seed = await Seed.of(admin)
+    kept = await customer(admin, "Kept")
+    erased = await customer(admin, "Erased")
+    for who, comment in ((kept, "slow response"), (erased, ERASED)):
+        await seed.add(
+            who,
+            sent="2026-11-03T08:00",
+            submitted="2026-11-03T09:00",
+            ratings=(1, 1, 1, 1),
+            comment=comment,
+            low=True,
+        )
+
+    terms = counts(await feedback(admin, seed))
+
+    assert terms == [("response", "EN", 1), ("slow", "EN", 1), ("slow response", "EN", 1)]
 
 
 async def test_no_connection_is_held_while_segmenting(

@@ -579,6 +579,27 @@ async def test_send_survey_refuses_bad_recipients(
     assert await invitations(admin) == []
 
 
+async def test_send_survey_refuses_an_archived_customer(admin: Api) -> None:
+    kept = await create_customer(admin, "Kept Ltd")
+    await create_contact(admin, kept)
+    gone = await create_customer(admin, "Gone Ltd")
+    await create_contact(admin, gone, "Gone Person", "gone@example.com")
+    archive = (
+        "mutation($id: ID!) { archiveCustomer(input: {id: $id, version: 1}) { errors { field } } }"
+    )
+    assert data(await admin.gql(archive, {"id": gone}))["archiveCustomer"]["errors"] == []
+    input = {
+        "templateId": gid("SurveyTemplate", await template_id(admin, "NPS_RELATIONSHIP")),
+        "customerIds": [kept, gone],
+    }
+
+    errors = await mutate_refused(admin, "sendSurvey", input, SEND)
+
+    assert [(e["field"], e["code"]) for e in errors] == [("customerIds.1", "BUSINESS_RULE")]
+    assert "archived" in errors[0]["message"]
+    assert await invitations(admin) == []
+
+
 async def test_send_survey_refuses_an_inactive_template(admin: Api) -> None:
     customer = await create_customer(admin)
     await create_contact(admin, customer)

@@ -185,7 +185,10 @@ async def test_the_page_is_in_the_browsers_language_or_the_contacts_or_the_asked
 
     assert parsed(by_browser.text).html_lang == "zh-CN"
     assert "您对问题的解决结果满意吗？" in by_browser.text
+    assert "1 · 非常差" in by_browser.text  # the scale's ends too
+    assert "Very poor" not in by_browser.text
     assert parsed(by_default.text).html_lang == "en"
+    assert "1 · Very poor" in by_default.text
     assert parsed(by_contact.text).html_lang == "zh-CN"
     assert "您对问题的解决结果满意吗？" in by_contact.text
     assert parsed(asked.text).html_lang == "en"

@@ -43,7 +43,8 @@ def crm_ticket_status_changed(
 def crm_ticket_resolved(
     session: AsyncSession, ticket: Ticket, context: RequestContext | None
 ) -> Awaitable[None] | None:
-    """A ticket was resolved and now waits for the customer's confirmation."""
+    """A ticket was resolved and now waits for the customer's confirmation (the surveys
+    plugin sends its satisfaction survey here)."""
 
 
 @hookspec
@@ -51,7 +52,7 @@ def crm_ticket_closed(
     session: AsyncSession, ticket: Ticket, context: RequestContext | None
 ) -> Awaitable[None] | None:
     """A ticket was closed: confirmed by the customer, closed by staff, or auto-closed
-    (``context`` is ``None`` when ``crm jobs run`` closed it). Surveys start here."""
+    (``context`` is ``None`` when ``crm jobs run`` closed it)."""
 
 
 @hookspec

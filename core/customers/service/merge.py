@@ -57,8 +57,14 @@ async def merge_customers(
     """
     if source_id is not None and source_id == target_id:
         raise UserErrors.single("targetId", _("must differ from sourceId"), UserErrorCode.INVALID)
-    source = await writable_customer(session, context, source_id, "sourceId")
-    target = await writable_customer(session, context, target_id, "targetId")
+    # Both rows are locked in id order, the order every writer of two customers keeps: a
+    # merge of A into B beside one of B into A waits instead of deadlocking.
+    if source_id is not None and target_id is not None and target_id < source_id:
+        target = await writable_customer(session, context, target_id, "targetId")
+        source = await writable_customer(session, context, source_id, "sourceId")
+    else:
+        source = await writable_customer(session, context, source_id, "sourceId")
+        target = await writable_customer(session, context, target_id, "targetId")
     moved: dict[str, int] = {}
     contact_ids = select(Contact.id).where(Contact.customer_id == source.id)
     moved["contacts"] = int(

@@ -51,12 +51,12 @@ def _dom_id(key: str) -> str:
     return "q-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in key)
 
 
-def _rating_label(value: int, kind: QuestionKind) -> str:
+def _rating_label(value: int, kind: QuestionKind, locale: str) -> str:
     if kind is QuestionKind.RATING:
         ends = {questions.RATING_MIN: _("Very poor"), questions.RATING_MAX: _("Excellent")}
     else:
         ends = {questions.NPS_MIN: _("Not at all likely"), questions.NPS_MAX: _("Extremely likely")}
-    return f"{value} · {ends[value]}" if value in ends else str(value)
+    return f"{value} · {render(ends[value], locale)}" if value in ends else str(value)
 
 
 def items_of(asked: Sequence[Question], locale: str, values: Mapping[str, str]) -> list[Item]:
@@ -79,7 +79,7 @@ def items_of(asked: Sequence[Question], locale: str, values: Mapping[str, str]) 
                 else (questions.NPS_MIN, questions.NPS_MAX)
             )
             item.options = [
-                Option(f"{dom}-{n}", str(n), render(_rating_label(n, question.kind), locale))
+                Option(f"{dom}-{n}", str(n), _rating_label(n, question.kind, locale))
                 for n in range(low, high + 1)
             ]
         elif question.kind is QuestionKind.YES_NO:

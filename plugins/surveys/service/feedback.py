@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import RequestContext
+from core.plugin_api import ERASED, RequestContext
 from plugins.surveys import declarations, models
 from plugins.surveys.questions import DETRACTOR, LOW_RATING
 
@@ -224,6 +224,7 @@ async def low_scored_comments(
         *conditions,
         Resp.low_scored.is_(True),
         Resp.comment.is_not(None),
+        Resp.comment != ERASED,  # an erased customer's comments say nothing any more
         declarations.visible(context),
     )
     if dimension is not None:

@@ -351,10 +351,10 @@ async def send_survey(
     # (customer id, contact id or None) per recipient, each visible to the caller.
     recipients: list[tuple[int, int | None]] = []
     if customer_ids:
-        visible_ids = set(
+        archived = dict(
             (
-                await session.scalars(
-                    select(Customer.id).where(
+                await session.execute(
+                    select(Customer.id, Customer.archived_at.is_not(None)).where(
                         Customer.id.in_(customer_ids),
                         Customer.erased_at.is_(None),
                         customer_visible(context, Customer.id),
@@ -363,10 +363,17 @@ async def send_survey(
             ).all()
         )
         for index, customer_id in enumerate(customer_ids):
-            if customer_id not in visible_ids:
+            if customer_id not in archived:
                 raise not_found(f"input.customerIds.{index}", _("no customer with this id"))
+            if archived[customer_id]:
+                check.fail(
+                    f"customerIds.{index}",
+                    _("the customer is archived: restore it before asking it a survey"),
+                    UserErrorCode.BUSINESS_RULE,
+                )
             if (customer_id, None) not in recipients:  # each asked once
                 recipients.append((customer_id, None))
+        check.done()
     else:
         ids = contact_ids or []
         rows = (
