@@ -10,7 +10,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -443,6 +443,31 @@ class Settings(BaseSettings):
         ]
 
 
+def config_error(exc: ValidationError, prefix: str) -> ConfigError:
+    """The :class:`ConfigError` for settings read from variables named ``prefix`` + field:
+    one line per bad variable, naming it, the value given and what is wrong."""
+    lines = []
+    for error in exc.errors():
+        name = prefix + ".".join(str(part) for part in error["loc"]).upper()
+        given = error.get("input")
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}={given!r}: {message}")
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_plugin_settings(cls: type[SettingsT]) -> SettingsT:
+    """A plugin's own settings (a pydantic-settings class with an ``env_prefix`` such as
+    ``CRM_SALES_``), read from the environment; a bad value is a :class:`ConfigError` that
+    names its variable, as core's settings do."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise config_error(exc, str(cls.model_config.get("env_prefix", ""))) from None
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (overrides win) and validate them.
 
@@ -451,13 +476,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            name = ENV_PREFIX + ".".join(str(part) for part in error["loc"]).upper()
-            given = error.get("input")
-            message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{name}={given!r}: {message}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        raise config_error(exc, ENV_PREFIX) from None
     if not settings.secret_key:
         settings = settings.model_copy(update={"secret_key": _stored_secret_key(settings.data_dir)})
     return settings

@@ -30,7 +30,7 @@ from core.catalog import (
     SYSTEM_ADMINISTRATOR,
 )
 from core.child_pages import ChildPage
-from core.config import ConfigError, Settings
+from core.config import ConfigError, Settings, load_plugin_settings
 from core.context import Info, RequestContext
 from core.csv_import import ImportRowError, ParsedRow, RowError, read_csv, row_errors
 from core.customers.declarations import customer_owned_by, policy_through_customer
@@ -206,6 +206,7 @@ __all__ = [
     "in_range",
     "int_ids",
     "like_pattern",
+    "load_plugin_settings",
     "move_customer_rows",
     "mutate",
     "next_value",

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.config import ConfigError, load_settings
+from core.config import ConfigError, load_plugin_settings, load_settings
 
 
 def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,3 +107,38 @@ def test_cors_and_graphiql(tmp_path: Path) -> None:
 
     assert settings.cors_origin_list == ["https://a.example", "https://b.example"]
     assert settings.graphiql_enabled
+
+
+class _PluginSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_EXAMPLE_", extra="ignore", frozen=True)
+
+    days: int = Field(default=7, ge=1)
+    code: str = "A"
+
+    @field_validator("code")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        if value != value.upper():
+            raise ValueError("must be upper case")
+        return value
+
+
+def test_a_plugins_bad_settings_name_each_variable_as_cores_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CRM_EXAMPLE_DAYS", "0")
+    monkeypatch.setenv("CRM_EXAMPLE_CODE", "abc")
+
+    with pytest.raises(ConfigError) as raised:
+        load_plugin_settings(_PluginSettings)
+
+    lines = str(raised.value).splitlines()
+    assert lines[0] == "invalid configuration:"
+    assert lines[1].strip().startswith("CRM_EXAMPLE_DAYS='0': Input should be greater than")
+    assert lines[2].strip() == "CRM_EXAMPLE_CODE='abc': must be upper case"
+
+
+def test_a_plugins_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_EXAMPLE_DAYS", "30")
+
+    assert load_plugin_settings(_PluginSettings).days == 30

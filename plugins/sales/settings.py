@@ -5,10 +5,10 @@ from __future__ import annotations
 import decimal
 
 from babel.numbers import is_currency
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.plugin_api import ConfigError
+from core.plugin_api import load_plugin_settings
 
 
 class SalesSettings(BaseSettings):
@@ -58,11 +58,4 @@ class SalesSettings(BaseSettings):
 
 
 def load() -> SalesSettings:
-    try:
-        return SalesSettings()
-    except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            name = "CRM_SALES_" + ".".join(str(p) for p in error["loc"]).upper()
-            lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    return load_plugin_settings(SalesSettings)

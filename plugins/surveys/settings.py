@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.plugin_api import ConfigError
+from core.plugin_api import load_plugin_settings
 
 
 class SurveySettings(BaseSettings):
@@ -48,11 +48,4 @@ class SurveySettings(BaseSettings):
 
 
 def load() -> SurveySettings:
-    try:
-        return SurveySettings()
-    except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            name = "CRM_SURVEYS_" + ".".join(str(p) for p in error["loc"]).upper()
-            lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    return load_plugin_settings(SurveySettings)
