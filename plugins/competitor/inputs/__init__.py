@@ -1,0 +1,1 @@
+"""The competitor plugin's inputs, one module per aggregate."""

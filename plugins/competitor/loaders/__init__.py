@@ -1,0 +1,1 @@
+"""The competitor plugin's loaders, one module per aggregate."""

@@ -1,0 +1,12 @@
+"""Placeholder: replaced by the encounters aggregate's queries."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class EncounterQuery:
+    @strawberry.field(description="Placeholder.")
+    def competitor_encounters_queries_placeholder(self) -> bool:
+        return True

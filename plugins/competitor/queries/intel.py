@@ -1,0 +1,12 @@
+"""Placeholder: replaced by the intel aggregate's queries."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class IntelQuery:
+    @strawberry.field(description="Placeholder.")
+    def competitor_intel_queries_placeholder(self) -> bool:
+        return True

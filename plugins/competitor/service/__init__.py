@@ -1,0 +1,1 @@
+"""The competitor plugin's service, one module per aggregate."""
