@@ -79,6 +79,15 @@ from core.loaders import (
     one_by_key,
 )
 from core.mail import MailError, RenderedMail, render_mail, send_email
+from core.money import (
+    MAX_AMOUNT,
+    Money,
+    check_amount,
+    check_currency,
+    currency_precision,
+    money_totals,
+    quantize_amount,
+)
 from core.mutations import mutate, transact
 from core.node import ModelNode, int_ids
 from core.notifications.service import Environment, NotificationKind, notify
@@ -104,6 +113,7 @@ __all__ = [
     "CUSTOMER_MANAGER",
     "ERASED",
     "FINANCE",
+    "MAX_AMOUNT",
     "MAX_SEARCH_LENGTH",
     "ORDER_BY_HELP",
     "SALES_REPRESENTATIVE",
@@ -156,6 +166,7 @@ __all__ = [
     "MailError",
     "Migrations",
     "ModelNode",
+    "Money",
     "NotificationKind",
     "OrderDirection",
     "PageArgs",
@@ -188,8 +199,11 @@ __all__ = [
     "bad_argument",
     "bulk_insert",
     "call_in_turn",
+    "check_amount",
+    "check_currency",
     "check_page_args",
     "create_counter",
+    "currency_precision",
     "customer_owned_by",
     "customer_visible",
     "drop_counter",
@@ -207,6 +221,7 @@ __all__ = [
     "int_ids",
     "like_pattern",
     "load_plugin_settings",
+    "money_totals",
     "move_customer_rows",
     "mutate",
     "next_value",
@@ -216,6 +231,7 @@ __all__ = [
     "one_by_key",
     "paginate",
     "policy_through_customer",
+    "quantize_amount",
     "read_csv",
     "render",
     "render_mail",

@@ -20,9 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import Customer as CustomerRow
-from core.plugin_api import bulk_insert, format_number, next_values
+from core.plugin_api import bulk_insert, format_number, next_values, quantize_amount
 from plugins.sales import models, settings
-from plugins.sales.money import quantize
 from plugins.sales.service import purchases
 
 PRODUCTS = [  # sku, name, category, list price in the main currency
@@ -85,7 +84,7 @@ async def _products(
             "sku": sku,
             "name": name,
             "category": category,
-            "list_price": quantize(decimal.Decimal(price), currency),
+            "list_price": quantize_amount(decimal.Decimal(price), currency),
             "currency": currency,
             "active": not sku.startswith("OLD-"),
             "created_at": now - dt.timedelta(days=600),
@@ -242,10 +241,10 @@ async def _orders(
             for position in range(1, rng.randint(1, 3) + 1):
                 product_id, price = rng.choice(products)
                 if order_currency != currency:
-                    price = quantize(price / decimal.Decimal(7), order_currency)
+                    price = quantize_amount(price / decimal.Decimal(7), order_currency)
                 quantity = decimal.Decimal(rng.randint(1, 2) * scale)
                 discount = decimal.Decimal(rng.choice([0, 0, 5, 10]))
-                total = quantize(
+                total = quantize_amount(
                     quantity * price * (100 - discount) / decimal.Decimal(100), order_currency
                 )
                 order_lines.append(

@@ -17,12 +17,12 @@ from core.plugin_api import (
     RequestContext,
     SortKey,
     User,
+    quantize_amount,
     require,
 )
 from plugins.sales import declarations, models
 from plugins.sales.inputs.opportunities import OpportunityFilter, OpportunityOrder
 from plugins.sales.inputs.orders import OrderFilter, OrderOrder
-from plugins.sales.money import quantize
 from plugins.sales.queries.opportunities import OPPORTUNITY_ORDER, opportunity_statement
 from plugins.sales.queries.orders import ORDER, order_statement
 from plugins.sales.service.orders import require_read
@@ -132,7 +132,7 @@ async def opportunity_rows(context: RequestContext, statement: Any) -> AsyncIter
                     emails.get(row.owner_id or 0, ""),
                     stage.key,
                     probability,
-                    quantize(row.amount, row.currency),
+                    quantize_amount(row.amount, row.currency),
                     row.currency,
                     row.expected_close_on,
                     row.source,
@@ -174,7 +174,7 @@ async def order_rows(context: RequestContext, statement: Any) -> AsyncIterator[l
                     row.ordered_at.astimezone(zone),
                     row.status,
                     row.currency,
-                    quantize(row.total, row.currency),
+                    quantize_amount(row.total, row.currency),
                     lines.get(row.id, ""),
                     row.source,
                     row.external_ref,

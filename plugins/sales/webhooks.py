@@ -13,9 +13,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import emit_event, global_id
+from core.plugin_api import emit_event, global_id, quantize_amount
 from plugins.sales.models import Contract, Opportunity, Order
-from plugins.sales.money import quantize
 
 EVENT_TYPES = {
     "sales.order.placed": "An order was placed (through the API or an import).",
@@ -30,7 +29,7 @@ EVENT_TYPES = {
 
 def money(amount: decimal.Decimal, currency: str) -> dict[str, str]:
     """Money as events carry it: ``{"amount": "12.50", "currency": "CNY"}``."""
-    return {"amount": str(quantize(amount, currency)), "currency": currency}
+    return {"amount": str(quantize_amount(amount, currency)), "currency": currency}
 
 
 def opportunity_data(row: Opportunity, stage_key: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import datetime as dt
 import decimal
 from typing import Any
 
-from babel.numbers import is_currency
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +19,7 @@ from core.plugin_api import (
     UserErrors,
     actor_of,
     audit,
+    check_currency,
     global_id,
     require,
     translator,
@@ -189,14 +189,8 @@ def _check_earn(check: Check, values: EarnValues) -> tuple[str | None, str | Non
             pass  # the amount's error says it
         elif not code:
             check.fail("currency", _("is required with an amount"), UserErrorCode.REQUIRED)
-        elif len(code) != 3 or not code.isalpha() or not is_currency(code):
-            check.fail(
-                "currency",
-                _("is not an ISO 4217 currency code such as CNY, USD or EUR"),
-                UserErrorCode.INVALID,
-            )
         else:
-            currency = code
+            currency = check_currency(check, "currency", code)
     reference = check.text("reference", values.reference, max_length=MAX_REFERENCE, required=False)
     key = check.text("idempotencyKey", values.idempotency_key, max_length=MAX_KEY, required=False)
     return currency, reference, key

@@ -9,7 +9,6 @@ import enum
 from typing import Any, Self
 
 import strawberry
-from babel.numbers import get_currency_precision
 from strawberry import relay
 
 from core.plugin_api import (
@@ -21,6 +20,7 @@ from core.plugin_api import (
     UserError,
     UserSummary,
     bad_argument,
+    currency_precision,
     translator,
 )
 from plugins.loyalty import models
@@ -40,7 +40,7 @@ def _money(amount: decimal.Decimal | None, currency: str | None) -> decimal.Deci
     """``amount`` at its currency's precision (2 places for CNY), as every database gives it."""
     if amount is None or currency is None:
         return amount
-    step = decimal.Decimal(1).scaleb(-int(get_currency_precision(currency)))
+    step = decimal.Decimal(1).scaleb(-currency_precision(currency))
     return amount.quantize(step) if amount == amount.quantize(step) else amount.normalize()
 
 

@@ -34,10 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
-from core.plugin_api import RequestContext, Team, User
+from core.plugin_api import Money, RequestContext, Team, User, money_totals, quantize_amount
 from plugins.sales import declarations, models
 from plugins.sales.inputs.analytics import SalesForecastGroupBy, SalesPerformanceGroupBy
-from plugins.sales.money import Money, quantize, totals
 from plugins.sales.types.analytics import (
     SalesForecast,
     SalesForecastFigures,
@@ -173,7 +172,7 @@ async def funnel(session: AsyncSession, conditions: Sequence[ColumnElement[bool]
                 kind=stage.kind,
                 position=stage.position,
                 count=count,
-                amount=totals(amounts),
+                amount=money_totals(amounts),
                 conversion_to_next=share(following, count) if following is not None else None,
                 conversion_to_won=share(won_count, count),
             )
@@ -185,11 +184,11 @@ async def funnel(session: AsyncSession, conditions: Sequence[ColumnElement[bool]
     return SalesFunnel(
         stages=out,
         entered=sum(by_kind.values()),
-        amount=totals((row[3], row[5]) for row in rows),
+        amount=money_totals((row[3], row[5]) for row in rows),
         open=by_kind[OPEN],
         won=won,
         lost=lost,
-        lost_amount=totals((row[3], row[5]) for row in rows if row[2] == LOST),
+        lost_amount=money_totals((row[3], row[5]) for row in rows if row[2] == LOST),
         win_rate=share(won, won + lost),
     )
 
@@ -211,8 +210,8 @@ class _Forecast:
     def figures(self) -> dict[str, Any]:
         return {
             "count": self.count,
-            "amount": totals(self.amounts),
-            "weighted_amount": totals(self.weighted),
+            "amount": money_totals(self.amounts),
+            "weighted_amount": money_totals(self.weighted),
         }
 
 
@@ -340,7 +339,7 @@ class _Performance:
             self.lost += count
 
     def figures(self) -> dict[str, Any]:
-        won_amount = totals(self.won_amounts)
+        won_amount = money_totals(self.won_amounts)
         closed = self.won + self.lost
         return {
             "won": self.won,
@@ -349,7 +348,7 @@ class _Performance:
             "won_amount": won_amount,
             "average_deal_size": [
                 Money(
-                    amount=quantize(m.amount / self.won_counts[m.currency], m.currency),
+                    amount=quantize_amount(m.amount / self.won_counts[m.currency], m.currency),
                     currency=m.currency,
                 )
                 for m in won_amount

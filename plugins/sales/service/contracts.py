@@ -24,16 +24,19 @@ from core.plugin_api import (
     UserErrors,
     actor_of,
     audit,
+    check_amount,
+    check_currency,
     format_number,
     global_id,
     next_value,
     not_found,
+    quantize_amount,
     require,
     require_version,
     translator,
     writable_customer,
 )
-from plugins.sales import declarations, money
+from plugins.sales import declarations
 from plugins.sales import settings as sales_settings
 from plugins.sales.models import Contract
 from plugins.sales.service.opportunities import check_owner
@@ -73,7 +76,7 @@ def snapshot(row: Contract) -> dict[str, Any]:
         "title": row.title,
         "startsOn": row.starts_on,
         "endsOn": row.ends_on,
-        "value": money.quantize(row.value, row.currency),
+        "value": quantize_amount(row.value, row.currency),
         "currency": row.currency,
         "status": row.status,
         "autoRenew": row.auto_renew,
@@ -148,8 +151,8 @@ async def create(
 ) -> Contract:
     caller = require(context, declarations.WRITE)
     cleaned_title = check.text("title", title, max_length=TITLE_LENGTH)
-    code = money.check_currency(check, "currency", currency or sales_settings.load().currency)
-    amount = money.check_amount(check, "value", value, code)
+    code = check_currency(check, "currency", currency or sales_settings.load().currency)
+    amount = check_amount(check, "value", value, code)
     _check_term(check, starts_on, ends_on)
     _check_notice(check, notice_days)
     await check_owner(session, context, check, owner_id)
@@ -242,10 +245,10 @@ async def update(
     currency = row.currency
     if "currency" in changes:
         code = changes["currency"] or sales_settings.load().currency
-        currency = money.check_currency(check, "currency", code) or row.currency
+        currency = check_currency(check, "currency", code) or row.currency
     amount = changes.get("value", row.value)
     if amount is not None:
-        amount = money.check_amount(check, "value", amount, currency)
+        amount = check_amount(check, "value", amount, currency)
     starts_on = changes.get("starts_on") or row.starts_on
     ends_on = changes.get("ends_on") or row.ends_on
     if row.status == "DRAFT" and not check.has_error("startsOn") and not check.has_error("endsOn"):

@@ -23,10 +23,13 @@ from core.plugin_api import (
     actor_of,
     audit,
     call_in_turn,
+    check_amount,
+    check_currency,
     format_number,
     global_id,
     next_value,
     not_found,
+    quantize_amount,
     require,
     require_version,
     translator,
@@ -34,7 +37,6 @@ from core.plugin_api import (
 )
 from plugins.sales import declarations, settings, webhooks
 from plugins.sales.models import Opportunity, Stage, StageChange
-from plugins.sales.money import check_amount, check_currency, quantize
 from plugins.sales.service.pipeline import OPEN, WON, stage_by_key, stages
 
 _ = translator(__name__)
@@ -51,7 +53,7 @@ def snapshot(row: Opportunity, stage_key: str | None = None) -> dict[str, Any]:
         "contactId": global_id("Contact", row.contact_id),
         "ownerId": global_id("User", row.owner_id),
         "title": row.title,
-        "amount": str(quantize(row.amount, row.currency)),
+        "amount": str(quantize_amount(row.amount, row.currency)),
         "currency": row.currency,
         "expectedCloseOn": row.expected_close_on,
         "probability": row.probability_override,

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
+    MAX_AMOUNT,
     Check,
     RequestContext,
     UserErrorCode,
@@ -22,10 +23,13 @@ from core.plugin_api import (
     actor_of,
     audit,
     call_in_turn,
+    check_amount,
+    check_currency,
     format_number,
     global_id,
     next_value,
     not_found,
+    quantize_amount,
     require,
     require_version,
     translator,
@@ -34,7 +38,6 @@ from core.plugin_api import (
 from core.plugin_api import Customer as CustomerRow
 from plugins.sales import declarations, models, webhooks
 from plugins.sales import settings as sales_settings
-from plugins.sales.money import MAX_AMOUNT, check_amount, check_currency, quantize
 from plugins.sales.service import purchases
 from plugins.sales.service.opportunities import check_owner
 
@@ -170,7 +173,7 @@ async def _check_lines(
         if raw >= MAX_AMOUNT:
             check.fail(field, _("its total must be less than 10^14"), UserErrorCode.OUT_OF_RANGE)
             continue
-        total = quantize(raw, currency)
+        total = quantize_amount(raw, currency)
         built.append(
             models.OrderLine(
                 position=index + 1,

@@ -18,14 +18,16 @@ from core.plugin_api import (
     UserErrors,
     actor_of,
     audit,
+    check_amount,
+    check_currency,
     not_found,
+    quantize_amount,
     require,
     require_version,
     translator,
 )
 from plugins.sales import declarations, settings
 from plugins.sales.models import Product
-from plugins.sales.money import check_amount, check_currency, quantize
 
 _ = translator(__name__)
 
@@ -37,7 +39,7 @@ def _snapshot(row: Product) -> dict[str, Any]:
         "sku": row.sku,
         "name": row.name,
         "category": row.category,
-        "listPrice": str(quantize(row.list_price, row.currency)),
+        "listPrice": str(quantize_amount(row.list_price, row.currency)),
         "currency": row.currency,
         "active": row.active,
     }

@@ -18,10 +18,9 @@ from sqlalchemy import ColumnElement, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import Customer as CustomerRow
-from core.plugin_api import JobContext
+from core.plugin_api import JobContext, quantize_amount
 from plugins.sales import models
 from plugins.sales import settings as sales_settings
-from plugins.sales.money import quantize
 from plugins.sales.tiers import tier_for, window_start
 
 COUNTED = ("PLACED", "PAID")
@@ -52,7 +51,7 @@ class Summary:
 
     @property
     def average_order_value(self) -> decimal.Decimal:
-        return quantize(self.total_spent / self.order_count, self.currency)
+        return quantize_amount(self.total_spent / self.order_count, self.currency)
 
 
 async def summaries(
@@ -89,10 +88,10 @@ async def summaries(
             Summary(
                 currency=currency,
                 order_count=int(count),
-                total_spent=quantize(decimal.Decimal(total), currency),
+                total_spent=quantize_amount(decimal.Decimal(total), currency),
                 first_order_at=first,
                 last_order_at=last,
-                spent_last_12_months=quantize(decimal.Decimal(recent or 0), currency),
+                spent_last_12_months=quantize_amount(decimal.Decimal(recent or 0), currency),
             )
         )
     for rows in found.values():
@@ -118,7 +117,10 @@ async def spent_12m(
             .group_by(o.customer_id)
         )
     ).all()
-    sums = {customer: quantize(decimal.Decimal(amount or 0), currency) for customer, amount in rows}
+    sums = {
+        customer: quantize_amount(decimal.Decimal(amount or 0), currency)
+        for customer, amount in rows
+    }
     return {key: sums.get(key, decimal.Decimal(0)) for key in customer_ids}
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import strawberry
 
-from core.plugin_api import Info, UserSummary
-from plugins.sales.money import Money
+from core.plugin_api import Info, Money, UserSummary
 
 PER_CURRENCY = "One amount per currency (sorted by currency); currencies are never added."
 RATE = "A fraction 0..1 rounded to 4 places."

@@ -10,12 +10,11 @@ import strawberry
 from strawberry import relay
 
 from core.plugin_api import CustomerNode as Customer
-from core.plugin_api import Info, ModelNode, UserError, UserSummary
+from core.plugin_api import Info, ModelNode, Money, UserError, UserSummary
 from plugins.sales import models
 from plugins.sales import settings as sales_settings
 from plugins.sales.inputs.contracts import ContractStatus
 from plugins.sales.loaders.contracts import ContractByIdLoader
-from plugins.sales.money import Money
 
 
 def reminder_lead_days(notice_days: int) -> int:

@@ -10,12 +10,11 @@ from strawberry import relay
 
 from core.plugin_api import ContactNode as Contact
 from core.plugin_api import CustomerNode as Customer
-from core.plugin_api import Info, ModelNode, UserError, UserSummary
+from core.plugin_api import Info, ModelNode, Money, UserError, UserSummary
 from plugins.sales import models
 from plugins.sales.inputs.opportunities import LeadSource, LostReason
 from plugins.sales.loaders.opportunities import OpportunityByIdLoader, StageChangesLoader
 from plugins.sales.loaders.pipeline import StagesLoader
-from plugins.sales.money import Money
 from plugins.sales.types.pipeline import SalesStage
 
 

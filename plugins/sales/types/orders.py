@@ -9,11 +9,10 @@ import enum
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import CustomerNode, Info, ModelNode, UserSummary
+from core.plugin_api import CustomerNode, Info, ModelNode, Money, UserSummary
 from plugins.sales import models
 from plugins.sales.loaders import orders as loaders
 from plugins.sales.loaders.products import ProductByIdLoader
-from plugins.sales.money import Money
 from plugins.sales.service.purchases import Summary
 from plugins.sales.types.products import Product
 

@@ -8,10 +8,9 @@ from typing import Self
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import ModelNode, UserError
+from core.plugin_api import ModelNode, Money, UserError
 from plugins.sales import models
 from plugins.sales.loaders.products import ProductByIdLoader
-from plugins.sales.money import Money
 
 
 @strawberry.type(description="A product of the catalogue, sold by orders and opportunities.")

@@ -1,4 +1,4 @@
-"""Money in the sales plugin: a Decimal amount with its ISO 4217 currency, never a float, and
+"""Money: a Decimal amount with its ISO 4217 currency, never a float, and
 never two currencies added together.
 
 Currencies are checked against ISO 4217 (Babel's CLDR data, already used for messages), and
@@ -15,9 +15,9 @@ from collections.abc import Iterable
 import strawberry
 from babel.numbers import get_currency_precision, is_currency
 
-from core.plugin_api import Check, UserErrorCode, translator
-
-_ = translator(__name__)
+from core.errors import UserErrorCode
+from core.i18n import _
+from core.validation import Check
 
 MAX_AMOUNT = decimal.Decimal("100000000000000")
 """Amounts stay below 10^14 (the columns hold 14 digits before the point)."""
@@ -32,17 +32,17 @@ class Money:
 
     @classmethod
     def of(cls, amount: decimal.Decimal, currency: str) -> Money:
-        return cls(amount=quantize(amount, currency), currency=currency)
+        return cls(amount=quantize_amount(amount, currency), currency=currency)
 
 
-def precision(currency: str) -> int:
+def currency_precision(currency: str) -> int:
     """Decimal places of ``currency`` (ISO 4217 minor units)."""
     return int(get_currency_precision(currency))
 
 
-def quantize(amount: decimal.Decimal, currency: str) -> decimal.Decimal:
+def quantize_amount(amount: decimal.Decimal, currency: str) -> decimal.Decimal:
     """``amount`` rounded half-up to the places of ``currency``."""
-    step = decimal.Decimal(1).scaleb(-precision(currency))
+    step = decimal.Decimal(1).scaleb(-currency_precision(currency))
     return amount.quantize(step, rounding=decimal.ROUND_HALF_UP)
 
 
@@ -86,8 +86,8 @@ def check_amount(
         check.fail(field, _("must be less than 10^14"), UserErrorCode.OUT_OF_RANGE)
         return None
     if currency is not None:
-        places = precision(currency)
-        if value != quantize(value, currency):
+        places = currency_precision(currency)
+        if value != quantize_amount(value, currency):
             check.fail(
                 field,
                 _(
@@ -98,11 +98,11 @@ def check_amount(
                 UserErrorCode.INVALID,
             )
             return None
-        return quantize(value, currency)
+        return quantize_amount(value, currency)
     return value
 
 
-def totals(amounts: Iterable[tuple[str, decimal.Decimal]]) -> list[Money]:
+def money_totals(amounts: Iterable[tuple[str, decimal.Decimal]]) -> list[Money]:
     """One :class:`Money` per currency, the amounts of each summed; sorted by currency."""
     sums: dict[str, decimal.Decimal] = defaultdict(decimal.Decimal)
     for currency, amount in amounts:
