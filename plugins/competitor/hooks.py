@@ -35,7 +35,11 @@ from core.plugin_api import (
 from plugins.competitor import declarations, demo, exports, hookspecs, pdf, webhooks
 from plugins.competitor.mutations import CompetitorMutation
 from plugins.competitor.queries import CompetitorQuery
+from plugins.competitor.queries import battlecard as battlecard_queries
 from plugins.competitor.queries import customers as customer_queries
+from plugins.competitor.queries import encounters as encounter_queries
+from plugins.competitor.queries import intel as intel_queries
+from plugins.competitor.queries import market as market_queries
 from plugins.competitor.service import customers, encounters, intel, reminders
 from plugins.competitor.types import NODE_TYPES
 
@@ -96,7 +100,15 @@ def crm_graphql_types() -> Sequence[type[Any]]:
 
 @hookimpl
 def crm_graphql_type_fields() -> Sequence[TypeFields]:
-    return [TypeFields(target=CustomerNode, fields=customer_queries.CUSTOMER_FIELDS)]
+    return [
+        TypeFields(target=CustomerNode, fields=customer_queries.CUSTOMER_FIELDS),
+        # The Competitor type (types/profiles.py) gathers the other aggregates' fields here.
+        TypeFields(target="Competitor", fields=intel_queries.COMPETITOR_FIELDS),
+        TypeFields(target="Competitor", fields=market_queries.COMPETITOR_FIELDS),
+        TypeFields(target="Competitor", fields=encounter_queries.COMPETITOR_FIELDS),
+        TypeFields(target="Competitor", fields=battlecard_queries.COMPETITOR_FIELDS),
+        TypeFields(target="CompetitorSwotItem", fields=intel_queries.SWOT_ITEM_FIELDS),
+    ]
 
 
 @hookimpl

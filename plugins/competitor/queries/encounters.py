@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 
@@ -10,3 +12,6 @@ class EncounterQuery:
     @strawberry.field(description="Placeholder.")
     def competitor_encounters_queries_placeholder(self) -> bool:
         return True
+
+
+COMPETITOR_FIELDS: dict[str, Any] = {}

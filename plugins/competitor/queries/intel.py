@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 
@@ -10,3 +12,7 @@ class IntelQuery:
     @strawberry.field(description="Placeholder.")
     def competitor_intel_queries_placeholder(self) -> bool:
         return True
+
+
+COMPETITOR_FIELDS: dict[str, Any] = {}
+SWOT_ITEM_FIELDS: dict[str, Any] = {}
