@@ -97,7 +97,7 @@ schema: install
 ## Extract every `_("...")` message of core and of each built-in plugin and update their
 ## catalogs (core/locale, plugins/<name>/locale, schema/locale for the CLI); then translate
 ## each new empty msgstr.
-MESSAGE_PACKAGES := core plugins/tickets plugins/sales plugins/surveys plugins/loyalty schema
+MESSAGE_PACKAGES := core plugins/tickets plugins/sales plugins/surveys plugins/loyalty plugins/competitor schema
 messages: install
 	mkdir -p var
 	for package in $(MESSAGE_PACKAGES); do \

@@ -34,7 +34,15 @@ CUSTOMERS = "query($first: Int) { customers(first: $first) { edges { node { id }
 
 @pytest.mark.parametrize(
     "package",
-    ["core", "plugins.tickets", "plugins.sales", "plugins.surveys", "plugins.loyalty", "schema"],
+    [
+        "core",
+        "plugins.tickets",
+        "plugins.sales",
+        "plugins.surveys",
+        "plugins.loyalty",
+        "plugins.competitor",
+        "schema",
+    ],
 )
 def test_every_message_has_a_chinese_translation(package: str) -> None:
     assert_catalog_complete(package)

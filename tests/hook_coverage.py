@@ -18,6 +18,7 @@ import pytest
 
 from core import hookspecs
 from core.customers import hookspecs as customer_hookspecs
+from plugins.competitor import hookspecs as competitor_hookspecs
 from plugins.loyalty import hookspecs as loyalty_hookspecs
 from plugins.sales import hookspecs as sales_hookspecs
 from plugins.surveys import hookspecs as survey_hookspecs
@@ -30,6 +31,7 @@ DECLARING_MODULES = (
     sales_hookspecs,
     survey_hookspecs,
     loyalty_hookspecs,
+    competitor_hookspecs,
 )
 
 # Hooks allowed to go uncalled. Keep it empty; an entry needs a comment saying why the hook

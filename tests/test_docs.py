@@ -19,7 +19,8 @@ from core.catalog import BUILTIN_ROLES, Catalog, catalog_for
 from core.config import ENV_PREFIX, Settings
 from core.extension import Scope
 from core.identity.demo import DEMO_PASSWORD, demo_users
-from plugins import loyalty, sales, surveys, tickets
+from plugins import competitor, loyalty, sales, surveys, tickets
+from plugins.competitor.settings import CompetitorSettings
 from plugins.sales.settings import SalesSettings
 from plugins.surveys.settings import SurveySettings
 from plugins.tickets.settings import TicketSettings
@@ -35,13 +36,15 @@ PLUGINS = {
     "sales": sales.plugin,
     "surveys": surveys.plugin,
     "loyalty": loyalty.plugin,
+    "competitor": competitor.plugin,
 }
 PLUGIN_SETTINGS: dict[str, type[BaseSettings]] = {
     "tickets": TicketSettings,
     "sales": SalesSettings,
     "surveys": SurveySettings,
+    "competitor": CompetitorSettings,
 }
-PERMISSION_COUNTS = {"tickets": 4, "sales": 5, "surveys": 2, "loyalty": 4}
+PERMISSION_COUNTS = {"tickets": 4, "sales": 5, "surveys": 2, "loyalty": 4, "competitor": 3}
 NO_GRANT = "—"
 
 

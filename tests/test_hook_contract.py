@@ -22,6 +22,7 @@ from typing import Any
 
 from core import hookspecs
 from core.customers import hookspecs as customer_hookspecs
+from plugins.competitor import hookspecs as competitor_hookspecs
 from plugins.loyalty import hookspecs as loyalty_hookspecs
 from plugins.sales import hookspecs as sales_hookspecs
 from plugins.surveys import hookspecs as survey_hookspecs
@@ -228,6 +229,7 @@ def test_the_built_in_plugins_hooks_are_documented_with_their_exact_signatures()
         **specs_of(sales_hookspecs),
         **specs_of(survey_hookspecs),
         **specs_of(loyalty_hookspecs),
+        **specs_of(competitor_hookspecs),
     }
     documented = documented_plugin_hooks()
 
@@ -235,6 +237,9 @@ def test_the_built_in_plugins_hooks_are_documented_with_their_exact_signatures()
     assert specs_of(sales_hookspecs), "no hook specifications in plugins/sales/hookspecs.py"
     assert specs_of(survey_hookspecs), "no hook specifications in plugins/surveys/hookspecs.py"
     assert specs_of(loyalty_hookspecs), "no hook specifications in plugins/loyalty/hookspecs.py"
+    assert specs_of(competitor_hookspecs), (
+        "no hook specifications in plugins/competitor/hookspecs.py"
+    )
     assert {name: documented.get(name) for name in specs} == {
         name: (documented_signature(function), PLUGIN_HOOKS_SECTION)
         for name, function in specs.items()
@@ -293,6 +298,7 @@ def test_every_hook_says_what_kind_of_hook_it_is() -> None:
         **specs_of(sales_hookspecs),
         **specs_of(survey_hookspecs),
         **specs_of(loyalty_hookspecs),
+        **specs_of(competitor_hookspecs),
     }
     problems = [
         problem
