@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 M = TypeVar("M")
 
 
-MAX_ROW_ID = 2**63 - 1
-"""The largest database id (a signed 64-bit integer, PostgreSQL's ``bigint``)."""
+MAX_ROW_ID = 2**31 - 1
+"""The largest database id: every id column is an ``INTEGER``, a signed 32-bit integer on
+PostgreSQL (a larger number sent to it fails the statement instead of matching nothing)."""
 
 
 def row_id(node_id: str) -> int | None:
