@@ -38,7 +38,7 @@ from plugins.sales.queries import SalesQuery
 from plugins.sales.queries import contracts as contract_queries
 from plugins.sales.queries import opportunities as opportunity_queries
 from plugins.sales.queries import orders as order_queries
-from plugins.sales.service import contract_jobs, customers, purchases
+from plugins.sales.service import contract_jobs, customers, products, purchases
 
 
 @hookimpl
@@ -117,6 +117,13 @@ def crm_periodic_jobs() -> Sequence[PeriodicJob]:
         PeriodicJob("sales.contract_expiry", dt.timedelta(hours=1), contract_jobs.run_expiry),
         PeriodicJob("sales.value_tiers", dt.timedelta(days=1), purchases.run_value_tiers),
     ]
+
+
+@hookimpl(optionalhook=True)
+async def crm_competitor_our_products(
+    session: AsyncSession, product_ids: Sequence[int] | None, category: str | None
+) -> Sequence[Any]:
+    return await products.our_products(session, product_ids, category)
 
 
 @hookimpl

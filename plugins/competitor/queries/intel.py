@@ -1,18 +1,178 @@
-"""Placeholder: replaced by the intel aggregate's queries."""
+"""Root query fields of the intel log (``competitors:read``), and the fields the intel log adds
+to ``Competitor`` (intel, watchedByMe, watcherCount) and to ``CompetitorSwotItem``
+(evidence)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy import Select, func, select
+
+from core.plugin_api import (
+    ORDER_BY_HELP,
+    Connection,
+    Info,
+    ListOrder,
+    PageArgs,
+    RequestContext,
+    argument_id,
+    bad_argument,
+    like_pattern,
+    requires,
+    search_text,
+    translator,
+)
+from plugins.competitor import declarations, models
+from plugins.competitor.enums import IntelKind
+from plugins.competitor.inputs.intel import IntelFilter, IntelOrder, IntelOrderField
+from plugins.competitor.loaders.intel import (
+    INTEL_KEYS,
+    EvidenceBySwotItemLoader,
+    WatchedByMeLoader,
+    WatcherCountLoader,
+    intel_loaders,
+)
+from plugins.competitor.service.intel import confidences_from
+from plugins.competitor.types.intel import IntelEntry
+
+_ = translator(__name__)
+
+INTEL_ORDER = ListOrder(
+    {
+        IntelOrderField.OCCURRED_ON: models.Intel.occurred_on,
+        IntelOrderField.CREATED_AT: models.Intel.created_at,
+    },
+    models.Intel.id,
+    default=[(IntelOrderField.OCCURRED_ON, True)],
+)
+"""The feed's orderings; newest first by default (the same as ``Competitor.intel``)."""
+
+
+async def intel_statement(context: RequestContext, filter: IntelFilter | None) -> Select[Any]:
+    """The intel entries ``filter`` keeps (every one without a filter): the statement of the
+    feed and of its export. A bad argument is BAD_USER_INPUT naming ``filter.<field>``."""
+    i = models.Intel
+    statement = select(i)
+    if filter is None:
+        return statement
+    if filter.competitor_ids is not None:
+        ids = [
+            argument_id(value, "Competitor", f"filter.competitorIds.{index}")
+            for index, value in enumerate(filter.competitor_ids)
+        ]
+        statement = statement.where(i.competitor_id.in_([value for value in ids if value]))
+    if filter.kinds:
+        statement = statement.where(i.kind.in_(sorted({kind.value for kind in filter.kinds})))
+    search = search_text(filter.search)
+    if search:
+        statement = statement.where(func.lower(i.summary).like(like_pattern(search), escape="\\"))
+    span = filter.occurred
+    if span is not None:
+        if span.from_ is not None and span.to is not None and span.to < span.from_:
+            raise bad_argument("filter.occurred.to", _("must not be before from"))
+        if span.from_ is not None:
+            statement = statement.where(i.occurred_on >= span.from_)
+        if span.to is not None:
+            statement = statement.where(i.occurred_on <= span.to)
+    reporter_id = argument_id(filter.reporter_id, "User", "filter.reporterId")
+    if reporter_id is not None:
+        statement = statement.where(i.reporter_id == reporter_id)
+    if filter.min_confidence is not None:
+        statement = statement.where(i.confidence.in_(confidences_from(filter.min_confidence)))
+    return statement
 
 
 @strawberry.type
 class IntelQuery:
-    @strawberry.field(description="Placeholder.")
-    def competitor_intel_queries_placeholder(self) -> bool:
-        return True
+    @strawberry.field(
+        description="The intel log, newest first (by occurredOn) unless orderBy says otherwise.",
+        extensions=requires(declarations.READ),
+    )
+    async def intel_feed(
+        self,
+        info: Info,
+        filter: IntelFilter | None = None,
+        order_by: Annotated[
+            list[IntelOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+        ] = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[IntelEntry] | None:
+        return await info.context.page(
+            await intel_statement(info.context, filter),
+            keys=INTEL_ORDER.keys(order_by),
+            args=PageArgs(first, after, last, before),
+            to_node=IntelEntry.from_model,
+        )
 
 
-COMPETITOR_FIELDS: dict[str, Any] = {}
-SWOT_ITEM_FIELDS: dict[str, Any] = {}
+async def competitor_intel(
+    root: Any,
+    info: Info,
+    kinds: list[IntelKind] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Connection[IntelEntry] | None:
+    """The competitor's intel entries (of ``kinds``, when given), newest first."""
+    pages, counts = intel_loaders(frozenset(kind.value for kind in kinds or ()))
+    return await info.context.child_page(
+        pages,
+        counts,
+        int(root.id),
+        PageArgs(first=first, after=after, last=last, before=before),
+        IntelEntry.from_model,
+        INTEL_KEYS,
+    )
+
+
+async def competitor_watched_by_me(root: Any, info: Info) -> bool:
+    return await info.context.loader(WatchedByMeLoader).load(int(root.id))
+
+
+async def competitor_watcher_count(root: Any, info: Info) -> int:
+    return await info.context.loader(WatcherCountLoader).load(int(root.id))
+
+
+def _item_id(value: Any) -> int:
+    """A SWOT item's database id, whether its type keeps it as a number or as a global id."""
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    if text.isdigit():
+        return int(text)
+    return int(strawberry.relay.GlobalID.from_id(text).node_id)
+
+
+async def swot_item_evidence(root: Any, info: Info) -> list[IntelEntry]:
+    """The intel entries the item cites, newest first."""
+    rows = await info.context.loader(EvidenceBySwotItemLoader).load(_item_id(root.id))
+    return [IntelEntry.from_model(row) for row in rows]
+
+
+COMPETITOR_FIELDS: dict[str, Any] = {
+    "intel": strawberry.field(
+        resolver=competitor_intel,
+        description="The intel entries about the competitor (of kinds, when given), newest "
+        "first (by occurredOn).",
+    ),
+    "watched_by_me": strawberry.field(
+        resolver=competitor_watched_by_me,
+        description="Whether you watch the competitor (you are told of each intel entry "
+        "others log about it).",
+    ),
+    "watcher_count": strawberry.field(
+        resolver=competitor_watcher_count,
+        description="How many active users watch the competitor.",
+    ),
+}
+SWOT_ITEM_FIELDS: dict[str, Any] = {
+    "evidence": strawberry.field(
+        resolver=swot_item_evidence,
+        description="The intel entries the item cites as its evidence, newest first.",
+    ),
+}

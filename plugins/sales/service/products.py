@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import decimal
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -182,3 +182,23 @@ async def update_product(
             audit.diff(before, after),
         )
     return product
+
+
+async def our_products(
+    session: AsyncSession, product_ids: Sequence[int] | None, category: str | None
+) -> list[Product]:
+    """The products of ``product_ids`` (inactive ones included), or else the active products
+    of ``category`` (compared regardless of case), by name: the catalogue other plugins set
+    their products beside (the competitor plugin's ``crm_competitor_our_products``)."""
+    if product_ids is not None:
+        if not product_ids:
+            return []
+        statement = select(Product).where(Product.id.in_(sorted(set(product_ids))))
+    else:
+        wanted = (category or "").strip().lower()
+        if not wanted:
+            return []
+        statement = select(Product).where(
+            func.lower(Product.category) == wanted, Product.active.is_(True)
+        )
+    return list((await session.scalars(statement.order_by(Product.name, Product.id))).all())

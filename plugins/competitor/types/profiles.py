@@ -1,0 +1,218 @@
+"""GraphQL types of competitor profiles: the Competitor node (other aggregates add their
+fields to it through ``crm_graphql_type_fields``), its SWOT items, channels and campaigns,
+and the payloads of their mutations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Self
+
+import strawberry
+from strawberry import relay
+
+from core.plugin_api import Info, ModelNode, UserError, UserSummary
+from plugins.competitor import models
+from plugins.competitor.enums import (
+    CompetitorStatus,
+    SalesChannel,
+    SizeBand,
+    SwotKind,
+    ThreatLevel,
+)
+from plugins.competitor.loaders import profiles as loaders
+from plugins.competitor.loaders.products import ProductsByCompetitorLoader
+from plugins.competitor.types.products import CompetitorProduct
+
+
+@strawberry.type(description="A strength, weakness, opportunity or threat of a competitor.")
+class CompetitorSwotItem(ModelNode[models.SwotItem]):
+    by_id_loader = loaders.SwotItemByIdLoader
+    id: relay.NodeID[int]
+    kind: SwotKind
+    text: str
+    competitor_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.SwotItem) -> Self:
+        return cls(
+            id=row.id, kind=SwotKind(row.kind), text=row.text, competitor_id=row.competitor_id
+        )
+
+
+@strawberry.type(description="A sales channel a competitor uses.")
+class CompetitorChannel:
+    channel: SalesChannel
+    notes: str | None
+
+
+@strawberry.type(description="A marketing campaign of a competitor's that was observed.")
+class CompetitorCampaign(ModelNode[models.Campaign]):
+    by_id_loader = loaders.CampaignByIdLoader
+    id: relay.NodeID[int]
+    name: str
+    started_on: dt.date | None
+    ended_on: dt.date | None = strawberry.field(description="null: running, or not known.")
+    channels: list[str] = strawberry.field(
+        description='Where it ran: free labels such as "WeChat" or "trade fair".'
+    )
+    notes: str | None
+    created_at: dt.datetime
+    competitor_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.Campaign) -> Self:
+        return cls(
+            id=row.id,
+            name=row.name,
+            started_on=row.started_on,
+            ended_on=row.ended_on,
+            channels=list(row.channels or []),
+            notes=row.notes,
+            created_at=row.created_at,
+            competitor_id=row.competitor_id,
+        )
+
+    @strawberry.field
+    async def competitor(self, info: Info) -> Competitor | None:
+        return await Competitor.load(info, self.competitor_id)
+
+
+@strawberry.type(
+    description="A competitor's profile: who they are, where they stand with us, their SWOT, "
+    "how they sell and market, and their products."
+)
+class Competitor(ModelNode[models.Competitor]):
+    by_id_loader = loaders.CompetitorByIdLoader
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Unique regardless of case.")
+    website: str | None
+    country: str | None = strawberry.field(description="Headquarters country (ISO 3166-1 alpha-2).")
+    size_band: SizeBand | None
+    description: str | None
+    positioning: str | None
+    status: CompetitorStatus
+    threat_level: ThreatLevel
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+    created_by_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: models.Competitor) -> Self:
+        return cls(
+            id=row.id,
+            name=row.name,
+            website=row.website,
+            country=row.country,
+            size_band=SizeBand(row.size_band) if row.size_band else None,
+            description=row.description,
+            positioning=row.positioning,
+            status=CompetitorStatus(row.status),
+            threat_level=ThreatLevel(row.threat_level),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            version=row.version,
+            created_by_id=row.created_by_id,
+        )
+
+    async def _swot(self, info: Info, kind: SwotKind) -> list[CompetitorSwotItem]:
+        rows = await info.context.loader(loaders.SwotItemsLoader).load(self.id)
+        return [CompetitorSwotItem.from_model(row) for row in rows if row.kind == kind.value]
+
+    @strawberry.field(description="In the order given.")
+    async def strengths(self, info: Info) -> list[CompetitorSwotItem]:
+        return await self._swot(info, SwotKind.STRENGTH)
+
+    @strawberry.field(description="In the order given.")
+    async def weaknesses(self, info: Info) -> list[CompetitorSwotItem]:
+        return await self._swot(info, SwotKind.WEAKNESS)
+
+    @strawberry.field(description="In the order given.")
+    async def opportunities(self, info: Info) -> list[CompetitorSwotItem]:
+        return await self._swot(info, SwotKind.OPPORTUNITY)
+
+    @strawberry.field(description="In the order given.")
+    async def threats(self, info: Info) -> list[CompetitorSwotItem]:
+        return await self._swot(info, SwotKind.THREAT)
+
+    @strawberry.field(description="The sales channels it uses.")
+    async def channels(self, info: Info) -> list[CompetitorChannel]:
+        rows = await info.context.loader(loaders.ChannelsLoader).load(self.id)
+        return [CompetitorChannel(channel=SalesChannel(r.channel), notes=r.notes) for r in rows]
+
+    @strawberry.field(description="Its campaigns, the latest started first.")
+    async def campaigns(self, info: Info) -> list[CompetitorCampaign]:
+        rows = await info.context.loader(loaders.CampaignsLoader).load(self.id)
+        return [CompetitorCampaign.from_model(row) for row in rows]
+
+    @strawberry.field(description="Its products, by name.")
+    async def products(self, info: Info) -> list[CompetitorProduct]:
+        rows = await info.context.loader(ProductsByCompetitorLoader).load(self.id)
+        return [CompetitorProduct.from_model(row) for row in rows]
+
+    @strawberry.field(description="Who created the profile.")
+    async def created_by(self, info: Info) -> UserSummary | None:
+        return await UserSummary.load(info, self.created_by_id)
+
+
+@strawberry.type
+class CompetitorPayload:
+    competitor: Competitor | None
+    errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: models.Competitor | None, errors: list[UserError]) -> Self:
+        return cls(competitor=Competitor.from_model(row) if row else None, errors=errors)
+
+
+@strawberry.type
+class CreateCompetitorPayload(CompetitorPayload):
+    pass
+
+
+@strawberry.type
+class UpdateCompetitorPayload(CompetitorPayload):
+    pass
+
+
+@strawberry.type
+class SetCompetitorChannelsPayload(CompetitorPayload):
+    pass
+
+
+@strawberry.type
+class CompetitorCampaignPayload:
+    competitor_campaign: CompetitorCampaign | None
+    errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: models.Campaign | None, errors: list[UserError]) -> Self:
+        campaign = CompetitorCampaign.from_model(row) if row else None
+        return cls(competitor_campaign=campaign, errors=errors)
+
+
+@strawberry.type
+class AddCompetitorCampaignPayload(CompetitorCampaignPayload):
+    pass
+
+
+@strawberry.type
+class UpdateCompetitorCampaignPayload(CompetitorCampaignPayload):
+    pass
+
+
+@strawberry.type
+class RemoveCompetitorCampaignPayload:
+    removed_id: relay.GlobalID | None = strawberry.field(
+        description="The id of the campaign removed; null when refused."
+    )
+    errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: models.Campaign | None, errors: list[UserError]) -> Self:
+        removed = relay.GlobalID("CompetitorCampaign", str(row.id)) if row and not errors else None
+        return cls(removed_id=removed, errors=errors)
+
+
+NODES: list[type[Any]] = [Competitor, CompetitorSwotItem, CompetitorCampaign]
+"""Node types of this module (for ``node(id:)``)."""
