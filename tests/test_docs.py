@@ -320,6 +320,45 @@ def test_security_lists_every_audit_action_the_tickets_plugin_writes() -> None:
     assert {"ticket.assigned", "ticket.transferred"} <= fitting
 
 
+def test_security_lists_every_audit_action_the_competitor_plugin_writes() -> None:
+    text = SECURITY.read_text(encoding="utf-8")
+    actions: set[str] = set()
+    patterns: set[str] = set()
+    for path in sources([ROOT / "plugins" / "competitor"]):
+        actions |= audit_actions_in(path)
+        patterns |= audit_action_patterns_in(path)
+
+    assert {"competitor.encounter.recorded", "competitor.customer_link.added"} <= actions
+    missing = sorted(action for action in actions if f"`{action}`" not in text)
+    assert not missing, f"docs/security.md does not list these audit actions: {missing}"
+    # Profiles, products, shares and intel write ``competitor.<verb>`` through an f-string.
+    assert patterns == {
+        r"competitor\..+",
+        r"competitor\.market_share\..+",
+        r"competitor\.intel\..+",
+    }
+    fitting = set(re.findall(r"`competitor\.([a-z_.]+)`", text))
+    assert {
+        "created",
+        "updated",
+        "channels.set",
+        "campaign.added",
+        "campaign.updated",
+        "campaign.removed",
+        "product.created",
+        "product.updated",
+        "product.deleted",
+        "price.recorded",
+        "price.deleted",
+        "market_share.recorded",
+        "market_share.updated",
+        "market_share.deleted",
+        "intel.logged",
+        "intel.updated",
+        "intel.deleted",
+    } <= fitting
+
+
 def test_readme_lists_every_setting() -> None:
     _, rows = table_rows(README.read_text(encoding="utf-8"), "variable")
     documented = {unquoted(row[0]) for row in rows}
