@@ -43,7 +43,7 @@ class SwotKind(enum.Enum):
     THREAT = "THREAT"
 
 
-@strawberry.enum(description="How a competitor sells.")
+@strawberry.enum(name="CompetitorSalesChannel", description="How a competitor sells.")
 class SalesChannel(enum.Enum):
     DIRECT = "DIRECT"
     PARTNER = "PARTNER"
