@@ -124,9 +124,13 @@ class Check:
         if cleaned is None:
             return None
         candidate = cleaned if "://" in cleaned else f"https://{cleaned}"
-        parts = urlsplit(candidate)
-        host = parts.hostname or ""
-        if parts.scheme not in ("http", "https") or "." not in host or " " in candidate:
+        try:
+            parts = urlsplit(candidate)
+            scheme, host = parts.scheme, parts.hostname or ""
+            parts.port  # noqa: B018 - raises for a port that is not a number below 65536
+        except ValueError:  # an unclosed "[" of an IPv6 host, a host NFKC would change
+            scheme, host = "", ""
+        if scheme not in ("http", "https") or "." not in host or " " in candidate:
             self.fail(field, _("is not a valid http(s) URL"), UserErrorCode.INVALID)
             return None
         return candidate

@@ -334,6 +334,8 @@ def test_security_lists_every_audit_action_the_competitor_plugin_writes() -> Non
     # Profiles, products, shares and intel write ``competitor.<verb>`` through an f-string.
     assert patterns == {
         r"competitor\..+",
+        r"competitor\.product\..+",
+        r"competitor\.price\..+",
         r"competitor\.market_share\..+",
         r"competitor\.intel\..+",
     }

@@ -512,6 +512,11 @@ async def test_every_invalid_field_is_named_with_its_code(
         ({"name": "n" * 201}, "name", "TOO_LONG"),
         ({"name": "Ok", "website": "not a url"}, "website", "INVALID"),
         ({"name": "Ok", "website": "https://localhost"}, "website", "INVALID"),
+        # addresses the URL parser itself refuses: an unclosed IPv6 bracket, a port past
+        # 65535, a host NFKC normalisation would change
+        ({"name": "Ok", "website": "http://[::1"}, "website", "INVALID"),
+        ({"name": "Ok", "website": "https://example.com:99999999"}, "website", "INVALID"),
+        ({"name": "Ok", "website": "https://a\u2100b.com"}, "website", "INVALID"),
         ({"name": "Ok", "address": {"country": "U" * 101}}, "address.country", "TOO_LONG"),
         ({"name": "Ok", "email": "two@@example.com"}, "email", "INVALID"),
         ({"name": "Ok", "phone": "+1 555"}, "phone", "INVALID"),
