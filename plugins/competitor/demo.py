@@ -50,6 +50,8 @@ from plugins.competitor.demo_data import (
 )
 from plugins.competitor.enums import PeriodKind
 from plugins.competitor.periods import period_label, period_start
+from plugins.competitor.service.calendar import day_of
+from plugins.competitor.service.profiles import name_key
 
 SEED = 20261123
 QUARTERS = 8
@@ -61,7 +63,7 @@ D = decimal.Decimal
 async def load(session: AsyncSession, size: int, settings: Settings) -> None:
     rng = random.Random(SEED)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    today = now.astimezone(settings.zone).date()
+    today = day_of(now, settings)
     customers: list[tuple[int, int | None]] = [
         (customer_id, owner_id)
         for customer_id, owner_id in await session.execute(
@@ -128,7 +130,7 @@ async def _profile(
     created = now - dt.timedelta(days=QUARTERS * 92 + rng.randint(1, 30))
     competitor = models.Competitor(
         name=profile.name,
-        name_key=profile.name.strip().casefold(),
+        name_key=name_key(profile.name),
         website=profile.website,
         country=profile.country,
         size_band=profile.size_band,
@@ -235,7 +237,7 @@ async def _products(
         models.Product(
             competitor_id=competitor.id,
             name=name,
-            name_key=name.strip().casefold(),
+            name_key=name_key(name),
             category=category,
             our_product_id=None,
             created_at=competitor.created_at,

@@ -115,29 +115,35 @@ async def _intel_statement(
     return await intel_statement(context, filter), INTEL_ORDER.keys(order)
 
 
-async def intel_rows(context: RequestContext, statement: Any) -> AsyncIterator[list[Any]]:
-    zone = context.zone
-    yield header(INTEL_COLUMNS, zone.key)
+async def _batches(context: RequestContext, statement: Any) -> AsyncIterator[Sequence[Any]]:
+    """The rows of ``statement``, :data:`BATCH` at a time."""
     async with context.db.read() as session:
         result = await session.stream_scalars(statement.execution_options(yield_per=BATCH))
         async for batch in result.partitions(BATCH):
-            competitors, emails, _customers = await _names(
-                context,
-                {row.competitor_id for row in batch},
-                {row.reporter_id for row in batch if row.reporter_id},
-            )
-            for row in batch:
-                yield [
-                    global_id("IntelEntry", row.id),
-                    competitors.get(row.competitor_id, ""),
-                    row.kind,
-                    row.summary,
-                    row.source_url or "",
-                    row.confidence,
-                    row.occurred_on,
-                    emails.get(row.reporter_id or 0, ""),
-                    row.created_at.astimezone(zone),
-                ]
+            yield batch
+
+
+async def intel_rows(context: RequestContext, statement: Any) -> AsyncIterator[list[Any]]:
+    zone = context.zone
+    yield header(INTEL_COLUMNS, zone.key)
+    async for batch in _batches(context, statement):
+        competitors, emails, _customers = await _names(
+            context,
+            {row.competitor_id for row in batch},
+            {row.reporter_id for row in batch if row.reporter_id},
+        )
+        for row in batch:
+            yield [
+                global_id("IntelEntry", row.id),
+                competitors.get(row.competitor_id, ""),
+                row.kind,
+                row.summary,
+                row.source_url or "",
+                row.confidence,
+                row.occurred_on,
+                emails.get(row.reporter_id or 0, ""),
+                row.created_at.astimezone(zone),
+            ]
 
 
 async def _encounter_statement(
@@ -152,35 +158,33 @@ async def _encounter_statement(
 async def encounter_rows(context: RequestContext, statement: Any) -> AsyncIterator[list[Any]]:
     zone = context.zone
     yield header(ENCOUNTER_COLUMNS, zone.key)
-    async with context.db.read() as session:
-        result = await session.stream_scalars(statement.execution_options(yield_per=BATCH))
-        async for batch in result.partitions(BATCH):
-            competitors, emails, customers = await _names(
-                context,
-                {row.competitor_id for row in batch},
-                {row.owner_id for row in batch if row.owner_id},
-                {row.customer_id for row in batch if row.customer_id},
-            )
-            for row in batch:
-                number, name = customers.get(row.customer_id or 0, ("", ""))
-                yield [
-                    global_id("CompetitorEncounter", row.id),
-                    competitors.get(row.competitor_id, ""),
-                    number,
-                    name,
-                    global_id("Opportunity", row.opportunity_id) or "",
-                    emails.get(row.owner_id or 0, ""),
-                    row.source,
-                    row.outcome,
-                    row.reason or "",
-                    row.reason_text or "",
-                    quantize_amount(row.amount, row.currency)
-                    if row.amount is not None and row.currency
-                    else None,
-                    row.currency or "",
-                    row.occurred_on,
-                    row.created_at.astimezone(zone),
-                ]
+    async for batch in _batches(context, statement):
+        competitors, emails, customers = await _names(
+            context,
+            {row.competitor_id for row in batch},
+            {row.owner_id for row in batch if row.owner_id},
+            {row.customer_id for row in batch if row.customer_id},
+        )
+        for row in batch:
+            number, name = customers.get(row.customer_id or 0, ("", ""))
+            yield [
+                global_id("CompetitorEncounter", row.id),
+                competitors.get(row.competitor_id, ""),
+                number,
+                name,
+                global_id("Opportunity", row.opportunity_id) or "",
+                emails.get(row.owner_id or 0, ""),
+                row.source,
+                row.outcome,
+                row.reason or "",
+                row.reason_text or "",
+                quantize_amount(row.amount, row.currency)
+                if row.amount is not None and row.currency
+                else None,
+                row.currency or "",
+                row.occurred_on,
+                row.created_at.astimezone(zone),
+            ]
 
 
 INTEL = ListExport(

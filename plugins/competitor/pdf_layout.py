@@ -28,7 +28,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from core.plugin_api import render, translator
-from plugins.competitor.service.battlecard import Battlecard, one_place
+from plugins.competitor.service.battlecard import Battlecard
+from plugins.competitor.service.prices import one_place
 
 _ = translator(__name__)
 

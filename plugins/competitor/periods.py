@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from plugins.competitor.enums import PeriodKind
 
-_LABEL = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$")
+_LABEL = re.compile(r"^([0-9]{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$")
 
 
 def period_start(day: dt.date, kind: PeriodKind) -> dt.date:

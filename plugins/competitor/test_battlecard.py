@@ -10,16 +10,17 @@ import datetime as dt
 import decimal
 import io
 from collections.abc import Callable
-from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from pypdf import PdfReader
 
-from core.plugin_api import SALES_REPRESENTATIVE, SYSTEM_ADMINISTRATOR, Database
+from core.plugin_api import SALES_REPRESENTATIVE, SYSTEM_ADMINISTRATOR, Database, Settings
 from plugins.competitor import models, pdf
 from plugins.competitor.pdf_layout import render_pdf
 from plugins.competitor.service.battlecard import Battlecard, Prices, Record, Sides
-from plugins.competitor.service.products import PriceComparisonRow
+from plugins.competitor.service.prices import PriceComparisonRow
+from plugins.competitor.testing_profiles import competitor, customer
 from schema.testkit import Api, StatementCounter
 from schema.testkit_graphql import data, db_id, gid, mutate_ok
 
@@ -33,24 +34,10 @@ battlecard {
   latestIntel { summary occurredOn }
 }"""
 ONE = "query($id: ID!) { competitor(id: $id) { name " + CARD + " } }"
-PAGE = "query($first: Int) { competitors(first: $first) { edges { node { id " + CARD + " } } } }"
-
-
-async def competitor(api: Api, name: str, **values: Any) -> str:
-    payload = await mutate_ok(
-        api, "createCompetitor", {"name": name, **values}, "competitor { id }"
-    )
-    found: str = payload["competitor"]["id"]
-    return found
-
-
-async def customer(api: Api, name: str, owner_id: int | None = None) -> str:
-    values: dict[str, Any] = {"name": name}
-    if owner_id is not None:
-        values["ownerId"] = gid("User", owner_id)
-    payload = await mutate_ok(api, "createCustomer", values, "customer { id }")
-    found: str = payload["customer"]["id"]
-    return found
+PAGE = (
+    "query($first: Int, $filter: CompetitorFilter) { competitors(first: $first, filter: $filter) "
+    "{ edges { node { id " + CARD + " } } } }"
+)
 
 
 async def encounters(api: Api, competitor_id: str, customer_id: str, *deals: str) -> None:
@@ -252,14 +239,27 @@ async def test_a_page_of_battlecards_costs_the_same_for_2_and_4_competitors(
     await encounters(admin, other, where, "WON", "PRICE")
     for name in ("Gamma", "Delta", "Epsilon"):
         await competitor(admin, name, status="ARCHIVED" if name == "Delta" else "ACTIVE")
+    # Archived ones, each with a product matched to ours: asked for by their status.
+    for name in ("Old One", "Old Two", "Old Three"):
+        old = await competitor(admin, name, status="ARCHIVED")
+        await matched_product(admin, old, f"{name} Box", "100", ("90", "CNY", "2026-10-01"))
     counter = count_statements(admin.db)
     await admin.gql(PAGE, {"first": 1})  # the token's first use is recorded once, not counted
-    counts = []
-    for first in (2, 4):
-        counter.reset()
-        data(await admin.gql(PAGE, {"first": first}))
-        counts.append(counter.count)
-    assert counts[0] == counts[1], counter.statements
+    for variables in ({}, {"filter": {"status": ["ARCHIVED"]}}):
+        counts = []
+        for first in (2, 4):
+            counter.reset()
+            data(await admin.gql(PAGE, {"first": first} | variables))
+            counts.append(counter.count)
+        assert counts[0] == counts[1], (variables, counter.statements)
+    archived = data(await admin.gql(PAGE, {"first": 10, "filter": {"status": ["ARCHIVED"]}}))
+    assert [
+        (
+            edge["node"]["battlecard"]["priceDelta"],
+            len(edge["node"]["battlecard"]["priceComparisons"]),
+        )
+        for edge in archived["competitors"]["edges"]
+    ] == [(None, 0)] + [(-10.0, 1)] * 3  # Delta has no product; each old one 90 vs 100
     edges = data(await admin.gql(PAGE, {"first": 10}))["competitors"]["edges"]
     cards = {edge["node"]["id"]: edge["node"]["battlecard"] for edge in edges}
     assert len(cards) == 4  # the archived one is not listed
@@ -358,3 +358,56 @@ def test_a_full_battlecard_stays_on_one_page() -> None:
     assert "and 6 more products" in text
     assert text.count("and 15 more") == 2
     assert "Generated on 2026-11-23 17:00 (Asia/Shanghai)" in text
+
+
+class TestWithoutSales:
+    """The sales plugin disabled: no catalogue answers, so nothing compares with our prices,
+    and the rest of the card (and its PDF) stands."""
+
+    @pytest.fixture
+    def settings(self, make_settings: Callable[..., Settings]) -> Settings:
+        return make_settings(plugins=("fixture", "competitor"))
+
+    async def test_the_battlecard_without_our_catalogue(self, admin: Api) -> None:
+        acme = await competitor(admin, "Acme Automation", strengths=[{"text": "Cheap"}])
+        where = await customer(admin, "A customer")
+        await encounters(admin, acme, where, "WON", "PRICE", "PRICE")
+        made = await mutate_ok(
+            admin,
+            "createCompetitorProduct",
+            {"competitorId": acme, "name": "Gateway G1"},
+            "competitorProduct { id }",
+        )
+        product_id = made["competitorProduct"]["id"]
+        await mutate_ok(
+            admin,
+            "recordCompetitorPrice",
+            {"productId": product_id, "amount": "1100", "currency": "CNY"},
+            "competitorPrice { id }",
+        )
+        async with admin.db.transaction() as session:  # matched while sales was enabled
+            stored = await session.get(models.Product, db_id(product_id))
+            assert stored is not None
+            stored.our_product_id = 7
+        card = data(await admin.gql(ONE, {"id": acme}))["competitor"]["battlecard"]
+        # Won 1 of 3: 33.3%; lost twice on price.
+        assert (card["met"], card["winRate"], card["priceDelta"]) == (3, 33.3, None)
+        assert card["commonLossReasons"] == [{"reason": "PRICE", "count": 2, "share": 100.0}]
+        assert card["priceComparisons"] == [
+            {
+                "productName": "Gateway G1",
+                "ourProductName": None,
+                "differencePercent": None,
+                "trend": None,
+                "theirPrice": {"amount": "1100.00", "currency": "CNY"},
+                "ourPrice": None,
+            }
+        ]
+        response = await admin.client.get(
+            f"/competitors/{acme}/battlecard.pdf", headers=admin.headers
+        )
+        assert response.status_code == 200
+        text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+        assert "33.3%" in text
+        assert "no product compares with ours" in " ".join(text.split()), text
+        assert "Gateway G1" in text

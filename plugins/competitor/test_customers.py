@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.plugin_api import (
+    CUSTOMER_MANAGER,
     ERASED,
     SALES_REPRESENTATIVE,
     SUPPORT_REPRESENTATIVE,
@@ -275,8 +276,9 @@ async def test_the_lists_of_links(admin: Api) -> None:
 
 
 async def test_a_representative_reaches_only_its_own_customers(admin: Api) -> None:
-    rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE])
+    rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE], team="East")
     acme = await create_competitor(admin, "Acme")
+    globex = await create_competitor(admin, "Globex")
     own = await create_customer(admin, "Own", owner_id=rep.user_id)
     theirs = await create_customer(admin, "Theirs")
     mine = await add_link(rep, own, acme, contractEndsOn="2027-01-31")
@@ -302,6 +304,28 @@ async def test_a_representative_reaches_only_its_own_customers(admin: Api) -> No
     assert (await query(rep, NODE, {"id": other["id"]}))["node"] is None
     assert (await query(rep, USING, {"id": acme}))["competitor"]["customers"]["totalCount"] == 1
     assert (await query(admin, USING, {"id": acme}))["competitor"]["customers"]["totalCount"] == 2
+
+    # A manager of the rep's team (competitors:write at ALL, customers:read at TEAM) writes
+    # only the links it reads: its team's customers'.
+    manager = await admin.user("manager@example.com", [CUSTOMER_MANAGER], team="East")
+    assert await links(manager) == [mine["id"]]
+    assert (
+        await not_found_argument(
+            manager, "addCustomerCompetitor", {"customerId": theirs, "competitorId": globex}, LINK
+        )
+        == "input.customerId"
+    )
+    for name, input in [
+        ("updateCustomerCompetitor", {"id": other["id"], "version": 1, "notes": "x"}),
+        ("endCustomerCompetitor", {"id": other["id"], "version": 1}),
+        ("removeCustomerCompetitor", {"id": other["id"], "version": 1}),
+    ]:
+        assert await not_found_argument(manager, name, input, LINK) == "input.id", name
+    ended = await mutate_ok(
+        manager, "endCustomerCompetitor", {"id": mine["id"], "version": 2}, LINK
+    )
+    assert ended["customerCompetitor"]["endedOn"] == "2026-11-23"
+    await add_link(manager, own, globex)
 
     support = await admin.user("support@example.com", [SUPPORT_REPRESENTATIVE])
     assert await competitors_of(support, theirs) == []  # no competitors:read: nothing shown

@@ -77,6 +77,8 @@ async def test_an_encounter_entered_by_hand_and_every_refused_input(admin: Api) 
         None,
     )
     assert (await query(admin, NODE, {"id": lost["id"]}))["node"] == lost
+    earliest = await record(admin, acme, customer, occurredOn="1900-01-01")
+    assert earliest["occurredOn"] == "1900-01-01"
     base = {"competitorId": acme, "customerId": customer, "outcome": "LOST", "reason": "PRICE"}
     cases: list[tuple[dict[str, Any], list[tuple[str, str]]]] = [
         ({"reason": None}, [("reason", "REQUIRED")]),
@@ -90,6 +92,9 @@ async def test_an_encounter_entered_by_hand_and_every_refused_input(admin: Api) 
         ({"amount": "-1", "currency": "CNY"}, [("amount", "OUT_OF_RANGE")]),
         ({"amount": "100000000000000", "currency": "CNY"}, [("amount", "OUT_OF_RANGE")]),
         ({"occurredOn": "2026-11-24"}, [("occurredOn", "OUT_OF_RANGE")]),
+        # Not before 1900: the win/loss trend lists each quarter from the first to the last.
+        ({"occurredOn": "1899-12-31"}, [("occurredOn", "OUT_OF_RANGE")]),
+        ({"occurredOn": "0001-01-01"}, [("occurredOn", "OUT_OF_RANGE")]),
         ({"ownerId": gid("User", 9999)}, [("ownerId", "INVALID")]),
         ({"ownerId": customer}, [("ownerId", "INVALID")]),
         ({"competitorId": customer}, [("competitorId", "INVALID")]),
@@ -118,6 +123,7 @@ async def test_an_encounter_entered_by_hand_and_every_refused_input(admin: Api) 
     )
     assert await refused(admin, "deleteEncounter", {"id": acme}) == [("id", "INVALID")]
     assert await audit_actions(admin, "CompetitorEncounter") == [
+        "competitor.encounter.recorded",
         "competitor.encounter.recorded",
         "competitor.encounter.recorded",
         "competitor.encounter.deleted",
@@ -200,7 +206,7 @@ async def test_the_list_of_encounters_its_filters_and_orderings(admin: Api) -> N
 
 
 async def test_a_representative_sees_and_records_only_its_own(admin: Api) -> None:
-    rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE])
+    rep = await admin.user("rep@example.com", [SALES_REPRESENTATIVE], team="East")
     acme = await create_competitor(admin, "Acme")
     own = await create_customer(admin, "Own", owner_id=rep.user_id)
     theirs = await create_customer(admin, "Theirs")
@@ -232,7 +238,21 @@ async def test_a_representative_sees_and_records_only_its_own(admin: Api) -> Non
         {"input": {"id": mine["id"]}},
     )
     assert error_code(body) == "FORBIDDEN"
-    manager = await admin.user("manager@example.com", [CUSTOMER_MANAGER])
+    # A manager of the rep's team (competitors:write and manage at ALL, customers:read at
+    # TEAM) writes only where it reads: not for a customer out of its team, nor deletes an
+    # encounter it cannot see.
+    manager = await admin.user("manager@example.com", [CUSTOMER_MANAGER], team="East")
+    assert await listed(manager) == [mine["id"]]
+    assert (
+        await not_found_argument(
+            manager, "recordEncounter", for_rep | {"customerId": theirs}, ENCOUNTER
+        )
+        == "input.customerId"
+    )
+    assert (
+        await not_found_argument(manager, "deleteEncounter", {"id": hidden["id"]}, ENCOUNTER)
+        == "input.id"
+    )
     await mutate_ok(manager, "deleteEncounter", {"id": mine["id"]}, ENCOUNTER)
     assert await listed(admin) == [hidden["id"], assigned["id"]]
     support = await admin.user("support@example.com", [SUPPORT_REPRESENTATIVE])

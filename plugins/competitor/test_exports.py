@@ -13,6 +13,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from core.plugin_api import SALES_REPRESENTATIVE, SYSTEM_ADMINISTRATOR
+from plugins.competitor.testing_profiles import competitor, customer
 from schema.testkit import Api
 from schema.testkit_graphql import db_id, gid, mutate_ok
 
@@ -34,26 +35,11 @@ def records(rows: list[list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
-async def competitor(api: Api, name: str) -> str:
-    payload = await mutate_ok(api, "createCompetitor", {"name": name}, "competitor { id }")
-    found: str = payload["competitor"]["id"]
-    return found
-
-
 async def intel(api: Api, competitor_id: str, **values: Any) -> str:
     payload = await mutate_ok(
         api, "logIntel", {"competitorId": competitor_id, **values}, "intel { id }"
     )
     found: str = payload["intel"]["id"]
-    return found
-
-
-async def customer(api: Api, name: str, owner_id: int | None = None) -> str:
-    values: dict[str, Any] = {"name": name}
-    if owner_id is not None:
-        values["ownerId"] = gid("User", owner_id)
-    payload = await mutate_ok(api, "createCustomer", values, "customer { id number }")
-    found: str = payload["customer"]["id"]
     return found
 
 

@@ -20,9 +20,9 @@ from core.plugin_api import (
 )
 from plugins.competitor import models
 from plugins.competitor.service.intel import latest_intel
-from plugins.competitor.testing import MONDAY
+from plugins.competitor.testing_encounters import create_competitor, refused, top_error
 from schema.testkit import Api, FakeClock, StatementCounter
-from schema.testkit_graphql import ERRORS, data, db_id, gid, mutate_ok, mutate_refused
+from schema.testkit_graphql import data, db_id, gid, mutate_ok, mutate_refused
 from schema.testkit_webhooks import WebhookReceiver
 
 INTEL = (
@@ -44,43 +44,10 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
     )
 
 
-async def make_competitor(api: Api, name: str) -> str:
-    """A competitor's profile, written straight to the database."""
-    async with api.db.transaction() as session:
-        row = models.Competitor(
-            name=name,
-            name_key=name.casefold(),
-            status="ACTIVE",
-            threat_level="MEDIUM",
-            created_at=MONDAY,
-            updated_at=MONDAY,
-        )
-        session.add(row)
-        await session.flush()
-        return gid("Competitor", row.id)
-
-
 async def log(api: Api, competitor: str, summary: str, **more: Any) -> dict[str, Any]:
     input = {"competitorId": competitor, "kind": "PRICE_CHANGE", "summary": summary, **more}
     found: dict[str, Any] = (await mutate_ok(api, "logIntel", input, INTEL))["intel"]
     return found
-
-
-async def refused(api: Api, name: str, input: dict[str, Any]) -> list[tuple[str, str]]:
-    errors = await mutate_refused(api, name, input, "__typename")
-    return [(e["field"], e["code"]) for e in errors]
-
-
-async def top_error(api: Api, name: str, input: dict[str, Any]) -> tuple[str, str | None]:
-    """The code and argument of a mutation refused as a whole."""
-    input_type = name[0].upper() + name[1:] + "Input"
-    body = await api.gql(
-        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename {ERRORS} }} }}",
-        {"input": input},
-    )
-    assert body["data"] == {name: None}, body
-    (error,) = body["errors"]
-    return error["extensions"]["code"], error["extensions"].get("argument")
 
 
 async def feed(api: Api, filter: dict[str, Any] | None = None, order: Any = None) -> list[str]:
@@ -109,7 +76,7 @@ async def intel_rows(api: Api) -> int:
 
 
 async def test_logging_intel_and_every_refused_input(admin: Api, clock: FakeClock) -> None:
-    acme = await make_competitor(admin, "Acme")
+    acme = await create_competitor(admin, "Acme")
     entry = await log(admin, acme, "  Cut list prices by 10%  ", sourceUrl="example.com/news")
     assert entry == {
         "id": entry["id"],
@@ -128,6 +95,9 @@ async def test_logging_intel_and_every_refused_input(admin: Api, clock: FakeCloc
         ({**valid, "summary": "x" * 5001}, [("summary", "TOO_LONG")]),
         ({**valid, "sourceUrl": "ftp://example.com/x"}, [("sourceUrl", "INVALID")]),
         ({**valid, "sourceUrl": "not a url"}, [("sourceUrl", "INVALID")]),
+        # Addresses the URL parser itself refuses: an unclosed IPv6 host, a host NFKC changes.
+        ({**valid, "sourceUrl": "http://[::1"}, [("sourceUrl", "INVALID")]),
+        ({**valid, "sourceUrl": "https://a\uff03b.com/"}, [("sourceUrl", "INVALID")]),
         ({**valid, "sourceUrl": "https://" + "a" * 500 + ".com"}, [("sourceUrl", "TOO_LONG")]),
         ({**valid, "occurredOn": "2026-11-24"}, [("occurredOn", "OUT_OF_RANGE")]),
         ({**valid, "competitorId": gid("User", 1)}, [("competitorId", "INVALID")]),
@@ -177,8 +147,8 @@ async def test_logging_intel_and_every_refused_input(admin: Api, clock: FakeCloc
 
 
 async def test_the_feed_and_its_filters(admin: Api) -> None:
-    acme = await make_competitor(admin, "Acme")
-    globex = await make_competitor(admin, "Globex")
+    acme = await create_competitor(admin, "Acme")
+    globex = await create_competitor(admin, "Globex")
     rep = await admin.as_role(SALES_REPRESENTATIVE)
     await log(admin, acme, "Acme price cut", occurredOn="2026-10-01", confidence="LOW")
     await log(
@@ -248,8 +218,8 @@ async def test_the_feed_and_its_filters(admin: Api) -> None:
 async def test_watchers_are_told_but_the_reporter_and_the_webhook_has_no_summary(
     admin: Api,
 ) -> None:
-    acme = await make_competitor(admin, "Acme")
-    globex = await make_competitor(admin, "Globex")
+    acme = await create_competitor(admin, "Acme")
+    globex = await create_competitor(admin, "Globex")
     rep = await admin.as_role(SALES_REPRESENTATIVE)
     manager = await admin.as_role(CUSTOMER_MANAGER)
     other = await admin.as_role(SALES_REPRESENTATIVE)
@@ -329,7 +299,7 @@ async def test_watchers_are_told_but_the_reporter_and_the_webhook_has_no_summary
 
 
 async def test_corrections_by_the_reporter_or_a_manager_and_deletions(admin: Api) -> None:
-    acme = await make_competitor(admin, "Acme")
+    acme = await create_competitor(admin, "Acme")
     rep = await admin.as_role(SALES_REPRESENTATIVE)
     colleague = await admin.as_role(SALES_REPRESENTATIVE)
     manager = await admin.as_role(CUSTOMER_MANAGER)
@@ -373,6 +343,9 @@ async def test_corrections_by_the_reporter_or_a_manager_and_deletions(admin: Api
     ]
     assert await refused(rep, update, {"id": entry["id"], "occurredOn": None}) == [
         ("occurredOn", "REQUIRED")
+    ]
+    assert await refused(rep, update, {"id": entry["id"], "sourceUrl": "https://[::1/x"}) == [
+        ("sourceUrl", "INVALID")
     ]
     assert await top_error(rep, update, {"id": gid("IntelEntry", 999)}) == ("NOT_FOUND", "input.id")
     assert await refused(rep, update, {"id": acme}) == [("id", "INVALID")]
@@ -421,7 +394,7 @@ async def test_competitor_intel_evidence_batched_and_latest_intel(
     admin: Api, count_statements: Any
 ) -> None:
     names = ["Acme", "Globex", "Initech", "Hooli", "Umbrella", "Stark"]
-    ids = [await make_competitor(admin, name) for name in names]
+    ids = [await create_competitor(admin, name) for name in names]
     acme = ids[0]
     days = ["2026-11-01", "2026-11-05", "2026-10-20", "2026-11-05", "2026-09-01", "2026-11-10"]
     kinds = ["PRICE_CHANGE", "CAMPAIGN", "WIN", "PRICE_CHANGE", "LOSS", "CAMPAIGN"]

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from core.plugin_api import CUSTOMER_MANAGER, SALES_REPRESENTATIVE, SUPPORT_REPRESENTATIVE
 from plugins.competitor import models
-from plugins.competitor.testing import MONDAY
+from plugins.competitor.testing_encounters import create_competitor, top_error
 from schema.testkit import Api, StatementCounter
-from schema.testkit_graphql import ERRORS, data, db_id, gid, mutate, mutate_ok, mutate_refused
+from schema.testkit_graphql import data, db_id, gid, mutate, mutate_ok, mutate_refused
 
 SHARE = (
     "marketShare { id segmentKind segment period periodKind periodStart sharePercent ours "
@@ -23,22 +23,6 @@ SHARE = (
 LIST = """query($filter: MarketShareFilter, $orderBy: [MarketShareOrder!]) {
   marketShares(filter: $filter, orderBy: $orderBy, first: 50) {
     totalCount edges { node { period sharePercent ours segment competitor { id } } } } }"""
-
-
-async def make_competitor(api: Api, name: str) -> str:
-    """A competitor's profile, written straight to the database."""
-    async with api.db.transaction() as session:
-        row = models.Competitor(
-            name=name,
-            name_key=name.casefold(),
-            status="ACTIVE",
-            threat_level="MEDIUM",
-            created_at=MONDAY,
-            updated_at=MONDAY,
-        )
-        session.add(row)
-        await session.flush()
-        return gid("Competitor", row.id)
 
 
 def share_input(
@@ -73,28 +57,16 @@ async def refused(api: Api, name: str, input: dict[str, Any]) -> list[tuple[str,
     return [(e["field"], e["code"], e["message"]) for e in errors]
 
 
-async def top_error(api: Api, name: str, input: dict[str, Any]) -> tuple[str, str | None]:
-    """The code and argument of a mutation refused as a whole."""
-    input_type = name[0].upper() + name[1:] + "Input"
-    body = await api.gql(
-        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename {ERRORS} }} }}",
-        {"input": input},
-    )
-    assert body["data"] == {name: None}, body
-    (error,) = body["errors"]
-    return error["extensions"]["code"], error["extensions"].get("argument")
-
-
 async def shares_in_db(api: Api) -> int:
     async with api.db.read() as session:
         return int(await session.scalar(select(func.count()).select_from(models.MarketShare)) or 0)
 
 
 async def test_one_share_per_subject_and_the_hundred_percent_rule(admin: Api) -> None:
-    acme = await make_competitor(admin, "Acme")
-    globex = await make_competitor(admin, "Globex")
-    initech = await make_competitor(admin, "Initech")
-    hooli = await make_competitor(admin, "Hooli")
+    acme = await create_competitor(admin, "Acme")
+    globex = await create_competitor(admin, "Globex")
+    initech = await create_competitor(admin, "Initech")
+    hooli = await create_competitor(admin, "Hooli")
 
     ours = await record(admin, None, "40", source="Analyst report", confidence="HIGH")
     assert ours == {
@@ -127,7 +99,9 @@ async def test_one_share_per_subject_and_the_hundred_percent_rule(admin: Api) ->
         )
     ]
     await record(admin, globex, "25")
-    await record(admin, initech, "0")  # 100% in all: allowed
+    nothing = await record(admin, initech, "-0.00")  # 100% in all: allowed
+    assert nothing["sharePercent"] == 0.0
+    assert str(nothing["sharePercent"]) == "0.0"  # a negative zero is zero, not -0.0
     assert await refused(admin, "recordMarketShare", share_input(hooli, "0.01")) == [
         (
             "sharePercent",
@@ -178,7 +152,7 @@ async def test_one_share_per_subject_and_the_hundred_percent_rule(admin: Api) ->
 
 
 async def test_refused_inputs_change_nothing(admin: Api) -> None:
-    acme = await make_competitor(admin, "Acme")
+    acme = await create_competitor(admin, "Acme")
     cases: list[tuple[dict[str, Any], list[tuple[str, str]]]] = [
         (share_input(acme, "-1"), [("sharePercent", "OUT_OF_RANGE")]),
         (share_input(acme, "100.01"), [("sharePercent", "OUT_OF_RANGE")]),
@@ -215,8 +189,8 @@ async def test_refused_inputs_change_nothing(admin: Api) -> None:
 
 
 async def test_corrections_deletions_and_their_versions(admin: Api, api: Api) -> None:
-    acme = await make_competitor(admin, "Acme")
-    globex = await make_competitor(admin, "Globex")
+    acme = await create_competitor(admin, "Acme")
+    globex = await create_competitor(admin, "Globex")
     manager = await admin.as_role(CUSTOMER_MANAGER)
     await record(admin, None, "50")
     share = await record(admin, acme, "30")
@@ -333,7 +307,7 @@ async def test_corrections_deletions_and_their_versions(admin: Api, api: Api) ->
 
 
 async def test_permissions(admin: Api, api: Api) -> None:
-    acme = await make_competitor(admin, "Acme")
+    acme = await create_competitor(admin, "Acme")
     rep = await admin.as_role(SALES_REPRESENTATIVE)
     support = await admin.as_role(SUPPORT_REPRESENTATIVE)
     manager = await admin.as_role(CUSTOMER_MANAGER)
@@ -368,8 +342,8 @@ async def test_permissions(admin: Api, api: Api) -> None:
 
 
 async def test_the_list_its_filters_and_the_segments(admin: Api) -> None:
-    acme = await make_competitor(admin, "Acme")
-    globex = await make_competitor(admin, "Globex")
+    acme = await create_competitor(admin, "Acme")
+    globex = await create_competitor(admin, "Globex")
     await record(admin, None, "40", period="2026-Q1")
     await record(admin, acme, "30", period="2026-Q1")
     await record(admin, acme, "32", period="2026-Q2")
@@ -447,7 +421,7 @@ async def test_competitor_market_share_is_the_latest_per_segment_and_batched(
     admin: Api, count_statements: Any
 ) -> None:
     names = ["Acme", "Globex", "Initech", "Hooli", "Umbrella", "Stark"]
-    ids = [await make_competitor(admin, name) for name in names]
+    ids = [await create_competitor(admin, name) for name in names]
     acme, globex = ids[0], ids[1]
     await record(admin, acme, "30", period="2026-Q2")
     await record(admin, acme, "31", period="2026-Q3")
@@ -489,7 +463,7 @@ async def test_competitor_market_share_is_the_latest_per_segment_and_batched(
 
 
 async def test_concurrent_writers_cannot_both_pass_the_hundred_percent_rule(admin: Api) -> None:
-    competitors = [await make_competitor(admin, f"Rival {n}") for n in range(6)]
+    competitors = [await create_competitor(admin, f"Rival {n}") for n in range(6)]
     await record(admin, None, "40")
 
     async def attempt(competitor: str) -> dict[str, Any]:
@@ -507,7 +481,7 @@ async def test_concurrent_writers_cannot_both_pass_the_hundred_percent_rule(admi
         total = await session.scalar(select(func.sum(models.MarketShare.share_percent)))
     assert total == 100
     # Two at once, each alone within 100% but not together: one passes.
-    pair = [await make_competitor(admin, name) for name in ("Left", "Right")]
+    pair = [await create_competitor(admin, name) for name in ("Left", "Right")]
 
     async def half(competitor: str) -> dict[str, Any]:
         return await mutate(
@@ -520,3 +494,30 @@ async def test_concurrent_writers_cannot_both_pass_the_hundred_percent_rule(admi
     results = await asyncio.gather(*(half(competitor) for competitor in pair))
     assert sorted(len(result["errors"]) for result in results) == [0, 1]
     assert db_id(pair[0]) != db_id(pair[1])
+
+    # Two corrections at once, each moving an observation into one segment and period that
+    # holds either alone but not both: one passes.
+    movers = [
+        await record(admin, competitor, "60", segment=f"Segment {n}")
+        for n, competitor in enumerate(pair)
+    ]
+
+    async def move(share: dict[str, Any]) -> dict[str, Any]:
+        return await mutate(
+            admin,
+            "updateMarketShare",
+            {"id": share["id"], "version": 1, "segment": "Wholesale"},
+            "marketShare { id }",
+        )
+
+    results = await asyncio.gather(*(move(share) for share in movers))
+    assert sorted((e["field"], e["code"]) for r in results for e in r["errors"]) == [
+        ("sharePercent", "BUSINESS_RULE")
+    ]
+    async with admin.db.read() as session:
+        wholesale = await session.scalar(
+            select(func.sum(models.MarketShare.share_percent)).where(
+                models.MarketShare.segment_key == "wholesale"
+            )
+        )
+    assert wholesale == 60

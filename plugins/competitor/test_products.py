@@ -17,19 +17,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from core.plugin_api import (
     CUSTOMER_MANAGER,
     FINANCE,
     SALES_REPRESENTATIVE,
-    AuditEvent,
     CRMPluginManager,
     RequestContext,
     Settings,
 )
 from plugins.competitor.models import Product
-from plugins.competitor.service import products as service
+from plugins.competitor.service import prices, products
+from plugins.competitor.testing_profiles import audit_trail, competitor, pairs
 from schema.testkit import Api, FakeClock
 from schema.testkit_graphql import (
     data,
@@ -64,20 +63,8 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings(plugins=("fixture", "sales", "competitor"), time_zone="Asia/Shanghai")
 
 
-def pairs(errors: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(error["field"], error["code"]) for error in errors]
-
-
 def money(value: dict[str, str] | None) -> str | None:
     return f"{value['amount']} {value['currency']}" if value is not None else None
-
-
-async def competitor(api: Api, name: str, **values: Any) -> str:
-    payload = await mutate_ok(
-        api, "createCompetitor", {"name": name, **values}, "competitor { id }"
-    )
-    competitor_id: str = payload["competitor"]["id"]
-    return competitor_id
 
 
 async def our_product(
@@ -109,23 +96,6 @@ async def price(
     payload = await mutate_ok(api, "recordCompetitorPrice", input | values, PRICE)
     price_id: str = payload["competitorPrice"]["id"]
     return price_id
-
-
-async def audit_trail(api: Api, prefix: str) -> list[tuple[str, str, str | None, Any]]:
-    async with api.db.read() as session:
-        rows = (
-            await session.execute(
-                select(
-                    AuditEvent.action,
-                    AuditEvent.entity_type,
-                    AuditEvent.entity_id,
-                    AuditEvent.changes,
-                )
-                .where(AuditEvent.action.like(f"{prefix}%"))
-                .order_by(AuditEvent.id)
-            )
-        ).all()
-    return [(row.action, row.entity_type, row.entity_id, row.changes) for row in rows]
 
 
 async def test_products_are_matched_to_ours_and_named_once_per_competitor(admin: Api) -> None:
@@ -437,10 +407,18 @@ async def test_competitor_products_list_filters_sorts_and_pages(admin: Api) -> N
     for filter, argument in (
         ({"competitorId": widget}, "filter.competitorId"),
         ({"ourProductId": acme}, "filter.ourProductId"),
+        ({"category": "c" * 101}, "filter.category"),
     ):
         body = await admin.gql(PRODUCTS, {"filter": filter})
         assert error_code(body) == "BAD_USER_INPUT"
         assert body["errors"][0]["extensions"]["argument"] == argument
+    # A name is searched by its case-folded key, alike on both databases.
+    await product(admin, acme, "Straße Élan")
+    for text in ("STRASSE", "straße", "élan", "ÉLAN"):
+        found = await admin.walk(
+            PRODUCTS, ["competitorProducts"], "name", {"filter": {"search": text}}
+        )
+        assert found == ["Straße Élan"], text
 
 
 def row(entry: dict[str, Any]) -> tuple[Any, ...]:
@@ -567,22 +545,25 @@ async def test_price_comparison_figures_equal_those_computed_by_hand(
     pro_delta = decimal.Decimal(50) / decimal.Decimal(120) * hundred
     gadget_delta = decimal.Decimal(-4) / decimal.Decimal(25) * hundred
     async with admin.db.read() as session:
-        acme_rows = await service.price_comparison(session, context, competitor_id=db_id(acme))
-        delta_rows = await service.price_comparison(session, context, competitor_id=db_id(delta))
-        every = await service.price_comparison(session, context)
-    assert [(r.product_name, r.difference_percent) for r in acme_rows] == [
+        # Several competitors in one comparison (the battlecards of a page).
+        both = await prices.price_comparison(
+            session, context, competitor_ids=[db_id(delta), db_id(acme)]
+        )
+        every = await prices.price_comparison(session, context)
+    acme_rows = [r for r in both if r.competitor_id == db_id(acme)]
+    delta_rows = [r for r in both if r.competitor_id == db_id(delta)]
+    assert [(r.product_name, r.difference_percent) for r in both] == [
         ("Acme Widget", acme_delta),
         ("Acme Widget Mini", None),
+        ("Delta Widget", decimal.Decimal(-20) / decimal.Decimal(120) * hundred),
     ]
-    assert service.average_delta(acme_rows) == acme_delta
-    assert service.rounded_percent(service.average_delta(acme_rows)) == -1.7
+    assert prices.average_delta(acme_rows) == acme_delta
+    assert prices.rounded_percent(prices.average_delta(acme_rows)) == -1.7
     assert [(r.product_name, r.their_amount, r.trend) for r in delta_rows] == [
         ("Delta Widget", decimal.Decimal("100.00"), None)
     ]
     # Delta's 100.00 against our 120.00: -20 / 120 = -16.666...%.
-    assert (
-        service.average_delta(delta_rows) == decimal.Decimal(-20) / decimal.Decimal(120) * hundred
-    )
+    assert prices.average_delta(delta_rows) == decimal.Decimal(-20) / decimal.Decimal(120) * hundred
     assert [r.product_name for r in every] == [
         "Acme Widget",
         "Acme Widget Mini",
@@ -591,9 +572,9 @@ async def test_price_comparison_figures_equal_those_computed_by_hand(
         "Gamma Widget",
     ]
     expected = (acme_delta + pro_delta + gadget_delta) / 3
-    assert service.average_delta(every) == expected
-    assert service.rounded_percent(expected) == 8.0
-    assert service.average_delta([]) is None
+    assert prices.average_delta(every) == expected
+    assert prices.rounded_percent(expected) == 8.0
+    assert prices.average_delta([]) is None
     # The catalogue hook's other question: the active products of ours in a category.
     await our_product(admin, "W-OLD", "Old widget", "widgets", "99.00", "CNY")
     await mutate_ok(
@@ -604,9 +585,9 @@ async def test_price_comparison_figures_equal_those_computed_by_hand(
         "product { id }",
     )
     async with admin.db.read() as session:
-        in_category = await service.our_products(session, plugin_manager, None, " WIDGETS ")
-        by_ids = await service.our_products(session, plugin_manager, [db_id(gadget), 99999])
-        nothing = await service.our_products(session, plugin_manager, [])
+        in_category = await products.our_products(session, plugin_manager, None, " WIDGETS ")
+        by_ids = await products.our_products(session, plugin_manager, [db_id(gadget), 99999])
+        nothing = await products.our_products(session, plugin_manager, [])
     assert [(o.name, o.list_price, o.currency) for o in in_category or []] == [
         ("Old widget", decimal.Decimal("99.00"), "CNY"),
         ("Widget", decimal.Decimal("120.00"), "CNY"),
@@ -618,10 +599,36 @@ async def test_price_comparison_figures_equal_those_computed_by_hand(
         ({"category": "  "}, "category"),
         ({"category": "Widgets", "ourProductId": widget}, "ourProductId"),
         ({"ourProductId": acme}, "ourProductId"),
+        # longer than the columns compared with: it could match nothing
+        ({"category": "c" * 101}, "category"),
+        ({"category": "Widgets", "region": "r" * 101}, "region"),
     ):
         body = await admin.gql(COMPARISON, variables)
         assert error_code(body) == "BAD_USER_INPUT", variables
         assert body["errors"][0]["extensions"]["argument"] == argument, variables
+    # A region spelt in another case is the same region: Acme Gizmo's 6.50 in HANGZHOU
+    # follows its 6.00 in Hangzhou (UP), with or without the region asked for.
+    await price(admin, gizmo["id"], "6.00", "CNY", "2026-11-02", region="Hangzhou")
+    await price(admin, gizmo["id"], "6.50", "CNY", "2026-11-03", region="HANGZHOU")
+    for variables in ({"category": "gizmos"}, {"category": "Gizmos", "region": "hangzhou"}):
+        rows = data(await admin.gql(COMPARISON, variables))["priceComparison"]
+        assert [row(entry) for entry in rows] == [
+            ("Acme", "Acme Gizmo", "6.50 CNY", "2026-11-03", "HANGZHOU", "6.00 CNY", "UP",
+             None, None, None, None),
+        ], variables  # fmt: skip
+    # Our product at 0.00: their price is the whole difference, and no percentage of it.
+    free = await our_product(admin, "F-0", "Free sample", "Samples", "0.00", "CNY")
+    sample = await product(admin, beta, "Beta Sample", category="Samples", ourProductId=free)
+    await price(admin, sample["id"], "3.00", "CNY", "2026-11-05")
+    rows = data(await admin.gql(COMPARISON, {"ourProductId": free}))["priceComparison"]
+    assert [row(entry) for entry in rows] == [
+        ("Beta", "Beta Sample", "3.00 CNY", "2026-11-05", None, None, None,
+         "Free sample", "0.00 CNY", "3.00 CNY", None),
+    ]  # fmt: skip
+    async with admin.db.read() as session:
+        beta_rows = await prices.price_comparison(session, context, competitor_ids=[db_id(beta)])
+    assert [r.product_name for r in beta_rows] == ["Beta Sample", "Beta Widget Pro"]
+    assert prices.average_delta(beta_rows) == pro_delta
 
 
 async def test_concurrent_creates_of_one_product_name_make_one_product(admin: Api) -> None:

@@ -16,14 +16,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.plugin_api import (
-    CUSTOMER_MANAGER,
-    FINANCE,
-    SALES_REPRESENTATIVE,
-    AuditEvent,
-    Database,
-)
+from core.plugin_api import CUSTOMER_MANAGER, FINANCE, SALES_REPRESENTATIVE, Database
 from plugins.competitor.models import Intel, SwotEvidence
+from plugins.competitor.testing_profiles import audit_trail, pairs
 from schema.testkit import Api, StatementCounter
 from schema.testkit_graphql import (
     data,
@@ -48,31 +43,10 @@ LIST = """query($filter: CompetitorFilter, $orderBy: [CompetitorOrder!], $first:
     hasNextPage hasPreviousPage startCursor endCursor } } }"""
 
 
-def pairs(errors: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(error["field"], error["code"]) for error in errors]
-
-
 async def create(api: Api, name: str, **values: Any) -> dict[str, Any]:
     payload = await mutate_ok(api, "createCompetitor", {"name": name, **values}, COMPETITOR)
     competitor: dict[str, Any] = payload["competitor"]
     return competitor
-
-
-async def audit_trail(api: Api, prefix: str) -> list[tuple[str, str, str | None, Any]]:
-    async with api.db.read() as session:
-        rows = (
-            await session.execute(
-                select(
-                    AuditEvent.action,
-                    AuditEvent.entity_type,
-                    AuditEvent.entity_id,
-                    AuditEvent.changes,
-                )
-                .where(AuditEvent.action.like(f"{prefix}%"))
-                .order_by(AuditEvent.id)
-            )
-        ).all()
-    return [(row.action, row.entity_type, row.entity_id, row.changes) for row in rows]
 
 
 async def add_intel(api: Api, competitor_id: str, summary: str) -> str:
@@ -312,6 +286,7 @@ async def test_update_changes_given_fields_replaces_swot_and_checks_version(admi
     assert pairs(stale["errors"]) == [("version", "CONFLICT")]
     assert stale["competitor"]["name"] == "acme group"
     fresh = {"id": acme["id"], "version": 3}
+    everyone = range(1, 32_770)
     cases: list[tuple[dict[str, Any], list[tuple[str, str]]]] = [
         ({"name": "BETA"}, [("name", "DUPLICATE")]),
         ({"status": None}, [("status", "REQUIRED")]),
@@ -324,6 +299,12 @@ async def test_update_changes_given_fields_replaces_swot_and_checks_version(admi
         (
             {"threats": [{"text": "a"}, {"text": "b", "evidenceIds": [gid("IntelEntry", 99999)]}]},
             [("threats.1.evidenceIds.0", "INVALID")],
+        ),
+        # Refused by their number, never looked up: more ids than one statement may bind
+        # (PostgreSQL takes 32,767 parameters).
+        (
+            {"strengths": [{"text": "s", "evidenceIds": [gid("IntelEntry", n) for n in everyone]}]},
+            [("strengths.0.evidenceIds", "OUT_OF_RANGE")],
         ),
     ]
     for values, expected in cases:
@@ -419,6 +400,12 @@ async def test_competitors_list_filters_sorts_and_pages(admin: Api) -> None:
     assert error_code(long) == "BAD_USER_INPUT"
     twice = await admin.gql(LIST, {"orderBy": [{"field": "NAME"}, {"field": "NAME"}]})
     assert error_code(twice) == "BAD_USER_INPUT"
+    # A name is searched by its case-folded key: the same on both databases (SQLite's lower()
+    # knows ASCII only), and ß is ss.
+    await create(admin, "Élan Straße")
+    for text in ("élan", "ÉLAN", "strasse", "STRASSE", "straße"):
+        found = await admin.walk(LIST, ["competitors"], "name", {"filter": {"search": text}})
+        assert found == ["Élan Straße"], text
 
 
 async def test_channels_are_replaced_whole(admin: Api) -> None:

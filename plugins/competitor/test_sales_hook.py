@@ -259,6 +259,35 @@ async def test_a_closed_opportunity_makes_its_encounters_in_the_same_transaction
     assert "Cheaper" not in str(events)
 
 
+async def test_a_name_longer_once_case_folded_is_cut_to_what_a_profile_holds(
+    admin: Api,
+) -> None:
+    """The sales plugin takes names of up to 100 characters; a profile's name and its key
+    (the name case-folded) hold 120. ``ß`` folds to ``ss`` and ``ﬃ`` to ``ffi``: the name is
+    cut until its key fits, and the close goes through."""
+    customer = await create_customer(admin, "Buyer Ltd")
+    deal = await opportunity(admin, customer, ["ß" * 100, "ﬃ" * 50])
+    await move(admin, deal, "LOST", lostReason="COMPETITOR")
+    assert await profiles(admin) == [
+        ("ß" * 60, "WATCHING", "MEDIUM"),
+        ("ﬃ" * 40, "WATCHING", "MEDIUM"),
+    ]
+    async with admin.db.read() as session:
+        keys = (await session.scalars(select(Competitor.name_key).order_by(Competitor.id))).all()
+    assert list(keys) == ["ss" * 60, "ffi" * 40]
+    # The same names again (the first in capitals, ẞ): matched to those profiles, none made.
+    again = await opportunity(admin, customer, ["\u1e9e" * 60, "ﬃ" * 40])
+    await move(admin, again, "WON")
+    found = await sales_encounters(admin)
+    assert [(e["competitor"]["name"], e["outcome"]) for e in found] == [
+        ("ß" * 60, "LOST"),
+        ("ﬃ" * 40, "LOST"),
+        ("ß" * 60, "WON"),
+        ("ﬃ" * 40, "WON"),
+    ]
+    assert len(await profiles(admin)) == 2
+
+
 async def test_without_the_sales_plugin_encounters_are_entered_by_hand(
     make_settings: Callable[..., Settings], crm_extra_plugins: Mapping[str, Any]
 ) -> None:

@@ -18,8 +18,9 @@ import pytest
 from core.plugin_api import SUPPORT_REPRESENTATIVE
 from plugins.competitor import models
 from plugins.competitor.testing import MONDAY
+from plugins.competitor.testing_encounters import create_competitor
 from schema.testkit import Api
-from schema.testkit_graphql import data, gid, mutate_ok
+from schema.testkit_graphql import data, db_id, gid, mutate_ok
 
 SERIES = """query($segment: String!, $kind: SegmentKind!, $periodKind: PeriodKind, $periods: Int) {
   marketShareSeries(segmentKind: $kind, segment: $segment, periodKind: $periodKind,
@@ -37,19 +38,8 @@ PRICES = """query($category: String, $product: ID, $region: String, $periodKind:
 
 
 async def make_competitor(api: Api, name: str) -> int:
-    """A competitor's profile, written straight to the database."""
-    async with api.db.transaction() as session:
-        row = models.Competitor(
-            name=name,
-            name_key=name.casefold(),
-            status="ACTIVE",
-            threat_level="MEDIUM",
-            created_at=MONDAY,
-            updated_at=MONDAY,
-        )
-        session.add(row)
-        await session.flush()
-        return row.id
+    """A competitor's profile, written straight to the database: its database id."""
+    return db_id(await create_competitor(api, name))
 
 
 async def make_product(
@@ -356,6 +346,20 @@ async def test_price_trend_averages_and_forecasts_equal_the_figures_by_hand(admi
     ]
     missing = {"product": gid("CompetitorProduct", 999)}
     assert data(await admin.gql(PRICES, missing))["priceTrend"] == []
+    # A category and a region spelt with a capital beyond ASCII, asked as they are written
+    # (and in ASCII's other case): the database lowers both sides.
+    await make_product(
+        admin,
+        globex,
+        "Globex Écran",
+        "Électronique",
+        [("50", "EUR", "2026-10-05", "Île-de-France"), ("70", "EUR", "2026-10-06", "Nord")],
+    )
+    for category, region in (("Électronique", "Île-de-France"), ("ÉLECTRONIQUE", "ÎLE-DE-FRANCE")):
+        screens = data(await admin.gql(PRICES, {"category": category, "region": region}))
+        assert [(s["productName"], prices(s)) for s in screens["priceTrend"]] == [
+            ("Globex Écran", [("2026-Q4", "50.00", "EUR", 1)])
+        ], (category, region)
 
     for variables, argument in (
         ({}, "category"),

@@ -1,6 +1,8 @@
 """Helpers the tests of customer links, encounters, win/loss figures, reminders and the sales
-hook share: competitors and their products written straight through the models, customers
-through the API, and the GraphQL selections and calls of links and encounters."""
+hook share, and those of market share, trends and intel: competitors and their products
+written straight through the models, customers through the API, the GraphQL selections and
+calls of links and encounters, and the refusals of a mutation (its errors, or the error of
+the whole request)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ __all__ = [
     "query",
     "record",
     "refused",
+    "top_error",
 ]
 
 
@@ -114,6 +117,18 @@ async def refused(
     payload = await mutate(api, name, input, selection)
     assert payload["errors"], payload
     return [(error["field"], error["code"]) for error in payload["errors"]]
+
+
+async def top_error(api: Api, name: str, input: dict[str, Any]) -> tuple[str, str | None]:
+    """The code and argument of a mutation refused as a whole."""
+    input_type = name[0].upper() + name[1:] + "Input"
+    body = await api.gql(
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename {ERRORS} }} }}",
+        {"input": input},
+    )
+    assert body["data"] == {name: None}, body
+    (error,) = body["errors"]
+    return error["extensions"]["code"], error["extensions"].get("argument")
 
 
 async def audit_actions(api: Api, entity_type: str) -> list[str]:

@@ -80,7 +80,7 @@ class RecordEncounterInput:
     )
     currency: str | None = None
     occurred_on: dt.date | None = strawberry.field(
-        default=None, description="Not in the future; today when left out."
+        default=None, description="From 1900-01-01, not in the future; today when left out."
     )
     owner_id: relay.GlobalID | None = strawberry.field(
         default=None,

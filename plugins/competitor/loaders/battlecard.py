@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import Loader
-from plugins.competitor import declarations
+from plugins.competitor.loaders.profiles import readable
 from plugins.competitor.service import battlecard
 
 
@@ -20,8 +20,7 @@ class BattlecardPricesLoader(Loader[int, battlecard.Prices]):
     async def load_batch(
         self, session: AsyncSession, keys: Sequence[int]
     ) -> list[battlecard.Prices]:
-        caller = self.context.caller
-        if caller is None or caller.scope(declarations.READ) is None:
+        if not readable(self.context):
             return [battlecard.Prices() for _key in keys]
         found = await battlecard.prices(session, self.context, keys)
         return [found[key] for key in keys]

@@ -5,9 +5,8 @@ plugin's catalogue hook)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -19,25 +18,17 @@ from core.plugin_api import (
     group_by_key,
     one_by_key,
 )
-from plugins.competitor.loaders.profiles import readable
+from plugins.competitor.loaders.profiles import Readable, readable
 from plugins.competitor.models import PriceObservation, Product
-from plugins.competitor.service.products import OurProduct, latest_prices, our_products
+from plugins.competitor.service.prices import latest_prices
+from plugins.competitor.service.products import OurProduct, our_products
 
 
-class _Readable:
-    entity: ClassVar[Any]
-    context: Any
-
-    def statement(self) -> Select[Any]:
-        statement = select(self.entity)
-        return statement if readable(self.context) else statement.where(false())
-
-
-class ProductByIdLoader(_Readable, ByIdLoader[Product]):
+class ProductByIdLoader(Readable, ByIdLoader[Product]):
     entity = Product
 
 
-class PriceByIdLoader(_Readable, ByIdLoader[PriceObservation]):
+class PriceByIdLoader(Readable, ByIdLoader[PriceObservation]):
     entity = PriceObservation
 
 
@@ -57,7 +48,7 @@ class ProductsByCompetitorLoader(Loader[int, list[Product]]):
         return group_by_key(keys, rows, "competitor_id")
 
 
-class _Prices(_Readable):
+class _Prices(Readable):
     entity = PriceObservation
     parent = PriceObservation.product_id
 

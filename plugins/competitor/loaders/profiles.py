@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.plugin_api import ByIdLoader, Loader, RequestContext, group_by_key
 from plugins.competitor import declarations
 from plugins.competitor.models import Campaign, Channel, Competitor, SwotItem
-from plugins.competitor.service.profiles import CHANNEL_ORDER, swot_items
+from plugins.competitor.service.campaigns import CHANNEL_ORDER
+from plugins.competitor.service.profiles import swot_items
 
 
 def readable(context: RequestContext) -> bool:
@@ -22,7 +23,10 @@ def readable(context: RequestContext) -> bool:
     return caller is not None and caller.scope(declarations.READ) is not None
 
 
-class _Readable:
+class Readable:
+    """The ``statement`` of a loader of ``entity`` rows: every row for a caller who holds
+    ``competitors:read``, none for anyone else."""
+
     entity: ClassVar[Any]
     context: Any
 
@@ -31,15 +35,15 @@ class _Readable:
         return statement if readable(self.context) else statement.where(false())
 
 
-class CompetitorByIdLoader(_Readable, ByIdLoader[Competitor]):
+class CompetitorByIdLoader(Readable, ByIdLoader[Competitor]):
     entity = Competitor
 
 
-class SwotItemByIdLoader(_Readable, ByIdLoader[SwotItem]):
+class SwotItemByIdLoader(Readable, ByIdLoader[SwotItem]):
     entity = SwotItem
 
 
-class CampaignByIdLoader(_Readable, ByIdLoader[Campaign]):
+class CampaignByIdLoader(Readable, ByIdLoader[Campaign]):
     entity = Campaign
 
 

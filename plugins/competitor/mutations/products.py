@@ -15,6 +15,7 @@ from plugins.competitor.inputs.products import (
     RecordCompetitorPriceInput,
     UpdateCompetitorProductInput,
 )
+from plugins.competitor.service import prices
 from plugins.competitor.service import products as service
 from plugins.competitor.types.products import (
     CreateCompetitorProductPayload,
@@ -106,7 +107,7 @@ class ProductMutation:
                 name: getattr(input, name)
                 for name in ("amount", "currency", "observed_on", "region", "source")
             }
-            return await service.record_price(session, info.context, product_id, values)
+            return await prices.record_price(session, info.context, product_id, values)
 
         return await mutate(info, work, RecordCompetitorPricePayload.of)
 
@@ -120,6 +121,6 @@ class ProductMutation:
             check = Check()
             price_id = check.node_id("id", input.id, "CompetitorPrice")
             check.done()
-            return await service.delete_price(session, info.context, price_id)
+            return await prices.delete_price(session, info.context, price_id)
 
         return await mutate(info, work, DeleteCompetitorPricePayload.of)

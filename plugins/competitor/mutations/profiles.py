@@ -20,6 +20,7 @@ from plugins.competitor.inputs.profiles import (
     UpdateCompetitorCampaignInput,
     UpdateCompetitorInput,
 )
+from plugins.competitor.service import campaigns
 from plugins.competitor.service import profiles as service
 from plugins.competitor.types.profiles import (
     AddCompetitorCampaignPayload,
@@ -122,7 +123,7 @@ class ProfileMutation:
             competitor_id = check.node_id("competitorId", input.competitor_id, "Competitor")
             check.done()
             channels = [(item.channel, item.notes) for item in input.channels]
-            return await service.set_channels(session, info.context, competitor_id, channels)
+            return await campaigns.set_channels(session, info.context, competitor_id, channels)
 
         return await mutate(info, work, SetCompetitorChannelsPayload.of)
 
@@ -137,7 +138,7 @@ class ProfileMutation:
             competitor_id = check.node_id("competitorId", input.competitor_id, "Competitor")
             check.done()
             values = {name: getattr(input, name) for name in CAMPAIGN_FIELDS}
-            return await service.add_campaign(session, info.context, competitor_id, values)
+            return await campaigns.add_campaign(session, info.context, competitor_id, values)
 
         return await mutate(info, work, AddCompetitorCampaignPayload.of)
 
@@ -156,7 +157,7 @@ class ProfileMutation:
                 for name in CAMPAIGN_FIELDS
                 if getattr(input, name) is not strawberry.UNSET
             }
-            return await service.update_campaign(session, info.context, campaign_id, changes)
+            return await campaigns.update_campaign(session, info.context, campaign_id, changes)
 
         return await mutate(info, work, UpdateCompetitorCampaignPayload.of)
 
@@ -168,6 +169,6 @@ class ProfileMutation:
             check = Check()
             campaign_id = check.node_id("id", input.id, "CompetitorCampaign")
             check.done()
-            return await service.remove_campaign(session, info.context, campaign_id)
+            return await campaigns.remove_campaign(session, info.context, campaign_id)
 
         return await mutate(info, work, RemoveCompetitorCampaignPayload.of)

@@ -30,7 +30,8 @@ from plugins.competitor import declarations
 from plugins.competitor.inputs.customers import CustomerCompetitorFilter
 from plugins.competitor.loaders import customers as loaders
 from plugins.competitor.models import CustomerCompetitor as Link
-from plugins.competitor.service.customers import readable, today
+from plugins.competitor.service.calendar import today
+from plugins.competitor.service.customers import readable
 from plugins.competitor.types.customers import CustomerCompetitor
 
 _ = translator(__name__)

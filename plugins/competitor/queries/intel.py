@@ -138,19 +138,9 @@ async def competitor_watcher_count(root: Any, info: Info) -> int:
     return await info.context.loader(WatcherCountLoader).load(int(root.id))
 
 
-def _item_id(value: Any) -> int:
-    """A SWOT item's database id, whether its type keeps it as a number or as a global id."""
-    if isinstance(value, int):
-        return value
-    text = str(value)
-    if text.isdigit():
-        return int(text)
-    return int(strawberry.relay.GlobalID.from_id(text).node_id)
-
-
 async def swot_item_evidence(root: Any, info: Info) -> list[IntelEntry]:
     """The intel entries the item cites, newest first."""
-    rows = await info.context.loader(EvidenceBySwotItemLoader).load(_item_id(root.id))
+    rows = await info.context.loader(EvidenceBySwotItemLoader).load(int(root.id))
     return [IntelEntry.from_model(row) for row in rows]
 
 

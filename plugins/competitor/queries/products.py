@@ -27,7 +27,8 @@ from plugins.competitor.inputs.products import (
     CompetitorProductOrder,
     CompetitorProductOrderField,
 )
-from plugins.competitor.service import products as service
+from plugins.competitor.service.prices import MAX_REGION, price_comparison
+from plugins.competitor.service.products import MAX_CATEGORY
 from plugins.competitor.service.profiles import ARCHIVED
 from plugins.competitor.types.products import CompetitorProduct, PriceComparison
 
@@ -46,6 +47,15 @@ PRODUCT_ORDER = ListOrder(
 """Product lists' orderings: by name (regardless of case) unless ``orderBy`` says otherwise."""
 
 
+def bounded(value: str | None, argument: str, max_length: int) -> str | None:
+    """The stripped text of a list argument (``None`` for none); one longer than the column
+    it is compared with (so that it can match nothing) is BAD_USER_INPUT naming it."""
+    cleaned = (value or "").strip()
+    if len(cleaned) > max_length:
+        raise bad_argument(argument, _("must be at most {max} characters", max=max_length))
+    return cleaned or None
+
+
 def product_statement(filter: CompetitorProductFilter | None) -> Select[Any]:
     p, c = models.Product, models.Competitor
     statement = select(p)
@@ -58,15 +68,15 @@ def product_statement(filter: CompetitorProductFilter | None) -> Select[Any]:
         statement = statement.where(p.competitor_id.in_(select(c.id).where(c.status != ARCHIVED)))
     if filter is None:
         return statement
-    category = (filter.category or "").strip().lower()
+    category = bounded(filter.category, "filter.category", MAX_CATEGORY)
     if category:
-        statement = statement.where(func.lower(p.category) == category)
+        statement = statement.where(func.lower(p.category) == category.lower())
     our_product_id = argument_id(filter.our_product_id, "Product", "filter.ourProductId")
     if our_product_id is not None:
         statement = statement.where(p.our_product_id == our_product_id)
     text = search_text(filter.search)
     if text:
-        statement = statement.where(func.lower(p.name).like(like_pattern(text), escape="\\"))
+        statement = statement.where(p.name_key.like(like_pattern(text.casefold()), escape="\\"))
     return statement
 
 
@@ -116,18 +126,15 @@ class ProductQuery:
             ),
         ] = None,
     ) -> list[PriceComparison] | None:
-        wanted = (category or "").strip() or None
+        wanted = bounded(category, "category", MAX_CATEGORY)
         if wanted is None and our_product_id is None:
             raise bad_argument("category", _("give category or ourProductId"))
         if wanted is not None and our_product_id is not None:
             raise bad_argument("ourProductId", _("give category or ourProductId, not both"))
         product_id = argument_id(our_product_id, "Product", "ourProductId")
+        where = bounded(region, "region", MAX_REGION)
         async with info.context.db.read() as session:
-            rows = await service.price_comparison(
-                session,
-                info.context,
-                category=wanted,
-                our_product_id=product_id,
-                region=(region or "").strip() or None,
+            rows = await price_comparison(
+                session, info.context, category=wanted, our_product_id=product_id, region=where
             )
         return [PriceComparison.from_row(row) for row in rows]

@@ -66,11 +66,12 @@ def competitor_statement(filter: CompetitorFilter | None) -> Select[Any]:
         )
     text = search_text(filter.search)
     if text:
-        pattern = like_pattern(text)
+        # The name by its case-folded key, alike on both databases (SQLite's lower() knows
+        # ASCII letters only); the website as it is stored.
         statement = statement.where(
             or_(
-                func.lower(c.name).like(pattern, escape="\\"),
-                func.lower(c.website).like(pattern, escape="\\"),
+                c.name_key.like(like_pattern(text.casefold()), escape="\\"),
+                func.lower(c.website).like(like_pattern(text), escape="\\"),
             )
         )
     return statement

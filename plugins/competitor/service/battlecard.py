@@ -6,14 +6,14 @@ the latest intel, as of the moment it was made.
 
 Nothing is computed here that another aggregate computes: the SWOT comes from
 :func:`.profiles.swot_items`, the record from :func:`.stats.win_loss` (only the encounters
-the caller may read count), the prices from :func:`.products.price_comparison` and
-:func:`.products.average_delta`, the intel from :func:`.intel.latest_intel`. The GraphQL
+the caller may read count), the prices from :func:`.prices.price_comparison` and
+:func:`.prices.average_delta`, the intel from :func:`.intel.latest_intel`. The GraphQL
 ``Competitor.battlecard`` loads each part for a whole page of competitors at once
 (:mod:`plugins.competitor.loaders.battlecard`); the PDF (:mod:`plugins.competitor.pdf`)
 renders the :class:`Battlecard` that :func:`battlecard` builds.
 
-Rates and the price delta stay exact decimals here; :func:`one_place` rounds them once,
-half-up, where they are shown.
+Rates and the price delta stay exact decimals here; :func:`.prices.one_place` rounds them
+once, half-up, where they are shown.
 """
 
 from __future__ import annotations
@@ -22,28 +22,21 @@ import dataclasses
 import datetime as dt
 import decimal
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import RequestContext
 from plugins.competitor import models
 from plugins.competitor.enums import SwotKind
-
-if TYPE_CHECKING:
-    from plugins.competitor.service.products import PriceComparisonRow
+from plugins.competitor.service.intel import latest_intel
+from plugins.competitor.service.prices import PriceComparisonRow, average_delta, price_comparison
+from plugins.competitor.service.profiles import swot_items
+from plugins.competitor.service.stats import StatsFilter, win_loss
 
 TOP_REASONS = 3
 """How many loss reasons a battlecard shows."""
 LATEST_INTEL = 5
 """How many intel entries a battlecard shows."""
-ONE_PLACE = decimal.Decimal("0.1")
-
-
-def one_place(value: decimal.Decimal | None) -> decimal.Decimal | None:
-    """``value`` rounded half-up to one decimal place (``None`` stays ``None``)."""
-    return None if value is None else value.quantize(ONE_PLACE, rounding=decimal.ROUND_HALF_UP)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,8 +95,6 @@ class Battlecard:
 
 async def sides(session: AsyncSession, competitor_ids: Sequence[int]) -> dict[int, Sides]:
     """The strengths and weaknesses of each of ``competitor_ids`` (every id is a key)."""
-    from plugins.competitor.service.profiles import swot_items
-
     found = await swot_items(session, competitor_ids)
     return {
         competitor_id: Sides(
@@ -123,8 +114,6 @@ async def records(
 ) -> dict[int, Record]:
     """Our record against each of ``competitor_ids`` (every id is a key), counting the
     encounters the caller may read: one aggregate for them all."""
-    from plugins.competitor.service.stats import StatsFilter, win_loss
-
     found: dict[int, Record] = {competitor_id: Record() for competitor_id in competitor_ids}
     if not competitor_ids:
         return found
@@ -146,29 +135,12 @@ async def records(
 async def prices(
     session: AsyncSession, context: RequestContext, competitor_ids: Sequence[int]
 ) -> dict[int, Prices]:
-    """The products of each of ``competitor_ids`` matched to ours, compared with ours, and
-    the average difference (every id is a key). For more than one competitor, one
-    comparison of every competitor not archived serves them all (a fixed number of
-    statements), and each archived one among them is compared on its own."""
-    from plugins.competitor.service.products import average_delta, price_comparison
-    from plugins.competitor.service.profiles import ARCHIVED
-
-    wanted = sorted(set(competitor_ids))
-    rows: list[PriceComparisonRow] = []
-    if len(wanted) == 1:
-        rows = await price_comparison(session, context, competitor_id=wanted[0])
-    elif wanted:
-        archived = await session.scalars(
-            select(models.Competitor.id).where(
-                models.Competitor.id.in_(wanted), models.Competitor.status == ARCHIVED
-            )
-        )
-        rows = await price_comparison(session, context)
-        for competitor_id in archived.all():
-            rows += await price_comparison(session, context, competitor_id=competitor_id)
-    grouped: dict[int, list[PriceComparisonRow]] = {competitor_id: [] for competitor_id in wanted}
-    for row in rows:
-        if row.competitor_id in grouped:
+    """The products of each of ``competitor_ids`` (archived ones too) matched to ours,
+    compared with ours, and the average difference (every id is a key): one comparison for
+    them all."""
+    grouped: dict[int, list[PriceComparisonRow]] = {key: [] for key in competitor_ids}
+    if grouped:
+        for row in await price_comparison(session, context, competitor_ids=list(grouped)):
             grouped[row.competitor_id].append(row)
     return {
         competitor_id: Prices(rows=found, delta=average_delta(found))
@@ -178,8 +150,6 @@ async def prices(
 
 async def intel(session: AsyncSession, competitor_id: int) -> list[models.Intel]:
     """The competitor's latest intel entries, newest first."""
-    from plugins.competitor.service.intel import latest_intel
-
     return await latest_intel(session, competitor_id, LATEST_INTEL)
 
 

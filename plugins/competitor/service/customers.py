@@ -4,9 +4,10 @@ part in merging and erasing customers.
 
 A link goes with its customer. It is read by those who may read the customer (and hold
 ``competitors:read``): :func:`readable`. It is written with ``competitors:write`` within
-its scope over the customer (a sales representative: only the customers they own), never
-on an archived or erased customer. A customer has at most one current link (not ended) per
-competitor.
+its scope over the customer (a sales representative: only the customers they own), and only
+where it is read too (:func:`customer_to_write`): nobody changes a link they could not see.
+Never on an archived or erased customer. A customer has at most one current link (not
+ended) per competitor.
 
 Merge: the source's links move to the target; a current link to a competitor the target
 already uses is ended on the day of the merge rather than doubled. Its encounters move too.
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.plugin_api import (
     ERASED,
     Check,
+    Customer,
     RequestContext,
     UserErrorCode,
     UserErrors,
@@ -42,6 +44,8 @@ from core.plugin_api import (
 )
 from plugins.competitor import declarations
 from plugins.competitor.models import Competitor, CustomerCompetitor, Encounter, Product
+from plugins.competitor.service.calendar import today
+from plugins.competitor.service.profiles import find_competitor
 
 _ = translator(__name__)
 
@@ -69,11 +73,6 @@ ENCOUNTER_AUDIT_KEEP = frozenset(
 """What an encounter's audit events keep on erasure: everything but its reason text."""
 
 
-def today(context: RequestContext) -> dt.date:
-    """The deployment's calendar day (``CRM_TIME_ZONE``) at the request's clock."""
-    return context.now().astimezone(context.settings.zone).date()
-
-
 def readable(context: RequestContext) -> ColumnElement[bool]:
     """The links the caller may read: ``competitors:read`` over the link's customer, and
     the customer one the caller may read."""
@@ -81,6 +80,24 @@ def readable(context: RequestContext) -> ColumnElement[bool]:
         declarations.visible(context, declarations.CUSTOMERS, declarations.READ),
         customer_visible(context, CustomerCompetitor.customer_id),
     )
+
+
+async def customer_to_write(
+    session: AsyncSession, context: RequestContext, customer_id: int | None, field: str
+) -> Customer:
+    """The customer a link or an encounter is written for: one the caller may read and may
+    change with ``competitors:write`` (locked; not archived nor erased). NOT_FOUND naming
+    ``input.<field>`` otherwise, the same whether it does not exist or is out of reach."""
+    seen = None
+    if customer_id is not None:
+        seen = await session.scalar(
+            select(Customer.id).where(
+                Customer.id == customer_id, customer_visible(context, Customer.id)
+            )
+        )
+    if seen is None:
+        raise not_found(f"input.{field}", _("no customer with this id that you may change"))
+    return await writable_customer(session, context, customer_id, field, declarations.WRITE)
 
 
 def snapshot(row: CustomerCompetitor) -> dict[str, Any]:
@@ -99,16 +116,6 @@ def _not_found(field: str = "id") -> Exception:
     return not_found(
         f"input.{field}", _("no customer competitor link with this id that you may change")
     )
-
-
-async def competitor_named(session: AsyncSession, competitor_id: int | None) -> Competitor:
-    """The competitor of ``input.competitorId``; NOT_FOUND naming it when there is none."""
-    row = None
-    if competitor_id is not None:
-        row = await session.get(Competitor, competitor_id)
-    if row is None:
-        raise not_found("input.competitorId", _("no competitor with this id"))
-    return row
 
 
 async def _check_product(
@@ -157,10 +164,8 @@ async def add_link(
 ) -> CustomerCompetitor:
     """Record that a customer uses a competitor (``addCustomerCompetitor``)."""
     require(context, declarations.WRITE)
-    customer = await writable_customer(
-        session, context, values["customer_id"], "customerId", declarations.WRITE
-    )
-    competitor = await competitor_named(session, values["competitor_id"])
+    customer = await customer_to_write(session, context, values["customer_id"], "customerId")
+    competitor = await find_competitor(session, values["competitor_id"], "input.competitorId")
     check = Check()
     await _check_product(session, check, values.get("product_id"), competitor)
     since, ends_on = values.get("since"), values.get("contract_ends_on")
@@ -205,10 +210,13 @@ async def add_link(
 async def writable_link(
     session: AsyncSession, context: RequestContext, link_id: int | None
 ) -> CustomerCompetitor:
-    """A link the caller may change, its customer and then itself locked; NOT_FOUND naming
-    ``input.id`` otherwise. An archived customer's links are refused (CONFLICT)."""
+    """A link the caller may read and change, its customer and then itself locked; NOT_FOUND
+    naming ``input.id`` otherwise. An archived customer's links are refused (CONFLICT)."""
     require(context, declarations.WRITE)
-    reachable = declarations.visible(context, declarations.CUSTOMERS, declarations.WRITE)
+    reachable = and_(
+        declarations.visible(context, declarations.CUSTOMERS, declarations.WRITE),
+        readable(context),
+    )
     customer_id = None
     if link_id is not None:
         customer_id = await session.scalar(
@@ -244,7 +252,7 @@ async def update_link(
     before = snapshot(row)
     check = Check()
     if changes.get("product_id") is not None:
-        competitor = await competitor_named(session, row.competitor_id)
+        competitor = await find_competitor(session, row.competitor_id, "input.id")
         await _check_product(session, check, changes["product_id"], competitor)
     since = changes.get("since", row.since)
     ends_on = changes.get("contract_ends_on", row.contract_ends_on)

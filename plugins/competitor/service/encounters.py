@@ -9,8 +9,9 @@ when the sales plugin is disabled. The opportunity is read by its attributes onl
 
 An encounter goes with its owner and its customer (the ``competitor.encounters`` policy).
 It is read with ``competitors:read`` where the caller may also read its customer, or owns
-it (:func:`readable`); written with ``competitors:write`` within its scope over the
-customer; deleted with ``competitors:manage``.
+it (:func:`readable`); written with ``competitors:write`` within its scope over a customer
+the caller may read (:func:`.customers.customer_to_write`); deleted with
+``competitors:manage`` by one who may read it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from core.plugin_api import (
     quantize_amount,
     require,
     translator,
-    writable_customer,
 )
 from plugins.competitor import declarations
 from plugins.competitor.enums import (
@@ -52,14 +52,18 @@ from plugins.competitor.enums import (
     ThreatLevel,
 )
 from plugins.competitor.models import Competitor, Encounter
-from plugins.competitor.service.customers import competitor_named, today
+from plugins.competitor.service.calendar import day_of, today
+from plugins.competitor.service.customers import customer_to_write
+from plugins.competitor.service.profiles import MAX_NAME, find_competitor, name_key
 
 _ = translator(__name__)
 
 ENTITY = "CompetitorEncounter"
 EVENT = "competitor.encounter_recorded"
 MAX_REASON_TEXT = 2000
-MAX_NAME = 120
+EARLIEST = dt.date(1900, 1, 1)
+"""The earliest day an encounter may have occurred on (as the market periods): the win/loss
+trend lists every quarter from the first encounter to the last."""
 SALES_ACTOR = "sales"
 REASONS = frozenset(reason.value for reason in EncounterReason)
 
@@ -155,15 +159,19 @@ async def record_encounter(
 ) -> Encounter:
     """Enter a deal met against a competitor by hand (``recordEncounter``)."""
     caller = require(context, declarations.WRITE)
-    customer = await writable_customer(
-        session, context, values["customer_id"], "customerId", declarations.WRITE
-    )
-    competitor = await competitor_named(session, values["competitor_id"])
+    customer = await customer_to_write(session, context, values["customer_id"], "customerId")
+    competitor = await find_competitor(session, values["competitor_id"], "input.competitorId")
     check = Check()
     day = today(context)
     occurred_on: dt.date = values.get("occurred_on") or day
     if occurred_on > day:
         check.fail("occurredOn", _("must not be in the future"), UserErrorCode.OUT_OF_RANGE)
+    elif occurred_on < EARLIEST:
+        check.fail(
+            "occurredOn",
+            _("must not be before {day}", day=EARLIEST.isoformat()),
+            UserErrorCode.OUT_OF_RANGE,
+        )
     outcome: str = values["outcome"]
     reason: str | None = values.get("reason")
     text = check.text(
@@ -213,7 +221,8 @@ async def record_encounter(
 async def delete_encounter(
     session: AsyncSession, context: RequestContext, encounter_id: int | None
 ) -> Encounter:
-    """Delete an encounter recorded wrongly (``competitors:manage`` over it)."""
+    """Delete an encounter recorded wrongly (``competitors:manage`` over it, and one the
+    caller may read)."""
     require(context, declarations.MANAGE)
     row = None
     if encounter_id is not None:
@@ -222,6 +231,7 @@ async def delete_encounter(
             .where(
                 Encounter.id == encounter_id,
                 declarations.visible(context, declarations.ENCOUNTERS, declarations.MANAGE),
+                readable(context),
             )
             .with_for_update()
         )
@@ -245,12 +255,17 @@ async def delete_encounter(
 
 
 def _names(competitors: Sequence[str]) -> dict[str, str]:
-    """Name key (case-folded) -> the name as entered (stripped), the first of each key."""
+    """Name key (:func:`.profiles.name_key`) -> the name as entered (stripped), the first of
+    each key. A name is cut to what a profile holds: ``MAX_NAME`` characters, its key too (a
+    case-folded name may be longer than the name: ``ß`` folds to ``ss``)."""
     found: dict[str, str] = {}
     for value in competitors:
         name = (value or "").strip()[:MAX_NAME].strip()
-        if name and name.casefold() not in found:
-            found[name.casefold()] = name
+        while len(name_key(name)) > MAX_NAME:
+            name = name[:-1].rstrip()
+        key = name_key(name)
+        if key and key not in found:
+            found[key] = name
     return found
 
 
@@ -318,7 +333,7 @@ def _closed_on(opportunity: Any, context: RequestContext | None) -> dt.date:
     """The day of the close in the deployment's zone (UTC without a request)."""
     closed_at: dt.datetime = opportunity.closed_at
     if context is not None:
-        return closed_at.astimezone(context.settings.zone).date()
+        return day_of(closed_at, context.settings)
     return closed_at.astimezone(dt.UTC).date()
 
 

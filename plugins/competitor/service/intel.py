@@ -42,7 +42,8 @@ from core.plugin_api import (
 from plugins.competitor import declarations
 from plugins.competitor.enums import Confidence, IntelKind
 from plugins.competitor.models import Competitor, Intel, Watcher
-from plugins.competitor.service.shares import competitor_of, today
+from plugins.competitor.service.calendar import today
+from plugins.competitor.service.profiles import find_competitor
 
 _ = translator(__name__)
 
@@ -125,7 +126,7 @@ async def log_intel(
     caller = require(context, declarations.WRITE)
     competitor = None
     if competitor_id is not None:
-        competitor = await competitor_of(session, competitor_id, "input.competitorId")
+        competitor = await find_competitor(session, competitor_id, "input.competitorId")
     kind = _check_enum(check, "kind", values["kind"])
     summary = check.text("summary", values["summary"], max_length=SUMMARY_LENGTH)
     source_url = check.url("sourceUrl", values["source_url"])
@@ -280,7 +281,7 @@ def _insert(session: AsyncSession) -> Any:
 async def watch(session: AsyncSession, context: RequestContext, competitor_id: int | None) -> int:
     """Start watching a competitor (``competitors:read``); watching it already is fine."""
     caller = require(context, declarations.READ)
-    competitor = await competitor_of(session, competitor_id, "input.id")
+    competitor = await find_competitor(session, competitor_id, "input.id")
     added = await session.scalar(
         _insert(session)(Watcher)
         .values(competitor_id=competitor.id, user_id=caller.user_id, created_at=context.now())
@@ -302,7 +303,7 @@ async def watch(session: AsyncSession, context: RequestContext, competitor_id: i
 async def unwatch(session: AsyncSession, context: RequestContext, competitor_id: int | None) -> int:
     """Stop watching a competitor (``competitors:read``); not watching it is fine."""
     caller = require(context, declarations.READ)
-    competitor = await competitor_of(session, competitor_id, "input.id")
+    competitor = await find_competitor(session, competitor_id, "input.id")
     removed = await session.scalar(
         delete(Watcher)
         .where(Watcher.competitor_id == competitor.id, Watcher.user_id == caller.user_id)

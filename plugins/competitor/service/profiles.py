@@ -1,20 +1,17 @@
-"""Competitor profiles (``competitors:manage``): who a competitor is, its SWOT items (each
-citing intel entries about that competitor as evidence), the sales channels it uses and the
-marketing campaigns observed.
+"""Competitor profiles (``competitors:manage``): who a competitor is and its SWOT items
+(each citing intel entries about that competitor as evidence). Its sales channels and
+campaigns are in :mod:`.campaigns`.
 
 A name is unique regardless of case (``name_key``, the stripped name case-folded). Setting a
-SWOT list replaces it whole; its items get new ids. Channels are one row per channel,
-replaced whole too. Every change is audited on the competitor (entity type ``competitor``):
-``competitor.created``, ``competitor.updated``, ``competitor.channels.set``; a campaign
-on itself (entity type ``CompetitorCampaign``): ``competitor.campaign.added``,
-``competitor.campaign.updated``, ``competitor.campaign.removed``.
+SWOT list replaces it whole; its items get new ids. Every change is audited on the
+competitor (entity type ``Competitor``): ``competitor.created``, ``competitor.updated``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -34,17 +31,26 @@ from core.plugin_api import (
     translator,
 )
 from plugins.competitor import declarations
-from plugins.competitor.enums import CompetitorStatus, SalesChannel, SwotKind
-from plugins.competitor.models import Campaign, Channel, Competitor, Intel, SwotEvidence, SwotItem
+from plugins.competitor.enums import CompetitorStatus, SwotKind
+from plugins.competitor.models import (
+    Campaign,
+    Competitor,
+    Intel,
+    PriceObservation,
+    Product,
+    SwotEvidence,
+    SwotItem,
+)
 
 _ = translator(__name__)
 
+M = TypeVar("M", Competitor, Campaign, Product, PriceObservation)
+"""The rows :func:`find_row` finds by id."""
+
 ENTITY = "Competitor"
-CAMPAIGN_ENTITY = "CompetitorCampaign"
 ARCHIVED = CompetitorStatus.ARCHIVED.value
-MAX_NAME, MAX_TEXT, MAX_NOTES = 120, 5000, 1000
+MAX_NAME, MAX_TEXT = 120, 5000
 MAX_SWOT_ITEMS, MAX_SWOT_TEXT, MAX_EVIDENCE = 20, 500, 10
-MAX_CAMPAIGN_NAME, MAX_CAMPAIGN_CHANNELS, MAX_CAMPAIGN_CHANNEL = 200, 20, 60
 
 SWOT_FIELDS: dict[SwotKind, str] = {
     SwotKind.STRENGTH: "strengths",
@@ -54,7 +60,6 @@ SWOT_FIELDS: dict[SwotKind, str] = {
 }
 """Each SWOT kind's list, as the API names it."""
 SWOT_ORDER = {kind.value: index for index, kind in enumerate(SwotKind)}
-CHANNEL_ORDER = {channel.value: index for index, channel in enumerate(SalesChannel)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,22 +85,14 @@ def snapshot(row: Competitor) -> dict[str, Any]:
 
 
 def _audit(
-    session: AsyncSession, context: RequestContext, verb: str, row: Any, changes: dict[str, Any]
+    session: AsyncSession,
+    context: RequestContext,
+    verb: str,
+    row: Competitor,
+    changes: dict[str, Any],
 ) -> None:
-    """Record ``competitor.<verb>`` on a competitor, or on a campaign."""
-    entity = CAMPAIGN_ENTITY if isinstance(row, Campaign) else ENTITY
-    audit.record(session, actor_of(context), f"competitor.{verb}", entity, row.id, changes)
-
-
-def campaign_snapshot(row: Campaign) -> dict[str, Any]:
-    return {
-        "competitorId": row.competitor_id,
-        "name": row.name,
-        "startedOn": row.started_on,
-        "endedOn": row.ended_on,
-        "channels": list(row.channels or []),
-        "notes": row.notes,
-    }
+    """Record ``competitor.<verb>`` on a competitor."""
+    audit.record(session, actor_of(context), f"competitor.{verb}", ENTITY, row.id, changes)
 
 
 async def swot_items(
@@ -116,17 +113,25 @@ async def swot_items(
     return found
 
 
+async def find_row(
+    session: AsyncSession, model: type[M], row_id: int | None, *, lock: bool = False
+) -> M | None:
+    """The row of ``model`` with ``row_id`` (``None`` for none), locked ``FOR UPDATE`` and
+    read afresh when asked."""
+    if row_id is None:
+        return None
+    statement = select(model).where(model.id == row_id)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(statement)
+
+
 async def find_competitor(
     session: AsyncSession, competitor_id: int | None, argument: str, *, lock: bool = False
 ) -> Competitor:
     """The competitor of ``competitor_id`` (locked when asked), or NOT_FOUND naming
     ``argument``."""
-    row = None
-    if competitor_id is not None:
-        statement = select(Competitor).where(Competitor.id == competitor_id)
-        if lock:
-            statement = statement.with_for_update().execution_options(populate_existing=True)
-        row = await session.scalar(statement)
+    row = await find_row(session, Competitor, competitor_id, lock=lock)
     if row is None:
         raise not_found(argument, _("no competitor with this id"))
     return row
@@ -206,8 +211,23 @@ async def _check_swot(
 ) -> Lists:
     """The SWOT lists given, each item's text and the distinct intel ids it cites; an id that
     is no intel entry about this competitor is refused naming its place
-    (``strengths.0.evidenceIds.1``)."""
-    cited = {i for items in swot.values() for item in items for i in item.evidence_ids if i}
+    (``strengths.0.evidenceIds.1``). The sizes are checked first: only the ids of lists and
+    items within them are looked up (at most 4 x 20 x 10)."""
+    sized: dict[SwotKind, Sequence[SwotDraft]] = {}
+    for kind, items in swot.items():
+        if len(items) > MAX_SWOT_ITEMS:
+            many = _("may hold at most {max} items", max=MAX_SWOT_ITEMS)
+            check.fail(SWOT_FIELDS[kind], many, UserErrorCode.OUT_OF_RANGE)
+        else:
+            sized[kind] = items
+    cited = {
+        intel_id
+        for items in sized.values()
+        for item in items
+        if len(item.evidence_ids) <= MAX_EVIDENCE
+        for intel_id in item.evidence_ids
+        if intel_id is not None
+    }
     query = (  # kept until the commit: cited evidence cannot vanish meanwhile
         select(Intel.id)
         .where(Intel.id.in_(sorted(cited)), Intel.competitor_id == competitor_id)
@@ -215,12 +235,8 @@ async def _check_swot(
     )
     valid = set((await session.scalars(query)).all()) if cited and competitor_id else set()
     cleaned: dict[SwotKind, list[tuple[str, list[int]]]] = {}
-    for kind, items in swot.items():
+    for kind, items in sized.items():
         field = SWOT_FIELDS[kind]
-        if len(items) > MAX_SWOT_ITEMS:
-            many = _("may hold at most {max} items", max=MAX_SWOT_ITEMS)
-            check.fail(field, many, UserErrorCode.OUT_OF_RANGE)
-            continue
         cleaned[kind] = []
         for index, item in enumerate(items):
             text = check.text(f"{field}.{index}.text", item.text, max_length=MAX_SWOT_TEXT)
@@ -367,136 +383,4 @@ async def update_competitor(
         _audit(
             session, context, "updated", row, audit.diff(before | swot_before, after | swot_after)
         )
-    return row
-
-
-async def set_channels(
-    session: AsyncSession,
-    context: RequestContext,
-    competitor_id: int | None,
-    channels: Sequence[tuple[SalesChannel, str | None]],
-) -> Competitor:
-    """Replace the competitor's sales channels: (channel, notes) pairs, each channel once."""
-    require(context, declarations.MANAGE)
-    row = await find_competitor(session, competitor_id, "input.competitorId", lock=True)
-    check = Check()
-    seen: set[SalesChannel] = set()
-    cleaned: list[tuple[str, str | None]] = []
-    for index, (channel, text) in enumerate(channels):
-        notes = check.text(f"channels.{index}.notes", text, max_length=MAX_NOTES, required=False)
-        if channel in seen:
-            check.fail(
-                f"channels.{index}.channel",
-                _("{channel} is given twice", channel=channel.value),
-                UserErrorCode.DUPLICATE,
-            )
-        seen.add(channel)
-        cleaned.append((channel.value, notes))
-    check.done()
-    existing = (await session.scalars(select(Channel).where(Channel.competitor_id == row.id))).all()
-    before = _channel_snapshot((c.channel, c.notes) for c in existing)
-    await session.execute(delete(Channel).where(Channel.competitor_id == row.id))
-    session.add_all(
-        Channel(competitor_id=row.id, channel=channel, notes=notes) for channel, notes in cleaned
-    )
-    await session.flush()
-    changes = audit.diff({"channels": before}, {"channels": _channel_snapshot(cleaned)})
-    if changes:
-        _audit(session, context, "channels.set", row, changes)
-    return row
-
-
-def _channel_snapshot(pairs: Iterable[tuple[str, str | None]]) -> list[dict[str, Any]]:
-    ordered = sorted(pairs, key=lambda pair: CHANNEL_ORDER.get(pair[0], 99))
-    return [{"channel": channel, "notes": notes} for channel, notes in ordered]
-
-
-def _check_campaign(
-    check: Check, values: Mapping[str, Any], current: Campaign | None
-) -> dict[str, Any]:
-    new: dict[str, Any] = {}
-    if "name" in values:
-        new["name"] = check.text("name", values["name"], max_length=MAX_CAMPAIGN_NAME)
-    for field in ("started_on", "ended_on"):
-        if field in values:
-            new[field] = values[field]
-    if "notes" in values:
-        new["notes"] = check.text("notes", values["notes"], max_length=MAX_TEXT, required=False)
-    if "channels" in values:
-        labels = list(values["channels"] or [])
-        if len(labels) > MAX_CAMPAIGN_CHANNELS:
-            many = _("may hold at most {max} labels", max=MAX_CAMPAIGN_CHANNELS)
-            check.fail("channels", many, UserErrorCode.OUT_OF_RANGE)
-        else:
-            kept: list[str] = []
-            for index, label in enumerate(labels):
-                text = check.text(f"channels.{index}", label, max_length=MAX_CAMPAIGN_CHANNEL)
-                if text is not None and text.casefold() not in {k.casefold() for k in kept}:
-                    kept.append(text)
-            new["channels"] = kept
-    started = new.get("started_on", current.started_on if current else None)
-    ended = new.get("ended_on", current.ended_on if current else None)
-    if started is not None and ended is not None and ended < started:
-        check.fail("endedOn", _("must not be before startedOn"), UserErrorCode.OUT_OF_RANGE)
-    return new
-
-
-async def add_campaign(
-    session: AsyncSession,
-    context: RequestContext,
-    competitor_id: int | None,
-    values: Mapping[str, Any],
-) -> Campaign:
-    """A campaign of the competitor's observed; ``values`` holds every field of the input."""
-    require(context, declarations.MANAGE)
-    competitor = await find_competitor(session, competitor_id, "input.competitorId")
-    check = Check()
-    new = _check_campaign(check, values, None)
-    check.done()
-    row = Campaign(competitor_id=competitor.id, created_at=context.now(), **new)
-    session.add(row)
-    await session.flush()
-    _audit(session, context, "campaign.added", row, audit.created(campaign_snapshot(row)))
-    return row
-
-
-async def _find_campaign(session: AsyncSession, campaign_id: int | None) -> Campaign:
-    statement = select(Campaign).where(Campaign.id == campaign_id).with_for_update()
-    row = await session.scalar(statement) if campaign_id is not None else None
-    if row is None:
-        raise not_found("input.id", _("no campaign with this id"))
-    return row
-
-
-async def update_campaign(
-    session: AsyncSession,
-    context: RequestContext,
-    campaign_id: int | None,
-    changes: Mapping[str, Any],
-) -> Campaign:
-    """Change the fields named in ``changes`` (attribute names)."""
-    require(context, declarations.MANAGE)
-    row = await _find_campaign(session, campaign_id)
-    check = Check()
-    new = _check_campaign(check, changes, row)
-    check.done()
-    before = campaign_snapshot(row)
-    for attribute, value in new.items():
-        setattr(row, attribute, value)
-    after = campaign_snapshot(row)
-    if after != before:
-        await session.flush()
-        _audit(session, context, "campaign.updated", row, audit.diff(before, after))
-    return row
-
-
-async def remove_campaign(
-    session: AsyncSession, context: RequestContext, campaign_id: int | None
-) -> Campaign:
-    require(context, declarations.MANAGE)
-    row = await _find_campaign(session, campaign_id)
-    before = campaign_snapshot(row)
-    await session.delete(row)
-    await session.flush()
-    _audit(session, context, "campaign.removed", row, audit.diff(before, {}))
     return row

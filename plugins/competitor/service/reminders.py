@@ -33,6 +33,7 @@ from core.plugin_api import (
 )
 from plugins.competitor import settings
 from plugins.competitor.models import Competitor, CustomerCompetitor
+from plugins.competitor.service.calendar import day_of
 
 _ = translator(__name__)
 
@@ -78,7 +79,7 @@ async def remind(
 ) -> tuple[int, int]:
     """Tell about up to :data:`BATCH` links due for a reminder: how many were found due and
     how many owners were told (fewer when another worker marked some meanwhile)."""
-    today = now.astimezone(env.settings.zone).date()
+    today = day_of(now, env.settings)
     due = _due(today, days)
     found = list(
         (

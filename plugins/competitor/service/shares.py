@@ -49,6 +49,8 @@ from plugins.competitor import declarations
 from plugins.competitor.enums import Confidence, PeriodKind, SegmentKind
 from plugins.competitor.models import Competitor, MarketShare
 from plugins.competitor.periods import parse_period, period_label
+from plugins.competitor.service.calendar import today
+from plugins.competitor.service.profiles import find_competitor
 
 _ = translator(__name__)
 
@@ -61,11 +63,6 @@ LOCK_SPACE = zlib.crc32(b"competitor_market_shares") & 0x7FFFFFFF
 """The first key of the advisory locks of segments and periods (the second is a hash of the
 segment and period), apart from every other advisory lock."""
 PERIOD_RANK = {PeriodKind.MONTH.value: 0, PeriodKind.QUARTER.value: 1, PeriodKind.YEAR.value: 2}
-
-
-def today(context: RequestContext) -> dt.date:
-    """The deployment's calendar day now (``CRM_TIME_ZONE``), whoever asks."""
-    return context.now().astimezone(context.settings.zone).date()
 
 
 def segment_key(segment: str) -> str:
@@ -112,7 +109,8 @@ def _record(
 
 
 def check_share(check: Check, field: str, value: decimal.Decimal | None) -> decimal.Decimal | None:
-    """A share from 0 to 100 with at most two decimal places (refused, never rounded)."""
+    """A share from 0 to 100 with at most two decimal places (refused, never rounded); a
+    negative zero is zero."""
     if value is None:
         check.fail(field, _("cannot be null"), UserErrorCode.REQUIRED)
         return None
@@ -122,7 +120,7 @@ def check_share(check: Check, field: str, value: decimal.Decimal | None) -> deci
     if value != value.quantize(PLACES):
         check.fail(field, _("must have at most two decimal places"), UserErrorCode.INVALID)
         return None
-    return value.quantize(PLACES)
+    return abs(value).quantize(PLACES)
 
 
 def check_period(
@@ -149,18 +147,6 @@ def check_period(
         )
         return None
     return kind, start
-
-
-async def competitor_of(
-    session: AsyncSession, competitor_id: int | None, argument: str
-) -> Competitor:
-    """The competitor of ``competitor_id``; NOT_FOUND naming ``argument`` when none."""
-    row = None
-    if competitor_id is not None:
-        row = await session.get(Competitor, competitor_id)
-    if row is None:
-        raise not_found(argument, _("no competitor with this id"))
-    return row
 
 
 async def lock_segment(
@@ -297,7 +283,7 @@ async def record_share(
     caller = require(context, declarations.WRITE)
     competitor = None
     if competitor_id is not None:
-        competitor = await competitor_of(session, competitor_id, "input.competitorId")
+        competitor = await find_competitor(session, competitor_id, "input.competitorId")
     kind: SegmentKind | None = values["segment_kind"]
     if kind is None:
         check.fail("segmentKind", _("cannot be null"), UserErrorCode.REQUIRED)

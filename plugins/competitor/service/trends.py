@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import RequestContext, bad_argument, quantize_amount, translator
@@ -38,7 +38,8 @@ from plugins.competitor.periods import (
     period_label,
     period_start,
 )
-from plugins.competitor.service.shares import HUNDRED, PERIOD_RANK, segment_key, today
+from plugins.competitor.service.calendar import today
+from plugins.competitor.service.shares import HUNDRED, PERIOD_RANK, segment_key
 
 _ = translator(__name__)
 
@@ -94,6 +95,12 @@ def _previous(start: dt.date, kind: PeriodKind) -> dt.date:
     months = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.YEAR: 12}[kind]
     index = start.year * 12 + start.month - 1 - months
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def same_text(column: Any, value: str) -> ColumnElement[bool]:
+    """``column`` equals ``value`` but for case, both lowered by the database (SQLite's
+    ``lower`` folds ASCII only: lowering one side in Python would miss ``Électronique``)."""
+    return func.lower(column) == func.lower(literal(value))
 
 
 def check_periods(periods: int) -> None:
@@ -206,9 +213,9 @@ async def price_series(
     if product_id is not None:
         statement = statement.where(Product.id == product_id)
     else:
-        statement = statement.where(func.lower(Product.category) == (category or "").lower())
+        statement = statement.where(same_text(Product.category, category or ""))
     if region is not None:
-        statement = statement.where(func.lower(PriceObservation.region) == region.lower())
+        statement = statement.where(same_text(PriceObservation.region, region))
     rows = (await session.execute(statement)).all()
     sums: dict[tuple[int, str], dict[dt.date, list[decimal.Decimal]]] = defaultdict(
         lambda: defaultdict(list)

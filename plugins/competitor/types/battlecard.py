@@ -15,7 +15,8 @@ import strawberry
 from core.plugin_api import Info, PageArgs
 from plugins.competitor.enums import SwotKind
 from plugins.competitor.loaders.battlecard import BattlecardPricesLoader
-from plugins.competitor.service.battlecard import LATEST_INTEL, TOP_REASONS, one_place
+from plugins.competitor.service.battlecard import LATEST_INTEL, TOP_REASONS
+from plugins.competitor.service.prices import rounded_percent
 
 if TYPE_CHECKING:
     from plugins.competitor.service.stats import CompetitorFigures
@@ -100,8 +101,7 @@ class CompetitorBattlecard:
     )
     async def price_delta(self, info: Info) -> float | None:
         prices = await info.context.loader(BattlecardPricesLoader).load(self.competitor_id)
-        delta = one_place(prices.delta)
-        return float(delta) if delta is not None else None
+        return rounded_percent(prices.delta)
 
     @strawberry.field(
         description="Its products matched to ours, each with its latest price beside ours, by "

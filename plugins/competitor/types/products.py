@@ -15,7 +15,8 @@ from strawberry import relay
 from core.plugin_api import Connection, Info, ModelNode, Money, PageArgs, UserError, UserSummary
 from plugins.competitor import models
 from plugins.competitor.loaders import products as loaders
-from plugins.competitor.service import products as service
+from plugins.competitor.service.prices import PriceComparisonRow, rounded_percent
+from plugins.competitor.service.products import OurProduct as OurProductRow
 
 if TYPE_CHECKING:
     from plugins.competitor.types.profiles import Competitor
@@ -56,7 +57,7 @@ class OurProduct:
     active: bool
 
     @classmethod
-    def of(cls, row: service.OurProduct) -> Self:
+    def of(cls, row: OurProductRow) -> Self:
         return cls(
             id=relay.GlobalID("Product", str(row.id)),
             name=row.name,
@@ -208,7 +209,7 @@ class PriceComparison:
     competitor_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: service.PriceComparisonRow) -> Self:
+    def from_row(cls, row: PriceComparisonRow) -> Self:
         return cls(
             product_name=row.product_name,
             category=row.category,
@@ -221,7 +222,7 @@ class PriceComparison:
             our_product_name=row.our_product_name,
             our_price=_money(row.our_amount, row.our_currency),
             difference=_money(row.difference, row.our_currency),
-            difference_percent=service.rounded_percent(row.difference_percent),
+            difference_percent=rounded_percent(row.difference_percent),
             product_id=row.product_id,
             competitor_id=row.competitor_id,
         )
