@@ -328,7 +328,9 @@ async def test_a_representative_reaches_only_its_own_customers(admin: Api) -> No
     await add_link(manager, own, globex)
 
     support = await admin.user("support@example.com", [SUPPORT_REPRESENTATIVE])
-    assert await competitors_of(support, theirs) == []  # no competitors:read: nothing shown
+    body = await support.gql(COMPETITORS, {"id": theirs, "ended": False})
+    # no competitors:read: null with FORBIDDEN, as the other plugins' fields on Customer
+    assert (error_code(body), body["data"]) == ("FORBIDDEN", {"customer": {"competitors": None}})
     assert await competitors_of(admin, theirs) == [("Acme", True)]
     body = await support.gql(LINKS, {"filter": None})
     assert (error_code(body), body["data"]) == ("FORBIDDEN", {"customerCompetitors": None})

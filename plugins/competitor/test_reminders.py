@@ -71,7 +71,7 @@ async def test_the_owner_is_told_once_per_end_date(
             update(Customer).where(Customer.id == db_id(orphan)).values(owner_id=None)
         )
 
-    assert await run(admin) == 2
+    assert await run(admin) == 3
     assert await inbox(rep) == [
         (
             KIND,
@@ -86,7 +86,15 @@ async def test_the_owner_is_told_once_per_end_date(
             buyer,
         ),
     ]
-    assert await inbox(admin) == []
+    # Nobody owns Orphan Ltd: those who manage competitors (the administrator) are told.
+    assert await inbox(admin) == [
+        (
+            KIND,
+            "An opening: Orphan Ltd's contract with Acme ends on 2026-12-10",
+            "It ends in 17 days.",
+            orphan,
+        )
+    ]
     clock.advance(hours=1)
     assert await run(admin) == 0  # told once
     clock.advance(days=1)  # 24 November: Globex's contract ends in 60 days

@@ -23,6 +23,7 @@ from core.plugin_api import (
     SortKey,
     argument_id,
     bad_argument,
+    require,
     requires,
     translator,
 )
@@ -99,9 +100,10 @@ class CustomerLinkQuery:
 
 async def customer_competitors(
     root: CustomerNode, info: Info, include_ended: bool = False
-) -> list[CustomerCompetitor]:
+) -> list[CustomerCompetitor] | None:
     """The competitors the customer uses (and, with includeEnded, used), current ones first;
-    empty without competitors:read."""
+    null (with a FORBIDDEN error) without competitors:read."""
+    require(info.context, declarations.READ)
     rows = await info.context.loader(loaders.LinksByCustomerLoader).load((root.id, include_ended))
     return [CustomerCompetitor.from_model(row) for row in rows]
 
@@ -129,7 +131,7 @@ CUSTOMER_FIELDS: dict[str, Any] = {
     "competitors": strawberry.field(
         resolver=customer_competitors,
         description="The competitors the customer uses (with includeEnded, used), current "
-        "ones first; empty without competitors:read.",
+        "ones first; null (FORBIDDEN) without competitors:read.",
     ),
 }
 """The fields the plugin adds to core's Customer."""

@@ -7,9 +7,9 @@ For each current link (not ended) whose contract with the competitor ends within
 (``competitor.contract_ending``). The link is marked (``reminded_for`` = the end date) by a
 conditional update in the transaction that tells, and the notification carries a dedupe
 key, so two workers, or the job run twice, tell once; a new end date (``contractEndsOn``
-changed) is told again. Archived and erased customers are skipped, as are customers without
-an active owner (the link is still marked). Links are read in bounded batches, one
-transaction each.
+changed) is told again. Archived and erased customers are skipped. A customer without an
+active owner has its reminder go to those holding ``competitors:manage`` at ALL scope. Links
+are read in bounded batches, one transaction each.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from core.plugin_api import (
     User,
     notify,
     translator,
+    users_with_permission,
 )
-from plugins.competitor import settings
+from plugins.competitor import declarations, settings
 from plugins.competitor.models import Competitor, CustomerCompetitor
 from plugins.competitor.service.calendar import day_of
 
@@ -127,13 +128,20 @@ async def remind(
         ).all()
     )
     told = 0
+    managers: list[int] | None = None
     for link_id, customer_id, ends_on, customer, competitor, owner_id in rows:
-        if owner_id is None:
+        if owner_id is not None:
+            recipients = [owner_id]
+        else:  # nobody owns the customer: those who manage competitors, looked up once
+            if managers is None:
+                managers = await users_with_permission(session, env.pm, declarations.MANAGE)
+            recipients = managers
+        if not recipients:
             continue
         told += await notify(
             session,
             env,
-            user_ids=[owner_id],
+            user_ids=recipients,
             kind=CONTRACT_ENDING,
             title=_(
                 "An opening: {customer}'s contract with {competitor} ends on {ends_on}",

@@ -41,7 +41,10 @@ class MarketShare(ModelNode[models.MarketShare]):
     by_id_loader = MarketShareByIdLoader
     id: relay.NodeID[int]
     segment_kind: SegmentKind
-    segment: str = strawberry.field(description="The industry or region, as first recorded.")
+    segment: str = strawberry.field(
+        description="The industry or region as this observation spells it (segments are "
+        "compared regardless of case)."
+    )
     period: str = strawberry.field(description="The period's label: 2026-11, 2026-Q3 or 2026.")
     period_kind: PeriodKind
     period_start: dt.date = strawberry.field(description="The period's first day.")
