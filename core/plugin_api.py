@@ -96,6 +96,7 @@ from core.outbox import Deliverer, Delivery, DeliveryFailed, enqueue_message
 from core.pagination import Connection, PageArgs, check_page_args, paginate
 from core.schedule import JobContext, PeriodicJob
 from core.sequences import create_counter, drop_counter, format_number, next_value, next_values
+from core.text_keys import like_pattern as search_key_pattern
 from core.types import DateTimeRange, in_range
 from core.validation import (
     MAX_SEARCH_LENGTH,
@@ -240,6 +241,7 @@ __all__ = [
     "require_version",
     "requires",
     "row_errors",
+    "search_key_pattern",
     "search_text",
     "send_email",
     "transact",

@@ -44,7 +44,7 @@ PLUGIN_SETTINGS: dict[str, type[BaseSettings]] = {
     "surveys": SurveySettings,
     "competitor": CompetitorSettings,
 }
-PERMISSION_COUNTS = {"tickets": 4, "sales": 5, "surveys": 2, "loyalty": 4, "competitor": 3}
+PERMISSION_COUNTS = {"tickets": 5, "sales": 5, "surveys": 2, "loyalty": 4, "competitor": 3}
 NO_GRANT = "—"
 
 

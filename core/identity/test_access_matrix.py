@@ -11,6 +11,9 @@ read off the grants in ``core/identity/declarations.py`` by hand, not computed f
   ``revokeApiToken`` (one's own), ``setUserPassword`` for oneself and
   ``updateMyPreferences`` need only a login.
 
+The support desk's operations (with the tickets plugin enabled by name) have a table of
+their own, :data:`DESK_EXPECTED`, which adds NOT_FOUND: a ticket out of the caller's reach.
+
 An ALLOWED call must succeed (no GraphQL error, an empty ``errors`` list, and for a
 mutation a change in the database); a FORBIDDEN one must fail with ``extensions.code``
 FORBIDDEN and leave every table exactly as it was.
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, select, update
+from sqlalchemy import MetaData, select, text, update
 from sqlalchemy.engine import Connection
 from strawberry import relay
 from strawberry.types.base import get_object_definition
@@ -609,3 +612,186 @@ async def test_login_refresh_and_logout_need_no_token(api: Api) -> None:
     # The logged-out session's access token no longer works.
     body = await api.with_token(login["accessToken"]).gql("{ viewer { id } }")
     assert body["errors"][0]["extensions"]["code"] == "SESSION_ENDED"
+
+
+# --- the support desk (tickets plugin) -------------------------------------------------------
+#
+# With the tickets plugin enabled (by name: core imports no plugin), each built-in role
+# against the support desk's operations, read off the plugin's grants by hand: support
+# holds tickets:read ALL, tickets:write OWN, tickets:assign TEAM and tickets:handle ALL; a
+# customer manager tickets:read/write/assign TEAM; a sales representative tickets:read/write
+# OWN; the system administrator tickets:read and tickets:manage ALL; finance nothing. OWN
+# reaches the tickets assigned to the caller, opened by the caller or on customers the
+# caller owns (TEAM: the team's); tickets:assign also reaches unassigned tickets the caller
+# may read (the queue), and may hand a ticket to the team or to the support desk
+# (tickets:handle). The caller is in team North; the tickets are on a customer owned by a
+# user of team South. NOT_FOUND: a ticket out of the caller's reach, answered as one that
+# does not exist, naming ``input.id``.
+
+NOT_FOUND = "NOT_FOUND"
+N = NOT_FOUND
+
+# Columns follow ROLES:      ADMIN SALES  CM  SUPPORT FINANCE SYSADMIN
+DESK_EXPECTED: dict[str, tuple[str, str, str, str, str, str]] = {
+    "ticketAssignees":        (A,    F,    A,    A,    F,    F),
+    "takeQueuedTicket":       (A,    F,    N,    A,    F,    F),
+    "acknowledgeQueued":      (A,    N,    N,    N,    F,    F),
+    "acknowledgeOwnOpened":   (A,    A,    A,    A,    F,    F),
+    "handOwnOpenedToDesk":    (A,    F,    A,    A,    F,    F),
+    "takeSomeoneElses":       (A,    F,    N,    N,    F,    F),
+}  # fmt: skip
+
+DESK_NEEDS = {
+    "ticketAssignees": "tickets:assign",
+    "takeQueuedTicket": "tickets:assign",
+    "acknowledgeQueued": "tickets:write",
+    "acknowledgeOwnOpened": "tickets:write",
+    "handOwnOpenedToDesk": "tickets:assign",
+    "takeSomeoneElses": "tickets:assign",
+}
+
+
+@dataclass
+class DeskWorld:
+    """The tickets the desk operations act on, by operation, and the users they name."""
+
+    db: Database
+    caller_id: int
+    desk_id: int
+    tickets: dict[str, int]
+
+
+async def _ticket_version(db: Database, ticket_id: int) -> int:
+    async with db.read() as session:
+        version = await session.scalar(
+            text("SELECT version FROM tickets WHERE id = :id"), {"id": ticket_id}
+        )
+    assert version is not None
+    return int(version)
+
+
+def _desk_document(mutation: str, extra: str = "") -> str:
+    return (
+        f"mutation($id: ID!, $version: Int!{extra}) {{ {mutation}(input: "
+        f"{{id: $id, version: $version{', assigneeId: $to' if extra else ''}}}) "
+        f"{{ ticket {{ id }} {ERRORS} }} }}"
+    )
+
+
+def _desk_variables(key: str, to: str | None) -> Callable[[DeskWorld], Awaitable[dict[str, Any]]]:
+    async def variables(w: DeskWorld) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "id": gid("Ticket", w.tickets[key]),
+            "version": await _ticket_version(w.db, w.tickets[key]),
+        }
+        if to is not None:
+            found["to"] = gid("User", w.caller_id if to == "caller" else w.desk_id)
+        return found
+
+    return variables
+
+
+DESK_OPERATIONS: dict[str, tuple[str, Callable[[DeskWorld], Awaitable[dict[str, Any]]] | None]] = {
+    "ticketAssignees": ("query { ticketAssignees { id name } }", None),
+    "takeQueuedTicket": (
+        _desk_document("assignTicket", ", $to: ID"),
+        _desk_variables("takeQueuedTicket", "caller"),
+    ),
+    "acknowledgeQueued": (
+        _desk_document("acknowledgeTicket"),
+        _desk_variables("acknowledgeQueued", None),
+    ),
+    "acknowledgeOwnOpened": (
+        _desk_document("acknowledgeTicket"),
+        _desk_variables("acknowledgeOwnOpened", None),
+    ),
+    "handOwnOpenedToDesk": (
+        _desk_document("assignTicket", ", $to: ID"),
+        _desk_variables("handOwnOpenedToDesk", "desk"),
+    ),
+    "takeSomeoneElses": (
+        _desk_document("assignTicket", ", $to: ID"),
+        _desk_variables("takeSomeoneElses", "caller"),
+    ),
+}
+
+
+async def build_desk_world(api: Api, caller_id: int) -> DeskWorld:
+    """A customer of team South, a support representative of another team (the desk), and
+    one ticket per operation: queued (unassigned, opened by someone else), opened by the
+    caller (the OPENED step written as the caller's), or worked by the customer's owner."""
+    admin = await api.user("desk-admin@example.com", [ADMINISTRATOR])
+    owner_id = await make_user(api.db, api.settings, "south@example.com", (), team="South")
+    desk_id = await make_user(
+        api.db, api.settings, "desk@example.com", [SUPPORT_REPRESENTATIVE], team="Desk"
+    )
+    body = await admin.gql(
+        'mutation($owner: ID!) { createCustomer(input: {name: "Queue Co", ownerId: $owner})'
+        f" {{ customer {{ id }} {ERRORS} }} }}",
+        {"owner": gid("User", owner_id)},
+    )
+    customer = body["data"]["createCustomer"]["customer"]["id"]
+    tickets: dict[str, int] = {}
+    for key in DESK_OPERATIONS:
+        if key == "ticketAssignees":
+            continue
+        body = await admin.gql(
+            "mutation($c: ID!, $s: String!) { openTicket(input: "
+            "{customerId: $c, type: FAULT, subject: $s}) "
+            f"{{ ticket {{ id }} {ERRORS} }} }}",
+            {"c": customer, "s": key},
+        )
+        ticket_id = int(relay.from_base64(body["data"]["openTicket"]["ticket"]["id"])[1])
+        tickets[key] = ticket_id
+        async with api.db.transaction() as session:
+            if "OwnOpened" in key:
+                await session.execute(
+                    text(
+                        "UPDATE ticket_events SET actor_id = :caller "
+                        "WHERE ticket_id = :id AND kind = 'OPENED'"
+                    ),
+                    {"caller": caller_id, "id": ticket_id},
+                )
+            elif key == "takeSomeoneElses":
+                await session.execute(
+                    text("UPDATE tickets SET assignee_id = :owner WHERE id = :id"),
+                    {"owner": owner_id, "id": ticket_id},
+                )
+    return DeskWorld(api.db, caller_id, desk_id, tickets)
+
+
+def test_the_desk_table_covers_every_role() -> None:
+    assert set(DESK_EXPECTED) == set(DESK_OPERATIONS) == set(DESK_NEEDS)
+    assert all(len(row) == len(ROLES) for row in DESK_EXPECTED.values())
+    assert all(o in (ALLOWED, FORBIDDEN, NOT_FOUND) for r in DESK_EXPECTED.values() for o in r)
+
+
+@pytest.mark.parametrize("crm_plugins", [("fixture", "tickets")], ids=["tickets"])
+@pytest.mark.parametrize("role", ROLES)
+async def test_role_against_the_support_desk(api: Api, role: str) -> None:
+    caller = await api.user("caller@example.com", [role], team="North")
+    assert caller.user_id is not None
+    world = await build_desk_world(api, caller.user_id)
+    column = ROLES.index(role)
+    for name, (document, make_variables) in DESK_OPERATIONS.items():
+        expected = DESK_EXPECTED[name][column]
+        field = document.split("{", 2)[1].split("(")[0].strip()
+        variables = await make_variables(world) if make_variables is not None else {}
+        before = await snapshot(api.db)
+        body = await caller.gql(document, variables)
+        after = await snapshot(api.db)
+        if expected == ALLOWED:
+            assert "errors" not in body, (name, body)
+            assert body["data"][field] is not None, (name, body)
+            if document.startswith("mutation"):
+                assert body["data"][field]["errors"] == [], (name, body)
+                assert after != before, f"{role} {name}: nothing was changed"
+            continue
+        errors = body.get("errors") or []
+        assert [e["extensions"]["code"] for e in errors] == [expected], (role, name, body)
+        if expected == FORBIDDEN:
+            assert errors[0]["extensions"]["permission"] == DESK_NEEDS[name]
+        else:
+            assert errors[0]["extensions"]["argument"] == "input.id", (role, name, body)
+        assert body["data"] == {field: None}
+        assert after == before, f"{role} {name}: a refused call changed data"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, or_, select
 
 from core.plugin_api import (
     CUSTOMER_MANAGER,
@@ -27,6 +27,11 @@ PERMISSIONS = (
     Permission("tickets:write", "Open tickets and work them: notes, status, escalation."),
     Permission("tickets:assign", "Assign and transfer tickets."),
     Permission("tickets:manage", "Set SLA policies, business hours and routing rules."),
+    Permission(
+        "tickets:handle",
+        "Be on the support desk: anyone who assigns tickets may hand one to you (ALL: to "
+        "whoever assigns; TEAM: to those of your team).",
+    ),
 )
 
 ROLE_GRANTS: dict[str, list[Grant]] = {
@@ -34,6 +39,7 @@ ROLE_GRANTS: dict[str, list[Grant]] = {
         Grant("tickets:read", Scope.ALL),
         Grant("tickets:write", Scope.OWN),
         Grant("tickets:assign", Scope.TEAM),
+        Grant("tickets:handle", Scope.ALL),
     ],
     SALES_REPRESENTATIVE: [Grant("tickets:read", Scope.OWN), Grant("tickets:write", Scope.OWN)],
     CUSTOMER_MANAGER: [
@@ -49,9 +55,14 @@ ROLE_GRANTS: dict[str, list[Grant]] = {
 
 
 def _tickets_owned_by(ids: Any) -> ColumnElement[bool]:
-    # OWN: tickets assigned to the user or on customers they own (TEAM: of their team).
+    # OWN: tickets assigned to the user, opened by them, or on customers they own (TEAM: of
+    # their team). Who opened a ticket is the actor of its OPENED event.
+    opened = select(models.TicketEvent.ticket_id).where(
+        models.TicketEvent.kind == "OPENED", models.TicketEvent.actor_id.in_(ids)
+    )
     return or_(
         models.Ticket.assignee_id.in_(ids),
+        models.Ticket.id.in_(opened),
         customer_owned_by(models.Ticket.customer_id, ids),
     )
 

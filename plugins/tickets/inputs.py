@@ -22,7 +22,23 @@ class TicketFilter:
     customer_id: relay.GlobalID | None = None
     sla_state: list[SlaState] | None = None
     opened: DateTimeRange | None = None
-    search: str | None = strawberry.field(default=None, description="Part of number or subject.")
+    search: str | None = strawberry.field(
+        default=None,
+        description="Part of the number or subject, any case; or part of the customer's name, "
+        "number or email as the customer search matches them (customers the caller may read).",
+    )
+
+
+@strawberry.input(description="Which of a user's assigned tickets `User.assignedTickets` lists.")
+class AssignedTicketFilter:
+    status: list[TicketStatus] | None = strawberry.field(
+        default=None,
+        description="Only these statuses. Not given: every status but CLOSED (give all six "
+        "to include closed tickets).",
+    )
+    priority: list[TicketPriority] | None = strawberry.field(
+        default=None, description="Only these priorities; not given: every priority."
+    )
 
 
 @strawberry.enum(

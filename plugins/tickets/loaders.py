@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,6 +51,30 @@ class TicketsByAssigneeLoader(_VisibleTickets, ChildPageLoader):
 
 class TicketCountByAssigneeLoader(_VisibleTickets, ChildCountLoader):
     parent = Ticket.assignee_id
+
+
+@functools.cache
+def assigned_loaders(
+    statuses: frozenset[str], priorities: frozenset[str]
+) -> tuple[type[TicketsByAssigneeLoader], type[TicketCountByAssigneeLoader]]:
+    """The page and count loaders of assigned tickets in ``statuses`` (and ``priorities``,
+    when not empty): one pair per filter, so users asking alike share one statement."""
+
+    def narrowed(statement: Select[Any]) -> Select[Any]:
+        statement = statement.where(Ticket.status.in_(sorted(statuses)))
+        if priorities:
+            statement = statement.where(Ticket.priority.in_(sorted(priorities)))
+        return statement
+
+    class Pages(TicketsByAssigneeLoader):
+        def statement(self) -> Select[Any]:
+            return narrowed(super().statement())
+
+    class Counts(TicketCountByAssigneeLoader):
+        def statement(self) -> Select[Any]:
+            return narrowed(super().statement())
+
+    return Pages, Counts
 
 
 class OpenTicketCountLoader(Loader[int, int]):

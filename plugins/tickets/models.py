@@ -57,7 +57,11 @@ class TicketEvent(Base):
     """A step on a ticket's timeline: a status change, a note, an assignment..."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_ticket_events_ticket", "ticket_id", "created_at", "id"),
+        # Who opened a ticket (the actor of its OPENED event) owns it: the access policy asks.
+        Index("ix_ticket_events_actor_kind", "actor_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))

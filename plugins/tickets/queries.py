@@ -3,6 +3,7 @@ User types."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import statistics
 from collections import defaultdict
@@ -19,24 +20,38 @@ from core.plugin_api import (
     ListOrder,
     PageArgs,
     SortKey,
+    User,
+    UserSummary,
     argument_id,
     bad_argument,
     check_page_args,
+    customer_visible,
     in_range,
     like_pattern,
     paginate,
     requires,
+    search_key_pattern,
     search_text,
     translator,
 )
+from core.plugin_api import Customer as CustomerRow
 from core.plugin_api import CustomerNode as Customer
-from plugins.tickets import loaders, models
+from plugins.tickets import loaders, models, service
 from plugins.tickets.domain import Clock, SlaState, TicketPriority, TicketStatus, sla_view
-from plugins.tickets.inputs import TicketFilter, TicketGroupBy, TicketOrder, TicketOrderField
+from plugins.tickets.inputs import (
+    AssignedTicketFilter,
+    TicketFilter,
+    TicketGroupBy,
+    TicketOrder,
+    TicketOrderField,
+)
 from plugins.tickets.loaders import SlaSettingsLoader
 from plugins.tickets.types import StatusCount, Ticket, TicketStatsGroup
 
 _ = translator(__name__)
+
+MAX_ASSIGNEES = 100
+"""The most users ``ticketAssignees`` lists at once (narrow it with ``search``)."""
 
 
 def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
@@ -65,10 +80,18 @@ def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
     text = search_text(filter.search)
     if text:
         pattern = like_pattern(text)
+        # The customer's name and number through its stored search key (folded alike on
+        # every database), of the customers the caller may read only: a hidden customer's
+        # name must not be found out by searching for it.
+        customers = select(CustomerRow.id).where(
+            CustomerRow.search_key.like(search_key_pattern(text), escape="\\"),
+            customer_visible(info.context, CustomerRow.id),
+        )
         statement = statement.where(
             or_(
                 func.lower(t.number).like(pattern, escape="\\"),
                 func.lower(t.subject).like(pattern, escape="\\"),
+                t.customer_id.in_(customers),
             )
         )
     return statement
@@ -209,6 +232,37 @@ class TicketQuery:
         return Ticket.from_model(row) if row else None
 
     @strawberry.field(
+        description="The users the caller may assign tickets to, by name: active, within "
+        "the scope of the caller's `tickets:assign` (ALL: anyone; TEAM: the team; OWN: "
+        "themselves) or on the support desk (holding `tickets:handle` at ALL scope, or at "
+        "TEAM scope in the caller's team). Names only: the full `User` stays behind "
+        "`users:read`.",
+        extensions=requires("tickets:assign"),
+    )
+    async def ticket_assignees(
+        self,
+        info: Info,
+        search: Annotated[
+            str | None, strawberry.argument(description="Part of the name, any case.")
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description=f"At most this many (1 to {MAX_ASSIGNEES}).")
+        ] = MAX_ASSIGNEES,
+    ) -> list[UserSummary] | None:
+        if not 1 <= first <= MAX_ASSIGNEES:
+            raise bad_argument("first", _("must be between 1 and {max}", max=MAX_ASSIGNEES))
+        text = search_text(search, "search")
+        async with info.context.db.read() as session:
+            statement = select(User.id).where(await service.assignable_users(session, info.context))
+            if text:
+                statement = statement.where(
+                    func.lower(User.name).like(like_pattern(text), escape="\\")
+                )
+            ids = (await session.scalars(statement.order_by(User.name, User.id).limit(first))).all()
+        found = await asyncio.gather(*(UserSummary.load(info, user_id) for user_id in ids))
+        return [summary for summary in found if summary is not None]
+
+    @strawberry.field(
         description="Ticket figures, optionally grouped.", extensions=requires("tickets:read")
     )
     async def ticket_stats(
@@ -326,6 +380,7 @@ async def customer_open_ticket_count(root: Customer, info: Info) -> int | None:
 async def user_assigned_tickets(
     root: Any,
     info: Info,
+    filter: AssignedTicketFilter | None = None,
     order_by: Annotated[
         list[TicketOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
     ] = None,
@@ -335,10 +390,20 @@ async def user_assigned_tickets(
     before: str | None = None,
 ) -> Connection[Ticket] | None:
     """Tickets assigned to the user that the caller may see, newest first unless orderBy
-    says otherwise; null (FORBIDDEN) without ``tickets:read``."""
+    says otherwise; without a status filter, every status but CLOSED. Null (FORBIDDEN)
+    without ``tickets:read``."""
+    filter = filter or AssignedTicketFilter()
+    statuses = (
+        {s.value for s in filter.status}
+        if filter.status
+        else {s.value for s in TicketStatus} - {TicketStatus.CLOSED.value}
+    )
+    pages, counts = loaders.assigned_loaders(
+        frozenset(statuses), frozenset(p.value for p in filter.priority or [])
+    )
     return await info.context.child_page(
-        loaders.TicketsByAssigneeLoader,
-        loaders.TicketCountByAssigneeLoader,
+        pages,
+        counts,
         root.id,
         PageArgs(first=first, after=after, last=last, before=before),
         Ticket.from_model,

@@ -628,7 +628,7 @@ async def schema_facts(api: Api) -> dict[str, Any]:
     }
 
 
-TICKET_QUERIES = {"tickets", "ticket", "ticketStats"}
+TICKET_QUERIES = {"tickets", "ticket", "ticketStats", "ticketAssignees"}
 TICKET_MUTATIONS = {
     "openTicket",
     "acknowledgeTicket",
@@ -646,7 +646,13 @@ TICKET_MUTATIONS = {
     "setBusinessHours",
     "setRoutingRule",
 }
-TICKET_PERMISSIONS = {"tickets:read", "tickets:write", "tickets:assign", "tickets:manage"}
+TICKET_PERMISSIONS = {
+    "tickets:read",
+    "tickets:write",
+    "tickets:assign",
+    "tickets:manage",
+    "tickets:handle",
+}
 
 
 async def test_enabled_plugin_adds_its_schema_and_permissions(admin: Api) -> None:

@@ -13,7 +13,12 @@ customer) and :mod:`.jobs` (auto-close); this package re-exports their public na
 
 from __future__ import annotations
 
-from plugins.tickets.service.assignment import assign, escalate, set_routing_rule
+from plugins.tickets.service.assignment import (
+    assign,
+    assignable_users,
+    escalate,
+    set_routing_rule,
+)
 from plugins.tickets.service.common import COUNTER, NUMBER_PREFIX, writable_ticket
 from plugins.tickets.service.customers import erase_tickets, open_count
 from plugins.tickets.service.jobs import auto_close
@@ -32,6 +37,7 @@ __all__ = [
     "NUMBER_PREFIX",
     "add_note",
     "assign",
+    "assignable_users",
     "auto_close",
     "calendar",
     "confirm_resolution",

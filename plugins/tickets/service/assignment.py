@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
@@ -22,12 +22,13 @@ from core.plugin_api import (
     require,
     require_version,
     translator,
+    users_with_permission,
 )
 from plugins.tickets import webhooks
 from plugins.tickets.domain import OPEN_STATUSES, PRIORITY_ORDER
 from plugins.tickets.models import RoutingRule, Ticket
 from plugins.tickets.service import notices
-from plugins.tickets.service.common import _event, writable_ticket
+from plugins.tickets.service.common import _event, _not_found, writable_ticket
 from plugins.tickets.service.sla import refresh_sla_due
 
 _ = translator(__name__)
@@ -70,18 +71,50 @@ async def _route(session: AsyncSession, ticket_type: str) -> int | None:
     return chosen
 
 
+async def assignable_users(session: AsyncSession, context: RequestContext) -> ColumnElement[bool]:
+    """The condition on users for whom the caller may assign tickets: active, and within the
+    scope of the caller's ``tickets:assign`` (ALL: anyone; TEAM: the team; OWN: themselves)
+    or on the support desk: holding ``tickets:handle`` at ALL scope, or at TEAM scope in the
+    caller's team."""
+    caller = require(context, "tickets:assign")
+    scope = caller.scope("tickets:assign")
+    active = User.is_active.is_(True)
+    if scope is Scope.ALL:
+        return active
+    assert scope is not None
+    desk = await users_with_permission(
+        session, context.pm, "tickets:handle", team_id=caller.team_id
+    )
+    return and_(active, or_(User.id.in_(context.owner_ids(scope)), User.id.in_(desk)))
+
+
 async def _assignee_in_reach(
-    session: AsyncSession, context: RequestContext, check: Check, user_id: int | None, field: str
+    session: AsyncSession, context: RequestContext, user_id: int | None, field: str
 ) -> None:
     if user_id is None:
         return
-    caller = require(context, "tickets:assign")
-    scope = caller.scope("tickets:assign")
-    statement = select(User.id).where(User.id == user_id, User.is_active.is_(True))
-    if scope is not None and scope is not Scope.ALL:
-        statement = statement.where(User.id.in_(context.owner_ids(scope)))
-    if await session.scalar(statement) is None:
+    condition = await assignable_users(session, context)
+    if await session.scalar(select(User.id).where(User.id == user_id, condition)) is None:
         raise not_found(f"input.{field}", _("must be an active user you may assign tickets to"))
+
+
+async def assignable_ticket(
+    session: AsyncSession, context: RequestContext, ticket_id: int | None
+) -> Ticket:
+    """The ticket to assign, locked: one within the scope of the caller's
+    ``tickets:assign``, or an unassigned one the caller may read (the queue)."""
+    require(context, "tickets:assign")
+    ticket = None
+    if ticket_id is not None:
+        queue = and_(Ticket.assignee_id.is_(None), context.visible("tickets:read"))
+        ticket = await session.scalar(
+            select(Ticket)
+            .where(Ticket.id == ticket_id, or_(context.visible("tickets:assign"), queue))
+            .with_for_update()
+        )
+    if ticket is None:
+        raise _not_found()
+    return ticket
 
 
 async def assign(
@@ -96,7 +129,7 @@ async def assign(
 ) -> Ticket:
     """Assign (``kind`` ASSIGNED) or transfer with a reason (``kind`` TRANSFERRED)."""
     caller = require(context, "tickets:assign")
-    ticket = await writable_ticket(session, context, ticket_id, "tickets:assign")
+    ticket = await assignable_ticket(session, context, ticket_id)
     require_version(ticket, version)
     check = Check()
     if ticket.status == "CLOSED":
@@ -111,7 +144,7 @@ async def assign(
                 _("the ticket is already assigned to this user"),
                 UserErrorCode.INVALID,
             )
-    await _assignee_in_reach(session, context, check, assignee_id, "assigneeId")
+    await _assignee_in_reach(session, context, assignee_id, "assigneeId")
     check.done()
     now = context.now()
     before = ticket.assignee_id
