@@ -290,6 +290,17 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
     return extensions
 
 
+def schema_settings(settings: Settings) -> tuple[object, ...]:
+    """The settings a built schema depends on (:func:`schema_extensions` reads them): two
+    settings equal here give the same schema for the same modules."""
+    return (
+        settings.max_query_depth,
+        settings.max_aliases,
+        settings.max_tokens,
+        settings.anonymous_introspection,
+    )
+
+
 def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
     """Build the schema of core plus the plugins registered in ``pm``.
 

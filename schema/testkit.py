@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,11 +48,12 @@ from core.catalog import BUILTIN_ROLE_KEYS
 from core.config import Settings, load_settings
 from core.db import Database, utcnow
 from core.host import CRMPluginManager
+from core.identity import auth
 from core.identity import service as identity_service
 from core.outbox import OutboxWorker
 from core.schedule import Scheduler
 from schema import testkit_templates
-from schema.builder import build_schema, non_null_root_fields
+from schema.builder import CRMSchema, build_schema, non_null_root_fields, schema_settings
 from schema.cli import command_line
 from schema.modules import build_plugin_manager
 from schema.testkit_tools import POSTGRES_URL as POSTGRES_URL
@@ -265,8 +267,13 @@ class Api:
             session's access token, for tests that move the app's clock (sessions and access
             tokens expire by the app's clock, as they do in production).
         """
-        await make_user(self.db, self.settings, email, roles, team=team)
-        signed_in = await self.login(email)
+        user_id = await make_user(self.db, self.settings, email, roles, team=team)
+        # Signed in as login does once the password is right: the argon2 check (a tenth of a
+        # second) is the login tests' business, not every test's.
+        issued = await auth.sign_in_established(
+            self.db, self.settings, user_id, now=self.app.state.crm.clock()
+        )
+        signed_in = self.with_token(issued.access_token, user_id, issued.user.email)
         return await signed_in.lasting() if lasting else signed_in
 
     async def lasting(self) -> Api:
@@ -282,6 +289,31 @@ class Api:
             raise ValueError(f"{role!r} is not a built-in role: {sorted(BUILTIN_ROLE_KEYS)}")
         email = f"{role.lower()}.{uuid.uuid4().hex[:8]}@example.com"
         return await self.user(email, [role], team=team, lasting=lasting)
+
+
+_SCHEMAS: OrderedDict[tuple[object, ...], tuple[tuple[object, ...], CRMSchema]] = OrderedDict()
+_SCHEMAS_KEPT = 16
+
+
+def schema_for(pm: CRMPluginManager, settings: Settings) -> CRMSchema:
+    """``build_schema(pm, settings)``, built once per test session for the same registered
+    plugin objects and the same schema settings: a schema holds no state of its own, and
+    building one costs more than most tests' own work."""
+    plugins = tuple(plugin for _, plugin in pm.list_name_plugin())
+    key = (
+        tuple((name, id(plugin)) for name, plugin in pm.list_name_plugin()),
+        schema_settings(settings),
+    )
+    found = _SCHEMAS.get(key)
+    # The entry keeps its plugin objects alive, so an id in the key is never reused.
+    if found is not None and all(a is b for a, b in zip(found[0], plugins, strict=True)):
+        _SCHEMAS.move_to_end(key)
+        return found[1]
+    schema = build_schema(pm, settings)
+    _SCHEMAS[key] = (plugins, schema)
+    while len(_SCHEMAS) > _SCHEMAS_KEPT:
+        _SCHEMAS.popitem(last=False)
+    return schema
 
 
 @asynccontextmanager
@@ -307,7 +339,7 @@ async def running_app(
         settings=settings,
         pm=pm,
         db=database,
-        schema=build_schema(pm, settings),
+        schema=schema_for(pm, settings),
         clock=clock or utcnow,
     )
     async with app.router.lifespan_context(app):

@@ -136,12 +136,17 @@ class Templates:
             finally:
                 await source.dispose()
             self.postgres[key] = template
+        # The empty database steps aside under another name (renaming, unlike dropping,
+        # does not wait on the disk) and is dropped in the background.
+        aside = f"{name}_x"
         admin = await asyncpg.connect(tools.dsn_for())
         try:
-            try:  # waits a moment for closing sessions; refuses if someone is still there
-                await admin.execute(f'DROP DATABASE "{name}"')
+            try:  # refuses if someone is connected to it
+                await admin.execute(f'ALTER DATABASE "{name}" RENAME TO "{aside}"')
             except asyncpg.ObjectInUseError:
                 return False
+            tools.CREATED_DATABASES.add(aside)
+            tools.drop_database_later(aside)
             try:
                 await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
             except BaseException:
@@ -183,3 +188,4 @@ def session_templates(folder: Path) -> Iterator[Templates]:
         # A loop of its own, in a thread: the session may end inside another's running loop.
         with ThreadPoolExecutor(max_workers=1) as pool:
             pool.submit(asyncio.run, templates.drop()).result()
+        tools.wait_for_drops()

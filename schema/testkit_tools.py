@@ -4,9 +4,12 @@ users share (:mod:`schema.testkit` exports them with its fixtures)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import importlib
 import os
+import queue
+import threading
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -70,15 +73,67 @@ async def drop_database(name: str) -> None:
     CREATED_DATABASES.discard(name)
 
 
+class _Dropper:
+    """Drops the databases the kit is done with in a thread of its own, one at a time, while
+    the tests go on: a drop waits on the server's disk, and no test reuses a dropped name.
+    :meth:`wait` returns once every database handed over is gone (the session's end)."""
+
+    def __init__(self) -> None:
+        self.names: queue.Queue[str] = queue.Queue()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.failures: list[str] = []
+
+    def drop_later(self, name: str) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="crm-test-drops", daemon=True)
+                self.thread.start()
+        self.names.put(name)
+
+    def wait(self) -> None:
+        """Block until every database handed over is dropped; raise if a drop failed."""
+        self.names.join()
+        failed, self.failures = self.failures, []
+        if failed:
+            raise RuntimeError(f"the test kit could not drop: {', '.join(failed)}")
+
+    def _run(self) -> None:
+        while True:
+            name = self.names.get()
+            try:
+                asyncio.run(drop_database(name))
+            except Exception as exc:  # reported by wait(), at the session's end
+                self.failures.append(f"{name} ({exc})")
+            finally:
+                self.names.task_done()
+
+
+_DROPPER = _Dropper()
+
+
+def drop_database_later(name: str) -> None:
+    """Hand ``name``, a database the kit created and no test uses any more, to the
+    background dropper (:func:`wait_for_drops` waits for it)."""
+    CREATED_DATABASES.discard(name)
+    _DROPPER.drop_later(name)
+
+
+def wait_for_drops() -> None:
+    """Wait until every database handed to :func:`drop_database_later` is dropped."""
+    _DROPPER.wait()
+
+
 @asynccontextmanager
 async def postgres_database() -> AsyncIterator[str]:
-    """Create a fresh PostgreSQL database and drop it afterwards; yields its async URL."""
+    """Create a fresh PostgreSQL database and drop it afterwards (in the background: the
+    name is never used again); yields its async URL."""
     name = f"crm_test_{uuid.uuid4().hex[:12]}"
     await create_database(name)
     try:
         yield async_url_for(name)
     finally:
-        await drop_database(name)
+        drop_database_later(name)
 
 
 _SHARED_HASHES: dict[str, str] = {}
