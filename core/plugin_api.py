@@ -34,6 +34,7 @@ from core.config import ConfigError, Settings, load_plugin_settings
 from core.context import Info, RequestContext
 from core.csv_import import ImportRowError, ParsedRow, RowError, read_csv, row_errors
 from core.customers.declarations import customer_owned_by, policy_through_customer
+from core.customers.inputs import CustomerGrade, CustomerStage
 from core.customers.loaders import ContactByIdLoader, CustomerByIdLoader, customer_visible
 from core.customers.models import Contact, Customer
 from core.customers.service import ERASED, move_customer_rows, writable_customer
@@ -145,7 +146,9 @@ __all__ = [
     "Customer",
     "CustomerByIdLoader",
     "CustomerFilterField",
+    "CustomerGrade",
     "CustomerNode",
+    "CustomerStage",
     "Database",
     "DateTimeRange",
     "Deliverer",

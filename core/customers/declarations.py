@@ -25,7 +25,10 @@ PERMISSIONS = (
     Permission("customers:write", "Create and change customers, contacts and tags."),
     Permission("customers:delete", "Erase customers' personal data (privacy requests)."),
     Permission("customers:export", "Export customer lists."),
-    Permission("followups:write", "Log interactions and create and complete follow-up tasks."),
+    Permission(
+        "followups:write",
+        "Log interactions and create, complete, reschedule, reassign and cancel follow-up tasks.",
+    ),
 )
 
 OWN, TEAM, ALL = Scope.OWN, Scope.TEAM, Scope.ALL

@@ -244,23 +244,6 @@ class LogInteractionInput:
 
 
 @strawberry.input
-class CreateTaskInput:
-    customer_id: relay.GlobalID | None = None
-    title: str
-    due_at: dt.datetime
-    remind_at: dt.datetime | None = None
-    assignee_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Defaults to the caller."
-    )
-
-
-@strawberry.input
-class CompleteTaskInput:
-    id: relay.GlobalID
-    version: int
-
-
-@strawberry.input
 class TagCustomersInput:
     customer_ids: list[relay.GlobalID]
     tags: list[str]
@@ -399,14 +382,6 @@ class ContactFilter:
         "(pinyin and initials included).",
     )
     customer_id: relay.GlobalID | None = None
-
-
-@strawberry.input
-class TaskFilter:
-    assignee_id: relay.GlobalID | None = None
-    customer_id: relay.GlobalID | None = None
-    done: bool | None = None
-    due: DateTimeRange | None = None
 
 
 @strawberry.input

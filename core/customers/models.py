@@ -172,7 +172,11 @@ class CustomerTag(Base):
 
 class Interaction(Base):
     __tablename__ = "interactions"
-    __table_args__ = (Index("ix_interactions_customer_time", "customer_id", "occurred_at", "id"),)
+    __table_args__ = (
+        Index("ix_interactions_customer_time", "customer_id", "occurred_at", "id"),
+        # The root ``interactions`` list: newest first across customers (core_0012).
+        Index("ix_interactions_time", "occurred_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
@@ -218,6 +222,10 @@ class Task(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """When the task was cancelled: neither open nor done (``done_at`` stays null)."""
+    type: Mapped[str] = mapped_column(String(16), default="OTHER", server_default="OTHER")
+    """CALL, EMAIL, VISIT, PROPOSAL or OTHER (``TaskType``)."""
     dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

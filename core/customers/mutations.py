@@ -12,18 +12,16 @@ from core.access import requires
 from core.background import BackgroundJob
 from core.context import Info
 from core.customers import decoding, exchange, importing, models, service
+from core.customers.followup_mutations import FollowupMutation
 from core.customers.inputs import (
     ArchiveContactInput,
     ArchiveCustomerInput,
     CancelCustomerImportInput,
-    CompleteTaskInput,
     CreateContactInput,
     CreateCustomerInput,
-    CreateTaskInput,
     DefineCustomFieldInput,
     EraseCustomerInput,
     ImportCustomersInput,
-    LogInteractionInput,
     MergeCustomersInput,
     RenameTagInput,
     RestoreCustomerInput,
@@ -39,14 +37,11 @@ from core.customers.payloads import (
     ArchiveContactPayload,
     ArchiveCustomerPayload,
     CancelCustomerImportPayload,
-    CompleteTaskPayload,
     CreateContactPayload,
     CreateCustomerPayload,
-    CreateTaskPayload,
     DefineCustomFieldPayload,
     EraseCustomerPayload,
     ImportCustomersPayload,
-    LogInteractionPayload,
     MergeCustomersPayload,
     RenameTagPayload,
     RestoreCustomerPayload,
@@ -101,7 +96,10 @@ def _ref(check: Check, value: relay.GlobalID, type_name: str, field: str = "id")
 
 
 @strawberry.type
-class CustomerMutation:
+class CustomerMutation(FollowupMutation):
+    """The customer graph's root mutations; those of interactions and tasks come from
+    :class:`~core.customers.followup_mutations.FollowupMutation`."""
+
     @strawberry.mutation(
         description="Create or update customers from CSV in this request: all rows or none, "
         "at most CRM_IMPORT_SYNC_MAX_ROWS rows (larger files: startCustomerImport).",
@@ -380,66 +378,6 @@ class CustomerMutation:
             )
 
         return await mutate(info, work, SetPrimaryContactPayload.of)
-
-    @strawberry.mutation(
-        description="Add an interaction to a customer's timeline.",
-        extensions=requires("followups:write"),
-    )
-    async def log_interaction(
-        self, info: Info, input: LogInteractionInput
-    ) -> LogInteractionPayload | None:
-        async def work(session: AsyncSession) -> models.Interaction:
-            check = Check()
-            customer_id = check.node_id("customerId", input.customer_id, "Customer")
-            contact_id = check.node_id("contactId", input.contact_id, "Contact")
-            given = enumerate(input.participant_ids)
-            found = [check.node_id(f"participantIds.{i}", v, "User") for i, v in given]
-            check.done()
-            participants = [p for p in found if p is not None]  # positions kept for errors
-            return await service.log_interaction(
-                session,
-                info.context,
-                customer_id,
-                contact_id,
-                input.channel.value,
-                input.summary,
-                input.occurred_at,
-                participants,
-                input.next_follow_up_at,
-            )
-
-        return await mutate(info, work, LogInteractionPayload.of)
-
-    @strawberry.mutation(extensions=requires("followups:write"))
-    async def create_task(self, info: Info, input: CreateTaskInput) -> CreateTaskPayload | None:
-        async def work(session: AsyncSession) -> models.Task:
-            check = Check()
-            customer_id = check.node_id("customerId", input.customer_id, "Customer")
-            assignee_id = check.node_id("assigneeId", input.assignee_id, "User")
-            check.done()
-            return await service.create_task(
-                session,
-                info.context,
-                customer_id,
-                input.title,
-                input.due_at,
-                input.remind_at,
-                assignee_id,
-            )
-
-        return await mutate(info, work, CreateTaskPayload.of)
-
-    @strawberry.mutation(extensions=requires("followups:write"))
-    async def complete_task(
-        self, info: Info, input: CompleteTaskInput
-    ) -> CompleteTaskPayload | None:
-        async def work(session: AsyncSession) -> models.Task:
-            check = Check()
-            task_id = _ref(check, input.id, "Task")
-            check.done()
-            return await service.complete_task(session, info.context, task_id, input.version)
-
-        return await mutate(info, work, CompleteTaskPayload.of)
 
     @strawberry.mutation(extensions=requires("settings:manage"))
     async def define_custom_field(

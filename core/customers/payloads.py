@@ -201,6 +201,21 @@ class CompleteTaskPayload(TaskPayload):
 
 
 @strawberry.type
+class RescheduleTaskPayload(TaskPayload):
+    pass
+
+
+@strawberry.type
+class ReassignTaskPayload(TaskPayload):
+    pass
+
+
+@strawberry.type
+class CancelTaskPayload(TaskPayload):
+    pass
+
+
+@strawberry.type
 class RenameTagPayload(TagPayload):
     pass
 

@@ -15,6 +15,7 @@ from core.access import requires
 from core.context import Info, RequestContext
 from core.customers import models
 from core.customers.filter_fields import filter_conditions
+from core.customers.followup_queries import FollowupQuery
 from core.customers.inputs import (
     ContactFilter,
     ContactOrder,
@@ -22,18 +23,15 @@ from core.customers.inputs import (
     CustomerOrder,
     CustomFieldEntity,
     TagMatch,
-    TaskFilter,
-    TaskOrder,
 )
-from core.customers.loaders import customer_visible, task_visible
-from core.customers.orders import CONTACT_ORDER, CUSTOMER_ORDER, TASK_ORDER
+from core.customers.loaders import customer_visible
+from core.customers.orders import CONTACT_ORDER, CUSTOMER_ORDER
 from core.customers.types import (
     Contact,
     Customer,
     CustomerImport,
     CustomFieldDefinition,
     Tag,
-    Task,
 )
 from core.errors import bad_argument
 from core.i18n import _
@@ -222,7 +220,10 @@ def order_keys(order: list[CustomerOrder] | None) -> list[SortKey]:
 
 
 @strawberry.type
-class CustomerQuery:
+class CustomerQuery(FollowupQuery):
+    """The customer graph's root queries; the interactions list and tasks come from
+    :class:`~core.customers.followup_queries.FollowupQuery`."""
+
     @strawberry.field(
         description="Customers the caller may see.", extensions=requires("customers:read")
     )
@@ -333,42 +334,6 @@ class CustomerQuery:
         async with info.context.db.read() as session:
             rows = (await session.scalars(statement)).all()
         return [Tag.from_model(row) for row in rows]
-
-    @strawberry.field(
-        description="Tasks the caller may see, soonest due first.", extensions=requires()
-    )
-    async def tasks(
-        self,
-        info: Info,
-        filter: TaskFilter | None = None,
-        order_by: Annotated[
-            list[TaskOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
-        ] = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Task] | None:
-        t = models.Task
-        statement = select(t).where(task_visible(info.context))
-        if filter is not None:
-            assignee_id = argument_id(filter.assignee_id, "User", "filter.assigneeId")
-            if assignee_id is not None:
-                statement = statement.where(t.assignee_id == assignee_id)
-            customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
-            if customer_id is not None:
-                statement = statement.where(t.customer_id == customer_id)
-            if filter.done is not None:
-                statement = statement.where(
-                    t.done_at.is_not(None) if filter.done else t.done_at.is_(None)
-                )
-            statement = statement.where(*in_range(t.due_at, filter.due, "filter.due"))
-        return await info.context.page(
-            statement,
-            keys=TASK_ORDER.keys(order_by),
-            args=PageArgs(first, after, last, before),
-            to_node=Task.from_model,
-        )
 
     @strawberry.field(extensions=requires())
     async def custom_field_definitions(

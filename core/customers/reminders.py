@@ -1,10 +1,12 @@
 """What the customers module tells people: task reminders (the follow-up tasks the periodic
-jobs create for dormant customers and birthdays included) and customers handed to a new owner.
+jobs create for dormant customers and birthdays included), tasks handed to someone else and
+customers handed to a new owner.
 
 A task's reminder goes to its assignee at ``remindAt``, or ``CRM_TASK_REMINDER_HOURS`` before
 ``dueAt`` when it has none. The periodic job marks each task ``reminded_at`` in the
 transaction that writes the notification, with a conditional update: two workers that run the
-job at the same moment remind each task once.
+job at the same moment remind each task once. Rescheduling or reassigning a task clears
+``reminded_at`` (and moves its version), so that its reminder fires again.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from core.schedule import JobContext, PeriodicJob
 logger = logging.getLogger("crm.customers")
 
 TASK_REMINDER = "task.reminder"
+TASK_ASSIGNED = "task.assigned"
 CUSTOMER_TRANSFERRED = "customer.transferred"
 BATCH = 500
 
 KINDS: Mapping[str, NotificationKind] = {
     TASK_REMINDER: NotificationKind(_("A task of yours is due soon"), email=True),
+    TASK_ASSIGNED: NotificationKind(_("A task was handed to you"), email=True),
     CUSTOMER_TRANSFERRED: NotificationKind(_("Customers were handed to you"), email=True),
 }
 
@@ -40,6 +44,7 @@ async def remind_due_tasks(session: AsyncSession, env: Environment, now: dt.date
         select(Task.id)
         .where(
             Task.done_at.is_(None),
+            Task.cancelled_at.is_(None),
             Task.reminded_at.is_(None),
             Task.assignee_id.is_not(None),
             or_(
@@ -58,11 +63,11 @@ async def remind_due_tasks(session: AsyncSession, env: Environment, now: dt.date
             update(Task)
             .where(Task.id.in_(ids), Task.reminded_at.is_(None))
             .values(reminded_at=now)
-            .returning(Task.id, Task.title, Task.due_at, Task.assignee_id)
+            .returning(Task.id, Task.title, Task.due_at, Task.assignee_id, Task.version)
             .execution_options(synchronize_session=False)
         )
     ).all()
-    for task_id, title, due_at, assignee_id in reminded:
+    for task_id, title, due_at, assignee_id, version in reminded:
         try:
             async with session.begin_nested():  # one task's failure spoils no other's
                 await notify(
@@ -74,7 +79,8 @@ async def remind_due_tasks(session: AsyncSession, env: Environment, now: dt.date
                     body=_("Due {due}.", due=due_at),
                     subject=("Task", task_id),
                     now=now,
-                    dedupe_key=f"task-reminder:{task_id}:{due_at.isoformat()}",
+                    # The version too: a task rescheduled or reassigned is reminded again.
+                    dedupe_key=f"task-reminder:{task_id}:{due_at.isoformat()}:{version}",
                 )
         except Exception:  # logged, and the task stays marked: it is not retried forever
             logger.exception("the reminder of task %s could not be written", task_id)
@@ -89,6 +95,22 @@ async def _reminder_job(job: JobContext) -> Mapping[str, int]:
         total += sent
         if sent < BATCH:
             return {"task reminders sent": total}
+
+
+async def task_assigned(
+    session: AsyncSession, env: Environment, task: Task, now: dt.datetime
+) -> None:
+    """Tell a task's new assignee it was handed to them."""
+    await notify(
+        session,
+        env,
+        user_ids=[task.assignee_id],
+        kind=TASK_ASSIGNED,
+        title=_("Task handed to you: {title}", title=task.title),
+        body=_("Due {due}.", due=task.due_at),
+        subject=("Task", task.id),
+        now=now,
+    )
 
 
 async def customers_transferred(

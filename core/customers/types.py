@@ -21,6 +21,8 @@ from core.customers.field_types import (
     CustomFieldValue,
     custom_field_values,
 )
+from core.customers.followup_inputs import TaskStatus, TaskType, TimelineFilter
+from core.customers.followup_loaders import timeline_page
 from core.customers.inputs import (
     ContactOrder,
     CustomerGrade,
@@ -165,9 +167,12 @@ class Task(ModelNode[models.Task]):
     by_id_loader = loaders.TaskByIdLoader
     id: relay.NodeID[int]
     title: str
+    type: TaskType
+    status: TaskStatus
     due_at: dt.datetime
     remind_at: dt.datetime | None
     done_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
@@ -179,9 +184,18 @@ class Task(ModelNode[models.Task]):
         return cls(
             id=row.id,
             title=row.title,
+            type=TaskType(row.type),
+            status=(
+                TaskStatus.CANCELLED
+                if row.cancelled_at is not None
+                else TaskStatus.DONE
+                if row.done_at is not None
+                else TaskStatus.OPEN
+            ),
             due_at=row.due_at,
             remind_at=row.remind_at,
             done_at=row.done_at,
+            cancelled_at=row.cancelled_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
             version=row.version,
@@ -311,10 +325,14 @@ class Customer(ModelNode[models.Customer]):
         row = await info.context.loader(loaders.PrimaryContactLoader).load(self.id)
         return Contact.from_model(row) if row else None
 
-    @strawberry.field(description="The timeline, newest first unless orderBy says otherwise.")
+    @strawberry.field(
+        description="The timeline, newest first unless orderBy says otherwise; filter keeps "
+        "channels, a period of occurredAt and an author."
+    )
     async def interactions(
         self,
         info: Info,
+        filter: TimelineFilter | None = None,
         order_by: Annotated[
             list[InteractionOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
         ] = None,
@@ -323,6 +341,15 @@ class Customer(ModelNode[models.Customer]):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Interaction] | None:
+        if filter is not None:
+            return await timeline_page(
+                info.context,
+                self.id,
+                filter,
+                PageArgs(first=first, after=after, last=last, before=before),
+                orders.INTERACTION_ORDER.keys(order_by),
+                Interaction.from_model,
+            )
         return await info.context.child_page(
             loaders.InteractionPagesLoader,
             loaders.InteractionCountLoader,

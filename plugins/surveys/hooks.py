@@ -37,7 +37,14 @@ from plugins.surveys.mutations import SurveysMutation
 from plugins.surveys.queries import SurveysQuery
 from plugins.surveys.queries import analysis as analysis_queries
 from plugins.surveys.queries import invitations as invitation_queries
-from plugins.surveys.service import actions, customers, invitations, ratelimit, schedules
+from plugins.surveys.service import (
+    actions,
+    customers,
+    invitations,
+    ratelimit,
+    satisfaction,
+    schedules,
+)
 from plugins.surveys.types import NODE_TYPES
 
 
@@ -128,6 +135,13 @@ async def crm_ticket_resolved(
     session: AsyncSession, ticket: Any, context: RequestContext | None
 ) -> None:
     await invitations.on_ticket_resolved(session, ticket, context)
+
+
+@hookimpl(optionalhook=True)
+async def crm_ticket_satisfaction(
+    session: AsyncSession, ticket_ids: Sequence[int], context: RequestContext
+) -> Mapping[int, Any] | None:
+    return await satisfaction.of_tickets(session, context, ticket_ids)
 
 
 @hookimpl

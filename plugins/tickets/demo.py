@@ -1,5 +1,8 @@
-"""Demo tickets for ``crm demo``: about half as many as ``size``, spread over the demo
-customers, in every status, assigned to support representatives."""
+"""Demo tickets for ``crm demo``: a Support team of two support representatives (core's
+support user and a second one, ``helpdesk@demo.example`` with the demo password), routing
+rules that hand new tickets of every type to that team in turn, and about half as many
+tickets as ``size``, spread over the demo customers, in every status, assigned to the
+support representatives."""
 
 from __future__ import annotations
 
@@ -11,9 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.plugin_api import (
     SUPPORT_REPRESENTATIVE,
+    Actor,
     Role,
+    Team,
     User,
     UserRole,
+    audit,
     bulk_insert,
     format_number,
     next_values,
@@ -21,12 +27,99 @@ from core.plugin_api import (
 from core.plugin_api import Customer as CustomerRow
 from plugins.tickets import models, service
 
+DEMO_ACTOR = Actor(label="crm demo")
+SUPPORT_TEAM = "Support"
+SECOND_AGENT = ("helpdesk@demo.example", "Harley Helpdesk")
+"""The second support representative (not named "support": core's support user is the one
+a search for it finds)."""
+ROUTING = {
+    "FAULT": "ROUND_ROBIN",
+    "CONSULTATION": "ROUND_ROBIN",
+    "COMPLAINT": "LEAST_OPEN",
+    "SUGGESTION": "ROUND_ROBIN",
+    "OTHER": "ROUND_ROBIN",
+}
+"""The demo's routing rules: every type to the Support team; complaints to whoever of it
+has the fewest open tickets, the rest in turn."""
+
+
+async def _support_desk(session: AsyncSession, now: dt.datetime) -> None:
+    """The Support team, a second support representative (signing in with the password of
+    core's support user), both support representatives in the team if they have none, and
+    the routing rules; what exists already is kept."""
+    team = await session.scalar(select(Team).where(Team.name_key == SUPPORT_TEAM.lower()))
+    if team is None:
+        team = Team(
+            name=SUPPORT_TEAM, name_key=SUPPORT_TEAM.lower(), created_at=now, updated_at=now
+        )
+        session.add(team)
+        await session.flush()
+        audit.record(
+            session,
+            DEMO_ACTOR,
+            "team.created",
+            "Team",
+            team.id,
+            audit.created({"name": SUPPORT_TEAM}),
+        )
+    role = await session.scalar(select(Role).where(Role.key == SUPPORT_REPRESENTATIVE))
+    agents = (
+        await session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role_id == (role.id if role else -1))
+            .order_by(User.id)
+        )
+    ).all()
+    email, name = SECOND_AGENT
+    if role is not None and agents and all(agent.email != email for agent in agents):
+        user = User(
+            email=email,
+            name=name,
+            password_hash=agents[0].password_hash,
+            team_id=team.id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(user)
+        await session.flush()
+        session.add(UserRole(user_id=user.id, role_id=role.id))
+        audit.record(
+            session,
+            DEMO_ACTOR,
+            "user.created",
+            "User",
+            user.id,
+            audit.created({"email": email, "name": name, "roles": [SUPPORT_REPRESENTATIVE]}),
+        )
+    for agent in agents:
+        if agent.team_id is None:
+            agent.team_id = team.id
+    existing = set((await session.scalars(select(models.RoutingRule.type))).all())
+    for ticket_type, strategy in ROUTING.items():
+        if ticket_type not in existing:
+            session.add(
+                models.RoutingRule(
+                    type=ticket_type,
+                    strategy=strategy,
+                    team_id=team.id,
+                    user_ids=[],
+                    updated_at=now,
+                )
+            )
+    await session.flush()
+
 
 async def load(session: AsyncSession, size: int) -> None:
     rng = random.Random(20261124)
     now = dt.datetime.now(dt.UTC)
+    await _support_desk(session, now)
     customers = list(
-        (await session.scalars(select(CustomerRow.id).order_by(CustomerRow.id).limit(size))).all()
+        (
+            await session.execute(
+                select(CustomerRow.id, CustomerRow.grade).order_by(CustomerRow.id).limit(size)
+            )
+        ).all()
     )
     agents = list(
         (
@@ -47,7 +140,7 @@ async def load(session: AsyncSession, size: int) -> None:
         ("OTHER", "Change of billing address"),
     ]
     rows = []
-    for customer_id in customers[:: max(1, len(customers) // max(1, size // 2))]:
+    for customer_id, grade in customers[:: max(1, len(customers) // max(1, size // 2))]:
         ticket_type, subject = rng.choice(subjects)
         opened = now - dt.timedelta(hours=rng.randint(1, 24 * 60))
         status = rng.choice(["NEW", "ACKNOWLEDGED", "IN_PROGRESS", "WAITING", "RESOLVED", "CLOSED"])
@@ -69,6 +162,7 @@ async def load(session: AsyncSession, size: int) -> None:
                 "subject": subject,
                 "description": "",
                 "priority": rng.choice(["URGENT", "HIGH", "MEDIUM", "MEDIUM", "LOW"]),
+                "sla_grade": grade,
                 "status": status,
                 "assignee_id": rng.choice(agents) if agents and status != "NEW" else None,
                 "reopen_count": 0,

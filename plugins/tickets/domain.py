@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -66,6 +67,26 @@ DEFAULT_SLA: dict[str, tuple[int, int]] = {
     "LOW": (120, 120 * 60),
 }
 AT_RISK_SHARE = 0.2  # less than a fifth of the target left
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    """The SLA policies in force, in minutes (first response, resolution): each priority's,
+    and the policies of a customer grade that replace a priority's for that grade."""
+
+    by_priority: Mapping[str, tuple[int, int]]
+    by_grade: Mapping[tuple[str, str], tuple[int, int]]
+
+    def policy(self, priority: str, grade: str | None) -> tuple[str | None, tuple[int, int]]:
+        """The grade whose policy a ticket of ``priority`` and ``grade`` follows (``None``:
+        the priority's own policy), and its targets."""
+        if grade is not None and (grade, priority) in self.by_grade:
+            return grade, self.by_grade[(grade, priority)]
+        return None, self.by_priority[priority]
+
+    def of(self, priority: str, grade: str | None) -> tuple[int, int]:
+        """The targets a ticket of ``priority`` and ``grade`` works to."""
+        return self.policy(priority, grade)[1]
 
 
 def can_move(current: str, target: str) -> bool:

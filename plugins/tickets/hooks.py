@@ -47,6 +47,8 @@ from plugins.tickets.queries import (
     user_assigned_tickets,
 )
 from plugins.tickets.service import notices, surveys
+from plugins.tickets.settings_queries import TicketSettingsQuery
+from plugins.tickets.stats import TicketStatsQuery
 from plugins.tickets.types import Ticket
 
 _ = translator(__name__)
@@ -66,9 +68,14 @@ def crm_migrations() -> Migrations:
     )
 
 
+@strawberry.type
+class TicketRootQuery(TicketQuery, TicketStatsQuery, TicketSettingsQuery):
+    """The plugin's root query fields: lists, figures and settings, from their modules."""
+
+
 @hookimpl
 def crm_graphql_query() -> type[Any]:
-    return TicketQuery
+    return TicketRootQuery
 
 
 @hookimpl

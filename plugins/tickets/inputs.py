@@ -8,7 +8,7 @@ import enum
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import DateTimeRange, OrderDirection
+from core.plugin_api import CustomerGrade, DateTimeRange, OrderDirection
 from plugins.tickets.domain import SlaState, TicketPriority, TicketStatus, TicketType
 
 
@@ -62,12 +62,18 @@ class TicketOrder:
     direction: OrderDirection = OrderDirection.ASC
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="What `ticketStats` groups by. CUSTOMER_GRADE and CUSTOMER_STAGE are the "
+    "customer's grade and stage now; tickets of customers you may not read are one group "
+    "(key `hidden`)."
+)
 class TicketGroupBy(enum.Enum):
     ASSIGNEE = "ASSIGNEE"
     TYPE = "TYPE"
     PRIORITY = "PRIORITY"
     MONTH = "MONTH"
+    CUSTOMER_GRADE = "CUSTOMER_GRADE"
+    CUSTOMER_STAGE = "CUSTOMER_STAGE"
 
 
 @strawberry.enum(description="What happened on a ticket's timeline.")
@@ -169,11 +175,28 @@ class ConfirmTicketResolutionInput:
     comment: str | None = None
 
 
-@strawberry.input
+@strawberry.input(
+    description="The SLA policy of a priority, or of a priority for the customers of one "
+    "grade (their tickets follow it instead of the priority's)."
+)
 class SetSlaPolicyInput:
     priority: TicketPriority
-    first_response_minutes: int
-    resolution_minutes: int
+    grade: CustomerGrade | None = strawberry.field(
+        default=None,
+        description="null: the priority's own policy; else the policy of the priority for "
+        "tickets of customers of this grade (the grade when the ticket was opened).",
+    )
+    first_response_minutes: int | None = strawberry.field(
+        default=None, description="Required unless enabled is false."
+    )
+    resolution_minutes: int | None = strawberry.field(
+        default=None, description="Required unless enabled is false."
+    )
+    enabled: bool = strawberry.field(
+        default=True,
+        description="false removes the grade's policy (a grade is required): its tickets "
+        "follow the priority's policy again.",
+    )
 
 
 @strawberry.input(description="A working span of a day, local time: 09:00 to 12:00.")

@@ -15,11 +15,12 @@ from core.plugin_api import (
     ChildPageLoader,
     Loader,
     SortKey,
+    Team,
     group_by_key,
 )
 from plugins.tickets import service
 from plugins.tickets.calendar import Calendar
-from plugins.tickets.domain import OPEN_STATUSES
+from plugins.tickets.domain import OPEN_STATUSES, SlaTargets
 from plugins.tickets.models import Ticket, TicketEvent
 
 
@@ -115,11 +116,21 @@ class EventsByTicketLoader(Loader[int, list[TicketEvent]]):
         return group_by_key(keys, rows, "ticket_id")
 
 
-class SlaSettingsLoader(Loader[int, tuple[dict[str, tuple[int, int]], Calendar]]):
+class SlaSettingsLoader(Loader[int, tuple[SlaTargets, Calendar]]):
     """SLA targets and the calendar, read once per request (key: always 0)."""
 
     async def load_batch(
         self, session: AsyncSession, keys: Sequence[int]
-    ) -> list[tuple[dict[str, tuple[int, int]], Calendar]]:
+    ) -> list[tuple[SlaTargets, Calendar]]:
         settings = (await service.sla_targets(session), await service.calendar(session))
         return [settings for _ in keys]
+
+
+class TeamNameLoader(Loader[int, str | None]):
+    """Team names by id (a routing rule's team): names only, as ``UserSummary`` shows users."""
+
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[str | None]:
+        names = dict(
+            (await session.execute(select(Team.id, Team.name).where(Team.id.in_(keys)))).all()
+        )
+        return [names.get(key) for key in keys]

@@ -40,6 +40,8 @@ class Ticket(Base):
     waiting_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     paused_seconds: Mapped[float] = mapped_column(default=0.0)
     sla_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sla_grade: Mapped[str | None] = mapped_column(String(16))
+    """The customer's grade when the ticket was opened: it picks a grade's SLA policy."""
     sla_risk_told_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     sla_breach_told_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     """The ``sla_due_at`` its people were last told is at risk / breached (the SLA watch)."""
@@ -79,6 +81,19 @@ class SlaPolicy(Base):
     __tablename__ = "ticket_sla_policies"
     __table_args__ = {"info": {"seeded": True}}
 
+    priority: Mapped[str] = mapped_column(String(8), primary_key=True)
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GradeSlaPolicy(Base):
+    """The SLA policy of a priority for the customers of one grade, instead of the
+    priority's own (``SlaPolicy``)."""
+
+    __tablename__ = "ticket_grade_sla_policies"
+
+    grade: Mapped[str] = mapped_column(String(16), primary_key=True)
     priority: Mapped[str] = mapped_column(String(8), primary_key=True)
     first_response_minutes: Mapped[int] = mapped_column(Integer)
     resolution_minutes: Mapped[int] = mapped_column(Integer)

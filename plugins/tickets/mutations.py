@@ -231,13 +231,15 @@ class TicketMutation:
     async def set_sla_policy(
         self, info: Info, input: SetSlaPolicyInput
     ) -> SetSlaPolicyPayload | None:
-        async def work(session: AsyncSession) -> models.SlaPolicy:
+        async def work(session: AsyncSession) -> models.SlaPolicy | models.GradeSlaPolicy | None:
             return await service.set_sla_policy(
                 session,
                 info.context,
                 input.priority.value,
                 input.first_response_minutes,
                 input.resolution_minutes,
+                input.grade.value if input.grade is not None else None,
+                input.enabled,
             )
 
         return await mutate(info, work, SetSlaPolicyPayload.of)

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Self
 
 import strawberry
 
 from core.plugin_api import UserError
 from plugins.tickets import models
-from plugins.tickets.domain import TicketPriority, TicketType
-from plugins.tickets.inputs import RoutingStrategy
 from plugins.tickets.types import (
     BusinessHoursInfo,
     RoutingRuleInfo,
     SlaPolicy,
     Ticket,
-    TimeSpan,
-    WeekdaySpans,
 )
 
 
@@ -37,15 +32,15 @@ class SetSlaPolicyPayload:
     errors: list[UserError]
 
     @classmethod
-    def of(cls, row: models.SlaPolicy | None, errors: list[UserError]) -> Self:
+    def of(
+        cls, row: models.SlaPolicy | models.GradeSlaPolicy | None, errors: list[UserError]
+    ) -> Self:
+        """The policy set; null when a grade's policy was removed (or on errors)."""
         if row is None:
             return cls(policy=None, errors=errors)
-        policy = SlaPolicy(
-            priority=TicketPriority(row.priority),
-            first_response_minutes=row.first_response_minutes,
-            resolution_minutes=row.resolution_minutes,
-        )
-        return cls(policy=policy, errors=errors)
+        grade = row.grade if isinstance(row, models.GradeSlaPolicy) else None
+        targets = (row.first_response_minutes, row.resolution_minutes)
+        return cls(policy=SlaPolicy.of(row.priority, grade, targets), errors=errors)
 
 
 @strawberry.type
@@ -57,23 +52,7 @@ class SetBusinessHoursPayload:
     def of(cls, row: models.BusinessHours | None, errors: list[UserError]) -> Self:
         if row is None:
             return cls(business_hours=None, errors=errors)
-        hours = BusinessHoursInfo(
-            time_zone=row.time_zone,
-            weekdays=[d + 1 for d in row.weekdays],
-            start=row.spans[0][0],
-            end=row.spans[-1][1],
-            spans=[TimeSpan(start=start, end=end) for start, end in row.spans],
-            weekday_spans=[
-                WeekdaySpans(
-                    weekday=int(day) + 1,
-                    spans=[TimeSpan(start=start, end=end) for start, end in spans],
-                )
-                for day, spans in sorted(row.weekday_spans.items())
-            ],
-            holidays=[dt.date.fromisoformat(d) for d in row.holidays],
-            working_days=[dt.date.fromisoformat(d) for d in row.working_days],
-            holiday_calendar=row.holiday_calendar,
-        )
+        hours = BusinessHoursInfo.from_model(row)
         return cls(business_hours=hours, errors=errors)
 
 
@@ -86,8 +65,7 @@ class SetRoutingRulePayload:
     def of(cls, row: models.RoutingRule | None, errors: list[UserError]) -> Self:
         if row is None:
             return cls(rule=None, errors=errors)
-        rule = RoutingRuleInfo(type=TicketType(row.type), strategy=RoutingStrategy(row.strategy))
-        return cls(rule=rule, errors=errors)
+        return cls(rule=RoutingRuleInfo.from_model(row), errors=errors)
 
 
 @strawberry.type

@@ -4,9 +4,6 @@ User types."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import statistics
-from collections import defaultdict
 from typing import Annotated, Any
 
 import strawberry
@@ -41,12 +38,11 @@ from plugins.tickets.domain import Clock, SlaState, TicketPriority, TicketStatus
 from plugins.tickets.inputs import (
     AssignedTicketFilter,
     TicketFilter,
-    TicketGroupBy,
     TicketOrder,
     TicketOrderField,
 )
 from plugins.tickets.loaders import SlaSettingsLoader
-from plugins.tickets.types import StatusCount, Ticket, TicketStatsGroup
+from plugins.tickets.types import Ticket
 
 _ = translator(__name__)
 
@@ -109,7 +105,10 @@ async def _sla_filtered_page(
     now = info.context.now()
 
     def matches(row: models.Ticket) -> bool:
-        return sla_view(Clock.of(row), targets[row.priority], calendar, now).state in states
+        return (
+            sla_view(Clock.of(row), targets.of(row.priority, row.sla_grade), calendar, now).state
+            in states
+        )
 
     ctx = info.context
     if args.last is not None or args.before is not None:
@@ -169,22 +168,6 @@ TICKET_ORDER = ListOrder(
     nullable=[TicketOrderField.SLA_DUE],
 )
 """Ticket lists' orderings: newest first unless ``orderBy`` says otherwise."""
-
-
-def _minutes(start: dt.datetime, end: dt.datetime | None) -> float | None:
-    return (end - start).total_seconds() / 60 if end is not None else None
-
-
-def _share(hits: int, total: int) -> float | None:
-    return round(hits / total, 4) if total else None
-
-
-def _mean(values: list[float]) -> float | None:
-    return round(statistics.fmean(values), 2) if values else None
-
-
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 2) if values else None
 
 
 @strawberry.type
@@ -261,88 +244,6 @@ class TicketQuery:
             ids = (await session.scalars(statement.order_by(User.name, User.id).limit(first))).all()
         found = await asyncio.gather(*(UserSummary.load(info, user_id) for user_id in ids))
         return [summary for summary in found if summary is not None]
-
-    @strawberry.field(
-        description="Ticket figures, optionally grouped.", extensions=requires("tickets:read")
-    )
-    async def ticket_stats(
-        self,
-        info: Info,
-        filter: TicketFilter | None = None,
-        group_by: list[TicketGroupBy] | None = None,
-    ) -> list[TicketStatsGroup] | None:
-        statement = ticket_statement(info, filter)
-        targets, calendar = await info.context.loader(SlaSettingsLoader).load(0)
-        now = info.context.now()
-        groups: dict[tuple[str, ...], list[models.Ticket]] = defaultdict(list)
-        async with info.context.db.read() as session:
-            result = await session.stream_scalars(statement.execution_options(yield_per=1000))
-            async for row in result:
-                key = tuple(_group_key(row, g) for g in (group_by or []))
-                groups[key].append(row)
-        out = []
-        for key, rows in sorted(groups.items()):
-            views = [sla_view(Clock.of(r), targets[r.priority], calendar, now) for r in rows]
-            responded = [(r, v) for r, v in zip(rows, views, strict=True) if r.first_responded_at]
-            resolved = [(r, v) for r, v in zip(rows, views, strict=True) if r.resolved_at]
-            by_status: dict[str, int] = defaultdict(int)
-            for r in rows:
-                by_status[r.status] += 1
-            first = [
-                m
-                for r, _ in responded
-                if (m := _minutes(r.created_at, r.first_responded_at)) is not None
-            ]
-            resolution = [
-                m for r, _ in resolved if (m := _minutes(r.created_at, r.resolved_at)) is not None
-            ]
-            open_rows = [r for r in rows if r.status not in ("RESOLVED", "CLOSED")]
-            out.append(
-                TicketStatsGroup(
-                    key=list(key),
-                    total=len(rows),
-                    by_status=[
-                        StatusCount(status=TicketStatus(s), count=c)
-                        for s, c in sorted(by_status.items())
-                    ],
-                    mean_first_response_minutes=_mean(first),
-                    median_first_response_minutes=_median(first),
-                    mean_resolution_minutes=_mean(resolution),
-                    median_resolution_minutes=_median(resolution),
-                    first_response_sla_compliance=_share(
-                        sum(
-                            1
-                            for r, v in responded
-                            if r.first_responded_at
-                            and r.first_responded_at <= v.first_response_due_at
-                        ),
-                        len(responded),
-                    ),
-                    resolution_sla_compliance=_share(
-                        sum(
-                            1
-                            for r, v in resolved
-                            if r.resolved_at and r.resolved_at <= v.resolution_due_at
-                        ),
-                        len(resolved),
-                    ),
-                    reopen_rate=_share(sum(1 for r in rows if r.reopen_count > 0), len(rows)),
-                    backlog_age_hours=_mean(
-                        [(now - r.created_at).total_seconds() / 3600 for r in open_rows]
-                    ),
-                )
-            )
-        return out
-
-
-def _group_key(row: models.Ticket, group: TicketGroupBy) -> str:
-    if group is TicketGroupBy.ASSIGNEE:
-        return relay.to_base64("User", row.assignee_id) if row.assignee_id else "unassigned"
-    if group is TicketGroupBy.TYPE:
-        return row.type
-    if group is TicketGroupBy.PRIORITY:
-        return row.priority
-    return row.created_at.strftime("%Y-%m")
 
 
 # ----------------------------------------------------------------- fields on core's types

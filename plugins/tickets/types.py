@@ -3,18 +3,20 @@ ticket figures, and the settings mutations answer with."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import strawberry
 from strawberry import relay
 
 from core.plugin_api import ContactNode as Contact
-from core.plugin_api import CustomerNode as Customer
 from core.plugin_api import (
+    CustomerGrade,
     Info,
     ModelNode,
     UserSummary,
 )
+from core.plugin_api import CustomerNode as Customer
 from plugins.tickets import loaders, models
 from plugins.tickets.domain import (
     Clock,
@@ -27,12 +29,39 @@ from plugins.tickets.domain import (
 from plugins.tickets.inputs import RoutingStrategy, TicketEventKind
 
 
+@strawberry.type(
+    description="An SLA policy: the targets of a priority, for every customer (`grade` null) "
+    "or for the customers of one grade."
+)
+class SlaPolicy:
+    priority: TicketPriority
+    grade: CustomerGrade | None = strawberry.field(
+        description="null: the priority's own policy; else the policy of the priority for "
+        "customers of this grade (when the ticket was opened)."
+    )
+    first_response_minutes: int
+    resolution_minutes: int
+
+    @classmethod
+    def of(cls, priority: str, grade: str | None, targets: tuple[int, int]) -> SlaPolicy:
+        return cls(
+            priority=TicketPriority(priority),
+            grade=CustomerGrade(grade) if grade is not None else None,
+            first_response_minutes=targets[0],
+            resolution_minutes=targets[1],
+        )
+
+
 @strawberry.type(description="A ticket's service-level clock, computed from stored times.")
 class TicketSla:
     first_response_due_at: dt.datetime
     resolution_due_at: dt.datetime
     first_responded_at: dt.datetime | None
     state: SlaState
+    policy: SlaPolicy = strawberry.field(
+        description="The policy the ticket follows: its priority's, or the one of that "
+        "priority for its customer's grade when it was opened, if there is one."
+    )
 
 
 @strawberry.type(description="A step on a ticket's timeline: who, when, what, and a note.")
@@ -43,11 +72,42 @@ class TicketEvent:
     note: str | None
     internal: bool = strawberry.field(description="false: visible to the customer.")
     created_at: dt.datetime
+    satisfied: bool | None = strawberry.field(
+        description="CONFIRMATION: whether the customer was satisfied; null for other kinds."
+    )
+    from_priority: TicketPriority | None = strawberry.field(
+        description="ESCALATED: the priority before; null for other kinds."
+    )
+    to_priority: TicketPriority | None = strawberry.field(
+        description="ESCALATED: the priority after; null for other kinds."
+    )
     actor_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: models.TicketEvent) -> TicketEvent:
+        data = row.data or {}
+        satisfied = data.get("satisfied") if row.kind == "CONFIRMATION" else None
+        escalated = row.kind == "ESCALATED"
+        return cls(
+            kind=TicketEventKind(row.kind),
+            from_status=TicketStatus(row.from_status) if row.from_status else None,
+            to_status=TicketStatus(row.to_status) if row.to_status else None,
+            note=row.note,
+            internal=row.internal,
+            created_at=row.created_at,
+            satisfied=bool(satisfied) if satisfied is not None else None,
+            from_priority=_priority(data.get("from")) if escalated else None,
+            to_priority=_priority(data.get("to")) if escalated else None,
+            actor_id=row.actor_id,
+        )
 
     @strawberry.field(description="Who took the step; null only when no user did.")
     async def actor(self, info: Info) -> UserSummary | None:
         return await UserSummary.load(info, self.actor_id)
+
+
+def _priority(value: object) -> TicketPriority | None:
+    return TicketPriority(value) if isinstance(value, str) and value else None
 
 
 @strawberry.type(description="A service request (work order) of a customer.")
@@ -73,6 +133,7 @@ class Ticket(ModelNode[models.Ticket]):
     customer_id: strawberry.Private[int]
     contact_id: strawberry.Private[int | None]
     assignee_id: strawberry.Private[int | None]
+    sla_grade: strawberry.Private[str | None]
     clock: strawberry.Private[Clock]
 
     @classmethod
@@ -96,6 +157,7 @@ class Ticket(ModelNode[models.Ticket]):
             customer_id=row.customer_id,
             contact_id=row.contact_id,
             assignee_id=row.assignee_id,
+            sla_grade=row.sla_grade,
             clock=Clock.of(row),
         )
 
@@ -123,67 +185,20 @@ class Ticket(ModelNode[models.Ticket]):
     @strawberry.field(description="First-response and resolution targets and how they stand.")
     async def sla(self, info: Info) -> TicketSla:
         targets, calendar = await info.context.loader(loaders.SlaSettingsLoader).load(0)
-        view = sla_view(self.clock, targets[self.priority.value], calendar, info.context.now())
+        grade, minutes = targets.policy(self.priority.value, self.sla_grade)
+        view = sla_view(self.clock, minutes, calendar, info.context.now())
         return TicketSla(
             first_response_due_at=view.first_response_due_at,
             resolution_due_at=view.resolution_due_at,
             first_responded_at=view.first_responded_at,
             state=view.state,
+            policy=SlaPolicy.of(self.priority.value, grade, minutes),
         )
 
     @strawberry.field(description="The ticket's timeline, oldest first.")
     async def events(self, info: Info, include_internal: bool = True) -> list[TicketEvent]:
         rows = await info.context.loader(loaders.EventsByTicketLoader).load(self.id)
-        return [
-            TicketEvent(
-                kind=TicketEventKind(row.kind),
-                from_status=TicketStatus(row.from_status) if row.from_status else None,
-                to_status=TicketStatus(row.to_status) if row.to_status else None,
-                note=row.note,
-                internal=row.internal,
-                created_at=row.created_at,
-                actor_id=row.actor_id,
-            )
-            for row in rows
-            if include_internal or not row.internal
-        ]
-
-
-@strawberry.type
-class StatusCount:
-    status: TicketStatus
-    count: int
-
-
-@strawberry.type(description="Ticket figures for one group (or all tickets, without groupBy).")
-class TicketStatsGroup:
-    key: list[str] = strawberry.field(
-        description="The group's value per groupBy entry (assignee global id or 'unassigned', "
-        "type, priority, or YYYY-MM of opening)."
-    )
-    total: int
-    by_status: list[StatusCount]
-    mean_first_response_minutes: float | None
-    median_first_response_minutes: float | None
-    mean_resolution_minutes: float | None
-    median_resolution_minutes: float | None
-    first_response_sla_compliance: float | None = strawberry.field(
-        description="Share of responded tickets that met the first-response target."
-    )
-    resolution_sla_compliance: float | None = strawberry.field(
-        description="Share of resolved tickets that met the resolution target."
-    )
-    reopen_rate: float | None = strawberry.field(
-        description="Share of tickets reopened at least once."
-    )
-    backlog_age_hours: float | None = strawberry.field(description="Mean age of the open tickets.")
-
-
-@strawberry.type
-class SlaPolicy:
-    priority: TicketPriority
-    first_response_minutes: int
-    resolution_minutes: int
+        return [TicketEvent.from_model(row) for row in rows if include_internal or not row.internal]
 
 
 @strawberry.type
@@ -210,8 +225,64 @@ class BusinessHoursInfo:
     working_days: list[dt.date]
     holiday_calendar: str | None
 
+    @classmethod
+    def from_model(cls, row: models.BusinessHours) -> BusinessHoursInfo:
+        return cls(
+            time_zone=row.time_zone,
+            weekdays=[d + 1 for d in row.weekdays],
+            start=row.spans[0][0],
+            end=row.spans[-1][1],
+            spans=[TimeSpan(start=start, end=end) for start, end in row.spans],
+            weekday_spans=[
+                WeekdaySpans(
+                    weekday=int(day) + 1,
+                    spans=[TimeSpan(start=start, end=end) for start, end in spans],
+                )
+                for day, spans in sorted(row.weekday_spans.items())
+            ],
+            holidays=[dt.date.fromisoformat(d) for d in row.holidays],
+            working_days=[dt.date.fromisoformat(d) for d in row.working_days],
+            holiday_calendar=row.holiday_calendar,
+        )
 
-@strawberry.type
+
+@strawberry.type(description="A team, by name: the full `Team` stays behind `users:read`.")
+class TeamSummary:
+    id: strawberry.ID = strawberry.field(description="The team's global id (as `Team.id`).")
+    name: str
+
+
+@strawberry.type(description="How new tickets of a type get their handler.")
 class RoutingRuleInfo:
     type: TicketType
     strategy: RoutingStrategy
+    team_id: strawberry.Private[int | None]
+    user_ids: strawberry.Private[list[int]]
+
+    @classmethod
+    def from_model(cls, row: models.RoutingRule) -> RoutingRuleInfo:
+        return cls(
+            type=TicketType(row.type),
+            strategy=RoutingStrategy(row.strategy),
+            team_id=row.team_id,
+            user_ids=list(row.user_ids or []),
+        )
+
+    @strawberry.field(
+        description="The team whose active members take turns; null when the rule names users "
+        "(or its team was deleted)."
+    )
+    async def team(self, info: Info) -> TeamSummary | None:
+        if self.team_id is None:
+            return None
+        name = await info.context.loader(loaders.TeamNameLoader).load(self.team_id)
+        if name is None:
+            return None
+        return TeamSummary(id=strawberry.ID(relay.to_base64("Team", self.team_id)), name=name)
+
+    @strawberry.field(description="The users who take turns, by name; empty for a team's rule.")
+    async def users(self, info: Info) -> list[UserSummary]:
+        found = await asyncio.gather(
+            *(UserSummary.load(info, user_id) for user_id in self.user_ids)
+        )
+        return [summary for summary in found if summary is not None]

@@ -6,7 +6,7 @@ a customer outside that scope is reported as not found, never revealed. Plugins 
 changes through the ``crm_customer_*`` hooks in the same transaction, and can veto archive
 and erase by raising :class:`~core.errors.UserErrors`.
 
-One file per aggregate: ``customers``, ``contacts``, ``followups`` (interactions and tasks),
+One file per aggregate: ``customers``, ``contacts``, ``followups`` (interactions), ``tasks``,
 ``tags``, ``fields`` (custom fields), ``merge`` and ``erase``; ``common`` holds the checks
 they share. The public names are all here.
 """
@@ -37,9 +37,18 @@ from core.customers.service.customers import (
 )
 from core.customers.service.erase import ERASED, erase_customer
 from core.customers.service.fields import KEY_PATTERN, custom_fields, define_custom_field
-from core.customers.service.followups import complete_task, create_task, log_interaction
+from core.customers.service.followups import log_interaction
 from core.customers.service.merge import MergeResult, merge_customers, move_customer_rows
 from core.customers.service.tags import rename_tag, tag_customers
+from core.customers.service.tasks import (
+    TASK_TYPES,
+    cancel_task,
+    complete_task,
+    create_task,
+    reassign_task,
+    reschedule_task,
+    task_status,
+)
 
 __all__ = [
     "ADDRESS_COLUMNS",
@@ -50,10 +59,12 @@ __all__ = [
     "ERASED",
     "KEY_PATTERN",
     "NUMBER_PREFIX",
+    "TASK_TYPES",
     "CustomerValues",
     "MergeResult",
     "archive_contact",
     "archive_customer",
+    "cancel_task",
     "complete_task",
     "create_contact",
     "create_customer",
@@ -64,10 +75,13 @@ __all__ = [
     "log_interaction",
     "merge_customers",
     "move_customer_rows",
+    "reassign_task",
     "rename_tag",
+    "reschedule_task",
     "restore_customer",
     "set_primary_contact",
     "tag_customers",
+    "task_status",
     "transfer_customers",
     "update_contact",
     "update_customer",

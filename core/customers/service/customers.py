@@ -292,7 +292,12 @@ async def _hand_over_tasks(
         return 0
     moved = await session.execute(
         update(Task)
-        .where(Task.customer_id == customer_id, Task.assignee_id == before, Task.done_at.is_(None))
+        .where(
+            Task.customer_id == customer_id,
+            Task.assignee_id == before,
+            Task.done_at.is_(None),
+            Task.cancelled_at.is_(None),  # open tasks only: a cancelled one stays as it was
+        )
         .values(
             assignee_id=owner_id,
             reminded_at=None,

@@ -1,4 +1,7 @@
-"""The timeline and follow-ups: interactions and tasks."""
+"""The timeline: interactions. Logging one on a DORMANT customer revives it.
+
+Tasks are in :mod:`core.customers.service.tasks`.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,11 @@ from core import audit
 from core.access import actor_of, require
 from core.context import RequestContext
 from core.customers.models import Contact, Customer, Interaction, InteractionParticipant, Task
-from core.customers.service.common import _not_found, _owner_in_reach, writable_customer
+from core.customers.service.common import writable_customer
 from core.errors import UserErrorCode, not_found
 from core.i18n import _
 from core.identity.models import User
-from core.validation import Check, global_id, require_version
+from core.validation import Check, global_id
 
 MAX_PARTICIPANTS = 50
 
@@ -127,88 +130,64 @@ async def log_interaction(
         customer.id,
         {"interactionId": global_id("Interaction", interaction.id), "channel": channel},
     )
+    # Revived by a recent interaction only: one older than CRM_DORMANT_DAYS, logged late,
+    # would leave the customer as quiet as it was (and the job would mark it again).
+    recent = when >= now - dt.timedelta(days=context.settings.dormant_days)
+    if customer.stage == "DORMANT" and recent:
+        await _revive(session, context, customer, interaction)
     return interaction
 
 
-async def create_task(
-    session: AsyncSession,
-    context: RequestContext,
-    customer_id: int | None,
-    title: str,
-    due_at: dt.datetime,
-    remind_at: dt.datetime | None,
-    assignee_id: int | None,
-) -> Task:
-    caller = require(context, "followups:write")
-    if customer_id is not None:
-        await writable_customer(session, context, customer_id, "customerId", "followups:write")
-    check = Check()
-    cleaned = check.text("title", title, max_length=200)
-    if remind_at is not None and remind_at > due_at:
-        check.fail("remindAt", _("must not be after dueAt"), UserErrorCode.OUT_OF_RANGE)
-    assignee = assignee_id if assignee_id is not None else caller.user_id
-    await _owner_in_reach(session, context, assignee, "assigneeId", "followups:write")
-    check.done()
+DORMANT_TASK_PREFIX = "dormant:"
+"""The ``dedupe_key`` of the re-engage tasks :func:`core.customers.jobs.mark_dormant`
+creates: ``dormant:<customer id>:<since>``."""
+
+
+async def _revive(
+    session: AsyncSession, context: RequestContext, customer: Customer, interaction: Interaction
+) -> None:
+    """A DORMANT customer someone interacted with is ACTIVE again, and its open re-engage
+    tasks are done: both audited as changes by the interaction's author, in its transaction."""
+    actor = actor_of(context)
     now = context.now()
-    task = Task(
-        customer_id=customer_id,
-        title=cleaned,
-        due_at=due_at,
-        remind_at=remind_at,
-        assignee_id=assignee,
-        created_by_id=caller.user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(task)
-    await session.flush()
+    customer.stage = "ACTIVE"
+    customer.updated_at = now
+    await session.flush()  # the version moves, as for any change of the customer
+    logged = global_id("Interaction", interaction.id)
     audit.record(
         session,
-        actor_of(context),
-        "task.created",
-        "Task",
-        task.id,
-        audit.created(
-            {
-                "title": cleaned,
-                "dueAt": due_at,
-                "assigneeId": global_id("User", assignee),
-                "customerId": global_id("Customer", customer_id),
-            }
-        ),
+        actor,
+        "customer.updated",
+        "Customer",
+        customer.id,
+        {
+            "stage": {"before": "DORMANT", "after": "ACTIVE"},
+            "reason": "interaction logged",
+            "interactionId": logged,
+        },
     )
-    return task
-
-
-async def complete_task(
-    session: AsyncSession, context: RequestContext, task_id: int | None, version: int
-) -> Task:
-    caller = require(context, "followups:write")
-    task = await session.get(Task, task_id, with_for_update=True) if task_id is not None else None
-    allowed = task is not None and (
-        task.assignee_id == caller.user_id
-        or (
-            task.customer_id is not None
-            and await session.scalar(
-                select(Customer.id).where(
-                    Customer.id == task.customer_id, context.visible("followups:write", "customers")
-                )
+    open_tasks = (
+        await session.scalars(
+            select(Task)
+            .where(
+                Task.customer_id == customer.id,
+                Task.dedupe_key.like(f"{DORMANT_TASK_PREFIX}{customer.id}:%"),
+                Task.done_at.is_(None),
+                Task.cancelled_at.is_(None),
             )
-            is not None
+            .order_by(Task.id)
+            .with_for_update()
         )
-    )
-    if task is None or not allowed:
-        raise _not_found("id", "task")
-    require_version(task, version)
-    if task.done_at is None:
-        task.done_at = task.updated_at = context.now()
+    ).all()
+    for task in open_tasks:
+        task.done_at = task.updated_at = now
         await session.flush()
+        changes = audit.diff({"doneAt": None}, {"doneAt": now})
         audit.record(
             session,
-            actor_of(context),
+            actor,
             "task.completed",
             "Task",
             task.id,
-            audit.diff({"doneAt": None}, {"doneAt": task.done_at}),
+            {**changes, "reason": "customer revived", "interactionId": logged},
         )
-    return task

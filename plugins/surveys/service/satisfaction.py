@@ -1,5 +1,7 @@
 """A customer's satisfaction (``Customer.satisfaction``): CSAT, NPS, how many responses and
-the latest, from the responses the caller may see; for many customers in one statement."""
+the latest, from the responses the caller may see; for many customers in one statement.
+And the same figures per ticket, for the tickets plugin's ``ticketStats`` (its
+``crm_ticket_satisfaction`` hook)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ class Satisfaction:
 
 
 NONE = Satisfaction(csat=None, nps=None, responses=0, last_response_at=None)
+BATCH = 500
+"""Ticket ids per statement (SQLite's bound-parameter limit)."""
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -72,3 +76,63 @@ async def of_customers(
             last_response_at=last,
         )
     return [found.get(customer_id, NONE) for customer_id in customer_ids]
+
+
+@dataclass(frozen=True)
+class TicketFigures:
+    """What the customer said of one ticket (the tickets plugin's
+    ``crm_ticket_satisfaction``): counts that add up over tickets."""
+
+    responses: int
+    satisfied: int
+    dissatisfied: int
+    ratings: int
+    good_ratings: int
+    rating_total: int
+
+
+async def of_tickets(
+    session: AsyncSession, context: RequestContext, ticket_ids: Sequence[int]
+) -> dict[int, TicketFigures] | None:
+    """The figures of the tickets of ``ticket_ids`` answered for, from the responses the
+    caller may see (one statement per ``BATCH`` tickets); ``None`` when the caller may read
+    no responses at all."""
+    caller = context.caller
+    if caller is None or not caller.can(declarations.READ):
+        return None
+    rating = Ans.kind == "RATING"
+    found: dict[int, TicketFigures] = {}
+    ids = sorted(set(ticket_ids))
+    for start in range(0, len(ids), BATCH):
+        rows = await session.execute(
+            select(
+                Resp.subject_id,
+                func.count(func.distinct(Resp.id)),
+                func.count(func.distinct(case((Resp.satisfied.is_(True), Resp.id)))),
+                func.count(func.distinct(case((Resp.satisfied.is_(False), Resp.id)))),
+                _count(rating),
+                _count(rating & (Ans.score >= CSAT_GOOD)),
+                func.coalesce(func.sum(case((rating, Ans.score), else_=0)), 0),
+            )
+            .select_from(Resp)
+            .outerjoin(
+                Ans,
+                and_(Ans.response_id == Resp.id, Ans.kind == "RATING", Ans.score.is_not(None)),
+            )
+            .where(
+                Resp.subject_kind == "TICKET",
+                Resp.subject_id.in_(ids[start : start + BATCH]),
+                declarations.visible(context),
+            )
+            .group_by(Resp.subject_id)
+        )
+        for ticket_id, count, yes, no, rated, good, total in rows:
+            found[int(ticket_id)] = TicketFigures(
+                responses=int(count),
+                satisfied=int(yes),
+                dissatisfied=int(no),
+                ratings=int(rated),
+                good_ratings=int(good),
+                rating_total=int(total),
+            )
+    return found

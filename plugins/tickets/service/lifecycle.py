@@ -92,6 +92,7 @@ async def open_ticket(
         subject=cleaned_subject,
         description=cleaned_description or "",
         priority=priority,
+        sla_grade=customer.grade,
         status="NEW",
         expected_resolution_at=expected_resolution_at,
         created_at=now,

@@ -27,17 +27,21 @@ from plugins.tickets.calendar import (
     Span,
     holiday_calendars,
 )
-from plugins.tickets.domain import DEFAULT_SLA, Clock, due_that_matters
-from plugins.tickets.models import BusinessHours, SlaPolicy, Ticket
+from plugins.tickets.domain import DEFAULT_SLA, Clock, SlaTargets, due_that_matters
+from plugins.tickets.models import BusinessHours, GradeSlaPolicy, SlaPolicy, Ticket
 
 _ = translator(__name__)
 
 
-async def sla_targets(session: AsyncSession) -> dict[str, tuple[int, int]]:
+async def sla_targets(session: AsyncSession) -> SlaTargets:
     targets = dict(DEFAULT_SLA)
     for row in (await session.scalars(select(SlaPolicy))).all():
         targets[row.priority] = (row.first_response_minutes, row.resolution_minutes)
-    return targets
+    by_grade = {
+        (row.grade, row.priority): (row.first_response_minutes, row.resolution_minutes)
+        for row in (await session.scalars(select(GradeSlaPolicy))).all()
+    }
+    return SlaTargets(targets, by_grade)
 
 
 def calendar_of(row: BusinessHours) -> BusinessCalendar:
@@ -69,23 +73,29 @@ async def refresh_sla_due(session: AsyncSession, tickets: Iterable[Ticket]) -> N
         targets, cal = await sla_targets(session), await calendar(session)
     for ticket in tickets:
         ticket.sla_due_at = due_that_matters(
-            Clock.of(ticket), ticket.status, targets[ticket.priority], cal
+            Clock.of(ticket), ticket.status, targets.of(ticket.priority, ticket.sla_grade), cal
         )
 
 
-async def refresh_open_sla_due(session: AsyncSession, priority: str | None = None) -> None:
-    """Recompute ``sla_due_at`` of every open ticket (of ``priority``, when given) after a
-    change of the targets or the calendar. Written without the ORM, so that tickets keep
-    their version (nobody changed them)."""
+async def refresh_open_sla_due(
+    session: AsyncSession, priority: str | None = None, grade: str | None = None
+) -> None:
+    """Recompute ``sla_due_at`` of every open ticket (of ``priority`` and of customers of
+    ``grade``, when given) after a change of the targets or the calendar. Written without the
+    ORM, so that tickets keep their version (nobody changed them)."""
     targets, cal = await sla_targets(session), await calendar(session)
     statement = select(Ticket).where(Ticket.status.not_in(("RESOLVED", "CLOSED")))
     if priority is not None:
         statement = statement.where(Ticket.priority == priority)
+    if grade is not None:
+        statement = statement.where(Ticket.sla_grade == grade)
     rows = (await session.scalars(statement.execution_options(populate_existing=True))).all()
     changes = [
         {
             "ticket_id": row.id,
-            "due": due_that_matters(Clock.of(row), row.status, targets[row.priority], cal),
+            "due": due_that_matters(
+                Clock.of(row), row.status, targets.of(row.priority, row.sla_grade), cal
+            ),
         }
         for row in rows
     ]
@@ -104,50 +114,98 @@ async def set_sla_policy(
     session: AsyncSession,
     context: RequestContext,
     priority: str,
-    first_response_minutes: int,
-    resolution_minutes: int,
-) -> SlaPolicy:
+    first_response_minutes: int | None,
+    resolution_minutes: int | None,
+    grade: str | None = None,
+    enabled: bool = True,
+) -> SlaPolicy | GradeSlaPolicy | None:
+    """Set the policy of ``priority`` (with ``grade``: the policy of that priority for the
+    customers of that grade), or remove a grade's policy (``enabled`` false: its tickets
+    follow the priority's again); open tickets it covers get their due times anew."""
     require(context, "tickets:manage")
     check = Check()
+    if not enabled:
+        if grade is None:
+            check.fail(
+                "enabled",
+                _("the policy of a priority cannot be removed, only a grade's"),
+                UserErrorCode.INVALID,
+            )
+        check.done()
+        assert grade is not None
+        await _remove_grade_policy(session, context, priority, grade)
+        return None
+    minutes: dict[str, int] = {}
     for field, value in (
         ("firstResponseMinutes", first_response_minutes),
         ("resolutionMinutes", resolution_minutes),
     ):
-        if not 1 <= value <= 60 * 24 * 365:
+        if value is None:
+            check.fail(field, _("is required"), UserErrorCode.REQUIRED)
+        elif not 1 <= value <= 60 * 24 * 365:
             check.fail(field, _("must be between 1 minute and a year"), UserErrorCode.OUT_OF_RANGE)
-    if first_response_minutes > resolution_minutes:
+        else:
+            minutes[field] = value
+    first, resolution = minutes.get("firstResponseMinutes"), minutes.get("resolutionMinutes")
+    if first is not None and resolution is not None and first > resolution:
         check.fail(
             "firstResponseMinutes", _("must not exceed resolutionMinutes"), UserErrorCode.INVALID
         )
     check.done()
-    row = await session.get(SlaPolicy, priority, with_for_update=True)
-    targets = await sla_targets(session)
-    before = {
-        "firstResponseMinutes": targets[priority][0],
-        "resolutionMinutes": targets[priority][1],
-    }
+    assert first is not None
+    assert resolution is not None
+    row: SlaPolicy | GradeSlaPolicy | None
+    if grade is None:
+        row = await session.get(SlaPolicy, priority, with_for_update=True)
+    else:
+        row = await session.get(GradeSlaPolicy, (grade, priority), with_for_update=True)
+    before = (await sla_targets(session)).of(priority, grade)
     if row is None:
-        row = SlaPolicy(priority=priority)
+        row = (
+            SlaPolicy(priority=priority)
+            if grade is None
+            else GradeSlaPolicy(grade=grade, priority=priority)
+        )
         session.add(row)
-    row.first_response_minutes, row.resolution_minutes = first_response_minutes, resolution_minutes
+    row.first_response_minutes, row.resolution_minutes = first, resolution
     row.updated_at = context.now()
     await session.flush()
-    await refresh_open_sla_due(session, priority)
+    await refresh_open_sla_due(session, priority, grade)
     audit.record(
         session,
         actor_of(context),
         "ticket_sla.updated",
         "SlaPolicy",
-        priority,
+        _policy_key(priority, grade),
         audit.diff(
-            before,
-            {
-                "firstResponseMinutes": first_response_minutes,
-                "resolutionMinutes": resolution_minutes,
-            },
+            {"firstResponseMinutes": before[0], "resolutionMinutes": before[1]},
+            {"firstResponseMinutes": first, "resolutionMinutes": resolution},
         ),
     )
     return row
+
+
+def _policy_key(priority: str, grade: str | None) -> str:
+    """The audit trail's key of a policy: ``HIGH``, or ``GOLD/HIGH`` for a grade's."""
+    return priority if grade is None else f"{grade}/{priority}"
+
+
+async def _remove_grade_policy(
+    session: AsyncSession, context: RequestContext, priority: str, grade: str
+) -> None:
+    row = await session.get(GradeSlaPolicy, (grade, priority), with_for_update=True)
+    if row is None:
+        return
+    await session.delete(row)
+    await session.flush()
+    await refresh_open_sla_due(session, priority, grade)
+    audit.record(
+        session,
+        actor_of(context),
+        "ticket_sla.removed",
+        "SlaPolicy",
+        _policy_key(priority, grade),
+    )
 
 
 def _time(check: Check, field: str, value: str | None) -> dt.time | None:
