@@ -295,7 +295,7 @@ _SCHEMAS: OrderedDict[tuple[object, ...], tuple[tuple[object, ...], CRMSchema]] 
 _SCHEMAS_KEPT = 16
 
 
-def schema_for(pm: CRMPluginManager, settings: Settings) -> CRMSchema:
+def _schema_for(pm: CRMPluginManager, settings: Settings) -> CRMSchema:
     """``build_schema(pm, settings)``, built once per test session for the same registered
     plugin objects and the same schema settings: a schema holds no state of its own, and
     building one costs more than most tests' own work."""
@@ -339,7 +339,7 @@ async def running_app(
         settings=settings,
         pm=pm,
         db=database,
-        schema=schema_for(pm, settings),
+        schema=_schema_for(pm, settings),
         clock=clock or utcnow,
     )
     async with app.router.lifespan_context(app):
