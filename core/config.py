@@ -8,25 +8,36 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import secrets
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.i18n import LocaleName
+from core.plugin_settings import ConfigError, config_error, load_plugin_settings
+from core.secret_key import MIN_SECRET_KEY_LENGTH, stored_secret_key
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+__all__ = [
+    "ENV_PREFIX",
+    "ConfigError",
+    "Settings",
+    "config_error",
+    "load_plugin_settings",
+    "load_settings",
+]
+
 ENV_PREFIX = "CRM_"
-SECRET_KEY_FILE = "secret_key"
-MIN_SECRET_KEY_LENGTH = 32
-
-
-class ConfigError(Exception):
-    """A configuration value is missing or malformed; the message names the variable."""
+REQUIRABLE_CUSTOMER_FIELDS = (
+    "industry", "kind", "stage", "source", "phone", "email", "website", "address", "contact",
+    "foundedOn",
+)  # fmt: skip
+"""What ``CRM_CUSTOMER_REQUIRED_FIELDS`` may name: createCustomer's fields (``contact``: a
+phone or an email)."""
+KEY_ACCOUNT_GRADES = ("GOLD", "SILVER", "STANDARD")
 
 
 class Settings(BaseSettings):
@@ -89,6 +100,15 @@ class Settings(BaseSettings):
         ),
     )
     dormant_days: int = Field(default=90, ge=1, le=3650)
+    customer_required_fields: str = Field(
+        default="",
+        description="Comma-separated fields a new customer must have, of "
+        + ", ".join(REQUIRABLE_CUSTOMER_FIELDS)
+        + "; empty: only the name.",
+    )
+    key_account_grades: str = Field(default="", description="Grades of key customers.")
+    key_account_tags: str = Field(default="", description="Tags that make a key customer.")
+    key_account_task_type: Literal["VISIT", "CALL"] = "VISIT"
     time_zone: str = Field(
         default="UTC",
         description="IANA time zone of the deployment, e.g. Asia/Shanghai: date-times are "
@@ -269,6 +289,20 @@ class Settings(BaseSettings):
             )
         return scheme + ":" + value.split(":", 1)[1] if ":" in value else value
 
+    @field_validator("customer_required_fields", "key_account_grades", "key_account_tags")
+    @classmethod
+    def _known_names(cls, value: str, info: ValidationInfo) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        known: tuple[str, ...] = ()
+        if info.field_name == "customer_required_fields":
+            known = REQUIRABLE_CUSTOMER_FIELDS
+        elif info.field_name == "key_account_grades":
+            known = KEY_ACCOUNT_GRADES
+        unknown = [name for name in names if known and name not in known]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not one of {', '.join(known)}")
+        return ",".join(dict.fromkeys(names))
+
     @field_validator("record_url")
     @classmethod
     def _record_url(cls, value: str) -> str:
@@ -411,6 +445,11 @@ class Settings(BaseSettings):
             return None
         return [name.strip() for name in self.plugins.split(",") if name.strip()]
 
+    @staticmethod
+    def names(value: str) -> list[str]:
+        """The names in a comma-separated setting (``CRM_CUSTOMER_REQUIRED_FIELDS``...)."""
+        return [name for name in value.split(",") if name]
+
     @property
     def zone(self) -> ZoneInfo:
         """The deployment's time zone (``CRM_TIME_ZONE``)."""
@@ -443,31 +482,6 @@ class Settings(BaseSettings):
         ]
 
 
-def config_error(exc: ValidationError, prefix: str) -> ConfigError:
-    """The :class:`ConfigError` for settings read from variables named ``prefix`` + field:
-    one line per bad variable, naming it, the value given and what is wrong."""
-    lines = []
-    for error in exc.errors():
-        name = prefix + ".".join(str(part) for part in error["loc"]).upper()
-        given = error.get("input")
-        message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}={given!r}: {message}")
-    return ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
-
-
-SettingsT = TypeVar("SettingsT", bound=BaseSettings)
-
-
-def load_plugin_settings(cls: type[SettingsT]) -> SettingsT:
-    """A plugin's own settings (a pydantic-settings class with an ``env_prefix`` such as
-    ``CRM_SALES_``), read from the environment; a bad value is a :class:`ConfigError` that
-    names its variable, as core's settings do."""
-    try:
-        return cls()
-    except ValidationError as exc:
-        raise config_error(exc, str(cls.model_config.get("env_prefix", ""))) from None
-
-
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (overrides win) and validate them.
 
@@ -478,35 +492,5 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         raise config_error(exc, ENV_PREFIX) from None
     if not settings.secret_key:
-        settings = settings.model_copy(update={"secret_key": _stored_secret_key(settings.data_dir)})
+        settings = settings.model_copy(update={"secret_key": stored_secret_key(settings.data_dir)})
     return settings
-
-
-def _stored_secret_key(data_dir: Path) -> str:
-    """Return the secret kept in the data directory, creating it once.
-
-    The new key is written to a private temporary file and then hard-linked into place, so
-    two processes starting together agree on one key and never read a half-written file.
-    """
-    path = data_dir / SECRET_KEY_FILE
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            tmp = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(secrets.token_urlsafe(48) + "\n")
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        value = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(
-            f"CRM_DATA_DIR={str(data_dir)!r}: cannot keep the secret key there ({exc.strerror})"
-        ) from None
-    if len(value) < MIN_SECRET_KEY_LENGTH:
-        raise ConfigError(f"{path} holds no usable secret key; delete it or set CRM_SECRET_KEY")
-    return value

@@ -30,10 +30,11 @@ from core.catalog import (
     SYSTEM_ADMINISTRATOR,
 )
 from core.child_pages import ChildPage
-from core.config import ConfigError, Settings, load_plugin_settings
+from core.config import Settings
 from core.context import Info, RequestContext
 from core.csv_import import ImportRowError, ParsedRow, RowError, read_csv, row_errors
 from core.customers.declarations import customer_owned_by, policy_through_customer
+from core.customers.hookspecs import CustomerProfileSection
 from core.customers.inputs import CustomerGrade, CustomerStage
 from core.customers.loaders import ContactByIdLoader, CustomerByIdLoader, customer_visible
 from core.customers.models import Contact, Customer
@@ -51,7 +52,7 @@ from core.errors import (
     forbidden,
     not_found,
 )
-from core.exports import ListExport, export_route
+from core.exports import ListExport, error_response, export_route, refusal
 from core.extension import (
     AccessPolicy,
     CommandContext,
@@ -95,6 +96,20 @@ from core.notifications.service import Environment, NotificationKind, notify
 from core.ordering import ORDER_BY_HELP, ListOrder, OrderDirection, SortKey
 from core.outbox import Deliverer, Delivery, DeliveryFailed, enqueue_message
 from core.pagination import Connection, PageArgs, check_page_args, paginate
+from core.pdf import (
+    BAD,
+    GOOD,
+    MARGIN,
+    PAGE_WIDTH,
+    PANEL,
+    PdfStyles,
+    fit,
+    list_table_style,
+    markup,
+    paragraph,
+    register_fonts,
+)
+from core.plugin_settings import ConfigError, load_plugin_settings
 from core.schedule import JobContext, PeriodicJob
 from core.sequences import create_counter, drop_counter, format_number, next_value, next_values
 from core.text_keys import like_pattern as search_key_pattern
@@ -112,12 +127,17 @@ from core.webhooks.events import emit_event
 
 __all__ = [
     "ADMINISTRATOR",
+    "BAD",
     "CUSTOMER_MANAGER",
     "ERASED",
     "FINANCE",
+    "GOOD",
+    "MARGIN",
     "MAX_AMOUNT",
     "MAX_SEARCH_LENGTH",
     "ORDER_BY_HELP",
+    "PAGE_WIDTH",
+    "PANEL",
     "SALES_REPRESENTATIVE",
     "SUPPORT_REPRESENTATIVE",
     "SYSTEM_ADMINISTRATOR",
@@ -148,6 +168,7 @@ __all__ = [
     "CustomerFilterField",
     "CustomerGrade",
     "CustomerNode",
+    "CustomerProfileSection",
     "CustomerStage",
     "Database",
     "DateTimeRange",
@@ -175,6 +196,7 @@ __all__ = [
     "OrderDirection",
     "PageArgs",
     "ParsedRow",
+    "PdfStyles",
     "PeriodicJob",
     "Permission",
     "PluginError",
@@ -214,7 +236,9 @@ __all__ = [
     "emit_event",
     "enqueue",
     "enqueue_message",
+    "error_response",
     "export_route",
+    "fit",
     "forbidden",
     "format_number",
     "global_id",
@@ -224,7 +248,9 @@ __all__ = [
     "in_range",
     "int_ids",
     "like_pattern",
+    "list_table_style",
     "load_plugin_settings",
+    "markup",
     "money_totals",
     "move_customer_rows",
     "mutate",
@@ -234,9 +260,12 @@ __all__ = [
     "notify",
     "one_by_key",
     "paginate",
+    "paragraph",
     "policy_through_customer",
     "quantize_amount",
     "read_csv",
+    "refusal",
+    "register_fonts",
     "render",
     "render_mail",
     "request_cancel",

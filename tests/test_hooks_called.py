@@ -1092,7 +1092,14 @@ async def test_crm_http_routes_adds_a_route_that_uses_the_request_context(
 ) -> None:
     pm = manager(whoami=WhoAmIPlugin())
     paths = {route.path for batch in pm.hook.crm_http_routes() for route in batch}
-    assert paths == {"/whoami", "/export/customers.{format:str}", "/import/customers"}
+    assert paths == {
+        "/whoami",
+        "/export/customers.{format:str}",
+        "/export/contacts.{format:str}",
+        "/export/interactions.{format:str}",
+        "/export/customers/{id}.pdf",
+        "/import/customers",
+    }
 
     settings = make_settings(plugins=("whoami",))
     async with running_app(settings, pm=pm) as api:
@@ -1238,6 +1245,8 @@ async def test_crm_jobs_run_results_appear_in_the_output_of_crm_jobs_run(
         "read notifications purged: 0",
         "customers marked dormant: 0",
         "birthday reminders created: 0",
+        "key account care tasks created: 0",
+        "anniversary reminders created: 0",
         "task reminders sent: 0",
         "webhook delivery attempts purged: 0",
         "churned customers archived: 2",
@@ -1264,6 +1273,8 @@ async def test_periodic_jobs_run_in_module_order_core_first(
         "notifications.purge": {"read notifications purged": 0},
         "customers.dormant": {"customers marked dormant": 1},
         "customers.birthdays": {"birthday reminders created": 0},
+        "customers.key_account_care": {"key account care tasks created": 0},
+        "customers.anniversaries": {"anniversary reminders created": 0},
         "customers.task_reminders": {"task reminders sent": 0},
         "webhooks.purge_log": {"webhook delivery attempts purged": 0},
         "janitor.churn": {"churned customers archived": 1},

@@ -28,7 +28,7 @@ from core.customers.inputs import (
     CustomerSource,
     CustomerStage,
 )
-from core.customers.models import Customer
+from core.customers.models import Customer, CustomFieldDefinition
 from core.errors import ApiError, UserErrorCode, UserErrors
 from core.i18n import _
 from core.identity.models import User
@@ -61,10 +61,48 @@ TIME_COLUMNS = ("created_at", "last_interaction_at")
 """Exported date-times: local times of the caller's zone, which their header names."""
 
 
-def export_header(zone_name: str) -> list[str]:
-    """The export's header row: :data:`COLUMNS`, the date-time ones naming ``zone_name``
-    (``created_at (Asia/Shanghai)``)."""
-    return [f"{c} ({zone_name})" if c in TIME_COLUMNS else c for c in COLUMNS]
+def export_header(zone_name: str, custom_keys: Sequence[str] = ()) -> list[str]:
+    """The export's header row: :data:`COLUMNS`, a ``custom:<key>`` column per custom field
+    (``custom_keys``) before the date-time ones, which name ``zone_name`` (``created_at
+    (Asia/Shanghai)``)."""
+    plain = [c for c in COLUMNS if c not in TIME_COLUMNS]
+    custom = [f"{CUSTOM_PREFIX}{key}" for key in custom_keys]
+    return [*plain, *custom, *(f"{c} ({zone_name})" for c in TIME_COLUMNS)]
+
+
+CUSTOM_PREFIX = "custom:"
+"""The header of a custom field's column: ``custom:<key>``, in the export and the import."""
+TRUE_TEXT = {"true", "yes", "1"}
+FALSE_TEXT = {"false", "no", "0"}
+
+
+def custom_cell(value: Any) -> Any:
+    """A custom field's value in an exported cell, as the import reads it back: ``true`` or
+    ``false``, a number or a date as written, text as it is."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+async def read_custom_text(session: AsyncSession, raw: dict[str, Any]) -> None:
+    """Turn the text of a row's BOOLEAN custom fields (``true``/``false``, ``yes``/``no``,
+    ``1``/``0``) into booleans in ``raw``, so that an exported file reads back; other text
+    is left for the custom field's check to refuse."""
+    values = raw.get("custom_fields")
+    if not values:
+        return
+    d = CustomFieldDefinition
+    booleans = set(
+        (
+            await session.scalars(select(d.key).where(d.entity == "CUSTOMER", d.type == "BOOLEAN"))
+        ).all()
+    )
+    for key, value in values.items():
+        text = value.strip().lower() if isinstance(value, str) else None
+        if key in booleans and text in TRUE_TEXT | FALSE_TEXT:
+            values[key] = text in TRUE_TEXT
 
 
 ENUMS: dict[str, Any] = {
@@ -125,9 +163,9 @@ def _row_values(row: Mapping[str, str | None], check: Check) -> dict[str, Any]:
             }
         )
     custom = {
-        key.removeprefix("custom:"): (value or None)
+        key.removeprefix(CUSTOM_PREFIX): (value or None)
         for key, value in row.items()
-        if key.startswith("custom:")
+        if key.startswith(CUSTOM_PREFIX)
     }
     if custom:
         raw["custom_fields"] = custom
@@ -254,6 +292,7 @@ async def import_row(
 ) -> None:
     check = Check()
     raw = _row_values(row, check)
+    await read_custom_text(session, raw)
     owner_id = None
     owner_email = row.get("owner_email")
     if owner_email:

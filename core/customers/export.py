@@ -1,5 +1,6 @@
 """Export customers as CSV or XLSX (``GET /export/customers.csv``), in the columns of the
-import, through the exports every list shares (:mod:`core.exports`)."""
+import (a ``custom:<key>`` column per custom field of customers included, so that an edited
+export imports back), through the exports every list shares (:mod:`core.exports`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from core.context import RequestContext
-from core.customers.exchange import export_header
-from core.customers.models import CustomerTag, Tag
+from core.customers.exchange import custom_cell, export_header
+from core.customers.models import CustomerTag, CustomFieldDefinition, Tag
 from core.exports import EXPORT_BATCH, ListExport
 from core.identity.models import User
 from core.ordering import SortKey
@@ -20,7 +21,14 @@ async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[
     """The export's rows (header first), read in batches; date-times in the caller's zone."""
     owner_emails: dict[int, str] = {}
     zone = context.zone
-    yield export_header(zone.key)
+    d = CustomFieldDefinition
+    async with context.db.read() as session:
+        keys = list(
+            (
+                await session.scalars(select(d.key).where(d.entity == "CUSTOMER").order_by(d.key))
+            ).all()
+        )
+    yield export_header(zone.key, keys)
     async with context.db.read() as session:
         result = await session.stream_scalars(statement.execution_options(yield_per=EXPORT_BATCH))
         async for batch in result.partitions(EXPORT_BATCH):
@@ -47,6 +55,7 @@ async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[
                     ).all():
                         owner_emails[user_id] = email
             for c in batch:
+                values = c.custom_fields if isinstance(c.custom_fields, dict) else {}
                 yield [
                     c.number,
                     c.name,
@@ -66,6 +75,7 @@ async def export_rows(context: RequestContext, statement: Any) -> AsyncIterator[
                     c.country,
                     owner_emails.get(c.owner_id or 0, ""),
                     ";".join(tags.get(c.id, [])),
+                    *(custom_cell(values.get(key)) for key in keys),
                     c.created_at.astimezone(zone),
                     c.last_interaction_at and c.last_interaction_at.astimezone(zone),
                 ]

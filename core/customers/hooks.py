@@ -18,6 +18,9 @@ from core.customers import (
     hookspecs,
     importing,
     jobs,
+    key_accounts,
+    list_exports,
+    profile,
     reminders,
     types,
     upload,
@@ -78,6 +81,9 @@ def crm_access_policies() -> Sequence[AccessPolicy]:
 def crm_http_routes() -> Sequence[BaseRoute]:
     return [
         export_route(export.customer_export()),
+        export_route(list_exports.contact_export()),
+        export_route(list_exports.interaction_export()),
+        profile.ROUTE,
         Route("/import/customers", upload.upload_customer_import, methods=["POST"]),
     ]
 
@@ -89,7 +95,7 @@ def crm_job_handlers() -> Mapping[str, JobHandler]:
 
 @hookimpl
 def crm_periodic_jobs() -> Sequence[PeriodicJob]:
-    return [*jobs.PERIODIC_JOBS, *reminders.PERIODIC_JOBS]
+    return [*jobs.PERIODIC_JOBS, *key_accounts.PERIODIC_JOBS, *reminders.PERIODIC_JOBS]
 
 
 @hookimpl

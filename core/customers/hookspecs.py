@@ -7,7 +7,8 @@ are awaited one after another in module order (core's modules, then plugins as e
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.hookspecs import hookspec
@@ -90,3 +91,34 @@ def crm_customer_merged(
     session: AsyncSession, source: Customer, target: Customer, context: RequestContext
 ) -> Awaitable[None] | None:
     """A merge finished: ``source`` is archived and points to ``target``."""
+
+
+# -------------------------------------------------------------------------
+# Customer profile
+#
+# Called when a customer's profile is made (``GET /export/customers/<id>.pdf``), after
+# core has checked that the caller may read the customer. ``session`` is a read session:
+# read with it, write nothing.
+# -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerProfileSection:
+    """A table on a customer's profile: a heading, the column names, then rows of cells
+    (text; ``None`` shows as a dash). ``empty`` is said when there are no rows."""
+
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[str | None]]
+    empty: str = ""
+
+
+@hookspec
+def crm_customer_profile_sections(
+    session: AsyncSession, customer: Customer, context: RequestContext
+) -> Awaitable[Sequence[CustomerProfileSection]] | Sequence[CustomerProfileSection] | None:
+    """The module's sections of ``customer``'s profile (the tickets plugin: open tickets),
+    in the request's language, scoped to what the caller may read.
+
+    :returns: sections shown after core's, in module order.
+    """

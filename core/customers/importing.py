@@ -283,6 +283,7 @@ class _Validator:
             )
             return {}
         raw = exchange._row_values(row.values, check)
+        await exchange.read_custom_text(session, raw)
         owner_email = (row.values.get("owner_email") or "").lower()
         if owner_email:
             owner_id = owners.get(owner_email)

@@ -119,9 +119,15 @@ class CreateCustomerInput:
     phone: str | None = None
     email: str | None = None
     website: str | None = None
+    founded_on: dt.date | None = None
     address: AddressInput | None = None
     owner_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Defaults to the caller."
+    )
+    allow_duplicates: bool = strawberry.field(
+        default=False,
+        description="Create it even though likely duplicates exist (refused with DUPLICATE "
+        "and the candidates in the payload's `duplicates` otherwise).",
     )
     tags: list[str] = strawberry.field(default_factory=list, description="Tag names.")
     custom_fields: JSON | None = strawberry.field(
@@ -145,6 +151,7 @@ class UpdateCustomerInput:
     phone: str | None = strawberry.UNSET
     email: str | None = strawberry.UNSET
     website: str | None = strawberry.UNSET
+    founded_on: dt.date | None = strawberry.UNSET
     address: AddressInput | None = strawberry.UNSET
     owner_id: relay.GlobalID | None = strawberry.UNSET
     custom_fields: JSON | None = strawberry.field(

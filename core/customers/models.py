@@ -70,6 +70,7 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     website: Mapped[str | None] = mapped_column(String(500))
+    founded_on: Mapped[dt.date | None] = mapped_column(Date)
     address_line1: Mapped[str | None] = mapped_column(String(200))
     address_line2: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str | None] = mapped_column(String(100))

@@ -53,6 +53,7 @@ from core.customers.payloads import (
     UpdateContactPayload,
     UpdateCustomerPayload,
 )
+from core.customers.service.duplicates import Candidate
 from core.customers.types import Customer
 from core.mutations import mutate
 from core.validation import Check
@@ -74,6 +75,7 @@ CUSTOMER_INPUT_FIELDS = [
     "phone",
     "email",
     "website",
+    "founded_on",
     "address",
     "custom_fields",
     "custom_field_values",
@@ -163,9 +165,12 @@ class CustomerMutation(FollowupMutation):
     async def create_customer(
         self, info: Info, input: CreateCustomerInput
     ) -> CreateCustomerPayload | None:
+        found: list[Candidate] = []
+
         async def work(session: AsyncSession) -> models.Customer:
             check = Check()
             owner_id = check.node_id("ownerId", input.owner_id, "User")
+            found.clear()
             return await service.create_customer(
                 session,
                 info.context,
@@ -173,9 +178,10 @@ class CustomerMutation(FollowupMutation):
                 owner_id,
                 input.tags,
                 check,
+                duplicates=None if input.allow_duplicates else found,
             )
 
-        return await mutate(info, work, CreateCustomerPayload.of)
+        return await mutate(info, work, CreateCustomerPayload.found(found))
 
     @strawberry.mutation(extensions=requires("customers:write"))
     async def update_customer(

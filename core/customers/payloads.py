@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Self
 
 import strawberry
 
 from core import background as models_background
+from core.context import Info
 from core.csv_import import ImportRowError
 from core.customers import exchange, models
+from core.customers.service.duplicates import Candidate, DuplicateReason
 from core.customers.types import (
     Contact,
     Customer,
@@ -125,9 +128,47 @@ class CustomFieldPayload:
         return cls(definition=definition, errors=errors)
 
 
+strawberry.enum(DuplicateReason, description="Why a customer looks like the one being created.")
+
+
+@strawberry.type(description="A customer that looks like the one being created, and why.")
+class CustomerDuplicate:
+    reasons: list[DuplicateReason]
+    customer_id: strawberry.Private[int]
+
+    @strawberry.field(description="Null only if it has meanwhile left your reach.")
+    async def customer(self, info: Info) -> Customer | None:
+        return await Customer.load(info, self.customer_id)
+
+
 @strawberry.type
 class CreateCustomerPayload(CustomerPayload):
-    pass
+    duplicates: list[CustomerDuplicate] = strawberry.field(
+        default_factory=list,
+        description="Likely duplicates that you may read (a similar name, the same phone, the "
+        "same email or website domain): the customer is not created while there are any, "
+        "unless the input sets allowDuplicates.",
+    )
+
+    @classmethod
+    def found(
+        cls, candidates: list[Candidate]
+    ) -> Callable[[models.Customer | None, list[UserError]], CreateCustomerPayload]:
+        """The payload builder for :func:`~core.mutations.mutate` that also shows
+        ``candidates`` (filled by the service when it refused them)."""
+
+        def build(row: models.Customer | None, errors: list[UserError]) -> CreateCustomerPayload:
+            shown = [
+                CustomerDuplicate(reasons=list(c.reasons), customer_id=c.customer_id)
+                for c in candidates
+            ]
+            return cls(
+                customer=Customer.from_model(row) if row else None,
+                errors=errors,
+                duplicates=shown if errors else [],
+            )
+
+        return build
 
 
 @strawberry.type

@@ -52,6 +52,27 @@ async def customer_field_types(context: RequestContext) -> dict[str, str]:
     return {str(key): str(kind) for key, kind in rows}
 
 
+def contact_statement(context: RequestContext, filter: ContactFilter | None) -> Select[Any]:
+    """The active contacts of the customers the caller may read that ``filter`` keeps (the
+    ``contacts`` list and its export); a bad id is a BAD_USER_INPUT error naming it."""
+    ct = models.Contact
+    statement = select(ct).where(
+        ct.archived_at.is_(None), customer_visible(context, ct.customer_id)
+    )
+    if filter is None:
+        return statement
+    text = normalise(search_text(filter.search))
+    if text:
+        pattern = like_pattern(text)
+        statement = statement.where(
+            or_(ct.search_key.like(pattern, escape="\\"), ct.email.like(pattern, escape="\\"))
+        )
+    customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
+    if customer_id is not None:
+        statement = statement.where(ct.customer_id == customer_id)
+    return statement
+
+
 CUSTOM_FILTER_TYPES: dict[str, tuple[type[Any] | tuple[type[Any], ...], str]] = {
     "TEXT": (str, _("text")),
     "SELECT": (str, _("one of the field's options")),
@@ -219,6 +240,17 @@ def order_keys(order: list[CustomerOrder] | None) -> list[SortKey]:
     return CUSTOMER_ORDER.keys(order)
 
 
+@strawberry.type(description="How a customer form should behave in this deployment.")
+class CustomerFormSettings:
+    required_fields: list[str] = strawberry.field(
+        description="createCustomer's fields a new customer must have besides its name "
+        "(CRM_CUSTOMER_REQUIRED_FIELDS), by their input names: `industry`, `kind`, `stage`, "
+        "`source`, `phone`, `email`, `website`, `address` (any part), `foundedOn`, and "
+        "`contact` (a phone or an email). Refused when missing with REQUIRED naming the field "
+        "(`contact`: naming `phone`)."
+    )
+
+
 @strawberry.type
 class CustomerQuery(FollowupQuery):
     """The customer graph's root queries; the interactions list and tasks come from
@@ -294,25 +326,8 @@ class CustomerQuery(FollowupQuery):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Contact] | None:
-        ct = models.Contact
-        statement = select(ct).where(
-            ct.archived_at.is_(None), customer_visible(info.context, ct.customer_id)
-        )
-        if filter is not None:
-            text = normalise(search_text(filter.search))
-            if text:
-                pattern = like_pattern(text)
-                statement = statement.where(
-                    or_(
-                        ct.search_key.like(pattern, escape="\\"),
-                        ct.email.like(pattern, escape="\\"),
-                    )
-                )
-            customer_id = argument_id(filter.customer_id, "Customer", "filter.customerId")
-            if customer_id is not None:
-                statement = statement.where(ct.customer_id == customer_id)
         return await info.context.page(
-            statement,
+            contact_statement(info.context, filter),
             keys=CONTACT_ORDER.keys(order_by),
             args=PageArgs(first, after, last, before),
             to_node=Contact.from_model,
@@ -334,6 +349,13 @@ class CustomerQuery(FollowupQuery):
         async with info.context.db.read() as session:
             rows = (await session.scalars(statement)).all()
         return [Tag.from_model(row) for row in rows]
+
+    @strawberry.field(extensions=requires())
+    def customer_form_settings(self, info: Info) -> CustomerFormSettings | None:
+        settings = info.context.settings
+        return CustomerFormSettings(
+            required_fields=settings.names(settings.customer_required_fields)
+        )
 
     @strawberry.field(extensions=requires())
     async def custom_field_definitions(

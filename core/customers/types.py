@@ -235,6 +235,9 @@ class Customer(ModelNode[models.Customer]):
     )
     email: str | None
     website: str | None
+    founded_on: dt.date | None = strawberry.field(
+        description="When the company was founded: its anniversary is reminded of each year."
+    )
     address: Address
     custom_fields: JSON = strawberry.field(description="Values by custom field key.")
     created_at: dt.datetime
@@ -261,6 +264,7 @@ class Customer(ModelNode[models.Customer]):
             phone=row.phone,
             email=row.email,
             website=row.website,
+            founded_on=row.founded_on,
             address=Address(
                 line1=row.address_line1,
                 line2=row.address_line2,

@@ -23,11 +23,10 @@ from strawberry import relay
 
 from core.plugin_api import (
     ApiError,
-    ApiErrorCode,
     RequestContext,
     argument_id,
     not_found,
-    render,
+    refusal,
     require,
     translator,
 )
@@ -38,13 +37,6 @@ from plugins.competitor.service.battlecard import Battlecard
 
 _ = translator(__name__)
 logger = logging.getLogger("crm.competitor.pdf")
-
-STATUS_OF_CODE = {ApiErrorCode.FORBIDDEN: 403, ApiErrorCode.NOT_FOUND: 404}
-AUTHENTICATION = {
-    ApiErrorCode.UNAUTHENTICATED,
-    ApiErrorCode.TOKEN_EXPIRED,
-    ApiErrorCode.SESSION_ENDED,
-}
 
 
 def slug(name: str) -> str:
@@ -61,14 +53,6 @@ def _disposition(card: Battlecard) -> str:
     ascii_slug = re.sub(r"-+", "-", full.encode("ascii", "ignore").decode()).strip("-")
     plain = f"battlecard-{ascii_slug or card.competitor_id}.pdf"
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(f'battlecard-{full}.pdf')}"
-
-
-def _refusal(error: ApiError) -> JSONResponse:
-    status = 401 if error.code in AUTHENTICATION else STATUS_OF_CODE.get(error.code, 400)
-    return JSONResponse(
-        {"errors": [{"message": render(error.message), "extensions": error.extensions}]},
-        status_code=status,
-    )
 
 
 def _competitor_id(raw: str) -> int:
@@ -98,7 +82,7 @@ async def battlecard_pdf(request: Request) -> Response:
     try:
         card = await _card(context, request.path_params["id"])
     except ApiError as error:
-        return _refusal(error)
+        return refusal(error)
     try:
         body = await asyncio.to_thread(render_pdf, card, context.zone, context.locale)
     except Exception:

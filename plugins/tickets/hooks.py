@@ -15,9 +15,11 @@ from typing import Any
 import pluggy
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import BaseRoute
 
 from core.plugin_api import (
     AccessPolicy,
+    CustomerProfileSection,
     Grant,
     JobContext,
     Migrations,
@@ -36,7 +38,7 @@ from core.plugin_api import (
 )
 from core.plugin_api import Customer as CustomerRow
 from core.plugin_api import CustomerNode as Customer
-from plugins.tickets import declarations, demo, hookspecs, models, service, webhooks
+from plugins.tickets import declarations, demo, exports, hookspecs, models, service, webhooks
 from plugins.tickets import settings as ticket_settings
 from plugins.tickets.models import Ticket as TicketRow
 from plugins.tickets.mutations import TicketMutation
@@ -128,6 +130,11 @@ def crm_role_grants() -> Mapping[str, Sequence[Grant]]:
 @hookimpl
 def crm_access_policies() -> Sequence[AccessPolicy]:
     return declarations.POLICIES
+
+
+@hookimpl
+def crm_http_routes() -> Sequence[BaseRoute]:
+    return exports.ROUTES
 
 
 @hookimpl
@@ -255,3 +262,11 @@ async def crm_survey_response_submitted(
 ) -> None:
     """The customer answered a ticket's satisfaction survey: close or reopen it."""
     await surveys.survey_answered(session, response, context)
+
+
+@hookimpl
+async def crm_customer_profile_sections(
+    session: AsyncSession, customer: CustomerRow, context: RequestContext
+) -> Sequence[CustomerProfileSection]:
+    section = await service.profile_section(session, customer.id, context)
+    return [section] if section is not None else []

@@ -4,6 +4,7 @@ User types."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import strawberry
@@ -16,6 +17,7 @@ from core.plugin_api import (
     Info,
     ListOrder,
     PageArgs,
+    RequestContext,
     SortKey,
     User,
     UserSummary,
@@ -50,9 +52,11 @@ MAX_ASSIGNEES = 100
 """The most users ``ticketAssignees`` lists at once (narrow it with ``search``)."""
 
 
-def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
+def ticket_statement(context: RequestContext, filter: TicketFilter | None) -> Select[Any]:
+    """The tickets the caller may read that ``filter`` keeps, but for its ``slaState`` (a
+    computed state: :func:`sla_matcher`); a bad value is a BAD_USER_INPUT error naming it."""
     t = models.Ticket
-    statement = select(t).where(info.context.visible("tickets:read"))
+    statement = select(t).where(context.visible("tickets:read"))
     if filter is None:
         return statement
     for values, column in (
@@ -81,7 +85,7 @@ def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
         # name must not be found out by searching for it.
         customers = select(CustomerRow.id).where(
             CustomerRow.search_key.like(search_key_pattern(text), escape="\\"),
-            customer_visible(info.context, CustomerRow.id),
+            customer_visible(context, CustomerRow.id),
         )
         statement = statement.where(
             or_(
@@ -93,6 +97,22 @@ def ticket_statement(info: Info, filter: TicketFilter | None) -> Select[Any]:
     return statement
 
 
+async def sla_matcher(
+    context: RequestContext, states: set[SlaState]
+) -> Callable[[models.Ticket], bool]:
+    """Whether a ticket's SLA state, computed now (calendar and pauses), is in ``states``."""
+    targets, calendar = await context.loader(SlaSettingsLoader).load(0)
+    now = context.now()
+
+    def matches(row: models.Ticket) -> bool:
+        return (
+            sla_view(Clock.of(row), targets.of(row.priority, row.sla_grade), calendar, now).state
+            in states
+        )
+
+    return matches
+
+
 async def _sla_filtered_page(
     info: Info, statement: Select[Any], keys: list[SortKey], args: PageArgs, states: set[SlaState]
 ) -> Connection[Ticket]:
@@ -101,15 +121,7 @@ async def _sla_filtered_page(
     SLA states are computed (calendar and pauses), not stored, so the filter runs on rows as
     they come in keyset order; the cursor stays a plain keyset cursor.
     """
-    targets, calendar = await info.context.loader(SlaSettingsLoader).load(0)
-    now = info.context.now()
-
-    def matches(row: models.Ticket) -> bool:
-        return (
-            sla_view(Clock.of(row), targets.of(row.priority, row.sla_grade), calendar, now).state
-            in states
-        )
-
+    matches = await sla_matcher(info.context, states)
     ctx = info.context
     if args.last is not None or args.before is not None:
         raise bad_argument(
@@ -188,7 +200,7 @@ class TicketQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Ticket] | None:
-        statement = ticket_statement(info, filter)
+        statement = ticket_statement(info.context, filter)
         keys = TICKET_ORDER.keys(order_by)
         args = PageArgs(first, after, last, before)
         if filter is not None and filter.sla_state:

@@ -256,7 +256,7 @@ class TicketStatsQuery:
     ) -> list[TicketStatsGroup] | None:
         group_by = list(group_by or [])
         t = models.Ticket
-        statement = ticket_statement(info, filter)
+        statement = ticket_statement(info.context, filter)
         if any(g in _CUSTOMER_GROUPS for g in group_by):
             # The customer's grade and stage now, of customers the caller may read only.
             visible = customer_visible(info.context, t.customer_id)

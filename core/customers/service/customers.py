@@ -16,6 +16,7 @@ from core.context import RequestContext
 from core.customers import reminders
 from core.customers.models import Customer, Task
 from core.customers.service.common import _duplicates, _owner_in_reach, writable_customer
+from core.customers.service.duplicates import Candidate, likely_duplicates, refuse_duplicates
 from core.customers.service.fields import custom_fields
 from core.customers.service.tags import _attach_tags, _tag_names
 from core.errors import UserErrorCode, UserErrors
@@ -38,6 +39,7 @@ CUSTOMER_FIELDS: dict[str, Any] = {
     "phone": "phone",
     "email": "email",
     "website": "website",
+    "foundedOn": lambda c: c.founded_on.isoformat() if c.founded_on else None,
     "address.line1": "address_line1",
     "address.line2": "address_line2",
     "address.city": "city",
@@ -89,9 +91,37 @@ def _check_customer(
         out["email"] = check.email("email", raw["email"], required=False)
     if "website" in raw:
         out["website"] = check.url("website", raw["website"])
+    if "founded_on" in raw:
+        out["founded_on"] = raw["founded_on"]
+        if raw["founded_on"] is not None and raw["founded_on"] > context.now().date():
+            check.fail("foundedOn", _("cannot be in the future"), UserErrorCode.OUT_OF_RANGE)
     if "address" in raw:
         out.update(_address_columns(check, raw["address"]))
     return out
+
+
+def _require_fields(check: Check, context: RequestContext, columns: Mapping[str, Any]) -> None:
+    """Refuse a new customer without a field ``CRM_CUSTOMER_REQUIRED_FIELDS`` names (REQUIRED,
+    naming the field): ``contact`` asks for a phone or an email, ``address`` for any part."""
+    settings = context.settings
+    for name in settings.names(settings.customer_required_fields):
+        if name == "contact":
+            given = columns.get("phone") or columns.get("email")
+            if not given and not check.has_error("phone") and not check.has_error("email"):
+                check.fail(
+                    "phone",
+                    _("give a phone or an email to reach the customer"),
+                    UserErrorCode.REQUIRED,
+                )
+        elif name == "address":
+            parts = [column for column, _length in ADDRESS_COLUMNS.values()] + ["country"]
+            refused = any((e.field or "").startswith("address") for e in check.errors)
+            if not any(columns.get(part) for part in parts) and not refused:
+                check.fail("address", _("is required"), UserErrorCode.REQUIRED)
+        else:
+            column = "founded_on" if name == "foundedOn" else name
+            if columns.get(column) in (None, "") and not check.has_error(name):
+                check.fail(name, _("is required"), UserErrorCode.REQUIRED)
 
 
 def _address_columns(check: Check, address: Any) -> dict[str, Any]:
@@ -116,16 +146,26 @@ async def create_customer(
     owner_id: int | None,
     tags: Sequence[str],
     check: Check | None = None,
+    *,
+    duplicates: list[Candidate] | None = None,
 ) -> Customer:
+    """Create a customer. With ``duplicates`` (a list the caller keeps), likely duplicates
+    (:mod:`~core.customers.service.duplicates`) are refused and put in that list; without
+    it (the CSV import, which matches existing customers its own way) they are not looked
+    for."""
     caller = require(context, "customers:write")
     check = check or Check()
     columns = _check_customer(check, context, {"address": None, **raw})
+    _require_fields(check, context, columns)
     for column, default in CREATE_DEFAULTS.items():
         if columns.get(column) is None:
             columns[column] = default
     owner = owner_id if owner_id is not None else caller.user_id
     await _owner_in_reach(session, context, owner, "ownerId")
     await _duplicates(session, context, check, columns.get("email"), columns.get("phone"), None)
+    if duplicates is not None and not check.has_error("name"):
+        duplicates[:] = await likely_duplicates(session, context, columns)
+        refuse_duplicates(check, duplicates)
     values = await custom_fields(
         session,
         check,

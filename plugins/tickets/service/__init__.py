@@ -20,7 +20,7 @@ from plugins.tickets.service.assignment import (
     set_routing_rule,
 )
 from plugins.tickets.service.common import COUNTER, NUMBER_PREFIX, writable_ticket
-from plugins.tickets.service.customers import erase_tickets, open_count
+from plugins.tickets.service.customers import erase_tickets, open_count, profile_section
 from plugins.tickets.service.jobs import auto_close
 from plugins.tickets.service.lifecycle import confirm_resolution, move, open_ticket, transition
 from plugins.tickets.service.notes import add_note
@@ -46,6 +46,7 @@ __all__ = [
     "move",
     "open_count",
     "open_ticket",
+    "profile_section",
     "refresh_open_sla_due",
     "set_business_hours",
     "set_routing_rule",
