@@ -1,4 +1,4 @@
-"""Hardening against hostile input (issue 12): every refusal is a coded error naming the
+"""Hardening against hostile input: every refusal is a coded error naming the
 argument or field, never "Internal error", and nothing is stored.
 
 Request errors (parse, validation, variable coercion) carry ``extensions.code``; search texts,

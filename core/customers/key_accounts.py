@@ -1,4 +1,4 @@
-"""Periodic care of key customers and company anniversaries (issue 20).
+"""Periodic care of key customers and company anniversaries.
 
 - Key customers (``CRM_KEY_ACCOUNT_GRADES``, ``CRM_KEY_ACCOUNT_TAGS``: a customer of one of
   the grades or with one of the tags) get a care task every calendar quarter, of the type

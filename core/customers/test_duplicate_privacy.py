@@ -1,6 +1,6 @@
 """A DUPLICATE refusal names the customer that has the email or phone only to a caller who
 may read that customer: it must not tell a sales representative that a customer they may
-not see exists, nor its number (issue 12, existence oracle).
+not see exists, nor its number (existence oracle).
 
 Every path that checks duplicates is covered: ``createCustomer``, ``updateCustomer``,
 ``restoreCustomer`` and a dry-run ``importCustomers``; an administrator (and a

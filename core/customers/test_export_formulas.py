@@ -1,4 +1,4 @@
-"""Exports are data, not formulas (issue 12, formula injection): text that would start a
+"""Exports are data, not formulas (formula injection): text that would start a
 formula in a spreadsheet program is written with a leading quote, in CSV and in XLSX (where
 the cell is a string cell too), and the import drops that quote again, so an export read
 back by the import changes nothing."""

@@ -1,5 +1,5 @@
 """Key customers get care every quarter; companies' founding anniversaries are announced a
-week ahead (issue 20). The jobs run on the app's clock (``run_due_jobs``), once per customer
+week ahead. The jobs run on the app's clock (``run_due_jobs``), once per customer
 and quarter (or year), for the owner or, without one, a user who manages every customer."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Likely duplicates on createCustomer (issue 20): a second "Lakebrook GmbH" is refused
+"""Likely duplicates on createCustomer: a second "Lakebrook GmbH" is refused
 with DUPLICATE and the candidates in the payload, unless the caller sets allowDuplicates;
 candidates are only customers the caller may read."""
 

@@ -1,4 +1,4 @@
-"""Required fields of a new customer are a setting (CRM_CUSTOMER_REQUIRED_FIELDS, issue 20):
+"""Required fields of a new customer are a setting (CRM_CUSTOMER_REQUIRED_FIELDS):
 createCustomer refuses a missing one with REQUIRED naming the field, clients read the list
 from ``customerFormSettings``, and an unknown name stops startup. Also the founding date."""
 

@@ -1,4 +1,4 @@
-"""The tickets list's search text is bounded (issue 12): a longer one is refused naming
+"""The tickets list's search text is bounded: a longer one is refused naming
 ``filter.search``, instead of reaching the database as a pattern it may not take."""
 
 from __future__ import annotations

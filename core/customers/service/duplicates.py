@@ -1,5 +1,5 @@
 """Likely duplicates of a new customer: a similar name, the same phone, the same email or
-website domain (issue 20).
+website domain.
 
 Unlike the hard DUPLICATE of :func:`core.customers.service.common._duplicates` (an email or
 phone that another active customer already has), these are hints: ``createCustomer``
@@ -7,7 +7,7 @@ refuses while there are any, with the candidates in its payload, and the caller 
 looked at them creates the customer anyway with ``allowDuplicates: true``.
 
 Only customers the caller may read are considered, so neither the refusal nor its
-candidates reveal a customer outside the caller's scope (issue 12, existence oracle).
+candidates reveal a customer outside the caller's scope (existence oracle).
 
 Names are compared by their *core*: the :func:`~core.text_keys.normalise` form without
 punctuation, legal forms and spaces (``Lakebrook GmbH``, ``Lake-Brook`` and ``lakebrook``
