@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, cast, select
+from sqlalchemy import ColumnElement, Select, String, cast, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import False_, True_
 
@@ -27,6 +27,7 @@ from core.customers.models import (
     Tag,
     Task,
 )
+from core.extension import Scope
 from core.identity.loaders import UserCard
 from core.identity.models import User
 from core.loaders import (
@@ -70,11 +71,27 @@ class ContactByIdLoader(ByIdLoader[Contact]):
         return select(Contact).where(customer_visible(self.context, Contact.customer_id))
 
 
-def task_visible(context: RequestContext) -> ColumnElement[bool]:
-    """A task is visible with its customer, or, without one, to its assignee."""
+def unattached_task_reach(context: RequestContext) -> ColumnElement[bool]:
+    """Who reaches a task without a customer: its assignee, and whoever's
+    ``followups:write`` scope reaches the assignee (a team's manager; ALL: everyone)."""
     caller = context.caller
-    own = Task.assignee_id == (caller.user_id if caller else -1)
-    return (Task.customer_id.is_(None) & own) | customer_visible(context, Task.customer_id)
+    if caller is None:
+        return false()
+    own = Task.assignee_id == caller.user_id
+    scope = caller.scope("followups:write")
+    if scope is Scope.ALL:
+        return true()
+    if scope is Scope.TEAM:
+        return own | Task.assignee_id.in_(context.owner_ids(scope))
+    return own
+
+
+def task_visible(context: RequestContext) -> ColumnElement[bool]:
+    """A task is visible with its customer, or, without one, as
+    :func:`unattached_task_reach` says."""
+    return (Task.customer_id.is_(None) & unattached_task_reach(context)) | customer_visible(
+        context, Task.customer_id
+    )
 
 
 class TaskByIdLoader(ByIdLoader[Task]):

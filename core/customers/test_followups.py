@@ -660,3 +660,30 @@ async def test_task_lists_filter_by_status_type_overdue_and_reminder_time(org: O
         assert api_error(body) == ("BAD_USER_INPUT", argument), filter
     unknown_type = await rep1.gql(TASKS, {"filter": {"type": ["MEETING"]}})
     assert unknown_type["errors"]  # refused by GraphQL validation, never a 500
+
+
+async def test_a_task_without_a_customer_is_in_reach_of_its_assignees_manager_only(
+    org: Org,
+) -> None:
+    rep1, rep2, rep3, manager = org.rep1, org.rep2, org.rep3, org.manager
+    task = await new_task(rep1, org.clock, "Book the trade fair stand")
+    ref = {"id": task["id"], "version": task["version"]}
+
+    # Listed for the assignee and the team's manager; not for a colleague or another team.
+    assert await titles(rep1, {}) == ["Book the trade fair stand"]
+    assert await titles(manager, {"assigneeId": gid("User", rep1.user_id)}) == [
+        "Book the trade fair stand"
+    ]
+    for other in (rep2, rep3):
+        assert await titles(other, {}) == []
+        body = await other.gql(CANCEL, {"input": ref})
+        assert api_error(body) == ("NOT_FOUND", "input.id")
+
+    # The manager hands it to another member of the team, who then sees it.
+    handed = ok(
+        await manager.gql(REASSIGN, {"input": {**ref, "assigneeId": gid("User", rep2.user_id)}}),
+        "reassignTask",
+    )["task"]
+    assert handed["assignee"]["id"] == gid("User", rep2.user_id)
+    assert await titles(rep2, {}) == ["Book the trade fair stand"]
+    assert await titles(rep1, {}) == []

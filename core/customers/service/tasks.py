@@ -1,9 +1,10 @@
 """Follow-up tasks: created, completed, rescheduled, handed to someone else, cancelled.
 
 Who may change a task: its assignee, or anyone whose ``followups:write`` scope reaches its
-customer (the rule ``completeTask`` has always followed); anyone else gets NOT_FOUND, so a
-task out of reach is never revealed. Only an open task is rescheduled, reassigned or
-cancelled; a cancelled one is neither open nor done and is never completed.
+customer, or, for a task without a customer, its assignee (a team's manager); anyone else
+gets NOT_FOUND, so a task out of reach is never revealed. Only an open task is
+rescheduled, reassigned or cancelled; a cancelled one is neither open nor done and is never
+completed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from core.access import Caller, actor_of, require, visible
 from core.catalog import catalog_for
 from core.context import RequestContext
 from core.customers import reminders
+from core.customers.loaders import unattached_task_reach
 from core.customers.models import Customer, Task
 from core.customers.service.common import _not_found, _owner_in_reach, writable_customer
 from core.errors import UserErrorCode, UserErrors
@@ -99,22 +101,24 @@ async def changeable_task(
     session: AsyncSession, context: RequestContext, task_id: int | None, version: int | None
 ) -> tuple[Caller, Task]:
     """The task the caller may change (its assignee, or ``followups:write`` reaching its
-    customer), locked, at the version the caller read; NOT_FOUND naming ``input.id``
-    otherwise."""
+    customer or, without one, its assignee), locked, at the version the caller read;
+    NOT_FOUND naming ``input.id`` otherwise."""
     caller = require(context, "followups:write")
     task = await session.get(Task, task_id, with_for_update=True) if task_id is not None else None
-    allowed = task is not None and (
-        task.assignee_id == caller.user_id
-        or (
-            task.customer_id is not None
-            and await session.scalar(
+    if task is None or task.assignee_id == caller.user_id:
+        allowed = task is not None
+    elif task.customer_id is None:
+        reach = unattached_task_reach(context)
+        allowed = await session.scalar(select(Task.id).where(Task.id == task.id, reach)) is not None
+    else:
+        allowed = (
+            await session.scalar(
                 select(Customer.id).where(
                     Customer.id == task.customer_id, context.visible("followups:write", "customers")
                 )
             )
             is not None
         )
-    )
     if task is None or not allowed:
         raise _not_found("id", "task")
     require_version(task, version)
