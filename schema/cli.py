@@ -27,7 +27,7 @@ from core.host import (
 )
 from core.i18n import translator
 from core.identity import service
-from core.identity.demo import DEMO_PASSWORD, demo_users
+from core.identity.demo import DEMO_PASSWORD, DemoUser, demo_logins
 from schema.builder import SchemaConflictError, build_schema
 from schema.cli_jobs import import_cli, jobs_cli, worker
 from schema.cli_persisted import persisted_cli
@@ -139,19 +139,20 @@ def demo(
                     progress.advance(task)
 
                 await load_all(db, pm, settings, size, on_module=advance)
-            _print_demo_logins(size)
+            async with db.read() as session:
+                _print_demo_logins(await demo_logins(session))
         finally:
             await db.dispose()
 
     run_async(work)
 
 
-def _print_demo_logins(size: int) -> None:
+def _print_demo_logins(logins: list[DemoUser]) -> None:
     table = Table(title=f"Demo logins (password for all: {DEMO_PASSWORD})")
     table.add_column("email")
     table.add_column("role")
     table.add_column("team")
-    for user in demo_users(size):
+    for user in logins:
         table.add_row(user.email, user.role, user.team or "")
     Console(soft_wrap=True).print(table)
 

@@ -450,3 +450,22 @@ async def test_demo_if_empty_on_a_filled_database_loads_nothing(db_env: str) -> 
     assert "demo data loads into an empty database" in refused.output
     assert "users" in refused.output
     assert [u.email for u in await stored_users()] == ["first@example.com"]
+
+
+async def test_demo_prints_the_logins_the_plugins_add_with_their_teams(
+    db_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_PLUGINS", "tickets")
+    result = await crm("demo", "--size", "5")
+
+    assert result.exit_code == 0, result.output
+    rows = {
+        cells[0]: cells[1:]
+        for line in result.output.splitlines()
+        if line.startswith("│") and (cells := [cell.strip() for cell in line.strip("│").split("│")])
+    }
+    # The tickets plugin's second support representative, and both in its Support team.
+    assert rows["helpdesk@demo.example"] == ["SUPPORT_REPRESENTATIVE", "Support"]
+    assert rows["support@demo.example"] == ["SUPPORT_REPRESENTATIVE", "Support"]
+    assert rows["sales1@demo.example"] == ["SALES_REPRESENTATIVE", "North"]
+    assert rows["admin@demo.example"] == ["ADMINISTRATOR", ""]

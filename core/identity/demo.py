@@ -8,14 +8,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import catalog
 from core.audit import Actor
 from core.config import Settings
 from core.identity import passwords, service
+from core.identity.models import Role, Team, User
+from core.identity.models import UserRole as UserRoleLink
 
 DEMO_PASSWORD = "Demo-Lantern-Walrus-2026"
+DEMO_DOMAIN = "demo.example"
+"""The email domain of every demo login, core's and the plugins' alike."""
 DEMO_ACTOR = Actor(label="crm demo")
 
 
@@ -75,3 +80,25 @@ async def load(session: AsyncSession, size: int, settings: Settings) -> None:
             ),
             roles,
         )
+
+
+async def demo_logins(session: AsyncSession) -> list[DemoUser]:
+    """The demo's logins as the database holds them once every module loaded its demo data
+    (plugins add users and move them into teams): email, name, roles (comma-separated) and
+    team, in the order they were made."""
+    rows = (
+        await session.execute(
+            select(User.email, User.name, Role.key, Team.name)
+            .outerjoin(UserRoleLink, UserRoleLink.user_id == User.id)
+            .outerjoin(Role, Role.id == UserRoleLink.role_id)
+            .outerjoin(Team, Team.id == User.team_id)
+            .where(User.email.like(f"%@{DEMO_DOMAIN}"))
+            .order_by(User.id, Role.key)
+        )
+    ).all()
+    logins: dict[str, DemoUser] = {}
+    for email, name, role, team in rows:
+        known = logins.get(email)
+        roles = f"{known.role}, {role}" if known and role else (known.role if known else role)
+        logins[email] = DemoUser(email, name, roles or "", team)
+    return list(logins.values())
