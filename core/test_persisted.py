@@ -19,7 +19,11 @@ from schema.cli import cli
 from tests.support import Api, running_app
 
 VERSION = "query Version { system { version } }"
-CREATE = 'mutation { createCustomer(input: {name: "Hashed"}) { errors { code } } }'
+# Sent twice: the second customer of the name is created knowingly.
+CREATE = (
+    'mutation { createCustomer(input: {name: "Hashed", allowDuplicates: true}) '
+    "{ errors { code } } }"
+)
 
 
 def sha(text: str) -> str:

@@ -40,9 +40,14 @@ MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 """Where the clock starts: a Monday morning."""
 
 
-async def create_customer(api: Api, name: str, owner_id: int | None = None) -> str:
-    """A customer's global id (created through the API, owned by ``owner_id`` if given)."""
+async def create_customer(
+    api: Api, name: str, owner_id: int | None = None, *, allow_duplicates: bool = False
+) -> str:
+    """A customer's global id (created through the API, owned by ``owner_id`` if given;
+    ``allow_duplicates``: even if it looks like a customer that exists)."""
     input: dict[str, Any] = {"name": name}
+    if allow_duplicates:
+        input["allowDuplicates"] = True
     if owner_id is not None:
         input["ownerId"] = gid("User", owner_id)
     payload = await mutate_ok(api, "createCustomer", input, "customer { id }")
