@@ -76,6 +76,16 @@ def json_values() -> st.SearchStrategy[graphql.ValueNode]:
     return st.recursive(leaves, containers, max_leaves=12)
 
 
+def upload_values() -> st.SearchStrategy[graphql.ValueNode]:
+    """Literals where an ``Upload`` goes: a file travels only in a multipart request, so a
+    document can hold none, and each of these must be refused naming its field."""
+    return st.one_of(
+        st.just(nodes.Null),
+        st.text(max_size=30).map(nodes.String),
+        st.integers().map(nodes.Int),
+    )
+
+
 def decimal_values() -> st.SearchStrategy[graphql.ValueNode]:
     """What the ``Decimal`` scalar reads (plain digits as a string, or a JSON number), and
     text that only looks like a number."""
@@ -222,6 +232,7 @@ def fuzz(base: str, credentials: Credentials, cases: int, random_seed: int) -> T
     headers = {"Authorization": f"Bearer {credentials.token}"}
     schemathesis.graphql.scalar("JSON", json_values())
     schemathesis.graphql.scalar("Decimal", decimal_values())
+    schemathesis.graphql.scalar("Upload", upload_values())
     ids = global_ids(node_types(base, headers), credentials.protected)
     schemathesis.graphql.scalar("ID", ids)
     schema = schemathesis.graphql.from_url(f"{base}/graphql", headers=headers)

@@ -2,7 +2,7 @@ import type { CodegenConfig } from "@graphql-codegen/cli";
 
 // Every custom scalar of the schema is mapped (strictScalars refuses an unmapped one):
 // DateTime and Date travel as ISO 8601 strings, Decimal as a string of digits, JSON as any
-// JSON value (docs/api.md, Scalars).
+// JSON value, Upload a file of a multipart request (docs/api.md, Scalars).
 const config: CodegenConfig = {
   schema: "../schema/schema.graphql",
   documents: ["operations/*.graphql"],
@@ -16,6 +16,7 @@ const config: CodegenConfig = {
           Date: "string",
           Decimal: "string",
           JSON: "unknown",
+          Upload: "File | Blob",
         },
         enumsAsTypes: true,
         useTypeImports: true,

@@ -13,8 +13,9 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from core.config_outbound import OutboundSettings
 from core.i18n import LocaleName
 from core.plugin_settings import ConfigError, config_error, load_plugin_settings
 from core.secret_key import MIN_SECRET_KEY_LENGTH, stored_secret_key
@@ -40,7 +41,7 @@ phone or an email)."""
 KEY_ACCOUNT_GRADES = ("GOLD", "SILVER", "STANDARD")
 
 
-class Settings(BaseSettings):
+class Settings(OutboundSettings):
     """The service's settings. Build with :func:`load_settings`, not directly."""
 
     model_config = SettingsConfigDict(
@@ -173,31 +174,6 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="http://localhost:8000",
         description="The service's address as people reach it: the base of links in e-mails.",
-    )
-    mail_backend: Literal["smtp", "folder", "console"] = Field(
-        default="console",
-        description="How e-mail leaves: smtp (CRM_SMTP_*), folder (one .eml file per message "
-        "in CRM_MAIL_FOLDER) or console (logged); console by default, so a fresh machine "
-        "never reaches out to a mail server.",
-    )
-    mail_folder: Path | None = Field(
-        default=None, description="Where the folder backend writes mail; unset: <data dir>/mail."
-    )
-    mail_from: str = Field(
-        default="CRM <crm@localhost>",
-        description="The From of every e-mail: an address, with a display name or without.",
-    )
-    smtp_host: str = Field(default="", description="The SMTP server; required with smtp.")
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_security: Literal["starttls", "tls", "none"] = Field(
-        default="starttls",
-        description="starttls: plain connection upgraded with STARTTLS, required (port 587); "
-        "tls: TLS from the start (port 465); none: no encryption (a relay on the same host).",
-    )
-    smtp_username: str = Field(default="", description="Login at the SMTP server; empty: none.")
-    smtp_password: str = Field(default="", description="Password for CRM_SMTP_USERNAME.")
-    smtp_timeout: float = Field(
-        default=30, gt=0, le=600, description="Seconds an SMTP connection or reply may take."
     )
     outbox_batch: int = Field(
         default=50,
@@ -394,30 +370,6 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError("must not have a query or fragment")
         return cleaned
-
-    @field_validator("mail_from")
-    @classmethod
-    def _mail_address(cls, value: str) -> str:
-        from core.mail_transport import parse_from
-
-        return parse_from(value)
-
-    @field_validator("smtp_host")
-    @classmethod
-    def _host_when_smtp(cls, value: str, info: ValidationInfo) -> str:
-        cleaned = value.strip()
-        if not cleaned and info.data.get("mail_backend") == "smtp":
-            raise ValueError("is required when CRM_MAIL_BACKEND=smtp")
-        if any(char.isspace() or char in "/@:" for char in cleaned):
-            raise ValueError("must be a host name or IP address, e.g. smtp.example.com")
-        return cleaned
-
-    @field_validator("smtp_password")
-    @classmethod
-    def _with_username(cls, value: str, info: ValidationInfo) -> str:
-        if bool(value) != bool(info.data.get("smtp_username")):
-            raise ValueError("and CRM_SMTP_USERNAME must be set together, or neither")
-        return value
 
     @field_validator("secret_key")
     @classmethod

@@ -1,6 +1,7 @@
 """``/graphql`` over HTTP, following the GraphQL-over-HTTP specification.
 
-* POST with ``Content-Type: application/json``; GET for queries only (a mutation over GET
+* POST with ``Content-Type: application/json`` (or ``multipart/form-data`` with files for
+  ``Upload`` variables, :mod:`core.multipart`); GET for queries only (a mutation over GET
   is answered 405 with ``Allow: POST``).
 * Responds in ``application/graphql-response+json`` when the client accepts it (then a
   request that fails before execution, such as a parse or validation error, is a 400), and
@@ -57,6 +58,7 @@ from core.errors import ApiError, ApiErrorCode
 from core.graphiql import GraphiQL
 from core.i18n import render
 from core.input_paths import bad_id_argument
+from core.multipart import MULTIPART_FORM_DATA, MultipartError, read_multipart
 from core.zones import use_zone
 
 logger = logging.getLogger("crm.graphql")
@@ -176,12 +178,18 @@ async def read_body(request: Request, max_body: int) -> bytes:
     return bytes(body)
 
 
-async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
+async def _read_params(request: Request, max_body: int, max_upload: int) -> dict[str, Any]:
     if request.method == "GET":
         return dict(request.query_params)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == MULTIPART_FORM_DATA:  # files for Upload variables (core.multipart)
+        body = await read_body(request, max_body + max_upload)
+        try:
+            return await read_multipart(request, body)
+        except MultipartError as exc:
+            raise BadRequest(exc.status, exc.message) from None
     if content_type != APPLICATION_JSON:
-        raise BadRequest(415, "POST bodies must be application/json")
+        raise BadRequest(415, "POST bodies must be application/json or multipart/form-data")
     body = await read_body(request, max_body)
     try:
         params = load_json(body)
@@ -286,6 +294,12 @@ class GraphQLEndpoint:
         self.graphiql = graphiql
 
     async def handle(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        finally:
+            await request.close()  # a multipart request's files (spooled to disk) go
+
+    async def _handle(self, request: Request) -> Response:
         if request.method == "OPTIONS":
             # A preflight the CORS middleware did not answer (no CRM_CORS_ORIGINS, so no
             # origin is allowed): say which methods exist, allow no origin.
@@ -306,7 +320,9 @@ class GraphQLEndpoint:
                 APPLICATION_JSON,
             )
         try:
-            params = await _read_params(request, self.settings.max_body_bytes)
+            params = await _read_params(
+                request, self.settings.max_body_bytes, self.settings.attachment_max_bytes
+            )
             query = params.get("query")
             extensions = _json_param(params.get("extensions"), "extensions")
             try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from core import audit
 from core.access import AuthenticationError, Caller, actor_of, require, requires
+from core.attachments.targets import AttachmentTarget
+from core.attachments.types import attachments_field
 from core.audit import Actor, AuditEvent
 from core.background import (
     BackgroundJob,
@@ -145,6 +147,7 @@ __all__ = [
     "Actor",
     "ApiError",
     "ApiErrorCode",
+    "AttachmentTarget",
     "AuditEvent",
     "AuthenticationError",
     "BackgroundJob",
@@ -221,6 +224,7 @@ __all__ = [
     "UserSummary",
     "actor_of",
     "argument_id",
+    "attachments_field",
     "audit",
     "bad_argument",
     "bulk_insert",

@@ -19,7 +19,7 @@ from core.customers import importing
 from core.db import utcnow
 from core.extension import CommandContext
 from core.i18n import translator
-from core.identity.auth import caller_for_email
+from core.identity.callers import caller_for_email
 from core.mutations import transact
 from core.schedule import Scheduler
 from core.text_encoding import TextEncodingError, decode, import_encoding

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.attachments import hooks as attachments_hooks
 from core.customers import hooks as customers_hooks
 from core.host import CRMPluginManager
 from core.host import build_plugin_manager as build_host
@@ -21,10 +22,12 @@ CORE_MODULES: Mapping[str, Any] = {
     "core.identity": identity_hooks,
     "core.notifications": notifications_hooks,
     "core.customers": customers_hooks,
+    "core.attachments": attachments_hooks,
     "core.webhooks": webhooks_hooks,
 }
 """Core's domains in module order: identity first (customers are owned by its users), then
-notifications (users' inboxes, which customers' reminders fill); webhooks last (it hears of
+notifications (users' inboxes, which customers' reminders fill), attachments (files on
+customers' records); webhooks last (it hears of
 customers' changes)."""
 
 

@@ -12,6 +12,7 @@ import decimal
 import re
 
 import strawberry
+from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 
@@ -19,6 +20,7 @@ from core.zones import current_zone
 
 RFC3339_DATE_TIME = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"
 LOCAL_DATE = "https://scalars.graphql.org/andimarek/local-date.html"
+MULTIPART_REQUEST = "https://github.com/jaydenseric/graphql-multipart-request-spec"
 ECMA_404 = (
     "https://ecma-international.org/wp-content/uploads/ECMA-404_2nd_edition_december_2017.pdf"
 )
@@ -137,10 +139,24 @@ JsonValue = strawberry.scalar(
     parse_value=lambda value: value,
 )
 
+FileUpload = strawberry.scalar(
+    name="Upload",
+    description=(
+        "A file, as input only: a file part of a GraphQL multipart request. The variable "
+        "is `null` in `operations`, and `map` points a part at it: "
+        '`{"0": ["variables.input.file"]}`. Any other value is refused, naming the field.'
+    ),
+    specified_by_url=MULTIPART_REQUEST,
+    serialize=lambda value: None,
+    parse_value=lambda value: value,
+)
+
+
 SCALAR_OVERRIDES: dict[object, ScalarWrapper | ScalarDefinition] = {
     dt.datetime: AwareDateTime,
     dt.date: LocalDate,
     decimal.Decimal: DecimalNumber,
     JSON: JsonValue,
+    Upload: FileUpload,
 }
 """The scalars the schema is built with, by the Python type that stands for each."""

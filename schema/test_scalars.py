@@ -18,7 +18,7 @@ from core.config import Settings, load_settings
 from core.host import ENTRY_POINT_GROUP
 from schema.builder import build_schema
 from schema.modules import build_plugin_manager
-from schema.scalars import ECMA_404, LOCAL_DATE, RFC3339_DATE_TIME
+from schema.scalars import ECMA_404, LOCAL_DATE, MULTIPART_REQUEST, RFC3339_DATE_TIME
 
 API_GUIDE = Path(__file__).parent.parent / "docs" / "api.md"
 
@@ -27,6 +27,7 @@ SPECIFIED_BY = {
     "DateTime": RFC3339_DATE_TIME,
     "Decimal": None,  # no formal specification: the description is the whole rule
     "JSON": ECMA_404,
+    "Upload": MULTIPART_REQUEST,
 }
 
 

@@ -27,7 +27,7 @@ from core.context import RequestContext
 from core.customers import importing, models
 from core.db import Database, utcnow
 from core.host import CRMPluginManager
-from core.identity.auth import caller_for_email
+from core.identity.callers import caller_for_email
 from core.mail import send_email
 from core.mutations import transact
 from core.outbox import OutboxMessage, OutboxWorker

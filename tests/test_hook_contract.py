@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core import hookspecs
+from core.attachments import hookspecs as attachment_hookspecs
 from core.customers import hookspecs as customer_hookspecs
 from plugins.competitor import hookspecs as competitor_hookspecs
 from plugins.loyalty import hookspecs as loyalty_hookspecs
@@ -54,8 +55,9 @@ def specs_of(module: object) -> dict[str, Callable[..., Any]]:
     }
 
 
-CORE_SPEC_MODULES = (hookspecs, customer_hookspecs)
-"""The kernel's hookspecs and those core's customers module declares (customer events)."""
+CORE_SPEC_MODULES = (hookspecs, customer_hookspecs, attachment_hookspecs)
+"""The kernel's hookspecs and those core's customers module (customer events) and
+attachments module (attachment targets) declare."""
 
 
 def core_hookspecs() -> dict[str, Callable[..., Any]]:

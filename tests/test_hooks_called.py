@@ -53,6 +53,8 @@ from core import (
 )
 from core import app as core_app
 from core.access import require, requires
+from core.attachments import hooks as attachments_hooks
+from core.attachments.mutations import AttachmentMutation
 from core.audit import AuditEvent
 from core.config import Settings, load_settings
 from core.context import Info, RequestContext
@@ -238,6 +240,7 @@ async def test_crm_graphql_mutation_adds_root_mutation_fields(plain_settings: Se
         IdentityMutation,
         NotificationMutation,
         CustomerMutation,
+        AttachmentMutation,
         WebhookMutation,
         ShoutMutation,
     ]
@@ -309,6 +312,7 @@ async def test_crm_graphql_types_adds_types_no_field_returns(plain_settings: Set
         list(identity_hooks.crm_graphql_types()),
         list(notifications_hooks.crm_graphql_types()),
         list(customers_hooks.crm_graphql_types()),
+        list(attachments_hooks.crm_graphql_types()),
         list(webhooks_hooks.crm_graphql_types()),
         [Gadget],
     ]
@@ -336,7 +340,11 @@ async def test_crm_graphql_type_fields_adds_fields_to_a_core_type(
 ) -> None:
     pm = manager(counter=ModuleCountPlugin())
 
-    (contribution,) = pm.hook.crm_graphql_type_fields()
+    # Core's attachments module adds its fields to core's types the same way.
+    attachments, contribution = pm.hook.crm_graphql_type_fields()
+    assert [fields.target for fields in attachments] == [
+        fields.target for fields in attachments_hooks.crm_graphql_type_fields()
+    ]
     assert contribution[0].target is System
     schema = build_schema(pm, plain_settings)
     db = Database(plain_settings.resolved_database_url)
@@ -985,6 +993,7 @@ async def test_crm_customer_merge_counts_appear_in_moved_and_crm_customer_merged
     real = await admin.gql(MERGE_CUSTOMERS, {"input": merge})
 
     expected_moved = [
+        {"kind": "attachments", "count": 0},
         {"kind": "contacts", "count": 0},
         {"kind": "interactions", "count": 0},
         {"kind": "listener records", "count": 2},
@@ -1099,6 +1108,7 @@ async def test_crm_http_routes_adds_a_route_that_uses_the_request_context(
         "/export/interactions.{format:str}",
         "/export/customers/{id}.pdf",
         "/import/customers",
+        "/attachments/{attachment_id}",
     }
 
     settings = make_settings(plugins=("whoami",))

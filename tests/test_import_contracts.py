@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAINS = {"core.identity", "core.notifications", "core.customers", "core.webhooks"}
+DOMAINS = {
+    "core.identity",
+    "core.notifications",
+    "core.customers",
+    "core.attachments",
+    "core.webhooks",
+}
 PUBLIC_API = "core.plugin_api"
 
 

@@ -55,7 +55,7 @@ from core.customers.service.fields import custom_fields
 from core.customers.service.tags import _tag_names
 from core.errors import ApiError, UserError, UserErrorCode, UserErrors, not_found
 from core.i18n import _
-from core.identity.auth import caller_for_email
+from core.identity.callers import caller_for_email
 from core.identity.models import User
 from core.validation import Check
 

@@ -18,15 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit
-from core.access import AuthenticationError, Caller
 from core.catalog import Catalog, merge_grants
 from core.config import Settings
 from core.db import Database
-from core.errors import ApiErrorCode, UserError, UserErrorCode, UserErrors
+from core.errors import UserError, UserErrorCode, UserErrors
 from core.extension import Scope
 from core.i18n import _
 from core.identity import passwords, throttle, tokens
-from core.identity.models import ApiToken, AuthSession, RefreshToken, Role, RoleGrant, User
+from core.identity.models import AuthSession, RefreshToken, Role, RoleGrant, User
 from core.identity.models import UserRole as UserRoleLink
 
 BAD_CREDENTIALS = _("the email or password is incorrect")
@@ -436,96 +435,3 @@ async def revoke_user_sessions(
         .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
     )
-
-
-async def authenticate(
-    db: Database, settings: Settings, catalog: Catalog, token: str, now: dt.datetime
-) -> Caller:
-    """The caller a bearer token stands for at ``now``; :class:`AuthenticationError` if none."""
-    async with db.read() as session:
-        if token.startswith(tokens.API_PREFIX):
-            return await _api_token_caller(db, session, catalog, token, now)
-        try:
-            claims = tokens.read_access_token(settings.secret_key, token)
-        except tokens.TokenError as exc:
-            raise AuthenticationError(exc.args[0] if exc.args else str(exc)) from None
-        # A genuine token: its session decides first (an ended one cannot be refreshed, so
-        # the client is told to log in again rather than to try), then its own expiry.
-        row = (
-            await session.execute(
-                select(User, AuthSession.revoked_at, AuthSession.expires_at)
-                .join(AuthSession, AuthSession.user_id == User.id)
-                .where(User.id == claims.user_id, AuthSession.id == claims.session_id)
-            )
-        ).one_or_none()
-        if row is None:
-            raise AuthenticationError(SESSION_ENDED, ApiErrorCode.SESSION_ENDED)
-        user, revoked_at, expires_at = row
-        if revoked_at is not None or expires_at <= now:
-            raise AuthenticationError(SESSION_ENDED, ApiErrorCode.SESSION_ENDED)
-        if not user.is_active:
-            raise AuthenticationError(_("this account is deactivated"), ApiErrorCode.SESSION_ENDED)
-        if tokens.is_expired(claims, now):
-            raise AuthenticationError(tokens.EXPIRED, ApiErrorCode.TOKEN_EXPIRED)
-        grants = await user_grants(session, catalog, user.id)
-    return _caller(user, grants, session_id=claims.session_id)
-
-
-def _caller(
-    user: User,
-    grants: dict[str, Scope],
-    session_id: str | None = None,
-    api_token_id: int | None = None,
-) -> Caller:
-    """The caller ``user`` is with ``grants``, signed in by a session or an API token."""
-    return Caller(
-        user_id=user.id,
-        email=user.email,
-        team_id=user.team_id,
-        grants=grants,
-        time_zone=user.time_zone,
-        locale=user.locale,
-        session_id=session_id,
-        api_token_id=api_token_id,
-    )
-
-
-async def _api_token_caller(
-    db: Database, session: AsyncSession, catalog: Catalog, token: str, now: dt.datetime
-) -> Caller:
-    row = (
-        await session.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == tokens.digest(token))
-        )
-    ).one_or_none()
-    if row is None:
-        raise AuthenticationError(_("the API token is not valid"))
-    api_token, user = row
-    if api_token.revoked_at is not None:
-        raise AuthenticationError(_("the API token has been revoked"))
-    if api_token.expires_at is not None and api_token.expires_at <= now:
-        raise AuthenticationError(_("the API token has expired"))
-    if not user.is_active:
-        raise AuthenticationError(_("the API token's user is deactivated"))
-    grants = await user_grants(session, catalog, user.id)
-    if api_token.permissions is not None:
-        allowed = set(api_token.permissions)
-        grants = {name: scope for name, scope in grants.items() if name in allowed}
-    if api_token.last_used_at is None or api_token.last_used_at < now - API_TOKEN_TOUCH_INTERVAL:
-        async with db.transaction() as write:
-            await write.execute(
-                update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
-            )
-    return _caller(user, grants, api_token_id=api_token.id)
-
-
-async def caller_for_email(db: Database, catalog: Catalog, email: str) -> Caller:
-    """The caller for an active user by email (command-line tools acting as that user)."""
-    async with db.read() as session:
-        user = await session.scalar(select(User).where(User.email == email.strip().lower()))
-        if user is None or not user.is_active:
-            raise AuthenticationError(_("no active user has the email {email!r}", email=email))
-        grants = await user_grants(session, catalog, user.id)
-    return _caller(user, grants)

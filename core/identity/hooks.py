@@ -12,7 +12,7 @@ from core.config import Settings
 from core.extension import AccessPolicy, Grant, Identity, Permission
 from core.hookspecs import hookimpl
 from core.identity import declarations, demo, types
-from core.identity.auth import authenticate
+from core.identity.callers import authenticate
 from core.identity.models import User
 from core.identity.mutations import IdentityMutation
 from core.identity.queries import IdentityQuery

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute
 
 from core.plugin_api import (
     AccessPolicy,
+    AttachmentTarget,
     CustomerProfileSection,
     Grant,
     JobContext,
@@ -31,6 +32,7 @@ from core.plugin_api import (
     TypeFields,
     UserErrorCode,
     UserErrors,
+    attachments_field,
     hookimpl,
     move_customer_rows,
     requires,
@@ -48,7 +50,7 @@ from plugins.tickets.queries import (
     customer_tickets,
     user_assigned_tickets,
 )
-from plugins.tickets.service import notices, surveys
+from plugins.tickets.service import attachments, notices, surveys
 from plugins.tickets.settings_queries import TicketSettingsQuery
 from plugins.tickets.stats import TicketStatsQuery
 from plugins.tickets.types import Ticket
@@ -106,6 +108,7 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
                 ),
             },
         ),
+        TypeFields(target="Ticket", fields={"attachments": attachments_field("Ticket")}),
         TypeFields(
             target=UserType,
             fields={
@@ -115,6 +118,11 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
             },
         ),
     ]
+
+
+@hookimpl
+def crm_attachment_targets() -> Mapping[str, AttachmentTarget]:
+    return {"Ticket": attachments.TICKET_TARGET}
 
 
 @hookimpl

@@ -1,0 +1,1 @@
+"""Attachments: files on customers, interactions and (through plugins) other records."""

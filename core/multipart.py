@@ -1,0 +1,104 @@
+"""GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec):
+files sent with a mutation, as values of ``Upload`` variables.
+
+A ``multipart/form-data`` POST carries an ``operations`` field (the usual JSON request),
+a ``map`` field (which file goes to which variable path, ``{"0": ["variables.input.file"]}``)
+and the files. Only a single operation is accepted (no batches).
+
+Against cross-site request forgery, a browser must not be able to send one as a "simple"
+request: the request has to carry one of :data:`PREFLIGHT_HEADERS` (as Apollo and
+Strawberry ask), which a cross-origin page cannot set without a CORS preflight.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from core.client_input import JsonInputError, load_json
+
+MULTIPART_FORM_DATA = "multipart/form-data"
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
+MAX_FILES = 10
+
+
+class MultipartError(Exception):
+    """A multipart request that cannot be read: an HTTP status and a message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def read_multipart(request: Request, body: bytes) -> dict[str, Any]:
+    """The request's parameters (``query``, ``variables``...) with each file put in place.
+
+    :param body: the request body, already read within the size limit.
+    """
+    if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
+        raise MultipartError(
+            400,
+            "multipart requests must carry one of the headers "
+            + ", ".join(PREFLIGHT_HEADERS)
+            + " (protection against cross-site requests)",
+        )
+    request._body = body  # the form parser reads the body already read
+    try:
+        form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES + 2)
+    except Exception as exc:  # python-multipart's and Starlette's parse errors alike
+        raise MultipartError(400, f"the multipart body cannot be read: {exc}") from None
+    operations = _json_field(form.get("operations"), "operations")
+    if not isinstance(operations, dict):
+        raise MultipartError(400, "'operations' must be a JSON object (batches are not served)")
+    files_map = _json_field(form.get("map"), "map")
+    if not isinstance(files_map, dict):
+        raise MultipartError(400, "'map' must be a JSON object")
+    for key, paths in files_map.items():
+        upload = form.get(key)
+        if not isinstance(upload, UploadFile):
+            raise MultipartError(400, f"'map' names the file {key!r}, which was not sent")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise MultipartError(400, f"'map.{key}' must be a list of variable paths")
+        for path in paths:
+            _put(operations, path, upload)
+    return operations
+
+
+def _json_field(value: Any, name: str) -> Any:
+    if not isinstance(value, str):
+        raise MultipartError(400, f"the multipart field '{name}' is missing")
+    try:
+        return load_json(value)
+    except JsonInputError as exc:
+        raise MultipartError(400, f"'{name}' {exc.reason}") from None
+
+
+def _put(operations: dict[str, Any], path: str, upload: UploadFile) -> None:
+    """Set the value at ``path`` (``variables.input.file``, ``variables.files.0``), which
+    must be there already as ``null``."""
+    parts = path.split(".")
+    if len(parts) < 2 or parts[0] != "variables":
+        raise MultipartError(400, f"'map' path {path!r} must start with 'variables.'")
+    holder: Any = operations
+    for part in parts[:-1]:
+        holder = _step(holder, part, path)
+    last = parts[-1]
+    if isinstance(holder, dict) and holder.get(last, ...) is None:
+        holder[last] = upload
+    elif isinstance(holder, list) and last.isdigit() and int(last) < len(holder):
+        if holder[int(last)] is not None:
+            raise MultipartError(400, f"'map' path {path!r} must lead to a null")
+        holder[int(last)] = upload
+    else:
+        raise MultipartError(400, f"'map' path {path!r} does not lead to a null variable")
+
+
+def _step(holder: Any, part: str, path: str) -> Any:
+    if isinstance(holder, dict) and isinstance(holder.get(part), dict | list):
+        return holder[part]
+    if isinstance(holder, list) and part.isdigit() and int(part) < len(holder):
+        return holder[int(part)]
+    raise MultipartError(400, f"'map' path {path!r} does not lead to a variable")

@@ -1,0 +1,31 @@
+"""Files on tickets: who may see them (``tickets:read`` reaching the ticket) and who may
+attach and delete them (``tickets:write`` reaching it)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.plugin_api import AttachmentTarget, RequestContext
+from plugins.tickets.models import Ticket
+
+TicketCheck = Callable[[AsyncSession, RequestContext, int], Awaitable[int | None]]
+
+
+def _reaching(permission: str) -> TicketCheck:
+    async def check(session: AsyncSession, context: RequestContext, ticket_id: int) -> int | None:
+        customer_id: int | None = await session.scalar(
+            select(Ticket.customer_id).where(
+                Ticket.id == ticket_id, context.visible(permission, "tickets")
+            )
+        )
+        return customer_id
+
+    return check
+
+
+TICKET_TARGET = AttachmentTarget(
+    readable=_reaching("tickets:read"), writable=_reaching("tickets:write")
+)
