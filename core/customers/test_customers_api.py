@@ -838,6 +838,7 @@ async def test_merge_moves_everything_and_dry_run_changes_nothing(admin: Api) ->
     variables = {"source": source["id"], "target": target["id"]}
     dry = ok(await admin.gql(MERGE, {**variables, "dryRun": True}), "mergeCustomers")
     expected = [
+        {"kind": "attachments", "count": 0},
         {"kind": "contacts", "count": 2},
         {"kind": "interactions", "count": 1},
         {"kind": "tags", "count": 1},  # "vip" is on both
