@@ -304,6 +304,8 @@ CORS_ALLOW_HEADERS = [
     "apollographql-client-version",
     "apollo-require-preflight",
     "x-apollo-operation-name",
+    # The other header a multipart upload may carry against cross-site requests.
+    "graphql-preflight",
 ]
 """Request headers a browser app on an allowed origin may send (``CRM_CORS_ORIGINS``)."""
 

@@ -88,7 +88,7 @@ def _put(operations: dict[str, Any], path: str, upload: UploadFile) -> None:
     last = parts[-1]
     if isinstance(holder, dict) and holder.get(last, ...) is None:
         holder[last] = upload
-    elif isinstance(holder, list) and last.isdigit() and int(last) < len(holder):
+    elif isinstance(holder, list) and _index(last) and int(last) < len(holder):
         if holder[int(last)] is not None:
             raise MultipartError(400, f"'map' path {path!r} must lead to a null")
         holder[int(last)] = upload
@@ -99,6 +99,11 @@ def _put(operations: dict[str, Any], path: str, upload: UploadFile) -> None:
 def _step(holder: Any, part: str, path: str) -> Any:
     if isinstance(holder, dict) and isinstance(holder.get(part), dict | list):
         return holder[part]
-    if isinstance(holder, list) and part.isdigit() and int(part) < len(holder):
+    if isinstance(holder, list) and _index(part) and int(part) < len(holder):
         return holder[int(part)]
     raise MultipartError(400, f"'map' path {path!r} does not lead to a variable")
+
+
+def _index(part: str) -> bool:
+    """Whether a path part is a list index: ASCII digits (``"²".isdigit()`` is true too)."""
+    return part.isascii() and part.isdigit() and len(part) <= 9

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -53,17 +52,17 @@ from core.identity import service as identity_service
 from core.outbox import OutboxWorker
 from core.schedule import Scheduler
 from schema import testkit_templates
-from schema.builder import CRMSchema, build_schema, non_null_root_fields, schema_settings
+from schema.builder import build_schema, non_null_root_fields
 from schema.cli import command_line
 from schema.modules import build_plugin_manager
 from schema.testkit_tools import POSTGRES_URL as POSTGRES_URL
 from schema.testkit_tools import FakeClock as FakeClock
 from schema.testkit_tools import StatementCounter as StatementCounter
+from schema.testkit_tools import _schema_for, shared_password_hash
 from schema.testkit_tools import assert_catalog_complete as assert_catalog_complete
 from schema.testkit_tools import model_drift as model_drift
 from schema.testkit_tools import postgres_database as postgres_database
 from schema.testkit_tools import run_periodic_jobs as run_periodic_jobs
-from schema.testkit_tools import shared_password_hash
 
 BACKENDS = [
     "sqlite",
@@ -289,31 +288,6 @@ class Api:
             raise ValueError(f"{role!r} is not a built-in role: {sorted(BUILTIN_ROLE_KEYS)}")
         email = f"{role.lower()}.{uuid.uuid4().hex[:8]}@example.com"
         return await self.user(email, [role], team=team, lasting=lasting)
-
-
-_SCHEMAS: OrderedDict[tuple[object, ...], tuple[tuple[object, ...], CRMSchema]] = OrderedDict()
-_SCHEMAS_KEPT = 16
-
-
-def _schema_for(pm: CRMPluginManager, settings: Settings) -> CRMSchema:
-    """``build_schema(pm, settings)``, built once per test session for the same registered
-    plugin objects and the same schema settings: a schema holds no state of its own, and
-    building one costs more than most tests' own work."""
-    plugins = tuple(plugin for _, plugin in pm.list_name_plugin())
-    key = (
-        tuple((name, id(plugin)) for name, plugin in pm.list_name_plugin()),
-        schema_settings(settings),
-    )
-    found = _SCHEMAS.get(key)
-    # The entry keeps its plugin objects alive, so an id in the key is never reused.
-    if found is not None and all(a is b for a, b in zip(found[0], plugins, strict=True)):
-        _SCHEMAS.move_to_end(key)
-        return found[1]
-    schema = build_schema(pm, settings)
-    _SCHEMAS[key] = (plugins, schema)
-    while len(_SCHEMAS) > _SCHEMAS_KEPT:
-        _SCHEMAS.popitem(last=False)
-    return schema
 
 
 @asynccontextmanager

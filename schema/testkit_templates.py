@@ -186,6 +186,8 @@ def session_templates(folder: Path) -> Iterator[Templates]:
     finally:
         _ACTIVE.remove(templates)
         # A loop of its own, in a thread: the session may end inside another's running loop.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(asyncio.run, templates.drop()).result()
-        tools.wait_for_drops()
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(asyncio.run, templates.drop()).result()
+        finally:  # the copies handed to the background dropper go, whatever happened above
+            tools.wait_for_drops()

@@ -11,6 +11,7 @@ import os
 import queue
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from core.host import CRMPluginManager
 from core.i18n import SUPPORTED_LOCALES, missing_translations
 from core.identity import passwords
 from core.schedule import Scheduler
+from schema.builder import CRMSchema, build_schema, schema_settings
 
 POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
 """The PostgreSQL server where tests may create databases (``CRM_TEST_POSTGRES_URL``)."""
@@ -221,3 +223,28 @@ async def model_drift(db: Database, pm: CRMPluginManager) -> list[object]:
 
     async with db.engine.connect() as connection:
         return await connection.run_sync(compare)
+
+
+_SCHEMAS: OrderedDict[tuple[object, ...], tuple[tuple[object, ...], CRMSchema]] = OrderedDict()
+_SCHEMAS_KEPT = 16
+
+
+def _schema_for(pm: CRMPluginManager, settings: Settings) -> CRMSchema:
+    """``build_schema(pm, settings)``, built once per test session for the same registered
+    plugin objects and the same schema settings: a schema holds no state of its own, and
+    building one costs more than most tests' own work."""
+    plugins = tuple(plugin for _, plugin in pm.list_name_plugin())
+    key = (
+        tuple((name, id(plugin)) for name, plugin in pm.list_name_plugin()),
+        schema_settings(settings),
+    )
+    found = _SCHEMAS.get(key)
+    # The entry keeps its plugin objects alive, so an id in the key is never reused.
+    if found is not None and all(a is b for a, b in zip(found[0], plugins, strict=True)):
+        _SCHEMAS.move_to_end(key)
+        return found[1]
+    schema = build_schema(pm, settings)
+    _SCHEMAS[key] = (plugins, schema)
+    while len(_SCHEMAS) > _SCHEMAS_KEPT:
+        _SCHEMAS.popitem(last=False)
+    return schema

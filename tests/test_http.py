@@ -806,7 +806,7 @@ async def test_cors_preflight_allows_the_headers_apollo_client_sends(cors_api: A
     sent = (
         "content-type, authorization, apollographql-client-name, "
         "apollographql-client-version, apollo-require-preflight, x-apollo-operation-name, "
-        "x-request-id"
+        "x-request-id, graphql-preflight"
     )
     headers = {**preflight_headers(ALLOWED_ORIGIN), "Access-Control-Request-Headers": sent}
 

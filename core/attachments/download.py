@@ -30,7 +30,7 @@ async def download(request: Request) -> Response:
     context: RequestContext = await request.app.state.crm.make_context(request)
     request.state.operation = "attachment download"
     raw_id = request.path_params["attachment_id"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         return _gone()
     attachment_id = int(raw_id)
     user_id = service.verify_link(

@@ -258,11 +258,16 @@ def verify_link(
         params.get("expires", ""),
         params.get("signature", ""),
     )
-    if not user.isdigit() or not expires.isdigit() or len(user) > 18 or len(expires) > 18:
+    if not (_digits(user) and _digits(expires) and given.isascii()):
         return None
     expected = signature(secret, attachment_id, int(user), int(expires))
-    if not hmac.compare_digest(expected, given):
+    if not hmac.compare_digest(expected.encode(), given.encode()):
         return None
     if int(expires) <= now.timestamp():
         return None
     return int(user)
+
+
+def _digits(text: str) -> bool:
+    """Whether ``text`` is a short run of ASCII digits (``"²".isdigit()`` is true too)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18

@@ -240,6 +240,11 @@ async def test_signed_links_expire_are_tamper_proof_and_recheck_access(
         assert (await api.client.get(f"{parts.path}?user=1")).status_code == 403
         assert (await api.client.get(f"/attachments/999?{parts.query}")).status_code == 403
         assert (await api.client.get(f"/attachments/x?{parts.query}")).status_code == 404
+        # Digits that are not ASCII, and a signature that is not ASCII: refused, no 500
+        assert (await api.client.get(f"/attachments/²?{parts.query}")).status_code == 404
+        for key, value in (("user", "²"), ("expires", "²"), ("signature", "é")):
+            forged = "&".join(f"{k}={value if k == key else v}" for k, v in query.items())
+            assert (await api.client.get(f"{parts.path}?{forged}")).status_code == 403, key
 
         # Expired: five minutes on
         clock.advance(minutes=5, seconds=1)
@@ -289,6 +294,16 @@ async def test_malformed_multipart_requests_are_400s(admin: Api) -> None:
     operations = json.dumps(
         {"query": ATTACH, "variables": {"input": {"targetId": acme["id"], "file": None}}}
     )
+    listed = json.dumps(
+        {
+            "query": ATTACH,
+            "variables": {
+                "input": {"targetId": acme["id"], "file": None},
+                "files": [None],
+                "nested": [{"file": None}],
+            },
+        }
+    )
     cases: list[tuple[dict[str, str], str]] = [
         ({"map": "{}"}, "'operations'"),
         ({"operations": operations}, "'map'"),
@@ -298,6 +313,10 @@ async def test_malformed_multipart_requests_are_400s(admin: Api) -> None:
         ({"operations": operations, "map": '{"0": ["variables.input.name"]}'}, "null"),
         ({"operations": operations, "map": '{"0": ["query"]}'}, "variables."),
         ({"operations": operations, "map": '{"0": "variables.input.file"}'}, "list"),
+        ({"operations": operations, "map": '{"0": ["variables.input.²"]}'}, "null"),
+        # A list index in digits that are not ASCII ("²".isdigit() is true)
+        ({"operations": listed, "map": '{"0": ["variables.files.²"]}'}, "null"),
+        ({"operations": listed, "map": '{"0": ["variables.nested.².file"]}'}, "variable"),
     ]
     for fields, said in cases:
         response = await admin.client.post(

@@ -30,6 +30,7 @@ from core.customers.models import Customer, CustomerTag, Tag
 from core.customers.service.tags import _tag_key
 from core.host import CRMPluginManager
 from core.i18n import _, render
+from core.identity.models import User
 from core.identity.service.holders import users_with_permission
 from core.schedule import JobContext, PeriodicJob
 
@@ -63,15 +64,22 @@ def key_account_condition(settings: Settings) -> ColumnElement[bool] | None:
 
 
 class _Assignees:
-    """The owner, or (once looked up) the first user who manages every customer."""
+    """The owner while active, else (once looked up) the first user who manages every
+    customer: a deactivated owner's key customers are cared for too."""
 
     def __init__(self, session: AsyncSession, pm: CRMPluginManager) -> None:
         self.session = session
         self.pm = pm
         self.fallback: list[int] | None = None
+        self.active: dict[int, bool] = {}
 
     async def of(self, owner_id: int | None) -> int | None:
-        if owner_id is not None:
+        if owner_id is not None and owner_id not in self.active:
+            found = await self.session.scalar(
+                select(User.id).where(User.id == owner_id, User.is_active.is_(True))
+            )
+            self.active[owner_id] = found is not None
+        if owner_id is not None and self.active[owner_id]:
             return owner_id
         if self.fallback is None:
             self.fallback = await users_with_permission(self.session, self.pm, "customers:write")

@@ -14,6 +14,7 @@ from core.catalog import ADMINISTRATOR, SALES_REPRESENTATIVE
 from core.config import Settings
 from core.customers.key_accounts import quarter_of
 from core.customers.models import Customer, Task
+from core.identity.models import User
 from tests.support import Api, FakeClock, running_app
 
 CREATE = """
@@ -88,6 +89,25 @@ async def test_key_customers_get_one_care_task_per_quarter(
         keys = [key for _, key, _, _ in await generated(api, "care")]
         assert len(keys) == 6
         assert sum(key.endswith("2027-Q1") for key in keys) == 3
+
+
+async def test_a_deactivated_owners_key_customer_is_cared_for_by_a_manager(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(key_account_grades="GOLD")
+    async with running_app(settings, clock=FakeClock()) as api:
+        admin = await api.as_role(ADMINISTRATOR, lasting=True)
+        rep = await api.as_role(SALES_REPRESENTATIVE, lasting=True)
+        gold = await create(rep, name="Gold One", grade="GOLD")
+        async with api.db.transaction() as session:
+            await session.execute(
+                update(User).where(User.id == rep.user_id).values(is_active=False)
+            )
+
+        await admin.run_due_jobs()
+        assert await generated(api, "care") == [
+            (gold, f"care:{await _id(api, gold)}:2026-Q4", admin.user_id, "VISIT"),
+        ]
 
 
 async def test_without_key_account_settings_no_care_task_is_made(

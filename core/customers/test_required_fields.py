@@ -4,6 +4,7 @@ from ``customerFormSettings``, and an unknown name stops startup. Also the found
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from strawberry.types.base import get_object_definition
 from core.catalog import SALES_REPRESENTATIVE
 from core.config import REQUIRABLE_CUSTOMER_FIELDS, ConfigError, Settings, load_settings
 from core.customers.inputs import CreateCustomerInput
-from tests.support import running_app
+from tests.support import FakeClock, running_app
 
 CREATE = """
 mutation($input: CreateCustomerInput!) {
@@ -100,6 +101,19 @@ async def test_the_founding_date_is_kept_and_may_not_be_in_the_future(
         assert errors(future) == {"foundedOn": "OUT_OF_RANGE"}
         body = await rep.gql(CREATE, {"input": {"name": "Old", "foundedOn": "1998-03-14"}})
         assert body["data"]["createCustomer"]["customer"]["foundedOn"] == "1998-03-14"
+
+
+async def test_the_founding_date_may_be_today_where_the_caller_is(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # 20:00 UTC on 23 November is already 24 November in Shanghai.
+    clock = FakeClock(dt.datetime(2026, 11, 23, 20, 0, tzinfo=dt.UTC))
+    async with running_app(make_settings(time_zone="Asia/Shanghai"), clock=clock) as api:
+        rep = await api.as_role(SALES_REPRESENTATIVE)
+        today = await rep.gql(CREATE, {"input": {"name": "New", "foundedOn": "2026-11-24"}})
+        assert errors(today) == {}
+        tomorrow = await rep.gql(CREATE, {"input": {"name": "Newer", "foundedOn": "2026-11-25"}})
+        assert errors(tomorrow) == {"foundedOn": "OUT_OF_RANGE"}
 
 
 @pytest.mark.parametrize(

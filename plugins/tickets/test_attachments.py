@@ -129,3 +129,7 @@ async def test_erasing_the_customer_removes_its_tickets_files(
     body = await admin.gql(ERASE, {"input": {"id": customer, "version": version, "reason": "GDPR"}})
     assert data(body)["eraseCustomer"]["errors"] == []
     assert stored(settings) == []
+    # The erased customer's ticket takes no new files
+    body = await attach(admin, ticket["id"], "later.png", PNG)
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert stored(settings) == []

@@ -93,7 +93,8 @@ def _check_customer(
         out["website"] = check.url("website", raw["website"])
     if "founded_on" in raw:
         out["founded_on"] = raw["founded_on"]
-        if raw["founded_on"] is not None and raw["founded_on"] > context.now().date():
+        today = context.now().astimezone(context.zone).date()  # the caller's today
+        if raw["founded_on"] is not None and raw["founded_on"] > today:
             check.fail("foundedOn", _("cannot be in the future"), UserErrorCode.OUT_OF_RANGE)
     if "address" in raw:
         out.update(_address_columns(check, raw["address"]))
