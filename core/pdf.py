@@ -1,5 +1,5 @@
 """PDF layout shared by core's modules and plugins (a customer's profile, a competitor's
-battlecard): reportlab fonts, colours, paragraph styles and table styles.
+battlecard): reportlab fonts, colours, paragraph styles, table styles and list tables.
 
 Latin text is set in Helvetica and each run of other characters (Chinese names and notes)
 in the CID font ``STSong-Light``, which PDF readers bring along, so nothing is embedded and
@@ -10,7 +10,7 @@ of plain text. Call :func:`register_fonts` before building a document.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -21,7 +21,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, TableStyle
+from reportlab.platypus import Paragraph, Table, TableStyle
 
 CJK_FONT = "STSong-Light"
 LATIN = "Helvetica"
@@ -166,3 +166,28 @@ def list_table_style(header: bool = True, extra: Sequence[Any] = ()) -> TableSty
         *extra,
     ]
     return TableStyle(commands)
+
+
+def list_table(
+    rows: Iterable[Sequence[Any]],
+    widths: Sequence[float],
+    *,
+    header: Sequence[str] | None = None,
+    styles: PdfStyles | None = None,
+    extra: Sequence[Any] = (),
+) -> Table:
+    """A list as a table of ``rows`` (each a sequence of cells: paragraphs or other
+    flowables), its columns ``widths`` points wide, ruled by :func:`list_table_style`.
+
+    :param header: the column labels, set in the ``label`` style of ``styles``, in a row
+        repeated atop each page the table runs onto; ``None`` for a list without one.
+    :param extra: table style commands after the list's own.
+    """
+    data: list[list[Any]] = []
+    if header is not None:
+        label = (styles or PdfStyles()).label
+        data.append([paragraph(text, label) for text in header])
+    data += [list(row) for row in rows]
+    table = Table(data, colWidths=list(widths), repeatRows=0 if header is None else 1)
+    table.setStyle(list_table_style(header=header is not None, extra=extra))
+    return table

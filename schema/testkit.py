@@ -24,7 +24,6 @@ Turn the kit off with ``-p no:crm``.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -37,29 +36,27 @@ import pytest
 from sqlalchemy import event
 from starlette.applications import Starlette
 from strawberry import relay
-from typer.testing import CliRunner, Result
 
 from core import app as core_app
 from core import migrate as migrations
-from core.audit import SYSTEM
 from core.background import JobRunner
 from core.catalog import BUILTIN_ROLE_KEYS
 from core.config import Settings, load_settings
 from core.db import Database, utcnow
 from core.host import CRMPluginManager
-from core.identity import auth
-from core.identity import service as identity_service
 from core.outbox import OutboxWorker
 from core.schedule import Scheduler
 from schema import testkit_templates
 from schema.builder import build_schema, non_null_root_fields
-from schema.cli import command_line
 from schema.modules import build_plugin_manager
+from schema.testkit_tools import DEFAULT_PASSWORD as DEFAULT_PASSWORD
 from schema.testkit_tools import POSTGRES_URL as POSTGRES_URL
+from schema.testkit_tools import CommandLine as CommandLine
 from schema.testkit_tools import FakeClock as FakeClock
 from schema.testkit_tools import StatementCounter as StatementCounter
-from schema.testkit_tools import _schema_for, shared_password_hash
+from schema.testkit_tools import _schema_for, sign_in_without_password
 from schema.testkit_tools import assert_catalog_complete as assert_catalog_complete
+from schema.testkit_tools import make_user as make_user
 from schema.testkit_tools import model_drift as model_drift
 from schema.testkit_tools import postgres_database as postgres_database
 from schema.testkit_tools import run_periodic_jobs as run_periodic_jobs
@@ -71,7 +68,6 @@ BACKENDS = [
         marks=pytest.mark.skipif(not POSTGRES_URL, reason="CRM_TEST_POSTGRES_URL not set"),
     ),
 ]
-DEFAULT_PASSWORD = "Sturdy-Lantern-Walrus-42"
 LOGIN = """
 mutation Login($email: String!, $password: String!) {
   login(input: {email: $email, password: $password}) {
@@ -87,39 +83,6 @@ mutation($name: String!) {
   createApiToken(input: {name: $name}) { secret errors { field message code } }
 }
 """
-
-
-async def make_user(
-    database: Database,
-    settings: Settings,
-    email: str,
-    roles: Sequence[str] = (),
-    *,
-    team: str | None = None,
-    password: str = DEFAULT_PASSWORD,
-    name: str | None = None,
-    active: bool = True,
-) -> int:
-    """Insert a user with built-in or custom roles (by key) straight into the database."""
-    hashed = await shared_password_hash(password, limit=settings.password_hash_concurrency)
-    async with database.transaction() as session:
-        team_row = await identity_service.team_named(session, team, SYSTEM) if team else None
-        role_rows = await identity_service.roles_by_key(session, roles)
-        user = await identity_service.add_user(
-            session,
-            settings,
-            SYSTEM,
-            identity_service.NewUser(
-                email=email,
-                name=name or email.split("@")[0].replace(".", " ").title(),
-                password=password,
-                team_id=team_row.id if team_row else None,
-                active=active,
-                password_hash=hashed,
-            ),
-            role_rows,
-        )
-        return user.id
 
 
 class Api:
@@ -267,9 +230,7 @@ class Api:
             tokens expire by the app's clock, as they do in production).
         """
         user_id = await make_user(self.db, self.settings, email, roles, team=team)
-        # Signed in as login does once the password is right: the argon2 check (a tenth of a
-        # second) is the login tests' business, not every test's.
-        issued = await auth.sign_in_established(
+        issued = await sign_in_without_password(
             self.db, self.settings, user_id, now=self.app.state.crm.clock()
         )
         signed_in = self.with_token(issued.access_token, user_id, issued.user.email)
@@ -344,28 +305,6 @@ async def migrate_down(db: Database, pm: CRMPluginManager, target: str = "base")
 async def tables_with_rows(db: Database, pm: CRMPluginManager) -> list[str]:
     """The tables of core and the enabled plugins that hold rows."""
     return await migrations.tables_with_rows(db, pm)
-
-
-class CommandLine:
-    """Runs ``crm`` commands (the enabled plugins' included) against the test's database.
-
-    ``await crm_cli("warranty", "expiring", "--days", "30")`` returns typer's ``Result``
-    (``exit_code``, ``stdout``, ``stderr``). Each command runs in a worker thread, since a
-    command runs an event loop of its own; the environment names the test's database and
-    plugins, as it would in a shell.
-    """
-
-    def __init__(self, settings: Settings, pm: CRMPluginManager) -> None:
-        self.settings = settings
-        self.pm = pm
-
-    async def __call__(self, *args: str, input: str | None = None) -> Result:
-        app = command_line(self.pm)
-
-        def invoke() -> Result:
-            return CliRunner().invoke(app, list(args), input=input)
-
-        return await asyncio.to_thread(invoke)
 
 
 # --- Fixtures ----------------------------------------------------------------------------

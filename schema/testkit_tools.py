@@ -1,6 +1,7 @@
 """The test kit's tools that need no app: a fresh PostgreSQL database, a clock a test moves,
-a statement counter, a check of a plugin's message catalog and the password hash the kit's
-users share (:mod:`schema.testkit` exports them with its fixtures)."""
+a statement counter, a check of a plugin's message catalog, users made and signed in straight
+through the database (with the password hash they share) and the ``crm`` command line
+(:mod:`schema.testkit` exports them with its fixtures)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import queue
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,20 +21,28 @@ from typing import Any
 import asyncpg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner, Result
 
+from core import audit
 from core import migrate as migrations
 from core.config import Settings
 from core.db import Base, Database
+from core.errors import UserErrorCode, UserErrors
 from core.host import CRMPluginManager
 from core.i18n import SUPPORTED_LOCALES, missing_translations
-from core.identity import passwords
+from core.identity import auth, passwords
+from core.identity import service as identity_service
+from core.identity.models import User
 from core.schedule import Scheduler
 from schema.builder import CRMSchema, build_schema, schema_settings
+from schema.cli import command_line
 
 POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
 """The PostgreSQL server where tests may create databases (``CRM_TEST_POSTGRES_URL``)."""
+DEFAULT_PASSWORD = "Sturdy-Lantern-Walrus-42"
+"""The password of the users the kit makes, unless a test gives another."""
 
 
 CREATED_DATABASES: set[str] = set()
@@ -148,6 +157,80 @@ async def shared_password_hash(password: str, *, limit: int) -> str:
     if known is None or passwords.needs_rehash(known):
         known = _SHARED_HASHES[password] = await passwords.hash_off_loop(password, limit=limit)
     return known
+
+
+async def make_user(
+    database: Database,
+    settings: Settings,
+    email: str,
+    roles: Sequence[str] = (),
+    *,
+    team: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    name: str | None = None,
+    active: bool = True,
+) -> int:
+    """Insert a user with built-in or custom roles (by key) straight into the database."""
+    hashed = await shared_password_hash(password, limit=settings.password_hash_concurrency)
+    async with database.transaction() as session:
+        team_row = await identity_service.team_named(session, team, audit.SYSTEM) if team else None
+        role_rows = await identity_service.roles_by_key(session, roles)
+        user = await identity_service.add_user(
+            session,
+            settings,
+            audit.SYSTEM,
+            identity_service.NewUser(
+                email=email,
+                name=name or email.split("@")[0].replace(".", " ").title(),
+                password=password,
+                team_id=team_row.id if team_row else None,
+                active=active,
+                password_hash=hashed,
+            ),
+            role_rows,
+        )
+        return user.id
+
+
+async def sign_in_without_password(
+    db: Database, settings: Settings, user_id: int, *, now: dt.datetime
+) -> auth.Issued:
+    """Open a session for the active user ``user_id``, as login does once the password is
+    right, with no password check: the argon2 check (a tenth of a second) is the login
+    tests' business, not every test's.
+
+    :raises UserErrors: when no active user has ``user_id``, as login answers.
+    """
+    async with db.transaction() as session:
+        user = await session.scalar(select(User).where(User.id == user_id))
+        if user is None or not user.is_active:
+            raise UserErrors.single(None, auth.BAD_CREDENTIALS, UserErrorCode.INVALID)
+        actor = audit.Actor(
+            user_id=user.id, label=user.email, client_address=None, request_id=None, at=now
+        )
+        return await auth.finish_sign_in(session, settings, actor, user, None, now)
+
+
+class CommandLine:
+    """Runs ``crm`` commands (the enabled plugins' included) against the test's database.
+
+    ``await crm_cli("warranty", "expiring", "--days", "30")`` returns typer's ``Result``
+    (``exit_code``, ``stdout``, ``stderr``). Each command runs in a worker thread, since a
+    command runs an event loop of its own; the environment names the test's database and
+    plugins, as it would in a shell.
+    """
+
+    def __init__(self, settings: Settings, pm: CRMPluginManager) -> None:
+        self.settings = settings
+        self.pm = pm
+
+    async def __call__(self, *args: str, input: str | None = None) -> Result:
+        app = command_line(self.pm)
+
+        def invoke() -> Result:
+            return CliRunner().invoke(app, list(args), input=input)
+
+        return await asyncio.to_thread(invoke)
 
 
 class FakeClock:

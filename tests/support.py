@@ -26,7 +26,6 @@ from schema.testkit import (
     Api,
     FakeClock,
     StatementCounter,
-    make_user,
     postgres_database,
 )
 from schema.testkit import running_app as kit_running_app
@@ -45,7 +44,6 @@ __all__ = [
     "Gql",
     "HookSet",
     "StatementCounter",
-    "make_user",
     "manager_for",
     "postgres_database",
     "running_app",

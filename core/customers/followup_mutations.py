@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
 
 from core.access import requires
 from core.context import Info
@@ -24,6 +28,7 @@ from core.customers.payloads import (
     ReassignTaskPayload,
     RescheduleTaskPayload,
 )
+from core.errors import UserError
 from core.mutations import mutate
 from core.validation import Check
 
@@ -31,6 +36,32 @@ TASK_RULE = (
     " Allowed to the task's assignee and to those whose followups:write reaches its "
     "customer, on an open task."
 )
+
+P = TypeVar("P")
+TaskChange = Callable[[AsyncSession, int | None, int | None], Awaitable[models.Task]]
+"""A change of a task: given the task's database id and the new assignee's (``None`` when
+the mutation names none), the task changed."""
+
+
+async def _change_task(
+    info: Info,
+    task: relay.GlobalID,
+    change: TaskChange,
+    payload: Callable[[models.Task | None, list[UserError]], P],
+    *,
+    assignee: relay.GlobalID | None = None,
+) -> P:
+    """A task mutation: the global ids checked (``id`` a Task's, ``assigneeId`` a User's,
+    both reported when wrong), then ``change`` in one transaction and its payload."""
+
+    async def work(session: AsyncSession) -> models.Task:
+        check = Check()
+        task_id = check.node_id("id", task, "Task")
+        assignee_id = check.node_id("assigneeId", assignee, "User")
+        check.done()
+        return await change(session, task_id, assignee_id)
+
+    return await mutate(info, work, payload)
 
 
 @strawberry.type
@@ -94,13 +125,14 @@ class FollowupMutation:
     async def complete_task(
         self, info: Info, input: CompleteTaskInput
     ) -> CompleteTaskPayload | None:
-        async def work(session: AsyncSession) -> models.Task:
-            check = Check()
-            task_id = check.node_id("id", input.id, "Task")
-            check.done()
-            return await service.complete_task(session, info.context, task_id, input.version)
-
-        return await mutate(info, work, CompleteTaskPayload.of)
+        return await _change_task(
+            info,
+            input.id,
+            lambda session, task_id, _: service.complete_task(
+                session, info.context, task_id, input.version
+            ),
+            CompleteTaskPayload.of,
+        )
 
     @strawberry.mutation(
         description="Move a task's due and reminder times; its reminder fires again." + TASK_RULE,
@@ -109,15 +141,14 @@ class FollowupMutation:
     async def reschedule_task(
         self, info: Info, input: RescheduleTaskInput
     ) -> RescheduleTaskPayload | None:
-        async def work(session: AsyncSession) -> models.Task:
-            check = Check()
-            task_id = check.node_id("id", input.id, "Task")
-            check.done()
-            return await service.reschedule_task(
+        return await _change_task(
+            info,
+            input.id,
+            lambda session, task_id, _: service.reschedule_task(
                 session, info.context, task_id, input.version, input.due_at, input.remind_at
-            )
-
-        return await mutate(info, work, RescheduleTaskPayload.of)
+            ),
+            RescheduleTaskPayload.of,
+        )
 
     @strawberry.mutation(
         description="Hand a task to someone else, who is told." + TASK_RULE,
@@ -126,28 +157,26 @@ class FollowupMutation:
     async def reassign_task(
         self, info: Info, input: ReassignTaskInput
     ) -> ReassignTaskPayload | None:
-        async def work(session: AsyncSession) -> models.Task:
-            check = Check()
-            task_id = check.node_id("id", input.id, "Task")
-            assignee_id = check.node_id("assigneeId", input.assignee_id, "User")
-            check.done()
-            return await service.reassign_task(
+        return await _change_task(
+            info,
+            input.id,
+            lambda session, task_id, assignee_id: service.reassign_task(
                 session, info.context, task_id, input.version, assignee_id
-            )
-
-        return await mutate(info, work, ReassignTaskPayload.of)
+            ),
+            ReassignTaskPayload.of,
+            assignee=input.assignee_id,
+        )
 
     @strawberry.mutation(
         description="Cancel a task: neither open nor done, never reminded." + TASK_RULE,
         extensions=requires("followups:write"),
     )
     async def cancel_task(self, info: Info, input: CancelTaskInput) -> CancelTaskPayload | None:
-        async def work(session: AsyncSession) -> models.Task:
-            check = Check()
-            task_id = check.node_id("id", input.id, "Task")
-            check.done()
-            return await service.cancel_task(
+        return await _change_task(
+            info,
+            input.id,
+            lambda session, task_id, _: service.cancel_task(
                 session, info.context, task_id, input.version, input.reason
-            )
-
-        return await mutate(info, work, CancelTaskPayload.of)
+            ),
+            CancelTaskPayload.of,
+        )

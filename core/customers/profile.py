@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ from core.errors import ApiError, not_found
 from core.exports import refusal
 from core.host import call_in_turn
 from core.http import internal_error_response
-from core.i18n import _, render
+from core.i18n import Text, _, render
 from core.identity.models import User
 from core.validation import argument_id
 
@@ -152,6 +153,18 @@ async def _details(
     return [(render(label), str(value)) for label, value in pairs if value not in (None, "")]
 
 
+def _section(
+    title: Text, columns: Sequence[Text], rows: Sequence[Sequence[str | None]], empty: Text
+) -> CustomerProfileSection:
+    """A section of the profile, its labels rendered in the request's language."""
+    return CustomerProfileSection(
+        title=render(title),
+        columns=[render(column) for column in columns],
+        rows=rows,
+        empty=render(empty),
+    )
+
+
 async def _contacts(session: AsyncSession, customer: Customer) -> CustomerProfileSection:
     rows = (
         await session.scalars(
@@ -161,10 +174,10 @@ async def _contacts(session: AsyncSession, customer: Customer) -> CustomerProfil
         )
     ).all()
     primary = render(_("primary"))
-    return CustomerProfileSection(
-        title=render(_("Contacts")),
-        columns=[render(_("Name")), render(_("Title")), render(_("Phone")), render(_("Email"))],
-        rows=[
+    return _section(
+        _("Contacts"),
+        [_("Name"), _("Title"), _("Phone"), _("Email")],
+        [
             [
                 f"{c.name} ({primary})" if c.is_primary else c.name,
                 c.title,
@@ -173,7 +186,7 @@ async def _contacts(session: AsyncSession, customer: Customer) -> CustomerProfil
             ]
             for c in rows
         ],
-        empty=render(_("No contacts.")),
+        _("No contacts."),
     )
 
 
@@ -189,14 +202,14 @@ async def _timeline(
         )
     ).all()
     authors = await _emails(session, {i.author_id or 0 for i in rows})
-    return CustomerProfileSection(
-        title=render(_("Recent interactions")),
-        columns=[render(_("When")), render(_("Channel")), render(_("Summary")), render(_("By"))],
-        rows=[
+    return _section(
+        _("Recent interactions"),
+        [_("When"), _("Channel"), _("Summary"), _("By")],
+        [
             [_when(i.occurred_at, context), i.channel, i.summary, authors.get(i.author_id or 0)]
             for i in rows
         ],
-        empty=render(_("No interactions logged.")),
+        _("No interactions logged."),
     )
 
 
@@ -217,14 +230,14 @@ async def _tasks(
         )
     ).all()
     assignees = await _emails(session, {t.assignee_id or 0 for t in rows})
-    return CustomerProfileSection(
-        title=render(_("Open tasks")),
-        columns=[render(_("Due")), render(_("Task")), render(_("Type")), render(_("Assignee"))],
-        rows=[
+    return _section(
+        _("Open tasks"),
+        [_("Due"), _("Task"), _("Type"), _("Assignee")],
+        [
             [_when(t.due_at, context), t.title, t.type, assignees.get(t.assignee_id or 0)]
             for t in rows
         ],
-        empty=render(_("No open tasks.")),
+        _("No open tasks."),
     )
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer
 
 from core.customers.hookspecs import CustomerProfileSection
 from core.customers.profile import CustomerProfile
@@ -21,7 +21,7 @@ from core.pdf import (
     PAGE_WIDTH,
     PdfStyles,
     fit,
-    list_table_style,
+    list_table,
     paragraph,
     register_fonts,
 )
@@ -37,14 +37,11 @@ def _section(section: CustomerProfileSection, s: PdfStyles) -> list[Flowable]:
         return [*story, paragraph(section.empty or DASH, s.body)]
     count = max(len(section.columns), 1)
     width = PAGE_WIDTH / count
-    data: list[list[Any]] = [[paragraph(column, s.label) for column in section.columns]]
-    for row in section.rows:
-        data.append(
-            [paragraph(fit(cell or DASH, 8, width - 6, CELL_LINES), s.cell) for cell in row]
-        )
-    table = Table(data, colWidths=[width] * count, repeatRows=1)
-    table.setStyle(list_table_style())
-    return [*story, table]
+    rows = [
+        [paragraph(fit(cell or DASH, 8, width - 6, CELL_LINES), s.cell) for cell in row]
+        for row in section.rows
+    ]
+    return [*story, list_table(rows, [width] * count, header=section.columns, styles=s)]
 
 
 def render_profile(profile: CustomerProfile, zone: ZoneInfo, locale: str) -> bytes:
@@ -69,15 +66,15 @@ def render_profile(profile: CustomerProfile, zone: ZoneInfo, locale: str) -> byt
         Spacer(1, 6),
     ]
     if profile.details:
-        details = Table(
-            [
-                [paragraph(label, s.label), paragraph(value, s.body)]
-                for label, value in profile.details
-            ],
-            colWidths=[PAGE_WIDTH * 0.25, PAGE_WIDTH * 0.75],
+        story.append(
+            list_table(
+                [
+                    [paragraph(label, s.label), paragraph(value, s.body)]
+                    for label, value in profile.details
+                ],
+                [PAGE_WIDTH * 0.25, PAGE_WIDTH * 0.75],
+            )
         )
-        details.setStyle(list_table_style(header=False))
-        story.append(details)
     for section in profile.sections:
         story += _section(section, s)
     moment = profile.generated_at.astimezone(zone)

@@ -27,7 +27,8 @@ from core.customers import models
 from core.customers.exchange import COLUMNS, export_header
 from core.db import Database, utcnow
 from schema.cli import cli
-from tests.support import DEFAULT_PASSWORD, Api, make_user
+from schema.testkit_tools import make_user
+from tests.support import DEFAULT_PASSWORD, Api
 
 IMPORT = """
 mutation($csv: String!, $matchOn: [ImportMatch!], $dryRun: Boolean) {

@@ -23,7 +23,8 @@ from core.catalog import ADMINISTRATOR, SALES_REPRESENTATIVE
 from core.config import Settings
 from core.db import Database
 from schema.serving import running_server
-from tests.support import DEFAULT_PASSWORD, LOGIN, make_user
+from schema.testkit_tools import make_user
+from tests.support import DEFAULT_PASSWORD, LOGIN
 
 ROWS = 30_000
 CLIENTS = 20

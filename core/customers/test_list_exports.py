@@ -7,32 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
-from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from core.catalog import CUSTOMER_MANAGER, SALES_REPRESENTATIVE
 from schema.testkit import Api
+from schema.testkit_files import download, records
 from schema.testkit_graphql import data, gid, mutate_ok
-
-
-async def download(api: Api, path: str, **params: Any) -> tuple[int, Any]:
-    query = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-    response = await api.client.get(path, headers=api.headers, params=query)
-    if response.status_code != 200:
-        return response.status_code, response.json()
-    if path.endswith(".xlsx"):
-        sheet = load_workbook(io.BytesIO(response.content)).active
-        assert sheet is not None
-        return 200, [[cell.value for cell in row] for row in sheet.iter_rows()]
-    return 200, list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"), newline="")))
-
-
-def records(rows: list[list[Any]]) -> list[dict[str, Any]]:
-    header = [c.split(" (")[0] for c in rows[0]]
-    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
 async def customer(api: Api, name: str, **values: Any) -> str:

@@ -12,7 +12,8 @@ from sqlalchemy import insert
 from strawberry import relay
 
 from core.customers import models
-from schema.testkit import Api, make_user
+from schema.testkit import Api
+from schema.testkit_tools import make_user
 
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 STAGES = ["POTENTIAL", "NEW", "ACTIVE", "DORMANT", "CHURNED"]

@@ -15,7 +15,8 @@ from core.catalog import SALES_REPRESENTATIVE
 from core.customers import models
 from core.db import utcnow
 from core.identity.models import User
-from tests.support import Api, StatementCounter, make_user
+from schema.testkit_tools import make_user
+from tests.support import Api, StatementCounter
 
 NESTED = """
 query($first: Int!) {

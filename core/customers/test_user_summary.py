@@ -9,7 +9,8 @@ from typing import Any
 from strawberry import relay
 
 from core.catalog import FINANCE, SALES_REPRESENTATIVE
-from schema.testkit import Api, make_user
+from schema.testkit import Api
+from schema.testkit_tools import make_user
 
 CREATE = """
 mutation($input: CreateCustomerInput!) {

@@ -238,13 +238,13 @@ async def login(
             await throttle.clear(session, keys)
             if new_hash is not None:
                 current.password_hash = new_hash
-            return await _signed_in(session, settings, actor, current, client_address, now)
+            return await finish_sign_in(session, settings, actor, current, client_address, now)
     if delay:
         await asyncio.sleep(delay)
     raise failure
 
 
-async def _signed_in(
+async def finish_sign_in(
     session: AsyncSession,
     settings: Settings,
     actor: audit.Actor,
@@ -252,7 +252,8 @@ async def _signed_in(
     client_address: str | None,
     now: dt.datetime,
 ) -> Issued:
-    """The end of a successful sign-in: the last login time, a new session, the audit."""
+    """The end of a successful sign-in, once ``user`` is known to be who they say and
+    active: the last login time, a new session, the audit (``login.succeeded``)."""
     # Not an edit of the user: no version bump that would fail someone's pending edit.
     await session.execute(
         update(User)
@@ -264,29 +265,6 @@ async def _signed_in(
     issued = await _open_session(session, settings, user, client_address, now)
     audit.record(session, actor, "login.succeeded", "User", user.id)
     return issued
-
-
-async def sign_in_established(
-    db: Database,
-    settings: Settings,
-    user_id: int,
-    *,
-    now: dt.datetime,
-    client_address: str | None = None,
-    request_id: str | None = None,
-) -> Issued:
-    """Open a session for an active user whose identity was established by other means
-    than a password here (the test kit's users): what :func:`login` does once the
-    password is right, with no password check.
-
-    :raises UserErrors: when no active user has ``user_id``.
-    """
-    async with db.transaction() as session:
-        user = await session.scalar(select(User).where(User.id == user_id))
-        if user is None or not user.is_active:
-            raise UserErrors.single(None, BAD_CREDENTIALS, UserErrorCode.INVALID)
-        actor = _actor(user, user.email, client_address, request_id, now)
-        return await _signed_in(session, settings, actor, user, client_address, now)
 
 
 INVALID_REFRESH = _("the refresh token is not valid; log in again")

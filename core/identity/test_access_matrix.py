@@ -45,7 +45,8 @@ from core.db import Database, utcnow
 from core.identity import models, tokens
 from core.identity.mutations import IdentityMutation
 from core.identity.queries import IdentityQuery
-from tests.support import DEFAULT_PASSWORD, LOGIN, Api, make_user
+from schema.testkit_tools import make_user
+from tests.support import DEFAULT_PASSWORD, LOGIN, Api
 
 ALLOWED = "ALLOWED"
 FORBIDDEN = "FORBIDDEN"

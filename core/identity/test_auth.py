@@ -22,7 +22,8 @@ from core.catalog import FINANCE, SALES_REPRESENTATIVE
 from core.config import Settings
 from core.db import Database, utcnow
 from core.identity import models
-from tests.support import DEFAULT_PASSWORD, LOGIN, Api, FakeClock, make_user, running_app
+from schema.testkit_tools import make_user
+from tests.support import DEFAULT_PASSWORD, LOGIN, Api, FakeClock, running_app
 
 AppFactory = Callable[[Settings], AbstractAsyncContextManager[Api]]
 SettingsFactory = Callable[..., Settings]

@@ -18,8 +18,8 @@ from core.catalog import ADMINISTRATOR
 from core.config import ConfigError, Settings, load_settings
 from core.db import Database
 from core.identity import demo, passwords
-from schema.testkit import CommandLine
-from tests.support import DEFAULT_PASSWORD, LOGIN, Api, make_user
+from schema.testkit_tools import CommandLine, make_user
+from tests.support import DEFAULT_PASSWORD, LOGIN, Api
 
 NEW_PASSWORD = "Quiet-Harbour-Lantern-77"
 SET_PASSWORD = """

@@ -26,7 +26,8 @@ from core.catalog import (
     SUPPORT_REPRESENTATIVE,
 )
 from core.identity import models
-from tests.support import Api, make_user
+from schema.testkit_tools import make_user
+from tests.support import Api
 
 CREATE_WIDGET = """
 mutation($name: String!) {

@@ -19,7 +19,8 @@ from core.catalog import (
 )
 from core.db import Database
 from core.identity import models
-from tests.support import DEFAULT_PASSWORD, Api, make_user
+from schema.testkit_tools import make_user
+from tests.support import DEFAULT_PASSWORD, Api
 
 STRONG = "Harbour-Thistle-Comet-27"
 ERRORS = "errors { field message code }"

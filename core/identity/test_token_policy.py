@@ -19,7 +19,8 @@ from sqlalchemy import select
 from core.catalog import ADMINISTRATOR
 from core.config import ConfigError, Settings, load_settings
 from core.identity import models
-from tests.support import DEFAULT_PASSWORD, LOGIN, Api, FakeClock, make_user, running_app
+from schema.testkit_tools import make_user
+from tests.support import DEFAULT_PASSWORD, LOGIN, Api, FakeClock, running_app
 
 SettingsFactory = Callable[..., Settings]
 

@@ -28,7 +28,8 @@ from core.identity.models import Role, RoleGrant, User
 from core.notifications import broker
 from core.notifications.models import Notification
 from core.notifications.service import NotificationKind, notify, purge_read
-from schema.testkit import Api, make_user
+from schema.testkit import Api
+from schema.testkit_tools import make_user
 
 INBOX = """
 query($first: Int, $after: String, $filter: NotificationFilter, $userId: ID) {

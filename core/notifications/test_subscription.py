@@ -24,7 +24,8 @@ from core.catalog import ADMINISTRATOR, SUPPORT_REPRESENTATIVE
 from core.config import Settings
 from core.db import Database
 from schema.serving import running_server
-from schema.testkit import DEFAULT_PASSWORD, LOGIN, make_user
+from schema.testkit import DEFAULT_PASSWORD, LOGIN
+from schema.testkit_tools import make_user
 
 STARTUP_SECONDS = 30
 SECRET = "subscription-test-secret-key-0123456789abcdef"

@@ -28,7 +28,7 @@ from core.plugin_api import (
     PANEL,
     PdfStyles,
     fit,
-    list_table_style,
+    list_table,
     markup,
     paragraph,
     register_fonts,
@@ -173,7 +173,7 @@ def _comparisons(card: Battlecard, s: PdfStyles, locale: str) -> list[Flowable]:
         render(_("Difference"), locale),
         render(_("Trend"), locale),
     ]
-    data: list[list[Any]] = [[paragraph(h, s.label) for h in header]]
+    data: list[list[Any]] = []
     name_width = PRICE_SHARES[0] * WIDTH - CELL_PADDING
     ours_width = PRICE_SHARES[2] * WIDTH - CELL_PADDING
     for row in rows[:MAX_COMPARISONS]:
@@ -188,8 +188,13 @@ def _comparisons(card: Battlecard, s: PdfStyles, locale: str) -> list[Flowable]:
                 paragraph(render(trend, locale) if trend else "\u2013", s.cell),
             ]
         )
-    table = Table(data, colWidths=[share * WIDTH for share in PRICE_SHARES], repeatRows=1)
-    table.setStyle(list_table_style(extra=[("RIGHTPADDING", (0, 0), (-1, -1), 3)]))
+    table = list_table(
+        data,
+        [share * WIDTH for share in PRICE_SHARES],
+        header=header,
+        styles=s,
+        extra=[("RIGHTPADDING", (0, 0), (-1, -1), 3)],
+    )
     found: list[Flowable] = [table]
     if len(rows) > MAX_COMPARISONS:
         more = _("and {count} more products", count=len(rows) - MAX_COMPARISONS)
@@ -258,9 +263,7 @@ def _intel(card: Battlecard, s: PdfStyles, locale: str) -> list[Flowable]:
         ]
         for entry in card.intel
     ]
-    table = Table(data, colWidths=[share * WIDTH for share in INTEL_SHARES])
-    table.setStyle(list_table_style(header=False))
-    return [table]
+    return [list_table(data, [share * WIDTH for share in INTEL_SHARES])]
 
 
 def render_pdf(card: Battlecard, zone: ZoneInfo, locale: str) -> bytes:

@@ -5,34 +5,13 @@ and the refused requests."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Any
-
-from openpyxl import load_workbook
 
 from core.plugin_api import SALES_REPRESENTATIVE, SYSTEM_ADMINISTRATOR
 from plugins.competitor.testing_profiles import competitor, customer
 from schema.testkit import Api
+from schema.testkit_files import download, records
 from schema.testkit_graphql import db_id, gid, mutate_ok
-
-
-async def download(api: Api, path: str, **params: Any) -> tuple[int, Any]:
-    query = {k: json.dumps(v) for k, v in params.items()}
-    response = await api.client.get(path, headers=api.headers, params=query)
-    if response.status_code != 200:
-        return response.status_code, response.json()
-    if path.endswith(".xlsx"):
-        sheet = load_workbook(io.BytesIO(response.content)).active
-        assert sheet is not None
-        return 200, [[cell.value for cell in row] for row in sheet.iter_rows()]
-    return 200, list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"), newline="")))
-
-
-def records(rows: list[list[Any]]) -> list[dict[str, Any]]:
-    header = [c.split(" (")[0] for c in rows[0]]
-    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
 async def intel(api: Api, competitor_id: str, **values: Any) -> str:

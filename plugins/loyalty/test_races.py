@@ -24,14 +24,8 @@ import pytest
 
 from core.plugin_api import ADMINISTRATOR, Database, Settings
 from schema.serving import running_server
-from schema.testkit import (
-    DEFAULT_PASSWORD,
-    LOGIN,
-    POSTGRES_URL,
-    CommandLine,
-    make_user,
-    postgres_database,
-)
+from schema.testkit import DEFAULT_PASSWORD, LOGIN, POSTGRES_URL, postgres_database
+from schema.testkit_tools import CommandLine, make_user
 
 pytestmark = [
     pytest.mark.postgres,

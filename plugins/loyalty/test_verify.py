@@ -10,8 +10,9 @@ from sqlalchemy import update
 from core.plugin_api import Settings
 from plugins.loyalty.ledger_testing import create_customer
 from plugins.loyalty.models import Account, Lot
-from schema.testkit import Api, CommandLine
+from schema.testkit import Api
 from schema.testkit_graphql import db_id, mutate_ok
+from schema.testkit_tools import CommandLine
 
 
 @pytest.fixture

@@ -36,7 +36,8 @@ from plugins.sales.testing import (
     mutate_refused,
     not_found_argument,
 )
-from schema.testkit import Api, FakeClock, StatementCounter, make_user
+from schema.testkit import Api, FakeClock, StatementCounter
+from schema.testkit_tools import make_user
 from schema.testkit_webhooks import WebhookReceiver, signature_valid
 
 OPPORTUNITY = """opportunity {

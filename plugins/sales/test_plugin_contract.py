@@ -23,7 +23,8 @@ from core.plugin_api import (
 )
 from plugins.sales import demo, models
 from plugins.sales.testing import create_customer, data, gid, mutate_ok
-from schema.testkit import Api, StatementCounter, make_user, running_app
+from schema.testkit import Api, StatementCounter, running_app
+from schema.testkit_tools import make_user
 
 INTROSPECT = """{
   opportunity: __type(name: "Opportunity") { name }

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core.plugin_api import AuditEvent
 from plugins.surveys.service import actions
 from plugins.surveys.testing import Seed, customer
-from schema.testkit import Api, FakeClock, make_user
+from schema.testkit import Api, FakeClock
 from schema.testkit_graphql import (
     data,
     error_code,
@@ -21,6 +21,7 @@ from schema.testkit_graphql import (
     mutate_refused,
     not_found_argument,
 )
+from schema.testkit_tools import make_user
 
 ACTION = """improvementAction { id title description status dueOn dimension terms version
   completedAt overdue owner { id name } responses { id } }"""

@@ -71,7 +71,7 @@ query($filter: SurveyResponseFilter) {
 async def create_customer(
     api: Api, name: str = "Acme Ltd", *, owner_id: int | None = None, **extra: Any
 ) -> str:
-    input: dict[str, Any] = {"name": name, **extra}
+    input: dict[str, Any] = {"name": name, "allowDuplicates": True, **extra}
     if owner_id is not None:
         input["ownerId"] = gid("User", owner_id)
     payload = await mutate_ok(api, "createCustomer", input, "customer { id }")

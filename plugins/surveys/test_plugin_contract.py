@@ -22,8 +22,9 @@ from core.plugin_api import (
 )
 from plugins.surveys import demo, models
 from plugins.surveys.questions import questions_of
-from schema.testkit import Api, StatementCounter, make_user, running_app
+from schema.testkit import Api, StatementCounter, running_app
 from schema.testkit_graphql import data
+from schema.testkit_tools import make_user
 
 INTROSPECT = """{
   response: __type(name: "SurveyResponse") { name }

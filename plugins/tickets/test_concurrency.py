@@ -22,7 +22,8 @@ from strawberry import relay
 from core.plugin_api import ADMINISTRATOR, SUPPORT_REPRESENTATIVE, Database, Settings
 from plugins.tickets import models
 from schema.serving import running_server
-from schema.testkit import DEFAULT_PASSWORD, LOGIN, POSTGRES_URL, make_user, postgres_database
+from schema.testkit import DEFAULT_PASSWORD, LOGIN, POSTGRES_URL, postgres_database
+from schema.testkit_tools import make_user
 
 pytestmark = [
     pytest.mark.postgres,

@@ -42,7 +42,8 @@ from plugins.tickets.test_lifecycle import (
     step,
     when,
 )
-from schema.testkit import Api, FakeClock, make_user
+from schema.testkit import Api, FakeClock
+from schema.testkit_tools import make_user
 
 settings, clock, api, admin = lifecycle.settings, lifecycle.clock, lifecycle.api, lifecycle.admin
 

@@ -4,40 +4,20 @@ customer's profile PDF (``crm_customer_profile_sections``)."""
 
 from __future__ import annotations
 
-import csv
 import io
-import json
-from typing import Any
 
-from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from core.plugin_api import FINANCE, SALES_REPRESENTATIVE
 from plugins.tickets import test_lifecycle as lifecycle
 from plugins.tickets.test_lifecycle import create_customer, move_to, open_ticket
 from schema.testkit import Api, FakeClock
+from schema.testkit_files import download, records
 from schema.testkit_graphql import gid
 
 # The lifecycle tests' fixtures: the app on a clock set to a Monday, an admin, a customer.
 settings, clock, api = lifecycle.settings, lifecycle.clock, lifecycle.api
 admin, customer = lifecycle.admin, lifecycle.customer
-
-
-async def download(api: Api, path: str, **params: Any) -> tuple[int, Any]:
-    query = {k: json.dumps(v) for k, v in params.items()}
-    response = await api.client.get(path, headers=api.headers, params=query)
-    if response.status_code != 200:
-        return response.status_code, response.json()
-    if path.endswith(".xlsx"):
-        sheet = load_workbook(io.BytesIO(response.content)).active
-        assert sheet is not None
-        return 200, [[cell.value for cell in row] for row in sheet.iter_rows()]
-    return 200, list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"), newline="")))
-
-
-def records(rows: list[list[Any]]) -> list[dict[str, Any]]:
-    header = [c.split(" (")[0] for c in rows[0]]
-    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
 async def test_tickets_export_with_the_list_filter_order_and_scope(

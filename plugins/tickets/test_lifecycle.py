@@ -28,7 +28,8 @@ from core.plugin_api import (
 )
 from plugins.tickets import models
 from plugins.tickets.domain import TRANSITIONS
-from schema.testkit import Api, FakeClock, make_user, running_app
+from schema.testkit import Api, FakeClock, running_app
+from schema.testkit_tools import make_user
 
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 """Where the clock starts: a Monday morning."""

@@ -46,13 +46,12 @@ from plugins.tickets.test_lifecycle import (
 from schema.testkit import (
     DEFAULT_PASSWORD,
     Api,
-    CommandLine,
     FakeClock,
     StatementCounter,
-    make_user,
     run_periodic_jobs,
     running_app,
 )
+from schema.testkit_tools import CommandLine, make_user
 
 ADMIN = "admin@example.com"
 

@@ -27,7 +27,8 @@ from plugins.tickets.test_lifecycle import (
     open_ticket,
     step,
 )
-from schema.testkit import Api, make_user
+from schema.testkit import Api
+from schema.testkit_tools import make_user
 
 # The lifecycle tests' fixtures: the app on a clock set to a Monday, an admin.
 settings, clock, api, admin = lifecycle.settings, lifecycle.clock, lifecycle.api, lifecycle.admin
