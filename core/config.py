@@ -442,7 +442,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        raise config_error(exc, ENV_PREFIX) from None
+        raise config_error(exc, ENV_PREFIX, Settings) from None
     if not settings.secret_key:
         settings = settings.model_copy(update={"secret_key": stored_secret_key(settings.data_dir)})
     return settings

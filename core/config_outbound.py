@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 
@@ -36,7 +36,10 @@ class OutboundSettings(BaseSettings):
         "tls: TLS from the start (port 465); none: no encryption (a relay on the same host).",
     )
     smtp_username: str = Field(default="", description="Login at the SMTP server; empty: none.")
-    smtp_password: str = Field(default="", description="Password for CRM_SMTP_USERNAME.")
+    smtp_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Password for CRM_SMTP_USERNAME; hidden in reprs and logs.",
+    )
     smtp_timeout: float = Field(
         default=30, gt=0, le=600, description="Seconds an SMTP connection or reply may take."
     )
@@ -46,7 +49,10 @@ class OutboundSettings(BaseSettings):
     s3_endpoint_url: str = ""
     s3_bucket: str = ""
     s3_access_key: str = ""
-    s3_secret_key: str = ""
+    s3_secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The secret access key for CRM_S3_ACCESS_KEY; hidden in reprs and logs.",
+    )
     s3_region: str = "us-east-1"
 
     @field_validator("mail_from")
@@ -76,7 +82,7 @@ class OutboundSettings(BaseSettings):
 
     @field_validator("smtp_password")
     @classmethod
-    def _with_username(cls, value: str, info: ValidationInfo) -> str:
-        if bool(value) != bool(info.data.get("smtp_username")):
+    def _with_username(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if bool(value.get_secret_value()) != bool(info.data.get("smtp_username")):
             raise ValueError("and CRM_SMTP_USERNAME must be set together, or neither")
         return value

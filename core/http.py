@@ -6,6 +6,8 @@
 * Responds in ``application/graphql-response+json`` when the client accepts it (then a
   request that fails before execution, such as a parse or validation error, is a 400), and
   in ``application/json`` otherwise (always 200 for a well-formed request).
+* A multipart request is answered 401 (with ``WWW-Authenticate: Bearer``) without a usable
+  bearer token, before any of its body is read; its parts are parsed as they stream in.
 * Malformed requests (bad JSON, no query, wrong parameter types) are 400; an unsupported
   body type 415; an unacceptable ``Accept`` 406; an oversized body 413. Each carries
   ``extensions.code`` (:data:`HTTP_ERROR_CODES`). JSON from the client (the body, the
@@ -51,6 +53,7 @@ from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
 
 from core import persisted
+from core.access import NOT_AUTHENTICATED
 from core.client_input import JsonInputError, load_json, unstorable, unstorable_at
 from core.config import Settings
 from core.context import RequestContext
@@ -58,7 +61,7 @@ from core.errors import ApiError, ApiErrorCode
 from core.graphiql import GraphiQL
 from core.i18n import render
 from core.input_paths import bad_id_argument
-from core.multipart import MULTIPART_FORM_DATA, MultipartError, read_multipart
+from core.multipart import MULTIPART_FORM_DATA, MultipartError, check_preflight, read_multipart
 from core.zones import use_zone
 
 logger = logging.getLogger("crm.graphql")
@@ -178,14 +181,17 @@ async def read_body(request: Request, max_body: int) -> bytes:
     return bytes(body)
 
 
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 async def _read_params(request: Request, max_body: int, max_upload: int) -> dict[str, Any]:
     if request.method == "GET":
         return dict(request.query_params)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = _content_type(request)
     if content_type == MULTIPART_FORM_DATA:  # files for Upload variables (core.multipart)
-        body = await read_body(request, max_body + max_upload)
         try:
-            return await read_multipart(request, body)
+            return await read_multipart(request, max_body=max_body + max_upload, max_field=max_body)
         except MultipartError as exc:
             raise BadRequest(exc.status, exc.message) from None
     if content_type != APPLICATION_JSON:
@@ -319,7 +325,17 @@ class GraphQLEndpoint:
                 f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
                 APPLICATION_JSON,
             )
+        context: RequestContext | None = None
         try:
+            if request.method == "POST" and _content_type(request) == MULTIPART_FORM_DATA:
+                # Files are read for a caller only: who calls is settled before the body.
+                try:
+                    check_preflight(request)
+                except MultipartError as exc:
+                    raise BadRequest(exc.status, exc.message) from None
+                context = await self.make_context(request)
+                if context.caller is None:
+                    return self._unauthenticated(context, media_type)
             params = await _read_params(
                 request, self.settings.max_body_bytes, self.settings.attachment_max_bytes
             )
@@ -371,7 +387,8 @@ class GraphQLEndpoint:
             body = {"errors": [{"message": str(exc), "extensions": exc.extensions}]}
             return JSONResponse(body, status_code=status, media_type=media_type)
 
-        context = await self.make_context(request)
+        if context is None:
+            context = await self.make_context(request)
         request.state.operation = operation_name
         with use_zone(context.zone):  # DateTime values are written in the caller's zone
             result = await self.schema.execute(
@@ -409,6 +426,19 @@ class GraphQLEndpoint:
                     "could not store a persisted query", extra={"request_id": context.request_id}
                 )
         return JSONResponse(payload, status_code=status, media_type=media_type)
+
+    def _unauthenticated(self, context: RequestContext, media_type: str) -> Response:
+        """The 401 of a multipart request without a usable bearer token, answered before
+        any of its body is read: why (no token, expired, revoked...) and its code."""
+        code = context.auth_code or ApiErrorCode.UNAUTHENTICATED
+        message = render(context.auth_error or NOT_AUTHENTICATED, context.locale)
+        error = {"message": message, "extensions": {"code": code.value}}
+        return JSONResponse(
+            {"errors": [error]},
+            status_code=401,
+            media_type=media_type,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
     def _format_error(
         self,

@@ -153,7 +153,7 @@ async def _send_smtp(settings: Settings, message: EmailMessage) -> None:
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username or None,
-            password=settings.smtp_password or None,
+            password=settings.smtp_password.get_secret_value() or None,
             use_tls=settings.smtp_security == "tls",
             start_tls=settings.smtp_security == "starttls",
             timeout=settings.smtp_timeout,

@@ -7,14 +7,22 @@ and the files. Only a single operation is accepted (no batches).
 
 Against cross-site request forgery, a browser must not be able to send one as a "simple"
 request: the request has to carry one of :data:`PREFLIGHT_HEADERS` (as Apollo and
-Strawberry ask), which a cross-origin page cannot set without a CORS preflight.
+Strawberry ask), which a cross-origin page cannot set without a CORS preflight
+(:func:`check_preflight`, before any of the body is read).
+
+The body is parsed as it streams in (python-multipart, through Starlette's parser): fields
+are held in memory up to a limit, files are spooled to temporary files (on disk past
+1 MiB), and the request is refused with a 413 as soon as more than the limit has arrived,
+without the rest being read.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from core.client_input import JsonInputError, load_json
@@ -33,11 +41,8 @@ class MultipartError(Exception):
         self.message = message
 
 
-async def read_multipart(request: Request, body: bytes) -> dict[str, Any]:
-    """The request's parameters (``query``, ``variables``...) with each file put in place.
-
-    :param body: the request body, already read within the size limit.
-    """
+def check_preflight(request: Request) -> None:
+    """Refuse (400) a multipart request without one of :data:`PREFLIGHT_HEADERS`."""
     if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
         raise MultipartError(
             400,
@@ -45,11 +50,50 @@ async def read_multipart(request: Request, body: bytes) -> dict[str, Any]:
             + ", ".join(PREFLIGHT_HEADERS)
             + " (protection against cross-site requests)",
         )
-    request._body = body  # the form parser reads the body already read
+
+
+def _too_large(max_body: int) -> MultipartError:
+    return MultipartError(413, f"request body larger than {max_body} bytes")
+
+
+async def _limited(request: Request, max_body: int) -> AsyncGenerator[bytes, None]:
+    """The request body's chunks as they arrive, stopping with a 413 past ``max_body``."""
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > max_body:
+            raise _too_large(max_body)
+        yield chunk
+
+
+async def read_multipart(request: Request, *, max_body: int, max_field: int) -> dict[str, Any]:
+    """The request's parameters (``query``, ``variables``...) with each file put in place,
+    parsed while the body streams in.
+
+    The files stay open on ``request`` until ``request.close()``.
+
+    :param max_body: the most bytes the whole body may hold (413 past it, by its declared
+        length or as soon as more has arrived).
+    :param max_field: the most bytes a field that is not a file (``operations``) may hold.
+    """
+    check_preflight(request)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise _too_large(max_body)
+    parser = MultiPartParser(
+        request.headers,
+        _limited(request, max_body),
+        max_files=MAX_FILES,
+        max_fields=MAX_FILES + 2,
+        max_part_size=max_field,
+    )
     try:
-        form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES + 2)
-    except Exception as exc:  # python-multipart's and Starlette's parse errors alike
+        form = await parser.parse()  # on any failure, the files it opened are closed
+    except MultiPartException as exc:
+        raise MultipartError(400, f"the multipart body cannot be read: {exc.message}") from None
+    except (ValueError, KeyError) as exc:  # a header python-multipart cannot make sense of
         raise MultipartError(400, f"the multipart body cannot be read: {exc}") from None
+    request._form = form  # closed (temporary files removed) by ``request.close()``
     operations = _json_field(form.get("operations"), "operations")
     if not isinstance(operations, dict):
         raise MultipartError(400, "'operations' must be a JSON object (batches are not served)")

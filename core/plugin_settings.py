@@ -4,9 +4,9 @@ environment variable."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings
 
 
@@ -14,13 +14,25 @@ class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
-def config_error(exc: ValidationError, prefix: str) -> ConfigError:
+def config_error(
+    exc: ValidationError, prefix: str, settings: type[BaseSettings] | None = None
+) -> ConfigError:
     """The :class:`ConfigError` for settings read from variables named ``prefix`` + field:
-    one line per bad variable, naming it, the value given and what is wrong."""
+    one line per bad variable, naming it, the value given and what is wrong. The value of a
+    secret field of ``settings`` (a ``SecretStr``) is not shown."""
+    hidden = {
+        name
+        for name, field in (settings.model_fields if settings else {}).items()
+        if field.annotation is SecretStr
+    }
     lines = []
     for error in exc.errors():
         name = prefix + ".".join(str(part) for part in error["loc"]).upper()
-        given = error.get("input")
+        given: Any = error.get("input")
+        if isinstance(given, SecretStr):
+            given = given.get_secret_value()
+        if error["loc"] and error["loc"][0] in hidden and given:
+            given = "**********"  # that one was given, not what
         message = error["msg"].removeprefix("Value error, ")
         lines.append(f"{name}={given!r}: {message}")
     return ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
@@ -36,4 +48,4 @@ def load_plugin_settings(cls: type[SettingsT]) -> SettingsT:
     try:
         return cls()
     except ValidationError as exc:
-        raise config_error(exc, str(cls.model_config.get("env_prefix", ""))) from None
+        raise config_error(exc, str(cls.model_config.get("env_prefix", "")), cls) from None

@@ -472,3 +472,21 @@ async def test_bad_input_to_send_email_writes_nothing(
             await queue(session, plugin_manager, clock(), "a@example.com", locale="fr")
         rows = (await session.execute(select(OutboxMessage))).scalars().all()
     assert rows == []
+
+
+def test_the_smtp_password_stays_out_of_reprs_and_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(
+        data_dir=tmp_path, smtp_username="crm", smtp_password="hunter2-smtp-secret"
+    )
+    assert "hunter2-smtp-secret" not in repr(settings)
+    assert "hunter2-smtp-secret" not in repr(settings.model_dump())
+    assert settings.smtp_password.get_secret_value() == "hunter2-smtp-secret"
+
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CRM_SMTP_PASSWORD", "hunter2-smtp-secret")  # without a username
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert "CRM_SMTP_PASSWORD='**********'" in str(raised.value)
+    assert "hunter2-smtp-secret" not in str(raised.value)

@@ -32,7 +32,8 @@ from core.mail import send_email
 from core.mutations import transact
 from core.outbox import OutboxMessage, OutboxWorker
 from schema.serving import free_port
-from schema.testkit import FakeClock, make_user
+from schema.testkit import FakeClock
+from schema.testkit_tools import make_user
 
 CSV = "name,email\nAcme,info@acme.example\nBravo,bravo@example.com\n"
 
@@ -105,7 +106,7 @@ async def test_the_worker_runs_a_queued_import_and_stops_on_sigterm(
     text = log.read_text()
     assert status == JobStatus.SUCCEEDED, text
     assert code == 0, text
-    assert "running jobs of kinds: customers.import" in text
+    assert "running jobs of kinds: attachments.purge, customers.import" in text
     assert "stopped" in text
     assert "Traceback" not in text
     async with migrated_db.read() as session:

@@ -1,8 +1,13 @@
-"""``GET /attachments/<id>?user=&expires=&signature=``: a file, by a signed link.
+"""``GET /attachments/<id>?user=&session=|token=&expires=&signature=``: a file, by a
+signed link.
 
-The link (``Attachment.downloadUrl``) is signed for one user and expires after five
-minutes; the user's access to the record the file is on is checked again now, with their
-current grants, so a link made before they lost access no longer works (404).
+The link (``Attachment.downloadUrl``) is signed for one user and the sign-in of the request
+that asked for it (their session, or the API token), and expires after five minutes. At
+download time that sign-in is checked again: once the session has ended or the API token
+has been revoked or has expired, or the user is deactivated, the link no longer works
+(403). Access to the record the file is on is then checked with that sign-in's current
+grants (an API token's narrowed to its permissions), so a link made before it lost access
+no longer works either (404).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from core.context import RequestContext
 from core.errors import ApiError, ApiErrorCode
 from core.exports import refusal
 from core.i18n import _
-from core.identity.callers import caller_for_user
+from core.identity.callers import caller_for_sign_in
 
 
 def _gone() -> Response:
@@ -33,19 +38,25 @@ async def download(request: Request) -> Response:
     if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         return _gone()
     attachment_id = int(raw_id)
-    user_id = service.verify_link(
+    holder = service.verify_link(
         context.settings.secret_key, attachment_id, request.query_params, context.now()
     )
-    if user_id is None:
+    if holder is not None:
+        context.caller = await caller_for_sign_in(
+            context.db,
+            catalog_for(context.pm),
+            holder.user_id,
+            context.now(),
+            session_id=holder.session_id,
+            api_token_id=holder.api_token_id,
+        )
+    if holder is None or context.caller is None:
         return refusal(
             ApiError(
                 _("the download link is not valid or has expired: ask for a new one"),
                 ApiErrorCode.FORBIDDEN,
             )
         )
-    context.caller = await caller_for_user(context.db, catalog_for(context.pm), user_id)
-    if context.caller is None:
-        return _gone()
     try:
         async with context.db.read() as session:
             row = await service.readable_attachment(session, context, attachment_id, "id")

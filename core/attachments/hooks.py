@@ -9,9 +9,10 @@ import pluggy
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
-from core.attachments import download, hookspecs, service, types
+from core.attachments import download, hookspecs, jobs, service, types
 from core.attachments.mutations import AttachmentMutation
 from core.attachments.targets import CORE_TARGETS, AttachmentTarget
+from core.background import JobHandler
 from core.context import RequestContext
 from core.customers import types as customer_types
 from core.customers.models import Customer
@@ -51,6 +52,11 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
             fields={"attachments": types.attachments_field("Interaction")},
         ),
     ]
+
+
+@hookimpl
+def crm_job_handlers() -> Mapping[str, JobHandler]:
+    return {jobs.PURGE_KIND: jobs.purge_stored_files}
 
 
 @hookimpl

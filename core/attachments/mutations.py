@@ -45,8 +45,9 @@ class AttachmentMutation:
         try:
             return await mutate(info, work, AttachFilePayload.of)
         except BaseException:
-            for row in stored:  # the row was rolled back: its bytes go too
-                await service.discard(info.context, row)
+            # The row was rolled back: its bytes go too (a failing store never hides the
+            # error that caused the rollback).
+            await service.discard(info.context, [row.storage_key for row in stored])
             raise
 
     @strawberry.mutation(description="Delete a file from a record the caller may change.")
@@ -65,6 +66,6 @@ class AttachmentMutation:
 
         payload = await mutate(info, work, DeleteAttachmentPayload.of)
         if payload.deleted_attachment_id is not None:
-            for row in deleted:  # committed: the bytes go now
-                await service.discard(info.context, row)
+            # Committed, with a purge job: the bytes go now, or when the job runs.
+            await service.remove_committed(info.context, [row.storage_key for row in deleted])
         return payload

@@ -2,15 +2,19 @@
 
 The record a file is attached to decides who may see and change it (:mod:`.targets`).
 A file's bytes go to the store before its row is written; a failed transaction removes
-them again, and deleting a row removes them after the commit.
+them again. Deleting rows queues, in the same transaction, a job that removes their bytes
+once it has committed (:mod:`.jobs`), so a rolled-back deletion keeps every file whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +25,7 @@ from starlette.datastructures import UploadFile
 from core import audit
 from core.access import actor_of, require
 from core.attachments.content import ContentRefused, content_type_of
+from core.attachments.jobs import enqueue_purge
 from core.attachments.models import Attachment
 from core.attachments.storage import AttachmentStore, new_key, store_for
 from core.attachments.targets import AttachmentTarget
@@ -29,6 +34,8 @@ from core.errors import ApiError, ApiErrorCode, UserErrorCode, not_found
 from core.host import CRMPluginManager, PluginError
 from core.i18n import _
 from core.validation import Check
+
+logger = logging.getLogger("crm.attachments")
 
 LINK_LIFETIME = dt.timedelta(minutes=5)
 MAX_NAME = 255
@@ -130,14 +137,59 @@ async def attach(
         row.id,
         {"target": f"{target_type}:{target_id}", "name": name, "size": len(data)},
     )
-    await store(context).put(row.storage_key, data, content_type)
+    try:
+        await store(context).put(row.storage_key, data, content_type)
+    except BaseException:
+        # A partly written object goes too (at once: this transaction is still open).
+        with contextlib.suppress(Exception):
+            await store(context).delete(row.storage_key)
+        raise
     return row
 
 
-async def discard(context: RequestContext, row: Attachment | None) -> None:
-    """Remove the stored bytes of a row whose transaction rolled back."""
-    if row is not None:
-        await store(context).delete(row.storage_key)
+async def discard(context: RequestContext, keys: Sequence[str]) -> None:
+    """Remove the stored bytes of rows whose transaction rolled back.
+
+    Never raises: a store that fails is logged, and the removal is queued as a purge job
+    in a transaction of its own, so the caller's own outcome (its error) stands.
+    """
+    failed: list[str] = []
+    for key in keys:
+        try:
+            await store(context).delete(key)
+        except Exception:
+            logger.warning(
+                "could not remove the stored file %s; a purge job will retry",
+                key,
+                exc_info=True,
+                extra={"request_id": context.request_id},
+            )
+            failed.append(key)
+    if failed:
+        try:
+            async with context.db.transaction() as session:
+                await enqueue_purge(session, context, failed)
+        except Exception:
+            logger.exception(
+                "could not queue the removal of the stored files %s",
+                ", ".join(failed),
+                extra={"request_id": context.request_id},
+            )
+
+
+async def remove_committed(context: RequestContext, keys: Sequence[str]) -> None:
+    """Remove at once the bytes of rows whose deletion has committed (a purge job was
+    queued with it). Never raises: a store that fails is logged and the job retries."""
+    for key in keys:
+        try:
+            await store(context).delete(key)
+        except Exception:
+            logger.warning(
+                "could not remove the stored file %s; its purge job will retry",
+                key,
+                exc_info=True,
+                extra={"request_id": context.request_id},
+            )
 
 
 async def readable_attachment(
@@ -158,14 +210,15 @@ async def readable_attachment(
 async def delete_attachment(
     session: AsyncSession, context: RequestContext, attachment_id: int | None
 ) -> Attachment:
-    """Delete an attachment of a record the caller may change (the bytes go after the
-    commit: :func:`discard`)."""
+    """Delete an attachment of a record the caller may change; its bytes go once this
+    commits (a purge job is queued in the transaction; :func:`remove_committed`)."""
     require(context)
     row = await readable_attachment(session, context, attachment_id, "input.id")
     target = targets(context.pm)[row.target_type]
     if await target.writable(session, context, row.target_id) is None:
         raise ApiError(_("you may not change the files of this record"), ApiErrorCode.FORBIDDEN)
     await session.delete(row)
+    await enqueue_purge(session, context, [row.storage_key])
     audit.record(
         session,
         actor_of(context),
@@ -180,15 +233,18 @@ async def delete_attachment(
 async def erase_customer_files(
     session: AsyncSession, context: RequestContext, customer_id: int
 ) -> int:
-    """Remove every file on a customer and on its records (interactions, tickets...)."""
+    """Remove every file on a customer and on its records (interactions, tickets...).
+
+    The rows go in ``session``'s transaction, with a purge job that removes their bytes
+    after it commits: a rolled-back erasure leaves every file as it was.
+    """
     keys = list(
         await session.scalars(
             select(Attachment.storage_key).where(Attachment.customer_id == customer_id)
         )
     )
     await session.execute(delete(Attachment).where(Attachment.customer_id == customer_id))
-    for key in keys:
-        await store(context).delete(key)
+    await enqueue_purge(session, context, keys)
     return len(keys)
 
 
@@ -226,46 +282,76 @@ async def move_customer_files(
 # -------------------------------------------------------------------------
 
 
-def signature(secret: str, attachment_id: int, user_id: int, expires: int) -> str:
-    message = f"attachment:{attachment_id}:{user_id}:{expires}".encode()
+@dataclass(frozen=True)
+class LinkHolder:
+    """Whom a download link was made for: a user, and the sign-in (a session or an API
+    token) of the request that asked for it, whose grants decide at download time."""
+
+    user_id: int
+    session_id: str | None = None
+    api_token_id: int | None = None
+
+    @property
+    def credential(self) -> str:
+        """``s<session id>`` or ``t<API token id>``, as signed into the link."""
+        if self.session_id is not None:
+            return f"s{self.session_id}"
+        return f"t{self.api_token_id}"
+
+
+def signature(secret: str, attachment_id: int, holder: LinkHolder, expires: int) -> str:
+    message = f"attachment:{attachment_id}:{holder.user_id}:{holder.credential}:{expires}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def download_url(context: RequestContext, attachment_id: int) -> str | None:
-    """A link for the caller to download the file, valid for :data:`LINK_LIFETIME`."""
+    """A link for the caller to download the file, valid for :data:`LINK_LIFETIME` and
+    while the session or API token the caller signed in with stays valid; ``None`` for a
+    caller without either (no request of theirs to tie it to)."""
     caller = context.caller
-    if caller is None:
+    if caller is None or (caller.session_id is None and caller.api_token_id is None):
         return None
+    holder = LinkHolder(caller.user_id, caller.session_id, caller.api_token_id)
     expires = int((context.now() + LINK_LIFETIME).timestamp())
-    query = urlencode(
-        {
-            "user": caller.user_id,
-            "expires": expires,
-            "signature": signature(
-                context.settings.secret_key, attachment_id, caller.user_id, expires
-            ),
-        }
-    )
-    return f"{context.settings.public_url}/attachments/{attachment_id}?{query}"
+    fields: dict[str, str | int] = {"user": holder.user_id}
+    if holder.session_id is not None:
+        fields["session"] = holder.session_id
+    else:
+        fields["token"] = str(holder.api_token_id)
+    fields["expires"] = expires
+    fields["signature"] = signature(context.settings.secret_key, attachment_id, holder, expires)
+    return f"{context.settings.public_url}/attachments/{attachment_id}?{urlencode(fields)}"
 
 
 def verify_link(
     secret: str, attachment_id: int, params: Mapping[str, str], now: dt.datetime
-) -> int | None:
-    """The user id a download link was made for, when it is genuine and unexpired."""
+) -> LinkHolder | None:
+    """Whom a download link was made for, when it is genuine and unexpired."""
     user, expires, given = (
         params.get("user", ""),
         params.get("expires", ""),
         params.get("signature", ""),
     )
+    session, token = params.get("session"), params.get("token")
     if not (_digits(user) and _digits(expires) and given.isascii()):
         return None
-    expected = signature(secret, attachment_id, int(user), int(expires))
+    if session is not None and token is None and _session_id(session):
+        holder = LinkHolder(int(user), session_id=session)
+    elif token is not None and session is None and _digits(token):
+        holder = LinkHolder(int(user), api_token_id=int(token))
+    else:
+        return None
+    expected = signature(secret, attachment_id, holder, int(expires))
     if not hmac.compare_digest(expected.encode(), given.encode()):
         return None
     if int(expires) <= now.timestamp():
         return None
-    return int(user)
+    return holder
+
+
+def _session_id(text: str) -> bool:
+    """Whether ``text`` may be a session id (short, ASCII letters and digits)."""
+    return text.isascii() and text.isalnum() and len(text) <= 64
 
 
 def _digits(text: str) -> bool:

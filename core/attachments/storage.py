@@ -68,7 +68,7 @@ class S3Store:
             "s3",
             endpoint_url=settings.s3_endpoint_url or None,
             aws_access_key_id=settings.s3_access_key or None,
-            aws_secret_access_key=settings.s3_secret_key or None,
+            aws_secret_access_key=settings.s3_secret_key.get_secret_value() or None,
             region_name=settings.s3_region,
         )
 

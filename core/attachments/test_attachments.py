@@ -168,7 +168,7 @@ async def test_refused_files_name_the_file(
         assert await refused_file(admin, acme["id"], "tool.exe", EXE) == {"file": "INVALID"}
         assert await refused_file(admin, acme["id"], "photo.pdf", PNG) == {"file": "INVALID"}
         assert await refused_file(admin, acme["id"], "notes.txt", PDF) == {"file": "INVALID"}
-        assert await refused_file(admin, acme["id"], "data.txt", b"\xff\xfe\x00\x01") == {
+        assert await refused_file(admin, acme["id"], "data.txt", b"\xff\xfe\x00\xd8") == {
             "file": "INVALID"
         }
         assert await refused_file(admin, acme["id"], "script.html", b"<script>") == {
@@ -212,11 +212,11 @@ async def test_targets_and_permissions(admin: Api) -> None:
     listed = await support.gql(CUSTOMER_FILES, {"id": mine["id"]})
     url = listed["data"]["customer"]["attachments"][0]["downloadUrl"]
     assert (await download(support, url)).content == b"hi"
-    # Unauthenticated: no upload at all
+    # Unauthenticated: no upload at all (refused before the body is read)
     anonymous = admin.with_token(None)
-    assert top_code((await attach(anonymous, mine["id"], "a.txt", b"hi")).json()) == (
-        "UNAUTHENTICATED"
-    )
+    response = await attach(anonymous, mine["id"], "a.txt", b"hi")
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 async def test_signed_links_expire_are_tamper_proof_and_recheck_access(
@@ -285,6 +285,8 @@ async def test_erasure_removes_the_customers_files(admin: Api, settings: Setting
         ERASE, {"id": acme["id"], "version": customer["version"], "reason": "GDPR"}
     )
     ok(body, "eraseCustomer")
+    assert len(stored_files(settings)) == 3  # the bytes go once the erasure has committed
+    assert await admin.run_jobs() == 1
     assert len(stored_files(settings)) == 1
     assert (await download(admin, kept["downloadUrl"])).content == b"kept"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import AuthenticationError, Caller
@@ -92,10 +92,7 @@ async def _api_token_caller(
         raise AuthenticationError(_("the API token has expired"))
     if not user.is_active:
         raise AuthenticationError(_("the API token's user is deactivated"))
-    grants = await user_grants(session, catalog, user.id)
-    if api_token.permissions is not None:
-        allowed = set(api_token.permissions)
-        grants = {name: scope for name, scope in grants.items() if name in allowed}
+    grants = _narrowed(await user_grants(session, catalog, user.id), api_token.permissions)
     if api_token.last_used_at is None or api_token.last_used_at < now - API_TOKEN_TOUCH_INTERVAL:
         async with db.transaction() as write:
             await write.execute(
@@ -104,15 +101,60 @@ async def _api_token_caller(
     return _caller(user, grants, api_token_id=api_token.id)
 
 
-async def caller_for_user(db: Database, catalog: Catalog, user_id: int) -> Caller | None:
-    """The caller an active user is now (with their current grants); ``None`` for an
-    unknown or deactivated user. For links signed for a user (attachment downloads)."""
+async def caller_for_sign_in(
+    db: Database,
+    catalog: Catalog,
+    user_id: int,
+    now: dt.datetime,
+    *,
+    session_id: str | None = None,
+    api_token_id: int | None = None,
+) -> Caller | None:
+    """The caller a sign-in of ``user_id`` (a session or an API token, by id) stands for at
+    ``now``, with the grants it has now; ``None`` once the session has ended, the token is
+    revoked or expired, or the user is deactivated. For links signed for a sign-in
+    (attachment downloads): they act with its grants, not more."""
     async with db.read() as session:
-        user = await session.get(User, user_id)
+        permissions: list[str] | None = None
+        if session_id is not None:
+            user = await session.scalar(
+                select(User)
+                .join(AuthSession, AuthSession.user_id == User.id)
+                .where(
+                    User.id == user_id,
+                    AuthSession.id == session_id,
+                    AuthSession.revoked_at.is_(None),
+                    AuthSession.expires_at > now,
+                )
+            )
+        elif api_token_id is not None:
+            found = (
+                await session.execute(
+                    select(User, ApiToken.permissions)
+                    .join(ApiToken, ApiToken.user_id == User.id)
+                    .where(
+                        User.id == user_id,
+                        ApiToken.id == api_token_id,
+                        ApiToken.revoked_at.is_(None),
+                        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+                    )
+                )
+            ).one_or_none()
+            user, permissions = found if found is not None else (None, None)
+        else:
+            return None
         if user is None or not user.is_active:
             return None
-        grants = await user_grants(session, catalog, user.id)
-    return _caller(user, grants)
+        grants = _narrowed(await user_grants(session, catalog, user.id), permissions)
+    return _caller(user, grants, session_id=session_id, api_token_id=api_token_id)
+
+
+def _narrowed(grants: dict[str, Scope], permissions: list[str] | None) -> dict[str, Scope]:
+    """``grants`` within an API token's ``permissions`` (``None``: all of them)."""
+    if permissions is None:
+        return grants
+    allowed = set(permissions)
+    return {name: scope for name, scope in grants.items() if name in allowed}
 
 
 async def caller_for_email(db: Database, catalog: Catalog, email: str) -> Caller:
