@@ -1,10 +1,13 @@
 """Text encodings of files that come in and go out (customer imports and exports).
 
-A file comes in as bytes and is read as **UTF-8** (a byte-order mark is dropped) or as
+A file comes in as bytes and is read as **UTF-8** (a byte-order mark is dropped), as
+**UTF-16** when it starts with a UTF-16 byte-order mark (Excel's "Unicode Text"), or as
 **GB18030**, the Chinese national standard and a superset of GBK and GB2312: what Excel on
-Chinese Windows saves as "CSV". With ``AUTO`` (the default) a file that is strict UTF-8 is
-UTF-8, else one that is strict GB18030 is GB18030, else it is refused; a named encoding is
-read strictly as named. Nothing is ever read leniently, so no byte is ever replaced.
+Chinese Windows saves as "CSV". With ``AUTO`` (the default) a file with a UTF-16
+byte-order mark is UTF-16, else a file that is strict UTF-8 is UTF-8, else one that is
+strict GB18030 is GB18030, else it is refused; a named encoding is read strictly as named.
+Nothing is ever read leniently, so no byte is ever replaced, and text holding a NUL
+character (UTF-16 without its byte-order mark reads so) is refused.
 
 Text can still arrive garbled: a client that decoded a file itself with the wrong encoding
 sends well-formed text that says something else (mojibake). :func:`misreading` finds the
@@ -27,6 +30,7 @@ whose other reading is itself messy or impossible.
 
 from __future__ import annotations
 
+import codecs
 import enum
 import functools
 import re
@@ -134,15 +138,47 @@ EXPORT_CODECS = {
 }
 
 
+UTF_16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def decode(data: bytes, encoding: ImportEncoding = ImportEncoding.AUTO) -> str:
-    """The text of ``data``, read strictly as ``encoding`` (a UTF-8 byte-order mark dropped).
+    """The text of ``data``, read strictly as ``encoding`` (a byte-order mark dropped).
 
     :raises TextEncodingError: when the bytes are not text in that encoding.
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    text = _decode(data, encoding)
+    if "\x00" in text:
         raise TextEncodingError(
-            _("is UTF-16 text, which the import does not read; {hint}", hint=ENCODING_HINT)
+            _(
+                "holds NUL characters, which text never does (UTF-16 without its byte-order "
+                "mark reads so); {hint}",
+                hint=ENCODING_HINT,
+            )
         )
+    return text
+
+
+def _decode(data: bytes, encoding: ImportEncoding) -> str:
+    if data.startswith(UTF_16_BOMS):
+        if encoding is not ImportEncoding.AUTO:
+            raise TextEncodingError(
+                _(
+                    "starts with a UTF-16 byte-order mark, but {named} was named; name AUTO "
+                    "as the encoding",
+                    named=encoding.value,
+                )
+            )
+        try:
+            return data.decode("utf-16")  # the mark tells the byte order, and is dropped
+        except UnicodeDecodeError as exc:
+            raise TextEncodingError(
+                _(
+                    "starts with a UTF-16 byte-order mark but is not UTF-16 text (byte {byte} "
+                    "cannot be read); {hint}",
+                    byte=exc.start,
+                    hint=ENCODING_HINT,
+                )
+            ) from None
     has_bom = data.startswith(b"\xef\xbb\xbf")
     if encoding is ImportEncoding.GB18030 and has_bom:
         raise TextEncodingError(

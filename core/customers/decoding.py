@@ -2,9 +2,9 @@
 
 ``importCustomers`` and ``startCustomerImport`` take the file either as text (``csv``, which
 the client decoded) or as its bytes in base64 (``csvBase64``), which the service decodes
-itself as the ``encoding`` says (:mod:`core.text_encoding`): UTF-8, or GB18030 as Excel on
-Chinese Windows saves CSV. Either way, values that look mis-decoded are refused when the
-file is read (:func:`core.customers.exchange.parse`).
+itself as the ``encoding`` says (:mod:`core.text_encoding`): UTF-8, UTF-16 with its
+byte-order mark, or GB18030 as Excel on Chinese Windows saves CSV. Either way, values that
+look mis-decoded are refused when the file is read (:func:`core.customers.exchange.parse`).
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ from core.customers.exchange import ImportResult
 from core.customers.loaders import IMPORT_KIND
 from core.customers.models import Customer
 from core.customers.service.common import FIELD_NAMES, duplicate_message, owner_problem
-from core.customers.service.customers import _check_customer
+from core.customers.service.customers import _check_customer, _require_fields
 from core.customers.service.fields import custom_fields
 from core.customers.service.tags import _tag_names
 from core.errors import ApiError, UserError, UserErrorCode, UserErrors, not_found
@@ -293,6 +293,9 @@ class _Validator:
                 check.errors.extend(await self._owner(session, owner_id))
         given = raw if existing is not None else {"address": None, **raw}
         columns = _check_customer(check, self.context, given)
+        # As the write will: a new customer needs every required field, an update may not
+        # clear one.
+        _require_fields(check, self.context, columns, existing)
         tags = [t.strip() for t in (row.values.get("tags") or "").split(";") if t.strip()]
         _tag_names(check, tags, "tags")
         if "custom_fields" in raw:

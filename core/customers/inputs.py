@@ -426,9 +426,10 @@ class ImportMatch(enum.Enum):
 strawberry.enum(
     ImportEncoding,
     name="ImportEncoding",
-    description="How the bytes of an imported file are read: AUTO takes strict UTF-8 (a "
+    description="How the bytes of an imported file are read: AUTO takes strict UTF-16 when "
+    "the file starts with its byte-order mark (Excel's 'Unicode text'), else strict UTF-8 (a "
     "byte-order mark dropped), else strict GB18030 (GBK, what Excel on Chinese Windows saves "
-    "as CSV), else refuses the file.",
+    "as CSV), else refuses the file. UTF_8 and GB18030 read only that encoding.",
 )
 
 

@@ -6,11 +6,13 @@ create a task twice; a customer marked DORMANT is no longer ACTIVE, so it is not
 
 Calendar days (a birthday, "dormant since") are those of the deployment's time zone
 (``CRM_TIME_ZONE``), not UTC's: in Shanghai a contact born on 5 December has their reminder
-due at 09:00 Shanghai time on 5 December.
+due at 09:00 Shanghai time on 5 December. A birthday on 29 February is kept on 28 February
+in a common year (once: never again on 1 March).
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -92,6 +94,28 @@ async def mark_dormant(session: AsyncSession, settings: Settings, now: dt.dateti
     return len(customers)
 
 
+def care_key(customer_id: int, quarter: str) -> str:
+    """The dedupe key of the care task of key customer ``customer_id`` in ``quarter``
+    (``2026-Q4``): one per customer and quarter (:mod:`core.customers.key_accounts`)."""
+    return f"care:{customer_id}:{quarter}"
+
+
+def days_by_month_day(first: dt.date, count: int) -> dict[str, dt.date]:
+    """``MM-DD`` -> the day it falls on among the ``count`` days from ``first``: what a
+    yearly date (a birthday, a founding date) of that month and day is remembered on.
+
+    29 February falls on 28 February in a common year, so a date born on a leap day is
+    remembered every year, once.
+    """
+    found: dict[str, dt.date] = {}
+    for offset in range(count):
+        day = first + dt.timedelta(days=offset)
+        found[day.strftime("%m-%d")] = day
+        if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+            found["02-29"] = day
+    return found
+
+
 def _month_day(session: AsyncSession) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(Contact.birthday, "MM-DD")
@@ -108,8 +132,7 @@ async def birthday_reminders(
     09:00 on the birthday; days and hour are those of ``zone`` (the deployment's), the title
     in ``locale`` (the deployment's language)."""
     today = now.astimezone(zone).date()
-    days = [today + dt.timedelta(days=d) for d in range(BIRTHDAY_LEAD_DAYS + 1)]
-    by_month_day = {d.strftime("%m-%d"): d for d in days}
+    by_month_day = days_by_month_day(today, BIRTHDAY_LEAD_DAYS + 1)
     rows = (
         await session.execute(
             select(Contact, Customer.owner_id)

@@ -5,7 +5,8 @@
   ``CRM_KEY_ACCOUNT_TASK_TYPE`` (VISIT or CALL), due two weeks after the job first sees the
   quarter (at the latest on its last day), at 09:00.
 - A customer with a founding date (``foundedOn``) gets a task a week before each
-  anniversary, due at 09:00 on the day, as contacts' birthdays do (:mod:`jobs`).
+  anniversary, due at 09:00 on the day, as contacts' birthdays do (:mod:`jobs`): one
+  founded on 29 February is remembered on 28 February in a common year.
 
 Each task goes to the customer's owner; a customer without one goes to the first (lowest
 id) active user who may change every customer (``customers:write`` at ALL scope), so that
@@ -25,7 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.config import Settings
-from core.customers.jobs import BIRTHDAY_LEAD_DAYS, JOBS_LABEL, _insert_ignoring_duplicates
+from core.customers.jobs import (
+    BIRTHDAY_LEAD_DAYS,
+    JOBS_LABEL,
+    _insert_ignoring_duplicates,
+    care_key,
+    days_by_month_day,
+)
 from core.customers.models import Customer, CustomerTag, Tag
 from core.customers.service.tags import _tag_key
 from core.host import CRMPluginManager
@@ -149,11 +156,17 @@ async def key_account_care(
         if assignee is None:
             continue
         title = _("Quarterly care of {name} ({quarter})", name=name, quarter=label)
-        key = f"care:{customer_id}:{label}"
+        key = care_key(customer_id, label)
         tasks.append(
             _task(customer_id, render(title, settings.locale), due, assignee, kind, key, now)
         )
     return await _insert(session, tasks, "task.key_account_care", now)
+
+
+def anniversary_key(customer_id: int, year: int | str) -> str:
+    """The dedupe key of the anniversary task of ``customer_id`` in ``year``: one per
+    customer and year (``""`` for the year gives the prefix of them all)."""
+    return f"anniversary:{customer_id}:{year}"
 
 
 def _founding_month_day(session: AsyncSession) -> Any:
@@ -171,8 +184,7 @@ async def anniversary_reminders(
     founded this year."""
     zone = settings.zone
     today = now.astimezone(zone).date()
-    days = [today + dt.timedelta(days=d) for d in range(BIRTHDAY_LEAD_DAYS + 1)]
-    by_month_day = {d.strftime("%m-%d"): d for d in days}
+    by_month_day = days_by_month_day(today, BIRTHDAY_LEAD_DAYS + 1)
     rows = await session.execute(
         select(Customer.id, Customer.name, Customer.owner_id, Customer.founded_on)
         .where(
@@ -199,7 +211,7 @@ async def anniversary_reminders(
             years=years,
         )
         due = dt.datetime.combine(day, DUE_HOUR, tzinfo=zone).astimezone(dt.UTC)
-        key = f"anniversary:{customer_id}:{day.year}"
+        key = anniversary_key(customer_id, day.year)
         tasks.append(
             _task(customer_id, render(title, settings.locale), due, assignee, "CALL", key, now)
         )

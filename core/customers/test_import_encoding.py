@@ -1,5 +1,6 @@
-"""Encodings of customer imports and exports: UTF-8 (with or without a byte-order mark) and
-GB18030 (GBK: what Excel on Chinese Windows saves as CSV), found out or named; mis-decoded
+"""Encodings of customer imports and exports: UTF-8 (with or without a byte-order mark),
+UTF-16 with its byte-order mark and GB18030 (GBK: what Excel on Chinese Windows saves as
+CSV), found out or named; mis-decoded
 text (mojibake, U+FFFD) refused with its line and column and never stored; the CSV export
 in UTF-8 with a BOM, UTF-8 or GB18030.
 
@@ -10,6 +11,7 @@ refused and stores nothing. API tests run on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import base64
+import codecs
 import csv
 import io
 from typing import Any
@@ -149,8 +151,22 @@ async def assert_nothing_stored(api: Api) -> None:
         ("AUTO", csv_text(CHINESE_ROWS).encode("utf-8-sig")),
         ("UTF_8", csv_text(CHINESE_ROWS).encode("utf-8-sig")),
         ("AUTO", csv_text(CHINESE_ROWS).encode("utf-8")),
+        ("AUTO", csv_text(CHINESE_ROWS).encode("gbk")),
+        ("GB18030", csv_text(CHINESE_ROWS).encode("gbk")),
+        ("AUTO", csv_text(CHINESE_ROWS).encode("utf-16")),
+        ("AUTO", codecs.BOM_UTF16_BE + csv_text(CHINESE_ROWS).encode("utf-16-be")),
     ],
-    ids=["gb18030-auto", "gb18030-named", "utf8-bom-auto", "utf8-bom-named", "utf8-auto"],
+    ids=[
+        "gb18030-auto",
+        "gb18030-named",
+        "utf8-bom-auto",
+        "utf8-bom-named",
+        "utf8-auto",
+        "gbk-auto",
+        "gbk-named",
+        "utf16-le-bom-auto",
+        "utf16-be-bom-auto",
+    ],
 )
 async def test_a_chinese_file_imports_exactly_what_it_says(
     admin: Api, encoding: str, raw: bytes
@@ -342,6 +358,29 @@ async def test_an_upload_is_refused_when_it_cannot_be_read_as_named(admin: Api) 
     await assert_nothing_stored(admin)
 
 
+async def test_garbage_bytes_are_refused_naming_the_input(admin: Api) -> None:
+    garbage = b"name,email\n\x80\xff\xfe\x81,x@example.com\n"
+    errors = _errors(await import_input(admin, csvBase64=b64(garbage)))
+    assert [field for field, _message in errors] == ["csvBase64"]
+    assert errors[0][1].startswith("is neither UTF-8 nor GB18030 text")
+    body = await admin.gql(START, {"input": {"csvBase64": b64(garbage)}})
+    refused = body["data"]["startCustomerImport"]
+    assert refused["customerImport"] is None
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("csvBase64", "INVALID")]
+    error = refusal(await upload(admin, garbage), 400)
+    assert error["extensions"] == {"code": "INVALID", "field": "csv"}
+    assert error["message"].startswith("csv: is neither UTF-8 nor GB18030 text")
+    assert await admin.run_jobs() == 0
+    await assert_nothing_stored(admin)
+
+
+async def test_an_uploaded_utf16_file_is_read_by_its_byte_order_mark(admin: Api) -> None:
+    response = await upload(admin, csv_text(CHINESE_ROWS).encode("utf-16"))
+    assert response.status_code == 202, response.text
+    assert await admin.run_jobs() == 1
+    assert await stored(admin) == expected(CHINESE_ROWS)
+
+
 # ----------------------------------------------------------------------------- export
 
 
@@ -461,8 +500,21 @@ def test_decoding_is_strict_and_names_the_encoding_option() -> None:
     assert decode("\ufeffname\n".encode()) == "name\n"
     assert decode("名称\n".encode("gb18030")) == "名称\n"
     assert decode("名称\n".encode("gb18030"), ImportEncoding.GB18030) == "名称\n"
+    assert decode("名称\n".encode("utf-16")) == "名称\n"
+    assert decode(codecs.BOM_UTF16_BE + "名称\n".encode("utf-16-be")) == "名称\n"
+    assert decode("名称\n".encode("gbk")) == "名称\n"
     for data, encoding, words in [
-        ("名称".encode("utf-16"), ImportEncoding.AUTO, "is UTF-16 text"),
+        (
+            "名称".encode("utf-16"),
+            ImportEncoding.UTF_8,
+            "starts with a UTF-16 byte-order mark, but UTF_8 was named",
+        ),
+        (
+            b"\xff\xfe\x00\xd8",
+            ImportEncoding.AUTO,
+            "starts with a UTF-16 byte-order mark but is not UTF-16 text (byte 2",
+        ),
+        ("name\n".encode("utf-16-le"), ImportEncoding.AUTO, "holds NUL characters"),
         ("\ufeff名称".encode(), ImportEncoding.GB18030, "starts with a UTF-8 byte-order mark"),
         ("\ufeff名称".encode() + b"\xff", ImportEncoding.AUTO, "is not UTF-8 text (byte 9"),
         (b"name\n\xff", ImportEncoding.UTF_8, "is not UTF-8 text (byte 5"),

@@ -4,9 +4,10 @@ The GraphQL mutation ``startCustomerImport`` takes the file as a string inside a
 (capped by ``CRM_MAX_BODY_BYTES``); this route takes the file's bytes as the body
 (``fetch(url, {method: "POST", body: file})``), up to ``CRM_MAX_IMPORT_BYTES``, with
 ``matchOn`` (comma-separated), ``dryRun`` and ``encoding`` as query parameters. The file is
-read as UTF-8 or GB18030 (:mod:`core.text_encoding`): found out by itself, or named by the
-``encoding`` parameter or the Content-Type's ``charset``. It answers ``202`` with the queued
-import, to poll with the ``customerImport`` query.
+read as UTF-8, UTF-16 (by its byte-order mark) or GB18030 (:mod:`core.text_encoding`):
+found out by itself, or named by the ``encoding`` parameter or the Content-Type's
+``charset``. It answers ``202`` with the queued import, to poll with the ``customerImport``
+query.
 """
 
 from __future__ import annotations

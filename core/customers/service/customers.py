@@ -101,28 +101,52 @@ def _check_customer(
     return out
 
 
-def _require_fields(check: Check, context: RequestContext, columns: Mapping[str, Any]) -> None:
-    """Refuse a new customer without a field ``CRM_CUSTOMER_REQUIRED_FIELDS`` names (REQUIRED,
-    naming the field): ``contact`` asks for a phone or an email, ``address`` for any part."""
+ADDRESS_PARTS = (*(column for column, _length in ADDRESS_COLUMNS.values()), "country")
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contact": ("phone", "email"),
+    "address": ADDRESS_PARTS,
+    "foundedOn": ("founded_on",),
+}
+"""The columns a name of ``CRM_CUSTOMER_REQUIRED_FIELDS`` asks for (any one of them filled);
+another name is its own column."""
+
+
+def _require_fields(
+    check: Check,
+    context: RequestContext,
+    columns: Mapping[str, Any],
+    current: Customer | None = None,
+) -> None:
+    """Refuse a customer without a field ``CRM_CUSTOMER_REQUIRED_FIELDS`` names (REQUIRED,
+    naming the field): ``contact`` asks for a phone or an email, ``address`` for any part.
+
+    ``columns`` are the values a create sets, or those an update of ``current`` gives. An
+    update is checked only on the fields it gives, with the values they leave: it may not
+    clear a required field (nor leave one blank that it sets), but a customer from before
+    the setting stays editable in its other fields.
+    """
     settings = context.settings
     for name in settings.names(settings.customer_required_fields):
+        parts = REQUIRED_COLUMNS.get(name, (name,))
+        if current is not None and not any(part in columns for part in parts):
+            continue
+        values = [
+            columns[part] if part in columns else getattr(current, part, None) for part in parts
+        ]
+        if any(value not in (None, "") for value in values):
+            continue
         if name == "contact":
-            given = columns.get("phone") or columns.get("email")
-            if not given and not check.has_error("phone") and not check.has_error("email"):
+            if not check.has_error("phone") and not check.has_error("email"):
                 check.fail(
                     "phone",
                     _("give a phone or an email to reach the customer"),
                     UserErrorCode.REQUIRED,
                 )
         elif name == "address":
-            parts = [column for column, _length in ADDRESS_COLUMNS.values()] + ["country"]
-            refused = any((e.field or "").startswith("address") for e in check.errors)
-            if not any(columns.get(part) for part in parts) and not refused:
+            if not any((e.field or "").startswith("address") for e in check.errors):
                 check.fail("address", _("is required"), UserErrorCode.REQUIRED)
-        else:
-            column = "founded_on" if name == "foundedOn" else name
-            if columns.get(column) in (None, "") and not check.has_error(name):
-                check.fail(name, _("is required"), UserErrorCode.REQUIRED)
+        elif not check.has_error(name):
+            check.fail(name, _("is required"), UserErrorCode.REQUIRED)
 
 
 def _address_columns(check: Check, address: Any) -> dict[str, Any]:
@@ -226,6 +250,7 @@ async def update_customer(
         else:
             await _owner_in_reach(session, context, raw["owner_id"], "ownerId")
             columns["owner_id"] = raw["owner_id"]
+    _require_fields(check, context, columns, customer)
     await _duplicates(
         session, context, check, columns.get("email"), columns.get("phone"), customer.id
     )
