@@ -17,6 +17,10 @@ answer on SQLite and PostgreSQL, whatever each database's ``lower()`` knows of U
   Latin names among them by their letters. Compared by code point (``COLLATE "C"`` on
   PostgreSQL, SQLite's default), so both databases sort alike.
 
+- :func:`trigram_similarity`: how alike two texts are by their trigrams, as PostgreSQL's
+  pg_trgm ``similarity()`` computes it; SQLite connections get it as the SQL function
+  ``similarity`` (:mod:`core.db`), so one query answers alike on both databases.
+
 Characters with several readings take pypinyin's most common one (``重庆`` is
 ``chongqing`` through its phrase dictionary, a lone ``重`` is ``zhong``): a search by
 another reading does not find them.
@@ -133,3 +137,31 @@ def like_pattern(text: str) -> str:
     normal = normalise(text)
     escaped = normal.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+_WORD = re.compile(r"[^\W_]+")
+"""A word as pg_trgm cuts text: a run of letters and digits (an underscore separates)."""
+
+
+def trigrams(text: str | None) -> frozenset[str]:
+    """The trigrams of ``text`` as pg_trgm's ``show_trgm()`` makes them: each word lower-cased
+    and padded with two spaces in front and one behind, then every three consecutive
+    characters (``"ab"`` → ``"  a"``, ``" ab"``, ``"ab "``)."""
+    found: set[str] = set()
+    for word in _WORD.findall((text or "").lower()):
+        padded = f"  {word} "
+        found.update(padded[start : start + 3] for start in range(len(padded) - 2))
+    return frozenset(found)
+
+
+def trigram_similarity(left: str | None, right: str | None) -> float | None:
+    """pg_trgm's ``similarity(left, right)``: the trigrams both texts share over all the
+    trigrams either has, from 0 (none shared, or a text without any) to 1. ``None`` when
+    either text is (SQL ``NULL``)."""
+    if left is None or right is None:
+        return None
+    ours, theirs = trigrams(left), trigrams(right)
+    if not ours or not theirs:
+        return 0.0
+    shared = len(ours & theirs)
+    return shared / (len(ours) + len(theirs) - shared)

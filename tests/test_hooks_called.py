@@ -756,7 +756,8 @@ async def listener_notes(db: Database) -> list[tuple[str, str | None]]:
 
 
 async def new_customer(api: Api, name: str, **values: Any) -> dict[str, Any]:
-    body = await api.gql(CREATE_CUSTOMER, {"input": {"name": name, **values}})
+    input = {"name": name, "allowDuplicates": True, **values}  # alike names are allowed
+    body = await api.gql(CREATE_CUSTOMER, {"input": input})
     payload = body["data"]["createCustomer"]
     assert payload["errors"] == [], payload
     customer: dict[str, Any] = payload["customer"]

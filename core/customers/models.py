@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.customers.match_keys import KEY_LENGTH, email_host, name_key, website_host
 from core.db import Base, UTCDateTime, utcnow
 from core.text_keys import SORT_KEY_LENGTH, search_key, sort_key
 
@@ -29,6 +30,30 @@ def _search_default(*columns: str) -> Any:
     return default
 
 
+def _match_default(key: str) -> Any:
+    """A column default: the ``key`` (:func:`_match_keys`) of the row's name, email and
+    website."""
+
+    def default(context: Any) -> str | None:
+        values = context.get_current_parameters()
+        keys = _match_keys(values.get("name"), values.get("email"), values.get("website"))
+        value: str | None = keys[key]
+        return value
+
+    return default
+
+
+def _match_keys(name: str | None, email: str | None, website: str | None) -> dict[str, str | None]:
+    """What likely duplicates compare (:mod:`core.customers.match_keys`), by column."""
+    key = name_key(name)
+    return {
+        "name_core": key.core,
+        "name_digits": key.digits,
+        "email_domain": email_host(email),
+        "website_domain": website_host(website),
+    }
+
+
 def _sort_default(column: str) -> Any:
     """A column default: the sort key of the row's ``column``."""
 
@@ -45,13 +70,17 @@ class Customer(Base):
         Index("ix_customers_owner_name_sort", "owner_id", "name_sort", "id"),
         Index("ix_customers_last_interaction", "last_interaction_at", "id"),
         Index("ix_customers_updated", "updated_at", "id"),
+        Index("ix_customers_name_key", "name_digits", "name_core"),
+        Index("ix_customers_email_domain", "email_domain"),
+        Index("ix_customers_website_domain", "website_domain"),
         # Indexes the migrations create but the models cannot declare: trigram indexes for
-        # search (PostgreSQL only, core_0004 and core_0008) and the expression index in the
-        # order of last interaction (core_0005).
+        # search and likely duplicates (PostgreSQL only, core_0004, core_0008, core_0015) and
+        # the expression index in the order of last interaction (core_0005).
         {
             "info": {
                 "database_only_indexes": (
                     "ix_customers_search_trgm",
+                    "ix_customers_name_core_trgm",
                     "ix_customers_phone_trgm",
                     "ix_customers_last_interaction_order",
                 )
@@ -97,6 +126,23 @@ class Customer(Base):
         NAME_SORT, default=_sort_default("name"), server_default=""
     )
     """The name as lists sort it (:func:`core.text_keys.sort_key`)."""
+    name_core: Mapped[str] = mapped_column(
+        String(KEY_LENGTH), default=_match_default("name_core"), server_default=""
+    )
+    """The name's letters as likely duplicates compare them
+    (:func:`core.customers.match_keys.name_key`)."""
+    name_digits: Mapped[str] = mapped_column(
+        String(KEY_LENGTH), default=_match_default("name_digits"), server_default=""
+    )
+    """The name's digits (:func:`core.customers.match_keys.name_key`)."""
+    email_domain: Mapped[str | None] = mapped_column(
+        String(254), default=_match_default("email_domain")
+    )
+    """The email's domain, lower-cased (:func:`core.customers.match_keys.email_host`)."""
+    website_domain: Mapped[str | None] = mapped_column(
+        String(500), default=_match_default("website_domain")
+    )
+    """The website's host without ``www.`` (:func:`core.customers.match_keys.website_host`)."""
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -262,9 +308,12 @@ class CustomFieldDefinition(Base):
 def _keep_keys(mapper: Any, connection: Any, row: Customer | Contact | Tag) -> None:
     """Set a row's search and sort keys from its values whenever the ORM writes it (create,
     update, merge, import, erase): the keys can never lag behind the name. Writes that skip
-    the ORM get them from the columns' defaults on insert; none changes a name otherwise."""
+    the ORM get them from the columns' defaults on insert; none changes a name, an email or
+    a website otherwise."""
     row.name_sort = sort_key(row.name)
     if isinstance(row, Customer):
         row.search_key = search_key(row.name, row.number, row.email)
+        for column, value in _match_keys(row.name, row.email, row.website).items():
+            setattr(row, column, value)
     elif isinstance(row, Contact):
         row.search_key = search_key(row.name)

@@ -172,7 +172,10 @@ def forbidden(body: dict[str, Any]) -> None:
 
 async def own_customer(api: Api, name: str, email: str) -> Owned:
     customer = ok(
-        await api.gql(CREATE, {"input": {"name": name, "email": email, "tags": ["shared"]}}),
+        await api.gql(
+            CREATE,
+            {"input": {"name": name, "email": email, "tags": ["shared"], "allowDuplicates": True}},
+        ),
         "createCustomer",
     )["customer"]
     contact = ok(
@@ -234,7 +237,10 @@ async def build_org(api: Api) -> Org:
     org.customers["Charlie"] = await own_customer(org.rep3, "Charlie", "charlie@example.com")
     org.customers["Delta"] = await own_customer(org.manager, "Delta", "delta@example.com")
     old = ok(
-        await org.rep2.gql(CREATE, {"input": {"name": "Bravo Old", "email": "old@example.com"}}),
+        await org.rep2.gql(
+            CREATE,
+            {"input": {"name": "Bravo Old", "email": "old@example.com", "allowDuplicates": True}},
+        ),
         "createCustomer",
     )["customer"]
     org.archived = ok(

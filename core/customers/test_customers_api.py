@@ -25,7 +25,8 @@ from core.config import Settings
 from core.customers import models
 from core.customers import queries as customer_queries
 from core.db import Database
-from tests.support import Api, FakeClock, make_user, running_app
+from schema.testkit_tools import make_user
+from tests.support import Api, FakeClock, running_app
 
 FIELDS = """
 fragment CustomerFields on Customer {
@@ -280,7 +281,9 @@ def when(value: str | None) -> dt.datetime:
 
 
 async def create(api: Api, **fields: Any) -> dict[str, Any]:
-    customer: dict[str, Any] = ok(await api.gql(CREATE, {"input": fields}), "createCustomer")[
+    """A new customer (alike names allowed: likely duplicates have tests of their own)."""
+    input = {"allowDuplicates": True, **fields}
+    customer: dict[str, Any] = ok(await api.gql(CREATE, {"input": input}), "createCustomer")[
         "customer"
     ]
     return customer

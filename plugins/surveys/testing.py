@@ -134,5 +134,6 @@ class Seed:
 
 
 async def customer(api: Api, name: str, **fields: Any) -> int:
-    payload = await mutate_ok(api, "createCustomer", {"name": name, **fields}, "customer { id }")
+    input = {"name": name, "allowDuplicates": True, **fields}  # alike names are allowed
+    payload = await mutate_ok(api, "createCustomer", input, "customer { id }")
     return db_id(payload["customer"]["id"])

@@ -9,52 +9,40 @@ looked at them creates the customer anyway with ``allowDuplicates: true``.
 Only customers the caller may read are considered, so neither the refusal nor its
 candidates reveal a customer outside the caller's scope (existence oracle).
 
-Names are compared by their *core*: the :func:`~core.text_keys.normalise` form without
-punctuation, legal forms and spaces (``Lakebrook GmbH``, ``Lake-Brook`` and ``lakebrook``
-are one core; ``湖溪科技有限公司`` and ``湖溪科技`` too). Equal cores only, on both databases
-alike: a trigram similarity (pg_trgm) would answer differently on SQLite and PostgreSQL and
-call "Customer 1" and "Customer 2" one company. Email and website domains shared by
-unrelated people (free mail such as gmail.com, qq.com, 163.com) or reserved for examples
-(example.com, ``.test``) are no sign of one company.
+What is compared is stored on every customer (:mod:`core.customers.match_keys`): names by
+their core and digits (equal digits, and cores equal or alike by pg_trgm's ``similarity()``
+at :data:`~core.customers.match_keys.SIMILARITY_THRESHOLD`: on PostgreSQL the extension's,
+through its trigram index; on SQLite the same computation registered as a function by
+:mod:`core.db`), and domains by equality. One query finds and ranks the candidates.
 """
 
 from __future__ import annotations
 
 import enum
-import re
+import functools
+import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
+from core.customers.match_keys import (
+    SIMILARITY_THRESHOLD,
+    email_domain,
+    name_key,
+    website_domain,
+)
 from core.customers.models import Customer
 from core.errors import UserErrorCode
 from core.i18n import _
-from core.text_keys import like_pattern, normalise
+from core.text_keys import trigrams
 from core.validation import Check
 
 MAX_CANDIDATES = 10
-
-_LEGAL_FORMS = (
-    "gmbh mbh ag kg ohg ug ltd limited inc incorporated llc llp plc corp corporation co "
-    "company sa sas sarl srl spa bv nv oy ab as aps kk pty pte group holding holdings"
-)
-LEGAL_FORMS = frozenset(_LEGAL_FORMS.split())
-CHINESE_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
-_FREE_MAIL = (
-    "gmail.com googlemail.com yahoo.com yahoo.co.uk hotmail.com outlook.com live.com msn.com "
-    "icloud.com me.com aol.com proton.me protonmail.com gmx.de gmx.net web.de mail.ru "
-    "yandex.ru qq.com 163.com 126.com sina.com sina.cn sohu.com foxmail.com aliyun.com "
-    "139.com yeah.net"
-)
-FREE_MAIL_DOMAINS = frozenset(_FREE_MAIL.split())
-"""Domains that many unrelated people's email addresses share: no sign of one company."""
-RESERVED_TOP_LEVEL = frozenset({"test", "example", "invalid", "localhost", "local"})
-_PUNCTUATION = re.compile(r"[^\w\s]+")
 
 
 class DuplicateReason(enum.Enum):
@@ -81,49 +69,64 @@ class Candidate:
     reasons: list[DuplicateReason] = field(default_factory=list)
 
 
-def name_core(name: str | None) -> str:
-    """``name`` as likely duplicates compare it: normalised, without punctuation and legal
-    forms (``Lakebrook GmbH.`` → ``lakebrook``, ``湖溪科技有限公司`` → ``湖溪科技``)."""
-    words = _words(name)
-    kept = [word for word in words if word not in LEGAL_FORMS]
-    return "".join(kept or words)
+def similar_name(name: str | None, *, postgresql: bool) -> ColumnElement[bool]:
+    """Customers whose name is similar to ``name``: the same digits, and the same core or
+    one alike by trigrams.
 
-
-def _words(name: str | None) -> list[str]:
-    normal = _PUNCTUATION.sub(" ", normalise(name)).strip()
-    for form in CHINESE_LEGAL_FORMS:
-        if normal != form:
-            normal = normal.removesuffix(form).strip()
-    return normal.split()
-
-
-def _shared(domain: str) -> bool:
-    return (
-        not domain
-        or domain in FREE_MAIL_DOMAINS
-        or domain.split(".")[-1] in RESERVED_TOP_LEVEL
-        or domain.removeprefix("www.").split(".", 1)[0] == "example"
+    On PostgreSQL the ``%`` operator (pg_trgm's looser default threshold, 0.3) lets the
+    trigram index find the few rows ``similarity()`` then decides; the core is written into
+    the statement, since a prepared statement's generic plan would not know to use the index
+    for an unknown value. On SQLite, which has no such index, a ``LIKE`` for enough of the
+    core's trigrams (:func:`_trigram_filter`) leaves few rows for the registered
+    ``similarity()`` to compute.
+    """
+    key = name_key(name)
+    if not key.core and not key.digits:
+        return false()
+    if postgresql:
+        core = literal(key.core, String, literal_execute=True)
+        alike = and_(
+            Customer.name_core.op("%")(core),
+            func.similarity(Customer.name_core, core) >= SIMILARITY_THRESHOLD,
+        )
+    else:
+        alike = and_(
+            _trigram_filter(key.core),
+            func.similarity(Customer.name_core, key.core) >= SIMILARITY_THRESHOLD,
+        )
+    return and_(
+        Customer.name_digits == key.digits,
+        or_(Customer.name_core == key.core, and_(Customer.name_core != "", alike)),
     )
 
 
-def email_domain(email: str | None) -> str | None:
-    """The domain of ``email``, unless it is a free-mail one (gmail.com, qq.com...)."""
-    if not email or "@" not in email:
-        return None
-    domain = email.rsplit("@", 1)[1].strip().lower()
-    return None if _shared(domain) else domain
+def _trigram_filter(core: str) -> ColumnElement[bool]:
+    """Stored cores holding one of enough of ``core``'s trigrams that every core alike to it
+    holds one: at ``similarity >= t`` two cores share at least ``ceil(t * n)`` of the ``n``
+    trigrams of ``core``, so any ``n - ceil(t * n) + 1`` of them meet each such core. Inner
+    trigrams come first (``%abc%``; rarer than a first or last letter). A core is one word of
+    letters (:func:`~core.customers.match_keys.name_key`): a trigram padded in front is how
+    it starts, one padded behind how it ends."""
+    grams = sorted(trigrams(core), key=lambda gram: (" " in gram, gram))
+    needed = len(grams) - math.ceil(SIMILARITY_THRESHOLD * len(grams)) + 1
+    patterns = []
+    for gram in grams[:needed]:
+        letters = gram.strip()
+        if gram.startswith(" ") and gram.endswith(" "):
+            patterns.append(letters)
+        elif gram.startswith(" "):
+            patterns.append(f"{letters}%")
+        elif gram.endswith(" "):
+            patterns.append(f"%{letters}")
+        else:
+            patterns.append(f"%{letters}%")
+    return or_(false(), *(Customer.name_core.like(pattern) for pattern in patterns))
 
 
-def website_domain(website: str | None) -> str | None:
-    """The host of ``website`` without a leading ``www.``."""
-    if not website:
-        return None
-    try:
-        host = urlsplit(website if "://" in website else f"https://{website}").hostname or ""
-    except ValueError:
-        return None
-    host = host.lower().removeprefix("www.")
-    return None if _shared(host) else host
+def _same_domain(domain: str | None) -> ColumnElement[bool]:
+    if domain is None:
+        return false()
+    return or_(Customer.email_domain == domain, Customer.website_domain == domain)
 
 
 async def likely_duplicates(
@@ -131,60 +134,39 @@ async def likely_duplicates(
 ) -> list[Candidate]:
     """Active customers the caller may read that look like a new one with ``columns``
     (validated column values: name, phone, email, website), most reasons first."""
-    core = name_core(columns.get("name"))
     phone = columns.get("phone")
-    domains = {
-        DuplicateReason.SAME_EMAIL_DOMAIN: email_domain(columns.get("email")),
-        DuplicateReason.SAME_WEBSITE_DOMAIN: website_domain(columns.get("website")),
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    tests = {
+        DuplicateReason.SIMILAR_NAME: similar_name(columns.get("name"), postgresql=postgresql),
+        DuplicateReason.SAME_PHONE: Customer.phone == phone if phone else false(),
+        DuplicateReason.SAME_EMAIL_DOMAIN: _same_domain(email_domain(columns.get("email"))),
+        DuplicateReason.SAME_WEBSITE_DOMAIN: _same_domain(website_domain(columns.get("website"))),
     }
-    wanted = {domain for domain in domains.values() if domain}
-    conditions: list[ColumnElement[bool]] = []
-    words = [word for word in _words(columns.get("name")) if word not in LEGAL_FORMS]
-    if core and words:
-        # Rows whose stored search key holds the name's longest word: a superset of those
-        # with the same core, which Python then picks.
-        word = max(words, key=len)
-        conditions.append(Customer.search_key.like(like_pattern(word), escape="\\"))
-    if phone:
-        conditions.append(Customer.phone == phone)
-    for domain in wanted:
-        conditions.append(func.lower(Customer.email).like(f"%@{domain}"))
-        conditions.append(func.lower(Customer.website).like(f"%{domain}%"))
-    if not conditions:
-        return []
+    flags = {reason: case((test, 1), else_=0) for reason, test in tests.items()}
+    matched = functools.reduce(operator.add, flags.values())
     rows = await session.execute(
         select(
             Customer.id,
             Customer.number,
-            Customer.name,
-            Customer.phone,
-            Customer.email,
-            Customer.website,
+            *(flag.label(reason.value) for reason, flag in flags.items()),
         )
         .where(
-            or_(*conditions),
+            or_(*tests.values()),
             Customer.archived_at.is_(None),
             Customer.erased_at.is_(None),
             context.visible("customers:read", "customers"),
         )
-        .order_by(Customer.id)
-        .limit(200)
+        .order_by(matched.desc(), Customer.id)
+        .limit(MAX_CANDIDATES)
     )
-    found = []
-    for row in rows:
-        candidate = Candidate(row.id, row.number)
-        if core and name_core(row.name) == core:
-            candidate.reasons.append(DuplicateReason.SIMILAR_NAME)
-        if phone and row.phone == phone:
-            candidate.reasons.append(DuplicateReason.SAME_PHONE)
-        theirs = {email_domain(row.email), website_domain(row.website)}
-        for reason, ours in domains.items():
-            if ours and ours in theirs:
-                candidate.reasons.append(reason)
-        if candidate.reasons:
-            found.append(candidate)
-    found.sort(key=lambda c: -len(c.reasons))
-    return found[:MAX_CANDIDATES]
+    return [
+        Candidate(
+            row.id,
+            row.number,
+            [reason for reason in DuplicateReason if row._mapping[reason.value]],
+        )
+        for row in rows
+    ]
 
 
 def refuse_duplicates(check: Check, candidates: list[Candidate]) -> None:
