@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from pydantic_settings import SettingsConfigDict
 
 from core.config_outbound import OutboundSettings
 from core.i18n import LocaleName
-from core.plugin_settings import ConfigError, config_error, load_plugin_settings
+from core.plugin_settings import ConfigError, config_error, load_plugin_settings, masked_url
 from core.secret_key import MIN_SECRET_KEY_LENGTH, stored_secret_key
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -60,6 +61,7 @@ class Settings(OutboundSettings):
     secret_key: str = Field(
         default="",
         description="Signs access tokens; generated once into the data directory when empty.",
+        repr=False,  # a secret: kept out of reprs and configuration errors
     )
     env: Literal["development", "production"] = Field(
         default="production",
@@ -377,6 +379,11 @@ class Settings(OutboundSettings):
         if value and len(value) < MIN_SECRET_KEY_LENGTH:
             raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
         return value
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        """The fields a repr shows: the database URL with its password masked."""
+        for name, value in super().__repr_args__():
+            yield name, masked_url(value) if name == "database_url" else value
 
     @property
     def resolved_database_url(self) -> str:

@@ -53,7 +53,6 @@ from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
 
 from core import persisted
-from core.access import NOT_AUTHENTICATED
 from core.client_input import JsonInputError, load_json, unstorable, unstorable_at
 from core.config import Settings
 from core.context import RequestContext
@@ -61,7 +60,7 @@ from core.errors import ApiError, ApiErrorCode
 from core.graphiql import GraphiQL
 from core.i18n import render
 from core.input_paths import bad_id_argument
-from core.multipart import MULTIPART_FORM_DATA, MultipartError, check_preflight, read_multipart
+from core.multipart import MULTIPART_FORM_DATA, MultipartError, caller_context, read_multipart
 from core.zones import use_zone
 
 logger = logging.getLogger("crm.graphql")
@@ -190,10 +189,7 @@ async def _read_params(request: Request, max_body: int, max_upload: int) -> dict
         return dict(request.query_params)
     content_type = _content_type(request)
     if content_type == MULTIPART_FORM_DATA:  # files for Upload variables (core.multipart)
-        try:
-            return await read_multipart(request, max_body=max_body + max_upload, max_field=max_body)
-        except MultipartError as exc:
-            raise BadRequest(exc.status, exc.message) from None
+        return await read_multipart(request, max_body=max_body + max_upload, max_field=max_body)
     if content_type != APPLICATION_JSON:
         raise BadRequest(415, "POST bodies must be application/json or multipart/form-data")
     body = await read_body(request, max_body)
@@ -329,13 +325,10 @@ class GraphQLEndpoint:
         try:
             if request.method == "POST" and _content_type(request) == MULTIPART_FORM_DATA:
                 # Files are read for a caller only: who calls is settled before the body.
-                try:
-                    check_preflight(request)
-                except MultipartError as exc:
-                    raise BadRequest(exc.status, exc.message) from None
-                context = await self.make_context(request)
-                if context.caller is None:
-                    return self._unauthenticated(context, media_type)
+                found = await caller_context(request, self.make_context, media_type)
+                if isinstance(found, Response):
+                    return found
+                context = found
             params = await _read_params(
                 request, self.settings.max_body_bytes, self.settings.attachment_max_bytes
             )
@@ -382,6 +375,8 @@ class GraphQLEndpoint:
                 raise RequestError("subscriptions are not served over HTTP")
         except BadRequest as exc:
             return _error_response(exc.status, exc.message, media_type, **exc.headers)
+        except MultipartError as exc:
+            return _error_response(exc.status, exc.message, media_type)
         except RequestError as exc:
             status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
             body = {"errors": [{"message": str(exc), "extensions": exc.extensions}]}
@@ -426,19 +421,6 @@ class GraphQLEndpoint:
                     "could not store a persisted query", extra={"request_id": context.request_id}
                 )
         return JSONResponse(payload, status_code=status, media_type=media_type)
-
-    def _unauthenticated(self, context: RequestContext, media_type: str) -> Response:
-        """The 401 of a multipart request without a usable bearer token, answered before
-        any of its body is read: why (no token, expired, revoked...) and its code."""
-        code = context.auth_code or ApiErrorCode.UNAUTHENTICATED
-        message = render(context.auth_error or NOT_AUTHENTICATED, context.locale)
-        error = {"message": message, "extensions": {"code": code.value}}
-        return JSONResponse(
-            {"errors": [error]},
-            status_code=401,
-            media_type=media_type,
-            headers={"WWW-Authenticate": "Bearer"},
-        )
 
     def _format_error(
         self,

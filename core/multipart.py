@@ -8,7 +8,9 @@ and the files. Only a single operation is accepted (no batches).
 Against cross-site request forgery, a browser must not be able to send one as a "simple"
 request: the request has to carry one of :data:`PREFLIGHT_HEADERS` (as Apollo and
 Strawberry ask), which a cross-origin page cannot set without a CORS preflight
-(:func:`check_preflight`, before any of the body is read).
+(:func:`check_preflight`, before any of the body is read). Files are read for a caller
+only: who calls is settled before the body too, and a request without a usable bearer token
+is answered 401 unread (:func:`caller_context`).
 
 The body is parsed as it streams in (python-multipart, through Starlette's parser): fields
 are held in memory up to a limit, files are spooled to temporary files (on disk past
@@ -18,14 +20,19 @@ without the rest being read.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
+from core.access import NOT_AUTHENTICATED
 from core.client_input import JsonInputError, load_json
+from core.context import RequestContext
+from core.errors import ApiErrorCode
+from core.i18n import render
 
 MULTIPART_FORM_DATA = "multipart/form-data"
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
@@ -50,6 +57,35 @@ def check_preflight(request: Request) -> None:
             + ", ".join(PREFLIGHT_HEADERS)
             + " (protection against cross-site requests)",
         )
+
+
+async def caller_context(
+    request: Request, make_context: Callable[[Request], Awaitable[RequestContext]], media_type: str
+) -> RequestContext | Response:
+    """The context of a multipart request's caller, settled before any of its body is read;
+    without a usable bearer token, the 401 that answers it (in ``media_type``).
+
+    :raises MultipartError: without one of :data:`PREFLIGHT_HEADERS` (400).
+    """
+    check_preflight(request)
+    context = await make_context(request)
+    if context.caller is None:
+        return unauthenticated(context, media_type)
+    return context
+
+
+def unauthenticated(context: RequestContext, media_type: str) -> Response:
+    """The 401 of a multipart request without a usable bearer token, answered before any of
+    its body is read: why (no token, expired, revoked...) and its code."""
+    code = context.auth_code or ApiErrorCode.UNAUTHENTICATED
+    message = render(context.auth_error or NOT_AUTHENTICATED, context.locale)
+    error = {"message": message, "extensions": {"code": code.value}}
+    return JSONResponse(
+        {"errors": [error]},
+        status_code=401,
+        media_type=media_type,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def _too_large(max_body: int) -> MultipartError:

@@ -32,7 +32,6 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("CRM_MAX_PAGE_SIZE", "500", "CRM_MAX_PAGE_SIZE"),
         ("CRM_DEBUG", "perhaps", "CRM_DEBUG"),
         ("CRM_DATABASE_URL", "mysql://localhost/crm", "CRM_DATABASE_URL"),
-        ("CRM_SECRET_KEY", "short", "CRM_SECRET_KEY"),
         ("CRM_RECORD_URL", "https://crm.example.com/{kind}/{id}", "CRM_RECORD_URL"),
         ("CRM_RECORD_URL", "ftp://crm.example.com/{type}/{id}", "CRM_RECORD_URL"),
         ("CRM_RECORD_URL", "https://crm.example.com/{type}", "CRM_RECORD_URL"),

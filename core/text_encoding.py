@@ -84,6 +84,9 @@ _IMPORT_NAMES = {
     "gb2312": ImportEncoding.GB18030,
     "cp936": ImportEncoding.GB18030,
 }
+_UTF_16_NAMES = frozenset({"utf_16", "utf16", "utf_16le", "utf16le", "utf_16be", "utf16be"})
+"""UTF-16's names: such a file is read by its byte-order mark (as AUTO reads it), and is
+refused without one (:func:`require_utf_16_mark`)."""
 _EXPORT_NAMES = {
     "utf_8_bom": ExportEncoding.UTF_8_BOM,
     "utf_8_sig": ExportEncoding.UTF_8_BOM,
@@ -98,16 +101,42 @@ def _fold(name: str) -> str:
 
 
 def import_encoding(name: str) -> ImportEncoding:
-    """The import encoding called ``name`` (``AUTO``, ``UTF-8``, ``GB18030``, ``GBK``...).
+    """The import encoding called ``name`` (``AUTO``, ``UTF-8``, ``GB18030``, ``GBK``...);
+    UTF-16's names (:func:`names_utf_16`) are ``AUTO``, which reads UTF-16 by its mark.
 
     :raises TextEncodingError: for any other name.
     """
+    if names_utf_16(name):
+        return ImportEncoding.AUTO
     found = _IMPORT_NAMES.get(_fold(name))
     if found is None:
         raise TextEncodingError(
-            _("must be AUTO, UTF_8 or GB18030 (GBK and GB2312 read as GB18030)")
+            _(
+                "must be AUTO, UTF_8 or GB18030 (GBK and GB2312 read as GB18030), or UTF_16 "
+                "for a file with a UTF-16 byte-order mark"
+            )
         )
     return found
+
+
+def names_utf_16(name: str) -> bool:
+    """Whether ``name`` is UTF-16's (``UTF-16``, ``utf-16le``, ``UTF_16BE``...)."""
+    return _fold(name) in _UTF_16_NAMES
+
+
+def require_utf_16_mark(data: bytes) -> None:
+    """Refuse a file named UTF-16 that does not start with a UTF-16 byte-order mark: which
+    byte order it has cannot be told.
+
+    :raises TextEncodingError: without the mark.
+    """
+    if not data.startswith(UTF_16_BOMS):
+        raise TextEncodingError(
+            _(
+                "was named UTF-16 but does not start with a UTF-16 byte-order mark, which "
+                "tells its byte order; save it as Unicode Text (with the mark) or as CSV UTF-8"
+            )
+        )
 
 
 def export_encoding(name: str) -> ExportEncoding:

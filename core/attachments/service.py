@@ -147,24 +147,32 @@ async def attach(
     return row
 
 
-async def discard(context: RequestContext, keys: Sequence[str]) -> None:
-    """Remove the stored bytes of rows whose transaction rolled back.
-
-    Never raises: a store that fails is logged, and the removal is queued as a purge job
-    in a transaction of its own, so the caller's own outcome (its error) stands.
-    """
+async def _delete_stored(context: RequestContext, keys: Sequence[str], then: str) -> list[str]:
+    """Delete the stored bytes of ``keys`` now; the keys whose deletion failed (each logged,
+    saying what happens ``then``)."""
     failed: list[str] = []
     for key in keys:
         try:
             await store(context).delete(key)
         except Exception:
             logger.warning(
-                "could not remove the stored file %s; a purge job will retry",
+                "could not remove the stored file %s; %s",
                 key,
+                then,
                 exc_info=True,
                 extra={"request_id": context.request_id},
             )
             failed.append(key)
+    return failed
+
+
+async def discard(context: RequestContext, keys: Sequence[str]) -> None:
+    """Remove the stored bytes of rows whose transaction rolled back.
+
+    Never raises: a store that fails is logged, and the removal is queued as a purge job
+    in a transaction of its own, so the caller's own outcome (its error) stands.
+    """
+    failed = await _delete_stored(context, keys, "a purge job will retry")
     if failed:
         try:
             async with context.db.transaction() as session:
@@ -180,16 +188,7 @@ async def discard(context: RequestContext, keys: Sequence[str]) -> None:
 async def remove_committed(context: RequestContext, keys: Sequence[str]) -> None:
     """Remove at once the bytes of rows whose deletion has committed (a purge job was
     queued with it). Never raises: a store that fails is logged and the job retries."""
-    for key in keys:
-        try:
-            await store(context).delete(key)
-        except Exception:
-            logger.warning(
-                "could not remove the stored file %s; its purge job will retry",
-                key,
-                exc_info=True,
-                extra={"request_id": context.request_id},
-            )
+    await _delete_stored(context, keys, "its purge job will retry")
 
 
 async def readable_attachment(
@@ -236,14 +235,17 @@ async def erase_customer_files(
     """Remove every file on a customer and on its records (interactions, tickets...).
 
     The rows go in ``session``'s transaction, with a purge job that removes their bytes
-    after it commits: a rolled-back erasure leaves every file as it was.
+    after it commits: a rolled-back erasure leaves every file as it was. The keys to purge
+    are those of the rows the one statement deleted, so a file attached meanwhile is either
+    deleted and purged or neither.
     """
     keys = list(
         await session.scalars(
-            select(Attachment.storage_key).where(Attachment.customer_id == customer_id)
+            delete(Attachment)
+            .where(Attachment.customer_id == customer_id)
+            .returning(Attachment.storage_key)
         )
     )
-    await session.execute(delete(Attachment).where(Attachment.customer_id == customer_id))
     await enqueue_purge(session, context, keys)
     return len(keys)
 

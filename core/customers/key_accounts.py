@@ -13,6 +13,12 @@ id) active user who may change every customer (``customers:write`` at ALL scope)
 an orphaned key customer is still cared for. Each task carries a ``dedupe_key`` (one per
 customer and quarter, or customer and year), so runs may repeat or overlap. Calendar days
 and quarters are those of the deployment's time zone; the job's ``now`` decides them.
+
+Each job reads its customers ``FOR SHARE SKIP LOCKED`` in the transaction that inserts the
+tasks, so a task never lands beside a merge (:mod:`core.customers.service.merge`): a
+customer being merged or edited right now is skipped and cared for by the next run, and a
+merge of a customer the job holds waits until the job commits, then sees and settles the
+job's task. On SQLite, where writers take turns, the lock clause is left out.
 """
 
 from __future__ import annotations
@@ -133,7 +139,9 @@ async def _insert(
 async def key_account_care(
     session: AsyncSession, settings: Settings, pm: CRMPluginManager, now: dt.datetime
 ) -> int:
-    """A care task this quarter for each key customer that has none yet; how many."""
+    """A care task this quarter for each key customer that has none yet; how many.
+
+    A customer locked by another transaction (a merge, an edit) is left for the next run."""
     condition = key_account_condition(settings)
     if condition is None:
         return 0
@@ -147,6 +155,7 @@ async def key_account_care(
         select(Customer.id, Customer.name, Customer.owner_id)
         .where(condition, Customer.archived_at.is_(None), Customer.erased_at.is_(None))
         .order_by(Customer.id)
+        .with_for_update(read=True, skip_locked=True)
     )
     assignees = _Assignees(session, pm)
     kind = settings.key_account_task_type
@@ -181,7 +190,8 @@ async def anniversary_reminders(
     """A task a week before each customer's founding anniversary (once a year); how many.
 
     The first anniversary is the founding date's first return: nothing for a customer
-    founded this year."""
+    founded this year. A customer locked by another transaction (a merge, an edit) is left
+    for the next run."""
     zone = settings.zone
     today = now.astimezone(zone).date()
     by_month_day = days_by_month_day(today, BIRTHDAY_LEAD_DAYS + 1)
@@ -194,6 +204,7 @@ async def anniversary_reminders(
             _founding_month_day(session).in_(list(by_month_day)),
         )
         .order_by(Customer.id)
+        .with_for_update(read=True, skip_locked=True)
     )
     assignees = _Assignees(session, pm)
     tasks = []

@@ -381,6 +381,72 @@ async def test_an_uploaded_utf16_file_is_read_by_its_byte_order_mark(admin: Api)
     assert await stored(admin) == expected(CHINESE_ROWS)
 
 
+@pytest.mark.parametrize(
+    ("codec", "params", "content_type"),
+    [
+        ("utf-16", {}, "text/csv; charset=utf-16"),
+        ("utf-16", {"encoding": "UTF-16"}, "text/csv"),
+        ("utf-16-le", {"encoding": "utf_16le"}, "text/csv; charset=UTF-16LE"),
+        ("utf-16-be", {"encoding": "UTF16BE"}, "text/csv"),
+        ("utf-16-le", {"encoding": "AUTO"}, 'text/csv; charset="utf-16be"'),
+    ],
+    ids=["charset", "named", "le-both", "be", "auto-and-charset"],
+)
+async def test_an_upload_named_utf16_is_read_by_its_byte_order_mark(
+    admin: Api, codec: str, params: dict[str, str], content_type: str
+) -> None:
+    mark = codecs.BOM_UTF16_BE if codec.endswith("be") else codecs.BOM_UTF16_LE
+    data = csv_text(CHINESE_ROWS).encode(codec)
+    response = await admin.client.post(
+        "/import/customers",
+        content=data if codec == "utf-16" else mark + data,
+        params=params,
+        headers={**admin.headers, "Content-Type": content_type},
+    )
+    assert response.status_code == 202, response.text
+    assert await admin.run_jobs() == 1
+    assert await stored(admin) == expected(CHINESE_ROWS)
+
+
+@pytest.mark.parametrize(
+    ("data", "params", "content_type"),
+    [
+        (csv_text(CHINESE_ROWS).encode("utf-16-le"), {}, "text/csv; charset=utf-16"),
+        (csv_text(CHINESE_ROWS).encode("utf-16-be"), {"encoding": "UTF-16BE"}, "text/csv"),
+        (csv_text(CHINESE_ROWS).encode("utf-8"), {"encoding": "utf-16"}, "text/csv"),
+    ],
+    ids=["le-charset", "be-named", "utf8-named-utf16"],
+)
+async def test_an_upload_named_utf16_without_its_mark_is_refused(
+    admin: Api, data: bytes, params: dict[str, str], content_type: str
+) -> None:
+    response = await admin.client.post(
+        "/import/customers",
+        content=data,
+        params=params,
+        headers={**admin.headers, "Content-Type": content_type},
+    )
+    error = refusal(response, 400)
+    assert error["extensions"] == {"code": "INVALID", "field": "csv"}
+    assert error["message"].startswith(
+        "csv: was named UTF-16 but does not start with a UTF-16 byte-order mark"
+    ), error["message"]
+    assert await admin.run_jobs() == 0
+    await assert_nothing_stored(admin)
+
+
+async def test_utf16_named_with_another_encoding_is_refused(admin: Api) -> None:
+    response = await admin.client.post(
+        "/import/customers",
+        content=csv_text(CHINESE_ROWS).encode("utf-16"),
+        params={"encoding": "UTF_8"},
+        headers={**admin.headers, "Content-Type": "text/csv; charset=utf-16"},
+    )
+    error = refusal(response, 400)
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "encoding"}
+    assert error["message"].startswith("encoding: names another encoding")
+
+
 # ----------------------------------------------------------------------------- export
 
 
@@ -526,6 +592,9 @@ def test_decoding_is_strict_and_names_the_encoding_option() -> None:
         assert str(caught.value).startswith(words)
     assert import_encoding("utf-8") is ImportEncoding.UTF_8
     assert import_encoding(" GBK ") is ImportEncoding.GB18030
+    assert import_encoding("UTF-16LE") is ImportEncoding.AUTO  # read by its byte-order mark
+    with pytest.raises(TextEncodingError, match="or UTF_16 for a file with a UTF-16 byte-order"):
+        import_encoding("utf-32")
     with pytest.raises(TextEncodingError):
         import_encoding("latin-1")
     with pytest.raises(TextEncodingError):

@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import AuditEvent
 from core.catalog import ADMINISTRATOR
 from core.config import Settings
 from core.customers.models import Customer, Task
+from core.customers.service import merge as merge_service
+from core.customers.test_merge_care_tasks import NOTHING_ELSE, id_of, merge
 from core.validation import global_id
 from tests.support import Api, FakeClock, running_app
 
@@ -22,14 +26,6 @@ CREATE = """
 mutation($input: CreateCustomerInput!) {
   createCustomer(input: $input) { customer { id number version } errors { field code } }
 }"""
-MERGE = """
-mutation($source: ID!, $target: ID!, $dryRun: Boolean!) {
-  mergeCustomers(input: {sourceId: $source, targetId: $target, dryRun: $dryRun}) {
-    moved { kind count } dryRun errors { field message code }
-  }
-}"""
-
-NOTHING_ELSE = {"attachments": 0, "contacts": 0, "interactions": 0, "tags": 0}
 
 
 async def create(api: Api, name: str, founded_on: str, grade: str = "STANDARD") -> dict[str, Any]:
@@ -40,13 +36,6 @@ async def create(api: Api, name: str, founded_on: str, grade: str = "STANDARD") 
     assert body["data"]["createCustomer"]["errors"] == [], body
     customer: dict[str, Any] = body["data"]["createCustomer"]["customer"]
     return customer
-
-
-async def merge(api: Api, source: str, target: str, dry_run: bool) -> dict[str, int]:
-    body = await api.gql(MERGE, {"source": source, "target": target, "dryRun": dry_run})
-    payload = body["data"]["mergeCustomers"]
-    assert payload["errors"] == [], body
-    return {m["kind"]: m["count"] for m in payload["moved"]}
 
 
 async def anniversary_tasks(api: Api, number: str) -> list[tuple[str, str, str]]:
@@ -63,13 +52,6 @@ async def anniversary_tasks(api: Api, number: str) -> list[tuple[str, str, str]]
             (key or "", title, "CANCELLED" if cancelled else "DONE" if done else "OPEN")
             for key, title, done, cancelled in rows
         ]
-
-
-async def id_of(api: Api, number: str) -> int:
-    async with api.db.read() as session:
-        found = await session.scalar(select(Customer.id).where(Customer.number == number))
-    assert found is not None
-    return found
 
 
 async def test_the_survivor_keeps_the_anniversary_task_of_its_own_founding_date(
@@ -222,3 +204,49 @@ async def test_a_done_anniversary_task_is_kept_as_it_was(
             (f"anniversary:{await id_of(api, target['number'])}:2026", "OPEN"),
             (f"anniversary:{source_id}:2026", "DONE"),
         ]
+
+
+async def test_an_anniversary_task_done_meanwhile_is_not_counted_as_cancelled(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    plan = merge_service._duplicate_anniversary_tasks
+
+    async def done_after_the_plan(session: AsyncSession, source: Customer, target: Customer) -> Any:
+        """The merge's plan, after which the source's anniversary tasks are done, as their
+        owner might mark them while the merge runs."""
+        planned = await plan(session, source, target)
+        await session.execute(
+            update(Task)
+            .where(Task.customer_id == source.id, Task.dedupe_key.like("anniversary:%"))
+            .values(done_at=clock(), version=Task.version + 1)
+        )
+        return planned
+
+    async with running_app(make_settings(plugins=()), clock=clock) as api:
+        admin = await api.as_role(ADMINISTRATOR, lasting=True)
+        target = await create(admin, "Target", "2001-11-27")
+        source = await create(admin, "Source", "2010-11-25")
+        await admin.run_due_jobs()
+
+        planned = {**NOTHING_ELSE, "tasks": 1, "anniversaryTasksCancelled": 1}
+        assert await merge(admin, source["id"], target["id"], dry_run=True) == planned
+        monkeypatch.setattr(merge_service, "_duplicate_anniversary_tasks", done_after_the_plan)
+        moved = await merge(admin, source["id"], target["id"], dry_run=False)
+        assert moved == {**NOTHING_ELSE, "tasks": 1}
+        states = [state for _key, _title, state in await anniversary_tasks(api, target["number"])]
+        assert states == ["OPEN", "DONE"]
+        async with api.db.read() as session:
+            cancelled = list(
+                (
+                    await session.scalars(
+                        select(AuditEvent.id).where(AuditEvent.action == "task.cancelled")
+                    )
+                ).all()
+            )
+            merged = await session.scalar(
+                select(AuditEvent).where(AuditEvent.action == "customer.merged")
+            )
+        assert cancelled == []
+        assert merged is not None
+        assert merged.changes["moved"] == moved

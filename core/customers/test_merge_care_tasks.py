@@ -237,3 +237,58 @@ async def test_a_care_task_the_job_made_meanwhile_wins(
             (f"care:{source_id}:2026-Q4", "CANCELLED"),
             (f"care:{target_id}:2026-Q4", "OPEN"),
         ]
+
+
+class CareTaskDoneMeanwhile:
+    """A module whose merge step marks the source's care tasks done, as their owner might
+    while the merge runs: after the merge planned to cancel them."""
+
+    @hookimpl
+    async def crm_customer_merge(
+        self,
+        session: AsyncSession,
+        source: Customer,
+        target: Customer,
+        dry_run: bool,
+        context: RequestContext,
+    ) -> dict[str, int]:
+        if not dry_run:
+            await session.execute(
+                update(Task)
+                .where(Task.customer_id == source.id, Task.dedupe_key.like("care:%"))
+                .values(done_at=context.now(), version=Task.version + 1)
+            )
+        return {}
+
+
+async def test_a_care_task_done_meanwhile_is_not_counted_as_cancelled(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(plugins=("meanwhile",), key_account_grades="GOLD")
+    extra = {"meanwhile": CareTaskDoneMeanwhile()}
+    async with running_app(settings, clock=FakeClock(), extra_plugins=extra) as api:
+        admin = await api.as_role(ADMINISTRATOR, lasting=True)
+        target = await create(admin, "Gold Target", "GOLD")
+        source = await create(admin, "Gold Source", "GOLD")
+        await admin.run_due_jobs()
+
+        planned = {**NOTHING_ELSE, "tasks": 1, "careTasksCancelled": 1}
+        assert await merge(admin, source["id"], target["id"], dry_run=True) == planned
+        moved = await merge(admin, source["id"], target["id"], dry_run=False)
+        assert moved == {**NOTHING_ELSE, "tasks": 1}
+        states = [state for _key, state in await care_tasks(api, target["number"])]
+        assert states == ["OPEN", "DONE"]
+        async with api.db.read() as session:
+            actions = list(
+                (
+                    await session.scalars(
+                        select(AuditEvent.action).where(AuditEvent.action == "task.cancelled")
+                    )
+                ).all()
+            )
+            merged = await session.scalar(
+                select(AuditEvent).where(AuditEvent.action == "customer.merged")
+            )
+        assert actions == []
+        assert merged is not None
+        assert merged.changes["moved"] == moved

@@ -6,8 +6,8 @@ The GraphQL mutation ``startCustomerImport`` takes the file as a string inside a
 ``matchOn`` (comma-separated), ``dryRun`` and ``encoding`` as query parameters. The file is
 read as UTF-8, UTF-16 (by its byte-order mark) or GB18030 (:mod:`core.text_encoding`):
 found out by itself, or named by the ``encoding`` parameter or the Content-Type's
-``charset``. It answers ``202`` with the queued import, to poll with the ``customerImport``
-query.
+``charset`` (a file named UTF-16, UTF-16LE or UTF-16BE must start with its mark). It
+answers ``202`` with the queued import, to poll with the ``customerImport`` query.
 """
 
 from __future__ import annotations
@@ -25,7 +25,13 @@ from core.exports import refusal
 from core.http import HTTP_ERROR_CODES, BadRequest, read_body
 from core.i18n import _, render
 from core.mutations import transact
-from core.text_encoding import ImportEncoding, TextEncodingError, import_encoding
+from core.text_encoding import (
+    ImportEncoding,
+    TextEncodingError,
+    import_encoding,
+    names_utf_16,
+    require_utf_16_mark,
+)
 
 MATCH_KEYS = ("EMAIL", "PHONE", "NUMBER")
 STATUS_OF = {UserErrorCode.CONFLICT: 409}
@@ -47,9 +53,10 @@ def _refused(field: str, message: str, code: str = ApiErrorCode.BAD_USER_INPUT) 
     )
 
 
-def _encoding(request: Request) -> ImportEncoding | JSONResponse:
+def _encoding(request: Request) -> tuple[ImportEncoding, bool] | JSONResponse:
     """The encoding the ``encoding`` parameter or the Content-Type's charset names (AUTO if
-    neither does); the two must agree."""
+    neither does; the two must agree), and whether one names UTF-16: read as AUTO reads it,
+    the file must then start with a UTF-16 byte-order mark."""
     named = request.query_params.get("encoding")
     charset = None
     for part in request.headers.get("content-type", "").split(";")[1:]:
@@ -57,9 +64,11 @@ def _encoding(request: Request) -> ImportEncoding | JSONResponse:
         if key.strip().lower() == "charset":
             charset = value
     found = []
+    utf_16 = False
     for in_header, name in ((False, named), (True, charset)):
         if name is None or not name.strip():
             continue
+        utf_16 = utf_16 or names_utf_16(name)
         try:
             found.append(import_encoding(name))
         except TextEncodingError as exc:
@@ -69,7 +78,7 @@ def _encoding(request: Request) -> ImportEncoding | JSONResponse:
             return _refused("encoding", problem)
     if len(set(found)) > 1:
         return _refused("encoding", _("names another encoding than the Content-Type's charset"))
-    return found[0] if found else ImportEncoding.AUTO
+    return (found[0] if found else ImportEncoding.AUTO), utf_16
 
 
 def _options(request: Request) -> tuple[list[str], bool] | JSONResponse:
@@ -86,6 +95,13 @@ def _options(request: Request) -> tuple[list[str], bool] | JSONResponse:
     return match_on, dry in ("true", "1")
 
 
+def _require_mark(body: bytes) -> None:
+    try:
+        require_utf_16_mark(body)
+    except TextEncodingError as exc:
+        raise UserErrors.single("csv", exc.message, UserErrorCode.INVALID) from None
+
+
 async def upload_customer_import(request: Request) -> JSONResponse:
     state = request.app.state.crm
     context: RequestContext = await state.make_context(request)
@@ -98,15 +114,18 @@ async def upload_customer_import(request: Request) -> JSONResponse:
     if isinstance(options, JSONResponse):
         return options
     match_on, dry_run = options
-    encoding = _encoding(request)
-    if isinstance(encoding, JSONResponse):
-        return encoding
+    named = _encoding(request)
+    if isinstance(named, JSONResponse):
+        return named
+    encoding, utf_16 = named
     try:
         body = await read_body(request, state.settings.max_import_bytes)
     except BadRequest as error:
         code = HTTP_ERROR_CODES.get(error.status, "BAD_REQUEST")
         return _errors(error.status, [{"message": error.message, "extensions": {"code": code}}])
     try:
+        if utf_16:
+            _require_mark(body)
         text = decode_file(body, encoding, "csv")
         job = await transact(
             context.db,

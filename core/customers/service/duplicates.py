@@ -39,7 +39,6 @@ from core.customers.match_keys import (
 from core.customers.models import Customer
 from core.errors import UserErrorCode
 from core.i18n import _
-from core.text_keys import trigrams
 from core.validation import Check
 
 MAX_CANDIDATES = 10
@@ -106,8 +105,15 @@ def _trigram_filter(core: str) -> ColumnElement[bool]:
     trigrams of ``core``, so any ``n - ceil(t * n) + 1`` of them meet each such core. Inner
     trigrams come first (``%abc%``; rarer than a first or last letter). A core is one word of
     letters (:func:`~core.customers.match_keys.name_key`): a trigram padded in front is how
-    it starts, one padded behind how it ends."""
-    grams = sorted(trigrams(core), key=lambda gram: (" " in gram, gram))
+    it starts, one padded behind how it ends. The patterns keep the core's letters as stored
+    (case folded, which for a few scripts such as Cherokee is upper case): SQLite's ``LIKE``
+    folds ASCII only, while ``similarity()`` compares the lower-cased trigrams."""
+    padded = f"  {core} "
+    by_lowered: dict[str, str] = {}
+    for start in range(len(padded) - 2):
+        gram = padded[start : start + 3]
+        by_lowered.setdefault(gram.lower(), gram)
+    grams = sorted(by_lowered.values(), key=lambda gram: (" " in gram, gram))
     needed = len(grams) - math.ceil(SIMILARITY_THRESHOLD * len(grams)) + 1
     patterns = []
     for gram in grams[:needed]:

@@ -214,6 +214,14 @@ async def _settle_tasks(
     return len(cancelled)
 
 
+def _count(moved: dict[str, int], kind: str, count: int) -> None:
+    """Set ``moved[kind]`` to ``count``; a count of none leaves the kind out."""
+    if count:
+        moved[kind] = count
+    else:
+        moved.pop(kind, None)
+
+
 async def merge_customers(
     session: AsyncSession,
     context: RequestContext,
@@ -293,14 +301,17 @@ async def merge_customers(
     await session.execute(
         update(Task).where(Task.customer_id == source.id).values(customer_id=target.id)
     )
-    cancelled = await _settle_tasks(session, context, source.id, care, CANCEL_REASON)
-    if cancelled:
-        moved[CARE_TASKS_CANCELLED] = cancelled
-    cancelled = await _settle_tasks(
-        session, context, source.id, anniversaries, ANNIVERSARY_TAKEN_REASON
+    # The counts say what was cancelled, not what was planned: a task done meanwhile stays.
+    _count(
+        moved,
+        CARE_TASKS_CANCELLED,
+        await _settle_tasks(session, context, source.id, care, CANCEL_REASON),
     )
-    if cancelled:
-        moved[ANNIVERSARY_TASKS_CANCELLED] = cancelled
+    _count(
+        moved,
+        ANNIVERSARY_TASKS_CANCELLED,
+        await _settle_tasks(session, context, source.id, anniversaries, ANNIVERSARY_TAKEN_REASON),
+    )
     tag_ids = list((await session.scalars(new_tags)).all())
     await session.execute(delete(CustomerTag).where(CustomerTag.customer_id == source.id))
     session.add_all(CustomerTag(customer_id=target.id, tag_id=tag_id) for tag_id in tag_ids)
