@@ -128,6 +128,8 @@ async def test_erasing_the_customer_removes_its_tickets_files(
     )["customer"]["version"]
     body = await admin.gql(ERASE, {"input": {"id": customer, "version": version, "reason": "GDPR"}})
     assert data(body)["eraseCustomer"]["errors"] == []
+    assert len(stored(settings)) == 1  # the bytes go after the commit, by the purge job
+    assert await admin.run_jobs() == 1
     assert stored(settings) == []
     # The erased customer's ticket takes no new files
     body = await attach(admin, ticket["id"], "later.png", PNG)
