@@ -3,8 +3,9 @@
 ``crm serve`` runs in a child process (uvicorn with 1, then 2 workers on PostgreSQL; 1 on
 SQLite). The load comes from separate OS processes (``spawn``, :mod:`bench.loadgen`), each an
 asyncio loop with one httpx client and a fixed number of closed-loop virtual users: a user
-sends its next request when the previous one is answered. Every user draws operations by
-fixed weights from an RNG seeded with its own number, so a run repeats the same mix. After a
+sends its next request when the previous one is answered. User n starts with operation n
+(so every operation is sent in the warm-up), then draws operations by fixed weights from an
+RNG seeded with its own number, so a run repeats the same mix. After a
 short warm-up that is not counted, requests answered within ``load_seconds`` make the
 figures. While the window runs, the benchmark's main process reads the CPU time of the
 server's process tree, of the PostgreSQL server, of the load generator and of the whole
@@ -262,6 +263,7 @@ def _merge(parts: Sequence[dict[str, OperationTally]]) -> dict[str, OperationTal
         for name, tally in part.items():
             into = merged[name]
             into.durations += tally.durations
+            into.answered += tally.answered
             into.errors += tally.errors
             into.created += tally.created
             into.messages += tally.messages[: max(0, MAX_MESSAGES - len(into.messages))]

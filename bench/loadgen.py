@@ -5,9 +5,9 @@ library and httpx, not the app: it starts in a fraction of a second and spends i
 sending requests.
 
 Each process runs one asyncio loop with one httpx client and a fixed number of closed-loop
-virtual users: a user sends its next request when the previous one is answered. A user draws
-operations by fixed weights, and customers from the sampled ids, with an RNG seeded with its
-own number, so every run repeats the same mix.
+virtual users: a user sends its next request when the previous one is answered. A user starts
+with one operation in turn, then draws operations by fixed weights, and customers from the
+sampled ids, with an RNG seeded with its own number, so every run repeats the same mix.
 """
 
 from __future__ import annotations
@@ -131,6 +131,8 @@ class LoadSpec:
 class OperationTally:
     durations: list[float] = field(default_factory=list)
     """Seconds, of requests answered inside the measured window."""
+    answered: int = 0
+    """Requests answered without error over the whole run, warm-up included."""
     errors: int = 0
     """Over the whole run, warm-up included."""
     messages: list[str] = field(default_factory=list)
@@ -189,8 +191,10 @@ async def _virtual_user(
     rng = random.Random(f"{SEED}-{user}")
     weights = [op.weight for op in OPERATIONS]
     start, end = window
+    # A user's first request is one operation in turn (user n starts with operation n), so a
+    # short run with as many users as operations sends each at least once, in the warm-up.
+    operation = OPERATIONS[user % len(OPERATIONS)]
     while time.time() < end:
-        operation = rng.choices(OPERATIONS, weights)[0]
         payload = {
             "query": operation.query,
             "variables": variables(operation, rng, rng.choice(spec.customer_ids), spec.tag),
@@ -210,8 +214,11 @@ async def _virtual_user(
             tally.errors += 1
             if len(tally.messages) < MAX_MESSAGES:
                 tally.messages.append(message)
-        elif start <= answered < end:
-            tally.durations.append(elapsed)
+        else:
+            tally.answered += 1
+            if start <= answered < end:
+                tally.durations.append(elapsed)
+        operation = rng.choices(OPERATIONS, weights)[0]
 
 
 async def sign_in(http: httpx.AsyncClient, how: SignIn) -> str:
