@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from collections import defaultdict
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.json_body import dumps
 
 CUSTOMERS = """
 SELECT id, number, name, stage, grade, industry, last_interaction_at, owner_id
@@ -63,10 +64,8 @@ def _time(value: Any) -> str | None:
 
 
 def render(payload: Any) -> bytes:
-    """Serialise as the app's responses are (Starlette's ``JSONResponse``)."""
-    return json.dumps(
-        payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-    ).encode("utf-8")
+    """Serialise as the app's responses are (:func:`core.json_body.dumps`)."""
+    return dumps(payload)
 
 
 class Fetcher:

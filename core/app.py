@@ -100,6 +100,7 @@ class RequestLogMiddleware:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "caller": state.get("caller"),
                     "operation": state.get("operation"),
+                    "read_path": state.get("read_path"),
                 },
             )
 

@@ -94,6 +94,13 @@ class Settings(OutboundSettings):
     max_aliases: int = Field(default=30, ge=0, le=1000)
     max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
     max_page_size: int = Field(default=100, ge=1, le=100)
+    read_path: Literal["compiled", "reference", "compare"] = Field(
+        default="compiled",
+        description="How query documents are executed: `compiled` (planned once, each level "
+        "of the response computed in batches; a document the plan cannot serve runs on "
+        "graphql-core's executor), `reference` (graphql-core's executor always) or `compare` "
+        "(both, requiring the same response: for tests).",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=104_857_600)
     sql_echo: bool = False
     default_region: str = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from strawberry.relay import Node
 
     from core.access import Caller
+    from core.batch_fields import BatchLoad, BatchLoader
     from core.config import Settings
     from core.db import Database
     from core.errors import ApiErrorCode
@@ -58,13 +59,28 @@ class RequestContext:
     connection_params: dict[str, Any] | None = None
     """A WebSocket's ``connection_init`` payload (:mod:`core.subscriptions`); ``None`` over
     HTTP."""
-    _loaders: dict[type[Any], Any] = field(default_factory=dict, repr=False)
+    read_path: str | None = None
+    """Which executor served the request's GraphQL document (``compiled``, ``reference``)."""
+    read_path_reason: str | None = None
+    """Why a query wanted on the compiled path ran on the reference one."""
+    _loaders: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def loader(self, loader_class: type[L]) -> L:
         existing = self._loaders.get(loader_class)
         if existing is None:
             existing = loader_class(self)
             self._loaders[loader_class] = existing
+        return existing
+
+    def batch(self, load: BatchLoad, arguments: dict[str, Any]) -> BatchLoader:
+        """The loader gathering the parents of a :func:`core.batch_fields.batch_field` field
+        asked with ``arguments`` (one per request and distinct arguments)."""
+        from core.batch_fields import BatchLoader, arguments_key
+
+        key = (load, arguments_key(arguments))
+        existing = self._loaders.get(key)
+        if existing is None:
+            existing = self._loaders[key] = BatchLoader(self, load, arguments)
         return existing
 
     async def page(
@@ -101,8 +117,22 @@ class RequestContext:
         to_node: Callable[[Any], N],
         keys: Sequence[SortKey] | None = None,
     ) -> Connection[N]:
-        """One page of a nested connection (``customer.contacts(first: 5)``), in the order
-        of ``keys`` (the ``pages`` loader's own keys when None).
+        """One page of a nested connection: :meth:`child_pages` for one parent."""
+        (page,) = await self.child_pages(pages, counts, [parent], args, to_node, keys)
+        return page
+
+    async def child_pages(
+        self,
+        pages: type[ChildPageLoader],
+        counts: type[ChildCountLoader] | None,
+        parents: Sequence[Any],
+        args: PageArgs,
+        to_node: Callable[[Any], N],
+        keys: Sequence[SortKey] | None = None,
+    ) -> list[Connection[N]]:
+        """A page of a nested connection (``customer.contacts(first: 5)``) for each of
+        ``parents`` (their ids), in the order of ``keys`` (the ``pages`` loader's own keys
+        when None).
 
         The page arguments are checked here, once (a bad one fails this field only); the
         rows come through the ``pages`` loader, batched with every other parent asking for
@@ -113,10 +143,12 @@ class RequestContext:
 
         check_page_args(args, self.settings.max_page_size)
         ordering = tuple(keys if keys is not None else pages.keys)
-        page = await self.loader(pages).load((parent, args, ordering))
+        found = await self.loader(pages).load_many([(parent, args, ordering) for parent in parents])
         counter = self.loader(counts) if counts is not None else None
-        count = (lambda: counter.load(parent)) if counter is not None else None
-        return page.connection(ordering, to_node, count)
+        return [
+            page.connection(ordering, to_node, _counting(counter, parent))
+            for parent, page in zip(parents, found, strict=True)
+        ]
 
     def now(self) -> dt.datetime:
         """The current time (a test can hand the app a controllable clock)."""
@@ -154,3 +186,7 @@ class RequestContext:
 
 Info = StrawberryInfo[RequestContext, None]
 """Resolver ``info`` annotation with a typed ``info.context``."""
+
+
+def _counting(counter: Any, parent: Any) -> Callable[[], Awaitable[int]] | None:
+    return (lambda: counter.load(parent)) if counter is not None else None

@@ -30,7 +30,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,7 +47,7 @@ from graphql import (
     visit,
 )
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
 
@@ -60,6 +59,7 @@ from core.errors import ApiError, ApiErrorCode
 from core.graphiql import GraphiQL
 from core.i18n import render
 from core.input_paths import bad_id_argument
+from core.json_body import JSONBody, dumps
 from core.multipart import MULTIPART_FORM_DATA, MultipartError, caller_context, read_multipart
 from core.zones import use_zone
 
@@ -79,14 +79,14 @@ HTTP_ERROR_CODES = {
 """``extensions.code`` of a request refused before GraphQL runs, by HTTP status."""
 
 
-def internal_error_response(request_id: str) -> JSONResponse:
+def internal_error_response(request_id: str) -> JSONBody:
     """The JSON 500 of a request outside GraphQL that failed unexpectedly (log the
     traceback with the same ``request_id``)."""
     error = {
         "message": "Internal error",
         "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
     }
-    return JSONResponse({"errors": [error]}, status_code=500)
+    return JSONBody({"errors": [error]}, status_code=500)
 
 
 async def primed_stream(
@@ -149,7 +149,7 @@ def _error_response(status: int, message: str, media_type: str, **headers: str) 
     error: dict[str, Any] = {"message": message}
     if status in HTTP_ERROR_CODES:
         error["extensions"] = {"code": HTTP_ERROR_CODES[status]}
-    body = json.dumps({"errors": [error]})
+    body = dumps({"errors": [error]})
     return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
@@ -345,12 +345,12 @@ class GraphQLEndpoint:
             if persisted_hash is not None:
                 if self.persisted is None:
                     body = {"errors": [persisted.NOT_SUPPORTED]}
-                    return JSONResponse(body, status_code=200, media_type=media_type)
+                    return JSONBody(body, status_code=200, media_type=media_type)
                 if query is None or query == "":
                     query = await self.persisted.get(persisted_hash)
                     if query is None:  # the client sends the query with the hash next
                         body = {"errors": [persisted.NOT_FOUND]}
-                        return JSONResponse(body, status_code=200, media_type=media_type)
+                        return JSONBody(body, status_code=200, media_type=media_type)
                 elif isinstance(query, str):
                     try:
                         persisted.check_hash(query, persisted_hash)
@@ -380,7 +380,7 @@ class GraphQLEndpoint:
         except RequestError as exc:
             status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
             body = {"errors": [{"message": str(exc), "extensions": exc.extensions}]}
-            return JSONResponse(body, status_code=status, media_type=media_type)
+            return JSONBody(body, status_code=status, media_type=media_type)
 
         if context is None:
             context = await self.make_context(request)
@@ -392,6 +392,7 @@ class GraphQLEndpoint:
                 context_value=context,
                 operation_name=operation_name,
             )
+        request.state.read_path = context.read_path
         payload: dict[str, Any] = {}
         status = 200
         # A request error (parse, validation, variable coercion) stops before execution:
@@ -420,7 +421,7 @@ class GraphQLEndpoint:
                 logger.exception(
                     "could not store a persisted query", extra={"request_id": context.request_id}
                 )
-        return JSONResponse(payload, status_code=status, media_type=media_type)
+        return JSONBody(payload, status_code=status, media_type=media_type)
 
     def _format_error(
         self,

@@ -23,6 +23,7 @@ from core.background import (
     enqueue,
     request_cancel,
 )
+from core.batch_fields import BatchLoad, batch_field, related
 from core.catalog import (
     ADMINISTRATOR,
     CUSTOMER_MANAGER,
@@ -153,6 +154,7 @@ __all__ = [
     "AuthenticationError",
     "BackgroundJob",
     "Base",
+    "BatchLoad",
     "ByIdLoader",
     "CRMPluginManager",
     "Caller",
@@ -228,6 +230,7 @@ __all__ = [
     "attachments_field",
     "audit",
     "bad_argument",
+    "batch_field",
     "bulk_insert",
     "call_in_turn",
     "check_amount",
@@ -272,6 +275,7 @@ __all__ = [
     "read_csv",
     "refusal",
     "register_fonts",
+    "related",
     "render",
     "render_mail",
     "request_cancel",

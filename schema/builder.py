@@ -30,16 +30,18 @@ from strawberry.extensions import (
 )
 from strawberry.relay.utils import to_base64
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.base import StrawberryObjectDefinition, has_object_definition
 from strawberry.types.field import StrawberryField
 
+from core import read_compare as compare
 from core.catalog import catalog_for
 from core.config import Settings
 from core.customers.filter_fields import input_fields
 from core.customers.inputs import CustomerFilter
 from core.extension import TypeFields
 from core.host import CORE_PLUGIN_NAME, contributions
+from core.read_path import COMPARE, CompiledExecutor, forced_path, wanted_path
 from schema.introspection import introspection_guard
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -94,6 +96,15 @@ class CRMSchema(strawberry.Schema):
             fields.append(added)
         return fields
 
+    async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """Execute as Strawberry does; under ``CRM_READ_PATH=compare``, a query document
+        runs on both read paths, which must agree (:mod:`core.read_compare`)."""
+        context = kwargs.get("context_value", args[1] if len(args) > 1 else None)
+        run = functools.partial(super().execute, query, *args, **kwargs)
+        if forced_path.get() is not None or wanted_path(context) != COMPARE:
+            return await run()
+        return await compare.both(run, context, query)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -106,6 +117,7 @@ def _attribute(name: str) -> Callable[..., Any]:
         return getattr(source, name)
 
     resolve._is_default = True  # type: ignore[attr-defined]  # tracing extensions skip these
+    resolve.attribute = name  # type: ignore[attr-defined]  # read by the compiled read path
     return resolve
 
 
@@ -114,6 +126,8 @@ def _node_id(type_name: str, attribute: str) -> Callable[..., Any]:
         return to_base64(type_name, getattr(source, attribute))
 
     resolve._is_default = True  # type: ignore[attr-defined]
+    resolve.node_type = type_name  # type: ignore[attr-defined]  # read by the compiled read path
+    resolve.node_attribute = attribute  # type: ignore[attr-defined]
     return resolve
 
 
@@ -336,6 +350,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> CRMSchema:
             extensions=schema_extensions(settings),
             config=config,
             extra_fields=extra,
+            execution_context_class=CompiledExecutor,
         )
     except TypeError as exc:  # graphql-core wraps what get_fields raised
         if isinstance(exc.__cause__, SchemaConflictError):

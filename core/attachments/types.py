@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
@@ -10,8 +11,15 @@ from strawberry import relay
 
 from core.attachments import loaders, service
 from core.attachments.models import Attachment as AttachmentRow
-from core.context import Info
+from core.batch_fields import batch_field, related
+from core.context import RequestContext
 from core.identity.types import UserSummary
+
+
+async def _download_urls(
+    context: RequestContext, attachments: Sequence[Attachment]
+) -> list[str | None]:
+    return [service.download_url(context, attachment.row_id) for attachment in attachments]
 
 
 @strawberry.type(description="A file attached to a customer, an interaction or a ticket.")
@@ -24,6 +32,15 @@ class Attachment:
     created_at: dt.datetime
     uploader_id: strawberry.Private[int | None]
     row_id: strawberry.Private[int]
+    uploader: UserSummary | None = batch_field(
+        related(UserSummary, "uploader_id"),
+        description="Who attached it; null once that user is deleted.",
+    )
+    download_url: str | None = batch_field(
+        _download_urls,
+        description="A link that downloads the file for the caller: signed, valid for five "
+        "minutes, and checked against the caller's access to the record again when used.",
+    )
 
     @classmethod
     def from_model(cls, row: AttachmentRow) -> Attachment:
@@ -38,29 +55,22 @@ class Attachment:
             row_id=row.id,
         )
 
-    @strawberry.field(description="Who attached it; null once that user is deleted.")
-    async def uploader(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.uploader_id)
-
-    @strawberry.field(
-        description="A link that downloads the file for the caller: signed, valid for five "
-        "minutes, and checked against the caller's access to the record again when used."
-    )
-    def download_url(self, info: Info) -> str | None:
-        return service.download_url(info.context, self.row_id)
-
 
 def attachments_field(type_name: str) -> Any:
     """The ``attachments`` field for the GraphQL type ``type_name`` (whose Python objects
     have an ``id`` holding the record's database id), for ``crm_graphql_type_fields``."""
 
-    async def resolve(root: Any, info: Info) -> list[Attachment]:
-        record_id = (
-            int(root.id) if not isinstance(root.id, relay.GlobalID) else int(root.id.node_id)
+    async def load(context: RequestContext, records: Sequence[Any]) -> list[list[Attachment]]:
+        found = await context.loader(loaders.AttachmentsByTargetLoader).load_many(
+            [(type_name, _record_id(record)) for record in records]
         )
-        rows = await info.context.loader(loaders.AttachmentsByTargetLoader).load(
-            (type_name, record_id)
-        )
-        return [Attachment.from_model(row) for row in rows]
+        return [[Attachment.from_model(row) for row in rows] for rows in found]
 
-    return strawberry.field(resolver=resolve, description="Files attached, newest first.")
+    load.__qualname__ = load.__name__ = f"attachments_of_{type_name.lower()}"
+    return batch_field(
+        load, graphql_type=list[Attachment], description="Files attached, newest first."
+    )
+
+
+def _record_id(record: Any) -> int:
+    return int(record.id) if not isinstance(record.id, relay.GlobalID) else int(record.id.node_id)

@@ -16,6 +16,7 @@ from core.customers import (
     demo,
     export,
     hookspecs,
+    import_types,
     importing,
     jobs,
     key_accounts,
@@ -58,7 +59,7 @@ def crm_graphql_types() -> Sequence[type[Any]]:
         types.Task,
         types.Tag,
         types.CustomFieldDefinition,
-        types.CustomerImport,
+        import_types.CustomerImport,
     ]
 
 

@@ -11,11 +11,11 @@ from core import background as models_background
 from core.context import Info
 from core.csv_import import ImportRowError
 from core.customers import exchange, models
+from core.customers.import_types import CustomerImport
 from core.customers.service.duplicates import Candidate, DuplicateReason
 from core.customers.types import (
     Contact,
     Customer,
-    CustomerImport,
     CustomFieldDefinition,
     Interaction,
     Tag,

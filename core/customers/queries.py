@@ -16,6 +16,7 @@ from core.context import Info, RequestContext
 from core.customers import models
 from core.customers.filter_fields import filter_conditions
 from core.customers.followup_queries import FollowupQuery
+from core.customers.import_types import CustomerImport
 from core.customers.inputs import (
     ContactFilter,
     ContactOrder,
@@ -29,7 +30,6 @@ from core.customers.orders import CONTACT_ORDER, CUSTOMER_ORDER
 from core.customers.types import (
     Contact,
     Customer,
-    CustomerImport,
     CustomFieldDefinition,
     Tag,
 )

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import enum
+from collections.abc import Sequence
 from typing import Annotated
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from core.background import BackgroundJob
-from core.context import Info
-from core.csv_import import ImportRowError
+from core.batch_fields import batch_field, related
+from core.context import RequestContext
 from core.customers import loaders, models, orders
 from core.customers.field_types import (
     CustomFieldDefinition as CustomFieldDefinition,  # re-exported: types of the graph
@@ -33,7 +33,6 @@ from core.customers.inputs import (
     InteractionOrder,
     TaskOrder,
 )
-from core.errors import UserErrorCode
 from core.identity.inputs import AuditEventOrder
 from core.identity.loaders import UserCard
 from core.identity.queries import AUDIT_EVENT_ORDER
@@ -41,7 +40,147 @@ from core.identity.types import AuditEvent, UserSummary
 from core.node import ModelNode
 from core.ordering import ORDER_BY_HELP
 from core.pagination import Connection, PageArgs
-from core.types import JobStatus
+
+
+async def _done(_context: RequestContext, tasks: Sequence[Task]) -> list[bool]:
+    return [task.done_at is not None for task in tasks]
+
+
+async def _participants(
+    context: RequestContext, interactions: Sequence[Interaction]
+) -> list[list[UserSummary]]:
+    found: list[list[UserCard]] = await context.loader(loaders.ParticipantsLoader).load_many(
+        [interaction.id for interaction in interactions]
+    )
+    return [[UserSummary.of(card.id, card) for card in cards] for cards in found]
+
+
+async def _custom_field_values(
+    context: RequestContext, customers: Sequence[Customer]
+) -> list[list[CustomFieldValue]]:
+    loader = context.loader(loaders.CustomFieldDefinitionsByEntityLoader)
+    definitions = await loader.load("CUSTOMER")
+    return [
+        custom_field_values(
+            definitions,
+            customer.custom_fields if isinstance(customer.custom_fields, dict) else None,
+        )
+        for customer in customers
+    ]
+
+
+async def _tags(context: RequestContext, customers: Sequence[Customer]) -> list[list[Tag]]:
+    found = await context.loader(loaders.TagsByCustomerLoader).load_many(
+        [customer.id for customer in customers]
+    )
+    return [[Tag.from_model(row) for row in rows] for rows in found]
+
+
+async def _primary_contacts(
+    context: RequestContext, customers: Sequence[Customer]
+) -> list[Contact | None]:
+    found = await context.loader(loaders.PrimaryContactLoader).load_many(
+        [customer.id for customer in customers]
+    )
+    return [Contact.from_model(row) if row else None for row in found]
+
+
+def _page(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
+    return PageArgs(first=first, after=after, last=last, before=before)
+
+
+async def _contacts(
+    context: RequestContext,
+    customers: Sequence[Customer],
+    order_by: Annotated[
+        list[ContactOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+    ] = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Connection[Contact]]:
+    return await context.child_pages(
+        loaders.ContactPagesLoader,
+        loaders.ContactCountLoader,
+        [customer.id for customer in customers],
+        _page(first, after, last, before),
+        Contact.from_model,
+        orders.CONTACT_ORDER.keys(order_by),
+    )
+
+
+async def _interactions(
+    context: RequestContext,
+    customers: Sequence[Customer],
+    filter: TimelineFilter | None = None,
+    order_by: Annotated[
+        list[InteractionOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+    ] = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Sequence[Connection[Interaction]]:
+    args = _page(first, after, last, before)
+    ordering = orders.INTERACTION_ORDER.keys(order_by)
+    if filter is not None:
+        return await asyncio.gather(
+            *(
+                timeline_page(context, customer.id, filter, args, ordering, Interaction.from_model)
+                for customer in customers
+            )
+        )
+    return await context.child_pages(
+        loaders.InteractionPagesLoader,
+        loaders.InteractionCountLoader,
+        [customer.id for customer in customers],
+        args,
+        Interaction.from_model,
+        ordering,
+    )
+
+
+async def _tasks(
+    context: RequestContext,
+    customers: Sequence[Customer],
+    order_by: Annotated[
+        list[TaskOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+    ] = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Connection[Task]]:
+    return await context.child_pages(
+        loaders.TaskPagesLoader,
+        loaders.TaskCountLoader,
+        [customer.id for customer in customers],
+        _page(first, after, last, before),
+        Task.from_model,
+        orders.TASK_ORDER.keys(order_by),
+    )
+
+
+async def _history(
+    context: RequestContext,
+    customers: Sequence[Customer],
+    order_by: Annotated[
+        list[AuditEventOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
+    ] = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Connection[AuditEvent]]:
+    return await context.child_pages(
+        loaders.HistoryPagesLoader,
+        loaders.HistoryCountLoader,
+        [str(customer.id) for customer in customers],
+        _page(first, after, last, before),
+        AuditEvent.from_model,
+        AUDIT_EVENT_ORDER.keys(order_by),
+    )
 
 
 @strawberry.type(description="A postal address.")
@@ -90,6 +229,7 @@ class Contact(ModelNode[models.Contact]):
     archived_at: dt.datetime | None
     version: int
     customer_id: strawberry.Private[int]
+    customer: Customer | None = batch_field(related(lambda: Customer, "customer_id"))
 
     @classmethod
     def from_model(cls, row: models.Contact) -> Contact:
@@ -112,10 +252,6 @@ class Contact(ModelNode[models.Contact]):
             customer_id=row.customer_id,
         )
 
-    @strawberry.field
-    async def customer(self, info: Info) -> Customer | None:
-        return await Customer.load(info, self.customer_id)
-
 
 @strawberry.type(description="Something that happened with a customer: a call, a visit...")
 class Interaction(ModelNode[models.Interaction]):
@@ -129,6 +265,14 @@ class Interaction(ModelNode[models.Interaction]):
     customer_id: strawberry.Private[int]
     contact_id: strawberry.Private[int | None]
     author_id: strawberry.Private[int | None]
+    customer: Customer | None = batch_field(related(lambda: Customer, "customer_id"))
+    contact: Contact | None = batch_field(related(Contact, "contact_id"))
+    author: UserSummary | None = batch_field(
+        related(UserSummary, "author_id"), description="Who logged it; null only when no user did."
+    )
+    participants: list[UserSummary] = batch_field(
+        _participants, description="Users who took part, by name."
+    )
 
     @classmethod
     def from_model(cls, row: models.Interaction) -> Interaction:
@@ -143,23 +287,6 @@ class Interaction(ModelNode[models.Interaction]):
             contact_id=row.contact_id,
             author_id=row.author_id,
         )
-
-    @strawberry.field
-    async def customer(self, info: Info) -> Customer | None:
-        return await Customer.load(info, self.customer_id)
-
-    @strawberry.field
-    async def contact(self, info: Info) -> Contact | None:
-        return await Contact.load(info, self.contact_id)
-
-    @strawberry.field(description="Who logged it; null only when no user did.")
-    async def author(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.author_id)
-
-    @strawberry.field(description="Users who took part, by name.")
-    async def participants(self, info: Info) -> list[UserSummary]:
-        cards: list[UserCard] = await info.context.loader(loaders.ParticipantsLoader).load(self.id)
-        return [UserSummary.of(card.id, card) for card in cards]
 
 
 @strawberry.type(description="A follow-up or reminder.")
@@ -178,6 +305,16 @@ class Task(ModelNode[models.Task]):
     version: int
     customer_id: strawberry.Private[int | None]
     assignee_id: strawberry.Private[int | None]
+    done: bool = batch_field(_done)
+    customer: Customer | None = batch_field(
+        related(lambda: Customer, "customer_id"),
+        description="The task's customer; null only when it has none (a task with a customer "
+        "is visible only to those who see the customer).",
+    )
+    assignee: UserSummary | None = batch_field(
+        related(UserSummary, "assignee_id"),
+        description="Who the task is for; null only when unassigned.",
+    )
 
     @classmethod
     def from_model(cls, row: models.Task) -> Task:
@@ -202,21 +339,6 @@ class Task(ModelNode[models.Task]):
             customer_id=row.customer_id,
             assignee_id=row.assignee_id,
         )
-
-    @strawberry.field
-    def done(self) -> bool:
-        return self.done_at is not None
-
-    @strawberry.field(
-        description="The task's customer; null only when it has none (a task with a customer "
-        "is visible only to those who see the customer)."
-    )
-    async def customer(self, info: Info) -> Customer | None:
-        return await Customer.load(info, self.customer_id)
-
-    @strawberry.field(description="Who the task is for; null only when unassigned.")
-    async def assignee(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.assignee_id)
 
 
 @strawberry.type(description="An account: a company or person we do business with.")
@@ -249,6 +371,33 @@ class Customer(ModelNode[models.Customer]):
     last_interaction_at: dt.datetime | None
     version: int
     owner_id: strawberry.Private[int | None]
+    custom_field_values: list[CustomFieldValue] = batch_field(
+        _custom_field_values,
+        description="Every custom field of customers, typed, in the order of "
+        "customFieldDefinitions (by key), each with this customer's value or none.",
+    )
+    owner: UserSummary | None = batch_field(
+        related(UserSummary, "owner_id"),
+        description="The user who owns the customer; null only when nobody does.",
+    )
+    tags: list[Tag] = batch_field(_tags, description="Tags, by name.")
+    contacts: Connection[Contact] | None = batch_field(
+        _contacts,
+        description="Contacts not archived, by name unless orderBy says otherwise.",
+    )
+    primary_contact: Contact | None = batch_field(_primary_contacts)
+    interactions: Connection[Interaction] | None = batch_field(
+        _interactions,
+        description="The timeline, newest first unless orderBy says otherwise; filter keeps "
+        "channels, a period of occurredAt and an author.",
+    )
+    tasks: Connection[Task] | None = batch_field(
+        _tasks, description="Follow-up tasks, soonest due first unless orderBy says otherwise."
+    )
+    history: Connection[AuditEvent] | None = batch_field(
+        _history,
+        description="Changes to this customer, newest first unless orderBy says otherwise.",
+    )
 
     @classmethod
     def from_model(cls, row: models.Customer) -> Customer:
@@ -281,213 +430,4 @@ class Customer(ModelNode[models.Customer]):
             last_interaction_at=row.last_interaction_at,
             version=row.version,
             owner_id=row.owner_id,
-        )
-
-    @strawberry.field(
-        description="Every custom field of customers, typed, in the order of "
-        "customFieldDefinitions (by key), each with this customer's value or none."
-    )
-    async def custom_field_values(self, info: Info) -> list[CustomFieldValue]:
-        definitions = await info.context.loader(loaders.CustomFieldDefinitionsByEntityLoader).load(
-            "CUSTOMER"
-        )
-        stored = self.custom_fields
-        return custom_field_values(definitions, stored if isinstance(stored, dict) else None)
-
-    @strawberry.field(description="The user who owns the customer; null only when nobody does.")
-    async def owner(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.owner_id)
-
-    @strawberry.field(description="Tags, by name.")
-    async def tags(self, info: Info) -> list[Tag]:
-        rows = await info.context.loader(loaders.TagsByCustomerLoader).load(self.id)
-        return [Tag.from_model(row) for row in rows]
-
-    @strawberry.field(description="Contacts not archived, by name unless orderBy says otherwise.")
-    async def contacts(
-        self,
-        info: Info,
-        order_by: Annotated[
-            list[ContactOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
-        ] = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Contact] | None:
-        return await info.context.child_page(
-            loaders.ContactPagesLoader,
-            loaders.ContactCountLoader,
-            self.id,
-            PageArgs(first=first, after=after, last=last, before=before),
-            Contact.from_model,
-            orders.CONTACT_ORDER.keys(order_by),
-        )
-
-    @strawberry.field
-    async def primary_contact(self, info: Info) -> Contact | None:
-        row = await info.context.loader(loaders.PrimaryContactLoader).load(self.id)
-        return Contact.from_model(row) if row else None
-
-    @strawberry.field(
-        description="The timeline, newest first unless orderBy says otherwise; filter keeps "
-        "channels, a period of occurredAt and an author."
-    )
-    async def interactions(
-        self,
-        info: Info,
-        filter: TimelineFilter | None = None,
-        order_by: Annotated[
-            list[InteractionOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
-        ] = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Interaction] | None:
-        if filter is not None:
-            return await timeline_page(
-                info.context,
-                self.id,
-                filter,
-                PageArgs(first=first, after=after, last=last, before=before),
-                orders.INTERACTION_ORDER.keys(order_by),
-                Interaction.from_model,
-            )
-        return await info.context.child_page(
-            loaders.InteractionPagesLoader,
-            loaders.InteractionCountLoader,
-            self.id,
-            PageArgs(first=first, after=after, last=last, before=before),
-            Interaction.from_model,
-            orders.INTERACTION_ORDER.keys(order_by),
-        )
-
-    @strawberry.field(
-        description="Follow-up tasks, soonest due first unless orderBy says otherwise."
-    )
-    async def tasks(
-        self,
-        info: Info,
-        order_by: Annotated[
-            list[TaskOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
-        ] = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Task] | None:
-        return await info.context.child_page(
-            loaders.TaskPagesLoader,
-            loaders.TaskCountLoader,
-            self.id,
-            PageArgs(first=first, after=after, last=last, before=before),
-            Task.from_model,
-            orders.TASK_ORDER.keys(order_by),
-        )
-
-    @strawberry.field(
-        description="Changes to this customer, newest first unless orderBy says otherwise."
-    )
-    async def history(
-        self,
-        info: Info,
-        order_by: Annotated[
-            list[AuditEventOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
-        ] = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[AuditEvent] | None:
-        return await info.context.child_page(
-            loaders.HistoryPagesLoader,
-            loaders.HistoryCountLoader,
-            str(self.id),
-            PageArgs(first=first, after=after, last=last, before=before),
-            AuditEvent.from_model,
-            AUDIT_EVENT_ORDER.keys(order_by),
-        )
-
-
-@strawberry.enum(description="What a customer import is doing.")
-class ImportPhase(enum.Enum):
-    QUEUED = "QUEUED"
-    VALIDATING = "VALIDATING"
-    WRITING = "WRITING"
-    DONE = "DONE"
-
-
-@strawberry.type(
-    description="A customer import running as a background job (startCustomerImport): poll "
-    "it (node or customerImport) for its progress. Every row is validated before any is "
-    "written; if any row is bad, nothing is imported."
-)
-class CustomerImport(ModelNode[BackgroundJob]):
-    by_id_loader = loaders.CustomerImportByIdLoader
-    id: relay.NodeID[int]
-    status: JobStatus
-    phase: ImportPhase
-    dry_run: bool = strawberry.field(description="Validates every row, writes nothing.")
-    total_rows: int
-    validated_rows: int
-    written_rows: int = strawberry.field(description="Rows written (committed) so far.")
-    progress: float = strawberry.field(
-        description="From 0 to 1: validating is the first half of a real import, writing "
-        "the second; a dry run only validates."
-    )
-    created: int = strawberry.field(description="Rows that created (or would create) one.")
-    updated: int = strawberry.field(description="Rows that updated (or would update) one.")
-    imported: bool = strawberry.field(description="Whether the rows were written.")
-    error_count: int = strawberry.field(description="Rows with problems, all of them.")
-    row_errors: list[ImportRowError] = strawberry.field(
-        description="The problems, in line order (the first 1,000)."
-    )
-    failure: str | None = strawberry.field(description="Why the import failed, if it did.")
-    cancel_requested: bool
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-
-    @classmethod
-    def from_model(cls, row: BackgroundJob) -> CustomerImport:
-        state = row.state or {}
-        total = int(state.get("total", 0))
-        validated = int(state.get("validated", 0))
-        written = int(state.get("written", 0))
-        dry_run = bool(state.get("dry_run", False))
-        phase = ImportPhase(state.get("phase", "QUEUED"))
-        if phase is ImportPhase.DONE or not total:
-            progress = 1.0 if phase is ImportPhase.DONE else 0.0
-        elif dry_run:
-            progress = validated / total
-        else:
-            progress = (validated + written) / (2 * total)
-        return cls(
-            id=row.id,
-            status=JobStatus(row.status),
-            phase=phase,
-            dry_run=dry_run,
-            total_rows=total,
-            validated_rows=validated,
-            written_rows=written,
-            progress=round(progress, 4),
-            created=int(state.get("created", 0)),
-            updated=int(state.get("updated", 0)),
-            imported=bool(state.get("imported", False)),
-            error_count=int(state.get("error_count", 0)),
-            row_errors=[
-                ImportRowError(
-                    line=e["line"],
-                    field=e["field"],
-                    message=e["message"],
-                    code=UserErrorCode(e["code"]),
-                )
-                for e in state.get("errors", [])
-            ],
-            failure=row.error,
-            cancel_requested=row.cancel_requested,
-            created_at=row.created_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import strawberry
@@ -13,12 +13,113 @@ from strawberry.scalars import JSON
 
 from core import audit
 from core.audit import ERASED
+from core.batch_fields import BatchLoad, batch_field, related
 from core.catalog import catalog_for
-from core.context import Info
+from core.context import Info, RequestContext
 from core.extension import Scope as ScopeValue
 from core.identity import loaders, models
 from core.identity.inputs import Scope
 from core.node import ModelNode
+
+
+async def _role_grants(context: RequestContext, roles: Sequence[Role]) -> list[list[RoleGrant]]:
+    found = await context.loader(loaders.RoleGrantsLoader).load_many([role.id for role in roles])
+    catalog = catalog_for(context.pm)
+    grants = []
+    for role, effective in zip(roles, found, strict=True):
+        defaults = catalog.default_grants(role.key) if role.builtin else {}
+        grants.append(
+            [
+                RoleGrant(permission=p, scope=s, builtin=p in defaults and defaults[p] == s)
+                for p, s in sorted(effective.items())
+            ]
+        )
+    return grants
+
+
+async def _members(context: RequestContext, teams: Sequence[Team]) -> list[list[User]]:
+    found = await context.loader(loaders.MembersByTeamLoader).load_many([team.id for team in teams])
+    return [[User.from_model(row) for row in rows] for rows in found]
+
+
+async def _effective_locales(context: RequestContext, users: Sequence[User]) -> list[str]:
+    return [user.locale or context.settings.locale for user in users]
+
+
+async def _effective_time_zones(context: RequestContext, users: Sequence[User]) -> list[str]:
+    return [user.time_zone or context.settings.time_zone for user in users]
+
+
+async def _roles(context: RequestContext, users: Sequence[User]) -> list[list[Role]]:
+    found = await context.loader(loaders.RolesByUserLoader).load_many([user.id for user in users])
+    return [[Role.from_model(row) for row in rows] for rows in found]
+
+
+async def _user_grants(context: RequestContext, users: Sequence[User]) -> list[list[Grant]]:
+    found = await context.loader(loaders.UserGrantsLoader).load_many([user.id for user in users])
+    return [Grant.listed(grants) for grants in found]
+
+
+async def _audit_readable(context: RequestContext, events: Sequence[AuditEvent]) -> list[bool]:
+    """Whether the caller's ``audit:read`` reaches each event (``history`` shows events to
+    whoever reads the customer; where from and the actor's label need the grant)."""
+    caller = context.caller
+    scope = caller.scope("audit:read") if caller is not None else None
+    if scope is None:
+        return [False] * len(events)
+    if scope is ScopeValue.ALL:
+        return [True] * len(events)
+    found = await context.loader(loaders.AuditEventByIdLoader).load_many(
+        [event.id for event in events]
+    )
+    return [row is not None for row in found]
+
+
+def _audited(attribute: str) -> BatchLoad:
+    """The batch function of an audit detail shown only within the caller's ``audit:read``."""
+
+    async def load(context: RequestContext, events: Sequence[AuditEvent]) -> list[str | None]:
+        readable = await _audit_readable(context, events)
+        return [
+            getattr(event, attribute) if shown else None
+            for event, shown in zip(events, readable, strict=True)
+        ]
+
+    load.__qualname__ = load.__name__ = f"audited_{attribute}"
+    return load
+
+
+async def _actor_kinds(
+    _context: RequestContext, events: Sequence[AuditEvent]
+) -> list[AuditActorKind]:
+    return [
+        AuditActorKind.SYSTEM if event.actor_id is None else AuditActorKind.USER for event in events
+    ]
+
+
+async def _changes(
+    _context: RequestContext, events: Sequence[AuditEvent]
+) -> list[list[FieldChange]]:
+    return [_field_changes(event.raw_changes) for event in events]
+
+
+def _field_changes(raw_changes: Mapping[str, Any]) -> list[FieldChange]:
+    result = []
+    for name, value in sorted(raw_changes.items()):
+        if isinstance(value, dict) and value.get("changed") is True:
+            result.append(FieldChange(field=name, before=None, after=None, secret=True))
+        elif isinstance(value, dict) and ("before" in value or "after" in value):
+            result.append(
+                FieldChange(
+                    field=name,
+                    before=value.get("before"),
+                    after=value.get("after"),
+                    secret=False,
+                )
+            )
+        else:
+            result.append(FieldChange(field=name, before=None, after=value, secret=False))
+    return result
 
 
 @strawberry.type(description="A permission with the scope it reaches.")
@@ -58,6 +159,9 @@ class Role(ModelNode[models.Role]):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    grants: list[RoleGrant] = batch_field(
+        _role_grants, description="Effective grants: built-in defaults plus additions."
+    )
 
     @classmethod
     def from_model(cls, row: models.Role) -> Role:
@@ -72,15 +176,6 @@ class Role(ModelNode[models.Role]):
             updated_at=row.updated_at,
         )
 
-    @strawberry.field(description="Effective grants: built-in defaults plus additions.")
-    async def grants(self, info: Info) -> list[RoleGrant]:
-        effective = await info.context.loader(loaders.RoleGrantsLoader).load(self.id)
-        defaults = catalog_for(info.context.pm).default_grants(self.key) if self.builtin else {}
-        return [
-            RoleGrant(permission=p, scope=s, builtin=p in defaults and defaults[p] == s)
-            for p, s in sorted(effective.items())
-        ]
-
 
 @strawberry.type(description="A group of users; TEAM scope reaches the records of its members.")
 class Team(ModelNode[models.Team]):
@@ -90,6 +185,7 @@ class Team(ModelNode[models.Team]):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    members: list[User] = batch_field(_members, description="Members the caller may see, by name.")
 
     @classmethod
     def from_model(cls, row: models.Team) -> Team:
@@ -100,11 +196,6 @@ class Team(ModelNode[models.Team]):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
-
-    @strawberry.field(description="Members the caller may see, by name.")
-    async def members(self, info: Info) -> list[User]:
-        rows = await info.context.loader(loaders.MembersByTeamLoader).load(self.id)
-        return [User.from_model(row) for row in rows]
 
 
 @strawberry.type(description="A person who signs in.")
@@ -126,6 +217,23 @@ class User(ModelNode[models.User]):
     updated_at: dt.datetime
     version: int
     team_id: strawberry.Private[int | None]
+    effective_locale: str = batch_field(
+        _effective_locales,
+        description="The locale in force: the user's own, else `CRM_LOCALE`.",
+    )
+    effective_time_zone: str = batch_field(
+        _effective_time_zones,
+        description="The IANA time zone in force: the user's own, else `CRM_TIME_ZONE`. "
+        "Date-times the user reads are written in it.",
+    )
+    team: Team | None = batch_field(
+        related(Team, "team_id"),
+        description="The user's team, if they have one and it is visible.",
+    )
+    roles: list[Role] = batch_field(_roles)
+    grants: list[Grant] = batch_field(
+        _user_grants, description="What the user may do: the union of their roles' grants."
+    )
 
     @classmethod
     def from_model(cls, row: models.User) -> User:
@@ -142,30 +250,6 @@ class User(ModelNode[models.User]):
             version=row.version,
             team_id=row.team_id,
         )
-
-    @strawberry.field(description="The locale in force: the user's own, else `CRM_LOCALE`.")
-    def effective_locale(self, info: Info) -> str:
-        return self.locale or info.context.settings.locale
-
-    @strawberry.field(
-        description="The IANA time zone in force: the user's own, else `CRM_TIME_ZONE`. "
-        "Date-times the user reads are written in it."
-    )
-    def effective_time_zone(self, info: Info) -> str:
-        return self.time_zone or info.context.settings.time_zone
-
-    @strawberry.field(description="The user's team, if they have one and it is visible.")
-    async def team(self, info: Info) -> Team | None:
-        return await Team.load(info, self.team_id)
-
-    @strawberry.field
-    async def roles(self, info: Info) -> list[Role]:
-        rows = await info.context.loader(loaders.RolesByUserLoader).load(self.id)
-        return [Role.from_model(row) for row in rows]
-
-    @strawberry.field(description="What the user may do: the union of their roles' grants.")
-    async def grants(self, info: Info) -> list[Grant]:
-        return Grant.listed(await info.context.loader(loaders.UserGrantsLoader).load(self.id))
 
 
 @strawberry.enum(description="Who performed an audited action.")
@@ -186,6 +270,10 @@ class UserSummary:
     )
     active: bool = strawberry.field(description="false: deactivated (or no longer on record).")
     user_id: strawberry.Private[int]
+    user: User | None = batch_field(
+        related(lambda: User, "user_id"),
+        description="The full user; null outside the caller's `users:read` scope.",
+    )
 
     @classmethod
     def of(cls, user_id: int, card: loaders.UserCard | None) -> UserSummary:
@@ -205,9 +293,17 @@ class UserSummary:
             return None
         return cls.of(user_id, await info.context.loader(loaders.UserSummaryLoader).load(user_id))
 
-    @strawberry.field(description="The full user; null outside the caller's `users:read` scope.")
-    async def user(self, info: Info) -> User | None:
-        return await User.load(info, self.user_id)
+    @classmethod
+    async def load_many(
+        cls, context: RequestContext, user_ids: Sequence[int | None]
+    ) -> list[UserSummary | None]:
+        """The batch form of :meth:`load` (for :func:`core.batch_fields.related`)."""
+        wanted = list(dict.fromkeys(user_id for user_id in user_ids if user_id is not None))
+        cards = await context.loader(loaders.UserSummaryLoader).load_many(wanted)
+        found = dict(zip(wanted, cards, strict=True))
+        return [
+            None if user_id is None else cls.of(user_id, found[user_id]) for user_id in user_ids
+        ]
 
 
 @strawberry.type(description="A token for an integration; the secret is shown only once.")
@@ -261,6 +357,24 @@ class AuditEvent(ModelNode[audit.AuditEvent]):
     label: strawberry.Private[str | None]
     address: strawberry.Private[str | None]
     request: strawberry.Private[str | None]
+    actor_label: str | None = batch_field(
+        _audited("label"),
+        description="The actor's email at the time; null without `audit:read`.",
+    )
+    client_address: str | None = batch_field(
+        _audited("address"), description="The client's address; null without `audit:read`."
+    )
+    request_id: str | None = batch_field(
+        _audited("request"), description="The request's id; null without `audit:read`."
+    )
+    actor_kind: AuditActorKind = batch_field(
+        _actor_kinds, description="USER: `actor` names who acted; SYSTEM: no user did."
+    )
+    actor: UserSummary | None = batch_field(
+        related(UserSummary, "actor_id"),
+        description="The acting user; null only for a SYSTEM action.",
+    )
+    changes: list[FieldChange] = batch_field(_changes)
 
     @classmethod
     def from_model(cls, row: audit.AuditEvent) -> AuditEvent:
@@ -279,53 +393,3 @@ class AuditEvent(ModelNode[audit.AuditEvent]):
             address=row.client_address,
             request=row.request_id,
         )
-
-    async def _audit_readable(self, info: Info) -> bool:
-        """Whether the caller's ``audit:read`` reaches this event (``history`` shows events
-        to whoever reads the customer; where from and the actor's label need the grant)."""
-        caller = info.context.caller
-        scope = caller.scope("audit:read") if caller is not None else None
-        if scope is None:
-            return False
-        if scope is ScopeValue.ALL:
-            return True
-        return await info.context.loader(loaders.AuditEventByIdLoader).load(self.id) is not None
-
-    @strawberry.field(description="The actor's email at the time; null without `audit:read`.")
-    async def actor_label(self, info: Info) -> str | None:
-        return self.label if await self._audit_readable(info) else None
-
-    @strawberry.field(description="The client's address; null without `audit:read`.")
-    async def client_address(self, info: Info) -> str | None:
-        return self.address if await self._audit_readable(info) else None
-
-    @strawberry.field(description="The request's id; null without `audit:read`.")
-    async def request_id(self, info: Info) -> str | None:
-        return self.request if await self._audit_readable(info) else None
-
-    @strawberry.field(description="USER: `actor` names who acted; SYSTEM: no user did.")
-    def actor_kind(self) -> AuditActorKind:
-        return AuditActorKind.SYSTEM if self.actor_id is None else AuditActorKind.USER
-
-    @strawberry.field(description="The acting user; null only for a SYSTEM action.")
-    async def actor(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.actor_id)
-
-    @strawberry.field
-    def changes(self) -> list[FieldChange]:
-        result = []
-        for name, value in sorted(self.raw_changes.items()):
-            if isinstance(value, dict) and value.get("changed") is True:
-                result.append(FieldChange(field=name, before=None, after=None, secret=True))
-            elif isinstance(value, dict) and ("before" in value or "after" in value):
-                result.append(
-                    FieldChange(
-                        field=name,
-                        before=value.get("before"),
-                        after=value.get("after"),
-                        secret=False,
-                    )
-                )
-            else:
-                result.append(FieldChange(field=name, before=None, after=value, secret=False))
-        return result

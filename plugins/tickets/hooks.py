@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 from core.plugin_api import (
     AccessPolicy,
     AttachmentTarget,
+    Connection,
     CustomerProfileSection,
     Grant,
     JobContext,
@@ -33,6 +34,7 @@ from core.plugin_api import (
     UserErrorCode,
     UserErrors,
     attachments_field,
+    batch_field,
     hookimpl,
     move_customer_rows,
     requires,
@@ -100,11 +102,15 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
         TypeFields(
             target=Customer,
             fields={
-                "tickets": strawberry.field(
-                    resolver=customer_tickets, extensions=requires("tickets:read")
+                "tickets": batch_field(
+                    customer_tickets,
+                    graphql_type=Connection[Ticket] | None,
+                    extensions=requires("tickets:read"),
                 ),
-                "open_ticket_count": strawberry.field(
-                    resolver=customer_open_ticket_count, extensions=requires("tickets:read")
+                "open_ticket_count": batch_field(
+                    customer_open_ticket_count,
+                    graphql_type=int | None,
+                    extensions=requires("tickets:read"),
                 ),
             },
         ),
@@ -112,8 +118,10 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
         TypeFields(
             target=UserType,
             fields={
-                "assigned_tickets": strawberry.field(
-                    resolver=user_assigned_tickets, extensions=requires("tickets:read")
+                "assigned_tickets": batch_field(
+                    user_assigned_tickets,
+                    graphql_type=Connection[Ticket] | None,
+                    extensions=requires("tickets:read"),
                 )
             },
         ),

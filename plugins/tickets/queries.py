@@ -4,7 +4,7 @@ User types."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -262,8 +262,8 @@ class TicketQuery:
 
 
 async def customer_tickets(
-    root: Customer,
-    info: Info,
+    context: RequestContext,
+    customers: Sequence[Customer],
     order_by: Annotated[
         list[TicketOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
     ] = None,
@@ -271,28 +271,33 @@ async def customer_tickets(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[Ticket] | None:
-    """The customer's tickets the caller may see, newest first unless orderBy says
-    otherwise; null (FORBIDDEN) without ``tickets:read``."""
-    return await info.context.child_page(
+) -> list[Connection[Ticket]]:
+    """Each customer's tickets the caller may see, newest first unless orderBy says
+    otherwise (``Customer.tickets``; null, FORBIDDEN, without ``tickets:read``)."""
+    return await context.child_pages(
         loaders.TicketsByCustomerLoader,
         loaders.TicketCountByCustomerLoader,
-        root.id,
+        [customer.id for customer in customers],
         PageArgs(first=first, after=after, last=last, before=before),
         Ticket.from_model,
         TICKET_ORDER.keys(order_by),
     )
 
 
-async def customer_open_ticket_count(root: Customer, info: Info) -> int | None:
-    """Tickets of the customer not yet RESOLVED or CLOSED (that the caller may see); null
-    (FORBIDDEN) without ``tickets:read``."""
-    return await info.context.loader(loaders.OpenTicketCountLoader).load(root.id)
+async def customer_open_ticket_count(
+    context: RequestContext, customers: Sequence[Customer]
+) -> list[int]:
+    """Tickets of each customer not yet RESOLVED or CLOSED that the caller may see
+    (``Customer.openTicketCount``; null, FORBIDDEN, without ``tickets:read``)."""
+    counts: list[int] = await context.loader(loaders.OpenTicketCountLoader).load_many(
+        [customer.id for customer in customers]
+    )
+    return counts
 
 
 async def user_assigned_tickets(
-    root: Any,
-    info: Info,
+    context: RequestContext,
+    users: Sequence[Any],
     filter: AssignedTicketFilter | None = None,
     order_by: Annotated[
         list[TicketOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
@@ -301,8 +306,8 @@ async def user_assigned_tickets(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[Ticket] | None:
-    """Tickets assigned to the user that the caller may see, newest first unless orderBy
+) -> list[Connection[Ticket]]:
+    """Tickets assigned to each user that the caller may see, newest first unless orderBy
     says otherwise; without a status filter, every status but CLOSED. Null (FORBIDDEN)
     without ``tickets:read``."""
     filter = filter or AssignedTicketFilter()
@@ -314,10 +319,10 @@ async def user_assigned_tickets(
     pages, counts = loaders.assigned_loaders(
         frozenset(statuses), frozenset(p.value for p in filter.priority or [])
     )
-    return await info.context.child_page(
+    return await context.child_pages(
         pages,
         counts,
-        root.id,
+        [user.id for user in users],
         PageArgs(first=first, after=after, last=last, before=before),
         Ticket.from_model,
         TICKET_ORDER.keys(order_by),

@@ -23,8 +23,11 @@ from core.plugin_api import (
     CustomerStage,
     Info,
     Loader,
+    RequestContext,
     UserSummary,
+    batch_field,
     customer_visible,
+    related,
     requires,
 )
 from plugins.tickets import models
@@ -123,6 +126,27 @@ class StatusCount:
     count: int
 
 
+async def _satisfaction(
+    context: RequestContext, groups: Sequence[TicketStatsGroup]
+) -> list[TicketSatisfaction | None]:
+    found = await context.loader(TicketSatisfactionLoader).load_many(
+        [ticket_id for group in groups for ticket_id in group.ticket_ids]
+    )
+    figures = iter(found)
+    answers: list[TicketSatisfaction | None] = []
+    for group in groups:
+        mine = [next(figures) for _ in group.ticket_ids]
+        if any(each is None for each in mine):
+            answers.append(None)
+            continue
+        total = Figures()
+        for each in mine:
+            assert each is not None
+            total = total + each
+        answers.append(TicketSatisfaction.of(total))
+    return answers
+
+
 @strawberry.type(description="Ticket figures for one group (or all tickets, without groupBy).")
 class TicketStatsGroup:
     key: list[str] = strawberry.field(
@@ -161,28 +185,17 @@ class TicketStatsGroup:
     backlog_age_hours: float | None = strawberry.field(description="Mean age of the open tickets.")
     assignee_id: strawberry.Private[int | None]
     ticket_ids: strawberry.Private[list[int]]
-
-    @strawberry.field(
+    assignee: UserSummary | None = batch_field(
+        related(UserSummary, "assignee_id"),
         description="Grouped by ASSIGNEE: who the tickets are assigned to, by name; null for "
-        "the unassigned ones (and when not grouped by ASSIGNEE)."
+        "the unassigned ones (and when not grouped by ASSIGNEE).",
     )
-    async def assignee(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.assignee_id)
-
-    @strawberry.field(
+    satisfaction: TicketSatisfaction | None = batch_field(
+        _satisfaction,
         description="What the customers said of these tickets in satisfaction surveys, within "
         "your surveys:read scope; null when the surveys plugin is disabled or you may read no "
-        "survey responses."
+        "survey responses.",
     )
-    async def satisfaction(self, info: Info) -> TicketSatisfaction | None:
-        found = await info.context.loader(TicketSatisfactionLoader).load_many(self.ticket_ids)
-        if any(figures is None for figures in found):
-            return None
-        total = Figures()
-        for figures in found:
-            assert figures is not None
-            total = total + figures
-        return TicketSatisfaction.of(total)
 
 
 def _minutes(start: dt.datetime, end: dt.datetime | None) -> float | None:

@@ -3,8 +3,8 @@ ticket figures, and the settings mutations answer with."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+from collections.abc import Sequence
 
 import strawberry
 from strawberry import relay
@@ -12,9 +12,11 @@ from strawberry import relay
 from core.plugin_api import ContactNode as Contact
 from core.plugin_api import (
     CustomerGrade,
-    Info,
     ModelNode,
+    RequestContext,
     UserSummary,
+    batch_field,
+    related,
 )
 from core.plugin_api import CustomerNode as Customer
 from plugins.tickets import loaders, models
@@ -82,6 +84,10 @@ class TicketEvent:
         description="ESCALATED: the priority after; null for other kinds."
     )
     actor_id: strawberry.Private[int | None]
+    actor: UserSummary | None = batch_field(
+        related(UserSummary, "actor_id"),
+        description="Who took the step; null only when no user did.",
+    )
 
     @classmethod
     def from_model(cls, row: models.TicketEvent) -> TicketEvent:
@@ -101,13 +107,45 @@ class TicketEvent:
             actor_id=row.actor_id,
         )
 
-    @strawberry.field(description="Who took the step; null only when no user did.")
-    async def actor(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.actor_id)
-
 
 def _priority(value: object) -> TicketPriority | None:
     return TicketPriority(value) if isinstance(value, str) and value else None
+
+
+async def _customers_hidden(context: RequestContext, tickets: Sequence[Ticket]) -> list[bool]:
+    customers = await Customer.load_many(context, [ticket.customer_id for ticket in tickets])
+    return [customer is None for customer in customers]
+
+
+async def _slas(context: RequestContext, tickets: Sequence[Ticket]) -> list[TicketSla]:
+    targets, calendar = await context.loader(loaders.SlaSettingsLoader).load(0)
+    now = context.now()
+    slas = []
+    for ticket in tickets:
+        grade, minutes = targets.policy(ticket.priority.value, ticket.sla_grade)
+        view = sla_view(ticket.clock, minutes, calendar, now)
+        slas.append(
+            TicketSla(
+                first_response_due_at=view.first_response_due_at,
+                resolution_due_at=view.resolution_due_at,
+                first_responded_at=view.first_responded_at,
+                state=view.state,
+                policy=SlaPolicy.of(ticket.priority.value, grade, minutes),
+            )
+        )
+    return slas
+
+
+async def _events(
+    context: RequestContext, tickets: Sequence[Ticket], include_internal: bool = True
+) -> list[list[TicketEvent]]:
+    found = await context.loader(loaders.EventsByTicketLoader).load_many(
+        [ticket.id for ticket in tickets]
+    )
+    return [
+        [TicketEvent.from_model(row) for row in rows if include_internal or not row.internal]
+        for rows in found
+    ]
 
 
 @strawberry.type(description="A service request (work order) of a customer.")
@@ -135,6 +173,26 @@ class Ticket(ModelNode[models.Ticket]):
     assignee_id: strawberry.Private[int | None]
     sla_grade: strawberry.Private[str | None]
     clock: strawberry.Private[Clock]
+    customer: Customer | None = batch_field(
+        related(Customer, "customer_id"),
+        description="The ticket's customer; null when it is hidden from you (`customerHidden`).",
+    )
+    customer_hidden: bool = batch_field(
+        _customers_hidden,
+        description="true: the ticket's customer is one you may not see (`customer` is null); "
+        "nothing of it is shown, not even its name.",
+    )
+    contact: Contact | None = batch_field(related(Contact, "contact_id"))
+    assignee: UserSummary | None = batch_field(
+        related(UserSummary, "assignee_id"),
+        description="Who works on the ticket; null only when unassigned.",
+    )
+    sla: TicketSla = batch_field(
+        _slas, description="First-response and resolution targets and how they stand."
+    )
+    events: list[TicketEvent] = batch_field(
+        _events, description="The ticket's timeline, oldest first."
+    )
 
     @classmethod
     def from_model(cls, row: models.Ticket) -> Ticket:
@@ -160,45 +218,6 @@ class Ticket(ModelNode[models.Ticket]):
             sla_grade=row.sla_grade,
             clock=Clock.of(row),
         )
-
-    @strawberry.field(
-        description="The ticket's customer; null when it is hidden from you (`customerHidden`)."
-    )
-    async def customer(self, info: Info) -> Customer | None:
-        return await Customer.load(info, self.customer_id)
-
-    @strawberry.field(
-        description="true: the ticket's customer is one you may not see (`customer` is null); "
-        "nothing of it is shown, not even its name."
-    )
-    async def customer_hidden(self, info: Info) -> bool:
-        return await Customer.load(info, self.customer_id) is None
-
-    @strawberry.field
-    async def contact(self, info: Info) -> Contact | None:
-        return await Contact.load(info, self.contact_id)
-
-    @strawberry.field(description="Who works on the ticket; null only when unassigned.")
-    async def assignee(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.assignee_id)
-
-    @strawberry.field(description="First-response and resolution targets and how they stand.")
-    async def sla(self, info: Info) -> TicketSla:
-        targets, calendar = await info.context.loader(loaders.SlaSettingsLoader).load(0)
-        grade, minutes = targets.policy(self.priority.value, self.sla_grade)
-        view = sla_view(self.clock, minutes, calendar, info.context.now())
-        return TicketSla(
-            first_response_due_at=view.first_response_due_at,
-            resolution_due_at=view.resolution_due_at,
-            first_responded_at=view.first_responded_at,
-            state=view.state,
-            policy=SlaPolicy.of(self.priority.value, grade, minutes),
-        )
-
-    @strawberry.field(description="The ticket's timeline, oldest first.")
-    async def events(self, info: Info, include_internal: bool = True) -> list[TicketEvent]:
-        rows = await info.context.loader(loaders.EventsByTicketLoader).load(self.id)
-        return [TicketEvent.from_model(row) for row in rows if include_internal or not row.internal]
 
 
 @strawberry.type
@@ -252,12 +271,52 @@ class TeamSummary:
     name: str
 
 
+async def _rule_teams(
+    context: RequestContext, rules: Sequence[RoutingRuleInfo]
+) -> list[TeamSummary | None]:
+    ids = [rule.team_id for rule in rules]
+    names = await context.loader(loaders.TeamNameLoader).load_many(
+        [team_id for team_id in ids if team_id is not None]
+    )
+    found = dict(zip([team_id for team_id in ids if team_id is not None], names, strict=True))
+    teams: list[TeamSummary | None] = []
+    for team_id in ids:
+        name = found.get(team_id) if team_id is not None else None
+        teams.append(
+            None
+            if team_id is None or name is None
+            else TeamSummary(id=strawberry.ID(relay.to_base64("Team", team_id)), name=name)
+        )
+    return teams
+
+
+async def _rule_users(
+    context: RequestContext, rules: Sequence[RoutingRuleInfo]
+) -> list[list[UserSummary]]:
+    found = await UserSummary.load_many(
+        context, [user_id for rule in rules for user_id in rule.user_ids]
+    )
+    users = iter(found)
+    return [
+        [summary for summary in (next(users) for _ in rule.user_ids) if summary is not None]
+        for rule in rules
+    ]
+
+
 @strawberry.type(description="How new tickets of a type get their handler.")
 class RoutingRuleInfo:
     type: TicketType
     strategy: RoutingStrategy
     team_id: strawberry.Private[int | None]
     user_ids: strawberry.Private[list[int]]
+    team: TeamSummary | None = batch_field(
+        _rule_teams,
+        description="The team whose active members take turns; null when the rule names users "
+        "(or its team was deleted).",
+    )
+    users: list[UserSummary] = batch_field(
+        _rule_users, description="The users who take turns, by name; empty for a team's rule."
+    )
 
     @classmethod
     def from_model(cls, row: models.RoutingRule) -> RoutingRuleInfo:
@@ -267,22 +326,3 @@ class RoutingRuleInfo:
             team_id=row.team_id,
             user_ids=list(row.user_ids or []),
         )
-
-    @strawberry.field(
-        description="The team whose active members take turns; null when the rule names users "
-        "(or its team was deleted)."
-    )
-    async def team(self, info: Info) -> TeamSummary | None:
-        if self.team_id is None:
-            return None
-        name = await info.context.loader(loaders.TeamNameLoader).load(self.team_id)
-        if name is None:
-            return None
-        return TeamSummary(id=strawberry.ID(relay.to_base64("Team", self.team_id)), name=name)
-
-    @strawberry.field(description="The users who take turns, by name; empty for a team's rule.")
-    async def users(self, info: Info) -> list[UserSummary]:
-        found = await asyncio.gather(
-            *(UserSummary.load(info, user_id) for user_id in self.user_ids)
-        )
-        return [summary for summary in found if summary is not None]

@@ -4,7 +4,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-import strawberry
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +11,7 @@ from core import plugin_api as crm
 from crm_warranty import models, service
 from crm_warranty.mutations import WarrantyMutation
 from crm_warranty.queries import WarrantyQuery, customer_warranties
+from crm_warranty.types import Warranty
 
 
 @crm.hookimpl
@@ -31,7 +31,7 @@ def crm_graphql_mutation() -> type[Any]:
 
 @crm.hookimpl
 def crm_graphql_type_fields() -> Sequence[crm.TypeFields]:
-    warranties = strawberry.field(resolver=customer_warranties)
+    warranties = crm.batch_field(customer_warranties, graphql_type=crm.Connection[Warranty] | None)
     return [crm.TypeFields(target=crm.CustomerNode, fields={"warranties": warranties})]
 
 

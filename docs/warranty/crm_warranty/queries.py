@@ -1,5 +1,6 @@
 """The root list of warranties and the connection on Customer."""
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import strawberry
@@ -42,17 +43,18 @@ class WarrantyQuery:
 
 
 async def customer_warranties(
-    root: crm.CustomerNode,
-    info: crm.Info,
+    context: crm.RequestContext,
+    customers: Sequence[crm.CustomerNode],
     order_by: OrderBy = None,
     first: int | None = None,
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> crm.Connection[Warranty] | None:
-    """The customer's warranties you may see, ending soonest first unless orderBy says
+) -> list[crm.Connection[Warranty]]:
+    """Each customer's warranties you may see, ending soonest first unless orderBy says
     otherwise."""
     args = crm.PageArgs(first=first, after=after, last=last, before=before)
     pages, counts = loaders.WarrantyPagesLoader, loaders.WarrantyCountLoader
+    ids = [customer.id for customer in customers]
     keys = ORDER.keys(order_by)
-    return await info.context.child_page(pages, counts, root.id, args, Warranty.from_model, keys)
+    return await context.child_pages(pages, counts, ids, args, Warranty.from_model, keys)

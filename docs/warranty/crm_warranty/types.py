@@ -18,7 +18,6 @@ class Warranty(crm.ModelNode[models.Warranty]):
     starts_on: dt.date
     ends_on: dt.date
     customer_id: strawberry.Private[int]
-
-    @strawberry.field
-    async def customer(self, info: crm.Info) -> crm.CustomerNode | None:
-        return await crm.CustomerNode.load(info, self.customer_id)
+    customer: crm.CustomerNode | None = crm.batch_field(
+        crm.related(crm.CustomerNode, "customer_id")
+    )

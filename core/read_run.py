@@ -1,0 +1,390 @@
+"""Running a plan: each level of the response computed for all its objects at once.
+
+Values are completed by their GraphQL type as graphql-core completes them (the same
+coercions, the same errors at the same paths, the same null propagation), but a column at a
+time: one list of values per field per level, one batch function call per declared field
+per level, no resolver info and no awaitable per value.
+
+A position that fails holds a :class:`Failure` until a nullable position takes it in (the
+error is then recorded there and the position is ``null``), as graphql-core's executor lets
+an error rise to the nearest nullable field or list item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLString,
+    located_error,
+)
+from graphql.execution.executor import invalid_return_type_error
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined, inspect, is_iterable
+from strawberry.relay.utils import to_base64
+from strawberry.types.arguments import convert_arguments
+
+from core.read_plan import ATTRIBUTE, BATCH, COMPUTED, TYPENAME, FieldPlan, ObjectPlan
+
+if TYPE_CHECKING:
+    from core.read_path import CompiledExecutor
+
+PathOf = Callable[[int], Path]
+
+_MAX_INT = 2**31
+
+
+_PASSED = {"String": str, "ID": str, "Boolean": bool}
+"""Scalars whose output is a value of this Python type unchanged (Int is range-checked, so
+it takes the serialiser)."""
+
+
+class Failure:
+    """A position whose value failed and must not be ``null``: the error rises."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: GraphQLError) -> None:
+        self.error = error
+
+
+def _fast_serializer(type_: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """``type_.coerce_output_value``, short-cut for values already in their output form."""
+    coerce = type_.coerce_output_value
+    if type_ is GraphQLString or type_ is GraphQLID:
+        return lambda value: value if type(value) is str else coerce(value)
+    if type_ is GraphQLInt:
+        return lambda value: (
+            value if type(value) is int and -_MAX_INT <= value < _MAX_INT else coerce(value)
+        )
+    if type_ is GraphQLBoolean:
+        return lambda value: value if type(value) is bool else coerce(value)
+    if isinstance(type_, GraphQLEnumType):
+        names: dict[Any, Any] = {}
+
+        def enum(value: Any) -> Any:
+            try:
+                return names[value]
+            except (KeyError, TypeError):
+                name = coerce(value)
+                with contextlib.suppress(TypeError):  # an unhashable value: coerced each time
+                    names[value] = name
+                return name
+
+        return enum
+    return coerce
+
+
+class Runner:
+    """Completes the values below one root field of one request."""
+
+    def __init__(self, executor: CompiledExecutor, info: Any) -> None:
+        self.executor = executor
+        self.context = executor.context_value
+        self.info = info
+        self.serializers: dict[str, Callable[[Any], Any]] = {}
+
+    async def root(
+        self, return_type: GraphQLOutputType, plan: FieldPlan, result: Any, path: Path
+    ) -> Any:
+        (value,) = await self.complete(return_type, plan, [result], lambda _index: path)
+        if type(value) is Failure:
+            raise value.error
+        return value
+
+    async def complete(
+        self, type_: GraphQLOutputType, plan: FieldPlan, values: list[Any], path_of: PathOf
+    ) -> list[Any]:
+        """The completed values of ``values`` (each of ``type_``) at ``path_of(i)``."""
+        if isinstance(type_, GraphQLNonNull):
+            done = await self._inner(type_.of_type, plan, values, path_of)
+            for index, value in enumerate(done):
+                if value is None:
+                    done[index] = Failure(
+                        located_error(
+                            TypeError(f"Cannot return null for non-nullable field {plan.label}."),
+                            plan.nodes,
+                            path_of(index).as_list(),
+                        )
+                    )
+            return done
+        done = await self._inner(type_, plan, values, path_of)
+        for index, value in enumerate(done):
+            if type(value) is Failure:
+                self.executor.collected_errors.add(value.error, path_of(index))
+                done[index] = None
+        return done
+
+    def _failure(self, error: Exception, plan: FieldPlan, path: Path) -> Failure:
+        return Failure(located_error(error, plan.nodes, path.as_list()))
+
+    async def _inner(
+        self, type_: GraphQLOutputType, plan: FieldPlan, values: list[Any], path_of: PathOf
+    ) -> list[Any]:
+        if isinstance(type_, GraphQLList):
+            return await self._list(type_, plan, values, path_of)
+        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+            return self._leaves(type_, plan, values, path_of)
+        return await self._objects(plan, values, path_of)
+
+    def _leaves(
+        self,
+        type_: GraphQLScalarType | GraphQLEnumType,
+        plan: FieldPlan,
+        values: list[Any],
+        path_of: PathOf,
+    ) -> list[Any]:
+        serialize = self.serializers.get(type_.name)
+        if serialize is None:
+            serialize = self.serializers[type_.name] = _fast_serializer(type_)
+        same = _PASSED.get(type_.name)
+        done: list[Any] = []
+        append = done.append
+        for index, value in enumerate(values):
+            kind = type(value)
+            if kind is same:
+                append(value)
+                continue
+            if value is None or value is Undefined:
+                append(None)
+                continue
+            try:
+                if isinstance(value, Exception):
+                    raise value
+                coerced = serialize(value)
+                if coerced is None or coerced is Undefined:
+                    raise TypeError(
+                        f"Expected `{inspect(type_)}.coerce_output_value({inspect(value)})`"
+                        f" to return non-nullable value, returned: {inspect(coerced)}"
+                    )
+            except Exception as error:
+                append(self._failure(error, plan, path_of(index)))
+                continue
+            append(coerced)
+        return done
+
+    async def _list(
+        self, type_: GraphQLList[Any], plan: FieldPlan, values: list[Any], path_of: PathOf
+    ) -> list[Any]:
+        done: list[Any] = [None] * len(values)
+        items: list[Any] = []
+        owners: list[int] = []
+        positions: list[int] = []
+        for index, value in enumerate(values):
+            if value is None or value is Undefined:
+                continue
+            if isinstance(value, Exception):
+                done[index] = self._failure(value, plan, path_of(index))
+                continue
+            if not is_iterable(value):
+                parent, name = plan.label.split(".", 1)
+                error = GraphQLError(
+                    f"Expected Iterable, but did not find one for field '{parent}.{name}'."
+                )
+                done[index] = self._failure(error, plan, path_of(index))
+                continue
+            done[index] = []
+            for position, item in enumerate(value):
+                items.append(item)
+                owners.append(index)
+                positions.append(position)
+
+        def item_path(number: int) -> Path:
+            return path_of(owners[number]).add_key(positions[number], None)
+
+        completed = await self.complete(type_.of_type, plan, items, item_path)
+        for owner, item in zip(owners, completed, strict=True):
+            target = done[owner]
+            if type(target) is Failure:
+                continue
+            if type(item) is Failure:
+                done[owner] = item
+            else:
+                target.append(item)
+        return done
+
+    async def _objects(self, plan: FieldPlan, values: list[Any], path_of: PathOf) -> list[Any]:
+        done: list[Any] = [None] * len(values)
+        by_type: dict[str, list[int]] = {}
+        only = plan.only
+        info = self.info
+        for index, value in enumerate(values):
+            if value is None or value is Undefined:
+                continue
+            try:
+                if isinstance(value, Exception):
+                    raise value
+                object_plan = only or plan.objects[self._runtime_type(plan, value).name]
+                is_type_of = object_plan.type.is_type_of
+                if is_type_of is not None and not is_type_of(value, info):
+                    raise invalid_return_type_error(object_plan.type, value, plan.details)
+            except Exception as error:
+                done[index] = self._failure(error, plan, path_of(index))
+                continue
+            found = by_type.get(object_plan.type.name)
+            if found is None:
+                by_type[object_plan.type.name] = [index]
+            else:
+                found.append(index)
+        for name, indexes in by_type.items():
+            rows = await self._fields(
+                plan.objects[name],
+                [values[i] for i in indexes],
+                lambda number, indexes=indexes: path_of(indexes[number]),  # type: ignore[misc]
+            )
+            for index, row in zip(indexes, rows, strict=True):
+                done[index] = row
+        return done
+
+    def _runtime_type(self, plan: FieldPlan, value: Any) -> GraphQLObjectType:
+        abstract = plan.named
+        resolve_type = abstract.resolve_type or self.executor.type_resolver
+        name = resolve_type(value, self.info, abstract)
+        if self.executor.is_awaitable(name):
+            raise TypeError(f"{plan.label}: an awaitable type resolver is not planned")
+        return self.executor.ensure_valid_runtime_type(
+            name, abstract, plan.details, self.info, value
+        )
+
+    async def _fields(
+        self, object_plan: ObjectPlan, objects: list[Any], path_of: PathOf
+    ) -> list[Any]:
+        type_name = object_plan.type.name
+        columns: list[list[Any] | None] = []
+        pending = []
+        for number, field in enumerate(object_plan.fields):
+            kind = field.kind
+            if kind == TYPENAME:
+                columns.append(None)
+                continue
+            if kind == BATCH:
+                columns.append(None)
+                pending.append(self._batch(number, field, objects, path_of, type_name))
+                continue
+            if kind == ATTRIBUTE:
+                attribute = field.attribute
+                try:
+                    raw = [getattr(value, attribute) for value in objects]  # type: ignore[arg-type]
+                except Exception:
+                    raw = [_read(value, attribute) for value in objects]  # type: ignore[arg-type]
+            elif kind == COMPUTED:
+                raw = self._computed(field, objects)
+            else:  # NODE_ID
+                node_type, attribute = field.node_type, field.attribute
+                raw = [to_base64(node_type, getattr(value, attribute)) for value in objects]  # type: ignore[arg-type]
+            columns.append(
+                await self.complete(
+                    field.type, field, raw, _field_paths(path_of, field.key, type_name)
+                )
+            )
+        if pending:
+            for number, filled in await asyncio.gather(*pending):
+                columns[number] = filled
+        rows: list[Any] = []
+        fields = object_plan.fields
+        for index in range(len(objects)):
+            row: dict[str, Any] = {}
+            failed: Failure | None = None
+            for field, column in zip(fields, columns, strict=True):
+                if column is None:
+                    row[field.key] = type_name
+                    continue
+                value = column[index]
+                if type(value) is Failure:
+                    failed = value
+                    break
+                row[field.key] = value
+            rows.append(row if failed is None else failed)
+        return rows
+
+    async def _batch(
+        self,
+        number: int,
+        field: FieldPlan,
+        objects: list[Any],
+        path_of: PathOf,
+        type_name: str,
+    ) -> tuple[int, list[Any]]:
+        try:
+            for permission in field.permissions:
+                from core.access import require
+
+                require(self.context, permission)
+            arguments = self._arguments(field)
+            assert field.load is not None
+            values: list[Any] = list(await field.load(self.context, objects, **arguments))
+            if len(values) != len(objects):
+                raise RuntimeError(
+                    f"{field.label}: the batch function returned {len(values)} values for "
+                    f"{len(objects)} parents"
+                )
+        except Exception as error:
+            values = [error] * len(objects)
+        return number, await self.complete(
+            field.type, field, values, _field_paths(path_of, field.key, type_name)
+        )
+
+    def _computed(self, field: FieldPlan, objects: list[Any]) -> list[Any]:
+        """A computed field's values (an exception in place of a value it raised)."""
+        try:
+            for permission in field.permissions:
+                from core.access import require
+
+                require(self.context, permission)
+        except Exception as error:
+            return [error] * len(objects)
+        compute = field.compute
+        assert compute is not None
+        raw: list[Any] = []
+        for value in objects:
+            try:
+                raw.append(compute(value))
+            except Exception as error:
+                raw.append(error)
+        return raw
+
+    def _arguments(self, field: FieldPlan) -> dict[str, Any]:
+        assert field.definition is not None
+        assert field.strawberry_field is not None
+        node = field.details[0].node
+        if not field.definition.args and not node.arguments:
+            return {}
+        raw = get_argument_values(
+            field.definition,
+            node,
+            self.executor.variable_values,
+            field.details[0].fragment_variable_values,
+            self.executor.hide_suggestions,
+        )
+        schema = self.executor.schema._strawberry_schema  # type: ignore[attr-defined]
+        return convert_arguments(
+            raw,
+            field.strawberry_field.arguments,
+            scalar_registry=schema.schema_converter.scalar_registry,
+            config=schema.config,
+        )
+
+
+def _field_paths(path_of: PathOf, key: str, type_name: str) -> PathOf:
+    return lambda index: path_of(index).add_key(key, type_name)
+
+
+def _read(value: Any, attribute: str) -> Any:
+    """An attribute, or the exception reading it raised (that value's field fails)."""
+    try:
+        return getattr(value, attribute)
+    except Exception as error:
+        return error
