@@ -279,7 +279,9 @@ async def test_no_connection_is_held_while_segmenting(
 
     monkeypatch.setattr(feedback_service, "count_terms", counting)
     assert counts(await feedback(admin, seed)) == [("太慢", "ZH", 1), ("客服", "ZH", 1)]
-    assert held == [0]
+    # Once per run of the query: the suite's compare mode answers it on both read paths.
+    assert held
+    assert set(held) == {0}
 
 
 async def test_refused_filters(admin: Api) -> None:

@@ -1,5 +1,5 @@
 """Root query fields of customers' competitor links, the field they add to core's Customer
-(``CUSTOMER_FIELDS``, wired in ``hooks.py``) and the resolver of ``Competitor.customers``
+(``CUSTOMER_FIELDS``, wired in ``hooks.py``) and the batch function of ``Competitor.customers``
 (added to the Competitor type with the encounters' fields).
 
 A link is read with ``competitors:read`` where the caller may read its customer
@@ -9,6 +9,7 @@ A link is read with ``competitors:read`` where the caller may read its customer
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
@@ -23,6 +24,7 @@ from core.plugin_api import (
     SortKey,
     argument_id,
     bad_argument,
+    batch_field,
     require,
     requires,
     translator,
@@ -99,37 +101,40 @@ class CustomerLinkQuery:
 
 
 async def customer_competitors(
-    root: CustomerNode, info: Info, include_ended: bool = False
-) -> list[CustomerCompetitor] | None:
-    """The competitors the customer uses (and, with includeEnded, used), current ones first;
+    context: RequestContext, customers: Sequence[CustomerNode], include_ended: bool = False
+) -> list[list[CustomerCompetitor]]:
+    """The competitors each customer uses (and, with includeEnded, used), current ones first;
     null (with a FORBIDDEN error) without competitors:read."""
-    require(info.context, declarations.READ)
-    rows = await info.context.loader(loaders.LinksByCustomerLoader).load((root.id, include_ended))
-    return [CustomerCompetitor.from_model(row) for row in rows]
+    require(context, declarations.READ)
+    found = await context.loader(loaders.LinksByCustomerLoader).load_many(
+        [(customer.id, include_ended) for customer in customers]
+    )
+    return [[CustomerCompetitor.from_model(row) for row in rows] for rows in found]
 
 
 async def competitor_customers(
-    root: Any,
-    info: Info,
+    context: RequestContext,
+    competitors: Sequence[Any],
     first: int | None = None,
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[CustomerCompetitor]:
-    """The customers (you may see) using the competitor now, the contract ending soonest
+) -> list[Connection[CustomerCompetitor]]:
+    """The customers (you may see) using each competitor now, the contract ending soonest
     first."""
-    return await info.context.child_page(
+    return await context.child_pages(
         loaders.CurrentLinksByCompetitorLoader,
         loaders.CurrentLinkCountByCompetitorLoader,
-        root.id,
+        [competitor.id for competitor in competitors],
         PageArgs(first=first, after=after, last=last, before=before),
         CustomerCompetitor.from_model,
     )
 
 
 CUSTOMER_FIELDS: dict[str, Any] = {
-    "competitors": strawberry.field(
-        resolver=customer_competitors,
+    "competitors": batch_field(
+        customer_competitors,
+        graphql_type=list[CustomerCompetitor] | None,
         description="The competitors the customer uses (with includeEnded, used), current "
         "ones first; null (FORBIDDEN) without competitors:read.",
     ),

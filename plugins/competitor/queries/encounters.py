@@ -9,6 +9,7 @@ only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -23,6 +24,7 @@ from core.plugin_api import (
     RequestContext,
     argument_id,
     bad_argument,
+    batch_field,
     requires,
     translator,
 )
@@ -39,6 +41,7 @@ from plugins.competitor.models import Encounter
 from plugins.competitor.queries.customers import competitor_customers
 from plugins.competitor.service import stats
 from plugins.competitor.service.encounters import readable
+from plugins.competitor.types.customers import CustomerCompetitor
 from plugins.competitor.types.encounters import CompetitorEncounter, CompetitorStats
 
 _ = translator(__name__)
@@ -173,40 +176,47 @@ class EncounterQuery:
 
 
 async def competitor_encounters(
-    root: Any,
-    info: Info,
+    context: RequestContext,
+    competitors: Sequence[Any],
     first: int | None = None,
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[CompetitorEncounter]:
-    """Deals met against the competitor (those you may see), the latest first."""
-    return await info.context.child_page(
+) -> list[Connection[CompetitorEncounter]]:
+    """Deals met against each competitor (those you may see), the latest first."""
+    return await context.child_pages(
         loaders.EncountersByCompetitorLoader,
         loaders.EncounterCountByCompetitorLoader,
-        root.id,
+        [competitor.id for competitor in competitors],
         PageArgs(first=first, after=after, last=last, before=before),
         CompetitorEncounter.from_model,
     )
 
 
-async def competitor_win_loss(root: Any, info: Info) -> CompetitorStats:
-    """Win/loss against the competitor over all time (the encounters you may see)."""
-    figures = await info.context.loader(loaders.WinLossLoader).load(root.id)
-    return CompetitorStats.of(figures)
+async def competitor_win_loss(
+    context: RequestContext, competitors: Sequence[Any]
+) -> list[CompetitorStats]:
+    """Win/loss against each competitor over all time (the encounters you may see)."""
+    found = await context.loader(loaders.WinLossLoader).load_many(
+        [competitor.id for competitor in competitors]
+    )
+    return [CompetitorStats.of(figures) for figures in found]
 
 
 COMPETITOR_FIELDS: dict[str, Any] = {
-    "encounters": strawberry.field(
-        resolver=competitor_encounters,
+    "encounters": batch_field(
+        competitor_encounters,
+        graphql_type=Connection[CompetitorEncounter],
         description="Deals met against it (those you may see), the latest first.",
     ),
-    "customers": strawberry.field(
-        resolver=competitor_customers,
+    "customers": batch_field(
+        competitor_customers,
+        graphql_type=Connection[CustomerCompetitor],
         description="The customers (you may see) using it now, the contract ending soonest first.",
     ),
-    "win_loss": strawberry.field(
-        resolver=competitor_win_loss,
+    "win_loss": batch_field(
+        competitor_win_loss,
+        graphql_type=CompetitorStats,
         description="Win/loss against it over all time (the encounters you may see).",
     ),
 }

@@ -4,6 +4,7 @@ to ``Competitor`` (intel, watchedByMe, watcherCount) and to ``CompetitorSwotItem
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -18,6 +19,7 @@ from core.plugin_api import (
     RequestContext,
     argument_id,
     bad_argument,
+    batch_field,
     like_pattern,
     requires,
     search_text,
@@ -110,59 +112,77 @@ class IntelQuery:
 
 
 async def competitor_intel(
-    root: Any,
-    info: Info,
+    context: RequestContext,
+    competitors: Sequence[Any],
     kinds: list[IntelKind] | None = None,
     first: int | None = None,
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[IntelEntry] | None:
-    """The competitor's intel entries (of ``kinds``, when given), newest first."""
+) -> list[Connection[IntelEntry]]:
+    """Each competitor's intel entries (of ``kinds``, when given), newest first."""
     pages, counts = intel_loaders(frozenset(kind.value for kind in kinds or ()))
-    return await info.context.child_page(
+    return await context.child_pages(
         pages,
         counts,
-        int(root.id),
+        [int(competitor.id) for competitor in competitors],
         PageArgs(first=first, after=after, last=last, before=before),
         IntelEntry.from_model,
         INTEL_KEYS,
     )
 
 
-async def competitor_watched_by_me(root: Any, info: Info) -> bool:
-    return await info.context.loader(WatchedByMeLoader).load(int(root.id))
+async def competitor_watched_by_me(
+    context: RequestContext, competitors: Sequence[Any]
+) -> list[bool]:
+    found: list[bool] = await context.loader(WatchedByMeLoader).load_many(
+        [int(competitor.id) for competitor in competitors]
+    )
+    return found
 
 
-async def competitor_watcher_count(root: Any, info: Info) -> int:
-    return await info.context.loader(WatcherCountLoader).load(int(root.id))
+async def competitor_watcher_count(
+    context: RequestContext, competitors: Sequence[Any]
+) -> list[int]:
+    found: list[int] = await context.loader(WatcherCountLoader).load_many(
+        [int(competitor.id) for competitor in competitors]
+    )
+    return found
 
 
-async def swot_item_evidence(root: Any, info: Info) -> list[IntelEntry]:
-    """The intel entries the item cites, newest first."""
-    rows = await info.context.loader(EvidenceBySwotItemLoader).load(int(root.id))
-    return [IntelEntry.from_model(row) for row in rows]
+async def swot_item_evidence(
+    context: RequestContext, items: Sequence[Any]
+) -> list[list[IntelEntry]]:
+    """The intel entries each item cites, newest first."""
+    found = await context.loader(EvidenceBySwotItemLoader).load_many(
+        [int(item.id) for item in items]
+    )
+    return [[IntelEntry.from_model(row) for row in rows] for rows in found]
 
 
 COMPETITOR_FIELDS: dict[str, Any] = {
-    "intel": strawberry.field(
-        resolver=competitor_intel,
+    "intel": batch_field(
+        competitor_intel,
+        graphql_type=Connection[IntelEntry] | None,
         description="The intel entries about the competitor (of kinds, when given), newest "
         "first (by occurredOn).",
     ),
-    "watched_by_me": strawberry.field(
-        resolver=competitor_watched_by_me,
+    "watched_by_me": batch_field(
+        competitor_watched_by_me,
+        graphql_type=bool,
         description="Whether you watch the competitor (you are told of each intel entry "
         "others log about it).",
     ),
-    "watcher_count": strawberry.field(
-        resolver=competitor_watcher_count,
+    "watcher_count": batch_field(
+        competitor_watcher_count,
+        graphql_type=int,
         description="How many active users watch the competitor.",
     ),
 }
 SWOT_ITEM_FIELDS: dict[str, Any] = {
-    "evidence": strawberry.field(
-        resolver=swot_item_evidence,
+    "evidence": batch_field(
+        swot_item_evidence,
+        graphql_type=list[IntelEntry],
         description="The intel entries the item cites as its evidence, newest first.",
     ),
 }

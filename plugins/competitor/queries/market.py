@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -15,8 +16,10 @@ from core.plugin_api import (
     Info,
     ListOrder,
     PageArgs,
+    RequestContext,
     argument_id,
     bad_argument,
+    batch_field,
     requires,
     translator,
 )
@@ -190,22 +193,25 @@ class MarketQuery:
 
 
 async def competitor_market_share(
-    root: Any,
-    info: Info,
+    context: RequestContext,
+    competitors: Sequence[Any],
     segment_kind: SegmentKind | None = None,
     segment: str | None = None,
-) -> list[MarketShare]:
-    """The competitor's latest observation of each segment (of that kind, or that segment,
+) -> list[list[MarketShare]]:
+    """Each competitor's latest observation of each segment (of that kind, or that segment,
     when given), by segment kind and segment."""
     key = shares.segment_key(segment or "") or None
     kind = segment_kind.value if segment_kind is not None else None
-    rows = await info.context.loader(LatestSharesLoader).load((int(root.id), kind, key))
-    return [MarketShare.from_model(row) for row in rows]
+    found = await context.loader(LatestSharesLoader).load_many(
+        [(int(competitor.id), kind, key) for competitor in competitors]
+    )
+    return [[MarketShare.from_model(row) for row in rows] for rows in found]
 
 
 COMPETITOR_FIELDS: dict[str, Any] = {
-    "market_share": strawberry.field(
-        resolver=competitor_market_share,
+    "market_share": batch_field(
+        competitor_market_share,
+        graphql_type=list[MarketShare],
         description="The competitor's latest market share in each segment (the observation "
         "of the period that starts last), by segment kind and segment; segmentKind and "
         "segment narrow it.",

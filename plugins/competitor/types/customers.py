@@ -4,12 +4,13 @@ payloads of its mutations."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import CustomerNode, Info, ModelNode, UserError
+from core.plugin_api import CustomerNode, ModelNode, RequestContext, UserError, batch_field, related
 from plugins.competitor import models
 from plugins.competitor.loaders.customers import LinkByIdLoader
 
@@ -19,6 +20,22 @@ if TYPE_CHECKING:
 
 LazyCompetitor = Annotated["Competitor", strawberry.lazy("plugins.competitor.types.profiles")]
 LazyProduct = Annotated["CompetitorProduct", strawberry.lazy("plugins.competitor.types.products")]
+
+
+def _competitor_type() -> type[Competitor]:
+    from plugins.competitor.types.profiles import Competitor
+
+    return Competitor
+
+
+def _product_type() -> type[CompetitorProduct]:
+    from plugins.competitor.types.products import CompetitorProduct
+
+    return CompetitorProduct
+
+
+async def _current(_context: RequestContext, links: Sequence[CustomerCompetitor]) -> list[bool]:
+    return [link.ended_on is None for link in links]
 
 
 @strawberry.type(
@@ -42,6 +59,18 @@ class CustomerCompetitor(ModelNode[models.CustomerCompetitor]):
     customer_id: strawberry.Private[int]
     competitor_id: strawberry.Private[int]
     product_id: strawberry.Private[int | None]
+    current: bool = batch_field(
+        _current, description="true: the customer still uses it (not ended)."
+    )
+    customer: CustomerNode | None = batch_field(
+        related(CustomerNode, "customer_id"),
+        description="null when the customer is hidden from you.",
+    )
+    competitor: LazyCompetitor | None = batch_field(related(_competitor_type, "competitor_id"))
+    product: LazyProduct | None = batch_field(
+        related(_product_type, "product_id"),
+        description="The competitor's product the customer uses.",
+    )
 
     @classmethod
     def from_model(cls, row: models.CustomerCompetitor) -> Self:
@@ -58,26 +87,6 @@ class CustomerCompetitor(ModelNode[models.CustomerCompetitor]):
             competitor_id=row.competitor_id,
             product_id=row.product_id,
         )
-
-    @strawberry.field(description="true: the customer still uses it (not ended).")
-    def current(self) -> bool:
-        return self.ended_on is None
-
-    @strawberry.field(description="null when the customer is hidden from you.")
-    async def customer(self, info: Info) -> CustomerNode | None:
-        return await CustomerNode.load(info, self.customer_id)
-
-    @strawberry.field
-    async def competitor(self, info: Info) -> LazyCompetitor | None:
-        from plugins.competitor.types.profiles import Competitor
-
-        return await Competitor.load(info, self.competitor_id)
-
-    @strawberry.field(description="The competitor's product the customer uses.")
-    async def product(self, info: Info) -> LazyProduct | None:
-        from plugins.competitor.types.products import CompetitorProduct
-
-        return await CompetitorProduct.load(info, self.product_id)
 
 
 @strawberry.type

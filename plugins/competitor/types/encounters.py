@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
@@ -12,12 +13,14 @@ from strawberry import relay
 
 from core.plugin_api import (
     CustomerNode,
-    Info,
     ModelNode,
     Money,
+    RequestContext,
     UserError,
     UserSummary,
+    batch_field,
     global_id,
+    related,
 )
 from plugins.competitor import models
 from plugins.competitor.enums import EncounterOutcome, EncounterReason, EncounterSource
@@ -35,10 +38,17 @@ def percent(value: decimal.Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
-async def _competitor(info: Info, competitor_id: int) -> Competitor | None:
+def _competitor_type() -> type[Competitor]:
     from plugins.competitor.types.profiles import Competitor
 
-    return await Competitor.load(info, competitor_id)
+    return Competitor
+
+
+async def _opportunity_ids(
+    _context: RequestContext, encounters: Sequence[CompetitorEncounter]
+) -> list[strawberry.ID | None]:
+    found = [global_id("Opportunity", encounter.opportunity_row_id) for encounter in encounters]
+    return [strawberry.ID(gid) if gid is not None else None for gid in found]
 
 
 @strawberry.type(
@@ -61,6 +71,19 @@ class CompetitorEncounter(ModelNode[models.Encounter]):
     customer_id: strawberry.Private[int | None]
     owner_id: strawberry.Private[int | None]
     opportunity_row_id: strawberry.Private[int | None]
+    opportunity_id: strawberry.ID | None = batch_field(
+        _opportunity_ids,
+        description="The sales plugin's opportunity (its global id, an `Opportunity` while "
+        "the sales plugin is enabled); null for one entered by hand.",
+    )
+    competitor: LazyCompetitor | None = batch_field(related(_competitor_type, "competitor_id"))
+    customer: CustomerNode | None = batch_field(
+        related(CustomerNode, "customer_id"),
+        description="null when the customer is hidden from you.",
+    )
+    owner: UserSummary | None = batch_field(
+        related(UserSummary, "owner_id"), description="The salesperson who worked the deal."
+    )
 
     @classmethod
     def from_model(cls, row: models.Encounter) -> Self:
@@ -81,26 +104,6 @@ class CompetitorEncounter(ModelNode[models.Encounter]):
             owner_id=row.owner_id,
             opportunity_row_id=row.opportunity_id,
         )
-
-    @strawberry.field(
-        description="The sales plugin's opportunity (its global id, an `Opportunity` while "
-        "the sales plugin is enabled); null for one entered by hand."
-    )
-    def opportunity_id(self) -> strawberry.ID | None:
-        found = global_id("Opportunity", self.opportunity_row_id)
-        return strawberry.ID(found) if found is not None else None
-
-    @strawberry.field
-    async def competitor(self, info: Info) -> LazyCompetitor | None:
-        return await _competitor(info, self.competitor_id)
-
-    @strawberry.field(description="null when the customer is hidden from you.")
-    async def customer(self, info: Info) -> CustomerNode | None:
-        return await CustomerNode.load(info, self.customer_id)
-
-    @strawberry.field(description="The salesperson who worked the deal.")
-    async def owner(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.owner_id)
 
 
 @strawberry.type
@@ -176,6 +179,7 @@ class CompetitorStats:
         "encounter to the last (a quarter without any in between shows zeros)."
     )
     competitor_id: strawberry.Private[int]
+    competitor: LazyCompetitor | None = batch_field(related(_competitor_type, "competitor_id"))
 
     @classmethod
     def of(cls, figures: CompetitorFigures) -> CompetitorStats:
@@ -197,10 +201,6 @@ class CompetitorStats:
             quarters=[WinLossQuarter.of(quarter) for quarter in figures.quarters],
             competitor_id=figures.competitor_id,
         )
-
-    @strawberry.field
-    async def competitor(self, info: Info) -> LazyCompetitor | None:
-        return await _competitor(info, self.competitor_id)
 
 
 NODES: list[type[Any]] = [CompetitorEncounter]

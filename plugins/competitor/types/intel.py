@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import Info, ModelNode, UserError, UserSummary
+from core.plugin_api import ModelNode, UserError, UserSummary, batch_field, related
 from plugins.competitor import models
 from plugins.competitor.enums import Confidence, IntelKind
 from plugins.competitor.loaders.intel import IntelByIdLoader
@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 CompetitorRef = Annotated["Competitor", strawberry.lazy("plugins.competitor.types.profiles")]
 
 
-async def load_competitor(info: Info, competitor_id: int | None) -> Competitor | None:
+def _competitor_type() -> type[Competitor]:
     from plugins.competitor.types.profiles import Competitor
 
-    return await Competitor.load(info, competitor_id)
+    return Competitor
 
 
 @strawberry.type(description="An entry of the intel log: something learnt about a competitor.")
@@ -38,6 +38,13 @@ class IntelEntry(ModelNode[models.Intel]):
     created_at: dt.datetime = strawberry.field(description="When it was logged.")
     competitor_id: strawberry.Private[int]
     reporter_id: strawberry.Private[int | None]
+    competitor: CompetitorRef | None = batch_field(
+        related(_competitor_type, "competitor_id"), description="The competitor it is about."
+    )
+    reporter: UserSummary | None = batch_field(
+        related(UserSummary, "reporter_id"),
+        description="Who logged it; null when nobody is known.",
+    )
 
     @classmethod
     def from_model(cls, row: Any) -> Self:
@@ -52,14 +59,6 @@ class IntelEntry(ModelNode[models.Intel]):
             competitor_id=row.competitor_id,
             reporter_id=row.reporter_id,
         )
-
-    @strawberry.field(description="The competitor it is about.")
-    async def competitor(self, info: Info) -> CompetitorRef | None:
-        return await load_competitor(info, self.competitor_id)
-
-    @strawberry.field(description="Who logged it; null when nobody is known.")
-    async def reporter(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.reporter_id)
 
 
 @strawberry.type
@@ -104,10 +103,9 @@ class CompetitorWatchPayload:
     )
     errors: list[UserError]
     competitor_id: strawberry.Private[int | None]
-
-    @strawberry.field(description="The competitor.")
-    async def competitor(self, info: Info) -> CompetitorRef | None:
-        return await load_competitor(info, self.competitor_id)
+    competitor: CompetitorRef | None = batch_field(
+        related(_competitor_type, "competitor_id"), description="The competitor."
+    )
 
 
 @strawberry.type

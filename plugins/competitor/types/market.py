@@ -7,12 +7,21 @@ most), a forecast rounded to one decimal place (66.7 means 66.7%)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import Info, ModelNode, Money, UserError, UserSummary
+from core.plugin_api import (
+    ModelNode,
+    Money,
+    RequestContext,
+    UserError,
+    UserSummary,
+    batch_field,
+    related,
+)
 from plugins.competitor import models
 from plugins.competitor.enums import Confidence, PeriodKind, SegmentKind
 from plugins.competitor.loaders.intel import MarketShareByIdLoader
@@ -27,10 +36,20 @@ CompetitorRef = Annotated["Competitor", strawberry.lazy("plugins.competitor.type
 ProductRef = Annotated["CompetitorProduct", strawberry.lazy("plugins.competitor.types.products")]
 
 
-async def load_competitor(info: Info, competitor_id: int | None) -> Competitor | None:
+def _competitor_type() -> type[Competitor]:
     from plugins.competitor.types.profiles import Competitor
 
-    return await Competitor.load(info, competitor_id)
+    return Competitor
+
+
+def _product_type() -> type[CompetitorProduct]:
+    from plugins.competitor.types.products import CompetitorProduct
+
+    return CompetitorProduct
+
+
+async def _ours(_context: RequestContext, shares: Sequence[MarketShare]) -> list[bool]:
+    return [share.competitor_id is None for share in shares]
 
 
 @strawberry.type(
@@ -56,6 +75,14 @@ class MarketShare(ModelNode[models.MarketShare]):
     version: int
     competitor_id: strawberry.Private[int | None]
     reporter_id: strawberry.Private[int | None]
+    ours: bool = batch_field(_ours, description="true: our own share (competitor is null).")
+    competitor: CompetitorRef | None = batch_field(
+        related(_competitor_type, "competitor_id"), description="Whose share it is; null: ours."
+    )
+    reporter: UserSummary | None = batch_field(
+        related(UserSummary, "reporter_id"),
+        description="Who recorded it; null when nobody is known.",
+    )
 
     @classmethod
     def from_model(cls, row: Any) -> Self:
@@ -76,18 +103,6 @@ class MarketShare(ModelNode[models.MarketShare]):
             competitor_id=row.competitor_id,
             reporter_id=row.reporter_id,
         )
-
-    @strawberry.field(description="true: our own share (competitor is null).")
-    def ours(self) -> bool:
-        return self.competitor_id is None
-
-    @strawberry.field(description="Whose share it is; null: ours.")
-    async def competitor(self, info: Info) -> CompetitorRef | None:
-        return await load_competitor(info, self.competitor_id)
-
-    @strawberry.field(description="Who recorded it; null when nobody is known.")
-    async def reporter(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.reporter_id)
 
 
 @strawberry.type(description="A market segment observed, and the periods it was observed in.")
@@ -129,6 +144,9 @@ class MarketShareSeries:
         "0-100; null with fewer than two consecutive points."
     )
     competitor_id: strawberry.Private[int | None]
+    competitor: CompetitorRef | None = batch_field(
+        related(_competitor_type, "competitor_id"), description="Whose share it is; null: ours."
+    )
 
     @classmethod
     def of(cls, series: trends.ShareSeries) -> Self:
@@ -138,10 +156,6 @@ class MarketShareSeries:
             forecast=MarketSharePoint.of(series.forecast, True) if series.forecast else None,
             competitor_id=series.competitor_id,
         )
-
-    @strawberry.field(description="Whose share it is; null: ours.")
-    async def competitor(self, info: Info) -> CompetitorRef | None:
-        return await load_competitor(info, self.competitor_id)
 
 
 @strawberry.type(
@@ -186,6 +200,12 @@ class PriceTrendSeries:
     )
     product_id: strawberry.Private[int]
     competitor_id: strawberry.Private[int]
+    product: ProductRef | None = batch_field(
+        related(_product_type, "product_id"), description="The competitor's product."
+    )
+    competitor: CompetitorRef | None = batch_field(
+        related(_competitor_type, "competitor_id"), description="The competitor."
+    )
 
     @classmethod
     def of(cls, series: trends.PriceSeries) -> Self:
@@ -201,16 +221,6 @@ class PriceTrendSeries:
             product_id=series.product_id,
             competitor_id=series.competitor_id,
         )
-
-    @strawberry.field(description="The competitor's product.")
-    async def product(self, info: Info) -> ProductRef | None:
-        from plugins.competitor.types.products import CompetitorProduct
-
-        return await CompetitorProduct.load(info, self.product_id)
-
-    @strawberry.field(description="The competitor.")
-    async def competitor(self, info: Info) -> CompetitorRef | None:
-        return await load_competitor(info, self.competitor_id)
 
 
 @strawberry.type

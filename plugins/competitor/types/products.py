@@ -7,12 +7,23 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import Connection, Info, ModelNode, Money, PageArgs, UserError, UserSummary
+from core.plugin_api import (
+    Connection,
+    ModelNode,
+    Money,
+    PageArgs,
+    RequestContext,
+    UserError,
+    UserSummary,
+    batch_field,
+    related,
+)
 from plugins.competitor import models
 from plugins.competitor.loaders import products as loaders
 from plugins.competitor.service.prices import PriceComparisonRow, rounded_percent
@@ -39,10 +50,10 @@ def _money(amount: decimal.Decimal | None, currency: str | None) -> Money | None
     return Money.of(amount, currency) if amount is not None and currency is not None else None
 
 
-async def _competitor(info: Info, competitor_id: int) -> Competitor | None:
+def _competitor_type() -> type[Competitor]:
     from plugins.competitor.types.profiles import Competitor
 
-    return await Competitor.load(info, competitor_id)
+    return Competitor
 
 
 @strawberry.type(
@@ -78,6 +89,12 @@ class CompetitorPrice(ModelNode[models.PriceObservation]):
     created_at: dt.datetime
     product_id: strawberry.Private[int]
     reporter_id: strawberry.Private[int | None]
+    reporter: UserSummary | None = batch_field(
+        related(UserSummary, "reporter_id"), description="Who recorded it."
+    )
+    product: CompetitorProduct | None = batch_field(
+        related(lambda: CompetitorProduct, "product_id")
+    )
 
     @classmethod
     def from_model(cls, row: models.PriceObservation) -> Self:
@@ -92,13 +109,44 @@ class CompetitorPrice(ModelNode[models.PriceObservation]):
             reporter_id=row.reporter_id,
         )
 
-    @strawberry.field(description="Who recorded it.")
-    async def reporter(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.reporter_id)
 
-    @strawberry.field
-    async def product(self, info: Info) -> CompetitorProduct | None:
-        return await CompetitorProduct.load(info, self.product_id)
+async def _our_products(
+    context: RequestContext, products: Sequence[CompetitorProduct]
+) -> list[OurProduct | None]:
+    keys = [product.our_product_key for product in products]
+    wanted = [key for key in keys if key is not None]
+    rows = iter(await context.loader(loaders.OurProductLoader).load_many(wanted))
+    found: list[OurProduct | None] = []
+    for key in keys:
+        row = next(rows) if key is not None else None
+        found.append(OurProduct.of(row) if row is not None else None)
+    return found
+
+
+async def _latest_prices(
+    context: RequestContext, products: Sequence[CompetitorProduct]
+) -> list[CompetitorPrice | None]:
+    rows = await context.loader(loaders.LatestPriceLoader).load_many(
+        [product.id for product in products]
+    )
+    return [CompetitorPrice.from_model(row) if row is not None else None for row in rows]
+
+
+async def _prices(
+    context: RequestContext,
+    products: Sequence[CompetitorProduct],
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Connection[CompetitorPrice]]:
+    return await context.child_pages(
+        loaders.PricesByProductLoader,
+        loaders.PriceCountByProductLoader,
+        [product.id for product in products],
+        PageArgs(first, after, last, before),
+        CompetitorPrice.from_model,
+    )
 
 
 @strawberry.type(
@@ -118,6 +166,18 @@ class CompetitorProduct(ModelNode[models.Product]):
     version: int
     competitor_id: strawberry.Private[int]
     our_product_key: strawberry.Private[int | None]
+    competitor: LazyCompetitor | None = batch_field(related(_competitor_type, "competitor_id"))
+    our_product: OurProduct | None = batch_field(
+        _our_products,
+        description="The matching product of ours, from the sales catalogue; null when not "
+        "matched, or when the sales plugin is disabled.",
+    )
+    latest_price: CompetitorPrice | None = batch_field(
+        _latest_prices, description="The latest observation (by day, any region)."
+    )
+    prices: Connection[CompetitorPrice] | None = batch_field(
+        _prices, description="The price history, the latest observation first."
+    )
 
     @classmethod
     def from_model(cls, row: models.Product) -> Self:
@@ -131,42 +191,6 @@ class CompetitorProduct(ModelNode[models.Product]):
             version=row.version,
             competitor_id=row.competitor_id,
             our_product_key=row.our_product_id,
-        )
-
-    @strawberry.field
-    async def competitor(self, info: Info) -> LazyCompetitor | None:
-        return await _competitor(info, self.competitor_id)
-
-    @strawberry.field(
-        description="The matching product of ours, from the sales catalogue; null when not "
-        "matched, or when the sales plugin is disabled."
-    )
-    async def our_product(self, info: Info) -> OurProduct | None:
-        if self.our_product_key is None:
-            return None
-        row = await info.context.loader(loaders.OurProductLoader).load(self.our_product_key)
-        return OurProduct.of(row) if row is not None else None
-
-    @strawberry.field(description="The latest observation (by day, any region).")
-    async def latest_price(self, info: Info) -> CompetitorPrice | None:
-        row = await info.context.loader(loaders.LatestPriceLoader).load(self.id)
-        return CompetitorPrice.from_model(row) if row is not None else None
-
-    @strawberry.field(description="The price history, the latest observation first.")
-    async def prices(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[CompetitorPrice] | None:
-        return await info.context.child_page(
-            loaders.PricesByProductLoader,
-            loaders.PriceCountByProductLoader,
-            self.id,
-            PageArgs(first, after, last, before),
-            CompetitorPrice.from_model,
         )
 
 
@@ -207,6 +231,10 @@ class PriceComparison:
     )
     product_id: strawberry.Private[int]
     competitor_id: strawberry.Private[int]
+    product: CompetitorProduct | None = batch_field(
+        related(CompetitorProduct, "product_id"), description="Their product."
+    )
+    competitor: LazyCompetitor | None = batch_field(related(_competitor_type, "competitor_id"))
 
     @classmethod
     def from_row(cls, row: PriceComparisonRow) -> Self:
@@ -226,14 +254,6 @@ class PriceComparison:
             product_id=row.product_id,
             competitor_id=row.competitor_id,
         )
-
-    @strawberry.field(description="Their product.")
-    async def product(self, info: Info) -> CompetitorProduct | None:
-        return await CompetitorProduct.load(info, self.product_id)
-
-    @strawberry.field
-    async def competitor(self, info: Info) -> LazyCompetitor | None:
-        return await _competitor(info, self.competitor_id)
 
 
 @strawberry.type

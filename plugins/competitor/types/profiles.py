@@ -5,12 +5,20 @@ and the payloads of their mutations."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import Info, ModelNode, UserError, UserSummary
+from core.plugin_api import (
+    ModelNode,
+    RequestContext,
+    UserError,
+    UserSummary,
+    batch_field,
+    related,
+)
 from plugins.competitor import models
 from plugins.competitor.enums import (
     CompetitorStatus,
@@ -58,6 +66,7 @@ class CompetitorCampaign(ModelNode[models.Campaign]):
     notes: str | None
     created_at: dt.datetime
     competitor_id: strawberry.Private[int]
+    competitor: Competitor | None = batch_field(related(lambda: Competitor, "competitor_id"))
 
     @classmethod
     def from_model(cls, row: models.Campaign) -> Self:
@@ -72,9 +81,71 @@ class CompetitorCampaign(ModelNode[models.Campaign]):
             competitor_id=row.competitor_id,
         )
 
-    @strawberry.field
-    async def competitor(self, info: Info) -> Competitor | None:
-        return await Competitor.load(info, self.competitor_id)
+
+async def _swot(
+    context: RequestContext, competitors: Sequence[Competitor], kind: SwotKind
+) -> list[list[CompetitorSwotItem]]:
+    found = await context.loader(loaders.SwotItemsLoader).load_many(
+        [competitor.id for competitor in competitors]
+    )
+    return [
+        [CompetitorSwotItem.from_model(row) for row in rows if row.kind == kind.value]
+        for rows in found
+    ]
+
+
+async def _strengths(
+    context: RequestContext, competitors: Sequence[Competitor]
+) -> list[list[CompetitorSwotItem]]:
+    return await _swot(context, competitors, SwotKind.STRENGTH)
+
+
+async def _weaknesses(
+    context: RequestContext, competitors: Sequence[Competitor]
+) -> list[list[CompetitorSwotItem]]:
+    return await _swot(context, competitors, SwotKind.WEAKNESS)
+
+
+async def _opportunities(
+    context: RequestContext, competitors: Sequence[Competitor]
+) -> list[list[CompetitorSwotItem]]:
+    return await _swot(context, competitors, SwotKind.OPPORTUNITY)
+
+
+async def _threats(
+    context: RequestContext, competitors: Sequence[Competitor]
+) -> list[list[CompetitorSwotItem]]:
+    return await _swot(context, competitors, SwotKind.THREAT)
+
+
+async def _channels(
+    context: RequestContext, competitors: Sequence[Competitor]
+) -> list[list[CompetitorChannel]]:
+    found = await context.loader(loaders.ChannelsLoader).load_many(
+        [competitor.id for competitor in competitors]
+    )
+    return [
+        [CompetitorChannel(channel=SalesChannel(r.channel), notes=r.notes) for r in rows]
+        for rows in found
+    ]
+
+
+async def _campaigns(
+    context: RequestContext, competitors: Sequence[Competitor]
+) -> list[list[CompetitorCampaign]]:
+    found = await context.loader(loaders.CampaignsLoader).load_many(
+        [competitor.id for competitor in competitors]
+    )
+    return [[CompetitorCampaign.from_model(row) for row in rows] for rows in found]
+
+
+async def _products(
+    context: RequestContext, competitors: Sequence[Competitor]
+) -> list[list[CompetitorProduct]]:
+    found = await context.loader(ProductsByCompetitorLoader).load_many(
+        [competitor.id for competitor in competitors]
+    )
+    return [[CompetitorProduct.from_model(row) for row in rows] for rows in found]
 
 
 @strawberry.type(
@@ -96,6 +167,24 @@ class Competitor(ModelNode[models.Competitor]):
     updated_at: dt.datetime
     version: int
     created_by_id: strawberry.Private[int | None]
+    strengths: list[CompetitorSwotItem] = batch_field(_strengths, description="In the order given.")
+    weaknesses: list[CompetitorSwotItem] = batch_field(
+        _weaknesses, description="In the order given."
+    )
+    opportunities: list[CompetitorSwotItem] = batch_field(
+        _opportunities, description="In the order given."
+    )
+    threats: list[CompetitorSwotItem] = batch_field(_threats, description="In the order given.")
+    channels: list[CompetitorChannel] = batch_field(
+        _channels, description="The sales channels it uses."
+    )
+    campaigns: list[CompetitorCampaign] = batch_field(
+        _campaigns, description="Its campaigns, the latest started first."
+    )
+    products: list[CompetitorProduct] = batch_field(_products, description="Its products, by name.")
+    created_by: UserSummary | None = batch_field(
+        related(UserSummary, "created_by_id"), description="Who created the profile."
+    )
 
     @classmethod
     def from_model(cls, row: models.Competitor) -> Self:
@@ -114,45 +203,6 @@ class Competitor(ModelNode[models.Competitor]):
             version=row.version,
             created_by_id=row.created_by_id,
         )
-
-    async def _swot(self, info: Info, kind: SwotKind) -> list[CompetitorSwotItem]:
-        rows = await info.context.loader(loaders.SwotItemsLoader).load(self.id)
-        return [CompetitorSwotItem.from_model(row) for row in rows if row.kind == kind.value]
-
-    @strawberry.field(description="In the order given.")
-    async def strengths(self, info: Info) -> list[CompetitorSwotItem]:
-        return await self._swot(info, SwotKind.STRENGTH)
-
-    @strawberry.field(description="In the order given.")
-    async def weaknesses(self, info: Info) -> list[CompetitorSwotItem]:
-        return await self._swot(info, SwotKind.WEAKNESS)
-
-    @strawberry.field(description="In the order given.")
-    async def opportunities(self, info: Info) -> list[CompetitorSwotItem]:
-        return await self._swot(info, SwotKind.OPPORTUNITY)
-
-    @strawberry.field(description="In the order given.")
-    async def threats(self, info: Info) -> list[CompetitorSwotItem]:
-        return await self._swot(info, SwotKind.THREAT)
-
-    @strawberry.field(description="The sales channels it uses.")
-    async def channels(self, info: Info) -> list[CompetitorChannel]:
-        rows = await info.context.loader(loaders.ChannelsLoader).load(self.id)
-        return [CompetitorChannel(channel=SalesChannel(r.channel), notes=r.notes) for r in rows]
-
-    @strawberry.field(description="Its campaigns, the latest started first.")
-    async def campaigns(self, info: Info) -> list[CompetitorCampaign]:
-        rows = await info.context.loader(loaders.CampaignsLoader).load(self.id)
-        return [CompetitorCampaign.from_model(row) for row in rows]
-
-    @strawberry.field(description="Its products, by name.")
-    async def products(self, info: Info) -> list[CompetitorProduct]:
-        rows = await info.context.loader(ProductsByCompetitorLoader).load(self.id)
-        return [CompetitorProduct.from_model(row) for row in rows]
-
-    @strawberry.field(description="Who created the profile.")
-    async def created_by(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.created_by_id)
 
 
 @strawberry.type

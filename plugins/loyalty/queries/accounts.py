@@ -8,6 +8,7 @@ error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
@@ -22,6 +23,7 @@ from core.plugin_api import (
     RequestContext,
     SortKey,
     argument_id,
+    batch_field,
     require,
 )
 from plugins.loyalty import declarations
@@ -79,13 +81,17 @@ class AccountQuery:
 # ----------------------------------------------------------------- fields on core's Customer
 
 
-async def customer_loyalty(root: CustomerNode, info: Info) -> LoyaltyAccount | None:
-    """The customer's loyalty account; null when not enrolled, or (with a FORBIDDEN error)
+async def customer_loyalty(
+    context: RequestContext, customers: Sequence[CustomerNode]
+) -> list[LoyaltyAccount | None]:
+    """Each customer's loyalty account; null when not enrolled, or (with a FORBIDDEN error)
     without loyalty:read."""
-    require(info.context, declarations.READ)
-    row = await info.context.loader(loaders.AccountByCustomerLoader).load(root.id)
-    return LoyaltyAccount.from_model(row) if row is not None else None
+    require(context, declarations.READ)
+    rows = await context.loader(loaders.AccountByCustomerLoader).load_many(
+        [customer.id for customer in customers]
+    )
+    return [LoyaltyAccount.from_model(row) if row is not None else None for row in rows]
 
 
-CUSTOMER_FIELDS = {"loyalty": strawberry.field(resolver=customer_loyalty)}
+CUSTOMER_FIELDS = {"loyalty": batch_field(customer_loyalty, graphql_type=LoyaltyAccount | None)}
 """The fields loyalty adds to core's Customer type."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+from collections.abc import Sequence
 from typing import Any, Self
 
 import strawberry
@@ -14,13 +15,15 @@ from strawberry import relay
 from core.plugin_api import (
     Connection,
     CustomerNode,
-    Info,
     ModelNode,
     PageArgs,
+    RequestContext,
     UserError,
     UserSummary,
     bad_argument,
+    batch_field,
     currency_precision,
+    related,
     translator,
 )
 from plugins.loyalty import models
@@ -91,6 +94,16 @@ class LoyaltyEntry(ModelNode[models.Entry]):
     account_id: strawberry.Private[int]
     actor_id: strawberry.Private[int | None]
     reverses_id: strawberry.Private[int | None]
+    actor: UserSummary | None = batch_field(
+        related(UserSummary, "actor_id"), description="The user who made it; null when none did."
+    )
+    reverses: LoyaltyEntry | None = batch_field(
+        related(lambda: LoyaltyEntry, "reverses_id"),
+        description="For a REVERSE: the EARN it took back.",
+    )
+    account: LoyaltyAccount | None = batch_field(
+        related(lambda: LoyaltyAccount, "account_id"), description="The account it belongs to."
+    )
 
     @classmethod
     def from_model(cls, row: models.Entry) -> Self:
@@ -111,17 +124,75 @@ class LoyaltyEntry(ModelNode[models.Entry]):
             reverses_id=row.reverses_id,
         )
 
-    @strawberry.field(description="The user who made it; null when none did.")
-    async def actor(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.actor_id)
 
-    @strawberry.field(description="For a REVERSE: the EARN it took back.")
-    async def reverses(self, info: Info) -> LoyaltyEntry | None:
-        return await LoyaltyEntry.load(info, self.reverses_id)
+async def _tiers(
+    context: RequestContext, accounts: Sequence[LoyaltyAccount]
+) -> list[LoyaltyTier | None]:
+    rows = await context.loader(TierByKeyLoader).load_many(
+        [account.tier_key for account in accounts]
+    )
+    return [LoyaltyTier.from_model(row) if row is not None else None for row in rows]
 
-    @strawberry.field(description="The account it belongs to.")
-    async def account(self, info: Info) -> LoyaltyAccount | None:
-        return await LoyaltyAccount.load(info, self.account_id)
+
+async def _earned_last_12_months(
+    context: RequestContext, accounts: Sequence[LoyaltyAccount]
+) -> list[int]:
+    earned: list[int] = await context.loader(loaders.EarnedLast12MonthsLoader).load_many(
+        [account.id for account in accounts]
+    )
+    return earned
+
+
+async def _expiring_soon(
+    context: RequestContext, accounts: Sequence[LoyaltyAccount], days: int = 30
+) -> list[list[ExpiringPoints]]:
+    if not 1 <= days <= MAX_EXPIRING_DAYS:
+        raise bad_argument("days", _("must be between 1 and {max}", max=MAX_EXPIRING_DAYS))
+    found = await context.loader(loaders.ExpiringLoader).load_many(
+        [(account.id, days) for account in accounts]
+    )
+    return [
+        [ExpiringPoints(points=item.points, on=item.on, at=item.at) for item in items]
+        for items in found
+    ]
+
+
+def _page(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
+    return PageArgs(first=first, after=after, last=last, before=before)
+
+
+async def _ledgers(
+    context: RequestContext,
+    accounts: Sequence[LoyaltyAccount],
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Connection[LoyaltyEntry]]:
+    return await context.child_pages(
+        loaders.EntriesByAccountLoader,
+        loaders.EntryCountByAccountLoader,
+        [account.id for account in accounts],
+        _page(first, after, last, before),
+        LoyaltyEntry.from_model,
+    )
+
+
+async def _coupons(
+    context: RequestContext,
+    accounts: Sequence[LoyaltyAccount],
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Connection[Coupon]]:
+    return await context.child_pages(
+        CouponsByAccountLoader,
+        CouponCountByAccountLoader,
+        [account.id for account in accounts],
+        _page(first, after, last, before),
+        Coupon.from_model,
+    )
 
 
 @strawberry.type(description="A customer's membership of the loyalty programme.")
@@ -142,6 +213,26 @@ class LoyaltyAccount(ModelNode[models.Account]):
     version: int
     customer_id: strawberry.Private[int]
     tier_key: strawberry.Private[str]
+    customer: CustomerNode | None = batch_field(
+        related(CustomerNode, "customer_id"),
+        description="The member; null when it is hidden from you.",
+    )
+    tier: LoyaltyTier | None = batch_field(_tiers, description="The tier the member holds.")
+    earned_last_12_months: int = batch_field(
+        _earned_last_12_months,
+        name="earnedLast12Months",
+        description="Points earned in the 12 months ending now (what the tier is held on).",
+    )
+    expiring_soon: list[ExpiringPoints] = batch_field(
+        _expiring_soon,
+        description="Points that expire within `days` days (1 to 3660), per day, soonest first.",
+    )
+    ledger: Connection[LoyaltyEntry] = batch_field(
+        _ledgers, description="The ledger, the latest entry first."
+    )
+    coupons: Connection[Coupon] = batch_field(
+        _coupons, description="The member's coupons, the latest issued first."
+    )
 
     @classmethod
     def from_model(cls, row: models.Account) -> Self:
@@ -157,65 +248,6 @@ class LoyaltyAccount(ModelNode[models.Account]):
             version=row.version,
             customer_id=row.customer_id,
             tier_key=row.tier_key,
-        )
-
-    @strawberry.field(description="The member; null when it is hidden from you.")
-    async def customer(self, info: Info) -> CustomerNode | None:
-        return await CustomerNode.load(info, self.customer_id)
-
-    @strawberry.field(description="The tier the member holds.")
-    async def tier(self, info: Info) -> LoyaltyTier | None:
-        row = await info.context.loader(TierByKeyLoader).load(self.tier_key)
-        return LoyaltyTier.from_model(row) if row is not None else None
-
-    @strawberry.field(
-        name="earnedLast12Months",
-        description="Points earned in the 12 months ending now (what the tier is held on).",
-    )
-    async def earned_last_12_months(self, info: Info) -> int:
-        return await info.context.loader(loaders.EarnedLast12MonthsLoader).load(self.id)
-
-    @strawberry.field(
-        description="Points that expire within `days` days (1 to 3660), per day, soonest first."
-    )
-    async def expiring_soon(self, info: Info, days: int = 30) -> list[ExpiringPoints]:
-        if not 1 <= days <= MAX_EXPIRING_DAYS:
-            raise bad_argument("days", _("must be between 1 and {max}", max=MAX_EXPIRING_DAYS))
-        found = await info.context.loader(loaders.ExpiringLoader).load((self.id, days))
-        return [ExpiringPoints(points=item.points, on=item.on, at=item.at) for item in found]
-
-    @strawberry.field(description="The ledger, the latest entry first.")
-    async def ledger(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[LoyaltyEntry]:
-        return await info.context.child_page(
-            loaders.EntriesByAccountLoader,
-            loaders.EntryCountByAccountLoader,
-            self.id,
-            PageArgs(first=first, after=after, last=last, before=before),
-            LoyaltyEntry.from_model,
-        )
-
-    @strawberry.field(description="The member's coupons, the latest issued first.")
-    async def coupons(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Coupon]:
-        return await info.context.child_page(
-            CouponsByAccountLoader,
-            CouponCountByAccountLoader,
-            self.id,
-            PageArgs(first=first, after=after, last=last, before=before),
-            Coupon.from_model,
         )
 
 

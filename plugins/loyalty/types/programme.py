@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+from collections.abc import Sequence
 from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import Info, ModelNode, UserError
+from core.plugin_api import ModelNode, RequestContext, UserError, batch_field
 from plugins.loyalty import models
 from plugins.loyalty.loaders.programme import TierByIdLoader, TiersLoader
 
@@ -47,6 +48,13 @@ class EarnRate:
     points_per_unit: decimal.Decimal
 
 
+async def _tiers(
+    context: RequestContext, programmes: Sequence[LoyaltyProgramme], include_inactive: bool = False
+) -> list[list[LoyaltyTier]]:
+    rows = await context.loader(TiersLoader).load(include_inactive)
+    return [[LoyaltyTier.from_model(row) for row in rows] for _programme in programmes]
+
+
 @strawberry.type(description="The loyalty programme's settings.")
 class LoyaltyProgramme:
     earn_rates: list[EarnRate] = strawberry.field(
@@ -71,11 +79,9 @@ class LoyaltyProgramme:
     )
     updated_at: dt.datetime
     version: int
-
-    @strawberry.field(description="The tiers from the lowest threshold up.")
-    async def tiers(self, info: Info, include_inactive: bool = False) -> list[LoyaltyTier]:
-        rows = await info.context.loader(TiersLoader).load(include_inactive)
-        return [LoyaltyTier.from_model(row) for row in rows]
+    tiers: list[LoyaltyTier] = batch_field(
+        _tiers, description="The tiers from the lowest threshold up."
+    )
 
     @classmethod
     def from_model(cls, row: models.Programme) -> Self:

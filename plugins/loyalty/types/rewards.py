@@ -5,13 +5,14 @@ that issued it (``IssuedCoupon.code``, ``RedeemRewardPayload.code``)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 
 from core.plugin_api import CustomerNode as Customer
-from core.plugin_api import Info, ModelNode, UserError
+from core.plugin_api import ModelNode, RequestContext, UserError, batch_field, related
 from plugins.loyalty import models
 from plugins.loyalty.inputs.rewards import CouponStatus
 from plugins.loyalty.loaders.rewards import (
@@ -64,6 +65,29 @@ class Reward(ModelNode[models.Reward]):
         )
 
 
+async def _statuses(context: RequestContext, coupons: Sequence[Coupon]) -> list[CouponStatus]:
+    now = context.now()
+    return [
+        CouponStatus.EXPIRED
+        if coupon.stored_status == ISSUED and coupon.expires_at <= now
+        else CouponStatus(coupon.stored_status)
+        for coupon in coupons
+    ]
+
+
+async def _customers(context: RequestContext, coupons: Sequence[Coupon]) -> list[Customer | None]:
+    account_ids = [coupon.account_id for coupon in coupons if coupon.account_id is not None]
+    customer_ids = await context.loader(CustomerIdByAccountLoader).load_many(account_ids)
+    by_account = dict(zip(account_ids, customer_ids, strict=True))
+    return await Customer.load_many(
+        context,
+        [
+            by_account[coupon.account_id] if coupon.account_id is not None else None
+            for coupon in coupons
+        ],
+    )
+
+
 @strawberry.type(
     description="A single-use coupon, issued by redeeming a reward or for a campaign. Its "
     "code is never shown again after it was issued: codeHint helps to recognise it."
@@ -82,6 +106,18 @@ class Coupon(ModelNode[models.Coupon]):
     stored_status: strawberry.Private[str]
     account_id: strawberry.Private[int | None]
     reward_id: strawberry.Private[int | None]
+    status: CouponStatus = batch_field(
+        _statuses, description="EXPIRED: issued, never used, and now past expiresAt."
+    )
+    reward: Reward | None = batch_field(
+        related(Reward, "reward_id"),
+        description="The reward it was bought with; null for a campaign's.",
+    )
+    customer: Customer | None = batch_field(
+        _customers,
+        description="The member it was issued to; null for a campaign coupon for nobody in "
+        "particular, or when the customer is hidden from you.",
+    )
 
     @classmethod
     def from_model(cls, row: models.Coupon) -> Self:
@@ -99,26 +135,6 @@ class Coupon(ModelNode[models.Coupon]):
             account_id=row.account_id,
             reward_id=row.reward_id,
         )
-
-    @strawberry.field(description="EXPIRED: issued, never used, and now past expiresAt.")
-    def status(self, info: Info) -> CouponStatus:
-        if self.stored_status == ISSUED and self.expires_at <= info.context.now():
-            return CouponStatus.EXPIRED
-        return CouponStatus(self.stored_status)
-
-    @strawberry.field(description="The reward it was bought with; null for a campaign's.")
-    async def reward(self, info: Info) -> Reward | None:
-        return await Reward.load(info, self.reward_id)
-
-    @strawberry.field(
-        description="The member it was issued to; null for a campaign coupon for nobody in "
-        "particular, or when the customer is hidden from you."
-    )
-    async def customer(self, info: Info) -> Customer | None:
-        if self.account_id is None:
-            return None
-        customer_id = await info.context.loader(CustomerIdByAccountLoader).load(self.account_id)
-        return await Customer.load(info, customer_id)
 
 
 @strawberry.type

@@ -6,6 +6,7 @@ finance's ``sales:read_contracts``; each list and loader keeps the rows
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -22,6 +23,7 @@ from core.plugin_api import (
     RequestContext,
     argument_id,
     bad_argument,
+    batch_field,
     translator,
 )
 from plugins.sales import declarations, models
@@ -119,26 +121,28 @@ class ContractQuery:
 
 
 async def customer_contracts(
-    root: CustomerNode,
-    info: Info,
+    context: RequestContext,
+    customers: Sequence[CustomerNode],
     order_by: OrderBy = None,
     first: int | None = None,
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[Contract] | None:
-    """The customer's contracts you may see, latest start first unless orderBy says
+) -> list[Connection[Contract]]:
+    """Each customer's contracts you may see, latest start first unless orderBy says
     otherwise; null (FORBIDDEN) without sales:read or sales:read_contracts."""
-    require_contract_reader(info.context)
-    return await info.context.child_page(
+    require_contract_reader(context)
+    return await context.child_pages(
         ContractsByCustomerLoader,
         ContractCountByCustomerLoader,
-        root.id,
+        [customer.id for customer in customers],
         PageArgs(first=first, after=after, last=last, before=before),
         Contract.from_model,
         ORDER.keys(order_by),
     )
 
 
-CUSTOMER_FIELDS = {"contracts": strawberry.field(resolver=customer_contracts)}
+CUSTOMER_FIELDS = {
+    "contracts": batch_field(customer_contracts, graphql_type=Connection[Contract] | None)
+}
 """What contracts add to core's Customer type (``crm_graphql_type_fields``)."""

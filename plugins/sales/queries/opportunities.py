@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -18,6 +19,7 @@ from core.plugin_api import (
     User,
     argument_id,
     bad_argument,
+    batch_field,
     in_range,
     like_pattern,
     requires,
@@ -150,8 +152,8 @@ class OpportunityQuery:
 
 
 async def customer_opportunities(
-    root: Customer,
-    info: Info,
+    context: RequestContext,
+    customers: Sequence[Customer],
     order_by: Annotated[
         list[OpportunityOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
     ] = None,
@@ -159,13 +161,13 @@ async def customer_opportunities(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[Opportunity] | None:
-    """The customer's opportunities the caller may see, newest first unless orderBy says
+) -> list[Connection[Opportunity]]:
+    """Each customer's opportunities the caller may see, newest first unless orderBy says
     otherwise; null (FORBIDDEN) without ``sales:read``."""
-    return await info.context.child_page(
+    return await context.child_pages(
         OpportunitiesByCustomerLoader,
         OpportunityCountByCustomerLoader,
-        root.id,
+        [customer.id for customer in customers],
         PageArgs(first=first, after=after, last=last, before=before),
         Opportunity.from_model,
         OPPORTUNITY_ORDER.keys(order_by),
@@ -173,8 +175,10 @@ async def customer_opportunities(
 
 
 CUSTOMER_FIELDS: dict[str, Any] = {
-    "opportunities": strawberry.field(
-        resolver=customer_opportunities, extensions=requires(declarations.READ)
+    "opportunities": batch_field(
+        customer_opportunities,
+        graphql_type=Connection[Opportunity] | None,
+        extensions=requires(declarations.READ),
     ),
 }
 """The fields the sales plugin adds to Customer (each aggregate adds its own here)."""

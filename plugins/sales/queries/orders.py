@@ -7,6 +7,7 @@ support, all orders); without either a field is null with a FORBIDDEN error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -22,6 +23,7 @@ from core.plugin_api import (
     PageArgs,
     RequestContext,
     argument_id,
+    batch_field,
     in_range,
     translator,
 )
@@ -118,46 +120,57 @@ class OrderQuery:
 
 
 async def customer_orders(
-    root: CustomerNode,
-    info: Info,
+    context: RequestContext,
+    customers: Sequence[CustomerNode],
     order_by: OrderBy = None,
     first: int | None = None,
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[Order] | None:
-    """The customer's orders you may see, the latest ordered first unless orderBy says
+) -> list[Connection[Order]]:
+    """Each customer's orders you may see, the latest ordered first unless orderBy says
     otherwise; null (FORBIDDEN) without sales:read or sales:read_orders."""
-    require_read(info.context)
-    return await info.context.child_page(
+    require_read(context)
+    return await context.child_pages(
         loaders.OrdersByCustomerLoader,
         loaders.OrderCountByCustomerLoader,
-        root.id,
+        [customer.id for customer in customers],
         PageArgs(first=first, after=after, last=last, before=before),
         Order.from_model,
         ORDER.keys(order_by),
     )
 
 
-async def customer_purchase_summary(root: CustomerNode, info: Info) -> list[PurchaseSummary] | None:
-    """The customer's PLACED and PAID orders you may see, one summary per currency (sorted
+async def customer_purchase_summary(
+    context: RequestContext, customers: Sequence[CustomerNode]
+) -> list[list[PurchaseSummary]]:
+    """Each customer's PLACED and PAID orders you may see, one summary per currency (sorted
     by it; empty without orders); null (FORBIDDEN) without sales:read or sales:read_orders."""
-    require_read(info.context)
-    found = await info.context.loader(loaders.PurchaseSummaryLoader).load(root.id)
-    return [PurchaseSummary.of(summary) for summary in found]
+    require_read(context)
+    found = await context.loader(loaders.PurchaseSummaryLoader).load_many(
+        [customer.id for customer in customers]
+    )
+    return [[PurchaseSummary.of(summary) for summary in summaries] for summaries in found]
 
 
-async def customer_value_tier(root: CustomerNode, info: Info) -> ValueTier | None:
-    """The customer's value tier by spend in the main currency over the last 12 months (all
+async def customer_value_tier(
+    context: RequestContext, customers: Sequence[CustomerNode]
+) -> list[ValueTier]:
+    """Each customer's value tier by spend in the main currency over the last 12 months (all
     its orders, refreshed on every order change and daily); STANDARD without orders; null
     (FORBIDDEN) without sales:read or sales:read_orders."""
-    require_read(info.context)
-    return await info.context.loader(loaders.ValueTierLoader).load(root.id)
+    require_read(context)
+    tiers: list[ValueTier] = await context.loader(loaders.ValueTierLoader).load_many(
+        [customer.id for customer in customers]
+    )
+    return tiers
 
 
 CUSTOMER_FIELDS = {
-    "orders": strawberry.field(resolver=customer_orders),
-    "purchase_summary": strawberry.field(resolver=customer_purchase_summary),
-    "value_tier": strawberry.field(resolver=customer_value_tier),
+    "orders": batch_field(customer_orders, graphql_type=Connection[Order] | None),
+    "purchase_summary": batch_field(
+        customer_purchase_summary, graphql_type=list[PurchaseSummary] | None
+    ),
+    "value_tier": batch_field(customer_value_tier, graphql_type=ValueTier | None),
 }
 """The fields orders add to core's Customer type."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import strawberry
 
-from core.plugin_api import Info, Money, UserSummary
+from core.plugin_api import Money, UserSummary, batch_field, related
 
 PER_CURRENCY = "One amount per currency (sorted by currency); currencies are never added."
 RATE = "A fraction 0..1 rounded to 4 places."
@@ -85,10 +85,9 @@ class SalesForecastGroup(SalesForecastFigures):
     )
     team_name: str | None = strawberry.field(description="The team's name (TEAM only).")
     owner_id: strawberry.Private[int | None]
-
-    @strawberry.field(description="The owner (OWNER only).")
-    async def owner(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.owner_id)
+    owner: UserSummary | None = batch_field(
+        related(UserSummary, "owner_id"), description="The owner (OWNER only)."
+    )
 
 
 @strawberry.type(description="The forecast of one month of expected close dates.")
@@ -140,10 +139,9 @@ class SalesPerformanceGroup(SalesPerformanceFigures):
     )
     team_name: str | None = strawberry.field(description="The team's name (TEAM only).")
     owner_id: strawberry.Private[int | None]
-
-    @strawberry.field(description="The owner (OWNER only).")
-    async def owner(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.owner_id)
+    owner: UserSummary | None = batch_field(
+        related(UserSummary, "owner_id"), description="The owner (OWNER only)."
+    )
 
 
 @strawberry.type(

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Sequence
 from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 
 from core.plugin_api import CustomerNode as Customer
-from core.plugin_api import Info, ModelNode, Money, UserError, UserSummary
+from core.plugin_api import (
+    ModelNode,
+    Money,
+    RequestContext,
+    UserError,
+    UserSummary,
+    batch_field,
+    related,
+)
 from plugins.sales import models
 from plugins.sales import settings as sales_settings
 from plugins.sales.inputs.contracts import ContractStatus
@@ -21,6 +30,19 @@ def reminder_lead_days(notice_days: int) -> int:
     """How many days before its end a contract's renewal reminder goes out: the notice period
     or ``CRM_SALES_RENEWAL_REMINDER_DAYS``, whichever is longer."""
     return max(sales_settings.load().renewal_reminder_days, notice_days)
+
+
+async def _values(_context: RequestContext, contracts: Sequence[Contract]) -> list[Money]:
+    return [Money.of(contract.amount, contract.currency) for contract in contracts]
+
+
+async def _renewals_due_on(
+    _context: RequestContext, contracts: Sequence[Contract]
+) -> list[dt.date]:
+    return [
+        contract.ends_on - dt.timedelta(days=reminder_lead_days(contract.notice_days))
+        for contract in contracts
+    ]
 
 
 @strawberry.type(description="A contract with a customer: its term, value and status.")
@@ -45,6 +67,20 @@ class Contract(ModelNode[models.Contract]):
     owner_id: strawberry.Private[int | None]
     amount: strawberry.Private[decimal.Decimal]
     currency: strawberry.Private[str]
+    value: Money = batch_field(_values, description="The contract's value.")
+    renewal_due_on: dt.date = batch_field(
+        _renewals_due_on,
+        description="The day the renewal reminder goes out while the contract is ACTIVE: "
+        "endsOn less the longer of noticeDays and CRM_SALES_RENEWAL_REMINDER_DAYS.",
+    )
+    customer: Customer | None = batch_field(
+        related(Customer, "customer_id"),
+        description="The customer; null when it is hidden from you.",
+    )
+    owner: UserSummary | None = batch_field(
+        related(UserSummary, "owner_id"),
+        description="Who looks after the contract; null only when nobody does.",
+    )
 
     @classmethod
     def from_model(cls, row: Any) -> Self:
@@ -66,25 +102,6 @@ class Contract(ModelNode[models.Contract]):
             amount=row.value,
             currency=row.currency,
         )
-
-    @strawberry.field(description="The contract's value.")
-    def value(self) -> Money:
-        return Money.of(self.amount, self.currency)
-
-    @strawberry.field(
-        description="The day the renewal reminder goes out while the contract is ACTIVE: "
-        "endsOn less the longer of noticeDays and CRM_SALES_RENEWAL_REMINDER_DAYS."
-    )
-    def renewal_due_on(self) -> dt.date:
-        return self.ends_on - dt.timedelta(days=reminder_lead_days(self.notice_days))
-
-    @strawberry.field(description="The customer; null when it is hidden from you.")
-    async def customer(self, info: Info) -> Customer | None:
-        return await Customer.load(info, self.customer_id)
-
-    @strawberry.field(description="Who looks after the contract; null only when nobody does.")
-    async def owner(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.owner_id)
 
 
 @strawberry.type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Self
 
 import strawberry
@@ -10,7 +11,15 @@ from strawberry import relay
 
 from core.plugin_api import ContactNode as Contact
 from core.plugin_api import CustomerNode as Customer
-from core.plugin_api import Info, ModelNode, Money, UserError, UserSummary
+from core.plugin_api import (
+    ModelNode,
+    Money,
+    RequestContext,
+    UserError,
+    UserSummary,
+    batch_field,
+    related,
+)
 from plugins.sales import models
 from plugins.sales.inputs.opportunities import LeadSource, LostReason
 from plugins.sales.loaders.opportunities import OpportunityByIdLoader, StageChangesLoader
@@ -18,12 +27,32 @@ from plugins.sales.loaders.pipeline import StagesLoader
 from plugins.sales.types.pipeline import SalesStage
 
 
-async def _stage(info: Info, stage_id: int | None) -> SalesStage | None:
-    if stage_id is None:
-        return None
-    stages = await info.context.loader(StagesLoader).load(0)
-    row = stages.get(stage_id)
-    return SalesStage.from_model(row) if row is not None else None
+async def _stages(
+    context: RequestContext, stage_ids: Sequence[int | None]
+) -> list[SalesStage | None]:
+    """The stage of each id (``None`` for no id), from the pipeline read once per request."""
+    stages = await context.loader(StagesLoader).load(0)
+    rows = [stages.get(stage_id) if stage_id is not None else None for stage_id in stage_ids]
+    return [SalesStage.from_model(row) if row is not None else None for row in rows]
+
+
+async def _existing_stages(context: RequestContext, stage_ids: Sequence[int]) -> list[SalesStage]:
+    found = await _stages(context, stage_ids)
+    stages = []
+    for stage in found:
+        assert stage is not None  # stages are never deleted
+        stages.append(stage)
+    return stages
+
+
+async def _from_stages(
+    context: RequestContext, changes: Sequence[StageChange]
+) -> list[SalesStage | None]:
+    return await _stages(context, [change.from_stage_id for change in changes])
+
+
+async def _to_stages(context: RequestContext, changes: Sequence[StageChange]) -> list[SalesStage]:
+    return await _existing_stages(context, [change.to_stage_id for change in changes])
 
 
 @strawberry.type(description="One move of an opportunity; its creation is a move from null.")
@@ -32,20 +61,52 @@ class StageChange:
     from_stage_id: strawberry.Private[int | None]
     to_stage_id: strawberry.Private[int]
     actor_id: strawberry.Private[int | None]
+    from_: SalesStage | None = batch_field(
+        _from_stages, name="from", description="The stage it left; null for its creation."
+    )
+    to: SalesStage = batch_field(_to_stages)
+    actor: UserSummary | None = batch_field(
+        related(UserSummary, "actor_id"),
+        description="Who moved it; null when no user did (or they were removed).",
+    )
 
-    @strawberry.field(name="from", description="The stage it left; null for its creation.")
-    async def from_(self, info: Info) -> SalesStage | None:
-        return await _stage(info, self.from_stage_id)
 
-    @strawberry.field
-    async def to(self, info: Info) -> SalesStage:
-        stage = await _stage(info, self.to_stage_id)
-        assert stage is not None  # stages are never deleted
-        return stage
+async def _opportunity_stages(
+    context: RequestContext, opportunities: Sequence[Opportunity]
+) -> list[SalesStage]:
+    return await _existing_stages(context, [opportunity.stage_id for opportunity in opportunities])
 
-    @strawberry.field(description="Who moved it; null when no user did (or they were removed).")
-    async def actor(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.actor_id)
+
+async def _probabilities(
+    context: RequestContext, opportunities: Sequence[Opportunity]
+) -> list[int]:
+    stages = await _opportunity_stages(context, opportunities)
+    return [
+        opportunity.probability_override
+        if opportunity.probability_override is not None and opportunity.closed_at is None
+        else stage.probability
+        for opportunity, stage in zip(opportunities, stages, strict=True)
+    ]
+
+
+async def _stage_histories(
+    context: RequestContext, opportunities: Sequence[Opportunity]
+) -> list[list[StageChange]]:
+    found = await context.loader(StageChangesLoader).load_many(
+        [opportunity.id for opportunity in opportunities]
+    )
+    return [
+        [
+            StageChange(
+                changed_at=row.changed_at,
+                from_stage_id=row.from_stage_id,
+                to_stage_id=row.to_stage_id,
+                actor_id=row.actor_id,
+            )
+            for row in rows
+        ]
+        for rows in found
+    ]
 
 
 @strawberry.type(description="A possible sale to a customer, worked through the pipeline.")
@@ -75,6 +136,22 @@ class Opportunity(ModelNode[models.Opportunity]):
     owner_id: strawberry.Private[int | None]
     stage_id: strawberry.Private[int]
     probability_override: strawberry.Private[int | None]
+    customer: Customer | None = batch_field(
+        related(Customer, "customer_id"), description="null when the customer is hidden from you."
+    )
+    contact: Contact | None = batch_field(related(Contact, "contact_id"))
+    owner: UserSummary | None = batch_field(
+        related(UserSummary, "owner_id"), description="Who works the opportunity."
+    )
+    stage: SalesStage = batch_field(_opportunity_stages)
+    probability: int = batch_field(
+        _probabilities,
+        description="Win probability in percent: the override if one was set while open, "
+        "else the stage's default (won: the WON stage's, lost: the LOST stage's).",
+    )
+    stage_history: list[StageChange] = batch_field(
+        _stage_histories, description="Every move between stages, oldest first."
+    )
 
     @classmethod
     def from_model(cls, row: models.Opportunity) -> Self:
@@ -100,48 +177,6 @@ class Opportunity(ModelNode[models.Opportunity]):
             stage_id=row.stage_id,
             probability_override=row.probability_override,
         )
-
-    @strawberry.field(description="null when the customer is hidden from you.")
-    async def customer(self, info: Info) -> Customer | None:
-        return await Customer.load(info, self.customer_id)
-
-    @strawberry.field
-    async def contact(self, info: Info) -> Contact | None:
-        return await Contact.load(info, self.contact_id)
-
-    @strawberry.field(description="Who works the opportunity.")
-    async def owner(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.owner_id)
-
-    @strawberry.field
-    async def stage(self, info: Info) -> SalesStage:
-        stage = await _stage(info, self.stage_id)
-        assert stage is not None  # stages are never deleted
-        return stage
-
-    @strawberry.field(
-        description="Win probability in percent: the override if one was set while open, "
-        "else the stage's default (won: the WON stage's, lost: the LOST stage's)."
-    )
-    async def probability(self, info: Info) -> int:
-        stage = await _stage(info, self.stage_id)
-        assert stage is not None
-        if self.probability_override is not None and self.closed_at is None:
-            return self.probability_override
-        return stage.probability
-
-    @strawberry.field(description="Every move between stages, oldest first.")
-    async def stage_history(self, info: Info) -> list[StageChange]:
-        rows = await info.context.loader(StageChangesLoader).load(self.id)
-        return [
-            StageChange(
-                changed_at=row.changed_at,
-                from_stage_id=row.from_stage_id,
-                to_stage_id=row.to_stage_id,
-                actor_id=row.actor_id,
-            )
-            for row in rows
-        ]
 
 
 @strawberry.type

@@ -5,11 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+from collections.abc import Sequence
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import CustomerNode, Info, ModelNode, Money, UserSummary
+from core.plugin_api import (
+    CustomerNode,
+    ModelNode,
+    Money,
+    RequestContext,
+    UserSummary,
+    batch_field,
+    related,
+)
 from plugins.sales import models
 from plugins.sales.loaders import orders as loaders
 from plugins.sales.loaders.products import ProductByIdLoader
@@ -28,6 +37,17 @@ class OrderStatus(enum.Enum):
     REFUNDED = "REFUNDED"
 
 
+async def _products(context: RequestContext, lines: Sequence[OrderLine]) -> list[Product]:
+    rows = await context.loader(ProductByIdLoader).load_many(
+        [line.product_id_value for line in lines]
+    )
+    products = []
+    for row in rows:
+        assert row is not None  # a line's product cannot be deleted (RESTRICT)
+        products.append(Product.from_model(row))
+    return products
+
+
 @strawberry.type(description="One line of an order: a product, how many, at what price.")
 class OrderLine:
     quantity: decimal.Decimal = strawberry.field(description="More than 0, up to 3 places.")
@@ -38,6 +58,7 @@ class OrderLine:
         "the currency's precision."
     )
     product_id_value: strawberry.Private[int]
+    product: Product = batch_field(_products, description="The catalogue product, as it is now.")
 
     @classmethod
     def of(cls, row: models.OrderLine, currency: str) -> OrderLine:
@@ -49,11 +70,15 @@ class OrderLine:
             product_id_value=row.product_id,
         )
 
-    @strawberry.field(description="The catalogue product, as it is now.")
-    async def product(self, info: Info) -> Product:
-        product = await info.context.loader(ProductByIdLoader).load(self.product_id_value)
-        assert product is not None  # a line's product cannot be deleted (RESTRICT)
-        return Product.from_model(product)
+
+async def _lines(context: RequestContext, orders: Sequence[Order]) -> list[list[OrderLine]]:
+    found = await context.loader(loaders.LinesByOrderLoader).load_many(
+        [order.id for order in orders]
+    )
+    return [
+        [OrderLine.of(row, order.currency) for row in rows]
+        for order, rows in zip(orders, found, strict=True)
+    ]
 
 
 @strawberry.type(description="An order of a customer: the purchase history.")
@@ -75,6 +100,16 @@ class Order(ModelNode[models.Order]):
     version: int
     customer_id: strawberry.Private[int]
     owner_id: strawberry.Private[int | None]
+    customer: CustomerNode | None = batch_field(
+        related(CustomerNode, "customer_id"),
+        description="The order's customer; null when it is hidden from you.",
+    )
+    owner: UserSummary | None = batch_field(
+        related(UserSummary, "owner_id"), description="Who sold it; null only when nobody."
+    )
+    lines: list[OrderLine] = batch_field(
+        _lines, description="The lines, in the order they were given."
+    )
 
     @classmethod
     def from_model(cls, row: models.Order) -> Order:
@@ -96,19 +131,6 @@ class Order(ModelNode[models.Order]):
             customer_id=row.customer_id,
             owner_id=row.owner_id,
         )
-
-    @strawberry.field(description="The order's customer; null when it is hidden from you.")
-    async def customer(self, info: Info) -> CustomerNode | None:
-        return await CustomerNode.load(info, self.customer_id)
-
-    @strawberry.field(description="Who sold it; null only when nobody.")
-    async def owner(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.owner_id)
-
-    @strawberry.field(description="The lines, in the order they were given.")
-    async def lines(self, info: Info) -> list[OrderLine]:
-        rows = await info.context.loader(loaders.LinesByOrderLoader).load(self.id)
-        return [OrderLine.of(row, self.currency) for row in rows]
 
 
 @strawberry.type(

@@ -4,6 +4,7 @@ caller may see), and ``Customer.satisfaction``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
@@ -13,8 +14,10 @@ from strawberry import relay
 from core.plugin_api import (
     CustomerNode,
     Info,
+    RequestContext,
     argument_id,
     bad_argument,
+    batch_field,
     in_range,
     not_found,
     requires,
@@ -151,21 +154,29 @@ class AnalysisQuery:
         ]
 
 
-async def customer_satisfaction(root: CustomerNode, info: Info) -> CustomerSatisfaction | None:
-    """The customer's CSAT, NPS, number of responses and latest response, from the responses
+async def customer_satisfaction(
+    context: RequestContext, customers: Sequence[CustomerNode]
+) -> list[CustomerSatisfaction]:
+    """Each customer's CSAT, NPS, number of responses and latest response, from the responses
     you may see; null (FORBIDDEN) without surveys:read."""
-    found = await info.context.loader(SatisfactionByCustomerLoader).load(root.id)
-    return CustomerSatisfaction(
-        csat=found.csat,
-        nps=found.nps,
-        responses=found.responses,
-        last_response_at=found.last_response_at,
+    found = await context.loader(SatisfactionByCustomerLoader).load_many(
+        [customer.id for customer in customers]
     )
+    return [
+        CustomerSatisfaction(
+            csat=figures.csat,
+            nps=figures.nps,
+            responses=figures.responses,
+            last_response_at=figures.last_response_at,
+        )
+        for figures in found
+    ]
 
 
 CUSTOMER_FIELDS: dict[str, Any] = {
-    "satisfaction": strawberry.field(
-        resolver=customer_satisfaction,
+    "satisfaction": batch_field(
+        customer_satisfaction,
+        graphql_type=CustomerSatisfaction | None,
         extensions=READ,
         description="The customer's CSAT, NPS, number of responses and latest response, from "
         "the responses you may see; null (FORBIDDEN) without surveys:read.",

@@ -3,6 +3,7 @@ Customer and to the tickets plugin's Ticket (by its GraphQL name)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -17,6 +18,7 @@ from core.plugin_api import (
     PageArgs,
     RequestContext,
     argument_id,
+    batch_field,
     in_range,
     requires,
 )
@@ -155,8 +157,8 @@ class InvitationQuery:
 
 
 async def customer_survey_responses(
-    root: Customer,
-    info: Info,
+    context: RequestContext,
+    customers: Sequence[Customer],
     order_by: Annotated[
         list[SurveyResponseOrder] | None, strawberry.argument(description=ORDER_BY_HELP)
     ] = None,
@@ -164,29 +166,34 @@ async def customer_survey_responses(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Connection[SurveyResponse] | None:
-    """The customer's survey responses the caller may see, newest first unless orderBy says
+) -> list[Connection[SurveyResponse]]:
+    """Each customer's survey responses the caller may see, newest first unless orderBy says
     otherwise; null (FORBIDDEN) without ``surveys:read``."""
-    return await info.context.child_page(
+    return await context.child_pages(
         ResponsesByCustomerLoader,
         ResponseCountByCustomerLoader,
-        root.id,
+        [customer.id for customer in customers],
         PageArgs(first=first, after=after, last=last, before=before),
         SurveyResponse.from_model,
         RESPONSE_ORDER.keys(order_by),
     )
 
 
-async def ticket_survey(root: Any, info: Info) -> SurveyInvitation | None:
-    """The latest survey invitation that followed the ticket (with its response); null when
+async def ticket_survey(
+    context: RequestContext, tickets: Sequence[Any]
+) -> list[SurveyInvitation | None]:
+    """The latest survey invitation that followed each ticket (with its response); null when
     there is none or it is outside the caller's ``surveys:read`` scope."""
-    row = await info.context.loader(LatestTicketInvitationLoader).load(int(root.id))
-    return SurveyInvitation.from_model(row) if row is not None else None
+    rows = await context.loader(LatestTicketInvitationLoader).load_many(
+        [int(ticket.id) for ticket in tickets]
+    )
+    return [SurveyInvitation.from_model(row) if row is not None else None for row in rows]
 
 
 CUSTOMER_FIELDS: dict[str, Any] = {
-    "survey_responses": strawberry.field(
-        resolver=customer_survey_responses,
+    "survey_responses": batch_field(
+        customer_survey_responses,
+        graphql_type=Connection[SurveyResponse] | None,
         description="The customer's survey responses you may see (surveys:read: with an OWN "
         "scope those of the tickets you handled and the customers you own), newest first "
         "unless orderBy says otherwise; null (FORBIDDEN) without surveys:read.",
@@ -194,8 +201,9 @@ CUSTOMER_FIELDS: dict[str, Any] = {
     ),
 }
 TICKET_FIELDS: dict[str, Any] = {
-    "survey": strawberry.field(
-        resolver=ticket_survey,
+    "survey": batch_field(
+        ticket_survey,
+        graphql_type=SurveyInvitation | None,
         description="The latest satisfaction survey invitation that followed this ticket, "
         "with its response once answered; null when none was made or it is outside your "
         "surveys:read scope (with an OWN scope: the tickets you handled and the customers "

@@ -4,12 +4,20 @@ payloads of its mutations."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import Info, ModelNode, UserError, UserSummary
+from core.plugin_api import (
+    ModelNode,
+    RequestContext,
+    UserError,
+    UserSummary,
+    batch_field,
+    related,
+)
 from plugins.surveys import models
 from plugins.surveys.inputs.actions import ImprovementActionStatus
 from plugins.surveys.loaders.actions import (
@@ -38,6 +46,43 @@ class ImprovementTrendMonth:
     count: int = strawberry.field(description="How many ratings.")
 
 
+async def _overdue(context: RequestContext, actions: Sequence[ImprovementAction]) -> list[bool]:
+    today = context.today()
+    return [
+        action.status.value in OPEN_STATUSES and action.due_on is not None and action.due_on < today
+        for action in actions
+    ]
+
+
+async def _responses(
+    context: RequestContext, actions: Sequence[ImprovementAction]
+) -> list[list[SurveyResponse]]:
+    from plugins.surveys.types.invitations import SurveyResponse
+
+    found = await context.loader(ActionResponsesLoader).load_many([action.id for action in actions])
+    return [[SurveyResponse.from_model(row) for row in rows] for rows in found]
+
+
+async def _trends(
+    context: RequestContext, actions: Sequence[ImprovementAction]
+) -> list[list[ImprovementTrendMonth]]:
+    keys = [
+        TrendKey(action.dimension, action.template_id, trend_start(context, action.created_at))
+        for action in actions
+        if action.dimension is not None
+    ]
+    found = iter(await context.loader(TrendLoader).load_many(keys))
+    return [
+        []
+        if action.dimension is None
+        else [
+            ImprovementTrendMonth(month=m.month, mean=m.mean, csat=m.csat, count=m.count)
+            for m in next(found)
+        ]
+        for action in actions
+    ]
+
+
 @strawberry.type(
     description="An action taken on frequent negative feedback, followed up to DONE, with the "
     "trend of the dimension it targets beside it."
@@ -58,6 +103,23 @@ class ImprovementAction(ModelNode[models.ImprovementAction]):
     owner_id: strawberry.Private[int | None]
     created_by_id: strawberry.Private[int | None]
     template_id: strawberry.Private[int | None]
+    owner: UserSummary | None = batch_field(
+        related(UserSummary, "owner_id"), description="Who follows it up."
+    )
+    created_by: UserSummary | None = batch_field(related(UserSummary, "created_by_id"))
+    overdue: bool = batch_field(
+        _overdue, description="OPEN or IN_PROGRESS with dueOn before today (in your time zone)."
+    )
+    responses: list[LazyResponse] = batch_field(
+        _responses, description="The responses it answers that you may see, newest first."
+    )
+    trend: list[ImprovementTrendMonth] = batch_field(
+        _trends,
+        description="The monthly mean and CSAT of its dimension's ratings (of its template, "
+        "or every template), over the responses you may see, from two months before the "
+        "action was created until now (at most 36 months), so the later trend sits beside "
+        "the earlier one; empty without a dimension.",
+    )
 
     @classmethod
     def from_model(cls, row: Any) -> Self:
@@ -77,48 +139,6 @@ class ImprovementAction(ModelNode[models.ImprovementAction]):
             created_by_id=row.created_by_id,
             template_id=row.template_id,
         )
-
-    @strawberry.field(description="Who follows it up.")
-    async def owner(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.owner_id)
-
-    @strawberry.field
-    async def created_by(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.created_by_id)
-
-    @strawberry.field(
-        description="OPEN or IN_PROGRESS with dueOn before today (in your time zone)."
-    )
-    def overdue(self, info: Info) -> bool:
-        return (
-            self.status.value in OPEN_STATUSES
-            and self.due_on is not None
-            and self.due_on < info.context.today()
-        )
-
-    @strawberry.field(description="The responses it answers that you may see, newest first.")
-    async def responses(self, info: Info) -> list[LazyResponse]:
-        from plugins.surveys.types.invitations import SurveyResponse
-
-        rows = await info.context.loader(ActionResponsesLoader).load(self.id)
-        return [SurveyResponse.from_model(row) for row in rows]
-
-    @strawberry.field(
-        description="The monthly mean and CSAT of its dimension's ratings (of its template, "
-        "or every template), over the responses you may see, from two months before the "
-        "action was created until now (at most 36 months), so the later trend sits beside "
-        "the earlier one; empty without a dimension."
-    )
-    async def trend(self, info: Info) -> list[ImprovementTrendMonth]:
-        if self.dimension is None:
-            return []
-        start = trend_start(info.context, self.created_at)
-        key = TrendKey(self.dimension, self.template_id, start)
-        months = await info.context.loader(TrendLoader).load(key)
-        return [
-            ImprovementTrendMonth(month=m.month, mean=m.mean, csat=m.csat, count=m.count)
-            for m in months
-        ]
 
 
 @strawberry.type

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from core.plugin_api import Info
+from core.plugin_api import RequestContext, batch_field
 from plugins.surveys.inputs.analysis import SurveyGroupBy
 
 if TYPE_CHECKING:
@@ -115,6 +116,25 @@ class FeedbackLanguage(enum.Enum):
     ZH = "ZH"
 
 
+async def _examples(
+    context: RequestContext, terms: Sequence[FeedbackTerm]
+) -> list[list[SurveyResponse]]:
+    from plugins.surveys.types.invitations import SurveyResponse
+
+    rows = await context.loader(SurveyResponse.by_id_loader).load_many(
+        [response_id for term in terms for response_id in term.example_ids]
+    )
+    found = iter(rows)
+    return [
+        [
+            SurveyResponse.from_model(row)
+            for row in [next(found) for _ in term.example_ids]
+            if row is not None
+        ]
+        for term in terms
+    ]
+
+
 @strawberry.type(description="A word or phrase frequent in the comments of low scores.")
 class FeedbackTerm:
     term: str = strawberry.field(
@@ -125,13 +145,9 @@ class FeedbackTerm:
     language: FeedbackLanguage
     count: int = strawberry.field(description="How many responses' comments have it.")
     example_ids: strawberry.Private[list[int]]
-
-    @strawberry.field(description="Up to 3 of those responses, the newest first.")
-    async def examples(self, info: Info) -> list[LazyResponse]:
-        from plugins.surveys.types.invitations import SurveyResponse
-
-        rows = await info.context.loader(SurveyResponse.by_id_loader).load_many(self.example_ids)
-        return [SurveyResponse.from_model(row) for row in rows if row is not None]
+    examples: list[LazyResponse] = batch_field(
+        _examples, description="Up to 3 of those responses, the newest first."
+    )
 
 
 @strawberry.type(description="A customer's satisfaction, from their responses you may see.")

@@ -4,6 +4,7 @@ SurveyAnswer rows, and the payload of sendSurvey."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Self
 
 import strawberry
@@ -11,7 +12,14 @@ from strawberry import relay
 
 from core.plugin_api import ContactNode as Contact
 from core.plugin_api import CustomerNode as Customer
-from core.plugin_api import Info, ModelNode, UserError, UserSummary
+from core.plugin_api import (
+    ModelNode,
+    RequestContext,
+    UserError,
+    UserSummary,
+    batch_field,
+    related,
+)
 from plugins.surveys import models
 from plugins.surveys.inputs.invitations import (
     SurveyInvitationStatus,
@@ -47,6 +55,37 @@ class SurveySubject:
         return cls(kind=SurveySubjectKind(kind), id=gid, number=number, type=type)
 
 
+def _question(
+    version: models.SurveyTemplateVersion | None, question_key: str
+) -> SurveyQuestion | None:
+    for item in version.questions if version is not None else []:
+        if item.get("key") == question_key:
+            return SurveyQuestion.of(Question.of(item))
+    return None
+
+
+async def _questions(
+    context: RequestContext, answers: Sequence[SurveyAnswer]
+) -> list[SurveyQuestion | None]:
+    versions = await context.loader(TemplateVersionByIdLoader).load_many(
+        [answer.template_version_id for answer in answers]
+    )
+    return [
+        _question(version, answer.question_key)
+        for version, answer in zip(versions, answers, strict=True)
+    ]
+
+
+async def _question_texts(
+    context: RequestContext, answers: Sequence[SurveyAnswer]
+) -> list[str | None]:
+    zh = str(context.locale).startswith("zh")
+    return [
+        None if question is None else question.text_zh if zh else question.text_en
+        for question in await _questions(context, answers)
+    ]
+
+
 @strawberry.type(description="One answer of a response.")
 class SurveyAnswer:
     question_key: str
@@ -57,6 +96,14 @@ class SurveyAnswer:
     choice: str | None = strawberry.field(description="CHOICE: the key of the choice.")
     text: str | None = strawberry.field(description="TEXT.")
     template_version_id: strawberry.Private[int]
+    question: SurveyQuestion | None = batch_field(
+        _questions, description="The question answered, as the response's version asked it."
+    )
+    question_text: str | None = batch_field(
+        _question_texts,
+        description="The question's text in the request's language; null if the version "
+        "no longer has it or is hidden from you.",
+    )
 
     @classmethod
     def from_model(cls, row: models.SurveyAnswer, template_version_id: int) -> Self:
@@ -71,28 +118,32 @@ class SurveyAnswer:
             template_version_id=template_version_id,
         )
 
-    async def _question(self, info: Info) -> SurveyQuestion | None:
-        version = await info.context.loader(TemplateVersionByIdLoader).load(
-            self.template_version_id
-        )
-        for item in version.questions if version is not None else []:
-            if item.get("key") == self.question_key:
-                return SurveyQuestion.of(Question.of(item))
-        return None
 
-    @strawberry.field(description="The question answered, as the response's version asked it.")
-    async def question(self, info: Info) -> SurveyQuestion | None:
-        return await self._question(info)
+async def _answers(
+    context: RequestContext, responses: Sequence[SurveyResponse]
+) -> list[list[SurveyAnswer]]:
+    found = await context.loader(AnswersLoader).load_many([response.id for response in responses])
+    return [
+        [SurveyAnswer.from_model(row, response.template_version_id) for row in rows]
+        for response, rows in zip(responses, found, strict=True)
+    ]
 
-    @strawberry.field(
-        description="The question's text in the request's language; null if the version "
-        "no longer has it or is hidden from you."
+
+async def _response_subjects(
+    context: RequestContext, responses: Sequence[SurveyResponse]
+) -> list[SurveySubject]:
+    invitations = await context.loader(InvitationByIdLoader).load_many(
+        [response.invitation_id for response in responses]
     )
-    async def question_text(self, info: Info) -> str | None:
-        question = await self._question(info)
-        if question is None:
-            return None
-        return question.text_zh if str(info.context.locale).startswith("zh") else question.text_en
+    return [
+        SurveySubject.of(
+            response.subject_kind,
+            response.subject_id,
+            invitation.subject_number if invitation is not None else None,
+            response.subject_type,
+        )
+        for response, invitation in zip(responses, invitations, strict=True)
+    ]
 
 
 @strawberry.type(description="The answers one contact gave to one invitation.")
@@ -118,6 +169,31 @@ class SurveyResponse(ModelNode[models.SurveyResponse]):
     subject_kind: strawberry.Private[str]
     subject_id: strawberry.Private[int | None]
     subject_type: strawberry.Private[str | None]
+    answers: list[SurveyAnswer] = batch_field(
+        _answers, description="One per question answered, in the order stored."
+    )
+    customer: Customer | None = batch_field(
+        related(Customer, "customer_id"), description="null when the customer is hidden from you."
+    )
+    contact: Contact | None = batch_field(
+        related(Contact, "contact_id"),
+        description="The contact who answered; null when erased or hidden from you.",
+    )
+    handler: UserSummary | None = batch_field(
+        related(UserSummary, "handler_id"),
+        description="Who handled the ticket the survey followed.",
+    )
+    template: SurveyTemplate | None = batch_field(related(SurveyTemplate, "template_id"))
+    template_version: SurveyTemplateVersion | None = batch_field(
+        related(SurveyTemplateVersion, "template_version_id"),
+        description="The version of the template answered.",
+    )
+    invitation: SurveyInvitation | None = batch_field(
+        related(lambda: SurveyInvitation, "invitation_id"), description="The invitation answered."
+    )
+    subject: SurveySubject = batch_field(
+        _response_subjects, description="What the survey followed."
+    )
 
     @classmethod
     def from_model(cls, row: models.SurveyResponse) -> Self:
@@ -140,40 +216,38 @@ class SurveyResponse(ModelNode[models.SurveyResponse]):
             subject_type=row.subject_type,
         )
 
-    @strawberry.field(description="One per question answered, in the order stored.")
-    async def answers(self, info: Info) -> list[SurveyAnswer]:
-        rows = await info.context.loader(AnswersLoader).load(self.id)
-        return [SurveyAnswer.from_model(row, self.template_version_id) for row in rows]
 
-    @strawberry.field(description="null when the customer is hidden from you.")
-    async def customer(self, info: Info) -> Customer | None:
-        return await Customer.load(info, self.customer_id)
+async def _invitation_subjects(
+    _context: RequestContext, invitations: Sequence[SurveyInvitation]
+) -> list[SurveySubject]:
+    return [
+        SurveySubject.of(
+            invitation.subject_kind,
+            invitation.subject_id,
+            invitation.subject_number,
+            invitation.subject_type,
+        )
+        for invitation in invitations
+    ]
 
-    @strawberry.field(description="The contact who answered; null when erased or hidden from you.")
-    async def contact(self, info: Info) -> Contact | None:
-        return await Contact.load(info, self.contact_id)
 
-    @strawberry.field(description="Who handled the ticket the survey followed.")
-    async def handler(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.handler_id)
+async def _expired(context: RequestContext, invitations: Sequence[SurveyInvitation]) -> list[bool]:
+    now = context.now()
+    return [
+        invitation.status is SurveyInvitationStatus.SENT
+        and invitation.expires_at is not None
+        and invitation.expires_at <= now
+        for invitation in invitations
+    ]
 
-    @strawberry.field
-    async def template(self, info: Info) -> SurveyTemplate | None:
-        return await SurveyTemplate.load(info, self.template_id)
 
-    @strawberry.field(description="The version of the template answered.")
-    async def template_version(self, info: Info) -> SurveyTemplateVersion | None:
-        return await SurveyTemplateVersion.load(info, self.template_version_id)
-
-    @strawberry.field(description="The invitation answered.")
-    async def invitation(self, info: Info) -> SurveyInvitation | None:
-        return await SurveyInvitation.load(info, self.invitation_id)
-
-    @strawberry.field(description="What the survey followed.")
-    async def subject(self, info: Info) -> SurveySubject:
-        invitation = await info.context.loader(InvitationByIdLoader).load(self.invitation_id)
-        number = invitation.subject_number if invitation is not None else None
-        return SurveySubject.of(self.subject_kind, self.subject_id, number, self.subject_type)
+async def _responses(
+    context: RequestContext, invitations: Sequence[SurveyInvitation]
+) -> list[SurveyResponse | None]:
+    rows = await context.loader(ResponseByInvitationLoader).load_many(
+        [invitation.id for invitation in invitations]
+    )
+    return [SurveyResponse.from_model(row) if row is not None else None for row in rows]
 
 
 @strawberry.type(
@@ -205,6 +279,34 @@ class SurveyInvitation(ModelNode[models.SurveyInvitation]):
     subject_id: strawberry.Private[int | None]
     subject_number: strawberry.Private[str | None]
     subject_type: strawberry.Private[str | None]
+    subject: SurveySubject = batch_field(
+        _invitation_subjects, description="What the survey follows."
+    )
+    expired: bool = batch_field(
+        _expired, description="true: SENT and its link no longer works (past expiresAt)."
+    )
+    customer: Customer | None = batch_field(
+        related(Customer, "customer_id"), description="null when the customer is hidden from you."
+    )
+    contact: Contact | None = batch_field(
+        related(Contact, "contact_id"), description="The contact asked; null when there was none."
+    )
+    template: SurveyTemplate | None = batch_field(related(SurveyTemplate, "template_id"))
+    template_version: SurveyTemplateVersion | None = batch_field(
+        related(SurveyTemplateVersion, "template_version_id"),
+        description="The version of the template asked.",
+    )
+    handler: UserSummary | None = batch_field(
+        related(UserSummary, "handler_id"),
+        description="Who handled the ticket the survey follows.",
+    )
+    created_by: UserSummary | None = batch_field(
+        related(UserSummary, "created_by_id"),
+        description="Who sent it by hand (sendSurvey); null otherwise.",
+    )
+    response: SurveyResponse | None = batch_field(
+        _responses, description="The answers; null until answered."
+    )
 
     @classmethod
     def from_model(cls, row: models.SurveyInvitation) -> Self:
@@ -229,49 +331,6 @@ class SurveyInvitation(ModelNode[models.SurveyInvitation]):
             subject_number=row.subject_number,
             subject_type=row.subject_type,
         )
-
-    @strawberry.field(description="What the survey follows.")
-    def subject(self) -> SurveySubject:
-        return SurveySubject.of(
-            self.subject_kind, self.subject_id, self.subject_number, self.subject_type
-        )
-
-    @strawberry.field(description="true: SENT and its link no longer works (past expiresAt).")
-    def expired(self, info: Info) -> bool:
-        return (
-            self.status is SurveyInvitationStatus.SENT
-            and self.expires_at is not None
-            and self.expires_at <= info.context.now()
-        )
-
-    @strawberry.field(description="null when the customer is hidden from you.")
-    async def customer(self, info: Info) -> Customer | None:
-        return await Customer.load(info, self.customer_id)
-
-    @strawberry.field(description="The contact asked; null when there was none.")
-    async def contact(self, info: Info) -> Contact | None:
-        return await Contact.load(info, self.contact_id)
-
-    @strawberry.field
-    async def template(self, info: Info) -> SurveyTemplate | None:
-        return await SurveyTemplate.load(info, self.template_id)
-
-    @strawberry.field(description="The version of the template asked.")
-    async def template_version(self, info: Info) -> SurveyTemplateVersion | None:
-        return await SurveyTemplateVersion.load(info, self.template_version_id)
-
-    @strawberry.field(description="Who handled the ticket the survey follows.")
-    async def handler(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.handler_id)
-
-    @strawberry.field(description="Who sent it by hand (sendSurvey); null otherwise.")
-    async def created_by(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.created_by_id)
-
-    @strawberry.field(description="The answers; null until answered.")
-    async def response(self, info: Info) -> SurveyResponse | None:
-        row = await info.context.loader(ResponseByInvitationLoader).load(self.id)
-        return SurveyResponse.from_model(row) if row is not None else None
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy import Select, select
 from strawberry import relay
 
-from core.plugin_api import ByIdLoader, Info, ModelNode, UserError, UserSummary
+from core.plugin_api import ByIdLoader, ModelNode, UserError, UserSummary, batch_field, related
 from plugins.surveys import models
 from plugins.surveys.inputs.schedules import SurveyFrequency
 from plugins.surveys.loaders.templates import templates_visible
@@ -40,6 +40,8 @@ class SurveySchedule(ModelNode[models.SurveySchedule]):
     version: int
     template_id: strawberry.Private[int]
     created_by_id: strawberry.Private[int | None]
+    template: SurveyTemplate | None = batch_field(related(SurveyTemplate, "template_id"))
+    created_by: UserSummary | None = batch_field(related(UserSummary, "created_by_id"))
 
     @classmethod
     def from_model(cls, row: models.SurveySchedule) -> Self:
@@ -59,14 +61,6 @@ class SurveySchedule(ModelNode[models.SurveySchedule]):
             template_id=row.template_id,
             created_by_id=row.created_by_id,
         )
-
-    @strawberry.field
-    async def template(self, info: Info) -> SurveyTemplate | None:
-        return await SurveyTemplate.load(info, self.template_id)
-
-    @strawberry.field
-    async def created_by(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.created_by_id)
 
 
 @strawberry.type

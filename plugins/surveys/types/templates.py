@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 
-from core.plugin_api import Info, ModelNode, UserError, UserSummary
+from core.plugin_api import (
+    ModelNode,
+    RequestContext,
+    UserError,
+    UserSummary,
+    batch_field,
+    related,
+)
 from plugins.surveys import models
 from plugins.surveys.inputs.templates import SurveyPurpose, SurveyQuestionKind
 from plugins.surveys.loaders.templates import (
@@ -20,8 +28,14 @@ from plugins.surveys.loaders.templates import (
 from plugins.surveys.questions import Question
 
 
-def _in(info: Info, en: str, zh: str) -> str:
-    return zh if str(info.context.locale).startswith("zh") else en
+def _in(context: RequestContext, en: str, zh: str) -> str:
+    return zh if str(context.locale).startswith("zh") else en
+
+
+async def _texts(
+    context: RequestContext, parents: Sequence[SurveyChoice | SurveyQuestion]
+) -> list[str]:
+    return [_in(context, parent.text_en, parent.text_zh) for parent in parents]
 
 
 @strawberry.type(description="One choice of a CHOICE question.")
@@ -29,10 +43,7 @@ class SurveyChoice:
     key: str
     text_en: str
     text_zh: str
-
-    @strawberry.field(description="The text in the request's language.")
-    def text(self, info: Info) -> str:
-        return _in(info, self.text_en, self.text_zh)
+    text: str = batch_field(_texts, description="The text in the request's language.")
 
 
 @strawberry.type(description="One question of a template version.")
@@ -46,6 +57,7 @@ class SurveyQuestion:
     text_en: str
     text_zh: str
     choices: list[SurveyChoice] = strawberry.field(description="CHOICE only; else empty.")
+    text: str = batch_field(_texts, description="The question in the request's language.")
 
     @classmethod
     def of(cls, question: Question) -> Self:
@@ -62,9 +74,14 @@ class SurveyQuestion:
             ],
         )
 
-    @strawberry.field(description="The question in the request's language.")
-    def text(self, info: Info) -> str:
-        return _in(info, self.text_en, self.text_zh)
+
+async def _questions(
+    _context: RequestContext, versions: Sequence[SurveyTemplateVersion]
+) -> list[list[SurveyQuestion]]:
+    return [
+        [SurveyQuestion.of(Question.of(item)) for item in version.stored_questions]
+        for version in versions
+    ]
 
 
 @strawberry.type(
@@ -79,6 +96,12 @@ class SurveyTemplateVersion(ModelNode[models.SurveyTemplateVersion]):
     template_id: strawberry.Private[int]
     created_by_id: strawberry.Private[int | None]
     stored_questions: strawberry.Private[list[dict[str, Any]]]
+    questions: list[SurveyQuestion] = batch_field(_questions)
+    template: SurveyTemplate | None = batch_field(related(lambda: SurveyTemplate, "template_id"))
+    created_by: UserSummary | None = batch_field(
+        related(UserSummary, "created_by_id"),
+        description="Who wrote this version; null for a built-in one.",
+    )
 
     @classmethod
     def from_model(cls, row: models.SurveyTemplateVersion) -> Self:
@@ -91,17 +114,27 @@ class SurveyTemplateVersion(ModelNode[models.SurveyTemplateVersion]):
             stored_questions=list(row.questions or []),
         )
 
-    @strawberry.field
-    def questions(self) -> list[SurveyQuestion]:
-        return [SurveyQuestion.of(Question.of(item)) for item in self.stored_questions]
 
-    @strawberry.field
-    async def template(self, info: Info) -> SurveyTemplate | None:
-        return await SurveyTemplate.load(info, self.template_id)
+async def _names(context: RequestContext, templates: Sequence[SurveyTemplate]) -> list[str]:
+    return [_in(context, template.name_en, template.name_zh) for template in templates]
 
-    @strawberry.field(description="Who wrote this version; null for a built-in one.")
-    async def created_by(self, info: Info) -> UserSummary | None:
-        return await UserSummary.load(info, self.created_by_id)
+
+async def _current_versions(
+    context: RequestContext, templates: Sequence[SurveyTemplate]
+) -> list[SurveyTemplateVersion | None]:
+    rows = await context.loader(CurrentVersionLoader).load_many(
+        [(template.id, template.current_version_number) for template in templates]
+    )
+    return [SurveyTemplateVersion.from_model(row) if row is not None else None for row in rows]
+
+
+async def _versions(
+    context: RequestContext, templates: Sequence[SurveyTemplate]
+) -> list[list[SurveyTemplateVersion]]:
+    found = await context.loader(TemplateVersionsLoader).load_many(
+        [template.id for template in templates]
+    )
+    return [[SurveyTemplateVersion.from_model(row) for row in rows] for rows in found]
 
 
 @strawberry.type(description="A survey: its questions (in versions), names and purpose.")
@@ -122,6 +155,13 @@ class SurveyTemplate(ModelNode[models.SurveyTemplate]):
     version: int = strawberry.field(
         description="The row's version for updates (not the questions' version)."
     )
+    name: str = batch_field(_names, description="The name in the request's language.")
+    current_version: SurveyTemplateVersion | None = batch_field(
+        _current_versions, description="The version new invitations ask."
+    )
+    versions: list[SurveyTemplateVersion] = batch_field(
+        _versions, description="Every version, newest first."
+    )
 
     @classmethod
     def from_model(cls, row: models.SurveyTemplate) -> Self:
@@ -138,22 +178,6 @@ class SurveyTemplate(ModelNode[models.SurveyTemplate]):
             updated_at=row.updated_at,
             version=row.version,
         )
-
-    @strawberry.field(description="The name in the request's language.")
-    def name(self, info: Info) -> str:
-        return _in(info, self.name_en, self.name_zh)
-
-    @strawberry.field(description="The version new invitations ask.")
-    async def current_version(self, info: Info) -> SurveyTemplateVersion | None:
-        row = await info.context.loader(CurrentVersionLoader).load(
-            (self.id, self.current_version_number)
-        )
-        return SurveyTemplateVersion.from_model(row) if row is not None else None
-
-    @strawberry.field(description="Every version, newest first.")
-    async def versions(self, info: Info) -> list[SurveyTemplateVersion]:
-        rows = await info.context.loader(TemplateVersionsLoader).load(self.id)
-        return [SurveyTemplateVersion.from_model(row) for row in rows]
 
 
 @strawberry.type
