@@ -72,14 +72,16 @@ class Target:
         values: dict[str, Any] = {"worker_in_process": False, **overrides}
         return load_settings(database_url=self.url, data_dir=self.data_dir, plugins=None, **values)
 
-    def environment(self) -> dict[str, str]:
-        """Environment for a ``crm serve`` child process serving this data set."""
+    def environment(self, read_path: str = "compiled") -> dict[str, str]:
+        """Environment for a ``crm serve`` child process serving this data set, executing
+        queries on ``read_path`` (``CRM_READ_PATH``)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
         env.update(
             {
                 "CRM_DATABASE_URL": self.url,
                 "CRM_DATA_DIR": str(self.data_dir),
                 "CRM_WORKER_IN_PROCESS": "false",  # the bench measures requests only
+                "CRM_READ_PATH": read_path,
             }
         )
         return env
@@ -258,9 +260,12 @@ async def sign_in(http: httpx.AsyncClient, email: str = ADMIN_EMAIL) -> str:
 
 
 @asynccontextmanager
-async def in_process(target: Target, email: str = ADMIN_EMAIL) -> AsyncIterator[Client]:
-    """The full ASGI app (lifespan, middleware, authentication) over an in-process client."""
-    settings = target.settings()
+async def in_process(
+    target: Target, email: str = ADMIN_EMAIL, read_path: str = "compiled"
+) -> AsyncIterator[Client]:
+    """The full ASGI app (lifespan, middleware, authentication) over an in-process client,
+    executing queries on ``read_path`` (``CRM_READ_PATH``)."""
+    settings = target.settings(read_path=read_path)
     pm = plugin_manager()
     db = Database(settings.resolved_database_url)
     app = assemble_app(settings=settings, pm=pm, db=db, schema=build_schema(pm, settings))
@@ -275,9 +280,9 @@ async def in_process(target: Target, email: str = ADMIN_EMAIL) -> AsyncIterator[
 
 
 @contextmanager
-def served(target: Target, workers: int = 1) -> Iterator[str]:
+def served(target: Target, workers: int = 1, read_path: str = "compiled") -> Iterator[str]:
     """``crm serve`` on the data set in a child process; yields its base URL."""
-    with running_server(target.environment(), workers=workers) as base:
+    with running_server(target.environment(read_path), workers=workers) as base:
         yield base
 
 
