@@ -109,11 +109,13 @@ class BatchLoader(DataLoader[Any, Any]):
     async def batch_load_fn(self, parents: Sequence[Any]) -> list[Any]:
         values = list(await self._load(self.context, list(parents), **self._arguments))
         if len(values) != len(parents):
-            raise RuntimeError(
-                f"{self._load.__qualname__} returned {len(values)} values for "
-                f"{len(parents)} parents"
-            )
+            raise RuntimeError(mismatch(self._load, len(values), len(parents)))
         return values
+
+
+def mismatch(load: BatchLoad, values: int, parents: int) -> str:
+    """The error of a batch function that did not return one value per parent."""
+    return f"{load.__qualname__} returned {values} values for {parents} parents"
 
 
 def arguments_key(arguments: dict[str, Any]) -> str:

@@ -47,14 +47,23 @@ from core.i18n import _
 from core.ordering import SortKey, flat_keys
 
 
-async def _total_counts(context: Any, connections: Sequence[Connection[Any]]) -> list[int]:
+async def _total_counts(
+    context: Any, connections: Sequence[Connection[Any]]
+) -> list[int | Exception]:
     """``totalCount`` of each connection: counted where a connection can count (nested
-    ones together, through their count loader), else the length of its page."""
+    ones together, through their count loader), else the length of its page. A count that
+    fails fails its own connection's ``totalCount`` only."""
 
     async def count(connection: Connection[Any]) -> int:
         return len(connection.edges) if connection._count is None else await connection._count()
 
-    return list(await asyncio.gather(*(count(connection) for connection in connections)))
+    found = await asyncio.gather(*(count(c) for c in connections), return_exceptions=True)
+    counts: list[int | Exception] = []
+    for value in found:
+        if isinstance(value, BaseException) and not isinstance(value, Exception):
+            raise value  # a cancellation is not a count
+        counts.append(value)
+    return counts
 
 
 @strawberry.type(description="A page of results with Relay cursors.")

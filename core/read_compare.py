@@ -10,6 +10,8 @@ as an INTERNAL_SERVER_ERROR naming the first difference, so no test passes over 
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -26,19 +28,21 @@ logger = logging.getLogger("crm.graphql")
 
 DISAGREEMENTS: list[str] = []
 """What the compiled and the reference path answered differently, in this process."""
-_replaying = 0
+_replaying: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "crm_replaying_on_the_reference", default=False
+)
 COMPARED: Counter[str] = Counter()
 """Query documents compared, and those the plan refused, by the reason (in this process)."""
 
 
 async def both(
-    run: Callable[[], Awaitable[ExecutionResult]], context: Any, query: str | None
+    run: Callable[[Any], Awaitable[ExecutionResult]], context: Any, query: str | None
 ) -> ExecutionResult:
     """Run ``run`` on the compiled path and, if the document was planned there (a query the
     plan serves: never a mutation), again on the reference path, and compare."""
     token = forced_path.set(COMPILED)
     try:
-        compiled = await run()
+        compiled = await run(context)
     finally:
         forced_path.reset(token)
     if getattr(context, "read_path", None) != COMPILED:
@@ -46,13 +50,13 @@ async def both(
         if reason is not None and reason != NOT_A_QUERY:
             COMPARED[f"refused: {reason}"] += 1
         return compiled
-    global _replaying
     token = forced_path.set(REFERENCE)
-    _replaying += 1
+    replaying = _replaying.set(True)
     try:
-        reference = await run()
+        # Loaders of its own: what the compiled run loaded does not answer for this run.
+        reference = await run(_fresh(context))
     finally:
-        _replaying -= 1
+        _replaying.reset(replaying)
         forced_path.reset(token)
     context.read_path = COMPILED
     COMPARED["compared"] += 1
@@ -70,9 +74,16 @@ async def both(
 
 
 def replaying() -> bool:
-    """Whether a request's second, reference run is under way in this process (a test
-    counting a request's SQL statements leaves that run's out: they are the check's)."""
-    return _replaying > 0
+    """Whether this task runs a request's second, reference run (a test counting a
+    request's SQL statements leaves that run's out: they are the check's)."""
+    return _replaying.get()
+
+
+def _fresh(context: Any) -> Any:
+    """A copy of the request context with no loader filled yet."""
+    if dataclasses.is_dataclass(context) and not isinstance(context, type):
+        return dataclasses.replace(context, _loaders={})
+    return context
 
 
 def differences(reference: Any, compiled: Any) -> str | None:

@@ -40,6 +40,9 @@ COMPARE = "compare"
 NOT_A_QUERY = "not a query"
 
 PLAN_CACHE_SIZE = 512
+PLANS_PER_DOCUMENT = 16
+"""Plans kept per document (one per combination of its ``@skip``/``@include`` values: a
+client sending every combination of many such variables gets the rest planned anew)."""
 
 forced_path: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "crm_forced_read_path", default=None
@@ -94,7 +97,11 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         path = forced_path.get() or wanted_path(context)
         plans: dict[str, FieldPlan] | str = NOT_A_QUERY
         if path != REFERENCE and self.operation.operation is OperationType.QUERY:
-            plans = self._plans()
+            middleware = self.middleware_manager
+            if middleware is not None and middleware._middleware_resolvers:
+                plans = "a schema extension resolves fields"
+            else:
+                plans = self._plans()
         if isinstance(plans, dict):
             self._root_plans = plans
             _record(context, COMPILED, None)
@@ -109,7 +116,8 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         found = cached.by_directives.get(directives)
         if found is None:
             found = self._plan()
-            cached.by_directives[directives] = found
+            if len(cached.by_directives) < PLANS_PER_DOCUMENT:
+                cached.by_directives[directives] = found
         return found
 
     def _plan(self) -> dict[str, FieldPlan] | str:

@@ -78,6 +78,8 @@ class FieldPlan:
     """The plan of each object type the field's value may be, by name."""
     named: Any = None
     """The named type of :attr:`type` (lists and non-null unwrapped)."""
+    parent: GraphQLObjectType | None = None
+    """The type the field belongs to."""
     only: ObjectPlan | None = None
     """The plan of the value's type when it is an object type, not an abstract one."""
 
@@ -116,8 +118,10 @@ class Planner:
         if definition is None:
             raise Unplannable(f"{parent.name}.{name} is not a field of the schema")
         plan = FieldPlan(key, BATCH, definition.type, details, f"{parent.name}.{name}")
-        plan.definition = definition
-        if not root:
+        plan.definition, plan.parent = definition, parent
+        if root:
+            plan.parent = None  # its value comes from graphql-core, with its own info
+        else:
             self._how(definition, plan)
         self._children(plan)
         return plan
@@ -191,10 +195,11 @@ def _permissions(field_: StrawberryField, label: str) -> tuple[str | None, ...]:
 
     found: list[str | None] = []
     for extension in field_.extensions:
-        if not isinstance(extension, PermissionExtension):
+        # Exactly these classes: a subclass may check more than the permission's name.
+        if type(extension) is not PermissionExtension:
             raise Unplannable(f"{label} has a field extension the compiled path does not run")
         for permission in extension.permissions:
-            if not isinstance(permission, Requires):
+            if type(permission) is not Requires:
                 raise Unplannable(f"{label} has a permission the compiled path does not check")
             found.append(permission.permission)
     return tuple(found)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect as inspect_module
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from graphql.pyutils import Path, Undefined, inspect, is_iterable
 from strawberry.relay.utils import to_base64
 from strawberry.types.arguments import convert_arguments
 
+from core.batch_fields import mismatch
 from core.read_plan import ATTRIBUTE, BATCH, COMPUTED, TYPENAME, FieldPlan, ObjectPlan
 
 if TYPE_CHECKING:
@@ -196,8 +198,13 @@ class Runner:
                 )
                 done[index] = self._failure(error, plan, path_of(index))
                 continue
+            try:
+                listed = list(value)
+            except Exception as error:  # an iterator failing midway fails this list alone
+                done[index] = self._failure(error, plan, path_of(index))
+                continue
             done[index] = []
-            for position, item in enumerate(value):
+            for position, item in enumerate(listed):
                 items.append(item)
                 owners.append(index)
                 positions.append(position)
@@ -220,14 +227,16 @@ class Runner:
         done: list[Any] = [None] * len(values)
         by_type: dict[str, list[int]] = {}
         only = plan.only
-        info = self.info
+        info: Any = None
         for index, value in enumerate(values):
             if value is None or value is Undefined:
                 continue
             try:
                 if isinstance(value, Exception):
                     raise value
-                object_plan = only or plan.objects[self._runtime_type(plan, value).name]
+                if info is None:
+                    info = self._info(plan, path_of(index))
+                object_plan = only or plan.objects[self._runtime_type(plan, value, info).name]
                 is_type_of = object_plan.type.is_type_of
                 if is_type_of is not None and not is_type_of(value, info):
                     raise invalid_return_type_error(object_plan.type, value, plan.details)
@@ -249,15 +258,22 @@ class Runner:
                 done[index] = row
         return done
 
-    def _runtime_type(self, plan: FieldPlan, value: Any) -> GraphQLObjectType:
+    def _info(self, plan: FieldPlan, path: Path) -> Any:
+        """A resolve info of ``plan``'s field, for type resolvers (the root field's own for a
+        root field; built once per level, at its first value's path, below)."""
+        if plan.parent is None or plan.definition is None:
+            return self.info
+        return self.executor.build_resolve_info(plan.definition, plan.nodes, plan.parent, path)
+
+    def _runtime_type(self, plan: FieldPlan, value: Any, info: Any) -> GraphQLObjectType:
         abstract = plan.named
         resolve_type = abstract.resolve_type or self.executor.type_resolver
-        name = resolve_type(value, self.info, abstract)
+        name = resolve_type(value, info, abstract)
         if self.executor.is_awaitable(name):
+            if inspect_module.iscoroutine(name):
+                name.close()
             raise TypeError(f"{plan.label}: an awaitable type resolver is not planned")
-        return self.executor.ensure_valid_runtime_type(
-            name, abstract, plan.details, self.info, value
-        )
+        return self.executor.ensure_valid_runtime_type(name, abstract, plan.details, info, value)
 
     async def _fields(
         self, object_plan: ObjectPlan, objects: list[Any], path_of: PathOf
@@ -283,8 +299,7 @@ class Runner:
             elif kind == COMPUTED:
                 raw = self._computed(field, objects)
             else:  # NODE_ID
-                node_type, attribute = field.node_type, field.attribute
-                raw = [to_base64(node_type, getattr(value, attribute)) for value in objects]  # type: ignore[arg-type]
+                raw = [_node_id(field, value) for value in objects]
             columns.append(
                 await self.complete(
                     field.type, field, raw, _field_paths(path_of, field.key, type_name)
@@ -319,18 +334,15 @@ class Runner:
         type_name: str,
     ) -> tuple[int, list[Any]]:
         try:
+            arguments = self._arguments(field)  # coerced first, as graphql-core does
             for permission in field.permissions:
                 from core.access import require
 
                 require(self.context, permission)
-            arguments = self._arguments(field)
             assert field.load is not None
             values: list[Any] = list(await field.load(self.context, objects, **arguments))
             if len(values) != len(objects):
-                raise RuntimeError(
-                    f"{field.label}: the batch function returned {len(values)} values for "
-                    f"{len(objects)} parents"
-                )
+                raise RuntimeError(mismatch(field.load, len(values), len(objects)))
         except Exception as error:
             values = [error] * len(objects)
         return number, await self.complete(
@@ -380,6 +392,14 @@ class Runner:
 
 def _field_paths(path_of: PathOf, key: str, type_name: str) -> PathOf:
     return lambda index: path_of(index).add_key(key, type_name)
+
+
+def _node_id(field: FieldPlan, value: Any) -> Any:
+    """A node's global id, or the exception reading its id raised."""
+    try:
+        return to_base64(field.node_type, getattr(value, field.attribute))  # type: ignore[arg-type]
+    except Exception as error:
+        return error
 
 
 def _read(value: Any, attribute: str) -> Any:

@@ -20,9 +20,11 @@ import strawberry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strawberry import relay
+from strawberry.permission import PermissionExtension
 
 from core import read_compare as compare
 from core import read_path as executor
+from core.access import Requires
 from core.batch_fields import batch_field
 from core.context import RequestContext
 from core.errors import ApiError, ApiErrorCode
@@ -97,6 +99,7 @@ class Leaf(Named, relay.Node):
     colour: Colour
     tags: list[str]
     ratio: float
+    trail: list[int] | None
     doubled: int = batch_field(_doubled)
     scaled: int | None = batch_field(_scaled)
     maybe: int | None = batch_field(_maybe)
@@ -141,8 +144,22 @@ class PlainType:
         return str(info.path.key)
 
 
+def _trail(size: int) -> Any:
+    """The leaf's trail: for size 3, an iterator that fails after its first item."""
+    yield size
+    if size == 3:
+        raise ApiError("the trail broke", ApiErrorCode.BAD_USER_INPUT)
+
+
 def _leaf(number: int, name: str, size: int, colour: Colour, tags: list[str]) -> Leaf:
-    return Leaf(id=number, name=name, size=size, colour=colour, tags=tags, ratio=size / 4)
+    return Leaf(
+        id=number, name=name, size=size, colour=colour, tags=tags, ratio=size / 4, trail=None
+    )
+
+
+def _trails() -> None:
+    for leaf in LEAVES:
+        leaf.trail = _trail(leaf.size)  # iterators: made anew before each request
 
 
 LEAVES = [
@@ -198,6 +215,27 @@ class Mutation:
 SCHEMA = CRMSchema(query=Query, mutation=Mutation, execution_context_class=CompiledExecutor)
 
 
+class OwnersOnly(Requires):
+    """A permission that checks more than its name: the compiled path cannot run it."""
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Guarded:
+    @strawberry.field(extensions=[PermissionExtension(permissions=[OwnersOnly()])])
+    def secret(self) -> str:
+        return "hidden"
+
+
+@strawberry.type
+class GuardedQuery:
+    @strawberry.field
+    def guarded(self) -> Guarded:
+        return Guarded()
+
+
 DOCUMENTS = [
     "{ branches { name leaves { id name size colour tags ratio doubled shout } } }",
     "{ b: branches(first: 2) { __typename n: name leaves { a: size b: size d: doubled } } }",
@@ -222,6 +260,7 @@ DOCUMENTS = [
     "{ branches { name strictLeaves { name strict } } }",
     "{ evenLeaves { name strict failing } }",
     "{ branches { name } __typename a: __typename }",
+    "{ branches { leaves { size trail } } }",
 ]
 VARIABLES: list[dict[str, Any]] = [
     {},
@@ -237,10 +276,12 @@ VARIABLES: list[dict[str, Any]] = [
     {},
     {},
     {},
+    {},
 ]
 
 
 async def run(query: str, variables: dict[str, Any] | None, path: str) -> tuple[Any, Any]:
+    _trails()
     context = make_context()
     token = forced_path.set(path)
     try:
@@ -336,6 +377,31 @@ async def test_a_field_that_declares_nothing_sends_the_document_to_the_reference
     assert context.read_path_reason == (
         "Plain.infoOnly has a resolver that declares no batch function"
     )
+
+
+async def test_an_iterator_failing_midway_fails_its_own_list() -> None:
+    result = await both("{ branches { leaves { size trail } } }")
+    assert result.data["branches"][0]["leaves"] == [
+        {"size": 2, "trail": [2]},
+        {"size": 3, "trail": None},
+    ]
+    assert [error.path for error in result.errors] == [["branches", 0, "leaves", 1, "trail"]]
+
+
+async def test_a_permission_that_checks_more_than_its_name_is_not_planned() -> None:
+    schema = CRMSchema(query=GuardedQuery, execution_context_class=CompiledExecutor)
+    context = make_context()
+    result = await schema.execute("{ guarded { secret } }", context_value=context)
+    assert context.read_path == REFERENCE
+    assert "permission the compiled path does not check" in (context.read_path_reason or "")
+    assert result.data is None or result.data["guarded"] is None
+
+
+def test_a_schema_executed_without_an_event_loop_takes_the_reference_path() -> None:
+    context = make_context()
+    result = SCHEMA.execute_sync("{ branches { name } }", context_value=context)
+    assert result.errors is None
+    assert (context.read_path, context.read_path_reason) == (REFERENCE, None)
 
 
 async def test_a_mutation_takes_the_reference_path() -> None:

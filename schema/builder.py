@@ -41,13 +41,24 @@ from core.customers.filter_fields import input_fields
 from core.customers.inputs import CustomerFilter
 from core.extension import TypeFields
 from core.host import CORE_PLUGIN_NAME, contributions
-from core.read_path import COMPARE, CompiledExecutor, forced_path, wanted_path
+from core.read_path import COMPARE, REFERENCE, CompiledExecutor, forced_path, wanted_path
 from schema.introspection import introspection_guard
 from schema.scalars import SCALAR_OVERRIDES
 
 logger = logging.getLogger("crm.graphql")
 
 PARSE_CACHE_SIZE = 512
+
+
+_EXECUTE_PARAMETERS = (
+    "variable_values",
+    "context_value",
+    "root_value",
+    "operation_name",
+    "allowed_operation_types",
+    "operation_extensions",
+)
+"""``strawberry.Schema.execute``'s parameters after the query, in order."""
 
 
 class SchemaConflictError(Exception):
@@ -99,11 +110,24 @@ class CRMSchema(strawberry.Schema):
     async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Execute as Strawberry does; under ``CRM_READ_PATH=compare``, a query document
         runs on both read paths, which must agree (:mod:`core.read_compare`)."""
-        context = kwargs.get("context_value", args[1] if len(args) > 1 else None)
-        run = functools.partial(super().execute, query, *args, **kwargs)
+        named = dict(zip(_EXECUTE_PARAMETERS, args, strict=False)) | kwargs
+        context = named.get("context_value")
         if forced_path.get() is not None or wanted_path(context) != COMPARE:
-            return await run()
+            return await super().execute(query, **named)
+
+        def run(on: Any) -> Any:
+            return super(CRMSchema, self).execute(query, **(named | {"context_value": on}))
+
         return await compare.both(run, context, query)
+
+    def execute_sync(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """Execute without an event loop: on graphql-core's executor (the compiled read
+        path awaits its batch functions)."""
+        token = forced_path.set(REFERENCE)
+        try:
+            return super().execute_sync(query, *args, **kwargs)
+        finally:
+            forced_path.reset(token)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
