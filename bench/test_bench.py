@@ -58,12 +58,16 @@ async def test_latency_section_compares_the_same_work(bench_run: Run) -> None:
     assert ways == [
         "raw SQL floor",
         "app in process (ASGI)",
+        "app in process, reference executor",
         "app over loopback (uvicorn)",
         "graphql-core alone, rows in memory",
     ]
     assert all(row[0] == backend and row[2] > 0 for row in overhead.rows)
     assert overhead.rows[0][4] == 1.0
     assert len(overhead.checks) == 2
+    # The reference executor answered the same requests (its bytes were checked first).
+    (ratio,) = [note for note in overhead.notes if "reference executor takes" in note]
+    assert ratio.startswith(f"{backend}: the reference executor takes ")
     (row,) = naive_table.rows
     assert row[1] > 0
     assert row[2] > 0
