@@ -11,6 +11,7 @@ documents fall back, and why; the plan cache; and the compare mode's report.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -30,6 +31,7 @@ from core.context import RequestContext
 from core.errors import ApiError, ApiErrorCode
 from core.read_path import COMPILED, REFERENCE, CompiledExecutor, forced_path
 from schema.builder import CRMSchema
+from schema.testkit import Api
 
 # ------------------------------------------------------------------ the small schema
 
@@ -524,3 +526,18 @@ async def test_random_selection_sets_are_answered_alike(
         "fragment Root on Query { branches { ...Twig } }"
     )
     await both(query, {"a": a, "b": b, "n": n})
+
+
+async def test_the_request_log_says_which_path_served(
+    admin: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="crm.access")
+    await admin.gql("{ customers(first: 1) { edges { node { name owner { name } } } } }")
+    await admin.gql('mutation { createTeam(input: {name: "Read path"}) { errors { field } } }')
+    await admin.gql("{ system { widgetCount } }")  # the test plugin's field declares nothing
+    paths = [
+        getattr(record, "read_path", None)
+        for record in caplog.records
+        if record.name == "crm.access" and getattr(record, "path", None) == "/graphql"
+    ]
+    assert paths == [COMPILED, REFERENCE, REFERENCE]
