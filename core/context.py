@@ -63,6 +63,8 @@ class RequestContext:
     """Which executor served the request's GraphQL document (``compiled``, ``reference``)."""
     read_path_reason: str | None = None
     """Why a query wanted on the compiled path ran on the reference one."""
+    read_path_retry: bool = False
+    """The compiled run asks for the request to be answered on the reference path."""
     _loaders: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def loader(self, loader_class: type[L]) -> L:

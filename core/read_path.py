@@ -22,6 +22,7 @@ import logging
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql import GraphQLSchema, OperationType
@@ -30,7 +31,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from core.read_plan import FieldPlan, Planner, Unplannable, directive_variables
-from core.read_run import Runner
+from core.read_run import Retry, Runner
 
 logger = logging.getLogger("crm.graphql")
 
@@ -38,6 +39,7 @@ COMPILED = "compiled"
 REFERENCE = "reference"
 COMPARE = "compare"
 NOT_A_QUERY = "not a query"
+RETRIED = "a failure nulled part of the response"
 
 PLAN_CACHE_SIZE = 512
 PLANS_PER_DOCUMENT = 16
@@ -160,10 +162,19 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             if plan is not None:
                 if isinstance(result, Exception):
                     raise result
-                return Runner(self, info).root(return_type, plan, result, path)
+                return self._complete_root(Runner(self, info), return_type, plan, result, path)
         return super().complete_value(
             return_type, field_details_list, info, path, result, position_context
         )
+
+    async def _complete_root(
+        self, runner: Runner, return_type: Any, plan: FieldPlan, result: Any, path: Path
+    ) -> Any:
+        try:
+            return await runner.root(return_type, plan, result, path)
+        except Retry:
+            _record(self.context_value, COMPILED, None, retry=True)
+            return None
 
 
 def wanted_path(context: Any) -> str:
@@ -172,7 +183,23 @@ def wanted_path(context: Any) -> str:
     return getattr(settings, "read_path", COMPILED) if settings is not None else COMPILED
 
 
-def _record(context: Any, path: str, reason: str | None) -> None:
+def _record(context: Any, path: str, reason: str | None, retry: bool = False) -> None:
     if hasattr(context, "read_path"):
         context.read_path = path
         context.read_path_reason = reason
+        context.read_path_retry = retry
+
+
+async def execute_with_retry(execute: Callable[[], Awaitable[Any]], context: Any) -> Any:
+    """``execute()`` (a request on the path chosen for it), and again on the reference
+    executor when the compiled run asked for it (:class:`core.read_run.Retry`)."""
+    result = await execute()
+    if not getattr(context, "read_path_retry", False):
+        return result
+    token = forced_path.set(REFERENCE)
+    try:
+        result = await execute()
+    finally:
+        forced_path.reset(token)
+    _record(context, REFERENCE, RETRIED)
+    return result

@@ -41,7 +41,14 @@ from core.customers.filter_fields import input_fields
 from core.customers.inputs import CustomerFilter
 from core.extension import TypeFields
 from core.host import CORE_PLUGIN_NAME, contributions
-from core.read_path import COMPARE, REFERENCE, CompiledExecutor, forced_path, wanted_path
+from core.read_path import (
+    COMPARE,
+    REFERENCE,
+    CompiledExecutor,
+    execute_with_retry,
+    forced_path,
+    wanted_path,
+)
 from schema.introspection import introspection_guard
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -112,12 +119,15 @@ class CRMSchema(strawberry.Schema):
         runs on both read paths, which must agree (:mod:`core.read_compare`)."""
         named = dict(zip(_EXECUTE_PARAMETERS, args, strict=False)) | kwargs
         context = named.get("context_value")
-        if forced_path.get() is not None or wanted_path(context) != COMPARE:
-            return await super().execute(query, **named)
 
         def run(on: Any) -> Any:
-            return super(CRMSchema, self).execute(query, **(named | {"context_value": on}))
+            def once() -> Any:
+                return super(CRMSchema, self).execute(query, **(named | {"context_value": on}))
 
+            return execute_with_retry(once, on)
+
+        if forced_path.get() is not None or wanted_path(context) != COMPARE:
+            return await run(context)  # type: ignore[no-any-return]
         return await compare.both(run, context, query)
 
     def execute_sync(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
