@@ -22,7 +22,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bench import latency, load, pagination, statements
+from bench import latency, load, pagination, statements, throughput
 from bench.context import Run
 from bench.dataset import prepare
 from bench.report import Table, machine, print_tables, write
@@ -32,6 +32,7 @@ SECTIONS: dict[str, Callable[[Run], Awaitable[list[Table]]]] = {
     "latency": latency.run,
     "pagination": pagination.run,
     "load": load.run,
+    "throughput": throughput.run,
 }
 RESULTS = Path(__file__).parent / "results"
 README = Path(__file__).parent.parent / "README.md"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import latency, statements
+from bench import latency, statements, throughput
 from bench.context import Run
 from bench.dataset import drop, in_process, prepare
 from bench.floor import nested_customers
@@ -52,7 +52,7 @@ async def test_statements_do_not_grow_with_the_page(bench_run: Run) -> None:
 
 
 async def test_latency_section_compares_the_same_work(bench_run: Run) -> None:
-    overhead, naive_table = await latency.run(bench_run)
+    overhead, naive_table, per_customer = await latency.run(bench_run)
     backend = bench_run.targets[0].backend
     ways = [row[1] for row in overhead.rows]
     assert ways == [
@@ -71,6 +71,9 @@ async def test_latency_section_compares_the_same_work(bench_run: Run) -> None:
     (row,) = naive_table.rows
     assert row[1] > 0
     assert row[2] > 0
+    # Cost per customer at each page size, beside the floor's.
+    assert [r[1] for r in per_customer.rows] == [10, 50, 100]
+    assert all(r[0] == backend and r[2] > 0 and r[3] > 0 and r[4] > 0 for r in per_customer.rows)
 
 
 async def test_data_sets_are_reused_until_asked_fresh(tmp_path: Path) -> None:
@@ -180,3 +183,18 @@ def test_an_unknown_section_is_refused_by_name() -> None:
     result = CliRunner().invoke(cli, ["--section", "latency", "--section", "speed"])
     assert result.exit_code == 2
     assert "unknown section(s): speed" in result.output
+
+
+async def test_throughput_section_serves_both_read_paths_without_errors(bench_run: Run) -> None:
+    (table,) = await throughput.run(bench_run)
+    backend = bench_run.targets[0].backend
+    assert [(row[0], row[1]) for row in table.rows] == [
+        (backend, "compiled"),
+        (backend, "reference"),
+    ]
+    assert all(row[2] > 0 and row[3] > 0 and row[6] == 0 for row in table.rows), table.rows
+    errors = [check for check in table.checks if check.name.startswith("errors")]
+    assert len(errors) == 2
+    assert all(check.passed for check in errors)
+    (ratio,) = [check for check in table.checks if "compiled / reference" in check.name]
+    assert ratio.value > 0
