@@ -97,6 +97,8 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
     def execute_operation(self, serially: bool | None = None) -> Any:
         context = self.context_value
         path = forced_path.get() or wanted_path(context)
+        if not hasattr(context, "read_path"):
+            path = REFERENCE  # a context that cannot record the path (or ask for a retry)
         plans: dict[str, FieldPlan] | str = NOT_A_QUERY
         if path != REFERENCE and self.operation.operation is OperationType.QUERY:
             middleware = self.middleware_manager

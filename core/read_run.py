@@ -5,9 +5,11 @@ coercions, the same errors at the same paths, the same null propagation), but a 
 time: one list of values per field per level, one batch function call per declared field
 per level, no resolver info and no awaitable per value.
 
-A position that fails holds a :class:`Failure` until a nullable position takes it in (the
-error is then recorded there and the position is ``null``), as graphql-core's executor lets
-an error rise to the nearest nullable field or list item.
+A value that fails holds a :class:`Failure`. At a nullable field or list item the error is
+recorded there and the value is ``null``, as graphql-core does. A failure that would null an
+object or a list (a non-null field or item without a value) raises :class:`Retry` instead:
+the request is answered again by graphql-core's executor, whose order of errors around such
+a failure a level-by-level run cannot follow.
 """
 
 from __future__ import annotations
