@@ -40,6 +40,7 @@ from graphql.pyutils import Path, Undefined, inspect, is_iterable
 from strawberry.relay.utils import to_base64
 from strawberry.types.arguments import convert_arguments
 
+from core.access import require
 from core.batch_fields import mismatch
 from core.read_plan import ATTRIBUTE, BATCH, COMPUTED, TYPENAME, FieldPlan, ObjectPlan
 
@@ -351,8 +352,6 @@ class Runner:
         try:
             arguments = self._arguments(field)  # coerced first, as graphql-core does
             for permission in field.permissions:
-                from core.access import require
-
                 require(self.context, permission)
             assert field.load is not None
             values: list[Any] = list(await field.load(self.context, objects, **arguments))
@@ -368,8 +367,6 @@ class Runner:
         """A computed field's values (an exception in place of a value it raised)."""
         try:
             for permission in field.permissions:
-                from core.access import require
-
                 require(self.context, permission)
         except Exception as error:
             return [error] * len(objects)

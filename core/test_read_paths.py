@@ -21,6 +21,7 @@ import strawberry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strawberry import relay
+from strawberry.extensions import SchemaExtension
 from strawberry.permission import PermissionExtension
 
 from core import read_compare as compare
@@ -555,3 +556,36 @@ async def test_the_request_log_says_which_path_served(
         if record.name == "crm.access" and getattr(record, "path", None) == "/graphql"
     ]
     assert paths == [COMPILED, REFERENCE, REFERENCE]
+
+
+async def test_a_document_keeps_at_most_sixteen_plans() -> None:
+    flags = [f"f{n}" for n in range(5)]
+    header = ", ".join(f"${flag}: Boolean!" for flag in flags)
+    fields = " ".join(f"{flag}: name @include(if: ${flag})" for flag in flags)
+    query = f"query({header}) {{ branches {{ {fields} }} }}"
+    for combination in range(32):
+        values = {flag: bool(combination >> n & 1) for n, flag in enumerate(flags)}
+        result = await both(query, values)
+        assert set(result.data["branches"][0]) == {flag for flag in flags if values[flag]}
+    cached = executor._cache[SCHEMA._schema]
+    (plans,) = [entry for entry in cached.values() if entry.variables == tuple(flags)]
+    assert len(plans.by_directives) == executor.PLANS_PER_DOCUMENT
+
+
+class Tracing(SchemaExtension):
+    """A schema extension that resolves fields (as tracing does)."""
+
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        return _next(root, info, *args, **kwargs)
+
+
+async def test_a_schema_extension_that_resolves_fields_sends_documents_to_the_reference() -> None:
+    traced = CRMSchema(query=Query, extensions=[Tracing], execution_context_class=CompiledExecutor)
+    context = make_context()
+    result = await traced.execute("{ branches { name } }", context_value=context)
+    assert result.data is not None
+    assert result.data["branches"][0] == {"name": "north"}
+    assert (context.read_path, context.read_path_reason) == (
+        REFERENCE,
+        "a schema extension resolves fields",
+    )

@@ -85,10 +85,6 @@ async def _primary_contacts(
     return [Contact.from_model(row) if row else None for row in found]
 
 
-def _page(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
-    return PageArgs(first=first, after=after, last=last, before=before)
-
-
 async def _contacts(
     context: RequestContext,
     customers: Sequence[Customer],
@@ -104,7 +100,7 @@ async def _contacts(
         loaders.ContactPagesLoader,
         loaders.ContactCountLoader,
         [customer.id for customer in customers],
-        _page(first, after, last, before),
+        PageArgs(first=first, after=after, last=last, before=before),
         Contact.from_model,
         orders.CONTACT_ORDER.keys(order_by),
     )
@@ -122,7 +118,7 @@ async def _interactions(
     last: int | None = None,
     before: str | None = None,
 ) -> Sequence[Connection[Interaction]]:
-    args = _page(first, after, last, before)
+    args = PageArgs(first=first, after=after, last=last, before=before)
     ordering = orders.INTERACTION_ORDER.keys(order_by)
     if filter is not None:
         return await asyncio.gather(
@@ -156,7 +152,7 @@ async def _tasks(
         loaders.TaskPagesLoader,
         loaders.TaskCountLoader,
         [customer.id for customer in customers],
-        _page(first, after, last, before),
+        PageArgs(first=first, after=after, last=last, before=before),
         Task.from_model,
         orders.TASK_ORDER.keys(order_by),
     )
@@ -177,7 +173,7 @@ async def _history(
         loaders.HistoryPagesLoader,
         loaders.HistoryCountLoader,
         [str(customer.id) for customer in customers],
-        _page(first, after, last, before),
+        PageArgs(first=first, after=after, last=last, before=before),
         AuditEvent.from_model,
         AUDIT_EVENT_ORDER.keys(order_by),
     )

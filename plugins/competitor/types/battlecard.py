@@ -18,6 +18,7 @@ from plugins.competitor.enums import SwotKind
 from plugins.competitor.loaders.battlecard import BattlecardPricesLoader
 from plugins.competitor.service.battlecard import LATEST_INTEL, TOP_REASONS
 from plugins.competitor.service.prices import rounded_percent
+from plugins.competitor.types.profiles import swot_items
 
 if TYPE_CHECKING:
     from plugins.competitor.service.battlecard import Prices
@@ -39,31 +40,6 @@ LazyLossReason = Annotated[
 
 def _ids(cards: Sequence[CompetitorBattlecard]) -> list[int]:
     return [card.competitor_id for card in cards]
-
-
-async def _swot(
-    context: RequestContext, cards: Sequence[CompetitorBattlecard], kind: SwotKind
-) -> list[list[CompetitorSwotItem]]:
-    from plugins.competitor.loaders.profiles import SwotItemsLoader
-    from plugins.competitor.types.profiles import CompetitorSwotItem
-
-    found = await context.loader(SwotItemsLoader).load_many(_ids(cards))
-    return [
-        [CompetitorSwotItem.from_model(row) for row in rows if row.kind == kind.value]
-        for rows in found
-    ]
-
-
-async def _strengths(
-    context: RequestContext, cards: Sequence[CompetitorBattlecard]
-) -> list[list[CompetitorSwotItem]]:
-    return await _swot(context, cards, SwotKind.STRENGTH)
-
-
-async def _weaknesses(
-    context: RequestContext, cards: Sequence[CompetitorBattlecard]
-) -> list[list[CompetitorSwotItem]]:
-    return await _swot(context, cards, SwotKind.WEAKNESS)
 
 
 async def _figures(
@@ -155,10 +131,12 @@ class CompetitorBattlecard:
     generated_at: dt.datetime = strawberry.field(description="When it was made.")
     competitor_id: strawberry.Private[int]
     strengths: list[LazySwotItem] = batch_field(
-        _strengths, description="Its strengths, in the order given."
+        swot_items(SwotKind.STRENGTH, competitor="competitor_id"),
+        description="Its strengths, in the order given.",
     )
     weaknesses: list[LazySwotItem] = batch_field(
-        _weaknesses, description="Its weaknesses, in the order given."
+        swot_items(SwotKind.WEAKNESS, competitor="competitor_id"),
+        description="Its weaknesses, in the order given.",
     )
     win_rate: float | None = batch_field(
         _win_rates,

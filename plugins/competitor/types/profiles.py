@@ -12,6 +12,7 @@ import strawberry
 from strawberry import relay
 
 from core.plugin_api import (
+    BatchLoad,
     ModelNode,
     RequestContext,
     UserError,
@@ -82,40 +83,21 @@ class CompetitorCampaign(ModelNode[models.Campaign]):
         )
 
 
-async def _swot(
-    context: RequestContext, competitors: Sequence[Competitor], kind: SwotKind
-) -> list[list[CompetitorSwotItem]]:
-    found = await context.loader(loaders.SwotItemsLoader).load_many(
-        [competitor.id for competitor in competitors]
-    )
-    return [
-        [CompetitorSwotItem.from_model(row) for row in rows if row.kind == kind.value]
-        for rows in found
-    ]
+def swot_items(kind: SwotKind, competitor: str = "id") -> BatchLoad:
+    """The batch function of a list of one kind of SWOT items, for parents that name their
+    competitor's id by the attribute ``competitor`` (a profile, a battlecard)."""
 
+    async def load(context: RequestContext, parents: Sequence[Any]) -> list[list[Any]]:
+        found = await context.loader(loaders.SwotItemsLoader).load_many(
+            [getattr(parent, competitor) for parent in parents]
+        )
+        return [
+            [CompetitorSwotItem.from_model(row) for row in rows if row.kind == kind.value]
+            for rows in found
+        ]
 
-async def _strengths(
-    context: RequestContext, competitors: Sequence[Competitor]
-) -> list[list[CompetitorSwotItem]]:
-    return await _swot(context, competitors, SwotKind.STRENGTH)
-
-
-async def _weaknesses(
-    context: RequestContext, competitors: Sequence[Competitor]
-) -> list[list[CompetitorSwotItem]]:
-    return await _swot(context, competitors, SwotKind.WEAKNESS)
-
-
-async def _opportunities(
-    context: RequestContext, competitors: Sequence[Competitor]
-) -> list[list[CompetitorSwotItem]]:
-    return await _swot(context, competitors, SwotKind.OPPORTUNITY)
-
-
-async def _threats(
-    context: RequestContext, competitors: Sequence[Competitor]
-) -> list[list[CompetitorSwotItem]]:
-    return await _swot(context, competitors, SwotKind.THREAT)
+    load.__qualname__ = load.__name__ = f"swot_{kind.value.lower()}"
+    return load
 
 
 async def _channels(
@@ -167,14 +149,18 @@ class Competitor(ModelNode[models.Competitor]):
     updated_at: dt.datetime
     version: int
     created_by_id: strawberry.Private[int | None]
-    strengths: list[CompetitorSwotItem] = batch_field(_strengths, description="In the order given.")
+    strengths: list[CompetitorSwotItem] = batch_field(
+        swot_items(SwotKind.STRENGTH), description="In the order given."
+    )
     weaknesses: list[CompetitorSwotItem] = batch_field(
-        _weaknesses, description="In the order given."
+        swot_items(SwotKind.WEAKNESS), description="In the order given."
     )
     opportunities: list[CompetitorSwotItem] = batch_field(
-        _opportunities, description="In the order given."
+        swot_items(SwotKind.OPPORTUNITY), description="In the order given."
     )
-    threats: list[CompetitorSwotItem] = batch_field(_threats, description="In the order given.")
+    threats: list[CompetitorSwotItem] = batch_field(
+        swot_items(SwotKind.THREAT), description="In the order given."
+    )
     channels: list[CompetitorChannel] = batch_field(
         _channels, description="The sales channels it uses."
     )

@@ -157,10 +157,6 @@ async def _expiring_soon(
     ]
 
 
-def _page(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
-    return PageArgs(first=first, after=after, last=last, before=before)
-
-
 async def _ledgers(
     context: RequestContext,
     accounts: Sequence[LoyaltyAccount],
@@ -173,7 +169,7 @@ async def _ledgers(
         loaders.EntriesByAccountLoader,
         loaders.EntryCountByAccountLoader,
         [account.id for account in accounts],
-        _page(first, after, last, before),
+        PageArgs(first=first, after=after, last=last, before=before),
         LoyaltyEntry.from_model,
     )
 
@@ -190,7 +186,7 @@ async def _coupons(
         CouponsByAccountLoader,
         CouponCountByAccountLoader,
         [account.id for account in accounts],
-        _page(first, after, last, before),
+        PageArgs(first=first, after=after, last=last, before=before),
         Coupon.from_model,
     )
 
