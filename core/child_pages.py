@@ -80,9 +80,10 @@ class ChildPage:
         to_node: Callable[[Any], NodeType],
         count: Callable[[], Awaitable[int]] | None = None,
     ) -> Connection[NodeType]:
-        width = len(flat_keys(keys))
+        # Each row ends with its sort keys' values (sort_0, sort_1...) and its page_row.
+        start = -len(flat_keys(keys)) - 1
         return connection_of(
-            [(row, tuple(row._mapping[f"sort_{i}"] for i in range(width))) for row in self.rows],
+            [(row, row[start:-1]) for row in self.rows],
             keys=keys,
             args=self.args,
             limit=self.limit,

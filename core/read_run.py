@@ -124,15 +124,11 @@ class Runner:
         """The completed values of ``values`` (each of ``type_``) at ``path_of(i)``."""
         if isinstance(type_, GraphQLNonNull):
             done = await self._inner(type_.of_type, plan, values, path_of)
-            for index, value in enumerate(done):
-                if value is None:
-                    done[index] = Failure(
-                        located_error(
-                            TypeError(f"Cannot return null for non-nullable field {plan.label}."),
-                            plan.nodes,
-                            path_of(index).as_list(),
-                        )
-                    )
+            # A non-null position without a value nulls its parent object or list: the
+            # request is answered by the reference executor (see Retry).
+            for value in done:
+                if value is None or type(value) is Failure:
+                    raise Retry
             return done
         done = await self._inner(type_, plan, values, path_of)
         for index, value in enumerate(done):
@@ -291,55 +287,50 @@ class Runner:
         type_name = object_plan.type.name
         columns: list[list[Any] | None] = []
         pending = []
-        for number, field in enumerate(object_plan.fields):
-            kind = field.kind
-            if kind == TYPENAME:
-                columns.append(None)
-                continue
-            if kind == BATCH:
-                columns.append(None)
-                pending.append(self._batch(number, field, objects, path_of, type_name))
-                continue
-            if kind == ATTRIBUTE:
-                attribute = field.attribute
-                try:
-                    raw = [getattr(value, attribute) for value in objects]  # type: ignore[arg-type]
-                except Exception:
-                    raw = [_read(value, attribute) for value in objects]  # type: ignore[arg-type]
-            elif kind == COMPUTED:
-                raw = self._computed(field, objects)
-            else:  # NODE_ID
-                raw = [_node_id(field, value) for value in objects]
-            columns.append(
-                await self.complete(
-                    field.type, field, raw, _field_paths(path_of, field.key, type_name)
+        try:
+            for number, field in enumerate(object_plan.fields):
+                kind = field.kind
+                if kind == TYPENAME:
+                    columns.append(None)
+                    continue
+                if kind == BATCH:
+                    columns.append(None)
+                    pending.append(self._batch(number, field, objects, path_of, type_name))
+                    continue
+                if kind == ATTRIBUTE:
+                    attribute = field.attribute
+                    try:
+                        raw = [getattr(value, attribute) for value in objects]  # type: ignore[arg-type]
+                    except Exception:
+                        raw = [_read(value, attribute) for value in objects]  # type: ignore[arg-type]
+                elif kind == COMPUTED:
+                    raw = self._computed(field, objects)
+                else:  # NODE_ID
+                    raw = [_node_id(field, value) for value in objects]
+                columns.append(
+                    await self.complete(
+                        field.type, field, raw, _field_paths(path_of, field.key, type_name)
+                    )
                 )
-            )
+        except BaseException:
+            for coroutine in pending:  # a Retry before the batches ran: they never will
+                coroutine.close()
+            raise
         if pending:
             found = await asyncio.gather(*pending, return_exceptions=True)
             for outcome in found:
                 if isinstance(outcome, BaseException):
                     raise outcome
-                number, filled = outcome
-                columns[number] = filled
-        rows: list[Any] = []
-        fields = object_plan.fields
-        for index in range(len(objects)):
-            row: dict[str, Any] = {}
-            failed: Failure | None = None
-            for field, column in zip(fields, columns, strict=True):
-                if column is None:
-                    row[field.key] = type_name
-                    continue
-                value = column[index]
-                if type(value) is Failure:
-                    failed = value
-                    break
-                row[field.key] = value
-            if failed is not None:
-                raise Retry
-            rows.append(row)
-        return rows
+                number, batch_column = outcome
+                columns[number] = batch_column
+        # Failures never reach here: a nullable field's became null and an error, a non-null
+        # field's raised Retry.
+        count = len(objects)
+        full = [[type_name] * count if column is None else column for column in columns]
+        keys = [field.key for field in object_plan.fields]
+        if not keys:  # a union member no fragment selected fields of: {}
+            return [{} for _ in range(count)]
+        return [dict(zip(keys, values, strict=True)) for values in zip(*full, strict=True)]
 
     async def _batch(
         self,

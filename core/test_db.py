@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
 from core import db as db_module
-from core.db import Database, DatabaseBusyError
+from core.db import Database, DatabaseBusyError, UTCDateTime
 
 
 def _sqlite_workers() -> set[threading.Thread]:
@@ -78,3 +80,42 @@ async def test_a_writer_that_waits_too_long_for_its_turn_is_told_so(
             assert await session.scalar(text("SELECT 1")) == 1
     finally:
         await db.dispose()
+
+
+async def test_times_read_back_aware_in_utc_on_both_databases(database_url: str) -> None:
+    # Given a table with a UTC time column, on a fresh database of each backend
+    table = Table(
+        "times", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime())
+    )
+    db = Database(database_url)
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(table.metadata.create_all)
+            # When times in another zone, in UTC, and none are written
+            await connection.execute(
+                insert(table),
+                [
+                    {"id": 1, "at": dt.datetime(2026, 3, 1, 9, 30, tzinfo=shanghai)},
+                    {"id": 2, "at": dt.datetime(2026, 3, 1, 1, 30, tzinfo=dt.UTC)},
+                    {"id": 3, "at": None},
+                ],
+            )
+        async with db.read() as session:
+            found = (await session.execute(select(table.c.at).order_by(table.c.id))).scalars()
+            times = list(found)
+    finally:
+        await db.dispose()
+
+    # Then each comes back as the same instant, aware, in UTC; a missing one as None
+    assert times == [
+        dt.datetime(2026, 3, 1, 1, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 1, 30, tzinfo=dt.UTC),
+        None,
+    ]
+    assert [t.tzinfo for t in times if t is not None] == [dt.UTC, dt.UTC]
+
+
+async def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="naive datetime"):
+        UTCDateTime().process_bind_param(dt.datetime(2026, 3, 1), sqlite.dialect())
