@@ -55,8 +55,11 @@ async def child_pages(
     # same attribute names (the models' attributes are their column names) without the
     # identity map and per-object state an entity costs; the sort keys' values come beside
     # them as sort_0, sort_1...
+    # Executed on the session's connection (Core): the ORM's result handling would only
+    # pass these rows through, at a cost per row.
+    connection = await session.connection()
     rows = (
-        await session.execute(
+        await connection.execute(
             select(numbered).where(numbered.c.page_row <= limit + 1).order_by(numbered.c.page_row)
         )
     ).all()

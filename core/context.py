@@ -98,7 +98,7 @@ class RequestContext:
         its own, capped by ``CRM_MAX_PAGE_SIZE``, with ``totalCount`` counted on demand."""
         from core.pagination import paginate
 
-        async with self.db.read() as session:
+        async with self.db.lookup() as session:
             return await paginate(
                 session,
                 statement,

@@ -43,6 +43,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 WRITER_TURN_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
 """How long a SQLite writer waits for its turn before :class:`DatabaseBusyError`."""
 BEGIN_OPTION = "crm_sqlite_begin"
+AUTOCOMMIT = "AUTOCOMMIT"
 
 
 class DatabaseBusyError(ApiError):
@@ -168,6 +169,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # that reads first and writes later fails with "database is locked" when another
         # writer got in between, and busy_timeout cannot help it.
         mode = connection.get_execution_options().get(BEGIN_OPTION, "")
+        if mode == AUTOCOMMIT:
+            return  # a read session: each statement is its own transaction
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
@@ -192,6 +195,10 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        option = BEGIN_OPTION if self.dialect == "sqlite" else "isolation_level"
+        self.lookup_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**{option: AUTOCOMMIT}), expire_on_commit=False
+        )
         writer = self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         self.write_sessionmaker = async_sessionmaker(writer, expire_on_commit=False)
         self._writer_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -233,6 +240,16 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A short session for reads (a dataloader batch, a root list)."""
         async with self.sessionmaker() as session:
+            yield session
+
+    @asynccontextmanager
+    async def lookup(self) -> AsyncIterator[AsyncSession]:
+        """A session for a few independent reads (a dataloader batch, a page of a list),
+        without a transaction of its own: each statement sees what was committed when it
+        began. It saves BEGIN and ROLLBACK, two round trips, around every batch of a query.
+        Reads that need one snapshot across statements, or a server-side cursor (a
+        streamed export), take :meth:`read`."""
+        async with self.lookup_sessionmaker() as session:
             yield session
 
     async def dispose(self) -> None:

@@ -1,7 +1,8 @@
 """Dataloaders: one small class per relationship, batched per request.
 
 Subclass :class:`Loader`, implement :meth:`Loader.load_batch`, and reach it through
-``info.context.loader(MyLoader)``. Each batch opens its own short read session, so batches
+``info.context.loader(MyLoader)``. Each batch opens its own short read session
+(:meth:`core.db.Database.lookup`: no transaction around it), so batches
 of different loaders may run concurrently without sharing an ``AsyncSession``; batches are
 cut at :attr:`Loader.max_batch_size` keys to stay under SQLite's bound-parameter limit.
 """
@@ -41,7 +42,7 @@ class Loader(DataLoader[K, V]):
         self.context = context
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:
-        async with self.context.db.read() as session:
+        async with self.context.db.lookup() as session:
             values = await self.load_batch(session, keys)
         if len(values) != len(keys):
             raise RuntimeError(

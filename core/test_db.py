@@ -6,9 +6,10 @@ import asyncio
 import datetime as dt
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, event, insert, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -119,3 +120,48 @@ async def test_times_read_back_aware_in_utc_on_both_databases(database_url: str)
 async def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="naive datetime"):
         UTCDateTime().process_bind_param(dt.datetime(2026, 3, 1), sqlite.dialect())
+
+
+async def test_a_lookup_sees_what_was_committed_between_its_statements(database_url: str) -> None:
+    # Given a table with one row, and a lookup session that has read it
+    table = Table("notes", MetaData(), Column("id", Integer, primary_key=True))
+    db = Database(database_url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(table.metadata.create_all)
+            await connection.execute(insert(table), [{"id": 1}])
+        async with db.lookup() as lookup:
+            first = (await lookup.execute(select(table.c.id))).scalars().all()
+            # When another session commits a second row before the lookup's next statement
+            async with db.transaction() as write:
+                await write.execute(insert(table), [{"id": 2}])
+            second = (await lookup.execute(select(table.c.id).order_by(table.c.id))).scalars()
+            seen = list(second)
+    finally:
+        await db.dispose()
+
+    # Then the lookup's next statement sees it: no transaction held a snapshot open
+    assert first == [1]
+    assert seen == [1, 2]
+
+
+async def test_sqlite_lookups_send_no_begin_and_reads_keep_theirs(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'begin.sqlite3'}")
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement.split()[0].upper())
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with db.lookup() as lookup:
+            await lookup.execute(text("SELECT 1"))
+        looked_up = list(sent)
+        sent.clear()
+        async with db.read() as read:
+            await read.execute(text("SELECT 1"))
+    finally:
+        await db.dispose()
+
+    assert looked_up == ["SELECT"]
+    assert sent == ["BEGIN", "SELECT"]  # a read keeps one snapshot across its statements

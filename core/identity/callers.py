@@ -25,7 +25,7 @@ async def authenticate(
     db: Database, settings: Settings, catalog: Catalog, token: str, now: dt.datetime
 ) -> Caller:
     """The caller a bearer token stands for at ``now``; :class:`AuthenticationError` if none."""
-    async with db.read() as session:
+    async with db.lookup() as session:
         if token.startswith(tokens.API_PREFIX):
             return await _api_token_caller(db, session, catalog, token, now)
         try:
