@@ -1,7 +1,8 @@
 """Section 1: SQL statements per request of the nested customer query, at N = 10, 50, 100.
 
-Every statement the app's engine sends is counted (SQLite's explicit ``BEGIN`` of each read
-session included), for the whole request: authentication, the list and every nested field.
+Every statement the app's engine sends is counted (an explicit ``BEGIN`` included, where a
+session sends one; a query's reads send none), for the whole request: authentication, the
+list and every nested field.
 The naive implementation's count is shown beside it.
 """
 
@@ -87,6 +88,6 @@ async def run(bench: Run) -> list[Table]:
         )
     table.notes.append(
         "ours: authentication, the page, then one statement per relationship for all rows "
-        "(nested pages with ROW_NUMBER per parent); on SQLite each read session adds its BEGIN."
+        "(nested pages with ROW_NUMBER per parent); its reads send no BEGIN."
     )
     return [table]

@@ -32,8 +32,9 @@ async def child_pages(
     args: PageArgs,
     limit: int,
     backwards: bool,
-) -> dict[Any, list[Any]]:
-    """One page of children for each of many parents, in one statement.
+) -> dict[Any, list[tuple[Record, tuple[Any, ...]]]]:
+    """One page of children for each of many parents, in one statement: for each parent,
+    its rows (as :class:`Record`) with their sort keys' values.
 
     ``ROW_NUMBER() OVER (PARTITION BY parent ORDER BY keys)`` numbers each parent's rows, and
     the outer query keeps the first ``limit + 1`` of each, so the statement count of a nested
@@ -51,30 +52,46 @@ async def child_pages(
         )
         .subquery()
     )
-    # Plain rows, not ORM objects: a nested page is read, never changed, and rows carry the
-    # same attribute names (the models' attributes are their column names) without the
-    # identity map and per-object state an entity costs; the sort keys' values come beside
-    # them as sort_0, sort_1...
-    # Executed on the session's connection (Core): the ORM's result handling would only
-    # pass these rows through, at a cost per row.
+    # Plain records, not ORM objects: a nested page is read, never changed. Executed on the
+    # session's connection (Core), whose rows the ORM would only pass through at a cost per
+    # row, and each row becomes a plain object with the entity's columns as attributes (the
+    # models' attributes are their column names): a node builder reads a dozen attributes
+    # of each, and a plain object's cost a fraction of a Row's. The sort keys' values come
+    # beside each row (sort_0, sort_1...), for its cursor.
     connection = await session.connection()
-    rows = (
-        await connection.execute(
-            select(numbered).where(numbered.c.page_row <= limit + 1).order_by(numbered.c.page_row)
-        )
-    ).all()
-    pages: dict[Any, list[Any]] = {parent_id: [] for parent_id in parent_ids}
-    key = parent.key
-    for row in rows:
-        pages[getattr(row, key)].append(row)
+    result = await connection.execute(
+        select(numbered).where(numbered.c.page_row <= limit + 1).order_by(numbered.c.page_row)
+    )
+    names = list(result.keys())
+    sort_start = -len(flat) - 1  # each row ends with its sort values, then its page_row
+    columns = names[:sort_start]
+    at_parent = names.index(parent.key)
+    pages: dict[Any, list[tuple[Record, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
+    for row in result.all():
+        record = Record.__new__(Record)
+        record.__dict__ = dict(zip(columns, row, strict=False))
+        pages[row[at_parent]].append((record, row[sort_start:-1]))
     return pages
+
+
+class Record:
+    """A row of a nested page as a plain object: its columns are its attributes."""
+
+    def __repr__(self) -> str:
+        return f"Record({self.__dict__!r})"
 
 
 class ChildPage:
     """A nested connection's page, built from rows a batch loader fetched
     (:func:`child_pages`: each row with its sort keys' values beside it)."""
 
-    def __init__(self, rows: list[Any], args: PageArgs, limit: int, backwards: bool) -> None:
+    def __init__(
+        self,
+        rows: list[tuple[Record, tuple[Any, ...]]],
+        args: PageArgs,
+        limit: int,
+        backwards: bool,
+    ) -> None:
         self.rows, self.args, self.limit, self.backwards = rows, args, limit, backwards
 
     def connection(
@@ -83,10 +100,8 @@ class ChildPage:
         to_node: Callable[[Any], NodeType],
         count: Callable[[], Awaitable[int]] | None = None,
     ) -> Connection[NodeType]:
-        # Each row ends with its sort keys' values (sort_0, sort_1...) and its page_row.
-        start = -len(flat_keys(keys)) - 1
         return connection_of(
-            [(row, row[start:-1]) for row in self.rows],
+            self.rows,
             keys=keys,
             args=self.args,
             limit=self.limit,
