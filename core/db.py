@@ -247,8 +247,9 @@ class Database:
         """A session for a few independent reads (a dataloader batch, a page of a list),
         without a transaction of its own: each statement sees what was committed when it
         began. It saves BEGIN and ROLLBACK, two round trips, around every batch of a query.
-        Reads that need one snapshot across statements, or a server-side cursor (a
-        streamed export), take :meth:`read`."""
+        Reads that must run inside a transaction take :meth:`read`: a server-side cursor
+        (a streamed export) and, on SQLite, statements that must see one snapshot
+        (PostgreSQL's READ COMMITTED gives each statement its own either way)."""
         async with self.lookup_sessionmaker() as session:
             yield session
 

@@ -164,4 +164,4 @@ async def test_sqlite_lookups_send_no_begin_and_reads_keep_theirs(tmp_path: Path
         await db.dispose()
 
     assert looked_up == ["SELECT"]
-    assert sent == ["BEGIN", "SELECT"]  # a read keeps one snapshot across its statements
+    assert sent == ["BEGIN", "SELECT"]  # a read runs in a transaction (one snapshot on SQLite)
