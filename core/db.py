@@ -79,21 +79,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime given; times must carry a time zone")
         return value.astimezone(dt.UTC)
 
-    def process_result_value(
-        self, value: dt.datetime | None, dialect: Dialect
-    ) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
     def result_processor(
         self, dialect: Dialect, coltype: Any
     ) -> Callable[[Any], dt.datetime | None]:
-        """:meth:`process_result_value` after the driver's own conversion, in one function:
-        a page of rows holds thousands of times, and the generic chaining costs a call more
-        for each (a time already in UTC, as PostgreSQL's driver returns it, passes as is)."""
+        """The driver's own conversion, then the time in UTC (a naive one read as UTC), in one
+        function: a page of rows holds thousands of times, and the generic chaining of a
+        ``process_result_value`` costs a call more for each (a time already in UTC, as
+        PostgreSQL's driver returns it, passes as is)."""
         convert = self.impl_instance.result_processor(dialect, coltype)
         utc = dt.UTC
 

@@ -66,7 +66,9 @@ class Retry(Exception):
 
 
 class Failure:
-    """A position whose value failed and must not be ``null``: the error rises."""
+    """A value that failed, between its completion and :meth:`Runner.complete`, which
+    records it at a nullable position (the value becomes ``null``) or raises :class:`Retry`
+    at a non-null one: :meth:`Runner.complete` never returns one."""
 
     __slots__ = ("error",)
 
@@ -114,8 +116,6 @@ class Runner:
         self, return_type: GraphQLOutputType, plan: FieldPlan, result: Any, path: Path
     ) -> Any:
         (value,) = await self.complete(return_type, plan, [result], lambda _index: path)
-        if type(value) is Failure:
-            raise Retry
         return value
 
     async def complete(
@@ -222,11 +222,8 @@ class Runner:
         completed = await self.complete(type_.of_type, plan, items, item_path)
         for owner, item in zip(owners, completed, strict=True):
             target = done[owner]
-            if type(target) is Failure:
-                continue
-            if type(item) is Failure:
-                raise Retry
-            target.append(item)
+            if type(target) is not Failure:  # items of a list that failed are dropped
+                target.append(item)
         return done
 
     async def _objects(self, plan: FieldPlan, values: list[Any], path_of: PathOf) -> list[Any]:

@@ -256,6 +256,7 @@ DOCUMENTS = [
        fragment More on Branch { leaves { size } up { up { name } } }""",
     "{ named { __typename name ... on Leaf { size colour } ... on Branch { leaves { id } } } }",
     "{ either { __typename ... on Leaf { name } ... on Branch { name up { name } } } }",
+    "{ either { ... on Leaf { name } } }",  # a Branch selects nothing: {}
     "{ branch(index: 2) { name up { name up { name up { name } } } } }",
     "{ branch(index: 9) { name } }",
     "{ branches { leaves { size maybe } } }",
@@ -270,6 +271,7 @@ VARIABLES: list[dict[str, Any]] = [
     {},
     {"f": 3, "c": "RED"},
     {"on": True, "off": False},
+    {},
     {},
     {},
     {},
