@@ -92,6 +92,12 @@ class FieldPlan:
 class ObjectPlan:
     type: GraphQLObjectType
     fields: list[FieldPlan]
+    built: bool = False
+    """Whether :attr:`builder` and :attr:`plain` are set (on first use, by the runner)."""
+    builder: Any = None
+    """The generated builder of this level's objects (:mod:`core.read_rows`), if any."""
+    plain: tuple[bool, ...] = ()
+    """For each field, whether :attr:`builder` answers it."""
 
 
 Collect = Callable[[GraphQLObjectType, "FieldDetailsList"], Any]

@@ -43,6 +43,7 @@ from strawberry.types.arguments import convert_arguments
 from core.access import require
 from core.batch_fields import mismatch
 from core.read_plan import ATTRIBUTE, BATCH, COMPUTED, TYPENAME, FieldPlan, ObjectPlan
+from core.read_rows import builder_of, plain
 
 if TYPE_CHECKING:
     from core.read_path import CompiledExecutor
@@ -282,12 +283,21 @@ class Runner:
         self, object_plan: ObjectPlan, objects: list[Any], path_of: PathOf
     ) -> list[Any]:
         type_name = object_plan.type.name
+        if not object_plan.built:
+            object_plan.plain = tuple(plain(field) for field in object_plan.fields)
+            object_plan.builder = builder_of(object_plan, _fast_serializer)
+            object_plan.built = True
+        build = object_plan.builder
+        # The builder answers the plain fields in one loop (None: a value needs the general
+        # completion below, which then answers every field of the level).
+        rows: list[Any] | None = build(objects) if build is not None else None
+        skip = object_plan.plain if rows is not None else ()
         columns: list[list[Any] | None] = []
         pending = []
         try:
             for number, field in enumerate(object_plan.fields):
                 kind = field.kind
-                if kind == TYPENAME:
+                if kind == TYPENAME or (skip and skip[number]):
                     columns.append(None)
                     continue
                 if kind == BATCH:
@@ -322,6 +332,13 @@ class Runner:
                 columns[number] = batch_column
         # Failures never reach here: a nullable field's became null and an error, a non-null
         # field's raised Retry.
+        if rows is not None:
+            for field, column in zip(object_plan.fields, columns, strict=True):
+                if column is not None:
+                    key = field.key
+                    for row, value in zip(rows, column, strict=True):
+                        row[key] = value
+            return rows
         count = len(objects)
         full = [[type_name] * count if column is None else column for column in columns]
         keys = [field.key for field in object_plan.fields]

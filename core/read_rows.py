@@ -1,0 +1,142 @@
+"""Generated builders of a level's response objects, for the compiled read path.
+
+Most fields of a level are plain: the type name, an attribute holding a scalar or an enum,
+a node's global id. :func:`builder_of` writes one Python function per object plan that
+reads all of a level's plain fields in a single loop over its objects and builds each
+response object as a dict literal, in response order (graphql-jit's way, for Python: the
+loop, the attribute reads and the keys are spelled out in the generated code, so no
+per-field column, call or lookup is left at run time). Fields that are not plain (batch
+functions, computed fields, objects and lists) hold ``None`` in their place, and
+:class:`core.read_run.Runner` fills them in as it does for every field of a level without a
+builder.
+
+A builder does the easy case only. A value that is not already in its output form goes
+through its type's serialiser; a value that needs more (a missing non-null value, a
+serialiser that fails, an attribute that raises, an exception in place of a value) makes
+the builder give up on the whole level, which the runner then completes column by column
+with the same errors, paths and null propagation as graphql-core: a builder never decides
+what an error looks like, so the two ways cannot disagree on one.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLNonNull,
+    GraphQLScalarType,
+    GraphQLString,
+)
+from graphql.pyutils import Undefined
+from strawberry.relay.utils import to_base64
+
+from core.read_plan import ATTRIBUTE, NODE_ID, TYPENAME, FieldPlan, ObjectPlan
+
+Builder = Callable[[list[Any]], "list[dict[str, Any]] | None"]
+"""``builder(objects)``: one response object per object, or ``None`` when a value needs
+the runner's general completion."""
+
+_MAX_INT = 2**31
+
+
+class _GiveUp(Exception):
+    """A value the builder leaves to the runner's general completion."""
+
+
+def _leaf(field: FieldPlan) -> GraphQLScalarType | GraphQLEnumType | None:
+    """The scalar or enum type of a field, when its value is one (not a list)."""
+    type_ = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    return type_ if isinstance(type_, GraphQLScalarType | GraphQLEnumType) else None
+
+
+def plain(field: FieldPlan) -> bool:
+    """Whether a builder answers ``field`` (else the runner does)."""
+    if field.kind == TYPENAME:
+        return True
+    if field.kind not in (ATTRIBUTE, NODE_ID) or _leaf(field) is None:
+        return False
+    name = field.attribute
+    return name is not None and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _serialise(coerce: Callable[[Any], Any], value: Any) -> Any:
+    """A value through its type's serialiser; anything unusual gives up."""
+    if value is Undefined or isinstance(value, Exception):
+        raise _GiveUp
+    done = coerce(value)
+    if done is None or done is Undefined:
+        raise _GiveUp
+    return done
+
+
+def builder_of(object_plan: ObjectPlan, serializer: Callable[[Any], Any]) -> Builder | None:
+    """The generated builder of ``object_plan``, or ``None`` when it has no plain field.
+
+    ``serializer(type)`` gives a leaf type's output function (the runner's fast one)."""
+    fields = object_plan.fields
+    if not any(plain(field) and field.kind != TYPENAME for field in fields):
+        return None
+    names: dict[str, Any] = {
+        "_GiveUp": _GiveUp,
+        "_serialise": _serialise,
+        "_to_base64": to_base64,
+        "_MAX_INT": _MAX_INT,
+    }
+    lines = ["def build(objects):", "    rows = []", "    append = rows.append"]
+    lines.append("    try:")
+    lines.append("        for o in objects:")
+    entries: list[str] = []
+    for number, field in enumerate(fields):
+        key = repr(field.key)
+        if not plain(field):
+            entries.append(f"{key}: None")
+            continue
+        if field.kind == TYPENAME:
+            entries.append(f"{key}: {object_plan.type.name!r}")
+            continue
+        value = f"v{number}"
+        leaf = _leaf(field)
+        assert leaf is not None
+        required = isinstance(field.type, GraphQLNonNull)
+        if field.kind == NODE_ID:
+            names[f"t{number}"] = field.node_type
+            read = f"_to_base64(t{number}, o.{field.attribute})"
+        else:
+            read = f"o.{field.attribute}"
+        names[f"s{number}"] = serializer(leaf)
+        lines.append(f"            {value} = {read}")
+        check = _fast_check(leaf, value)
+        slow = f"{value} = _serialise(s{number}, {value})"
+        if required:
+            lines.append(f"            if {value} is None: raise _GiveUp")
+            lines.append(f"            if not ({check}): {slow}")
+        else:
+            lines.append(f"            if {value} is not None and not ({check}): {slow}")
+        entries.append(f"{key}: {value}")
+    lines.append("            append({" + ", ".join(entries) + "})")
+    lines.append("    except Exception:")
+    lines.append("        return None")
+    lines.append("    return rows")
+    code = compile("\n".join(lines), f"<read rows of {object_plan.type.name}>", "exec")
+    # Request text enters the code only as repr() literals (the response keys); attribute
+    # names come from the schema and are checked identifiers; other values are in `names`.
+    exec(code, names)
+    build: Builder = names["build"]
+    return build
+
+
+def _fast_check(leaf: GraphQLScalarType | GraphQLEnumType, value: str) -> str:
+    """A condition true when ``value`` is already in its output form (else: serialise)."""
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return f"type({value}) is str"
+    if leaf is GraphQLBoolean:
+        return f"type({value}) is bool"
+    if leaf is GraphQLInt:
+        return f"type({value}) is int and -_MAX_INT <= {value} < _MAX_INT"
+    return "False"  # enums and other scalars always take their serialiser

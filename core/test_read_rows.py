@@ -1,0 +1,167 @@
+"""Generated row builders: they answer a level's plain fields, and give the level up to the
+runner's general completion whenever a value needs more, so both paths still agree."""
+
+from __future__ import annotations
+
+import enum
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry import relay
+
+from core import read_compare as compare
+from core import read_path as executor
+from core.context import RequestContext
+from core.read_path import COMPILED, REFERENCE, RETRIED, CompiledExecutor, forced_path
+from core.read_plan import ObjectPlan
+from core.read_rows import builder_of
+from core.read_run import _fast_serializer
+from schema.builder import CRMSchema
+
+
+@strawberry.enum
+class Mood(enum.Enum):
+    CALM = "calm"
+    BUSY = "busy"
+
+
+@strawberry.type
+class Quirk(relay.Node):
+    id: relay.NodeID[int]
+    label: str | None
+    count: int | None
+    flag: bool | None
+    mood: Mood | None
+    code: str
+
+
+def _quirk(number: int, **values: Any) -> Quirk:
+    fields: dict[str, Any] = {
+        "label": f"q{number}",
+        "count": number,
+        "flag": True,
+        "mood": Mood.CALM,
+        "code": f"c{number}",
+    }
+    fields.update(values)
+    return Quirk(id=number, **fields)
+
+
+PLAIN = [_quirk(1), _quirk(2, label=None, count=None, flag=None, mood=None), _quirk(3)]
+ODD: dict[str, list[Quirk]] = {
+    # Each list has one value the builder leaves to the general completion.
+    "label": [_quirk(1), _quirk(2, label=5)],  # serialised to "5" by the builder itself
+    "count": [_quirk(1), _quirk(2, count=2**40)],  # out of Int's range: an error
+    "flag": [_quirk(1), _quirk(2, flag="yes")],  # not a Boolean: an error
+    "mood": [_quirk(1, mood="busy"), _quirk(2, mood="BLUE")],  # by value; no such value
+    "code": [_quirk(1), _quirk(2, code=None)],  # null for a non-null field: retried
+}
+CHOSEN: list[list[Quirk]] = [PLAIN]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def quirks(self) -> list[Quirk] | None:
+        return CHOSEN[0]
+
+
+SCHEMA = CRMSchema(query=Query, execution_context_class=CompiledExecutor)
+DOCUMENT = "{ quirks { __typename id label count flag mood code again: label } }"
+
+
+async def run(path: str) -> tuple[Any, RequestContext]:
+    settings = SimpleNamespace(read_path=path, max_page_size=100)
+    context = RequestContext(settings=settings, db=None, pm=None)  # type: ignore[arg-type]
+    token = forced_path.set(path)
+    try:
+        return await SCHEMA.execute(DOCUMENT, context_value=context), context
+    finally:
+        forced_path.reset(token)
+
+
+def quirk_plan() -> ObjectPlan:
+    """The plan of the Quirk level of :data:`DOCUMENT` (planned by a request before)."""
+    cached = executor._cache[SCHEMA._schema][(DOCUMENT, None)]
+    plans = cached.by_directives[()]
+    assert isinstance(plans, dict)
+    found = plans["quirks"].only
+    assert found is not None
+    return found
+
+
+async def test_a_level_of_plain_fields_is_built_in_one_loop() -> None:
+    CHOSEN[0] = PLAIN
+    reference, _ = await run(REFERENCE)
+    compiled, context = await run(COMPILED)
+    assert context.read_path == COMPILED
+    assert compare.differences(reference, compiled) is None
+    assert compiled.data["quirks"][1] == {
+        "__typename": "Quirk",
+        "id": relay.to_base64("Quirk", 2),
+        "label": None,
+        "count": None,
+        "flag": None,
+        "mood": None,
+        "code": "c2",
+        "again": None,
+    }
+    build = quirk_plan().builder
+    assert build is not None
+    rows = build(PLAIN)
+    assert rows is not None
+    assert [list(row) for row in rows] == [
+        ["__typename", "id", "label", "count", "flag", "mood", "code", "again"]
+    ] * 3
+    assert rows[0]["mood"] == "CALM"
+
+
+@pytest.mark.parametrize("field", sorted(ODD))
+async def test_a_value_that_needs_more_gives_the_level_to_the_runner(field: str) -> None:
+    """Each list holds one value not in its output form: a serialiser converts it, or it
+    fails (an error at its path), or it nulls the list (the request is retried)."""
+    CHOSEN[0] = ODD[field]
+    reference, _ = await run(REFERENCE)
+    compiled, context = await run(COMPILED)
+    if field == "code":
+        assert (context.read_path, context.read_path_reason) == (REFERENCE, RETRIED)
+        assert compiled.data == {"quirks": None}
+    else:
+        assert context.read_path == COMPILED
+    assert compare.differences(reference, compiled) is None
+    if field == "label":
+        assert compiled.data["quirks"][1]["label"] == "5"
+        assert compiled.errors is None
+    elif field in ("count", "flag"):
+        assert [error.path for error in compiled.errors] == [["quirks", 1, field]]
+    build = quirk_plan().builder
+    assert build is not None
+    if field == "label":
+        rows = build(ODD[field])  # a value its type's serialiser takes: still built
+        assert rows is not None
+        assert rows[1]["label"] == "5"
+    else:
+        assert build(ODD[field]) is None  # the builder gave the level up
+
+
+async def test_an_attribute_that_raises_gives_the_level_up() -> None:
+    CHOSEN[0] = PLAIN
+    await run(COMPILED)
+
+    class Broken:
+        id = 9
+
+        @property
+        def label(self) -> str:
+            raise RuntimeError("no label")
+
+    build = quirk_plan().builder
+    assert build is not None
+    assert build([Broken()]) is None
+
+
+def test_a_level_without_plain_fields_has_no_builder() -> None:
+    level = SCHEMA._schema.type_map["Query"]
+    assert builder_of(ObjectPlan(level, []), _fast_serializer) is None  # type: ignore[arg-type]
