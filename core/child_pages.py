@@ -1,9 +1,18 @@
 """Nested connections for many parents at once: one statement numbers each parent's rows
 (``ROW_NUMBER() OVER (PARTITION BY parent ...)``), and :class:`ChildPage` turns a parent's rows
-into its connection with the same cursors as :func:`core.pagination.paginate`."""
+into its connection with the same cursors as :func:`core.pagination.paginate`.
+
+When the compiled read path knows that a query reads only plain fields of a page's nodes
+(scalars, enums, ids: no batch field, nothing computed), it says which (:data:`wanted_nodes`),
+and a node type that declares the columns of those attributes (``ModelNode.read_columns``)
+has its page read with those columns alone and its nodes built from them
+(:func:`light_nodes`): the rest of each row is neither fetched nor converted.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -32,15 +41,20 @@ async def child_pages(
     args: PageArgs,
     limit: int,
     backwards: bool,
+    columns: Sequence[Any] | None = None,
 ) -> dict[Any, list[tuple[Record, tuple[Any, ...]]]]:
     """One page of children for each of many parents, in one statement: for each parent,
-    its rows (as :class:`Record`) with their sort keys' values.
+    its rows (as :class:`Record`) with their sort keys' values; ``columns``: the rows hold
+    these columns (and the parent's) alone, else all of the statement's.
 
     ``ROW_NUMBER() OVER (PARTITION BY parent ORDER BY keys)`` numbers each parent's rows, and
     the outer query keeps the first ``limit + 1`` of each, so the statement count of a nested
     connection does not grow with the number of parents.
     """
     flat = flat_keys(keys)
+    if columns is not None:
+        chosen = {column.key: column for column in (parent, *columns)}
+        statement = statement.with_only_columns(*chosen.values(), maintain_column_froms=True)
     numbered = (
         page_filter(statement, keys, args, backwards)
         .where(parent.in_(list(parent_ids)))
@@ -109,3 +123,74 @@ class ChildPage:
             to_node=to_node,
             count=count,
         )
+
+
+# ------------------------------------------------------------- pages of plain fields only
+
+wanted_nodes: contextvars.ContextVar[tuple[str, frozenset[str]] | None]
+wanted_nodes = contextvars.ContextVar("crm_wanted_nodes", default=None)
+"""Set by the compiled read path around a batch function whose connections' nodes the query
+reads plain fields of only: the node type's GraphQL name and those attributes' names. The
+first :func:`light_nodes` of that node type clears it."""
+
+NodeReads = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
+
+
+def light_nodes(
+    to_node: Callable[[Any], Any],
+) -> tuple[tuple[str, ...], Callable[[Any], Any]] | None:
+    """The columns to read and the node builder for a page whose nodes ``to_node`` (a node
+    type's ``from_model``) would build, when :data:`wanted_nodes` asks for attributes of that
+    type which it declares the columns of (``read_columns``); else ``None``."""
+    wanted = wanted_nodes.get()
+    if wanted is None:
+        return None
+    kind = getattr(to_node, "__self__", None)
+    from_model = getattr(kind, "from_model", None)
+    if kind is None or getattr(from_model, "__func__", None) is not getattr(to_node, "__func__", 0):
+        return None
+    definition = getattr(kind, "__strawberry_definition__", None)
+    if definition is None or definition.name != wanted[0]:
+        return None
+    found = _reads(kind, wanted[1])
+    if found is None:
+        return None
+    wanted_nodes.set(None)  # one page per batch function: the one the query reads
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _reads(
+    kind: type[Any], attributes: frozenset[str]
+) -> tuple[tuple[str, ...], Callable[[Any], Any]] | None:
+    column_reads = getattr(kind, "column_reads", None)
+    declared = column_reads() if column_reads is not None else {}
+    reads: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+    for attribute in sorted(attributes):
+        how = declared.get(attribute)
+        if how is None:
+            return None
+        column, convert = (how, None) if isinstance(how, str) else how
+        reads.append((attribute, column, convert))
+    columns = tuple(sorted({column for _attribute, column, _convert in reads}))
+    return columns, _builder(kind, tuple(reads))
+
+
+def _builder(kind: type[Any], reads: NodeReads) -> Callable[[Any], Any]:
+    """A node of ``kind`` holding the attributes of ``reads`` alone, from a :class:`Record`
+    (converted as ``from_model`` converts them): what the query reads, and nothing else
+    reads these nodes."""
+    same = tuple((attribute, column) for attribute, column, convert in reads if convert is None)
+    converted = tuple(entry for entry in reads if entry[2] is not None)
+    new = object.__new__
+
+    def build(record: Record) -> Any:
+        values = record.__dict__
+        state = {attribute: values[column] for attribute, column in same}
+        for attribute, column, convert in converted:
+            state[attribute] = convert(values[column])  # type: ignore[misc]
+        node = new(kind)
+        node.__dict__ = state
+        return node
+
+    return build

@@ -141,11 +141,18 @@ class RequestContext:
         the same arguments and order, and ``totalCount`` through the ``counts`` loader when
         asked for.
         """
+        from core.child_pages import light_nodes
         from core.pagination import check_page_args
 
         check_page_args(args, self.settings.max_page_size)
         ordering = tuple(keys if keys is not None else pages.keys)
-        found = await self.loader(pages).load_many([(parent, args, ordering) for parent in parents])
+        light = light_nodes(to_node)  # the query reads plain fields of the nodes only
+        columns = None
+        if light is not None:
+            columns, to_node = light
+        found = await self.loader(pages).load_many(
+            [(parent, args, ordering, columns) for parent in parents]
+        )
         counter = self.loader(counts) if counts is not None else None
         return [
             page.connection(ordering, to_node, _counting(counter, parent))

@@ -91,14 +91,19 @@ class ByIdLoader(Loader[int, R | None]):
         return one_by_key(keys, rows)
 
 
-class ChildPageLoader(Loader[tuple[Any, PageArgs, tuple[SortKey, ...]], ChildPage]):
+PageKey = tuple[Any, PageArgs, tuple[SortKey, ...], tuple[str, ...] | None]
+"""A nested page's loader key: the parent's id, the page arguments, the ordering, and the
+columns its rows need (``None``: all; see :func:`core.child_pages.light_nodes`)."""
+
+
+class ChildPageLoader(Loader[PageKey, ChildPage]):
     """Pages of a nested connection (``customer.contacts(first: 5)``) for many parents at once.
 
     Subclasses set :attr:`entity`, :attr:`parent` (the child's column naming its parent) and
     :attr:`keys` (the default ordering, unique by its last key), and override
-    :meth:`statement` to add the caller's scope. Keys are ``(parent id, PageArgs, ordering)``
-    (the ordering a field's ``orderBy`` asked for); parents asking for the same page
-    arguments and ordering share one statement.
+    :meth:`statement` to add the caller's scope. Keys are :data:`PageKey` (the ordering a
+    field's ``orderBy`` asked for); parents asking for the same page arguments, ordering and
+    columns share one statement.
     """
 
     entity: ClassVar[Any]
@@ -108,14 +113,14 @@ class ChildPageLoader(Loader[tuple[Any, PageArgs, tuple[SortKey, ...]], ChildPag
     def statement(self) -> Select[Any]:
         return select(self.entity)
 
-    async def load_batch(
-        self, session: AsyncSession, keys: Sequence[tuple[Any, PageArgs, tuple[SortKey, ...]]]
-    ) -> list[ChildPage]:
-        by_args: dict[tuple[PageArgs, tuple[SortKey, ...]], list[Any]] = defaultdict(list)
-        for parent_id, args, ordering in keys:
-            by_args[(args, ordering)].append(parent_id)
-        pages: dict[tuple[Any, PageArgs, tuple[SortKey, ...]], ChildPage] = {}
-        for (args, ordering), parent_ids in by_args.items():
+    async def load_batch(self, session: AsyncSession, keys: Sequence[PageKey]) -> list[ChildPage]:
+        by_args: dict[tuple[PageArgs, tuple[SortKey, ...], tuple[str, ...] | None], list[Any]]
+        by_args = defaultdict(list)
+        for parent_id, args, ordering, columns in keys:
+            by_args[(args, ordering, columns)].append(parent_id)
+        pages: dict[PageKey, ChildPage] = {}
+        entity = type(self).entity
+        for (args, ordering, columns), parent_ids in by_args.items():
             # Checked once, where the field was resolved (RequestContext.child_page).
             limit, backwards = page_bounds(args, self.context.settings.max_page_size)
             rows = await child_pages(
@@ -127,9 +132,10 @@ class ChildPageLoader(Loader[tuple[Any, PageArgs, tuple[SortKey, ...]], ChildPag
                 args=args,
                 limit=limit,
                 backwards=backwards,
+                columns=None if columns is None else [getattr(entity, c) for c in columns],
             )
             for parent_id in parent_ids:
-                pages[(parent_id, args, ordering)] = ChildPage(
+                pages[(parent_id, args, ordering, columns)] = ChildPage(
                     rows[parent_id], args, limit, backwards
                 )
         return [pages[key] for key in keys]

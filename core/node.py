@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from strawberry import relay
@@ -60,6 +60,26 @@ class ModelNode(relay.Node, Generic[M]):
     """
 
     by_id_loader: ClassVar[type[Loader[int, Any]]]
+    read_columns: ClassVar[Mapping[str, str | tuple[str, Callable[[Any], Any]]]] = {}
+    """The column each attribute is read from, for a nested page whose nodes a query reads
+    plain fields of only (:func:`core.child_pages.light_nodes`): a column's name, or the
+    name and the conversion ``from_model`` applies to it (``("channel",
+    InteractionChannel)``). An attribute not named here makes such a page read whole rows
+    and build nodes with ``from_model``. A type that keeps the default ``from_model`` needs
+    none: its fields' same-named columns are used (:meth:`column_reads`)."""
+
+    @classmethod
+    def column_reads(cls) -> Mapping[str, str | tuple[str, Callable[[Any], Any]]]:
+        """:attr:`read_columns`; for a type that keeps the default :meth:`from_model` and
+        declares none, each field's column of the same name."""
+        if cls.read_columns:
+            return cls.read_columns
+        if cls.from_model.__func__ is not ModelNode.from_model.__func__:  # type: ignore[attr-defined]
+            return {}
+        table = getattr(getattr(cls.by_id_loader, "entity", None), "__table__", None)
+        if table is None:
+            return {}
+        return {f.name: f.name for f in dataclasses.fields(cls) if f.init and f.name in table.c}
 
     @classmethod
     def from_model(cls, row: M) -> Self:

@@ -82,6 +82,11 @@ class FieldPlan:
     """The type the field belongs to."""
     only: ObjectPlan | None = None
     """The plan of the value's type when it is an object type, not an abstract one."""
+    wanted: tuple[str, frozenset[str]] | None = None
+    """Of a batch field whose value is a connection whose nodes the query reads plain
+    fields of only: the node type and those attributes (set by the runner on first use;
+    :data:`core.child_pages.wanted_nodes`)."""
+    wanted_known: bool = False
 
     @property
     def nodes(self) -> list[FieldNode]:

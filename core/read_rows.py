@@ -140,3 +140,44 @@ def _fast_check(leaf: GraphQLScalarType | GraphQLEnumType, value: str) -> str:
     if leaf is GraphQLInt:
         return f"type({value}) is int and -_MAX_INT <= {value} < _MAX_INT"
     return "False"  # enums and other scalars always take their serialiser
+
+
+_CONNECTION_FIELDS = frozenset({"__typename", "edges", "pageInfo", "totalCount"})
+_EDGE_FIELDS = frozenset({"__typename", "cursor", "node"})
+
+
+def wanted_nodes_of(field: FieldPlan) -> tuple[str, frozenset[str]] | None:
+    """For a field whose value is a connection (edges, page info, count) whose nodes the
+    query reads plain fields of only, all of one object type: that type's name and the
+    attributes read (:func:`core.child_pages.light_nodes` reads just their columns)."""
+    connection = field.only
+    if connection is None:
+        return None
+    node_type: str | None = None
+    attributes: set[str] = set()
+    for part in connection.fields:
+        name = part.nodes[0].name.value
+        if name not in _CONNECTION_FIELDS:
+            return None
+        if name != "edges":
+            continue
+        if part.only is None:
+            return None
+        for edge_part in part.only.fields:
+            edge_name = edge_part.nodes[0].name.value
+            if edge_name not in _EDGE_FIELDS:
+                return None
+            if edge_name != "node":
+                continue
+            node = edge_part.only
+            if node is None or node_type not in (None, node.type.name):
+                return None
+            node_type = node.type.name
+            for node_field in node.fields:
+                if not plain(node_field):
+                    return None
+                if node_field.attribute is not None:
+                    attributes.add(node_field.attribute)
+    if node_type is None:
+        return None
+    return node_type, frozenset(attributes)

@@ -42,8 +42,9 @@ from strawberry.types.arguments import convert_arguments
 
 from core.access import require
 from core.batch_fields import mismatch
+from core.child_pages import wanted_nodes
 from core.read_plan import ATTRIBUTE, BATCH, COMPUTED, TYPENAME, FieldPlan, ObjectPlan
-from core.read_rows import builder_of, plain
+from core.read_rows import builder_of, plain, wanted_nodes_of
 
 if TYPE_CHECKING:
     from core.read_path import CompiledExecutor
@@ -359,7 +360,16 @@ class Runner:
             for permission in field.permissions:
                 require(self.context, permission)
             assert field.load is not None
-            values: list[Any] = list(await field.load(self.context, objects, **arguments))
+            if not field.wanted_known:
+                field.wanted = wanted_nodes_of(field)
+                field.wanted_known = True
+            # A page of nodes the query reads plain fields of only is read with their
+            # columns alone (core.child_pages.light_nodes).
+            token = wanted_nodes.set(field.wanted)
+            try:
+                values: list[Any] = list(await field.load(self.context, objects, **arguments))
+            finally:
+                wanted_nodes.reset(token)
             if len(values) != len(objects):
                 raise RuntimeError(mismatch(field.load, len(values), len(objects)))
         except Exception as error:

@@ -203,6 +203,12 @@ class Tag(ModelNode[models.Tag]):
 @strawberry.type(description="A person at a customer.")
 class Contact(ModelNode[models.Contact]):
     by_id_loader = loaders.ContactByIdLoader
+    read_columns = {
+        **{name: name for name in ("id", "name", "title", "phone", "mobile", "email")},
+        **{name: name for name in ("birthday", "notes", "locale", "time_zone", "version")},
+        **{name: name for name in ("created_at", "updated_at", "archived_at")},
+        "primary": "is_primary",
+    }
     id: relay.NodeID[int]
     name: str
     title: str | None = strawberry.field(description="Job position.")
@@ -252,6 +258,11 @@ class Contact(ModelNode[models.Contact]):
 @strawberry.type(description="Something that happened with a customer: a call, a visit...")
 class Interaction(ModelNode[models.Interaction]):
     by_id_loader = loaders.InteractionByIdLoader
+    read_columns = {
+        **{name: name for name in ("id", "summary", "occurred_at", "next_follow_up_at")},
+        "created_at": "created_at",
+        "channel": ("channel", InteractionChannel),
+    }
     id: relay.NodeID[int]
     channel: InteractionChannel
     summary: str

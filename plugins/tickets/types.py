@@ -151,6 +151,14 @@ async def _events(
 @strawberry.type(description="A service request (work order) of a customer.")
 class Ticket(ModelNode[models.Ticket]):
     by_id_loader = loaders.TicketByIdLoader
+    read_columns = {
+        **{name: name for name in ("id", "number", "subject", "description", "resolution")},
+        **{name: name for name in ("expected_resolution_at", "reopen_count", "version")},
+        **{name: name for name in ("created_at", "updated_at", "resolved_at", "closed_at")},
+        "type": ("type", TicketType),
+        "priority": ("priority", TicketPriority),
+        "status": ("status", TicketStatus),
+    }
     id: relay.NodeID[int]
     number: str = strawberry.field(description="Assigned by the database, e.g. `T000001`.")
     type: TicketType

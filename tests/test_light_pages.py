@@ -1,0 +1,140 @@
+"""Nested pages whose nodes a query reads plain fields of only are read with those columns
+alone, and their nodes hold what ``from_model`` would have given those attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.child_pages import Record, _reads, light_nodes, wanted_nodes
+from core.config import Settings
+from core.customers.types import Contact, Interaction
+from core.demo import load_all
+from core.host import CRMPluginManager
+from core.node import ModelNode
+from schema.testkit import Api
+from tests.support import StatementCounter
+
+PLAIN = """
+{ customers(first: 5) { edges { node {
+    contacts(first: 5) { totalCount pageInfo { hasNextPage endCursor }
+                         edges { cursor node { __typename id name email primary } } }
+    interactions(first: 3) { edges { node { id channel summary } } }
+    tickets(first: 3) { edges { node { number status priority } } }
+} } } }"""
+WITH_BATCH_FIELD = """
+{ customers(first: 5) { edges { node {
+    contacts(first: 5) { edges { node { name customer { id } } } }
+} } } }"""
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(plugins=("fixture", "tickets"))
+
+
+def _page_statement(counter: StatementCounter, table: str) -> str:
+    (found,) = [
+        statement
+        for statement in counter.statements
+        if f"FROM {table}" in statement and "row_number()" in statement.lower()
+    ]
+    return found
+
+
+def _declaring_types(api: Api) -> list[Any]:
+    schema = api.app.state.crm.schema
+    found = []
+    for type_ in schema._schema.type_map.values():
+        definition = (getattr(type_, "extensions", None) or {}).get("strawberry-definition")
+        origin = getattr(definition, "origin", None)
+        if isinstance(origin, type) and issubclass(origin, ModelNode) and origin.column_reads():
+            found.append(origin)
+    return found
+
+
+async def test_declared_columns_build_what_from_model_builds(
+    admin: Api, plugin_manager: CRMPluginManager
+) -> None:
+    await load_all(admin.db, plugin_manager, admin.settings, 12)
+    kinds = _declaring_types(admin)
+    assert {kind.__name__ for kind in kinds} >= {"Contact", "Interaction", "Ticket"}
+    checked: set[str] = set()
+    for kind in kinds:
+        table = kind.by_id_loader.entity.__table__
+        declared = kind.column_reads()
+        fields = {field.python_name for field in kind.__strawberry_definition__.fields}
+        assert set(declared) <= fields, kind
+        reads = _reads(kind, frozenset(declared))
+        assert reads is not None
+        columns, build = reads
+        assert set(columns) <= set(table.c.keys()), kind
+        async with admin.db.lookup() as session:
+            rows = (await session.execute(select(table).limit(40))).mappings().all()
+        if rows:  # the demo data has rows of most types, of these three for certain
+            checked.add(kind.__name__)
+        for row in rows:
+            record = Record.__new__(Record)
+            record.__dict__ = dict(row)
+            full, light = kind.from_model(record), build(record)
+            for attribute in declared:
+                assert getattr(light, attribute) == getattr(full, attribute), (kind, attribute)
+            assert type(light) is kind
+    assert checked >= {"Contact", "Interaction", "Ticket"}
+
+
+async def test_a_page_of_plain_fields_reads_their_columns_alone(
+    admin: Api,
+    plugin_manager: CRMPluginManager,
+    count_statements: Callable[..., StatementCounter],
+) -> None:
+    await load_all(admin.db, plugin_manager, admin.settings, 12)
+    counter = count_statements(admin.db)
+    body = await admin.gql(PLAIN)
+    assert "errors" not in body, body
+    customers = [edge["node"] for edge in body["data"]["customers"]["edges"]]
+    assert any(customer["contacts"]["edges"] for customer in customers)
+    assert any(customer["interactions"]["edges"] for customer in customers)
+    assert any(customer["tickets"]["edges"] for customer in customers)
+    contacts = _page_statement(counter, "contacts")
+    assert "email" in contacts
+    assert "is_primary" in contacts
+    assert "notes" not in contacts
+    assert "birthday" not in contacts
+    assert "summary" in _page_statement(counter, "interactions")
+    tickets = _page_statement(counter, "tickets")
+    assert "status" in tickets
+    assert "description" not in tickets
+
+    # A batch field of the node reads the node's other attributes: whole rows.
+    counter.reset()
+    body = await admin.gql(WITH_BATCH_FIELD)
+    assert "errors" not in body, body
+    contacts = _page_statement(counter, "contacts")
+    assert "notes" in contacts
+    assert "birthday" in contacts
+
+
+def test_light_nodes_serve_the_type_asked_for_and_only_once() -> None:
+    assert light_nodes(Contact.from_model) is None  # nothing asked for
+    token = wanted_nodes.set(("Contact", frozenset({"name", "primary"})))
+    try:
+        assert light_nodes(Interaction.from_model) is None  # another type's page
+        assert wanted_nodes.get() is not None
+        found = light_nodes(Contact.from_model)
+        assert found is not None
+        assert found[0] == ("is_primary", "name")
+        assert light_nodes(Contact.from_model) is None  # the hint served one page
+    finally:
+        wanted_nodes.reset(token)
+
+
+def test_an_attribute_without_a_declared_column_reads_whole_rows() -> None:
+    token = wanted_nodes.set(("Contact", frozenset({"name", "customer_id"})))
+    try:
+        assert light_nodes(Contact.from_model) is None
+    finally:
+        wanted_nodes.reset(token)
