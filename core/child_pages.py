@@ -41,11 +41,12 @@ async def child_pages(
     args: PageArgs,
     limit: int,
     backwards: bool,
-    columns: Sequence[Any] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> dict[Any, list[tuple[Record, tuple[Any, ...]]]]:
     """One page of children for each of many parents, in one statement: for each parent,
     its rows (as :class:`Record`) with their sort keys' values; ``columns``: the rows hold
-    these columns (and the parent's) alone, else all of the statement's.
+    the statement's columns of these names (and the parent's) alone, else all of them (also
+    when the statement has no column of one of these names).
 
     ``ROW_NUMBER() OVER (PARTITION BY parent ORDER BY keys)`` numbers each parent's rows, and
     the outer query keeps the first ``limit + 1`` of each, so the statement count of a nested
@@ -53,8 +54,7 @@ async def child_pages(
     """
     flat = flat_keys(keys)
     if columns is not None:
-        chosen = {column.key: column for column in (parent, *columns)}
-        statement = statement.with_only_columns(*chosen.values(), maintain_column_froms=True)
+        statement = _only(statement, parent.key, columns)
     numbered = (
         page_filter(statement, keys, args, backwards)
         .where(parent.in_(list(parent_ids)))
@@ -86,6 +86,19 @@ async def child_pages(
         record.__dict__ = dict(zip(columns, row, strict=False))
         pages[row[at_parent]].append((record, row[sort_start:-1]))
     return pages
+
+
+def _only(statement: Select[Any], parent: str, names: Sequence[str]) -> Select[Any]:
+    """``statement`` selecting its columns named ``names`` and ``parent`` alone (by the
+    names its rows would have, the last of a name winning as it does in a row's record);
+    unchanged when it has no column of one of those names."""
+    selected = {column.key: column for column in statement.selected_columns}
+    wanted = dict.fromkeys([parent, *names])
+    if any(name not in selected for name in wanted):
+        return statement
+    return statement.with_only_columns(
+        *(selected[name] for name in wanted), maintain_column_froms=True
+    )
 
 
 class Record:
@@ -165,13 +178,15 @@ def _reads(
 ) -> tuple[tuple[str, ...], Callable[[Any], Any]] | None:
     column_reads = getattr(kind, "column_reads", None)
     declared = column_reads() if column_reads is not None else {}
+    if not declared or not attributes <= declared.keys():
+        return None
     reads: list[tuple[str, str, Callable[[Any], Any] | None]] = []
-    for attribute in sorted(attributes):
-        how = declared.get(attribute)
-        if how is None:
-            return None
+    for attribute, how in declared.items():
         column, convert = (how, None) if isinstance(how, str) else how
-        reads.append((attribute, column, convert))
+        # Conversions run for every node, read or not: a stored value that from_model
+        # cannot convert fails the page on both paths alike.
+        if attribute in attributes or convert is not None:
+            reads.append((attribute, column, convert))
     columns = tuple(sorted({column for _attribute, column, _convert in reads}))
     return columns, _builder(kind, tuple(reads))
 

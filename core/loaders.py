@@ -119,7 +119,6 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
         for parent_id, args, ordering, columns in keys:
             by_args[(args, ordering, columns)].append(parent_id)
         pages: dict[PageKey, ChildPage] = {}
-        entity = type(self).entity
         for (args, ordering, columns), parent_ids in by_args.items():
             # Checked once, where the field was resolved (RequestContext.child_page).
             limit, backwards = page_bounds(args, self.context.settings.max_page_size)
@@ -132,7 +131,7 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
                 args=args,
                 limit=limit,
                 backwards=backwards,
-                columns=None if columns is None else [getattr(entity, c) for c in columns],
+                columns=columns,
             )
             for parent_id in parent_ids:
                 pages[(parent_id, args, ordering, columns)] = ChildPage(

@@ -62,7 +62,12 @@ def plain(field: FieldPlan) -> bool:
     if field.kind not in (ATTRIBUTE, NODE_ID) or _leaf(field) is None:
         return False
     name = field.attribute
-    return name is not None and name.isidentifier() and not keyword.iskeyword(name)
+    return (
+        name is not None
+        and name.isascii()  # Python folds other identifiers (NFKC): read as written
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+    )
 
 
 def _serialise(coerce: Callable[[Any], Any], value: Any) -> Any:

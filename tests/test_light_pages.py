@@ -138,3 +138,33 @@ def test_an_attribute_without_a_declared_column_reads_whole_rows() -> None:
         assert light_nodes(Contact.from_model) is None
     finally:
         wanted_nodes.reset(token)
+
+
+def test_a_statement_without_a_column_of_the_name_reads_whole_rows() -> None:
+    from sqlalchemy import literal
+
+    from core.child_pages import _only
+    from core.customers.models import Contact as ContactRow
+
+    statement = select(ContactRow)
+    narrowed = _only(statement, "customer_id", ["name", "is_primary"])
+    assert [column.key for column in narrowed.selected_columns] == [
+        "customer_id",
+        "name",
+        "is_primary",
+    ]
+    assert _only(statement, "customer_id", ["name", "no_such_column"]) is statement
+    # A label over a column wins, as it does in a whole row's record.
+    labelled = statement.add_columns(literal("x").label("name"))
+    (name,) = list(_only(labelled, "customer_id", ["name"]).selected_columns)[1:]
+    assert name is list(labelled.selected_columns)[-1]
+
+
+def test_a_type_that_declares_nothing_gets_no_light_nodes() -> None:
+    class Plain:
+        @classmethod
+        def column_reads(cls) -> dict[str, str]:
+            return {}
+
+    assert _reads(Plain, frozenset()) is None
+    assert _reads(Contact, frozenset()) is not None  # only __typename read: still light
