@@ -31,6 +31,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from core.read_plan import FieldPlan, Planner, Unplannable, directive_variables
+from core.read_rows import prepare
 from core.read_run import Retry, Runner
 
 logger = logging.getLogger("crm.graphql")
@@ -143,6 +144,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                 if name.startswith("__"):
                     continue  # __typename, __schema, __type: graphql-core's own
                 plan = planner.field(root_type, key, details, root=True)
+                prepare(plan)
                 if plan.objects:
                     plans[key] = plan
         except Unplannable as refused:

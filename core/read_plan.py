@@ -84,9 +84,8 @@ class FieldPlan:
     """The plan of the value's type when it is an object type, not an abstract one."""
     wanted: tuple[str, frozenset[str]] | None = None
     """Of a batch field whose value is a connection whose nodes the query reads plain
-    fields of only: the node type and those attributes (set by the runner on first use;
+    fields of only: the node type and those attributes (:func:`core.read_rows.prepare`;
     :data:`core.child_pages.wanted_nodes`)."""
-    wanted_known: bool = False
 
     @property
     def nodes(self) -> list[FieldNode]:
@@ -97,10 +96,8 @@ class FieldPlan:
 class ObjectPlan:
     type: GraphQLObjectType
     fields: list[FieldPlan]
-    built: bool = False
-    """Whether :attr:`builder` and :attr:`plain` are set (on first use, by the runner)."""
     builder: Any = None
-    """The generated builder of this level's objects (:mod:`core.read_rows`), if any."""
+    """The generated builder of this level's objects, if any (:func:`core.read_rows.prepare`)."""
     plain: tuple[bool, ...] = ()
     """For each field, whether :attr:`builder` answers it."""
 

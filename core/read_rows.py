@@ -20,6 +20,7 @@ what an error looks like, so the two ways cannot disagree on one.
 
 from __future__ import annotations
 
+import contextlib
 import keyword
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,33 @@ _MAX_INT = 2**31
 
 class _GiveUp(Exception):
     """A value the builder leaves to the runner's general completion."""
+
+
+def fast_serializer(type_: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """``type_.coerce_output_value``, short-cut for values already in their output form."""
+    coerce = type_.coerce_output_value
+    if type_ is GraphQLString or type_ is GraphQLID:
+        return lambda value: value if type(value) is str else coerce(value)
+    if type_ is GraphQLInt:
+        return lambda value: (
+            value if type(value) is int and -_MAX_INT <= value < _MAX_INT else coerce(value)
+        )
+    if type_ is GraphQLBoolean:
+        return lambda value: value if type(value) is bool else coerce(value)
+    if isinstance(type_, GraphQLEnumType):
+        names: dict[Any, Any] = {}
+
+        def enum(value: Any) -> Any:
+            try:
+                return names[value]
+            except (KeyError, TypeError):
+                name = coerce(value)
+                with contextlib.suppress(TypeError):  # an unhashable value: coerced each time
+                    names[value] = name
+                return name
+
+        return enum
+    return coerce
 
 
 def _leaf(field: FieldPlan) -> GraphQLScalarType | GraphQLEnumType | None:
@@ -80,10 +108,8 @@ def _serialise(coerce: Callable[[Any], Any], value: Any) -> Any:
     return done
 
 
-def builder_of(object_plan: ObjectPlan, serializer: Callable[[Any], Any]) -> Builder | None:
-    """The generated builder of ``object_plan``, or ``None`` when it has no plain field.
-
-    ``serializer(type)`` gives a leaf type's output function (the runner's fast one)."""
+def builder_of(object_plan: ObjectPlan) -> Builder | None:
+    """The generated builder of ``object_plan``, or ``None`` when it has no plain field."""
     fields = object_plan.fields
     if not any(plain(field) and field.kind != TYPENAME for field in fields):
         return None
@@ -114,7 +140,7 @@ def builder_of(object_plan: ObjectPlan, serializer: Callable[[Any], Any]) -> Bui
             read = f"_to_base64(t{number}, o.{field.attribute})"
         else:
             read = f"o.{field.attribute}"
-        names[f"s{number}"] = serializer(leaf)
+        names[f"s{number}"] = fast_serializer(leaf)
         lines.append(f"            {value} = {read}")
         check = _fast_check(leaf, value)
         slow = f"{value} = _serialise(s{number}, {value})"
@@ -186,3 +212,15 @@ def wanted_nodes_of(field: FieldPlan) -> tuple[str, frozenset[str]] | None:
     if node_type is None:
         return None
     return node_type, frozenset(attributes)
+
+
+def prepare(plan: FieldPlan) -> None:
+    """Completes a new plan with what the runner reads of it, once, where it is planned:
+    each object plan's builder and plain fields, and each batch field's wanted nodes."""
+    if plan.load is not None:
+        plan.wanted = wanted_nodes_of(plan)
+    for object_plan in plan.objects.values():
+        object_plan.plain = tuple(plain(field) for field in object_plan.fields)
+        object_plan.builder = builder_of(object_plan)
+        for field in object_plan.fields:
+            prepare(field)

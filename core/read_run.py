@@ -15,23 +15,18 @@ a failure a level-by-level run cannot follow.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect as inspect_module
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
-    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLError,
-    GraphQLID,
-    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
-    GraphQLString,
     located_error,
 )
 from graphql.execution.executor import invalid_return_type_error
@@ -44,14 +39,12 @@ from core.access import require
 from core.batch_fields import mismatch
 from core.child_pages import wanted_nodes
 from core.read_plan import ATTRIBUTE, BATCH, COMPUTED, TYPENAME, FieldPlan, ObjectPlan
-from core.read_rows import builder_of, plain, wanted_nodes_of
+from core.read_rows import fast_serializer
 
 if TYPE_CHECKING:
     from core.read_path import CompiledExecutor
 
 PathOf = Callable[[int], Path]
-
-_MAX_INT = 2**31
 
 
 _PASSED = {"String": str, "ID": str, "Boolean": bool}
@@ -76,33 +69,6 @@ class Failure:
 
     def __init__(self, error: GraphQLError) -> None:
         self.error = error
-
-
-def _fast_serializer(type_: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
-    """``type_.coerce_output_value``, short-cut for values already in their output form."""
-    coerce = type_.coerce_output_value
-    if type_ is GraphQLString or type_ is GraphQLID:
-        return lambda value: value if type(value) is str else coerce(value)
-    if type_ is GraphQLInt:
-        return lambda value: (
-            value if type(value) is int and -_MAX_INT <= value < _MAX_INT else coerce(value)
-        )
-    if type_ is GraphQLBoolean:
-        return lambda value: value if type(value) is bool else coerce(value)
-    if isinstance(type_, GraphQLEnumType):
-        names: dict[Any, Any] = {}
-
-        def enum(value: Any) -> Any:
-            try:
-                return names[value]
-            except (KeyError, TypeError):
-                name = coerce(value)
-                with contextlib.suppress(TypeError):  # an unhashable value: coerced each time
-                    names[value] = name
-                return name
-
-        return enum
-    return coerce
 
 
 class Runner:
@@ -160,7 +126,7 @@ class Runner:
     ) -> list[Any]:
         serialize = self.serializers.get(type_.name)
         if serialize is None:
-            serialize = self.serializers[type_.name] = _fast_serializer(type_)
+            serialize = self.serializers[type_.name] = fast_serializer(type_)
         same = _PASSED.get(type_.name)
         done: list[Any] = []
         append = done.append
@@ -284,10 +250,6 @@ class Runner:
         self, object_plan: ObjectPlan, objects: list[Any], path_of: PathOf
     ) -> list[Any]:
         type_name = object_plan.type.name
-        if not object_plan.built:
-            object_plan.plain = tuple(plain(field) for field in object_plan.fields)
-            object_plan.builder = builder_of(object_plan, _fast_serializer)
-            object_plan.built = True
         build = object_plan.builder
         # The builder answers the plain fields in one loop (None: a value needs the general
         # completion below, which then answers every field of the level).
@@ -360,9 +322,6 @@ class Runner:
             for permission in field.permissions:
                 require(self.context, permission)
             assert field.load is not None
-            if not field.wanted_known:
-                field.wanted = wanted_nodes_of(field)
-                field.wanted_known = True
             # A page of nodes the query reads plain fields of only is read with their
             # columns alone (core.child_pages.light_nodes).
             token = wanted_nodes.set(field.wanted)

@@ -17,7 +17,6 @@ from core.context import RequestContext
 from core.read_path import COMPILED, REFERENCE, RETRIED, CompiledExecutor, forced_path
 from core.read_plan import ObjectPlan
 from core.read_rows import builder_of
-from core.read_run import _fast_serializer
 from schema.builder import CRMSchema
 
 
@@ -164,4 +163,4 @@ async def test_an_attribute_that_raises_gives_the_level_up() -> None:
 
 def test_a_level_without_plain_fields_has_no_builder() -> None:
     level = SCHEMA._schema.type_map["Query"]
-    assert builder_of(ObjectPlan(level, []), _fast_serializer) is None  # type: ignore[arg-type]
+    assert builder_of(ObjectPlan(level, [])) is None  # type: ignore[arg-type]
