@@ -86,6 +86,10 @@ class FieldPlan:
     """Of a batch field whose value is a connection whose nodes the query reads plain
     fields of only: the node type and those attributes (:func:`core.read_rows.prepare`;
     :data:`core.child_pages.wanted_nodes`)."""
+    edges: EdgesPlan | None = None
+    """Of a field whose value is a list of wrapper objects each holding one object (a
+    connection's edges): how the runner completes the list, the wrappers and the objects
+    they hold as one level (:func:`core.read_rows.edges_plan_of`)."""
 
     @property
     def nodes(self) -> list[FieldNode]:
@@ -100,6 +104,23 @@ class ObjectPlan:
     """The generated builder of this level's objects, if any (:func:`core.read_rows.prepare`)."""
     plain: tuple[bool, ...] = ()
     """For each field, whether :attr:`builder` answers it."""
+
+
+@dataclass(slots=True)
+class EdgesPlan:
+    """A list of wrappers (edges) each holding one object (a node), answered as one level:
+    the wrappers' plain fields by :attr:`build` and the held objects by the runner as one
+    level of their own (see :meth:`core.read_run.Runner._edges`)."""
+
+    edge: ObjectPlan
+    node: FieldPlan
+    """The wrapper's field holding the object (non-null, of one object type)."""
+    node_number: int
+    """Its position among the wrapper's fields."""
+    build: Any
+    """The wrappers' builder: their plain fields, ``None`` where the held object goes."""
+    nullable: bool
+    """Whether the list itself may be null."""
 
 
 Collect = Callable[[GraphQLObjectType, "FieldDetailsList"], Any]

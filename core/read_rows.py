@@ -30,14 +30,16 @@ from graphql import (
     GraphQLEnumType,
     GraphQLID,
     GraphQLInt,
+    GraphQLList,
     GraphQLNonNull,
+    GraphQLObjectType,
     GraphQLScalarType,
     GraphQLString,
 )
 from graphql.pyutils import Undefined
 from strawberry.relay.utils import to_base64
 
-from core.read_plan import ATTRIBUTE, NODE_ID, TYPENAME, FieldPlan, ObjectPlan
+from core.read_plan import ATTRIBUTE, NODE_ID, TYPENAME, EdgesPlan, FieldPlan, ObjectPlan
 
 Builder = Callable[[list[Any]], "list[dict[str, Any]] | None"]
 """``builder(objects)``: one response object per object, or ``None`` when a value needs
@@ -108,10 +110,11 @@ def _serialise(coerce: Callable[[Any], Any], value: Any) -> Any:
     return done
 
 
-def builder_of(object_plan: ObjectPlan) -> Builder | None:
-    """The generated builder of ``object_plan``, or ``None`` when it has no plain field."""
+def builder_of(object_plan: ObjectPlan, always: bool = False) -> Builder | None:
+    """The generated builder of ``object_plan``, or ``None`` when it has no plain field
+    (unless ``always``: then one that builds each object's dict with its keys in place)."""
     fields = object_plan.fields
-    if not any(plain(field) and field.kind != TYPENAME for field in fields):
+    if not always and not any(plain(field) and field.kind != TYPENAME for field in fields):
         return None
     names: dict[str, Any] = {
         "_GiveUp": _GiveUp,
@@ -214,9 +217,42 @@ def wanted_nodes_of(field: FieldPlan) -> tuple[str, frozenset[str]] | None:
     return node_type, frozenset(attributes)
 
 
+def edges_plan_of(field: FieldPlan) -> EdgesPlan | None:
+    """For an attribute holding a list of non-null objects of one type whose fields are
+    plain but one, a non-null object of one type (a connection's ``edges { cursor node }``):
+    how the runner answers the list as one level (:meth:`core.read_run.Runner._edges`)."""
+    if field.kind != ATTRIBUTE:
+        return None
+    type_: Any = field.type
+    nullable = not isinstance(type_, GraphQLNonNull)
+    if not nullable:
+        type_ = type_.of_type
+    if not isinstance(type_, GraphQLList) or not isinstance(type_.of_type, GraphQLNonNull):
+        return None
+    edge = field.only
+    if edge is None or not isinstance(type_.of_type.of_type, GraphQLObjectType):
+        return None
+    held = [number for number, part in enumerate(edge.fields) if not plain(part)]
+    if len(held) != 1:
+        return None
+    node = edge.fields[held[0]]
+    if (
+        node.kind != ATTRIBUTE
+        or not isinstance(node.type, GraphQLNonNull)
+        or not isinstance(node.type.of_type, GraphQLObjectType)
+        or node.only is None
+        or node.attribute is None
+    ):
+        return None
+    build = builder_of(edge, always=True)
+    assert build is not None
+    return EdgesPlan(edge, node, held[0], build, nullable)
+
+
 def prepare(plan: FieldPlan) -> None:
     """Completes a new plan with what the runner reads of it, once, where it is planned:
-    each object plan's builder and plain fields, and each batch field's wanted nodes."""
+    each object plan's builder and plain fields, each batch field's wanted nodes, and each
+    list of edges answered as one level."""
     if plan.load is not None:
         plan.wanted = wanted_nodes_of(plan)
     for object_plan in plan.objects.values():
@@ -224,3 +260,4 @@ def prepare(plan: FieldPlan) -> None:
         object_plan.builder = builder_of(object_plan)
         for field in object_plan.fields:
             prepare(field)
+            field.edges = edges_plan_of(field)

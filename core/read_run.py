@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import inspect as inspect_module
 from collections.abc import Callable
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -38,7 +39,15 @@ from strawberry.types.arguments import convert_arguments
 from core.access import require
 from core.batch_fields import mismatch
 from core.child_pages import wanted_nodes
-from core.read_plan import ATTRIBUTE, BATCH, COMPUTED, TYPENAME, FieldPlan, ObjectPlan
+from core.read_plan import (
+    ATTRIBUTE,
+    BATCH,
+    COMPUTED,
+    TYPENAME,
+    EdgesPlan,
+    FieldPlan,
+    ObjectPlan,
+)
 from core.read_rows import fast_serializer
 
 if TYPE_CHECKING:
@@ -273,6 +282,11 @@ class Runner:
                         raw = [getattr(value, attribute) for value in objects]  # type: ignore[arg-type]
                     except Exception:
                         raw = [_read(value, attribute) for value in objects]  # type: ignore[arg-type]
+                    if field.edges is not None:
+                        edges = await self._edges(field, field.edges, raw, path_of, type_name)
+                        if edges is not None:
+                            columns.append(edges)
+                            continue
                 elif kind == COMPUTED:
                     raw = self._computed(field, objects)
                 else:  # NODE_ID
@@ -308,6 +322,80 @@ class Runner:
         if not keys:  # a union member no fragment selected fields of: {}
             return [{} for _ in range(count)]
         return [dict(zip(keys, values, strict=True)) for values in zip(*full, strict=True)]
+
+    async def _edges(
+        self,
+        field: FieldPlan,
+        edges: EdgesPlan,
+        lists: list[Any],
+        path_of: PathOf,
+        type_name: str,
+    ) -> list[Any] | None:
+        """The completed lists of edges of ``field`` (``lists``: one per object of the
+        level), each edge's plain fields by the edges' builder and their nodes as one level,
+        or ``None`` when a value needs the general completion (decided before any node is
+        completed, so the general completion starts from nothing done)."""
+        items: list[Any] = []
+        owners: list[int] = []
+        starts: list[int] = []
+        for index, value in enumerate(lists):
+            starts.append(len(items))
+            if type(value) is not list:
+                if value is None and edges.nullable:
+                    continue
+                return None
+            items.extend(value)
+            owners.extend(repeat(index, len(value)))
+        edge_type = edges.edge.type
+        node = edges.node
+        node_plan = node.only
+        assert node_plan is not None
+        assert node.attribute is not None
+
+        def item_path(number: int) -> Path:
+            owner = owners[number]
+            position = number - starts[owner]
+            return path_of(owner).add_key(field.key, type_name).add_key(position, None)
+
+        def node_path(number: int) -> Path:
+            return item_path(number).add_key(node.key, edge_type.name)
+
+        if not items:
+            return [None if type(value) is not list else [] for value in lists]
+        try:
+            nodes = [getattr(item, node.attribute) for item in items]
+            if any(value is None for value in nodes):  # a non-null node without a value
+                return None
+            if not self._all_of(edge_type, field, items, item_path) or not self._all_of(
+                node_plan.type, node, nodes, node_path
+            ):
+                return None
+        except Exception:
+            return None
+        rows = edges.build(items)
+        if rows is None:
+            return None
+        key = node.key
+        for row, done in zip(rows, await self._fields(node_plan, nodes, node_path), strict=True):
+            row[key] = done
+        column: list[Any] = []
+        for index, value in enumerate(lists):
+            if type(value) is not list:
+                column.append(None)
+                continue
+            start = starts[index]
+            column.append(rows[start : start + len(value)])
+        return column
+
+    def _all_of(
+        self, type_: GraphQLObjectType, plan: FieldPlan, values: list[Any], path_of: PathOf
+    ) -> bool:
+        """Whether every value is of ``type_`` by its ``is_type_of`` (when it has one)."""
+        is_type_of = type_.is_type_of
+        if is_type_of is None:
+            return True
+        info = self._info(plan, path_of(0))
+        return all(is_type_of(value, info) for value in values)
 
     async def _batch(
         self,

@@ -17,6 +17,7 @@ from core.context import RequestContext
 from core.read_path import COMPILED, REFERENCE, RETRIED, CompiledExecutor, forced_path
 from core.read_plan import ObjectPlan
 from core.read_rows import builder_of
+from core.read_run import Runner
 from schema.builder import CRMSchema
 
 
@@ -71,12 +72,14 @@ SCHEMA = CRMSchema(query=Query, execution_context_class=CompiledExecutor)
 DOCUMENT = "{ quirks { __typename id label count flag mood code again: label } }"
 
 
-async def run(path: str) -> tuple[Any, RequestContext]:
+async def run(
+    path: str, schema: CRMSchema = SCHEMA, document: str = DOCUMENT
+) -> tuple[Any, RequestContext]:
     settings = SimpleNamespace(read_path=path, max_page_size=100)
     context = RequestContext(settings=settings, db=None, pm=None)  # type: ignore[arg-type]
     token = forced_path.set(path)
     try:
-        return await SCHEMA.execute(DOCUMENT, context_value=context), context
+        return await schema.execute(document, context_value=context), context
     finally:
         forced_path.reset(token)
 
@@ -164,3 +167,114 @@ async def test_an_attribute_that_raises_gives_the_level_up() -> None:
 def test_a_level_without_plain_fields_has_no_builder() -> None:
     level = SCHEMA._schema.type_map["Query"]
     assert builder_of(ObjectPlan(level, [])) is None  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------ lists of edges answered as one level
+
+
+@strawberry.type
+class Wrap:
+    note: str | None
+    thing: Quirk
+
+
+@strawberry.type
+class Box:
+    wraps: list[Wrap] | None
+
+
+BOXES: list[list[Any]] = [[]]
+
+
+@strawberry.type
+class BoxQuery:
+    @strawberry.field
+    def boxes(self) -> list[Box]:
+        return BOXES[0]
+
+
+BOX_SCHEMA = CRMSchema(query=BoxQuery, execution_context_class=CompiledExecutor)
+BOX_DOCUMENT = "{ boxes { wraps { __typename note thing { id label code } } } }"
+
+
+def _box(*things: Any, notes: str | None = "n") -> Box:
+    return Box(wraps=[Wrap(note=notes, thing=thing) for thing in things])
+
+
+ODD_BOXES: dict[str, list[Any]] = {
+    # Each has one value the one-level answer leaves to the general completion.
+    "a missing node": [_box(_quirk(1)), _box(None)],  # non-null: the request is retried
+    "a node of another type": [_box(_quirk(1), Box(wraps=None))],
+    "a node missing a non-null field": [_box(_quirk(1), _quirk(2, code=None))],
+    "a tuple of edges": [Box(wraps=(Wrap(note="t", thing=_quirk(1)),))],  # type: ignore[arg-type]
+    "an edge of another type": [Box(wraps=[_quirk(3)])],  # type: ignore[list-item]
+    "a note that is not a string": [_box(_quirk(1), notes=["x"])],  # type: ignore[arg-type]
+}
+
+
+async def _answered_as_one_level(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Runs the box document on both paths; whether each edges level was answered whole."""
+    answered: list[bool] = []
+    original = Runner._edges
+
+    async def spy(self: Runner, *args: Any) -> Any:
+        column = await original(self, *args)
+        answered.append(column is not None)
+        return column
+
+    monkeypatch.setattr(Runner, "_edges", spy)
+    reference, _ = await run(REFERENCE, BOX_SCHEMA, BOX_DOCUMENT)
+    compiled, _ = await run(COMPILED, BOX_SCHEMA, BOX_DOCUMENT)
+    assert compare.differences(reference, compiled) is None
+    return answered
+
+
+async def test_a_list_of_edges_is_answered_as_one_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    BOXES[0] = [_box(_quirk(1), _quirk(2)), Box(wraps=None), Box(wraps=[]), _box(_quirk(3))]
+    assert await _answered_as_one_level(monkeypatch) == [True]
+    compiled, context = await run(COMPILED, BOX_SCHEMA, BOX_DOCUMENT)
+    assert context.read_path == COMPILED
+    boxes = compiled.data["boxes"]
+    assert [None if box["wraps"] is None else len(box["wraps"]) for box in boxes] == [2, None, 0, 1]
+    assert boxes[0]["wraps"][1] == {
+        "__typename": "Wrap",
+        "note": "n",
+        "thing": {"id": relay.to_base64("Quirk", 2), "label": "q2", "code": "c2"},
+    }
+
+
+async def test_lists_without_edges_are_answered_as_one_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    BOXES[0] = [Box(wraps=None), Box(wraps=[])]
+    assert await _answered_as_one_level(monkeypatch) == [True]
+    compiled, _ = await run(COMPILED, BOX_SCHEMA, BOX_DOCUMENT)
+    assert compiled.data == {"boxes": [{"wraps": None}, {"wraps": []}]}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_BOXES))
+async def test_edges_that_need_more_are_completed_level_by_level(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    BOXES[0] = ODD_BOXES[case]
+    answered = await _answered_as_one_level(monkeypatch)
+    # A node missing a non-null field fails where the nodes' own level is completed, as
+    # it would level by level: the edges were answered whole up to there.
+    assert answered == ([] if case == "a node missing a non-null field" else [False])
+
+
+async def test_only_a_list_of_wrappers_holding_one_object_is_answered_as_one_level() -> None:
+    BOXES[0] = []
+    await run(COMPILED, BOX_SCHEMA, BOX_DOCUMENT)
+    plans = executor._cache[BOX_SCHEMA._schema][(BOX_DOCUMENT, None)].by_directives[()]
+    assert isinstance(plans, dict)
+    box_plan = plans["boxes"].only
+    assert box_plan is not None
+    assert plans["boxes"].edges is None  # a list of boxes: each holds a list, not one object
+    wraps = box_plan.fields[0]
+    assert wraps.edges is not None
+    assert wraps.edges.node.key == "thing"
+    assert wraps.edges.nullable
+    assert box_plan.fields[0].only is not None
+    thing = box_plan.fields[0].only.fields[2]
+    assert thing.edges is None  # an object, not a list
