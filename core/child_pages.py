@@ -24,9 +24,11 @@ from core.ordering import SortKey, flat_keys
 from core.pagination import (
     Connection,
     PageArgs,
+    Record,
     connection_of,
     ordering_clauses,
     page_filter,
+    records,
     sort_columns,
 )
 
@@ -76,15 +78,11 @@ async def child_pages(
     result = await connection.execute(
         select(numbered).where(numbered.c.page_row <= limit + 1).order_by(numbered.c.page_row)
     )
-    names = list(result.keys())
-    sort_start = -len(flat) - 1  # each row ends with its sort values, then its page_row
-    columns = names[:sort_start]
-    at_parent = names.index(parent.key)
+    key = parent.key
     pages: dict[Any, list[tuple[Record, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
-    for row in result.all():
-        record = Record.__new__(Record)
-        record.__dict__ = dict(zip(columns, row, strict=False))
-        pages[row[at_parent]].append((record, row[sort_start:-1]))
+    # Each row ends with its sort values, then its page_row.
+    for record, values in records(result, len(flat) + 1):
+        pages[record.__dict__[key]].append((record, values[:-1]))
     return pages
 
 
@@ -99,13 +97,6 @@ def _only(statement: Select[Any], parent: str, names: Sequence[str]) -> Select[A
     return statement.with_only_columns(
         *(selected[name] for name in wanted), maintain_column_froms=True
     )
-
-
-class Record:
-    """A row of a nested page as a plain object: its columns are its attributes."""
-
-    def __repr__(self) -> str:
-        return f"Record({self.__dict__!r})"
 
 
 class ChildPage:

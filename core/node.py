@@ -68,6 +68,12 @@ class ModelNode(relay.Node, Generic[M]):
     and build nodes with ``from_model``. A type that keeps the default ``from_model`` needs
     none: its fields' same-named columns are used (:meth:`column_reads`)."""
 
+    plain_rows: ClassVar[bool] = False
+    """Whether :meth:`from_model` reads its row's column attributes only (no relationship,
+    no method or property of the model): a root list's page of these nodes is then read
+    with Core, each row a plain record (:func:`core.pagination.paginate`), without the cost
+    of an ORM object per row."""
+
     @classmethod
     def column_reads(cls) -> Mapping[str, str | tuple[str, Callable[[Any], Any]]]:
         """:attr:`read_columns`; for a type that keeps the default :meth:`from_model` and

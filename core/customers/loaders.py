@@ -34,7 +34,9 @@ from core.loaders import (
     ByIdLoader,
     ChildCountLoader,
     ChildPageLoader,
+    ColumnRow,
     Loader,
+    column_rows,
     group_by_key,
     one_by_key,
 )
@@ -140,22 +142,23 @@ class CustomFieldDefinitionsByEntityLoader(Loader[str, list[CustomFieldDefinitio
         return group_by_key(keys, rows, "entity")
 
 
-class TagsByCustomerLoader(Loader[int, list[Tag]]):
-    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[list[Tag]]:
-        rows = (
-            await session.execute(
-                select(CustomerTag.customer_id, Tag)
-                .join(Tag, Tag.id == CustomerTag.tag_id)
-                .where(
-                    CustomerTag.customer_id.in_(keys),
-                    customer_visible(self.context, CustomerTag.customer_id),
-                )
-                .order_by(Tag.name_sort, Tag.id)
+class TagsByCustomerLoader(Loader[int, list[ColumnRow]]):
+    """Each customer's tags by name, as rows of the tag's ``id`` and ``name``."""
+
+    async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[list[ColumnRow]]:
+        rows = await column_rows(
+            session,
+            select(CustomerTag.customer_id, Tag.id, Tag.name)
+            .join(Tag, Tag.id == CustomerTag.tag_id)
+            .where(
+                CustomerTag.customer_id.in_(keys),
+                customer_visible(self.context, CustomerTag.customer_id),
             )
-        ).all()
-        grouped: dict[int, list[Tag]] = {key: [] for key in keys}
-        for customer_id, tag in rows:
-            grouped[customer_id].append(tag)
+            .order_by(Tag.name_sort, Tag.id),
+        )
+        grouped: dict[int, list[ColumnRow]] = {key: [] for key in keys}
+        for row in rows:
+            grouped[row.customer_id].append(row)
         return [grouped[key] for key in keys]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -40,6 +40,9 @@ from core.identity.types import AuditEvent, UserSummary
 from core.node import ModelNode
 from core.ordering import ORDER_BY_HELP
 from core.pagination import Connection, PageArgs
+
+if TYPE_CHECKING:
+    from core.loaders import ColumnRow
 
 
 async def _done(_context: RequestContext, tasks: Sequence[Task]) -> list[bool]:
@@ -196,7 +199,7 @@ class Tag(ModelNode[models.Tag]):
     name: str
 
     @classmethod
-    def from_model(cls, row: models.Tag) -> Tag:
+    def from_model(cls, row: models.Tag | ColumnRow) -> Tag:
         return cls(id=row.id, name=row.name)
 
 
@@ -351,6 +354,7 @@ class Task(ModelNode[models.Task]):
 @strawberry.type(description="An account: a company or person we do business with.")
 class Customer(ModelNode[models.Customer]):
     by_id_loader = loaders.CustomerByIdLoader
+    plain_rows = True
     id: relay.NodeID[int]
     number: str = strawberry.field(description="Assigned by the database, e.g. `C000123`.")
     name: str

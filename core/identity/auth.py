@@ -27,6 +27,7 @@ from core.i18n import _
 from core.identity import passwords, throttle, tokens
 from core.identity.models import AuthSession, RefreshToken, Role, RoleGrant, User
 from core.identity.models import UserRole as UserRoleLink
+from core.loaders import column_rows
 
 BAD_CREDENTIALS = _("the email or password is incorrect")
 SESSION_ENDED = _("the session has ended; log in again")
@@ -61,7 +62,7 @@ async def role_grants(
     if role_ids is not None:
         statement = statement.where(Role.id.in_(list(role_ids)))
     grants: dict[int, dict[str, Scope]] = {}
-    for role_id, key, permission, scope in (await session.execute(statement)).all():
+    for role_id, key, permission, scope in await column_rows(session, statement):
         held = grants.get(role_id)
         if held is None:
             held = grants[role_id] = catalog.default_grants(key)

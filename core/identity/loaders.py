@@ -14,7 +14,7 @@ from core.catalog import catalog_for, merge_grants
 from core.extension import Scope
 from core.identity import auth
 from core.identity.models import ApiToken, Role, Team, User, UserRole
-from core.loaders import ByIdLoader, Loader, group_by_key, one_by_key
+from core.loaders import ByIdLoader, Loader, column_rows, group_by_key, one_by_key
 
 
 class UserByIdLoader(ByIdLoader[User]):
@@ -41,11 +41,8 @@ class UserSummaryLoader(Loader[int, UserCard | None]):
     full :class:`User` stays behind ``users:read``. ``None`` for an id with no user row."""
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[UserCard | None]:
-        rows = (
-            await session.execute(
-                select(User.id, User.name, User.is_active).where(User.id.in_(keys))
-            )
-        ).all()
+        statement = select(User.id, User.name, User.is_active).where(User.id.in_(keys))
+        rows = await column_rows(session, statement)
         found = {row.id: UserCard(row.id, row.name, row.is_active) for row in rows}
         return [found.get(key) for key in keys]
 
