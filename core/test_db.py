@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from core import db as db_module
 from core.db import Database, DatabaseBusyError, UTCDateTime
+from schema.testkit import POSTGRES_URL, postgres_database
 
 
 def _sqlite_workers() -> set[threading.Thread]:
@@ -165,3 +166,78 @@ async def test_sqlite_lookups_send_no_begin_and_reads_keep_theirs(tmp_path: Path
 
     assert looked_up == ["SELECT"]
     assert sent == ["BEGIN", "SELECT"]  # a read runs in a transaction (one snapshot on SQLite)
+
+
+# ------------------------------------------------- pooled PostgreSQL connections, pinged when idle
+
+needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="CRM_TEST_POSTGRES_URL not set")
+
+
+async def _backend_pid(db: Database) -> int:
+    async with db.lookup() as session:
+        pid = await session.scalar(text("SELECT pg_backend_pid()"))
+    assert isinstance(pid, int)
+    return pid
+
+
+def _counting_pings(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    dialect = db.engine.sync_engine.dialect
+    pinged: list[Any] = []
+    ping = dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        pinged.append(dbapi_connection)
+        return ping(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    return pinged
+
+
+@needs_postgres
+async def test_a_connection_back_in_the_pool_a_moment_ago_is_not_pinged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with postgres_database() as url:
+        db = Database(url)
+        try:
+            pinged = _counting_pings(db, monkeypatch)
+            # Given a pooled connection used a moment ago
+            first = await _backend_pid(db)
+            # When it is taken again at once, and again after sitting idle long enough
+            again = await _backend_pid(db)
+            at_once = len(pinged)
+            monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+            later = await _backend_pid(db)
+        finally:
+            await db.dispose()
+
+    # Then it is the same connection each time, pinged only when it had sat idle
+    assert first == again == later
+    assert at_once == 0
+    assert len(pinged) == 1
+
+
+@needs_postgres
+async def test_a_connection_dropped_while_idle_is_replaced_before_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    async with postgres_database() as url:
+        db = Database(url)
+        try:
+            # Given a pooled connection the server ended while it sat idle
+            dropped = await _backend_pid(db)
+            admin = Database(url)
+            try:
+                async with admin.engine.connect() as connection:
+                    await connection.execute(text(f"SELECT pg_terminate_backend({dropped})"))
+                    await connection.commit()
+            finally:
+                await admin.dispose()
+            # When a session takes a connection from the pool
+            replaced = await _backend_pid(db)
+        finally:
+            await db.dispose()
+
+    # Then the ping found the dropped one and a fresh connection served the session
+    assert replaced != dropped

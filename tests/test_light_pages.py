@@ -1,5 +1,6 @@
 """Nested pages whose nodes a query reads plain fields of only are read with those columns
-alone, and their nodes hold what ``from_model`` would have given those attributes."""
+alone, and their nodes hold what ``from_model`` would have given those attributes; root pages
+of types whose ``from_model`` reads columns only are read as plain records."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.child_pages import Record, _reads, light_nodes, wanted_nodes
+from core import pagination
+from core.child_pages import _reads, light_nodes, wanted_nodes
 from core.config import Settings
-from core.customers.types import Contact, Interaction
+from core.customers import models
+from core.customers.types import Contact, Customer, Interaction
 from core.demo import load_all
 from core.host import CRMPluginManager
 from core.node import ModelNode
+from core.pagination import Record, reads_plain_rows
 from schema.testkit import Api
 from tests.support import StatementCounter
 
@@ -168,3 +172,43 @@ def test_a_type_that_declares_nothing_gets_no_light_nodes() -> None:
 
     assert _reads(Plain, frozenset()) is None
     assert _reads(Contact, frozenset()) is not None  # only __typename read: still light
+
+
+ROOT_PAGE = """
+{ customers(first: 20) { edges { cursor node {
+    id number name kind stage grade industry source phone email foundedOn
+    address { line1 city country } customFields createdAt lastInteractionAt version
+    owner { id name } tags { id name }
+} } } }"""
+
+
+async def test_a_root_page_of_plain_row_nodes_is_read_as_records(
+    admin: Api, plugin_manager: CRMPluginManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await load_all(admin.db, plugin_manager, admin.settings, 12)
+    built_from: list[type] = []
+    from_model = Customer.from_model.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type[Customer], row: Any) -> Customer:
+        built_from.append(type(row))
+        return from_model(cls, row)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Customer, "from_model", classmethod(spy))
+    records = await admin.gql(ROOT_PAGE)
+    assert set(built_from) == {Record}
+    built_from.clear()
+    monkeypatch.setattr(pagination, "reads_plain_rows", lambda to_node: False)
+    objects = await admin.gql(ROOT_PAGE)
+    assert set(built_from) == {models.Customer}
+    # The same nodes either way: from_model reads nothing but the row's columns.
+    assert "errors" not in records, records
+    assert len(records["data"]["customers"]["edges"]) == 12
+    assert any(edge["node"]["tags"] for edge in records["data"]["customers"]["edges"])
+    assert records == objects
+
+
+def test_only_from_model_of_a_type_that_says_so_reads_plain_rows() -> None:
+    assert Customer.plain_rows
+    assert reads_plain_rows(Customer.from_model)
+    assert not reads_plain_rows(Contact.from_model)  # its from_model may read more
+    assert not reads_plain_rows(lambda row: Customer.from_model(row))
