@@ -167,6 +167,19 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             return  # a read session: each statement is its own transaction
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
+    # A rollback outside a transaction does nothing (sqlite3 sends no ROLLBACK then), but
+    # through aiosqlite each is still a trip to the driver's thread: one when a lookup's
+    # connection closes and one when the pool takes it back, several per request. Skipped
+    # when the connection is not inside a transaction.
+    dialect = engine.sync_engine.dialect
+    rollback = dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        if dbapi_connection.driver_connection.in_transaction:
+            rollback(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create an async engine for ``url`` with the settings each backend needs."""
@@ -175,7 +188,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            url,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         _configure_sqlite(engine)
         return engine

@@ -241,3 +241,59 @@ async def test_a_connection_dropped_while_idle_is_replaced_before_use(
 
     # Then the ping found the dropped one and a fresh connection served the session
     assert replaced != dropped
+
+
+# --------------------------------------------- SQLite connections rolled back only when needed
+
+
+def _counting_rollbacks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
+
+    rolled_back: list[Any] = []
+    rollback = AsyncAdapt_aiosqlite_connection.rollback
+
+    def counted(self: Any) -> None:
+        rolled_back.append(self)
+        rollback(self)
+
+    monkeypatch.setattr(AsyncAdapt_aiosqlite_connection, "rollback", counted)
+    return rolled_back
+
+
+async def test_sqlite_lookups_go_back_to_the_pool_without_a_rollback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rolled_back = _counting_rollbacks(monkeypatch)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'pool.sqlite3'}")
+    try:
+        # Given lookups, which never begin a transaction
+        for _ in range(3):
+            async with db.lookup() as session:
+                assert await session.scalar(text("SELECT 1")) == 1
+        after_lookups = len(rolled_back)
+        # When a write transaction fails, and a connection comes back inside a transaction
+        async with db.transaction() as session:
+            await session.execute(text("CREATE TABLE t (id INTEGER)"))
+            await session.rollback()  # changed my mind
+        after_transaction = len(rolled_back)
+        async with db.engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.execute("BEGIN")  # behind SQLAlchemy's back
+            assert raw.in_transaction
+        async with db.engine.connect() as connection:
+            again = await connection.get_raw_connection()
+            assert again.driver_connection is not None
+            left_open = again.driver_connection.in_transaction
+            tables = await connection.scalar(
+                text("SELECT count(*) FROM sqlite_master WHERE name = 't'")
+            )
+    finally:
+        await db.dispose()
+
+    # Then only those were rolled back, and nothing of them is left
+    assert after_lookups == 0
+    assert after_transaction > after_lookups
+    assert len(rolled_back) > after_transaction
+    assert not left_open
+    assert tables == 0
