@@ -270,7 +270,7 @@ async def run(bench: Run) -> list[Table]:
     )
     searches = Table(
         "search",
-        f"4. Text search: the first {SEARCH_PAGE} matches, ms",
+        f"4b. Text search: the first {SEARCH_PAGE} matches, ms",
         ["backend", "customers", "term", "matches", "p50", "p99"],
         notes=[
             f"{bench.repeats} samples per term after a warm-up, the terms taking turns in a "
