@@ -21,7 +21,7 @@ import aiosqlite
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -175,7 +175,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     rollback = dialect.do_rollback
 
     def do_rollback(dbapi_connection: Any) -> None:
-        if dbapi_connection.driver_connection.in_transaction:
+        driver = dbapi_connection.driver_connection
+        try:
+            idle = driver is not None and not driver.in_transaction
+        except Exception:  # a closed connection: the driver's own rollback decides
+            idle = False
+        if not idle:
             rollback(dbapi_connection)
 
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]
@@ -213,7 +218,10 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     of a dataloader), and a test of each costs a round trip: about 2.5 ms of a 30 ms
     request. A connection back in the pool less than :data:`PING_AFTER_IDLE_SECONDS` ago is
     handed out as it is, as connection pools such as HikariCP do; one that fails the ping is
-    replaced (the pool retries the checkout with a fresh one).
+    replaced (the pool retries the checkout with a fresh one), and when the server went away
+    every pooled connection is. The price: a connection the server dropped less than that
+    long after it came back to the pool fails the one request that takes it, as any
+    connection dropped in the middle of a request does.
     """
     sync = engine.sync_engine
 
@@ -234,6 +242,13 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
         try:
             sync.dialect.do_ping(dbapi_connection)
         except Exception as error:
+            dialect = sync.dialect
+            if isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+                error, dbapi_connection, None
+            ):
+                # The server went away: the pool's other connections went with it, as
+                # pool_pre_ping assumes too.
+                raise InvalidatePoolError("a pooled connection lost its server") from error
             raise DisconnectionError("a pooled connection failed its ping") from error
 
 

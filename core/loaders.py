@@ -9,6 +9,7 @@ cut at :attr:`Loader.max_batch_size` keys to stay under SQLite's bound-parameter
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, TypeVarTuple
@@ -49,7 +50,14 @@ class Loader(DataLoader[K, V]):
         together, so awaiting them in turn waits once, and no callback is scheduled per key.
         """
         futures = [self.load(key) for key in keys]
-        return [await future for future in futures]
+        try:
+            return [await future for future in futures]
+        except BaseException:
+            # As gather would: the other keys' failures (a failed batch fails every key of
+            # it) count as seen, not logged as never retrieved when they are collected.
+            for future in futures:
+                future.add_done_callback(_seen)
+            raise
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:
         async with self.context.db.lookup() as session:
@@ -65,13 +73,21 @@ class Loader(DataLoader[K, V]):
         raise NotImplementedError
 
 
+def _seen(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 ColumnRow = Row[*tuple[Any, ...]]
 """A row of a statement of columns, of any number and type."""
 
 
 async def column_rows(session: AsyncSession, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
     """The rows of a statement of columns (no ORM entity), executed with Core on the
-    session's connection: without the ORM's work around the statement and each row."""
+    session's connection: without the ORM's work around the statement and each row
+    (changes pending in the session are flushed first, as ``session.execute`` would)."""
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        await session.flush()
     connection = await session.connection()
     return (await connection.execute(statement)).all()
 

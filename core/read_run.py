@@ -364,7 +364,10 @@ class Runner:
             return [None if type(value) is not list else [] for value in lists]
         try:
             nodes = [getattr(item, node.attribute) for item in items]
-            if any(value is None for value in nodes):  # a non-null node without a value
+            if any(  # a non-null node without a value, or one that failed
+                value is None or value is Undefined or isinstance(value, Exception)
+                for value in nodes
+            ):
                 return None
             if not self._all_of(edge_type, field, items, item_path) or not self._all_of(
                 node_plan.type, node, nodes, node_path

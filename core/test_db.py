@@ -204,6 +204,7 @@ async def test_a_connection_back_in_the_pool_a_moment_ago_is_not_pinged(
             # Given a pooled connection used a moment ago
             first = await _backend_pid(db)
             # When it is taken again at once, and again after sitting idle long enough
+            monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
             again = await _backend_pid(db)
             at_once = len(pinged)
             monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)

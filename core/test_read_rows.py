@@ -206,6 +206,7 @@ ODD_BOXES: dict[str, list[Any]] = {
     "a missing node": [_box(_quirk(1)), _box(None)],  # non-null: the request is retried
     "a node of another type": [_box(_quirk(1), Box(wraps=None))],
     "a node missing a non-null field": [_box(_quirk(1), _quirk(2, code=None))],
+    "a node that failed": [_box(_quirk(1), RuntimeError("no node"))],
     "a tuple of edges": [Box(wraps=(Wrap(note="t", thing=_quirk(1)),))],  # type: ignore[arg-type]
     "an edge of another type": [Box(wraps=[_quirk(3)])],  # type: ignore[list-item]
     "a note that is not a string": [_box(_quirk(1), notes=["x"])],  # type: ignore[arg-type]
