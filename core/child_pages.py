@@ -21,14 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.relay.types import NodeType
 
 from core.ordering import SortKey, flat_keys
+from core.page_rows import Record, records
 from core.pagination import (
     Connection,
     PageArgs,
-    Record,
     connection_of,
     ordering_clauses,
     page_filter,
-    records,
     sort_columns,
 )
 

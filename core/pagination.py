@@ -25,7 +25,6 @@ from typing import Any
 import strawberry
 from sqlalchemy import (
     ColumnElement,
-    Result,
     Select,
     and_,
     false,
@@ -46,6 +45,7 @@ from core.client_input import load_json
 from core.errors import bad_argument
 from core.i18n import _
 from core.ordering import SortKey, flat_keys
+from core.page_rows import reads_plain_rows, records
 
 
 async def _total_counts(
@@ -440,42 +440,6 @@ def _part_page(
         .subquery()
         .select()
     )
-
-
-class Record:
-    """A row read with Core, not the ORM, as a plain object: its columns are its
-    attributes (the models' attributes are their columns' names)."""
-
-    def __repr__(self) -> str:
-        return f"Record({self.__dict__!r})"
-
-
-def records(result: Result[Any], trailing: int) -> list[tuple[Record, tuple[Any, ...]]]:
-    """Each row of ``result`` as a :class:`Record` of its columns but the last
-    ``trailing`` (at least one), whose values come beside it: a page's sort values.
-
-    A plain object costs a fraction of a Row's or an ORM object's per attribute read, and
-    a page is read, never changed.
-    """
-    names = list(result.keys())[:-trailing]
-    at = len(names)
-    new = Record.__new__
-    found: list[tuple[Record, tuple[Any, ...]]] = []
-    append = found.append
-    for row in result.all():
-        record = new(Record)
-        record.__dict__ = dict(zip(names, row, strict=False))
-        append((record, tuple(row[at:])))
-    return found
-
-
-def reads_plain_rows(to_node: Callable[[Any], Any]) -> bool:
-    """Whether ``to_node`` is the ``from_model`` of a node type that builds its nodes from
-    plain records (``ModelNode.plain_rows``)."""
-    kind = getattr(to_node, "__self__", None)
-    return bool(getattr(kind, "plain_rows", False)) and getattr(
-        to_node, "__func__", None
-    ) is getattr(getattr(kind, "from_model", None), "__func__", 0)
 
 
 async def paginate(
