@@ -192,7 +192,10 @@ async def test_throughput_section_serves_both_read_paths_without_errors(bench_ru
         (backend, "compiled"),
         (backend, "reference"),
     ]
-    assert all(row[2] > 0 and row[3] > 0 and row[6] == 0 for row in table.rows), table.rows
+    # However slow the machine, the window lasts until each client has had an answer in it.
+    assert all(row[2] >= throughput.CLIENTS and row[3] > 0 and row[6] == 0 for row in table.rows), (
+        table.rows
+    )
     errors = [check for check in table.checks if check.name.startswith("errors")]
     assert len(errors) == 2
     assert all(check.passed for check in errors)

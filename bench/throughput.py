@@ -5,7 +5,8 @@ and one on graphql-core's executor (``CRM_READ_PATH=reference``), each take the 
 customer query (N = 100) from 8 closed-loop clients for the same time: a client sends its
 next request when the last is answered. The servers run one after the other, never side by
 side (the machine has two cores). A request counts when it is answered with data and no
-errors inside the window; every other answer is an error.
+errors inside the window, which stretches until every client has had such an answer; every
+other answer is an error.
 """
 
 from __future__ import annotations
@@ -23,20 +24,39 @@ N = 100
 PATHS = ("compiled", "reference")
 
 
-async def _measure(target: Target, read_path: str, seconds: float) -> tuple[list[float], int]:
-    """Durations of the requests answered inside the window, and the errors."""
+MAX_STRETCH_SECONDS = 60.0
+"""How long past its end the window waits for a client that has had no answer inside it."""
+
+
+async def _measure(
+    target: Target, read_path: str, seconds: float
+) -> tuple[list[float], int, float]:
+    """Durations of the requests answered inside the window, the errors, and the window's
+    length.
+
+    A request counts when it is answered inside the window, whenever it was sent: with 8
+    clients queued on one worker, a request can take longer than a short window. The window
+    lasts ``seconds`` and then, on a slow or busy machine, until every client has had an
+    answer inside it (at most :data:`MAX_STRETCH_SECONDS` more), so that each path's rate
+    is taken over answers, never over an empty window.
+    """
     durations: list[float] = []
     errors = 0
     with served(target, workers=1, read_path=read_path) as base_url:
         async with over_loopback(base_url) as client:
             started = time.perf_counter()
-            warm_until = started + min(1.0, seconds / 2)
-            end = warm_until + seconds
+            window_start = started + min(1.0, seconds / 2)
+            end = window_start + seconds
+            give_up = end + MAX_STRETCH_SECONDS
+            last_answer = end
 
             async def one_client() -> None:
-                nonlocal errors
-                while time.perf_counter() < end:
-                    began = time.perf_counter()
+                nonlocal errors, last_answer
+                counted = 0
+                while True:
+                    now = time.perf_counter()
+                    if now >= give_up or (now >= end and counted):
+                        return
                     try:
                         body = await client.post(NESTED, {"first": N})
                         ok = body.startswith(b'{"data"')  # errors come first when there are any
@@ -45,11 +65,13 @@ async def _measure(target: Target, read_path: str, seconds: float) -> tuple[list
                     answered = time.perf_counter()
                     if not ok:
                         errors += 1
-                    elif began >= warm_until and answered < end:
-                        durations.append(answered - began)
+                    elif window_start <= answered and (answered < end or not counted):
+                        durations.append(answered - now)
+                        counted += 1
+                        last_answer = max(last_answer, answered)
 
             await asyncio.gather(*(one_client() for _ in range(CLIENTS)))
-    return durations, errors
+    return durations, errors, last_answer - window_start
 
 
 async def run(bench: Run) -> list[Table]:
@@ -68,8 +90,8 @@ async def run(bench: Run) -> list[Table]:
             bench.log(
                 f"throughput: {target.backend}, {read_path}, {CLIENTS} clients, {seconds:g} s"
             )
-            durations, errors = await _measure(target, read_path, seconds)
-            rates[read_path] = len(durations) / seconds
+            durations, errors, window = await _measure(target, read_path, seconds)
+            rates[read_path] = len(durations) / window
             table.rows.append(
                 [
                     target.backend,
@@ -93,7 +115,8 @@ async def run(bench: Run) -> list[Table]:
             )
     table.notes.append(
         f"{CLIENTS} closed-loop clients in the benchmark's process over loopback; a warm-up "
-        f"before a {seconds:g} s window is not counted, except in errors. One worker is bound "
-        "by its one core, so the ratio is the CPU each path spends per request."
+        f"before a {seconds:g} s window is not counted, except in errors (the window stretches "
+        "until each client has had an answer inside it). One worker is bound by its one "
+        "core, so the ratio is the CPU each path spends per request."
     )
     return [table]
