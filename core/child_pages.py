@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.relay.types import NodeType
 
 from core.ordering import SortKey, flat_keys
-from core.page_rows import Record, records
 from core.pagination import (
     Connection,
     PageArgs,
@@ -30,6 +29,7 @@ from core.pagination import (
     page_filter,
     sort_columns,
 )
+from core.rows import Record, core_result, records
 
 
 async def child_pages(
@@ -73,9 +73,9 @@ async def child_pages(
     # models' attributes are their column names): a node builder reads a dozen attributes
     # of each, and a plain object's cost a fraction of a Row's. The sort keys' values come
     # beside each row (sort_0, sort_1...), for its cursor.
-    connection = await session.connection()
-    result = await connection.execute(
-        select(numbered).where(numbered.c.page_row <= limit + 1).order_by(numbered.c.page_row)
+    result = await core_result(
+        session,
+        select(numbered).where(numbered.c.page_row <= limit + 1).order_by(numbered.c.page_row),
     )
     key = parent.key
     pages: dict[Any, list[tuple[Record, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}

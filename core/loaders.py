@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, TypeVarTuple
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Select, func, select
 
 from core.child_pages import ChildPage, child_pages
 from core.ordering import SortKey
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 R = TypeVar("R")
-Ts = TypeVarTuple("Ts")
 
 MAX_BATCH_SIZE = 500
 
@@ -47,7 +46,9 @@ class Loader(DataLoader[K, V]):
         """The values of ``keys``, in their order.
 
         As aiodataloader's, without its ``gather``: the futures of a batch are resolved
-        together, so awaiting them in turn waits once, and no callback is scheduled per key.
+        together, so awaiting them in turn waits once per batch, and no callback is
+        scheduled per key. Unlike aiodataloader's, this is a coroutine, not a future: the
+        keys are queued when it is first awaited (every caller awaits it at once).
         """
         futures = [self.load(key) for key in keys]
         try:
@@ -76,20 +77,6 @@ class Loader(DataLoader[K, V]):
 def _seen(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
-
-
-ColumnRow = Row[*tuple[Any, ...]]
-"""A row of a statement of columns, of any number and type."""
-
-
-async def column_rows(session: AsyncSession, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
-    """The rows of a statement of columns (no ORM entity), executed with Core on the
-    session's connection: without the ORM's work around the statement and each row
-    (changes pending in the session are flushed first, as ``session.execute`` would)."""
-    if session.autoflush and (session.new or session.deleted or session.dirty):
-        await session.flush()
-    connection = await session.connection()
-    return (await connection.execute(statement)).all()
 
 
 def group_by_key(keys: Sequence[K], rows: Sequence[Any], key_attr: str) -> list[list[Any]]:

@@ -72,7 +72,7 @@ class ModelNode(relay.Node, Generic[M]):
     """Whether :meth:`from_model` reads its row's column attributes only (no relationship,
     no method or property of the model): a root list's page of these nodes is then read
     with Core, each row a plain record (:func:`core.pagination.paginate`,
-    :mod:`core.page_rows`), without the cost of an ORM object per row."""
+    :mod:`core.rows`), without the cost of an ORM object per row."""
 
     @classmethod
     def column_reads(cls) -> Mapping[str, str | tuple[str, Callable[[Any], Any]]]:

@@ -45,7 +45,7 @@ from core.client_input import load_json
 from core.errors import bad_argument
 from core.i18n import _
 from core.ordering import SortKey, flat_keys
-from core.page_rows import reads_plain_rows, records
+from core.rows import core_result, reads_plain_rows, records
 
 
 async def _total_counts(
@@ -475,8 +475,7 @@ async def paginate(
     page_statement = page_statement.order_by(*ordering_clauses(flat, backwards)).limit(limit + 1)
     rows: list[tuple[Any, tuple[Any, ...]]]
     if reads_plain_rows(to_node):  # a row's columns, with Core: no ORM object is made
-        connection = await session.connection()
-        rows = records(await connection.execute(page_statement), len(flat))
+        rows = records(await core_result(session, page_statement), len(flat))
     else:
         rows = [(row[0], tuple(row[1:])) for row in (await session.execute(page_statement)).all()]
 

@@ -43,6 +43,10 @@ from core.batch_fields import BatchLoad, batch_of
 if TYPE_CHECKING:
     from graphql.execution.collect_fields import FieldDetailsList
 
+Builder = Callable[[list[Any]], "list[dict[str, Any]] | None"]
+"""``builder(objects)``: one response object per object, or ``None`` when a value needs
+the runner's general completion (:func:`core.read_rows.builder_of`)."""
+
 TYPENAME = 0
 ATTRIBUTE = 1
 NODE_ID = 2
@@ -100,7 +104,7 @@ class FieldPlan:
 class ObjectPlan:
     type: GraphQLObjectType
     fields: list[FieldPlan]
-    builder: Any = None
+    builder: Builder | None = None
     """The generated builder of this level's objects, if any (:func:`core.read_rows.prepare`)."""
     plain: tuple[bool, ...] = ()
     """For each field, whether :attr:`builder` answers it."""
@@ -115,9 +119,7 @@ class EdgesPlan:
     edge: ObjectPlan
     node: FieldPlan
     """The wrapper's field holding the object (non-null, of one object type)."""
-    node_number: int
-    """Its position among the wrapper's fields."""
-    build: Any
+    build: Builder
     """The wrappers' builder: their plain fields, ``None`` where the held object goes."""
     nullable: bool
     """Whether the list itself may be null."""

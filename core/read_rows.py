@@ -39,11 +39,15 @@ from graphql import (
 from graphql.pyutils import Undefined
 from strawberry.relay.utils import to_base64
 
-from core.read_plan import ATTRIBUTE, NODE_ID, TYPENAME, EdgesPlan, FieldPlan, ObjectPlan
-
-Builder = Callable[[list[Any]], "list[dict[str, Any]] | None"]
-"""``builder(objects)``: one response object per object, or ``None`` when a value needs
-the runner's general completion."""
+from core.read_plan import (
+    ATTRIBUTE,
+    NODE_ID,
+    TYPENAME,
+    Builder,
+    EdgesPlan,
+    FieldPlan,
+    ObjectPlan,
+)
 
 _MAX_INT = 2**31
 
@@ -244,9 +248,9 @@ def edges_plan_of(field: FieldPlan) -> EdgesPlan | None:
         or node.attribute is None
     ):
         return None
-    build = builder_of(edge, always=True)
+    build = edge.builder or builder_of(edge, always=True)
     assert build is not None
-    return EdgesPlan(edge, node, held[0], build, nullable)
+    return EdgesPlan(edge, node, build, nullable)
 
 
 def prepare(plan: FieldPlan) -> None:

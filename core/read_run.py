@@ -337,31 +337,28 @@ class Runner:
         completed, so the general completion starts from nothing done)."""
         items: list[Any] = []
         owners: list[int] = []
-        starts: list[int] = []
+        positions: list[int] = []
         for index, value in enumerate(lists):
-            starts.append(len(items))
             if type(value) is not list:
                 if value is None and edges.nullable:
                     continue
                 return None
             items.extend(value)
             owners.extend(repeat(index, len(value)))
+            positions.extend(range(len(value)))
+        if not items:
+            return [None if type(value) is not list else [] for value in lists]
         edge_type = edges.edge.type
         node = edges.node
         node_plan = node.only
         assert node_plan is not None
         assert node.attribute is not None
+        list_path = _field_paths(path_of, field.key, type_name)
 
         def item_path(number: int) -> Path:
-            owner = owners[number]
-            position = number - starts[owner]
-            return path_of(owner).add_key(field.key, type_name).add_key(position, None)
+            return list_path(owners[number]).add_key(positions[number], None)
 
-        def node_path(number: int) -> Path:
-            return item_path(number).add_key(node.key, edge_type.name)
-
-        if not items:
-            return [None if type(value) is not list else [] for value in lists]
+        node_path = _field_paths(item_path, node.key, edge_type.name)
         try:
             nodes = [getattr(item, node.attribute) for item in items]
             if any(  # a non-null node without a value, or one that failed
@@ -381,13 +378,9 @@ class Runner:
         key = node.key
         for row, done in zip(rows, await self._fields(node_plan, nodes, node_path), strict=True):
             row[key] = done
-        column: list[Any] = []
-        for index, value in enumerate(lists):
-            if type(value) is not list:
-                column.append(None)
-                continue
-            start = starts[index]
-            column.append(rows[start : start + len(value)])
+        column: list[Any] = [[] if type(value) is list else None for value in lists]
+        for owner, row in zip(owners, rows, strict=True):
+            column[owner].append(row)
         return column
 
     def _all_of(

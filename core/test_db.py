@@ -244,6 +244,85 @@ async def test_a_connection_dropped_while_idle_is_replaced_before_use(
     assert replaced != dropped
 
 
+@needs_postgres
+async def test_a_connection_failing_its_ping_otherwise_is_replaced_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    async with postgres_database() as url:
+        db = Database(url)
+        try:
+            # Given two pooled connections, the first to be handed out next failing its ping
+            # for a reason other than a lost server
+            async with db.lookup() as one, db.lookup() as two:
+                first = await one.scalar(text("SELECT pg_backend_pid()"))
+                second = await two.scalar(text("SELECT pg_backend_pid()"))
+            dialect = db.engine.sync_engine.dialect
+            ping = dialect.do_ping
+            failed: list[Any] = []
+
+            def odd_once(dbapi_connection: Any) -> bool:
+                if not failed:
+                    failed.append(dbapi_connection)
+                    raise RuntimeError("an odd answer to the ping")
+                return ping(dbapi_connection)
+
+            monkeypatch.setattr(dialect, "do_ping", odd_once)
+            # When two sessions take connections
+            async with db.lookup() as one, db.lookup() as two:
+                taken = {
+                    await one.scalar(text("SELECT pg_backend_pid()")),
+                    await two.scalar(text("SELECT pg_backend_pid()")),
+                }
+        finally:
+            await db.dispose()
+
+    # Then the one that failed was replaced and the other kept
+    assert len(failed) == 1
+    assert len(taken & {first, second}) == 1
+
+
+@needs_postgres
+async def test_a_lost_server_drops_every_pooled_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    async with postgres_database() as url:
+        db = Database(url)
+        admin = Database(url)
+        try:
+            # Given two pooled connections, the server ending the first
+            async with db.lookup() as one, db.lookup() as two:
+                pids = [
+                    await one.scalar(text("SELECT pg_backend_pid()")),
+                    await two.scalar(text("SELECT pg_backend_pid()")),
+                ]
+            async with admin.engine.connect() as connection:
+                for pid in pids[:1]:
+                    await connection.execute(text(f"SELECT pg_terminate_backend({pid})"))
+                await connection.commit()
+            pinged = _counting_pings(db, monkeypatch)
+            # When sessions take connections, the pool's two among them, and then again
+            taken: list[set[Any]] = []
+            for _ in range(2):
+                async with db.lookup() as one, db.lookup() as two:
+                    taken.append(
+                        {
+                            await one.scalar(text("SELECT pg_backend_pid()")),
+                            await two.scalar(text("SELECT pg_backend_pid()")),
+                        }
+                    )
+        finally:
+            await admin.dispose()
+            await db.dispose()
+
+    # Then the ping that found the server gone dropped the still-working one as well: it
+    # served at most the session that took it before that ping, and none after
+    assert pinged
+    assert pids[0] not in taken[0] | taken[1]
+    assert not taken[1] & set(pids)
+
+
 # --------------------------------------------- SQLite connections rolled back only when needed
 
 
@@ -298,3 +377,31 @@ async def test_sqlite_lookups_go_back_to_the_pool_without_a_rollback(
     assert len(rolled_back) > after_transaction
     assert not left_open
     assert tables == 0
+
+
+async def test_a_closed_sqlite_connection_is_left_to_the_driver_to_roll_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rolled_back = _counting_rollbacks(monkeypatch)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'closed.sqlite3'}")
+    dialect = db.engine.sync_engine.dialect
+    failed: list[BaseException] = []
+    try:
+        async with db.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            adapted: Any = raw.dbapi_connection
+            assert raw.driver_connection is not None
+            await raw.driver_connection.close()  # whether it is in a transaction is unknown
+
+            def roll_back(_sync: Any) -> None:
+                try:
+                    dialect.do_rollback(adapted)
+                except Exception as error:  # the driver's own answer
+                    failed.append(error)
+
+            await connection.run_sync(roll_back)
+            await connection.invalidate()
+    finally:
+        await db.dispose()
+
+    assert rolled_back == [adapted]

@@ -1,21 +1,17 @@
 """Dataloaders: ``load_many`` answers in key order, and a failed batch fails its keys without
-leaving failures nobody looked at; column rows see what their session has pending."""
+leaving failures nobody looked at."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 from collections.abc import Sequence
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from core.db import Database
-from core.loaders import Loader, column_rows
+from core.loaders import Loader
 
 
 class Doubles(Loader[int, int]):
@@ -59,26 +55,3 @@ async def test_a_failed_batch_leaves_no_failure_unseen() -> None:
     finally:
         loop.set_exception_handler(previous)
     assert reported == []
-
-
-class _Base(DeclarativeBase):
-    pass
-
-
-class _Note(_Base):
-    __tablename__ = "notes"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    text: Mapped[str]
-
-
-async def test_column_rows_see_the_changes_pending_in_their_session(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'rows.sqlite3'}")
-    try:
-        async with db.engine.begin() as connection:
-            await connection.run_sync(_Base.metadata.create_all)
-        async with db.transaction() as session:
-            session.add(_Note(id=1, text="pending"))  # not flushed yet
-            rows = await column_rows(session, select(_Note.id, _Note.text))
-    finally:
-        await db.dispose()
-    assert [tuple(row) for row in rows] == [(1, "pending")]

@@ -213,7 +213,9 @@ ODD_BOXES: dict[str, list[Any]] = {
 }
 
 
-async def _answered_as_one_level(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+async def _answered_as_one_level(
+    monkeypatch: pytest.MonkeyPatch, schema: CRMSchema = BOX_SCHEMA, document: str = BOX_DOCUMENT
+) -> list[bool]:
     """Runs the box document on both paths; whether each edges level was answered whole."""
     answered: list[bool] = []
     original = Runner._edges
@@ -224,8 +226,8 @@ async def _answered_as_one_level(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         return column
 
     monkeypatch.setattr(Runner, "_edges", spy)
-    reference, _ = await run(REFERENCE, BOX_SCHEMA, BOX_DOCUMENT)
-    compiled, _ = await run(COMPILED, BOX_SCHEMA, BOX_DOCUMENT)
+    reference, _ = await run(REFERENCE, schema, document)
+    compiled, _ = await run(COMPILED, schema, document)
     assert compare.differences(reference, compiled) is None
     return answered
 
@@ -279,3 +281,58 @@ async def test_only_a_list_of_wrappers_holding_one_object_is_answered_as_one_lev
     assert box_plan.fields[0].only is not None
     thing = box_plan.fields[0].only.fields[2]
     assert thing.edges is None  # an object, not a list
+
+
+@strawberry.interface
+class Marked:
+    note: str | None
+
+
+@strawberry.type
+class MarkedWrap(Marked):
+    """An edge type with an ``is_type_of`` check (it implements an interface)."""
+
+    thing: Quirk
+
+
+@strawberry.type
+class MarkedBox:
+    marked: list[MarkedWrap]
+
+
+MARKED: list[list[MarkedBox]] = [[]]
+
+
+@strawberry.type
+class MarkedQuery:
+    @strawberry.field
+    def marked_boxes(self) -> list[MarkedBox]:
+        return MARKED[0]
+
+
+MARKED_SCHEMA = CRMSchema(
+    query=MarkedQuery, types=[MarkedWrap], execution_context_class=CompiledExecutor
+)
+MARKED_DOCUMENT = "{ markedBoxes { marked { note thing { id label } } } }"
+
+
+@pytest.mark.parametrize("odd", [False, True])
+async def test_edges_that_fail_their_type_check_are_completed_level_by_level(
+    odd: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edge_type = MARKED_SCHEMA._schema.get_type("MarkedWrap")
+    assert getattr(edge_type, "is_type_of", None) is not None
+    other = Wrap(note="b", thing=_quirk(2)) if odd else MarkedWrap(note="b", thing=_quirk(2))
+    MARKED[0] = [MarkedBox(marked=[MarkedWrap(note="a", thing=_quirk(1)), other])]  # type: ignore[list-item]
+    answered = await _answered_as_one_level(monkeypatch, MARKED_SCHEMA, MARKED_DOCUMENT)
+    assert answered == [not odd]
+    compiled, _ = await run(COMPILED, MARKED_SCHEMA, MARKED_DOCUMENT)
+    if odd:  # the reference's own error, at the edge (and the request answered by it)
+        assert compiled.data is None
+        assert compiled.errors
+        assert "MarkedWrap" in compiled.errors[0].message
+    else:
+        assert compiled.data["markedBoxes"][0]["marked"][1] == {
+            "note": "b",
+            "thing": {"id": relay.to_base64("Quirk", 2), "label": "q2"},
+        }

@@ -18,7 +18,7 @@ from core.customers.types import Contact, Customer, Interaction
 from core.demo import load_all
 from core.host import CRMPluginManager
 from core.node import ModelNode
-from core.page_rows import Record, reads_plain_rows
+from core.rows import Record, reads_plain_rows
 from schema.testkit import Api
 from tests.support import StatementCounter
 

@@ -34,13 +34,12 @@ from core.loaders import (
     ByIdLoader,
     ChildCountLoader,
     ChildPageLoader,
-    ColumnRow,
     Loader,
-    column_rows,
     group_by_key,
     one_by_key,
 )
 from core.ordering import SortKey
+from core.rows import ColumnRow, column_rows
 
 IMPORT_KIND = "customers.import"
 

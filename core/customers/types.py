@@ -42,7 +42,7 @@ from core.ordering import ORDER_BY_HELP
 from core.pagination import Connection, PageArgs
 
 if TYPE_CHECKING:
-    from core.loaders import ColumnRow
+    from core.rows import ColumnRow
 
 
 async def _done(_context: RequestContext, tasks: Sequence[Task]) -> list[bool]:

@@ -27,7 +27,7 @@ from core.i18n import _
 from core.identity import passwords, throttle, tokens
 from core.identity.models import AuthSession, RefreshToken, Role, RoleGrant, User
 from core.identity.models import UserRole as UserRoleLink
-from core.loaders import column_rows
+from core.rows import column_rows
 
 BAD_CREDENTIALS = _("the email or password is incorrect")
 SESSION_ENDED = _("the session has ended; log in again")

@@ -19,7 +19,7 @@ from core.i18n import _
 from core.identity import tokens
 from core.identity.auth import API_TOKEN_TOUCH_INTERVAL, SESSION_ENDED, user_grants
 from core.identity.models import ApiToken, AuthSession, User
-from core.loaders import ColumnRow, column_rows
+from core.rows import ColumnRow, column_rows
 
 
 async def authenticate(

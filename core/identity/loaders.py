@@ -14,7 +14,8 @@ from core.catalog import catalog_for, merge_grants
 from core.extension import Scope
 from core.identity import auth
 from core.identity.models import ApiToken, Role, Team, User, UserRole
-from core.loaders import ByIdLoader, Loader, column_rows, group_by_key, one_by_key
+from core.loaders import ByIdLoader, Loader, group_by_key, one_by_key
+from core.rows import column_rows
 
 
 class UserByIdLoader(ByIdLoader[User]):
