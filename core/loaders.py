@@ -18,6 +18,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import Select, func, select
 
 from core.child_pages import ChildPage, child_pages
+from core.key_lists import among
 from core.ordering import SortKey
 from core.pagination import PageArgs, page_bounds
 
@@ -111,7 +112,7 @@ class ByIdLoader(Loader[int, R | None]):
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[R | None]:
         ids = type(self).entity.id  # read from the class: a column is a descriptor
-        rows: Sequence[R] = (await session.scalars(self.statement().where(ids.in_(keys)))).all()
+        rows: Sequence[R] = (await session.scalars(self.statement().where(among(ids, keys)))).all()
         return one_by_key(keys, rows)
 
 
@@ -175,7 +176,7 @@ class ChildCountLoader(Loader[Any, int]):
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[Any]) -> list[int]:
         parent = type(self).parent  # read from the class: a column is a descriptor
-        children = self.statement().where(parent.in_(list(keys))).subquery()
+        children = self.statement().where(among(parent, keys)).subquery()
         parent_column = children.c[parent.key]
         rows = (
             await session.execute(select(parent_column, func.count()).group_by(parent_column))

@@ -47,7 +47,9 @@ class Record:
         return f"Record({self.__dict__!r})"
 
 
-def records(result: Result[*tuple[Any, ...]], trailing: int) -> list[tuple[Record, tuple[Any, ...]]]:
+def records(
+    result: Result[*tuple[Any, ...]], trailing: int
+) -> list[tuple[Record, tuple[Any, ...]]]:
     """Each row of ``result`` as a :class:`Record` of its columns but the last
     ``trailing`` (at least one), whose values come beside it: a page's sort values."""
     names = list(result.keys())[:-trailing]

@@ -30,6 +30,7 @@ from core.customers.models import (
 from core.extension import Scope
 from core.identity.loaders import UserCard
 from core.identity.models import User
+from core.key_lists import among
 from core.loaders import (
     ByIdLoader,
     ChildCountLoader,
@@ -150,7 +151,7 @@ class TagsByCustomerLoader(Loader[int, list[ColumnRow]]):
             select(CustomerTag.customer_id, Tag.id, Tag.name)
             .join(Tag, Tag.id == CustomerTag.tag_id)
             .where(
-                CustomerTag.customer_id.in_(keys),
+                among(CustomerTag.customer_id, keys),
                 customer_visible(self.context, CustomerTag.customer_id),
             )
             .order_by(Tag.name_sort, Tag.id),

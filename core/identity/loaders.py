@@ -14,6 +14,7 @@ from core.catalog import catalog_for, merge_grants
 from core.extension import Scope
 from core.identity import auth
 from core.identity.models import ApiToken, Role, Team, User, UserRole
+from core.key_lists import among
 from core.loaders import ByIdLoader, Loader, group_by_key, one_by_key
 from core.rows import column_rows
 
@@ -42,7 +43,7 @@ class UserSummaryLoader(Loader[int, UserCard | None]):
     full :class:`User` stays behind ``users:read``. ``None`` for an id with no user row."""
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[UserCard | None]:
-        statement = select(User.id, User.name, User.is_active).where(User.id.in_(keys))
+        statement = select(User.id, User.name, User.is_active).where(among(User.id, keys))
         rows = await column_rows(session, statement)
         found = {row.id: UserCard(row.id, row.name, row.is_active) for row in rows}
         return [found.get(key) for key in keys]
