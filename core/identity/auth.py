@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,22 +53,40 @@ async def role_grants(
     user_id: int | None = None,
 ) -> dict[int, dict[str, Scope]]:
     """Effective grants per role: built-in defaults plus stored grants, declared ones only."""
-    statement = select(Role.id, Role.key, RoleGrant.permission, RoleGrant.scope).outerjoin(
-        RoleGrant, RoleGrant.role_id == Role.id
-    )
+    statement = select(*GRANT_COLUMNS).outerjoin(RoleGrant, RoleGrant.role_id == Role.id)
     if user_id is not None:
         statement = statement.join(UserRoleLink, UserRoleLink.role_id == Role.id).where(
             UserRoleLink.user_id == user_id
         )
     if role_ids is not None:
         statement = statement.where(Role.id.in_(list(role_ids)))
+    return grants_of_rows(catalog, await column_rows(session, statement))
+
+
+GRANT_COLUMNS = (
+    Role.id.label("grant_role_id"),
+    Role.key.label("grant_role_key"),
+    RoleGrant.permission.label("grant_permission"),
+    RoleGrant.scope.label("grant_scope"),
+)
+"""The columns :func:`grants_of_rows` reads: a role and one of its stored grants (``NULL``
+when it has none), as selected from roles outer-joined to their grants."""
+
+
+def grants_of_rows(catalog: Catalog, rows: Iterable[Any]) -> dict[int, dict[str, Scope]]:
+    """Effective grants per role from rows of :data:`GRANT_COLUMNS` (a row without a role,
+    as an outer join to a user without roles gives, adds nothing)."""
     grants: dict[int, dict[str, Scope]] = {}
-    for role_id, key, permission, scope in await column_rows(session, statement):
+    for row in rows:
+        role_id = row.grant_role_id
+        if role_id is None:
+            continue
         held = grants.get(role_id)
         if held is None:
-            held = grants[role_id] = catalog.default_grants(key)
+            held = grants[role_id] = catalog.default_grants(row.grant_role_key)
+        permission = row.grant_permission
         if permission is not None and permission in catalog.permissions:
-            held.update(merge_grants(held, {permission: Scope(scope)}))
+            held.update(merge_grants(held, {permission: Scope(row.grant_scope)}))
     return grants
 
 

@@ -10,15 +10,21 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import AuthenticationError, Caller
-from core.catalog import Catalog
+from core.catalog import Catalog, merge_grants
 from core.config import Settings
 from core.db import Database
 from core.errors import ApiErrorCode
 from core.extension import Scope
 from core.i18n import _
 from core.identity import tokens
-from core.identity.auth import API_TOKEN_TOUCH_INTERVAL, SESSION_ENDED, user_grants
-from core.identity.models import ApiToken, AuthSession, User
+from core.identity.auth import (
+    API_TOKEN_TOUCH_INTERVAL,
+    GRANT_COLUMNS,
+    SESSION_ENDED,
+    grants_of_rows,
+    user_grants,
+)
+from core.identity.models import ApiToken, AuthSession, Role, RoleGrant, User, UserRole
 from core.rows import ColumnRow, column_rows
 
 
@@ -35,15 +41,21 @@ async def authenticate(
             raise AuthenticationError(exc.args[0] if exc.args else str(exc)) from None
         # A genuine token: its session decides first (an ended one cannot be refreshed, so
         # the client is told to log in again rather than to try), then its own expiry.
-        # The columns a caller is made of, with Core: this runs before every request.
+        # One statement, with Core, as this runs before every request: the columns a
+        # caller is made of, the session's state, and the user's roles with their grants
+        # (a row per grant; one row with no role for a user without roles).
         found = await column_rows(
             session,
             select(
                 *(getattr(User, name) for name in _CALLER_COLUMNS),
                 AuthSession.revoked_at,
                 AuthSession.expires_at,
+                *GRANT_COLUMNS,
             )
             .join(AuthSession, AuthSession.user_id == User.id)
+            .outerjoin(UserRole, UserRole.user_id == User.id)
+            .outerjoin(Role, Role.id == UserRole.role_id)
+            .outerjoin(RoleGrant, RoleGrant.role_id == Role.id)
             .where(User.id == claims.user_id, AuthSession.id == claims.session_id),
         )
         if not found:
@@ -55,7 +67,7 @@ async def authenticate(
             raise AuthenticationError(_("this account is deactivated"), ApiErrorCode.SESSION_ENDED)
         if tokens.is_expired(claims, now):
             raise AuthenticationError(tokens.EXPIRED, ApiErrorCode.TOKEN_EXPIRED)
-        grants = await user_grants(session, catalog, user.id)
+        grants = merge_grants(*grants_of_rows(catalog, found).values())
     return _caller(user, grants, session_id=claims.session_id)
 
 

@@ -22,7 +22,7 @@ from core.catalog import FINANCE, SALES_REPRESENTATIVE
 from core.config import Settings
 from core.db import Database, utcnow
 from core.identity import models
-from schema.testkit_tools import make_user
+from schema.testkit_tools import StatementCounter, make_user
 from tests.support import DEFAULT_PASSWORD, LOGIN, Api, FakeClock, running_app
 
 AppFactory = Callable[[Settings], AbstractAsyncContextManager[Api]]
@@ -223,6 +223,31 @@ async def test_deactivated_user_cannot_log_in(api: Api) -> None:
     # With a wrong password it learns nothing more than for an unknown address.
     assert (await login(api, "gone@example.com", WRONG_PASSWORD))["errors"] == [BAD_CREDENTIALS]
     assert await count(api.db, models.AuthSession) == 0
+
+
+async def test_a_requests_caller_is_read_in_one_statement(
+    api: Api, count_statements: Callable[..., StatementCounter]
+) -> None:
+    # Given users with two roles and with none
+    await make_user(api.db, api.settings, "two@example.com", [FINANCE, SALES_REPRESENTATIVE])
+    await make_user(api.db, api.settings, "none@example.com")
+    two = await api.login("two@example.com")
+    none = await api.login("none@example.com")
+    counter = count_statements(api.db)
+
+    # When each sends a request that reads nothing
+    for caller in (two, none):
+        assert await caller.gql("{ __typename }") == {"data": {"__typename": "Query"}}
+
+    # Then the user, the session and the grants came in one statement each time
+    assert counter.count == 2, counter.statements
+    # and the grants are both roles' for the one, and none for the other
+    assert "errors" not in await two.gql("{ customers(first: 1) { totalCount } }")
+    refused = await none.gql("{ customers(first: 1) { totalCount } }")
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await none.gql("{ viewer { email } }"))["data"] == {
+        "viewer": {"email": "none@example.com"}
+    }
 
 
 async def test_login_requires_email_and_password(api: Api) -> None:
