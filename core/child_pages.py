@@ -12,6 +12,7 @@ has its page read with those columns alone and its nodes built from them
 from __future__ import annotations
 
 import contextvars
+import enum
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -202,7 +203,9 @@ def _builder(kind: type[Any], reads: NodeReads) -> Callable[[Any], Any]:
         for attribute, column, convert in reads
         if convert is None and attribute != column
     )
-    converted = tuple(entry for entry in reads if entry[2] is not None)
+    converted = tuple(
+        (attribute, column, _quick(convert)) for attribute, column, convert in reads if convert
+    )
     new = object.__new__
 
     def build(record: Record) -> Any:
@@ -217,3 +220,19 @@ def _builder(kind: type[Any], reads: NodeReads) -> Callable[[Any], Any]:
         return node
 
     return build
+
+
+def _quick(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert``, by a look-up of its members for an enum (what ``Enum(value)`` finds
+    after two calls more); anything the look-up does not find is converted as before."""
+    if not (isinstance(convert, type) and issubclass(convert, enum.Enum)):
+        return convert
+    members = convert._value2member_map_
+
+    def by_value(value: Any) -> Any:
+        try:
+            return members[value]
+        except (KeyError, TypeError):  # not a value, or unhashable: Enum's own answer
+            return convert(value)
+
+    return by_value

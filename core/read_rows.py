@@ -20,6 +20,7 @@ what an error looks like, so the two ways cannot disagree on one.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import keyword
 from collections.abc import Callable
@@ -37,7 +38,6 @@ from graphql import (
     GraphQLString,
 )
 from graphql.pyutils import Undefined
-from strawberry.relay.utils import to_base64
 
 from core.read_plan import (
     ATTRIBUTE,
@@ -123,7 +123,7 @@ def builder_of(object_plan: ObjectPlan, always: bool = False) -> Builder | None:
     names: dict[str, Any] = {
         "_GiveUp": _GiveUp,
         "_serialise": _serialise,
-        "_to_base64": to_base64,
+        "_b64encode": base64.b64encode,
         "_MAX_INT": _MAX_INT,
     }
     lines = ["def build(objects):", "    rows = []", "    append = rows.append"]
@@ -143,8 +143,9 @@ def builder_of(object_plan: ObjectPlan, always: bool = False) -> Builder | None:
         assert leaf is not None
         required = isinstance(field.type, GraphQLNonNull)
         if field.kind == NODE_ID:
-            names[f"t{number}"] = field.node_type
-            read = f"_to_base64(t{number}, o.{field.attribute})"
+            # A global id as strawberry's to_base64 writes it: "<type name>:<id>" in base64
+            names[f"t{number}"] = f"{field.node_type}:"
+            read = f'_b64encode(f"{{t{number}}}{{o.{field.attribute}}}".encode()).decode()'
         else:
             read = f"o.{field.attribute}"
         names[f"s{number}"] = fast_serializer(leaf)

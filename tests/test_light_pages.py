@@ -14,6 +14,7 @@ from core import pagination
 from core.child_pages import _reads, light_nodes, wanted_nodes
 from core.config import Settings
 from core.customers import models
+from core.customers.inputs import InteractionChannel
 from core.customers.types import Contact, Customer, Interaction
 from core.demo import load_all
 from core.host import CRMPluginManager
@@ -134,6 +135,26 @@ def test_light_nodes_serve_the_type_asked_for_and_only_once() -> None:
         assert light_nodes(Contact.from_model) is None  # the hint served one page
     finally:
         wanted_nodes.reset(token)
+
+
+def test_light_nodes_convert_and_rename_as_from_model_does() -> None:
+    token = wanted_nodes.set(("Interaction", frozenset({"id", "channel", "summary"})))
+    try:
+        found = light_nodes(Interaction.from_model)
+    finally:
+        wanted_nodes.reset(token)
+    assert found is not None
+    _columns, build = found
+    record = Record.__new__(Record)
+    record.__dict__ = {"id": 7, "channel": "PHONE", "summary": "s", "created_at": None}
+    node = build(record)
+    assert (node.id, node.channel, node.summary) == (7, InteractionChannel.PHONE, "s")
+    assert record.__dict__["channel"] == "PHONE"  # the record itself is left as read
+    record.__dict__["channel"] = "carrier pigeon"  # a stored value from_model refuses
+    with pytest.raises(ValueError, match="carrier pigeon"):
+        build(record)
+    with pytest.raises(ValueError, match="carrier pigeon"):
+        InteractionChannel("carrier pigeon")
 
 
 def test_an_attribute_without_a_declared_column_reads_whole_rows() -> None:
