@@ -214,7 +214,7 @@ def _builder(kind: type[Any], reads: NodeReads) -> Callable[[Any], Any]:
         for attribute, column in renamed:
             state[attribute] = values[column]
         for attribute, column, convert in converted:
-            state[attribute] = convert(values[column])  # type: ignore[misc]
+            state[attribute] = convert(values[column])
         node = new(kind)
         node.__dict__ = state
         return node
