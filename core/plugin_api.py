@@ -75,6 +75,7 @@ from core.identity.models import Role, Team, User, UserRole
 from core.identity.service.holders import users_with_permission
 from core.identity.types import User as UserNode
 from core.identity.types import UserSummary
+from core.key_lists import among
 from core.loaders import (
     ByIdLoader,
     ChildCountLoader,
@@ -226,6 +227,7 @@ __all__ = [
     "UserRole",
     "UserSummary",
     "actor_of",
+    "among",
     "argument_id",
     "attachments_field",
     "audit",
