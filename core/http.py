@@ -210,16 +210,25 @@ def _parse(query: str) -> DocumentNode | None:
         return None  # execution reports the syntax error
 
 
+@functools.lru_cache(maxsize=512)
+def _checked(query: str) -> DocumentNode | None:
+    """:func:`_parse`, its string literals checked (:func:`_check_literals`) once per text: a
+    refused one raises, and is not kept."""
+    document = _parse(query)
+    if document is not None:
+        _check_literals(document)
+    return document
+
+
 def _select_operation(query: str, operation_name: str | None) -> OperationType | None:
     """The type of the operation the request runs; ``None`` if the query does not parse.
 
     Raises :class:`RequestError` when the operation cannot be chosen, as the GraphQL
     specification requires (several operations and no name, an unknown name, none at all).
     """
-    document = _parse(query)
+    document = _checked(query)
     if document is None:
         return None
-    _check_literals(document)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
         if len(operations) > 1:

@@ -299,6 +299,8 @@ async def test_control_characters_are_refused_in_variables_and_literals(admin: A
     error = only_error(await post(admin, literal))
     assert error["extensions"] == {"code": "BAD_USER_INPUT"}
     assert "line 1, column 41" in error["message"]
+    # and again when sent again: a document's literals are checked once, a refusal never kept
+    assert only_error(await post(admin, literal)) == error
     assert (await count(admin, models.Task), await count(admin, models.Customer)) == (
         tasks,
         customers,
