@@ -180,6 +180,26 @@ async def _backend_pid(db: Database) -> int:
     return pid
 
 
+async def _two_backend_pids(db: Database) -> list[int]:
+    """The server processes of two pooled connections, taken at once."""
+    async with db.lookup() as one, db.lookup() as two:
+        return [
+            await one.scalar(text("SELECT pg_backend_pid()")),
+            await two.scalar(text("SELECT pg_backend_pid()")),
+        ]
+
+
+async def _terminate(url: str, pid: int) -> None:
+    """The server ends the connection of process ``pid``."""
+    admin = Database(url)
+    try:
+        async with admin.engine.connect() as connection:
+            await connection.execute(text(f"SELECT pg_terminate_backend({pid})"))
+            await connection.commit()
+    finally:
+        await admin.dispose()
+
+
 def _counting_pings(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     dialect = db.engine.sync_engine.dialect
     pinged: list[Any] = []
@@ -228,13 +248,7 @@ async def test_a_connection_dropped_while_idle_is_replaced_before_use(
         try:
             # Given a pooled connection the server ended while it sat idle
             dropped = await _backend_pid(db)
-            admin = Database(url)
-            try:
-                async with admin.engine.connect() as connection:
-                    await connection.execute(text(f"SELECT pg_terminate_backend({dropped})"))
-                    await connection.commit()
-            finally:
-                await admin.dispose()
+            await _terminate(url, dropped)
             # When a session takes a connection from the pool
             replaced = await _backend_pid(db)
         finally:
@@ -254,9 +268,7 @@ async def test_a_connection_failing_its_ping_otherwise_is_replaced_alone(
         try:
             # Given two pooled connections, the first to be handed out next failing its ping
             # for a reason other than a lost server
-            async with db.lookup() as one, db.lookup() as two:
-                first = await one.scalar(text("SELECT pg_backend_pid()"))
-                second = await two.scalar(text("SELECT pg_backend_pid()"))
+            first, second = await _two_backend_pids(db)
             dialect = db.engine.sync_engine.dialect
             ping = dialect.do_ping
             failed: list[Any] = []
@@ -269,11 +281,7 @@ async def test_a_connection_failing_its_ping_otherwise_is_replaced_alone(
 
             monkeypatch.setattr(dialect, "do_ping", odd_once)
             # When two sessions take connections
-            async with db.lookup() as one, db.lookup() as two:
-                taken = {
-                    await one.scalar(text("SELECT pg_backend_pid()")),
-                    await two.scalar(text("SELECT pg_backend_pid()")),
-                }
+            taken = set(await _two_backend_pids(db))
         finally:
             await db.dispose()
 
@@ -289,31 +297,14 @@ async def test_a_lost_server_drops_every_pooled_connection(
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
     async with postgres_database() as url:
         db = Database(url)
-        admin = Database(url)
         try:
             # Given two pooled connections, the server ending the first
-            async with db.lookup() as one, db.lookup() as two:
-                pids = [
-                    await one.scalar(text("SELECT pg_backend_pid()")),
-                    await two.scalar(text("SELECT pg_backend_pid()")),
-                ]
-            async with admin.engine.connect() as connection:
-                for pid in pids[:1]:
-                    await connection.execute(text(f"SELECT pg_terminate_backend({pid})"))
-                await connection.commit()
+            pids = await _two_backend_pids(db)
+            await _terminate(url, pids[0])
             pinged = _counting_pings(db, monkeypatch)
             # When sessions take connections, the pool's two among them, and then again
-            taken: list[set[Any]] = []
-            for _ in range(2):
-                async with db.lookup() as one, db.lookup() as two:
-                    taken.append(
-                        {
-                            await one.scalar(text("SELECT pg_backend_pid()")),
-                            await two.scalar(text("SELECT pg_backend_pid()")),
-                        }
-                    )
+            taken = [set(await _two_backend_pids(db)) for _ in range(2)]
         finally:
-            await admin.dispose()
             await db.dispose()
 
     # Then the ping that found the server gone dropped the still-working one as well: it
