@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -122,21 +123,54 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+class _SQLiteConnection(aiosqlite.Connection):
+    """aiosqlite's connection, whose worker thread is asked to stop once.
+
+    SQLAlchemy ends a connection whose statement was cancelled (a worker stopping, a client
+    gone) by closing it in a task of its own while stopping its thread at once. Each
+    ``stop()`` queues one more request for a thread that ends at the first, and ``close()``
+    after a ``stop()`` then waits forever for an answer no thread gives: the task never
+    ends, and neither does the event loop that waits for it at shutdown. Later requests get
+    the first request's answer instead.
+    """
+
+    _stopped: asyncio.Future[Any] | None = None
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        if not self._running:
+            return self._stopped
+        self._stopped = super().stop()
+        return self._stopped
+
+
+def _open_sqlite(
+    database: str | Path, *, iter_chunk_size: int = 64, **kwargs: Any
+) -> _SQLiteConnection:
+    """``aiosqlite.connect`` with :class:`_SQLiteConnection`."""
+
+    def connector() -> sqlite3.Connection:
+        connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
+        return connection
+
+    return _SQLiteConnection(connector, iter_chunk_size)
+
+
 async def _connect_sqlite(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
-    """``aiosqlite.connect``, but a failed connect waits for the worker thread it started.
+    """Open a connection, and have a failed connect wait for the worker thread it started.
 
     aiosqlite queues its worker's stop when a connect fails and returns at once; the worker
     then reports to the event loop, which may be closed by then ("Event loop is closed" in
     a thread nobody watches). Waiting for the worker makes the failure end where it began.
     """
-    connection = aiosqlite.connect(*args, **kwargs)
+    connection = _open_sqlite(*args, **kwargs)
     worker = connection._thread  # a daemon like SQLAlchemy's own connect makes it
     worker.daemon = True
     try:
-        return await connection
+        await connection
     except BaseException:
         await asyncio.to_thread(worker.join, 5)
         raise
+    return connection
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -396,3 +396,26 @@ async def test_a_closed_sqlite_connection_is_left_to_the_driver_to_roll_back(
         await db.dispose()
 
     assert rolled_back == [adapted]
+
+
+async def test_a_sqlite_connection_stopped_and_then_closed_ends(tmp_path: Path) -> None:
+    # Given a pooled SQLite connection
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'stop.sqlite3'}")
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        adapter: Any = raw.dbapi_connection
+        worker = raw.driver_connection._thread  # type: ignore[union-attr]
+
+        # When SQLAlchemy ends it as it ends one whose statement was cancelled: the driver's
+        # thread told to stop at once, and a graceful close in a task of its own
+        adapter._terminate_force_close()
+        closing = asyncio.ensure_future(adapter._terminate_graceful_close())
+        done, _ = await asyncio.wait([closing], timeout=10)
+
+        # Then the close ends (before, it waited forever for an answer from a thread that had
+        # already ended, and the event loop waited for it at shutdown) and so does the thread
+        assert done == {closing}
+        await connection.invalidate()
+    await db.engine.dispose()
+    worker.join(10)
+    assert not worker.is_alive()

@@ -102,7 +102,7 @@ async def test_the_worker_runs_a_queued_import_and_stops_on_sigterm(
             except TimeoutError:
                 process.kill()
                 await process.wait()
-                raise
+                pytest.fail(f"the worker did not stop within 30 s of SIGTERM: {log.read_text()}")
     text = log.read_text()
     assert status == JobStatus.SUCCEEDED, text
     assert code == 0, text
