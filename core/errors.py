@@ -8,7 +8,7 @@ Two kinds, as the API conventions say:
   id, as an argument or inside a mutation's input, that does not exist or is outside the
   caller's reach; ``argument`` names where, such as ``input.assigneeId``), BAD_USER_INPUT (a
   bad argument to a query).
-  GraphQL's own request errors get a code too (:mod:`core.http`): GRAPHQL_PARSE_FAILED,
+  GraphQL's own request errors get a code too (:mod:`core.request_checks`): GRAPHQL_PARSE_FAILED,
   GRAPHQL_VALIDATION_FAILED, and BAD_USER_INPUT for a value that cannot be coerced.
 * :class:`UserError` items in a mutation payload's ``errors`` list, for the expected
   business outcomes of a mutation only (a value refused, a duplicate, a conflict, a

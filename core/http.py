@@ -24,35 +24,27 @@
   ``extensions.persistedQuery.sha256Hash`` instead of sending it (also over GET).
 * A variable or string literal holding a lone surrogate (``"\\ud800"`` in the JSON) or a
   control character such as NUL is refused before execution, naming the variable (or the
-  literal's line and column): such a string is not text a record may hold.
+  literal's line and column): such a string is not text a record may hold. These checks,
+  and the codes of GraphQL's own request errors, are :mod:`core.request_checks`.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     GraphQLError,
-    GraphQLSyntaxError,
-    OperationDefinitionNode,
     OperationType,
-    StringValueNode,
-    Visitor,
-    parse,
-    visit,
 )
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry import Schema
-from strawberry.exceptions import StrawberryInputCoercionError
 
 from core import persisted
-from core.client_input import JsonInputError, load_json, unstorable, unstorable_at
+from core.client_input import JsonInputError, load_json
 from core.config import Settings
 from core.context import RequestContext
 from core.errors import ApiError, ApiErrorCode
@@ -61,6 +53,13 @@ from core.i18n import render
 from core.input_paths import bad_id_argument
 from core.json_body import JSONBody, dumps
 from core.multipart import MULTIPART_FORM_DATA, MultipartError, caller_context, read_multipart
+from core.request_checks import (
+    RequestError,
+    check_variables,
+    parsed,
+    request_error_code,
+    select_operation,
+)
 from core.zones import use_zone
 
 logger = logging.getLogger("crm.graphql")
@@ -202,90 +201,6 @@ async def _read_params(request: Request, max_body: int, max_upload: int) -> dict
     return params
 
 
-@functools.lru_cache(maxsize=512)
-def _parse(query: str) -> DocumentNode | None:
-    try:
-        return parse(query)
-    except GraphQLError:
-        return None  # execution reports the syntax error
-
-
-@functools.lru_cache(maxsize=512)
-def _checked(query: str) -> DocumentNode | None:
-    """:func:`_parse`, its string literals checked (:func:`_check_literals`) once per text: a
-    refused one raises, and is not kept."""
-    document = _parse(query)
-    if document is not None:
-        _check_literals(document)
-    return document
-
-
-def _select_operation(query: str, operation_name: str | None) -> OperationType | None:
-    """The type of the operation the request runs; ``None`` if the query does not parse.
-
-    Raises :class:`RequestError` when the operation cannot be chosen, as the GraphQL
-    specification requires (several operations and no name, an unknown name, none at all).
-    """
-    document = _checked(query)
-    if document is None:
-        return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is None:
-        if len(operations) > 1:
-            raise RequestError("Must provide operation name if query contains multiple operations.")
-        if not operations:
-            raise RequestError("Must provide an operation.")
-        return operations[0].operation
-    for operation in operations:
-        if operation.name is not None and operation.name.value == operation_name:
-            return operation.operation
-    raise RequestError(f"Unknown operation named '{operation_name}'.")
-
-
-class RequestError(Exception):
-    """A well-formed request that cannot run: a GraphQL request error (no data)."""
-
-    def __init__(
-        self,
-        message: str,
-        code: ApiErrorCode = ApiErrorCode.GRAPHQL_VALIDATION_FAILED,
-        **extensions: str,
-    ) -> None:
-        super().__init__(message)
-        self.extensions = {"code": code.value, **extensions}
-
-
-def _check_variables(variables: dict[str, Any] | None) -> None:
-    for name, value in (variables or {}).items():
-        found = unstorable_at(value, name) or unstorable_at(name, name)
-        if found is not None:
-            where, why = found
-            raise RequestError(
-                f"Variable '${name}' holds {why} at '{where}': that is not text and cannot "
-                "be stored",
-                ApiErrorCode.BAD_USER_INPUT,
-                variable=where,
-            )
-
-
-def _check_literals(document: DocumentNode) -> None:
-    """Refuse string literals in the query that are not storable text (see
-    :func:`_unstorable`), naming where they are."""
-
-    class Literals(Visitor):
-        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-            why = unstorable(node.value)
-            if why is not None:
-                where = node.loc.source.get_location(node.loc.start) if node.loc else None
-                at = f" at line {where.line}, column {where.column}" if where else ""
-                raise RequestError(
-                    f"The string literal{at} holds {why}: that is not text and cannot be stored",
-                    ApiErrorCode.BAD_USER_INPUT,
-                )
-
-    visit(document, Literals())
-
-
 class GraphQLEndpoint:
     """The Starlette endpoint for ``/graphql``."""
 
@@ -375,8 +290,8 @@ class GraphQLEndpoint:
                 raise BadRequest(400, "'operationName' must be a string")
             operation_name = operation_name or None
             variables = _json_param(params.get("variables"), "variables")
-            _check_variables(variables)
-            operation = _select_operation(query, operation_name)
+            check_variables(variables)
+            operation = select_operation(query, operation_name)
             if request.method == "GET" and operation not in (OperationType.QUERY, None):
                 raise BadRequest(405, "only queries may be sent with GET", {"Allow": "POST"})
             if operation is OperationType.SUBSCRIPTION and self.schema.subscription:
@@ -445,13 +360,13 @@ class GraphQLEndpoint:
             formatted["message"] = render(original.message, context.locale)
             formatted["extensions"] = dict(original.extensions)
             return formatted
-        code = _request_error_code(error)
+        code = request_error_code(error)
         if code is not None:
             if not self.settings.debug:
                 formatted["message"] = _SUGGESTION.sub("", formatted["message"])
             formatted["extensions"] = {"code": code.value, **formatted.get("extensions", {})}
             argument = (
-                bad_id_argument(error, variables, self.schema._schema, _parse(query))
+                bad_id_argument(error, variables, self.schema._schema, parsed(query))
                 if code is ApiErrorCode.BAD_USER_INPUT
                 else None
             )
@@ -472,35 +387,3 @@ class GraphQLEndpoint:
             "requestId": context.request_id,
         }
         return formatted
-
-
-def _request_error_code(error: GraphQLError) -> ApiErrorCode | None:
-    """The code of one of GraphQL's own errors about the request; ``None`` for an
-    unexpected one (a bug), which is masked as "Internal error".
-
-    * a syntax error (or a document past the token limit): GRAPHQL_PARSE_FAILED;
-    * an error before execution, found in the document or the variables (an unknown field,
-      a literal or a variable of the wrong type, a scalar's parser refusing a value):
-      GRAPHQL_VALIDATION_FAILED;
-    * an argument value that cannot be coerced once execution has started (a malformed
-      global id): BAD_USER_INPUT.
-
-    A field's error that is none of these (a resolver returning null for a non-null field)
-    is the server's fault, not the request's.
-    """
-    original = error.original_error
-    if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):
-        return ApiErrorCode.GRAPHQL_PARSE_FAILED
-    if error.path is None:
-        if original is None or isinstance(original, GraphQLError):
-            return ApiErrorCode.GRAPHQL_VALIDATION_FAILED
-        # A scalar's parser refuses a value by raising ValueError or TypeError; graphql-core
-        # reports it located in the document. Anything else before execution is unexpected.
-        if error.nodes and isinstance(original, ValueError | TypeError | ArithmeticError):
-            return ApiErrorCode.GRAPHQL_VALIDATION_FAILED
-        return None
-    if isinstance(original, StrawberryInputCoercionError) or (
-        isinstance(error, StrawberryInputCoercionError)
-    ):
-        return ApiErrorCode.BAD_USER_INPUT
-    return None
