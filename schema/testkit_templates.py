@@ -8,7 +8,8 @@ scripts). A copy is made only of a database nothing has touched yet:
 
 * SQLite: a database file that does not exist yet; the migrated template file is copied there.
 * PostgreSQL: a database the kit created (``postgres_database``) that holds no table and that
-  no one else is connected to; it is dropped and created again, under the same name, with
+  no one else is connected to; it steps aside for a copy under the same name, one the stock
+  made ahead (:mod:`schema.testkit_postgres`) or one made then with
   ``CREATE DATABASE ... TEMPLATE``.
 
 Any other database is migrated step by step as before, as is every database migrated through
@@ -34,6 +35,7 @@ from core import migrate as migrations
 from core.db import Database
 from core.host import CRMPluginManager
 from schema import testkit_tools as tools
+from schema.testkit_postgres import STOCK
 
 Key = tuple[object, ...]
 
@@ -137,8 +139,10 @@ class Templates:
                 await source.dispose()
             self.postgres[key] = template
         # The empty database steps aside under another name (renaming, unlike dropping,
-        # does not wait on the disk) and is dropped in the background.
+        # does not wait on the disk) and is dropped in the background; a copy made ahead
+        # takes its name, when the stock has one ready.
         aside = f"{name}_x"
+        copy = STOCK.take(template)
         admin = await asyncpg.connect(tools.dsn_for())
         try:
             try:  # refuses if someone is connected to it
@@ -148,16 +152,24 @@ class Templates:
             tools.CREATED_DATABASES.add(aside)
             tools.drop_database_later(aside)
             try:
-                await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                if copy is None:
+                    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                else:
+                    await admin.execute(f'ALTER DATABASE "{copy}" RENAME TO "{name}"')
+                    copy = None
             except BaseException:
                 await admin.execute(f'CREATE DATABASE "{name}"')  # for its owner to drop
                 raise
         finally:
             await admin.close()
+            if copy is not None:  # not used
+                tools.drop_database_later(copy)
         return True
 
     async def drop(self) -> None:
-        """Drop the PostgreSQL templates and delete the SQLite ones."""
+        """Drop the PostgreSQL templates, with the copies of them left in stock, and delete
+        the SQLite ones."""
+        await asyncio.to_thread(STOCK.release, self.made_postgres)
         for name in self.made_postgres:
             await tools.drop_database(name)
         self.made_postgres.clear()
@@ -181,6 +193,7 @@ def session_templates(folder: Path) -> Iterator[Templates]:
     at the end even if the session failed."""
     templates = Templates(folder)
     _ACTIVE.append(templates)
+    STOCK.open()
     try:
         yield templates
     finally:
@@ -190,4 +203,5 @@ def session_templates(folder: Path) -> Iterator[Templates]:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 pool.submit(asyncio.run, templates.drop()).result()
         finally:  # the copies handed to the background dropper go, whatever happened above
+            STOCK.close()
             tools.wait_for_drops()

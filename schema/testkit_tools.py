@@ -1,28 +1,22 @@
-"""The test kit's tools that need no app: a fresh PostgreSQL database, a clock a test moves,
-a statement counter, a check of a plugin's message catalog, users made and signed in straight
-through the database (with the password hash they share) and the ``crm`` command line
-(:mod:`schema.testkit` exports them with its fixtures)."""
+"""The test kit's tools that need no app: a fresh PostgreSQL database (from
+:mod:`schema.testkit_postgres`), a clock a test moves, a statement counter, a check of a
+plugin's message catalog, users made and signed in straight through the database (with the
+password hash they share) and the ``crm`` command line (:mod:`schema.testkit` exports them
+with its fixtures)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import importlib
-import os
-import queue
-import threading
-import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, select
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 from core import audit
@@ -39,113 +33,18 @@ from core.read_compare import replaying
 from core.schedule import Scheduler
 from schema.builder import CRMSchema, build_schema, schema_settings
 from schema.cli import command_line
+from schema.testkit_postgres import CREATED_DATABASES as CREATED_DATABASES
+from schema.testkit_postgres import POSTGRES_URL as POSTGRES_URL
+from schema.testkit_postgres import async_url_for as async_url_for
+from schema.testkit_postgres import create_database as create_database
+from schema.testkit_postgres import drop_database as drop_database
+from schema.testkit_postgres import drop_database_later as drop_database_later
+from schema.testkit_postgres import dsn_for as dsn_for
+from schema.testkit_postgres import postgres_database as postgres_database
+from schema.testkit_postgres import wait_for_drops as wait_for_drops
 
-POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
-"""The PostgreSQL server where tests may create databases (``CRM_TEST_POSTGRES_URL``)."""
 DEFAULT_PASSWORD = "Sturdy-Lantern-Walrus-42"
 """The password of the users the kit makes, unless a test gives another."""
-
-
-CREATED_DATABASES: set[str] = set()
-"""Names of the PostgreSQL databases the kit created in this process and has not dropped."""
-
-
-def dsn_for(database: str | None = None) -> str:
-    """A libpq URL (asyncpg's) of ``database`` on the tests' server; by default the one the
-    server's URL names, used to create and drop the others."""
-    server = make_url(POSTGRES_URL).set(drivername="postgresql")
-    if database is not None:
-        server = server.set(database=database)
-    return server.render_as_string(hide_password=False)
-
-
-def async_url_for(database: str) -> str:
-    """The SQLAlchemy URL of ``database`` on the tests' server."""
-    url = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=database)
-    return url.render_as_string(hide_password=False)
-
-
-async def create_database(name: str) -> None:
-    """Create the empty database ``name`` on the tests' server."""
-    admin = await asyncpg.connect(dsn_for())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    CREATED_DATABASES.add(name)
-
-
-async def drop_database(name: str) -> None:
-    """Drop ``name``, a database the kit created, closing anyone's sessions on it."""
-    admin = await asyncpg.connect(dsn_for())
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-    CREATED_DATABASES.discard(name)
-
-
-class _Dropper:
-    """Drops the databases the kit is done with in a thread of its own, one at a time, while
-    the tests go on: a drop waits on the server's disk, and no test reuses a dropped name.
-    :meth:`wait` returns once every database handed over is gone (the session's end)."""
-
-    def __init__(self) -> None:
-        self.names: queue.Queue[str] = queue.Queue()
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.failures: list[str] = []
-
-    def drop_later(self, name: str) -> None:
-        with self.lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="crm-test-drops", daemon=True)
-                self.thread.start()
-        self.names.put(name)
-
-    def wait(self) -> None:
-        """Block until every database handed over is dropped; raise if a drop failed."""
-        self.names.join()
-        failed, self.failures = self.failures, []
-        if failed:
-            raise RuntimeError(f"the test kit could not drop: {', '.join(failed)}")
-
-    def _run(self) -> None:
-        while True:
-            name = self.names.get()
-            try:
-                asyncio.run(drop_database(name))
-            except Exception as exc:  # reported by wait(), at the session's end
-                self.failures.append(f"{name} ({exc})")
-            finally:
-                self.names.task_done()
-
-
-_DROPPER = _Dropper()
-
-
-def drop_database_later(name: str) -> None:
-    """Hand ``name``, a database the kit created and no test uses any more, to the
-    background dropper (:func:`wait_for_drops` waits for it)."""
-    CREATED_DATABASES.discard(name)
-    _DROPPER.drop_later(name)
-
-
-def wait_for_drops() -> None:
-    """Wait until every database handed to :func:`drop_database_later` is dropped."""
-    _DROPPER.wait()
-
-
-@asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """Create a fresh PostgreSQL database and drop it afterwards (in the background: the
-    name is never used again); yields its async URL."""
-    name = f"crm_test_{uuid.uuid4().hex[:12]}"
-    await create_database(name)
-    try:
-        yield async_url_for(name)
-    finally:
-        drop_database_later(name)
 
 
 _SHARED_HASHES: dict[str, str] = {}

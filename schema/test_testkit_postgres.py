@@ -1,0 +1,96 @@
+"""The kit's stock of PostgreSQL databases made ahead: ready databases are the kind asked for
+and nobody else's, each one taken orders the next, and nothing is left on the server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from schema import testkit_postgres as kit
+from schema.testkit_postgres import POSTGRES_URL, STOCK_DEPTH, Stock
+
+pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="CRM_TEST_POSTGRES_URL not set")
+
+
+async def existing(names: list[str]) -> set[str]:
+    admin = await asyncpg.connect(kit.dsn_for())
+    try:
+        rows = await admin.fetch("SELECT datname FROM pg_database WHERE datname = ANY($1)", names)
+    finally:
+        await admin.close()
+    return {row["datname"] for row in rows}
+
+
+async def tables_of(name: str) -> set[str]:
+    connection = await asyncpg.connect(kit.dsn_for(name))
+    try:
+        rows = await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    finally:
+        await connection.close()
+    return {row["tablename"] for row in rows}
+
+
+@pytest.fixture
+async def template() -> AsyncIterator[str]:
+    """A template database holding one table."""
+    name = kit.new_name()
+    await kit.create_database(name)
+    connection = await asyncpg.connect(kit.dsn_for(name))
+    try:
+        await connection.execute("CREATE TABLE kept (id integer PRIMARY KEY)")
+    finally:
+        await connection.close()
+    yield name
+    await kit.drop_database(name)
+
+
+async def test_outside_a_session_the_stock_makes_nothing() -> None:
+    stock = Stock()
+    assert stock.take(None) is None
+    assert stock.orders.qsize() == 0
+    assert stock.thread is None
+
+
+async def test_a_taken_database_is_of_its_kind_and_orders_the_next(template: str) -> None:
+    stock = Stock()
+    stock.open()
+    try:
+        # Given a first take of each kind, which finds none ready and orders them
+        assert stock.take(None) is None
+        assert stock.take(template) is None
+        await asyncio.to_thread(stock.orders.join)
+        assert {kind: len(names) for kind, names in stock.ready.items()} == {
+            None: STOCK_DEPTH,
+            template: STOCK_DEPTH,
+        }
+
+        # When one of each is taken
+        empty = stock.take(None)
+        copy = stock.take(template)
+
+        # Then each is there, of its kind, and is no longer the stock's to hand out
+        assert empty is not None
+        assert copy is not None
+        assert await existing([empty, copy]) == {empty, copy}
+        assert await tables_of(empty) == set()
+        assert await tables_of(copy) == {"kept"}
+        await asyncio.to_thread(stock.orders.join)
+        assert empty not in stock.ready[None]
+        assert copy not in stock.ready[template]
+        assert len(stock.ready[None]) == len(stock.ready[template]) == STOCK_DEPTH
+        assert stock.failures == []
+        stocked = [*stock.ready[None], *stock.ready[template]]
+    finally:
+        await asyncio.to_thread(stock.release, [template])
+        await asyncio.to_thread(stock.close)
+    for taken in (empty, copy):
+        await kit.drop_database(taken)
+
+    # And what was left in stock is gone from the server once its kinds are released
+    await asyncio.to_thread(kit.wait_for_drops)
+    assert await existing(stocked) == set()
+    assert stock.take(template) is None
+    assert stock.take(None) is None

@@ -1,0 +1,236 @@
+"""The test kit's PostgreSQL databases: the server tests may use, databases made and
+dropped there, and a stock of databases made ahead.
+
+Making a database waits on the server's disk (a fifth to a third of a second, and twice for
+a test with migrated tables: its empty database, then a copy of a migrated template). The
+stock makes them ahead in a thread of its own while the tests go on, so a test usually
+finds its database ready: each one taken orders the next. Stocking runs only inside a test
+session's templates (:func:`schema.testkit_templates.session_templates`): copies left in
+stock go with the template they copy, empty ones when the outermost session ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
+"""The PostgreSQL server where tests may create databases (``CRM_TEST_POSTGRES_URL``)."""
+
+CREATED_DATABASES: set[str] = set()
+"""Names of the PostgreSQL databases the kit created in this process and has not dropped."""
+
+
+def dsn_for(database: str | None = None) -> str:
+    """A libpq URL (asyncpg's) of ``database`` on the tests' server; by default the one the
+    server's URL names, used to create and drop the others."""
+    server = make_url(POSTGRES_URL).set(drivername="postgresql")
+    if database is not None:
+        server = server.set(database=database)
+    return server.render_as_string(hide_password=False)
+
+
+def async_url_for(database: str) -> str:
+    """The SQLAlchemy URL of ``database`` on the tests' server."""
+    url = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+async def create_database(name: str) -> None:
+    """Create the empty database ``name`` on the tests' server."""
+    admin = await asyncpg.connect(dsn_for())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    CREATED_DATABASES.add(name)
+
+
+async def drop_database(name: str) -> None:
+    """Drop ``name``, a database the kit created, closing anyone's sessions on it."""
+    admin = await asyncpg.connect(dsn_for())
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+    CREATED_DATABASES.discard(name)
+
+
+class _Dropper:
+    """Drops the databases the kit is done with in a thread of its own, one at a time, while
+    the tests go on: a drop waits on the server's disk, and no test reuses a dropped name.
+    :meth:`wait` returns once every database handed over is gone (the session's end)."""
+
+    def __init__(self) -> None:
+        self.names: queue.Queue[str] = queue.Queue()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.failures: list[str] = []
+
+    def drop_later(self, name: str) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="crm-test-drops", daemon=True)
+                self.thread.start()
+        self.names.put(name)
+
+    def wait(self) -> None:
+        """Block until every database handed over is dropped; raise if a drop failed."""
+        self.names.join()
+        failed, self.failures = self.failures, []
+        if failed:
+            raise RuntimeError(f"the test kit could not drop: {', '.join(failed)}")
+
+    def _run(self) -> None:
+        while True:
+            name = self.names.get()
+            try:
+                asyncio.run(drop_database(name))
+            except Exception as exc:  # reported by wait(), at the session's end
+                self.failures.append(f"{name} ({exc})")
+            finally:
+                self.names.task_done()
+
+
+_DROPPER = _Dropper()
+
+
+def drop_database_later(name: str) -> None:
+    """Hand ``name``, a database the kit created and no test uses any more, to the
+    background dropper (:func:`wait_for_drops` waits for it)."""
+    CREATED_DATABASES.discard(name)
+    _DROPPER.drop_later(name)
+
+
+def wait_for_drops() -> None:
+    """Wait until every database handed to :func:`drop_database_later` is dropped."""
+    _DROPPER.wait()
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database (from the stock when one is ready), dropped afterwards in
+    the background (the name is never used again); yields its async URL."""
+    name = STOCK.take(None)
+    if name is None:
+        name = new_name()
+        await create_database(name)
+    else:
+        CREATED_DATABASES.add(name)
+    try:
+        yield async_url_for(name)
+    finally:
+        drop_database_later(name)
+
+
+def new_name() -> str:
+    """A name for a database the kit makes, never used before."""
+    return f"crm_test_{uuid.uuid4().hex[:12]}"
+
+
+STOCK_DEPTH = 1
+"""How many databases of one kind the stock keeps ready."""
+
+
+class Stock:
+    """Databases made ahead, by kind: ``None`` for an empty one, or the name of the template
+    a database is a copy of. :meth:`take` hands one over (its name, the taker's to drop) and
+    orders the next; :meth:`release` ends a kind and drops what is left of it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ready: dict[str | None, list[str]] = {}
+        self.ordered: dict[str | None, int] = {}
+        self.closed: set[str | None] = set()
+        self.orders: queue.Queue[str | None] = queue.Queue()
+        self.sessions = 0
+        self.failures: list[str] = []
+        self.thread: threading.Thread | None = None
+
+    def open(self) -> None:
+        """A test session begins: stock from now on."""
+        with self.lock:
+            self.sessions += 1
+            self.closed.discard(None)
+
+    def close(self) -> None:
+        """A test session ends; the outermost one drops the empty databases left."""
+        with self.lock:
+            self.sessions -= 1
+            last = self.sessions == 0
+        if last:
+            self.release([None])
+
+    def take(self, kind: str | None) -> str | None:
+        """A ready database of ``kind``, or ``None`` (none ready, or no session); either way
+        the stock orders enough to keep :data:`STOCK_DEPTH` ready."""
+        with self.lock:
+            if not self.sessions or kind in self.closed:
+                return None
+            names = self.ready.setdefault(kind, [])
+            name = names.pop(0) if names else None
+            wanted = max(STOCK_DEPTH - len(names) - self.ordered.get(kind, 0), 0)
+            self.ordered[kind] = self.ordered.get(kind, 0) + wanted
+            if wanted and (self.thread is None or not self.thread.is_alive()):
+                self.thread = threading.Thread(target=self._run, name="crm-test-stock", daemon=True)
+                self.thread.start()
+        for _ in range(wanted):
+            self.orders.put(kind)
+        return name
+
+    def release(self, kinds: Iterable[str | None]) -> None:
+        """Make no more of ``kinds``; once the databases being made are made, drop what is
+        left of them."""
+        kinds = set(kinds)
+        with self.lock:
+            self.closed |= kinds
+        self.orders.join()
+        with self.lock:
+            left = [name for kind in kinds for name in self.ready.pop(kind, [])]
+        for name in left:
+            drop_database_later(name)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            while True:
+                kind = self.orders.get()
+                try:
+                    loop.run_until_complete(self._make(kind))
+                except Exception as exc:  # the taker makes its own; kept to look at
+                    self.failures.append(f"{kind or 'empty'}: {exc}")
+                finally:
+                    with self.lock:
+                        self.ordered[kind] -= 1
+                    self.orders.task_done()
+        finally:
+            loop.close()
+
+    async def _make(self, kind: str | None) -> None:
+        with self.lock:
+            if kind in self.closed:
+                return
+        name = new_name()
+        admin = await asyncpg.connect(dsn_for())
+        try:
+            template = "" if kind is None else f' TEMPLATE "{kind}"'
+            await admin.execute(f'CREATE DATABASE "{name}"{template}')
+        finally:
+            await admin.close()
+        with self.lock:
+            if kind not in self.closed:
+                self.ready.setdefault(kind, []).append(name)
+                return
+        drop_database_later(name)
+
+
+STOCK = Stock()
+"""The process's stock of databases made ahead."""
