@@ -44,23 +44,24 @@ def async_url_for(database: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-async def create_database(name: str) -> None:
-    """Create the empty database ``name`` on the tests' server."""
+async def _on_server(statement: str) -> None:
+    """Run ``statement`` (one that cannot run in a transaction) on the tests' server."""
     admin = await asyncpg.connect(dsn_for())
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(statement)
     finally:
         await admin.close()
+
+
+async def create_database(name: str) -> None:
+    """Create the empty database ``name`` on the tests' server."""
+    await _on_server(f'CREATE DATABASE "{name}"')
     CREATED_DATABASES.add(name)
 
 
 async def drop_database(name: str) -> None:
     """Drop ``name``, a database the kit created, closing anyone's sessions on it."""
-    admin = await asyncpg.connect(dsn_for())
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     CREATED_DATABASES.discard(name)
 
 
@@ -219,12 +220,8 @@ class Stock:
             if kind in self.closed:
                 return
         name = new_name()
-        admin = await asyncpg.connect(dsn_for())
-        try:
-            template = "" if kind is None else f' TEMPLATE "{kind}"'
-            await admin.execute(f'CREATE DATABASE "{name}"{template}')
-        finally:
-            await admin.close()
+        template = "" if kind is None else f' TEMPLATE "{kind}"'
+        await _on_server(f'CREATE DATABASE "{name}"{template}')
         with self.lock:
             if kind not in self.closed:
                 self.ready.setdefault(kind, []).append(name)
