@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.attachments.models import Attachment
+from core.key_lists import among
 from core.loaders import Loader
 
 TargetKey = tuple[str, int]
@@ -31,7 +32,7 @@ class AttachmentsByTargetLoader(Loader[TargetKey, list[Attachment]]):
             .where(
                 or_(
                     *(
-                        (Attachment.target_type == name) & Attachment.target_id.in_(ids)
+                        (Attachment.target_type == name) & among(Attachment.target_id, ids)
                         for name, ids in by_type.items()
                     )
                 )

@@ -107,7 +107,7 @@ class TagByIdLoader(Loader[int, Tag | None]):
     async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Tag | None]:
         if self.context.caller is None:
             return [None for _ in keys]
-        rows = (await session.scalars(select(Tag).where(Tag.id.in_(keys)))).all()
+        rows = (await session.scalars(select(Tag).where(among(Tag.id, keys)))).all()
         return one_by_key(keys, rows)
 
 
@@ -121,7 +121,7 @@ class CustomFieldDefinitionByIdLoader(Loader[int, CustomFieldDefinition | None])
         if self.context.caller is None:
             return [None for _ in keys]
         d = CustomFieldDefinition
-        rows = (await session.scalars(select(d).where(d.id.in_(keys)))).all()
+        rows = (await session.scalars(select(d).where(among(d.id, keys)))).all()
         return one_by_key(keys, rows)
 
 
@@ -167,7 +167,7 @@ class PrimaryContactLoader(Loader[int, Contact | None]):
         rows = (
             await session.scalars(
                 select(Contact).where(
-                    Contact.customer_id.in_(keys),
+                    among(Contact.customer_id, keys),
                     Contact.is_primary.is_(True),
                     Contact.archived_at.is_(None),
                     customer_visible(self.context, Contact.customer_id),
@@ -186,7 +186,7 @@ class ParticipantsLoader(Loader[int, list[UserCard]]):
             await session.execute(
                 select(InteractionParticipant.interaction_id, User.id, User.name, User.is_active)
                 .join(User, User.id == InteractionParticipant.user_id)
-                .where(InteractionParticipant.interaction_id.in_(keys))
+                .where(among(InteractionParticipant.interaction_id, keys))
                 .order_by(User.name, User.id)
             )
         ).all()

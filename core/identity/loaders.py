@@ -63,7 +63,7 @@ class MembersByTeamLoader(Loader[int, list[User]]):
         rows = (
             await session.scalars(
                 select(User)
-                .where(User.team_id.in_(keys), self.context.visible("users:read"))
+                .where(among(User.team_id, keys), self.context.visible("users:read"))
                 .order_by(User.name, User.id)
             )
         ).all()
@@ -76,7 +76,7 @@ class RoleByIdLoader(Loader[int, Role | None]):
     async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[Role | None]:
         if self.context.caller is None:
             return [None for _ in keys]
-        rows = (await session.scalars(select(Role).where(Role.id.in_(keys)))).all()
+        rows = (await session.scalars(select(Role).where(among(Role.id, keys)))).all()
         return one_by_key(keys, rows)
 
 
@@ -86,7 +86,7 @@ class RolesByUserLoader(Loader[int, list[Role]]):
             await session.execute(
                 select(UserRole.user_id, Role)
                 .join(Role, Role.id == UserRole.role_id)
-                .where(UserRole.user_id.in_(keys))
+                .where(among(UserRole.user_id, keys))
                 .order_by(Role.key)
             )
         ).all()
@@ -115,7 +115,7 @@ class UserGrantsLoader(Loader[int, dict[str, Scope]]):
         catalog = catalog_for(self.context.pm)
         links = (
             await session.execute(
-                select(UserRole.user_id, UserRole.role_id).where(UserRole.user_id.in_(keys))
+                select(UserRole.user_id, UserRole.role_id).where(among(UserRole.user_id, keys))
             )
         ).all()
         per_role = await auth.role_grants(session, catalog, {role for _, role in links})
@@ -132,7 +132,7 @@ class AuditEventByIdLoader(Loader[int, AuditEvent | None]):
         rows = (
             await session.scalars(
                 select(AuditEvent).where(
-                    AuditEvent.id.in_(keys), self.context.visible("audit:read")
+                    among(AuditEvent.id, keys), self.context.visible("audit:read")
                 )
             )
         ).all()
@@ -150,7 +150,7 @@ class ApiTokenByIdLoader(Loader[int, ApiToken | None]):
         rows = (
             await session.scalars(
                 select(ApiToken).where(
-                    ApiToken.id.in_(keys),
+                    among(ApiToken.id, keys),
                     or_(ApiToken.user_id == caller.user_id, ApiToken.user_id.in_(managed)),
                 )
             )

@@ -16,6 +16,7 @@ from core.plugin_api import (
     Loader,
     SortKey,
     Team,
+    among,
     group_by_key,
 )
 from plugins.tickets import service
@@ -84,7 +85,7 @@ class OpenTicketCountLoader(Loader[int, int]):
             await session.execute(
                 select(Ticket.customer_id, func.count())
                 .where(
-                    Ticket.customer_id.in_(keys),
+                    among(Ticket.customer_id, keys),
                     Ticket.status.in_(OPEN_STATUSES),
                     self.context.visible("tickets:read"),
                 )
@@ -105,7 +106,7 @@ class EventsByTicketLoader(Loader[int, list[TicketEvent]]):
             await session.scalars(
                 select(TicketEvent)
                 .where(
-                    TicketEvent.ticket_id.in_(keys),
+                    among(TicketEvent.ticket_id, keys),
                     TicketEvent.ticket_id.in_(
                         select(Ticket.id).where(self.context.visible("tickets:read"))
                     ),
@@ -131,6 +132,6 @@ class TeamNameLoader(Loader[int, str | None]):
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[str | None]:
         names = dict(
-            (await session.execute(select(Team.id, Team.name).where(Team.id.in_(keys)))).all()
+            (await session.execute(select(Team.id, Team.name).where(among(Team.id, keys)))).all()
         )
         return [names.get(key) for key in keys]
