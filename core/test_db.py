@@ -406,15 +406,18 @@ async def test_a_sqlite_connection_stopped_and_then_closed_ends(tmp_path: Path) 
         adapter: Any = raw.dbapi_connection
         worker = raw.driver_connection._thread  # type: ignore[union-attr]
 
-        # When SQLAlchemy ends it as it ends one whose statement was cancelled: the driver's
-        # thread told to stop at once, and a graceful close in a task of its own
-        adapter._terminate_force_close()
+        # When SQLAlchemy ends it as it ends one whose statement was cancelled: a graceful
+        # close in a task of its own, then, the wait for it cancelled, the driver's thread
+        # told to stop at once
         closing = asyncio.ensure_future(adapter._terminate_graceful_close())
+        await asyncio.sleep(0)  # the close is under way
+        adapter._terminate_force_close()
         done, _ = await asyncio.wait([closing], timeout=10)
 
         # Then the close ends (before, it waited forever for an answer from a thread that had
         # already ended, and the event loop waited for it at shutdown) and so does the thread
         assert done == {closing}
+        assert closing.exception() is None
         await connection.invalidate()
     await db.engine.dispose()
     worker.join(10)

@@ -57,6 +57,7 @@ async def test_outside_a_session_the_stock_makes_nothing() -> None:
 async def test_a_taken_database_is_of_its_kind_and_orders_the_next(template: str) -> None:
     stock = Stock()
     stock.open()
+    taken: list[str] = []
     try:
         # Given a first take of each kind, which finds none ready and orders them
         assert stock.take(None) is None
@@ -70,6 +71,7 @@ async def test_a_taken_database_is_of_its_kind_and_orders_the_next(template: str
         # When one of each is taken
         empty = stock.take(None)
         copy = stock.take(template)
+        taken.extend(name for name in (empty, copy) if name is not None)
 
         # Then each is there, of its kind, and is no longer the stock's to hand out
         assert empty is not None
@@ -86,11 +88,32 @@ async def test_a_taken_database_is_of_its_kind_and_orders_the_next(template: str
     finally:
         await asyncio.to_thread(stock.release, [template])
         await asyncio.to_thread(stock.close)
-    for taken in (empty, copy):
-        await kit.drop_database(taken)
+        for name in taken:
+            await kit.drop_database(name)
 
     # And what was left in stock is gone from the server once its kinds are released
     await asyncio.to_thread(kit.wait_for_drops)
     assert await existing(stocked) == set()
     assert stock.take(template) is None
     assert stock.take(None) is None
+
+
+async def test_a_database_the_stock_cannot_make_is_left_to_the_taker_and_reported() -> None:
+    stock = Stock()
+    stock.open()
+    missing = "crm_test_no_such_template"
+    try:
+        # Given a kind the server cannot copy (its template does not exist)
+        assert stock.take(missing) is None
+        await asyncio.to_thread(stock.orders.join)
+
+        # Then none is ready for the next taker, who makes its own
+        assert stock.take(missing) is None
+        await asyncio.to_thread(stock.orders.join)
+        assert stock.ready.get(missing, []) == []
+    finally:
+        await asyncio.to_thread(stock.release, [missing])
+
+    # And the session's end says what could not be made
+    with pytest.warns(RuntimeWarning, match=f"could not make: {missing}"):
+        await asyncio.to_thread(stock.close)

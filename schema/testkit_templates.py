@@ -21,6 +21,7 @@ they are dropped when the session ends, failed or not.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -140,9 +141,10 @@ class Templates:
             self.postgres[key] = template
         # The empty database steps aside under another name (renaming, unlike dropping,
         # does not wait on the disk) and is dropped in the background; a copy made ahead
-        # takes its name, when the stock has one ready.
+        # takes its name when the stock has one ready, or one is made now.
         aside = f"{name}_x"
-        copy = STOCK.take(template)
+        copy: str | None = None
+        renamed = False
         admin = await asyncpg.connect(tools.dsn_for())
         try:
             try:  # refuses if someone is connected to it
@@ -151,18 +153,20 @@ class Templates:
                 return False
             tools.CREATED_DATABASES.add(aside)
             tools.drop_database_later(aside)
+            copy = STOCK.take(template)
             try:
-                if copy is None:
+                if copy is not None:
+                    with contextlib.suppress(asyncpg.PostgresError):  # then made now
+                        await admin.execute(f'ALTER DATABASE "{copy}" RENAME TO "{name}"')
+                        renamed = True
+                if not renamed:
                     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-                else:
-                    await admin.execute(f'ALTER DATABASE "{copy}" RENAME TO "{name}"')
-                    copy = None
             except BaseException:
                 await admin.execute(f'CREATE DATABASE "{name}"')  # for its owner to drop
                 raise
         finally:
             await admin.close()
-            if copy is not None:  # not used
+            if copy is not None and not renamed:
                 tools.drop_database_later(copy)
         return True
 
