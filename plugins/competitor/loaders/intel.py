@@ -23,6 +23,7 @@ from core.plugin_api import (
     RequestContext,
     SortKey,
     User,
+    among,
 )
 from plugins.competitor import declarations
 from plugins.competitor.models import Intel, MarketShare, SwotEvidence, Watcher
@@ -93,7 +94,7 @@ class EvidenceBySwotItemLoader(Loader[int, list[Intel]]):
             await session.execute(
                 select(SwotEvidence.item_id, Intel)
                 .join(Intel, Intel.id == SwotEvidence.intel_id)
-                .where(SwotEvidence.item_id.in_(list(keys)), readable(self.context))
+                .where(among(SwotEvidence.item_id, keys), readable(self.context))
                 .order_by(Intel.occurred_on.desc(), Intel.id.desc())
             )
         ).all()
@@ -115,7 +116,7 @@ class WatchedByMeLoader(Loader[int, bool]):
                 await session.scalars(
                     select(Watcher.competitor_id).where(
                         Watcher.user_id == caller.user_id,
-                        Watcher.competitor_id.in_(list(keys)),
+                        among(Watcher.competitor_id, keys),
                     )
                 )
             ).all()
@@ -131,7 +132,7 @@ class WatcherCountLoader(Loader[int, int]):
             await session.execute(
                 select(Watcher.competitor_id, func.count())
                 .join(User, User.id == Watcher.user_id)
-                .where(Watcher.competitor_id.in_(list(keys)), User.is_active.is_(True))
+                .where(among(Watcher.competitor_id, keys), User.is_active.is_(True))
                 .group_by(Watcher.competitor_id)
             )
         ).all()

@@ -15,6 +15,7 @@ from core.plugin_api import (
     ChildPageLoader,
     Loader,
     SortKey,
+    among,
     group_by_key,
     one_by_key,
 )
@@ -41,7 +42,7 @@ class ProductsByCompetitorLoader(Loader[int, list[Product]]):
         rows = (
             await session.scalars(
                 select(Product)
-                .where(Product.competitor_id.in_(list(keys)))
+                .where(among(Product.competitor_id, keys))
                 .order_by(Product.name_key, Product.id)
             )
         ).all()

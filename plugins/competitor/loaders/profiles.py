@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import ByIdLoader, Loader, RequestContext, group_by_key
+from core.plugin_api import ByIdLoader, Loader, RequestContext, among, group_by_key
 from plugins.competitor import declarations
 from plugins.competitor.models import Campaign, Channel, Competitor, SwotItem
 from plugins.competitor.service.campaigns import CHANNEL_ORDER
@@ -64,7 +64,7 @@ class ChannelsLoader(Loader[int, list[Channel]]):
         if not readable(self.context):
             return [[] for _key in keys]
         rows = (
-            await session.scalars(select(Channel).where(Channel.competitor_id.in_(list(keys))))
+            await session.scalars(select(Channel).where(among(Channel.competitor_id, keys)))
         ).all()
         ordered = sorted(rows, key=lambda row: (CHANNEL_ORDER.get(row.channel, 99), row.id))
         return group_by_key(keys, ordered, "competitor_id")
@@ -77,7 +77,7 @@ class CampaignsLoader(Loader[int, list[Campaign]]):
         if not readable(self.context):
             return [[] for _key in keys]
         rows = (
-            await session.scalars(select(Campaign).where(Campaign.competitor_id.in_(list(keys))))
+            await session.scalars(select(Campaign).where(among(Campaign.competitor_id, keys)))
         ).all()
         ordered = sorted(
             rows,

@@ -18,6 +18,7 @@ from core.plugin_api import (
     ChildPageLoader,
     Loader,
     SortKey,
+    among,
     one_by_key,
 )
 from plugins.loyalty import declarations
@@ -39,7 +40,7 @@ class AccountByCustomerLoader(Loader[int, Account | None]):
         rows = (
             await session.scalars(
                 select(Account).where(
-                    Account.customer_id.in_(list(keys)), declarations.visible(self.context)
+                    among(Account.customer_id, keys), declarations.visible(self.context)
                 )
             )
         ).all()

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import ByIdLoader, Loader, Scope, one_by_key
+from core.plugin_api import ByIdLoader, Loader, Scope, among, one_by_key
 from plugins.loyalty import declarations
 from plugins.loyalty.models import Tier
 
@@ -31,7 +31,7 @@ class TierByKeyLoader(Loader[str, Tier | None]):
     """Tiers by key (``account.tier``), inactive ones included."""
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[str]) -> list[Tier | None]:
-        rows = (await session.scalars(select(Tier).where(Tier.key.in_(keys)))).all()
+        rows = (await session.scalars(select(Tier).where(among(Tier.key, keys)))).all()
         return one_by_key(keys, rows, "key")
 
 

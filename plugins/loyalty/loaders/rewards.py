@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import ByIdLoader, ChildCountLoader, ChildPageLoader, Loader, SortKey
+from core.plugin_api import ByIdLoader, ChildCountLoader, ChildPageLoader, Loader, SortKey, among
 from plugins.loyalty import declarations
 from plugins.loyalty.models import Account, Coupon, Reward
 from plugins.loyalty.service import coupons
@@ -53,7 +53,7 @@ class CustomerIdByAccountLoader(Loader[int, int | None]):
     async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[int | None]:
         rows = (
             await session.execute(
-                select(Account.id, Account.customer_id).where(Account.id.in_(list(keys)))
+                select(Account.id, Account.customer_id).where(among(Account.id, keys))
             )
         ).all()
         found = {row.id: row.customer_id for row in rows}

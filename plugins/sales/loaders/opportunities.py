@@ -14,6 +14,7 @@ from core.plugin_api import (
     ChildPageLoader,
     Loader,
     SortKey,
+    among,
     group_by_key,
 )
 from plugins.sales import declarations
@@ -54,7 +55,7 @@ class StageChangesLoader(Loader[int, list[StageChange]]):
             await session.scalars(
                 select(StageChange)
                 .where(
-                    StageChange.opportunity_id.in_(keys),
+                    among(StageChange.opportunity_id, keys),
                     StageChange.opportunity_id.in_(
                         select(Opportunity.id).where(
                             declarations.visible(self.context, declarations.OPPORTUNITIES)

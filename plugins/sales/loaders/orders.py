@@ -15,6 +15,7 @@ from core.plugin_api import (
     ChildPageLoader,
     Loader,
     SortKey,
+    among,
     group_by_key,
 )
 from plugins.sales import declarations, models
@@ -55,7 +56,7 @@ class LinesByOrderLoader(Loader[int, list[models.OrderLine]]):
             await session.scalars(
                 select(line)
                 .where(
-                    line.order_id.in_(keys),
+                    among(line.order_id, keys),
                     line.order_id.in_(
                         select(models.Order.id).where(
                             declarations.visible(self.context, declarations.ORDERS)
@@ -92,7 +93,7 @@ class ValueTierLoader(Loader[int, ValueTier]):
         rows = dict(
             (
                 await session.execute(
-                    select(value.customer_id, value.tier).where(value.customer_id.in_(keys))
+                    select(value.customer_id, value.tier).where(among(value.customer_id, keys))
                 )
             ).all()
         )

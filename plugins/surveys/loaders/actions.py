@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import ByIdLoader, Loader
+from core.plugin_api import ByIdLoader, Loader, among
 from plugins.surveys import declarations
 from plugins.surveys.models import (
     ImprovementAction,
@@ -43,7 +43,7 @@ class ActionResponsesLoader(Loader[int, list[SurveyResponse]]):
         rows = await session.execute(
             select(link.action_id, SurveyResponse)
             .join(SurveyResponse, SurveyResponse.id == link.response_id)
-            .where(link.action_id.in_(list(keys)), declarations.visible(self.context))
+            .where(among(link.action_id, keys), declarations.visible(self.context))
             .order_by(SurveyResponse.submitted_at.desc(), SurveyResponse.id.desc())
         )
         found: dict[int, list[SurveyResponse]] = defaultdict(list)

@@ -16,6 +16,7 @@ from core.plugin_api import (
     ChildPageLoader,
     Loader,
     SortKey,
+    among,
     group_by_key,
     one_by_key,
 )
@@ -67,7 +68,7 @@ class ResponseByInvitationLoader(Loader[int, SurveyResponse | None]):
         rows = (
             await session.scalars(
                 select(SurveyResponse).where(
-                    SurveyResponse.invitation_id.in_(keys), declarations.visible(self.context)
+                    among(SurveyResponse.invitation_id, keys), declarations.visible(self.context)
                 )
             )
         ).all()
@@ -84,7 +85,7 @@ class AnswersLoader(Loader[int, list[SurveyAnswer]]):
         rows = (
             await session.scalars(
                 select(SurveyAnswer)
-                .where(SurveyAnswer.response_id.in_(keys))
+                .where(among(SurveyAnswer.response_id, keys))
                 .order_by(SurveyAnswer.response_id, SurveyAnswer.id)
             )
         ).all()
@@ -102,7 +103,7 @@ class LatestTicketInvitationLoader(Loader[int, SurveyInvitation | None]):
                 select(SurveyInvitation)
                 .where(
                     SurveyInvitation.subject_kind == "TICKET",
-                    SurveyInvitation.subject_id.in_(keys),
+                    among(SurveyInvitation.subject_id, keys),
                     declarations.visible(self.context, declarations.RESOURCE),
                 )
                 .order_by(SurveyInvitation.created_at, SurveyInvitation.id)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.plugin_api import ByIdLoader, Loader, RequestContext, group_by_key
+from core.plugin_api import ByIdLoader, Loader, RequestContext, among, group_by_key
 from plugins.surveys import declarations
 from plugins.surveys.models import SurveyTemplate, SurveyTemplateVersion
 
@@ -49,7 +49,7 @@ class TemplateVersionsLoader(Loader[int, list[SurveyTemplateVersion]]):
             await session.scalars(
                 select(SurveyTemplateVersion)
                 .where(
-                    SurveyTemplateVersion.template_id.in_(keys),
+                    among(SurveyTemplateVersion.template_id, keys),
                     templates_visible(self.context),
                 )
                 .order_by(SurveyTemplateVersion.number.desc())
