@@ -1,18 +1,25 @@
 """The kit's stock of PostgreSQL databases made ahead: ready databases are the kind asked for
-and nobody else's, each one taken orders the next, and nothing is left on the server."""
+and nobody else's, each one taken orders the next, a migrated template's copies come from it
+when they can and are made then when they cannot, and nothing is left on the server."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
+from core.db import Database
+from core.host import CRMPluginManager
 from schema import testkit_postgres as kit
-from schema.testkit_postgres import POSTGRES_URL, STOCK_DEPTH, Stock
+from schema.modules import build_plugin_manager
+from schema.testkit_postgres import STOCK, STOCK_DEPTH, BackgroundJobs, Stock
+from schema.testkit_templates import Templates, session_templates
 
-pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="CRM_TEST_POSTGRES_URL not set")
+needs_postgres = pytest.mark.skipif(not kit.POSTGRES_URL, reason="CRM_TEST_POSTGRES_URL not set")
 
 
 async def existing(names: list[str]) -> set[str]:
@@ -33,6 +40,35 @@ async def tables_of(name: str) -> set[str]:
     return {row["tablename"] for row in rows}
 
 
+async def oid_of(name: str) -> int | None:
+    """The server's id of the database ``name`` (kept when it is renamed), if it exists."""
+    admin = await asyncpg.connect(kit.dsn_for())
+    try:
+        oid: int | None = await admin.fetchval(
+            "SELECT oid FROM pg_database WHERE datname = $1", name
+        )
+    finally:
+        await admin.close()
+    return oid
+
+
+def database_name(url: str) -> str:
+    """The name of the database ``url`` points at."""
+    name = make_url(url).database
+    assert name
+    return name
+
+
+async def stock_a_copy(templates: Templates, db: Database, pm: CRMPluginManager) -> tuple[str, str]:
+    """Copy into ``db`` (which makes the template, and orders a copy of it from the stock)
+    and wait for the stock: the template's name and the copy's, ready in stock."""
+    assert await templates.copy_into(db, pm)
+    [template] = templates.made_postgres
+    await asyncio.to_thread(STOCK.orders.join)
+    [stocked] = STOCK.ready[template]
+    return template, stocked
+
+
 @pytest.fixture
 async def template() -> AsyncIterator[str]:
     """A template database holding one table."""
@@ -47,13 +83,40 @@ async def template() -> AsyncIterator[str]:
     await kit.drop_database(name)
 
 
+def test_a_failing_job_is_reported_and_the_jobs_after_it_still_run() -> None:
+    jobs = BackgroundJobs("crm-test-jobs")
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def failing() -> None:
+        loops.append(asyncio.get_running_loop())
+        raise ValueError("cannot")
+
+    async def next_one() -> None:
+        loops.append(asyncio.get_running_loop())
+
+    jobs.put("the failing one", failing)
+    jobs.put("the next one", next_one)
+    jobs.join()
+
+    assert [(what, repr(exc)) for what, exc in jobs.take_failures()] == [
+        ("the failing one", repr(ValueError("cannot")))
+    ]
+    assert jobs.take_failures() == []
+    assert len(loops) == 2
+    assert loops[0] is loops[1]  # one event loop for every job
+    assert jobs.thread is not None
+    assert jobs.thread.is_alive()
+
+
+@needs_postgres
 async def test_outside_a_session_the_stock_makes_nothing() -> None:
     stock = Stock()
     assert stock.take(None) is None
-    assert stock.orders.qsize() == 0
-    assert stock.thread is None
+    assert stock.ordered == {}
+    assert stock.orders.thread is None
 
 
+@needs_postgres
 async def test_a_taken_database_is_of_its_kind_and_orders_the_next(template: str) -> None:
     stock = Stock()
     stock.open()
@@ -83,7 +146,7 @@ async def test_a_taken_database_is_of_its_kind_and_orders_the_next(template: str
         assert empty not in stock.ready[None]
         assert copy not in stock.ready[template]
         assert len(stock.ready[None]) == len(stock.ready[template]) == STOCK_DEPTH
-        assert stock.failures == []
+        assert stock.orders.failures == []
         stocked = [*stock.ready[None], *stock.ready[template]]
     finally:
         await asyncio.to_thread(stock.release, [template])
@@ -98,6 +161,7 @@ async def test_a_taken_database_is_of_its_kind_and_orders_the_next(template: str
     assert stock.take(None) is None
 
 
+@needs_postgres
 async def test_a_database_the_stock_cannot_make_is_left_to_the_taker_and_reported() -> None:
     stock = Stock()
     stock.open()
@@ -117,3 +181,71 @@ async def test_a_database_the_stock_cannot_make_is_left_to_the_taker_and_reporte
     # And the session's end says what could not be made
     with pytest.warns(RuntimeWarning, match=f"could not make: {missing}"):
         await asyncio.to_thread(stock.close)
+
+
+@needs_postgres
+async def test_a_second_copy_of_a_template_is_the_one_the_stock_made_ahead(tmp_path: Path) -> None:
+    core = build_plugin_manager(())
+    with session_templates(tmp_path) as templates:
+        async with kit.postgres_database() as first_url, kit.postgres_database() as second_url:
+            first, second = Database(first_url), Database(second_url)
+            target = database_name(second_url)
+            try:
+                # Given a first copy, after which the stock made a second ahead
+                template, stocked = await stock_a_copy(templates, first, core)
+                stocked_oid = await oid_of(stocked)
+                assert stocked_oid is not None
+
+                # When a second database is copied into
+                assert await templates.copy_into(second, core)
+
+                # Then it is the copy made ahead, renamed in, and the stock orders the next
+                assert await oid_of(target) == stocked_oid
+                assert await existing([stocked]) == set()
+                assert await tables_of(target) == await tables_of(template) != set()
+                await asyncio.to_thread(STOCK.orders.join)
+                assert len(STOCK.ready[template]) == STOCK_DEPTH
+                assert stocked not in STOCK.ready[template]
+            finally:
+                await first.dispose()
+                await second.dispose()
+
+    # And nothing is left on the server once the session ends
+    names = [template, stocked, database_name(first_url), target, f"{target}_x"]
+    assert await existing(names) == set()
+
+
+@needs_postgres
+async def test_a_stocked_copy_that_cannot_be_renamed_in_is_replaced_and_dropped(
+    tmp_path: Path,
+) -> None:
+    core = build_plugin_manager(())
+    with session_templates(tmp_path) as templates:
+        async with kit.postgres_database() as first_url, kit.postgres_database() as second_url:
+            first, second = Database(first_url), Database(second_url)
+            target = database_name(second_url)
+            try:
+                # Given a copy in stock that someone is connected to: the server refuses to
+                # rename it (after waiting a few seconds for the session to go)
+                template, stocked = await stock_a_copy(templates, first, core)
+                stocked_oid = await oid_of(stocked)
+                holder = await asyncpg.connect(kit.dsn_for(stocked))
+                try:
+                    # When a second database is copied into
+                    assert await templates.copy_into(second, core)
+                finally:
+                    holder.terminate()
+
+                # Then it is a copy made then from the template, not the one in stock
+                target_oid = await oid_of(target)
+                assert target_oid is not None
+                assert target_oid != stocked_oid
+                assert await tables_of(target) == await tables_of(template) != set()
+                assert stocked not in STOCK.ready[template]
+            finally:
+                await first.dispose()
+                await second.dispose()
+
+    # And the copy taken from the stock but not used is dropped, as is everything else
+    names = [stocked, template, database_name(first_url), target, f"{target}_x"]
+    assert await existing(names) == set()

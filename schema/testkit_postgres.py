@@ -17,8 +17,9 @@ import queue
 import threading
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -54,10 +55,16 @@ async def _on_server(statement: str) -> None:
         await admin.close()
 
 
-async def create_database(name: str) -> None:
-    """Create the empty database ``name`` on the tests' server."""
-    await _on_server(f'CREATE DATABASE "{name}"')
+def adopt(name: str) -> None:
+    """Count ``name``, a database the kit made, among its own (:data:`CREATED_DATABASES`)
+    until it is dropped: only those are copied into and dropped by the kit."""
     CREATED_DATABASES.add(name)
+
+
+async def create_database(name: str) -> None:
+    """Create the empty database ``name`` on the tests' server, one of the kit's own."""
+    await _on_server(f'CREATE DATABASE "{name}"')
+    adopt(name)
 
 
 async def drop_database(name: str) -> None:
@@ -66,55 +73,79 @@ async def drop_database(name: str) -> None:
     CREATED_DATABASES.discard(name)
 
 
-class _Dropper:
-    """Drops the databases the kit is done with in a thread of its own, one at a time, while
-    the tests go on: a drop waits on the server's disk, and no test reuses a dropped name.
-    :meth:`wait` returns once every database handed over is gone (the session's end)."""
+Job = Callable[[], Awaitable[None]]
+"""Work for :class:`BackgroundJobs`: called in its thread, awaited on its event loop."""
 
-    def __init__(self) -> None:
-        self.names: queue.Queue[str] = queue.Queue()
+
+class BackgroundJobs:
+    """Jobs run one at a time, in the order given, by a thread of its own on one event loop
+    it keeps; the thread starts with the first job (and again should it ever stop). A job
+    that fails does not stop the others: what it was and why wait in :attr:`failures` for
+    the owner to report. :meth:`join` returns once every job given is done."""
+
+    def __init__(self, thread_name: str) -> None:
+        self.thread_name = thread_name
+        self.queued: queue.Queue[tuple[str, Job]] = queue.Queue()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
-        self.failures: list[str] = []
+        self.failures: list[tuple[str, BaseException]] = []
 
-    def drop_later(self, name: str) -> None:
+    def put(self, what: str, job: Job) -> None:
+        """Run ``job`` once the jobs given before it are done; ``what`` names it among the
+        failures should it fail."""
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="crm-test-drops", daemon=True)
+                self.thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
                 self.thread.start()
-        self.names.put(name)
+        self.queued.put((what, job))
 
-    def wait(self) -> None:
-        """Block until every database handed over is dropped; raise if a drop failed."""
-        self.names.join()
-        failed, self.failures = self.failures, []
-        if failed:
-            raise RuntimeError(f"the test kit could not drop: {', '.join(failed)}")
+    def join(self) -> None:
+        """Block until every job given so far is done."""
+        self.queued.join()
+
+    def take_failures(self) -> list[tuple[str, BaseException]]:
+        """The jobs that failed since the last call (what each was, and the error), which
+        are forgotten."""
+        with self.lock:
+            failed, self.failures = self.failures, []
+        return failed
 
     def _run(self) -> None:
-        while True:
-            name = self.names.get()
-            try:
-                asyncio.run(drop_database(name))
-            except Exception as exc:  # reported by wait(), at the session's end
-                self.failures.append(f"{name} ({exc})")
-            finally:
-                self.names.task_done()
+        loop = asyncio.new_event_loop()
+        try:
+            while True:
+                what, job = self.queued.get()
+                try:
+                    loop.run_until_complete(job())
+                except BaseException as exc:  # the owner reports it; the next job still runs
+                    with self.lock:
+                        self.failures.append((what, exc))
+                finally:
+                    self.queued.task_done()
+        finally:
+            loop.close()
 
 
-_DROPPER = _Dropper()
+_DROPS = BackgroundJobs("crm-test-drops")
+"""Drops the databases the kit is done with, one at a time, while the tests go on: a drop
+waits on the server's disk, and no test reuses a dropped name."""
 
 
 def drop_database_later(name: str) -> None:
     """Hand ``name``, a database the kit created and no test uses any more, to the
     background dropper (:func:`wait_for_drops` waits for it)."""
     CREATED_DATABASES.discard(name)
-    _DROPPER.drop_later(name)
+    _DROPS.put(name, partial(drop_database, name))
 
 
 def wait_for_drops() -> None:
-    """Wait until every database handed to :func:`drop_database_later` is dropped."""
-    _DROPPER.wait()
+    """Block until every database handed to :func:`drop_database_later` is dropped (the
+    session's end); raise if a drop failed."""
+    _DROPS.join()
+    failed = _DROPS.take_failures()
+    if failed:
+        dropped = ", ".join(f"{name} ({exc})" for name, exc in failed)
+        raise RuntimeError(f"the test kit could not drop: {dropped}")
 
 
 @asynccontextmanager
@@ -126,7 +157,7 @@ async def postgres_database() -> AsyncIterator[str]:
         name = new_name()
         await create_database(name)
     else:
-        CREATED_DATABASES.add(name)
+        adopt(name)
     try:
         yield async_url_for(name)
     finally:
@@ -145,17 +176,16 @@ STOCK_DEPTH = 1
 class Stock:
     """Databases made ahead, by kind: ``None`` for an empty one, or the name of the template
     a database is a copy of. :meth:`take` hands one over (its name, the taker's to drop) and
-    orders the next; :meth:`release` ends a kind and drops what is left of it."""
+    orders the next, which :attr:`orders` makes in the background; :meth:`release` ends a
+    kind and drops what is left of it."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.ready: dict[str | None, list[str]] = {}
         self.ordered: dict[str | None, int] = {}
         self.closed: set[str | None] = set()
-        self.orders: queue.Queue[str | None] = queue.Queue()
+        self.orders = BackgroundJobs("crm-test-stock")
         self.sessions = 0
-        self.failures: list[str] = []
-        self.thread: threading.Thread | None = None
 
     def open(self) -> None:
         """A test session begins: stock from now on."""
@@ -170,10 +200,11 @@ class Stock:
             last = self.sessions == 0
         if last:
             self.release([None])
-            failed, self.failures = self.failures, []
+            failed = self.orders.take_failures()
             if failed:  # the tests made their own instead: slower, still right
+                unmade = "; ".join(f"{kind}: {exc!r}" for kind, exc in failed)
                 warnings.warn(
-                    f"the test kit's stock could not make: {'; '.join(failed)}",
+                    f"the test kit's stock could not make: {unmade}",
                     RuntimeWarning,
                     stacklevel=2,
                 )
@@ -188,11 +219,8 @@ class Stock:
             name = names.pop(0) if names else None
             wanted = max(STOCK_DEPTH - len(names) - self.ordered.get(kind, 0), 0)
             self.ordered[kind] = self.ordered.get(kind, 0) + wanted
-            if wanted and (self.thread is None or not self.thread.is_alive()):
-                self.thread = threading.Thread(target=self._run, name="crm-test-stock", daemon=True)
-                self.thread.start()
         for _ in range(wanted):
-            self.orders.put(kind)
+            self.orders.put(kind or "an empty one", partial(self._order, kind))
         return name
 
     def release(self, kinds: Iterable[str | None]) -> None:
@@ -207,21 +235,14 @@ class Stock:
         for name in left:
             drop_database_later(name)
 
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+    async def _order(self, kind: str | None) -> None:
+        """Make a database of ``kind`` (should that fail, the taker makes its own), then
+        count it as no longer on order."""
         try:
-            while True:
-                kind = self.orders.get()
-                try:
-                    loop.run_until_complete(self._make(kind))
-                except BaseException as exc:  # the taker makes its own; reported at the end
-                    self.failures.append(f"{kind or 'an empty one'}: {exc!r}")
-                finally:
-                    with self.lock:
-                        self.ordered[kind] -= 1
-                    self.orders.task_done()
+            await self._make(kind)
         finally:
-            loop.close()
+            with self.lock:
+                self.ordered[kind] -= 1
 
     async def _make(self, kind: str | None) -> None:
         with self.lock:

@@ -151,7 +151,6 @@ class Templates:
                 await admin.execute(f'ALTER DATABASE "{name}" RENAME TO "{aside}"')
             except asyncpg.ObjectInUseError:
                 return False
-            tools.CREATED_DATABASES.add(aside)
             tools.drop_database_later(aside)
             copy = STOCK.take(template)
             try:
