@@ -269,6 +269,7 @@ async def in_process(
     pm = plugin_manager()
     db = Database(settings.resolved_database_url)
     app = assemble_app(settings=settings, pm=pm, db=db, schema=build_schema(pm, settings))
+    thresholds = gc.get_threshold()
     settle_heap()  # as a served process does (schema.app.create_app)
     try:
         async with app.router.lifespan_context(app):
@@ -277,6 +278,7 @@ async def in_process(
                 yield Client(http, await sign_in(http, email), db)
     finally:
         gc.unfreeze()  # this process goes on (another section, or a test) after the app
+        gc.set_threshold(*thresholds)
 
 
 @contextmanager

@@ -82,15 +82,18 @@ def test_a_served_app_leaves_its_startup_heap_to_the_collector_once(tmp_path: Pa
     import gc
 
     from core.config import load_settings
-    from schema.app import create_app
+    from schema.app import COLLECTOR_THRESHOLDS, create_app
 
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         app = create_app(load_settings(data_dir=tmp_path))
         assert gc.get_freeze_count() > 10_000  # modules, schema, metadata
+        assert gc.get_threshold() == COLLECTOR_THRESHOLDS != thresholds
         schema = app.state.crm.schema
         # Frozen objects are no longer among those the collector walks.
         assert gc.is_tracked(schema)
         assert not any(obj is schema for obj in gc.get_objects())
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
