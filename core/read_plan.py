@@ -114,7 +114,7 @@ class ObjectPlan:
 class EdgesPlan:
     """A list of wrappers (edges) each holding one object (a node), answered as one level:
     the wrappers' plain fields by :attr:`build` and the held objects by the runner as one
-    level of their own (see :meth:`core.read_run.Runner._edges`)."""
+    level of their own (see :meth:`core.read_edges.EdgeLevels._edges`)."""
 
     edge: ObjectPlan
     node: FieldPlan
@@ -123,6 +123,16 @@ class EdgesPlan:
     """The wrappers' builder: their plain fields, ``None`` where the held object goes."""
     nullable: bool
     """Whether the list itself may be null."""
+    layout: tuple[tuple[str, int], ...] | None = None
+    """Of a connection's edges whose fields are the type name, the cursor and the node
+    only: each field's response key and which of the three it is (:data:`EDGE_TYPENAME`,
+    :data:`EDGE_CURSOR`, :data:`EDGE_NODE`), so a page's edges are answered from its
+    nodes and sort values (:meth:`core.read_edges.EdgeLevels._page_edges`); else ``None``."""
+
+
+EDGE_TYPENAME = 0
+EDGE_CURSOR = 1
+EDGE_NODE = 2
 
 
 Collect = Callable[[GraphQLObjectType, "FieldDetailsList"], Any]

@@ -41,6 +41,9 @@ from graphql.pyutils import Undefined
 
 from core.read_plan import (
     ATTRIBUTE,
+    EDGE_CURSOR,
+    EDGE_NODE,
+    EDGE_TYPENAME,
     NODE_ID,
     TYPENAME,
     Builder,
@@ -225,7 +228,7 @@ def wanted_nodes_of(field: FieldPlan) -> tuple[str, frozenset[str]] | None:
 def edges_plan_of(field: FieldPlan) -> EdgesPlan | None:
     """For an attribute holding a list of non-null objects of one type whose fields are
     plain but one, a non-null object of one type (a connection's ``edges { cursor node }``):
-    how the runner answers the list as one level (:meth:`core.read_run.Runner._edges`)."""
+    how the runner answers the list as one level (:meth:`core.read_edges.EdgeLevels._edges`)."""
     if field.kind != ATTRIBUTE:
         return None
     type_: Any = field.type
@@ -251,7 +254,28 @@ def edges_plan_of(field: FieldPlan) -> EdgesPlan | None:
         return None
     build = edge.builder or builder_of(edge, always=True)
     assert build is not None
-    return EdgesPlan(edge, node, build, nullable)
+    return EdgesPlan(edge, node, build, nullable, _edge_layout(edge, node))
+
+
+def _edge_layout(edge: ObjectPlan, node: FieldPlan) -> tuple[tuple[str, int], ...] | None:
+    """The edges' fields as :attr:`EdgesPlan.layout` has them, when they are the type name,
+    a connection edge's cursor and the node only."""
+    layout: list[tuple[str, int]] = []
+    for part in edge.fields:
+        if part is node:
+            layout.append((part.key, EDGE_NODE))
+        elif part.kind == TYPENAME:
+            layout.append((part.key, EDGE_TYPENAME))
+        elif (
+            part.kind == ATTRIBUTE
+            and part.attribute == "cursor"
+            and isinstance(part.type, GraphQLNonNull)
+            and part.type.of_type is GraphQLString
+        ):
+            layout.append((part.key, EDGE_CURSOR))
+        else:
+            return None
+    return tuple(layout)
 
 
 def prepare(plan: FieldPlan) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import inspect as inspect_module
 from collections.abc import Callable
-from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -39,12 +38,12 @@ from strawberry.types.arguments import convert_arguments
 from core.access import require
 from core.batch_fields import mismatch
 from core.child_pages import wanted_nodes
+from core.read_edges import EdgeLevels, PathOf, field_paths
 from core.read_plan import (
     ATTRIBUTE,
     BATCH,
     COMPUTED,
     TYPENAME,
-    EdgesPlan,
     FieldPlan,
     ObjectPlan,
 )
@@ -52,8 +51,6 @@ from core.read_rows import fast_serializer
 
 if TYPE_CHECKING:
     from core.read_path import CompiledExecutor
-
-PathOf = Callable[[int], Path]
 
 
 _PASSED = {"String": str, "ID": str, "Boolean": bool}
@@ -80,7 +77,7 @@ class Failure:
         self.error = error
 
 
-class Runner:
+class Runner(EdgeLevels):
     """Completes the values below one root field of one request."""
 
     def __init__(self, executor: CompiledExecutor, info: Any) -> None:
@@ -278,6 +275,14 @@ class Runner:
                     continue
                 if kind == ATTRIBUTE:
                     attribute = field.attribute
+                    if field.edges is not None and attribute == "edges":
+                        # A page's edges from its nodes, before anything reads its edges.
+                        edges = await self._page_edges(
+                            field, field.edges, objects, path_of, type_name
+                        )
+                        if edges is not None:
+                            columns.append(edges)
+                            continue
                     try:
                         raw = [getattr(value, attribute) for value in objects]  # type: ignore[arg-type]
                     except Exception:
@@ -293,7 +298,7 @@ class Runner:
                     raw = [_node_id(field, value) for value in objects]
                 columns.append(
                     await self.complete(
-                        field.type, field, raw, _field_paths(path_of, field.key, type_name)
+                        field.type, field, raw, field_paths(path_of, field.key, type_name)
                     )
                 )
         except BaseException:
@@ -323,76 +328,6 @@ class Runner:
             return [{} for _ in range(count)]
         return [dict(zip(keys, values, strict=True)) for values in zip(*full, strict=True)]
 
-    async def _edges(
-        self,
-        field: FieldPlan,
-        edges: EdgesPlan,
-        lists: list[Any],
-        path_of: PathOf,
-        type_name: str,
-    ) -> list[Any] | None:
-        """The completed lists of edges of ``field`` (``lists``: one per object of the
-        level), each edge's plain fields by the edges' builder and their nodes as one level,
-        or ``None`` when a value needs the general completion (decided before any node is
-        completed, so the general completion starts from nothing done)."""
-        items: list[Any] = []
-        owners: list[int] = []
-        positions: list[int] = []
-        for index, value in enumerate(lists):
-            if type(value) is not list:
-                if value is None and edges.nullable:
-                    continue
-                return None
-            items.extend(value)
-            owners.extend(repeat(index, len(value)))
-            positions.extend(range(len(value)))
-        if not items:
-            return [None if type(value) is not list else [] for value in lists]
-        edge_type = edges.edge.type
-        node = edges.node
-        node_plan = node.only
-        assert node_plan is not None
-        assert node.attribute is not None
-        list_path = _field_paths(path_of, field.key, type_name)
-
-        def item_path(number: int) -> Path:
-            return list_path(owners[number]).add_key(positions[number], None)
-
-        node_path = _field_paths(item_path, node.key, edge_type.name)
-        try:
-            nodes = [getattr(item, node.attribute) for item in items]
-            if any(  # a non-null node without a value, or one that failed
-                value is None or value is Undefined or isinstance(value, Exception)
-                for value in nodes
-            ):
-                return None
-            if not self._all_of(edge_type, field, items, item_path) or not self._all_of(
-                node_plan.type, node, nodes, node_path
-            ):
-                return None
-        except Exception:
-            return None
-        rows = edges.build(items)
-        if rows is None:
-            return None
-        key = node.key
-        for row, done in zip(rows, await self._fields(node_plan, nodes, node_path), strict=True):
-            row[key] = done
-        column: list[Any] = [[] if type(value) is list else None for value in lists]
-        for owner, row in zip(owners, rows, strict=True):
-            column[owner].append(row)
-        return column
-
-    def _all_of(
-        self, type_: GraphQLObjectType, plan: FieldPlan, values: list[Any], path_of: PathOf
-    ) -> bool:
-        """Whether every value is of ``type_`` by its ``is_type_of`` (when it has one)."""
-        is_type_of = type_.is_type_of
-        if is_type_of is None:
-            return True
-        info = self._info(plan, path_of(0))
-        return all(is_type_of(value, info) for value in values)
-
     async def _batch(
         self,
         number: int,
@@ -418,7 +353,7 @@ class Runner:
         except Exception as error:
             values = [error] * len(objects)
         return number, await self.complete(
-            field.type, field, values, _field_paths(path_of, field.key, type_name)
+            field.type, field, values, field_paths(path_of, field.key, type_name)
         )
 
     def _computed(self, field: FieldPlan, objects: list[Any]) -> list[Any]:
@@ -458,10 +393,6 @@ class Runner:
             scalar_registry=schema.schema_converter.scalar_registry,
             config=schema.config,
         )
-
-
-def _field_paths(path_of: PathOf, key: str, type_name: str) -> PathOf:
-    return lambda index: path_of(index).add_key(key, type_name)
 
 
 def _node_id(field: FieldPlan, value: Any) -> Any:

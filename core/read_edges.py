@@ -1,0 +1,191 @@
+"""Lists of edges answered as one level, for :class:`core.read_run.Runner`.
+
+A connection's ``edges { cursor node { ... } }`` would be three levels level by level: the
+list, each edge, each node, every level checking and grouping its objects again. These
+answer the list at once: the edges' plain fields in place and their nodes as one level of
+their own. A page's connection (:func:`core.pagination.connection_of`) is answered from its
+nodes and their sort values, before any edge object is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLObjectType
+from graphql.pyutils import Path, Undefined
+
+from core.cursors import encode_cursor
+from core.pagination import unread_page
+from core.read_plan import EDGE_CURSOR, EDGE_NODE, EdgesPlan, FieldPlan
+
+if TYPE_CHECKING:
+    from core.read_plan import ObjectPlan
+
+PathOf = Callable[[int], Path]
+"""The path of a level's value by its number in the level."""
+
+
+def field_paths(path_of: PathOf, key: str, type_name: str) -> PathOf:
+    return lambda index: path_of(index).add_key(key, type_name)
+
+
+class EdgeLevels:
+    """The runner's answers to lists of edges (a mixin of :class:`core.read_run.Runner`)."""
+
+    if TYPE_CHECKING:
+
+        async def _fields(
+            self, object_plan: ObjectPlan, objects: list[Any], path_of: PathOf
+        ) -> list[Any]: ...
+
+        def _info(self, plan: FieldPlan, path: Path) -> Any: ...
+
+    async def _edges(
+        self,
+        field: FieldPlan,
+        edges: EdgesPlan,
+        lists: list[Any],
+        path_of: PathOf,
+        type_name: str,
+    ) -> list[Any] | None:
+        """The completed lists of edges of ``field`` (``lists``: one per object of the
+        level), each edge's plain fields by the edges' builder and their nodes as one level,
+        or ``None`` when a value needs the general completion (decided before any node is
+        completed, so the general completion starts from nothing done)."""
+        items: list[Any] = []
+        owners: list[int] = []
+        positions: list[int] = []
+        for index, value in enumerate(lists):
+            if type(value) is not list:
+                if value is None and edges.nullable:
+                    continue
+                return None
+            items.extend(value)
+            owners.extend(repeat(index, len(value)))
+            positions.extend(range(len(value)))
+        if not items:
+            return [None if type(value) is not list else [] for value in lists]
+        edge_type = edges.edge.type
+        node = edges.node
+        node_plan = node.only
+        assert node_plan is not None
+        assert node.attribute is not None
+        list_path = field_paths(path_of, field.key, type_name)
+
+        def item_path(number: int) -> Path:
+            return list_path(owners[number]).add_key(positions[number], None)
+
+        node_path = field_paths(item_path, node.key, edge_type.name)
+        try:
+            nodes = [getattr(item, node.attribute) for item in items]
+            if any(  # a non-null node without a value, or one that failed
+                value is None or value is Undefined or isinstance(value, Exception)
+                for value in nodes
+            ):
+                return None
+            if not self._all_of(edge_type, field, items, item_path) or not self._all_of(
+                node_plan.type, node, nodes, node_path
+            ):
+                return None
+        except Exception:
+            return None
+        rows = edges.build(items)
+        if rows is None:
+            return None
+        key = node.key
+        for row, done in zip(rows, await self._fields(node_plan, nodes, node_path), strict=True):
+            row[key] = done
+        column: list[Any] = [[] if type(value) is list else None for value in lists]
+        for owner, row in zip(owners, rows, strict=True):
+            column[owner].append(row)
+        return column
+
+    async def _page_edges(
+        self,
+        field: FieldPlan,
+        edges: EdgesPlan,
+        connections: list[Any],
+        path_of: PathOf,
+        type_name: str,
+    ) -> list[Any] | None:
+        """The completed edges of pages' connections (:func:`core.pagination.unread_page`)
+        from their nodes and sort values: the nodes as one level, each edge's type name and
+        cursor written in place, no edge object made. ``None`` when a value is anything else,
+        or when the edges ask for more than their type name, cursor and node; the general
+        completion then reads the edges (decided before any node is completed)."""
+        layout = edges.layout
+        if layout is None:
+            return None
+        pages = []
+        for connection in connections:
+            page = unread_page(connection)
+            if page is None:
+                return None
+            pages.append(page)
+        node_plan = edges.node.only
+        assert node_plan is not None
+        nodes: list[Any] = []
+        owners: list[int] = []
+        for index, (page_nodes, _values, _tag) in enumerate(pages):
+            nodes.extend(page_nodes)
+            owners.extend(repeat(index, len(page_nodes)))
+        if not nodes:
+            return [[] for _ in pages]
+        edge_type = edges.edge.type
+        list_path = field_paths(path_of, field.key, type_name)
+        starts = [0] * len(pages)
+        for number in range(1, len(owners)):
+            if owners[number] != owners[number - 1]:
+                starts[owners[number]] = number
+
+        def item_path(number: int) -> Path:
+            owner = owners[number]
+            return list_path(owner).add_key(number - starts[owner], None)
+
+        node_path = field_paths(item_path, edges.node.key, edge_type.name)
+        try:
+            if any(  # a non-null node without a value, or one that failed
+                value is None or value is Undefined or isinstance(value, Exception)
+                for value in nodes
+            ) or not self._all_of(node_plan.type, edges.node, nodes, node_path):
+                return None
+        except Exception:
+            return None
+        done = await self._fields(node_plan, nodes, node_path)
+        column: list[Any] = []
+        at = 0
+        if len(layout) == 1:  # the node alone: { node { ... } }
+            key = layout[0][0]
+            for page_nodes, _values, _tag in pages:
+                count = len(page_nodes)
+                column.append([{key: row} for row in done[at : at + count]])
+                at += count
+            return column
+        edge_name = edge_type.name
+        for page_nodes, values, tag in pages:
+            page_edges = []
+            for row, sort_values in zip(done[at : at + len(page_nodes)], values, strict=True):
+                edge: dict[str, Any] = {}
+                for key, part in layout:
+                    if part == EDGE_NODE:
+                        edge[key] = row
+                    elif part == EDGE_CURSOR:
+                        edge[key] = encode_cursor(sort_values, tag)
+                    else:
+                        edge[key] = edge_name
+                page_edges.append(edge)
+            at += len(page_nodes)
+            column.append(page_edges)
+        return column
+
+    def _all_of(
+        self, type_: GraphQLObjectType, plan: FieldPlan, values: list[Any], path_of: PathOf
+    ) -> bool:
+        """Whether every value is of ``type_`` by its ``is_type_of`` (when it has one)."""
+        is_type_of = type_.is_type_of
+        if is_type_of is None:
+            return True
+        info = self._info(plan, path_of(0))
+        return all(is_type_of(value, info) for value in values)
