@@ -11,7 +11,7 @@ attribute read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVarTuple
 
 from sqlalchemy import Result, Row, Select
@@ -25,18 +25,23 @@ ColumnRow = Row[*tuple[Any, ...]]
 """A row of a statement of columns, of any number and type."""
 
 
-async def core_result(session: AsyncSession, statement: Select[*Ts]) -> Result[*Ts]:
-    """``statement`` executed with Core on ``session``'s connection; changes pending in the
-    session are flushed first, as ``session.execute`` would."""
+async def core_result(
+    session: AsyncSession, statement: Select[*Ts], values: Mapping[str, Any] | None = None
+) -> Result[*Ts]:
+    """``statement`` executed with Core on ``session``'s connection (``values``: of its
+    named parameters); changes pending in the session are flushed first, as
+    ``session.execute`` would."""
     if session.autoflush and (session.new or session.deleted or session.dirty):
         await session.flush()
     connection = await session.connection()
-    return await connection.execute(statement)
+    return await connection.execute(statement, values)
 
 
-async def column_rows(session: AsyncSession, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
+async def column_rows(
+    session: AsyncSession, statement: Select[*Ts], values: Mapping[str, Any] | None = None
+) -> Sequence[Row[*Ts]]:
     """The rows of a statement of columns (no ORM entity), with Core (:func:`core_result`)."""
-    return (await core_result(session, statement)).all()
+    return (await core_result(session, statement, values)).all()
 
 
 class Record:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import AuthenticationError, Caller
@@ -41,22 +41,10 @@ async def authenticate(
             raise AuthenticationError(exc.args[0] if exc.args else str(exc)) from None
         # A genuine token: its session decides first (an ended one cannot be refreshed, so
         # the client is told to log in again rather than to try), then its own expiry.
-        # One statement, with Core, as this runs before every request: the columns a
-        # caller is made of, the session's state, and the user's roles with their grants
-        # (a row per grant; one row with no role for a user without roles).
         found = await column_rows(
             session,
-            select(
-                *(getattr(User, name) for name in _CALLER_COLUMNS),
-                AuthSession.revoked_at,
-                AuthSession.expires_at,
-                *GRANT_COLUMNS,
-            )
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .outerjoin(UserRole, UserRole.user_id == User.id)
-            .outerjoin(Role, Role.id == UserRole.role_id)
-            .outerjoin(RoleGrant, RoleGrant.role_id == Role.id)
-            .where(User.id == claims.user_id, AuthSession.id == claims.session_id),
+            _SESSION_CALLER,
+            {"user_id": claims.user_id, "session_id": claims.session_id},
         )
         if not found:
             raise AuthenticationError(SESSION_ENDED, ApiErrorCode.SESSION_ENDED)
@@ -73,6 +61,24 @@ async def authenticate(
 
 _CALLER_COLUMNS = ("id", "email", "team_id", "time_zone", "locale", "is_active")
 """The user's columns :func:`_caller` reads."""
+
+_SESSION_CALLER = (
+    select(
+        *(getattr(User, name) for name in _CALLER_COLUMNS),
+        AuthSession.revoked_at,
+        AuthSession.expires_at,
+        *GRANT_COLUMNS,
+    )
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .outerjoin(Role, Role.id == UserRole.role_id)
+    .outerjoin(RoleGrant, RoleGrant.role_id == Role.id)
+    .where(User.id == bindparam("user_id"), AuthSession.id == bindparam("session_id"))
+)
+"""The caller of a session's access token, in one statement built once (it runs before
+every request): the columns a caller is made of, the session's state, and the user's roles
+with their grants (a row per grant; one row with no role for a user without roles). Its
+values, ``user_id`` and ``session_id``, are bound when it runs."""
 
 
 def _caller(
