@@ -1,7 +1,8 @@
 """Database access: the shared metadata, engines for SQLite and PostgreSQL, sessions.
 
 SQLite (aiosqlite) is the embedded default: WAL journal, foreign keys on, a busy timeout,
-and transactions that really begin where SQLAlchemy begins them. PostgreSQL (asyncpg) is the
+transactions that really begin where SQLAlchemy begins them, and a statement run in one trip
+to the driver's thread (:mod:`core.sqlite_driver`). PostgreSQL (asyncpg) is the
 production database shared by many stateless app processes.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
@@ -32,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from core.errors import ApiError, ApiErrorCode
+from core.sqlite_driver import connect_sqlite
 from core.text_keys import trigram_similarity
 
 NAMING_CONVENTION = {
@@ -123,60 +123,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-class _SQLiteConnection(aiosqlite.Connection):
-    """aiosqlite's connection, whose worker thread is asked to stop once.
-
-    SQLAlchemy ends a connection whose statement was cancelled (a worker stopping, a client
-    gone) by closing it in a task of its own while stopping its thread at once. Each
-    ``stop()`` queues one more request for a thread that ends at the first, and ``close()``
-    after a ``stop()`` then waits forever for an answer no thread gives: the task never
-    ends, and neither does the event loop that waits for it at shutdown. Later requests get
-    the first request's answer instead.
-    """
-
-    _stopped: asyncio.Future[Any] | None = None
-
-    def stop(self) -> asyncio.Future[Any] | None:
-        if not self._running:
-            return self._stopped
-        self._stopped = super().stop()
-        return self._stopped
-
-
-def _open_sqlite(
-    database: str | Path, *, iter_chunk_size: int = 64, **kwargs: Any
-) -> _SQLiteConnection:
-    """``aiosqlite.connect`` with :class:`_SQLiteConnection`."""
-
-    def connector() -> sqlite3.Connection:
-        connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
-        return connection
-
-    return _SQLiteConnection(connector, iter_chunk_size)
-
-
-async def _connect_sqlite(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
-    """Open a connection, and have a failed connect wait for the worker thread it started.
-
-    aiosqlite queues its worker's stop when a connect fails and returns at once; the worker
-    then reports to the event loop, which may be closed by then ("Event loop is closed" in
-    a thread nobody watches). Waiting for the worker makes the failure end where it began.
-    """
-    connection = _open_sqlite(*args, **kwargs)
-    worker = connection._thread  # a daemon like SQLAlchemy's own connect makes it
-    worker.daemon = True
-    try:
-        await connection
-    except BaseException:
-        await asyncio.to_thread(worker.join, 5)
-        raise
-    return connection
-
-
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "do_connect")
     def _on_do_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
-        cparams["async_creator_fn"] = _connect_sqlite
+        cparams["async_creator_fn"] = connect_sqlite
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
