@@ -145,12 +145,21 @@ class EdgeLevels:
             return list_path(owner).add_key(number - starts[owner], None)
 
         node_path = field_paths(item_path, edges.node.key, edge_type.name)
+        cursors: list[str] = []
         try:
             if any(  # a non-null node without a value, or one that failed
                 value is None or value is Undefined or isinstance(value, Exception)
                 for value in nodes
             ) or not self._all_of(node_plan.type, edges.node, nodes, node_path):
                 return None
+            if any(part == EDGE_CURSOR for _key, part in layout):
+                # Encoded first: a sort value no cursor can hold fails where the general
+                # completion puts it (at the edge's cursor), not past the nodes.
+                cursors = [
+                    encode_cursor(sort_values, tag)
+                    for _nodes, values, tag in pages
+                    for sort_values in values
+                ]
         except Exception:
             return None
         done = await self._fields(node_plan, nodes, node_path)
@@ -164,15 +173,15 @@ class EdgeLevels:
                 at += count
             return column
         edge_name = edge_type.name
-        for page_nodes, values, tag in pages:
+        for page_nodes, _values, _tag in pages:
             page_edges = []
-            for row, sort_values in zip(done[at : at + len(page_nodes)], values, strict=True):
+            for number in range(at, at + len(page_nodes)):
                 edge: dict[str, Any] = {}
                 for key, part in layout:
                     if part == EDGE_NODE:
-                        edge[key] = row
+                        edge[key] = done[number]
                     elif part == EDGE_CURSOR:
-                        edge[key] = encode_cursor(sort_values, tag)
+                        edge[key] = cursors[number]
                     else:
                         edge[key] = edge_name
                 page_edges.append(edge)

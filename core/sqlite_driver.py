@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,17 +47,26 @@ class _Cursor:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        while rows := await self.fetchmany(FIRST_ROWS):
+            for row in rows:
+                yield row
+
     def _run(self, sql: str, parameters: Any) -> None:
         """In the connection's thread: the statement, its first rows, what it reports."""
         if self._cursor is not None:  # a cursor run again: the previous result is gone
             self._cursor.close()
+            self._cursor = None
+        self._rows, self.description, self.rowcount, self.lastrowid = [], None, -1, None
         cursor = self._connection._conn.cursor()
         self._cursor = cursor
         cursor.execute(sql, parameters)
         self.description = cursor.description
-        self.rowcount = cursor.rowcount
         self.lastrowid = cursor.lastrowid
         self._rows = cursor.fetchmany(FIRST_ROWS) if cursor.description else []
+        # Read after the rows: sqlite3 counts a statement's rows (an UPDATE ... RETURNING's)
+        # as they are read.
+        self.rowcount = cursor.rowcount
         if len(self._rows) < FIRST_ROWS:  # nothing more to come
             cursor.close()
             self._cursor = None
@@ -90,6 +99,7 @@ class _Cursor:
         if cursor is None:
             return []
         rows = cursor.fetchall() if size is None else cursor.fetchmany(size)
+        self.rowcount = cursor.rowcount
         if size is None or len(rows) < size:
             cursor.close()
             self._cursor = None

@@ -151,10 +151,21 @@ ODD_PAGES: dict[str, Any] = {
     "a missing node": lambda: [_page(1), _page(2, to_node=lambda _row: None)],
     "a node that failed": lambda: [_page(1), _page(2, to_node=lambda _row: RuntimeError("no"))],
     "a node of another type": lambda: [_page(1), _page(2, to_node=lambda _row: _page())],
+    "a sort value no cursor holds": lambda: [_page(1), _odd_sort_values(_page(2))],
 }
 
 
-NULLED = {"a missing node", "a node that failed", "a node of another type"}
+def _odd_sort_values(page: Any) -> Any:
+    page._values = [(b"bytes", 2)]  # no cursor can hold bytes: the edge's cursor fails
+    return page
+
+
+NULLED = {
+    "a missing node",
+    "a node that failed",
+    "a node of another type",
+    "a sort value no cursor holds",
+}
 """Cases whose failure nulls a page: the reference answers the request again."""
 
 

@@ -3,6 +3,7 @@ statement reports (rows, row count, last row id, errors) as the driver reports i
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,23 @@ async def test_more_rows_than_one_trip_brings_all_come_back_in_order(
     assert after == 7
 
 
+async def test_the_drivers_cursor_is_read_as_aiosqlites_is(db: Database) -> None:
+    async with db.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, SQLiteConnection)
+        async with driver.cursor() as cursor:
+            await cursor.execute(NUMBERS.text.replace(":last", "?"), [MANY])
+            assert await cursor.fetchone() == (1,)
+            assert [row[0] async for row in cursor] == list(range(2, MANY + 1))
+        async with driver.cursor() as cursor:
+            with pytest.raises(sqlite3.OperationalError):
+                await cursor.execute("SELECT * FROM missing")
+            assert cursor.description is None
+            assert cursor.rowcount == -1
+            await cursor.execute("SELECT 5")
+            assert await cursor.fetchall() == [(5,)]
+
+
 async def test_a_stream_left_unread_is_closed_with_its_cursor(db: Database) -> None:
     async with db.engine.connect() as connection:
         result = await connection.stream(NUMBERS, {"last": MANY})
@@ -113,10 +131,19 @@ async def test_writes_report_their_row_counts_and_last_row_id(db: Database) -> N
             await connection.execute(insert(NOTES).values(body="d").returning(NOTES.c.id))
         ).scalar_one()
         assert returned == 4
+        # A statement's rows are counted as they are read: after them, as SQLAlchemy asks.
+        marked = await connection.execute(
+            update(NOTES)
+            .where(NOTES.c.id > 2)
+            .values(body=NOTES.c.body + "?")
+            .returning(NOTES.c.id)
+        )
+        assert sorted(marked.scalars()) == [3, 4]
+        assert marked.rowcount == 2
 
     async with db.engine.connect() as connection:
         bodies = (await connection.execute(select(NOTES.c.body).order_by(NOTES.c.id))).scalars()
-        assert list(bodies) == ["a!", "b!", "c", "d"]
+        assert list(bodies) == ["a!", "b!", "c?", "d?"]
 
 
 async def test_a_failing_statement_raises_and_leaves_the_connection_usable(db: Database) -> None:
