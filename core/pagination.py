@@ -46,7 +46,10 @@ async def _total_counts(
     fails fails its own connection's ``totalCount`` only."""
 
     async def count(connection: Connection[Any]) -> int:
-        return len(connection.edges) if connection._count is None else await connection._count()
+        if connection._count is not None:
+            return await connection._count()
+        page = unread_page(connection)  # a page's length, without making its edges
+        return len(page[0]) if page is not None else len(connection.edges)
 
     found = await asyncio.gather(*(count(c) for c in connections), return_exceptions=True)
     counts: list[int | Exception] = []

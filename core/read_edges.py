@@ -9,7 +9,7 @@ nodes and their sort values, before any edge object is made.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +18,7 @@ from graphql.pyutils import Path, Undefined
 
 from core.cursors import encode_cursor
 from core.pagination import unread_page
-from core.read_plan import EDGE_CURSOR, EDGE_NODE, EdgesPlan, FieldPlan
-
-if TYPE_CHECKING:
-    from core.read_plan import ObjectPlan
+from core.read_plan import EDGE_CURSOR, EDGE_NODE, EdgesPlan, FieldPlan, ObjectPlan
 
 PathOf = Callable[[int], Path]
 """The path of a level's value by its number in the level."""
@@ -54,17 +51,10 @@ class EdgeLevels:
         level), each edge's plain fields by the edges' builder and their nodes as one level,
         or ``None`` when a value needs the general completion (decided before any node is
         completed, so the general completion starts from nothing done)."""
-        items: list[Any] = []
-        owners: list[int] = []
-        positions: list[int] = []
-        for index, value in enumerate(lists):
-            if type(value) is not list:
-                if value is None and edges.nullable:
-                    continue
+        for value in lists:
+            if type(value) is not list and not (value is None and edges.nullable):
                 return None
-            items.extend(value)
-            owners.extend(repeat(index, len(value)))
-            positions.extend(range(len(value)))
+        items, owners, positions = _spread(value if type(value) is list else [] for value in lists)
         if not items:
             return [None if type(value) is not list else [] for value in lists]
         edge_type = edges.edge.type
@@ -80,13 +70,8 @@ class EdgeLevels:
         node_path = field_paths(item_path, node.key, edge_type.name)
         try:
             nodes = [getattr(item, node.attribute) for item in items]
-            if any(  # a non-null node without a value, or one that failed
-                value is None or value is Undefined or isinstance(value, Exception)
-                for value in nodes
-            ):
-                return None
-            if not self._all_of(edge_type, field, items, item_path) or not self._all_of(
-                node_plan.type, node, nodes, node_path
+            if not self._all_of(edge_type, field, items, item_path) or not self._usable(
+                node_plan, node, nodes, node_path
             ):
                 return None
         except Exception:
@@ -97,10 +82,7 @@ class EdgeLevels:
         key = node.key
         for row, done in zip(rows, await self._fields(node_plan, nodes, node_path), strict=True):
             row[key] = done
-        column: list[Any] = [[] if type(value) is list else None for value in lists]
-        for owner, row in zip(owners, rows, strict=True):
-            column[owner].append(row)
-        return column
+        return _grouped([[] if type(value) is list else None for value in lists], owners, rows)
 
     async def _page_edges(
         self,
@@ -126,68 +108,49 @@ class EdgeLevels:
             pages.append(page)
         node_plan = edges.node.only
         assert node_plan is not None
-        nodes: list[Any] = []
-        owners: list[int] = []
-        for index, (page_nodes, _values, _tag) in enumerate(pages):
-            nodes.extend(page_nodes)
-            owners.extend(repeat(index, len(page_nodes)))
+        nodes, owners, positions = _spread(page_nodes for page_nodes, _values, _tag in pages)
         if not nodes:
             return [[] for _ in pages]
-        edge_type = edges.edge.type
+        edge_name = edges.edge.type.name
         list_path = field_paths(path_of, field.key, type_name)
-        starts = [0] * len(pages)
-        for number in range(1, len(owners)):
-            if owners[number] != owners[number - 1]:
-                starts[owners[number]] = number
 
         def item_path(number: int) -> Path:
-            owner = owners[number]
-            return list_path(owner).add_key(number - starts[owner], None)
+            return list_path(owners[number]).add_key(positions[number], None)
 
-        node_path = field_paths(item_path, edges.node.key, edge_type.name)
-        cursors: list[str] = []
+        node_path = field_paths(item_path, edges.node.key, edge_name)
         try:
-            if any(  # a non-null node without a value, or one that failed
-                value is None or value is Undefined or isinstance(value, Exception)
-                for value in nodes
-            ) or not self._all_of(node_plan.type, edges.node, nodes, node_path):
+            if not self._usable(node_plan, edges.node, nodes, node_path):
                 return None
-            if any(part == EDGE_CURSOR for _key, part in layout):
-                # Encoded first: a sort value no cursor can hold fails where the general
-                # completion puts it (at the edge's cursor), not past the nodes.
-                cursors = [
-                    encode_cursor(sort_values, tag)
-                    for _nodes, values, tag in pages
-                    for sort_values in values
-                ]
+            # Encoded before the nodes are completed: a sort value no cursor can hold fails
+            # where the general completion puts it (at the edge's cursor).
+            cursors = (
+                [encode_cursor(values, tag) for _nodes, page, tag in pages for values in page]
+                if any(part == EDGE_CURSOR for _key, part in layout)
+                else []
+            )
         except Exception:
             return None
         done = await self._fields(node_plan, nodes, node_path)
-        column: list[Any] = []
-        at = 0
         if len(layout) == 1:  # the node alone: { node { ... } }
             key = layout[0][0]
-            for page_nodes, _values, _tag in pages:
-                count = len(page_nodes)
-                column.append([{key: row} for row in done[at : at + count]])
-                at += count
-            return column
-        edge_name = edge_type.name
-        for page_nodes, _values, _tag in pages:
-            page_edges = []
-            for number in range(at, at + len(page_nodes)):
-                edge: dict[str, Any] = {}
-                for key, part in layout:
-                    if part == EDGE_NODE:
-                        edge[key] = done[number]
-                    elif part == EDGE_CURSOR:
-                        edge[key] = cursors[number]
-                    else:
-                        edge[key] = edge_name
-                page_edges.append(edge)
-            at += len(page_nodes)
-            column.append(page_edges)
-        return column
+            rows = [{key: row} for row in done]
+        else:
+            parts = {EDGE_NODE: done, EDGE_CURSOR: cursors}
+            rows = [
+                {key: parts[part][number] if part in parts else edge_name for key, part in layout}
+                for number in range(len(done))
+            ]
+        return _grouped([[] for _ in pages], owners, rows)
+
+    def _usable(
+        self, node_plan: ObjectPlan, node: FieldPlan, nodes: list[Any], node_path: PathOf
+    ) -> bool:
+        """Whether every node has a value and is of the node type: else the general
+        completion answers the list (a non-null node without a value, one that failed, or
+        one of another type)."""
+        return not any(
+            value is None or value is Undefined or isinstance(value, Exception) for value in nodes
+        ) and self._all_of(node_plan.type, node, nodes, node_path)
 
     def _all_of(
         self, type_: GraphQLObjectType, plan: FieldPlan, values: list[Any], path_of: PathOf
@@ -198,3 +161,22 @@ class EdgeLevels:
             return True
         info = self._info(plan, path_of(0))
         return all(is_type_of(value, info) for value in values)
+
+
+def _spread(lists: Iterable[list[Any]]) -> tuple[list[Any], list[int], list[int]]:
+    """The items of ``lists`` in one list, with each item's list and place in it."""
+    items: list[Any] = []
+    owners: list[int] = []
+    positions: list[int] = []
+    for index, value in enumerate(lists):
+        items.extend(value)
+        owners.extend(repeat(index, len(value)))
+        positions.extend(range(len(value)))
+    return items, owners, positions
+
+
+def _grouped(column: list[Any], owners: list[int], rows: list[Any]) -> list[Any]:
+    """``column`` (a list per owner, or ``None``) with each row appended to its owner's."""
+    for owner, row in zip(owners, rows, strict=True):
+        column[owner].append(row)
+    return column

@@ -52,15 +52,19 @@ class _Cursor:
             for row in rows:
                 yield row
 
-    def _run(self, sql: str, parameters: Any) -> None:
-        """In the connection's thread: the statement, its first rows, what it reports."""
+    def _run(self, sql: str, parameters: Any, many: bool = False) -> None:
+        """In the connection's thread: the statement (``many``: once per set of parameters),
+        its first rows, what it reports."""
         if self._cursor is not None:  # a cursor run again: the previous result is gone
             self._cursor.close()
             self._cursor = None
         self._rows, self.description, self.rowcount, self.lastrowid = [], None, -1, None
         cursor = self._connection._conn.cursor()
         self._cursor = cursor
-        cursor.execute(sql, parameters)
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
         self.description = cursor.description
         self.lastrowid = cursor.lastrowid
         self._rows = cursor.fetchmany(FIRST_ROWS) if cursor.description else []
@@ -76,21 +80,7 @@ class _Cursor:
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> _Cursor:
-        def run() -> None:
-            if self._cursor is not None:
-                self._cursor.close()
-                self._cursor = None
-            cursor = self._connection._conn.cursor()
-            try:
-                cursor.executemany(sql, parameters)
-                self.description = cursor.description
-                self.rowcount = cursor.rowcount
-                self.lastrowid = cursor.lastrowid
-                self._rows = []
-            finally:
-                cursor.close()
-
-        await self._connection.trip(run)
+        await self._connection.trip(self._run, sql, parameters, True)
         return self
 
     def _more(self, size: int | None) -> list[Any]:

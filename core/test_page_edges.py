@@ -18,8 +18,7 @@ from core.cursors import encode_cursor, ordering_tag
 from core.ordering import SortKey
 from core.pagination import Connection, PageArgs, connection_of, unread_page
 from core.read_path import COMPILED, REFERENCE, RETRIED, CompiledExecutor
-from core.read_run import Runner
-from core.test_read_rows import Quirk, _quirk, run
+from core.test_read_rows import Quirk, _quirk, answers_of, run
 from schema.builder import CRMSchema
 
 KEYS = (SortKey(column("label")), SortKey(column("id")))
@@ -71,15 +70,7 @@ async def _answered_from_nodes(
     """Runs ``document`` on both paths (each on pages of its own, made alike); whether
     each list of edges was answered from its page's nodes, and the compiled response
     (``retried``: answered again by the reference, the compiled run having given up)."""
-    answered: list[bool] = []
-    original = Runner._page_edges
-
-    async def spy(self: Runner, *args: Any) -> Any:
-        column_ = await original(self, *args)
-        answered.append(column_ is not None)
-        return column_
-
-    monkeypatch.setattr(Runner, "_page_edges", spy)
+    answered = answers_of(monkeypatch, "_page_edges")
     reference, _ = await run(REFERENCE, SCHEMA, document)
     compiled, context = await run(COMPILED, SCHEMA, document)
     if not retried:
@@ -94,6 +85,8 @@ async def test_a_pages_edges_are_answered_from_its_nodes(monkeypatch: pytest.Mon
     MAKE[0] = _pages
     answered, compiled = await _answered_from_nodes(monkeypatch)
     assert answered == [True]
+    # Counted, answered and paged without an edge object (totalCount counts the nodes).
+    assert all(unread_page(connection) is not None for connection in MADE[0])
     first, empty, _one, backwards = compiled.data["pages"]
     tag = ordering_tag(KEYS)
     assert first["edges"][1] == {

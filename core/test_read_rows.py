@@ -213,19 +213,26 @@ ODD_BOXES: dict[str, list[Any]] = {
 }
 
 
-async def _answered_as_one_level(
-    monkeypatch: pytest.MonkeyPatch, schema: CRMSchema = BOX_SCHEMA, document: str = BOX_DOCUMENT
-) -> list[bool]:
-    """Runs the box document on both paths; whether each edges level was answered whole."""
+def answers_of(monkeypatch: pytest.MonkeyPatch, method: str) -> list[bool]:
+    """Whether each call of the runner's ``method`` (an answer of a whole level, or
+    ``None`` to leave it to the general completion) answered, in the order of the calls."""
     answered: list[bool] = []
-    original = Runner._edges
+    original = getattr(Runner, method)
 
     async def spy(self: Runner, *args: Any) -> Any:
         column = await original(self, *args)
         answered.append(column is not None)
         return column
 
-    monkeypatch.setattr(Runner, "_edges", spy)
+    monkeypatch.setattr(Runner, method, spy)
+    return answered
+
+
+async def _answered_as_one_level(
+    monkeypatch: pytest.MonkeyPatch, schema: CRMSchema = BOX_SCHEMA, document: str = BOX_DOCUMENT
+) -> list[bool]:
+    """Runs the box document on both paths; whether each edges level was answered whole."""
+    answered = answers_of(monkeypatch, "_edges")
     reference, _ = await run(REFERENCE, schema, document)
     compiled, _ = await run(COMPILED, schema, document)
     assert compare.differences(reference, compiled) is None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -183,69 +185,79 @@ async def test_a_database_the_stock_cannot_make_is_left_to_the_taker_and_reporte
         await asyncio.to_thread(stock.close)
 
 
-@needs_postgres
-async def test_a_second_copy_of_a_template_is_the_one_the_stock_made_ahead(tmp_path: Path) -> None:
+@dataclass
+class StockedCopy:
+    """A session's templates, a template's copy made ahead in stock, and an empty database
+    to copy the template into (:func:`a_stocked_copy`)."""
+
+    templates: Templates
+    pm: CRMPluginManager
+    second: Database
+    target: str
+    """The empty database's name."""
+    template: str
+    stocked: str
+    stocked_oid: int
+
+
+@asynccontextmanager
+async def a_stocked_copy(tmp_path: Path) -> AsyncIterator[StockedCopy]:
+    """Given a first database copied into (which makes the template, after which the stock
+    makes a copy of it ahead) and a second, empty one; once the session ends, nothing of
+    them is left on the server."""
     core = build_plugin_manager(())
     with session_templates(tmp_path) as templates:
         async with kit.postgres_database() as first_url, kit.postgres_database() as second_url:
             first, second = Database(first_url), Database(second_url)
             target = database_name(second_url)
             try:
-                # Given a first copy, after which the stock made a second ahead
                 template, stocked = await stock_a_copy(templates, first, core)
                 stocked_oid = await oid_of(stocked)
                 assert stocked_oid is not None
-
-                # When a second database is copied into
-                assert await templates.copy_into(second, core)
-
-                # Then it is the copy made ahead, renamed in, and the stock orders the next
-                assert await oid_of(target) == stocked_oid
-                assert await existing([stocked]) == set()
-                assert await tables_of(target) == await tables_of(template) != set()
-                await asyncio.to_thread(STOCK.orders.join)
-                assert len(STOCK.ready[template]) == STOCK_DEPTH
-                assert stocked not in STOCK.ready[template]
+                yield StockedCopy(templates, core, second, target, template, stocked, stocked_oid)
             finally:
                 await first.dispose()
                 await second.dispose()
 
-    # And nothing is left on the server once the session ends
     names = [template, stocked, database_name(first_url), target, f"{target}_x"]
     assert await existing(names) == set()
+
+
+@needs_postgres
+async def test_a_second_copy_of_a_template_is_the_one_the_stock_made_ahead(tmp_path: Path) -> None:
+    async with a_stocked_copy(tmp_path) as given:
+        # When a second database is copied into
+        assert await given.templates.copy_into(given.second, given.pm)
+
+        # Then it is the copy made ahead, renamed in, and the stock orders the next
+        assert await oid_of(given.target) == given.stocked_oid
+        assert await existing([given.stocked]) == set()
+        assert await tables_of(given.target) == await tables_of(given.template) != set()
+        await asyncio.to_thread(STOCK.orders.join)
+        assert len(STOCK.ready[given.template]) == STOCK_DEPTH
+        assert given.stocked not in STOCK.ready[given.template]
+    # And nothing is left on the server once the session ends (a_stocked_copy checks)
 
 
 @needs_postgres
 async def test_a_stocked_copy_that_cannot_be_renamed_in_is_replaced_and_dropped(
     tmp_path: Path,
 ) -> None:
-    core = build_plugin_manager(())
-    with session_templates(tmp_path) as templates:
-        async with kit.postgres_database() as first_url, kit.postgres_database() as second_url:
-            first, second = Database(first_url), Database(second_url)
-            target = database_name(second_url)
-            try:
-                # Given a copy in stock that someone is connected to: the server refuses to
-                # rename it (after waiting a few seconds for the session to go)
-                template, stocked = await stock_a_copy(templates, first, core)
-                stocked_oid = await oid_of(stocked)
-                holder = await asyncpg.connect(kit.dsn_for(stocked))
-                try:
-                    # When a second database is copied into
-                    assert await templates.copy_into(second, core)
-                finally:
-                    holder.terminate()
+    async with a_stocked_copy(tmp_path) as given:
+        # Given someone connected to the copy in stock: the server refuses to rename it
+        # (after waiting a few seconds for the session to go)
+        holder = await asyncpg.connect(kit.dsn_for(given.stocked))
+        try:
+            # When a second database is copied into
+            assert await given.templates.copy_into(given.second, given.pm)
+        finally:
+            holder.terminate()
 
-                # Then it is a copy made then from the template, not the one in stock
-                target_oid = await oid_of(target)
-                assert target_oid is not None
-                assert target_oid != stocked_oid
-                assert await tables_of(target) == await tables_of(template) != set()
-                assert stocked not in STOCK.ready[template]
-            finally:
-                await first.dispose()
-                await second.dispose()
-
+        # Then it is a copy made then from the template, not the one in stock
+        target_oid = await oid_of(given.target)
+        assert target_oid is not None
+        assert target_oid != given.stocked_oid
+        assert await tables_of(given.target) == await tables_of(given.template) != set()
+        assert given.stocked not in STOCK.ready[given.template]
     # And the copy taken from the stock but not used is dropped, as is everything else
-    names = [stocked, template, database_name(first_url), target, f"{target}_x"]
-    assert await existing(names) == set()
+    # (a_stocked_copy checks)
