@@ -54,6 +54,13 @@ class Settings(OutboundSettings):
         default="",
         description="SQLAlchemy URL; empty means an SQLite file in the data directory.",
     )
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Database connections each process keeps, at most; a statement waits for "
+        "one when all are in use.",
+    )
     plugins: str | None = Field(
         default=None,
         description="Comma-separated plugin names; unset enables all installed, empty none.",

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -170,8 +170,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create an async engine for ``url`` with the settings each backend needs."""
+DEFAULT_POOL_SIZE = 20
+"""Connections a process keeps at most (``CRM_DB_POOL_SIZE``)."""
+
+
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE
+) -> AsyncEngine:
+    """Create an async engine for ``url`` with the settings each backend needs.
+
+    The pool keeps up to ``pool_size`` connections open, and never opens more: a checkout
+    beyond them waits for one to come back. A pool that may overflow (SQLAlchemy's default)
+    closes each connection beyond its size as soon as it is returned, so a burst of
+    concurrent requests, each with several loader batches in flight, opens and closes
+    connections all the time: a PostgreSQL backend process or an SQLite connection and its
+    thread each time, which costs more than the statements they serve.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -180,12 +194,23 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **_sqlite_pool(parsed, pool_size),
         )
         _configure_sqlite(engine)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0)
     _ping_when_idle(engine)
     return engine
+
+
+def _sqlite_pool(url: URL, pool_size: int) -> dict[str, int]:
+    """The pool arguments of an SQLite database: none for one in memory, whose single
+    connection SQLAlchemy keeps (a pool of several connections would see several
+    databases)."""
+    database = url.database or ""
+    if database in ("", ":memory:") or url.query.get("mode") == "memory":
+        return {}
+    return {"pool_size": pool_size, "max_overflow": 0}
 
 
 PING_AFTER_IDLE_SECONDS = 1.0
@@ -239,9 +264,9 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
 class Database:
     """An engine and its session factory; one per process, shared by all requests."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        self.engine = create_engine(url, echo=echo, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         option = BEGIN_OPTION if self.dialect == "sqlite" else "isolation_level"
         self.lookup_sessionmaker = async_sessionmaker(

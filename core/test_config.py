@@ -21,6 +21,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert settings.enabled_plugins is None
     assert settings.max_page_size == 100
+    assert settings.db_pool_size == 20
     assert not settings.graphiql_enabled
     assert settings.cors_origin_list == []
 
@@ -30,6 +31,8 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("CRM_MAX_QUERY_DEPTH", "deep", "CRM_MAX_QUERY_DEPTH"),
         ("CRM_MAX_PAGE_SIZE", "500", "CRM_MAX_PAGE_SIZE"),
+        ("CRM_DB_POOL_SIZE", "0", "CRM_DB_POOL_SIZE"),
+        ("CRM_DB_POOL_SIZE", "many", "CRM_DB_POOL_SIZE"),
         ("CRM_DEBUG", "perhaps", "CRM_DEBUG"),
         ("CRM_DATABASE_URL", "mysql://localhost/crm", "CRM_DATABASE_URL"),
         ("CRM_RECORD_URL", "https://crm.example.com/{kind}/{id}", "CRM_RECORD_URL"),

@@ -146,6 +146,38 @@ async def test_a_lookup_sees_what_was_committed_between_its_statements(database_
     assert seen == [1, 2]
 
 
+async def test_a_burst_beyond_the_pool_waits_for_its_connections_and_opens_no_more(
+    database_url: str,
+) -> None:
+    # Given a pool of three connections, counting each one opened
+    db = Database(database_url, pool_size=3)
+    opened: list[object] = []
+    event.listen(db.engine.sync_engine, "connect", lambda connection, _record: opened.append(1))
+    finished = 0
+
+    async def lookup() -> None:
+        nonlocal finished
+        async with db.lookup() as session:
+            assert await session.scalar(text("SELECT 1")) == 1
+            for _ in range(3):  # holds its connection while others ask for theirs
+                await asyncio.sleep(0)
+        finished += 1
+
+    try:
+        # When ten lookups run at once, twice
+        await asyncio.gather(*(lookup() for _ in range(10)))
+        after_first = len(opened)
+        await asyncio.gather(*(lookup() for _ in range(10)))
+    finally:
+        await db.dispose()
+
+    # Then every one was answered, on the three connections the pool opened and kept: none
+    # was opened for a moment beyond them and closed again
+    assert finished == 20
+    assert after_first == 3
+    assert len(opened) == 3
+
+
 async def test_sqlite_lookups_send_no_begin_and_reads_keep_theirs(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'begin.sqlite3'}")
     sent: list[str] = []
