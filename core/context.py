@@ -74,6 +74,10 @@ class RequestContext:
             self._loaders[loader_class] = existing
         return existing
 
+    def release(self) -> None:
+        """Drop the request's loaders and what they hold, once its response is made."""
+        self._loaders.clear()
+
     def batch(self, load: BatchLoad, arguments: dict[str, Any]) -> BatchLoader:
         """The loader gathering the parents of a :func:`core.batch_fields.batch_field` field
         asked with ``arguments`` (one per request and distinct arguments)."""
@@ -110,19 +114,6 @@ class RequestContext:
                 parts=parts,
             )
 
-    async def child_page(
-        self,
-        pages: type[ChildPageLoader],
-        counts: type[ChildCountLoader] | None,
-        parent: Any,
-        args: PageArgs,
-        to_node: Callable[[Any], N],
-        keys: Sequence[SortKey] | None = None,
-    ) -> Connection[N]:
-        """One page of a nested connection: :meth:`child_pages` for one parent."""
-        (page,) = await self.child_pages(pages, counts, [parent], args, to_node, keys)
-        return page
-
     async def child_pages(
         self,
         pages: type[ChildPageLoader],
@@ -150,7 +141,7 @@ class RequestContext:
         columns = None
         if light is not None:
             columns, to_node = light
-        found = await self.loader(pages).load_many(
+        found = await self.loader(pages).load_level(
             [(parent, args, ordering, columns) for parent in parents]
         )
         counter = self.loader(counts) if counts is not None else None

@@ -345,7 +345,9 @@ class GraphQLEndpoint:
                 logger.exception(
                     "could not store a persisted query", extra={"request_id": context.request_id}
                 )
-        return JSONBody(payload, status_code=status, media_type=media_type)
+        response = JSONBody(payload, status_code=status, media_type=media_type)
+        context.release()
+        return response
 
     def _format_error(
         self,

@@ -61,6 +61,48 @@ class Loader(DataLoader[K, V]):
                 future.add_done_callback(_seen)
             raise
 
+    async def load_level(self, keys: Sequence[K]) -> list[V]:
+        """The values of ``keys``, in their order, for a batch function: one that answers a
+        whole level of a response (every parent of a field) in one call.
+
+        The keys not loaded yet are loaded now, in batches of :attr:`max_batch_size`,
+        without the future per key and the wait for the next turn of the event loop that
+        :meth:`load_many` spends to gather the keys of many resolvers, each asking for its
+        own. Keys loaded or being loaded already come from the request's cache, and what is
+        loaded here is cached for later ``load`` calls. A failed batch fails the call and
+        is not cached.
+        """
+        cache = self._cache
+        found: dict[K, V] = {}
+        waiting: list[tuple[K, asyncio.Future[V]]] = []
+        missing: list[K] = []
+        for key in dict.fromkeys(keys):
+            if key is None:
+                raise TypeError(f"{type(self).__name__} was asked for the key None")
+            future = cache.get(key)
+            if future is None:
+                missing.append(key)
+            elif future.done():
+                found[key] = future.result()  # a failed key raises, as load_many's would
+            else:
+                waiting.append((key, future))
+        size = self.max_batch_size or len(missing)
+        for start in range(0, len(missing), size):
+            batch = missing[start : start + size]
+            values = await self.batch_load_fn(batch)
+            for value in values:
+                if isinstance(value, Exception):  # a key that failed, as aiodataloader reads it
+                    raise value
+            for key, value in zip(batch, values, strict=True):
+                found[key] = value
+                if self.cache:
+                    future = self.loop.create_future()
+                    future.set_result(value)
+                    cache[key] = future
+        for key, future in waiting:
+            found[key] = await future
+        return [found[key] for key in keys]
+
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:
         async with self.context.db.lookup() as session:
             values = await self.load_batch(session, keys)

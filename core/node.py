@@ -110,7 +110,7 @@ class ModelNode(relay.Node, Generic[M]):
         """The nodes of ``row_ids`` (in order) through the scoped by-id loader: the batch
         form of :meth:`load`, for :func:`core.batch_fields.related`."""
         wanted = list(dict.fromkeys(row_id for row_id in row_ids if row_id is not None))
-        rows = await context.loader(cls.by_id_loader).load_many(wanted)
+        rows = await context.loader(cls.by_id_loader).load_level(wanted)
         found = dict(zip(wanted, rows, strict=True))
         return [
             None if row_id is None or found[row_id] is None else cls.from_model(found[row_id])

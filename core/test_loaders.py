@@ -1,5 +1,5 @@
-"""Dataloaders: ``load_many`` answers in key order, and a failed batch fails its keys without
-leaving failures nobody looked at."""
+"""Dataloaders: ``load_many`` and ``load_level`` answer in key order, and a failed batch fails
+its keys without leaving failures nobody looked at."""
 
 from __future__ import annotations
 
@@ -55,3 +55,56 @@ async def test_a_failed_batch_leaves_no_failure_unseen() -> None:
     finally:
         loop.set_exception_handler(previous)
     assert reported == []
+
+
+async def test_load_level_loads_a_level_at_once_in_key_order_across_batches() -> None:
+    loader = Doubles()
+    assert await loader.load_level([3, 1, 2, 3, 5]) == [6, 2, 4, 6, 10]
+    assert loader.batches == [[3, 1], [2, 5]]  # each key once, cut at max_batch_size
+    assert await loader.load_level([]) == []
+    assert len(loader.batches) == 2
+
+
+async def test_load_level_shares_the_cache_with_load() -> None:
+    loader = Doubles()
+    assert await loader.load(4) == 8
+    assert await loader.load_level([4, 6]) == [8, 12]
+    assert loader.batches == [[4], [6]]  # 4 came from the cache
+    assert await loader.load(6) == 12  # cached by load_level: no new batch
+    assert await loader.load_many([6, 4]) == [12, 8]
+    assert len(loader.batches) == 2
+
+
+async def test_load_level_waits_for_a_key_already_being_loaded() -> None:
+    loader = Doubles()
+    pending = loader.load(7)  # queued for the next turn of the event loop
+    assert not pending.done()
+    assert await loader.load_level([7, 8]) == [14, 16]
+    assert sorted(loader.batches) == [[7], [8]]  # 7 was not loaded twice
+
+
+async def test_load_level_fails_with_a_failed_batch_and_caches_nothing() -> None:
+    loader = Doubles(fail=True)
+    with pytest.raises(RuntimeError, match="went away"):
+        await loader.load_level([1, 2])
+    loader.fail = False
+    assert await loader.load_level([1, 2]) == [2, 4]  # loaded again, not a cached failure
+    assert loader.batches == [[1, 2], [1, 2]]
+
+
+async def test_load_level_fails_with_a_key_that_failed() -> None:
+    class Picky(Doubles):
+        async def batch_load_fn(self, keys: Sequence[int]) -> list[Any]:
+            self.batches.append(list(keys))
+            return [ValueError(f"no {key}") if key == 2 else key for key in keys]
+
+    loader = Picky()
+    with pytest.raises(ValueError, match="no 2"):
+        await loader.load_level([1, 2])
+    assert await loader.load_level([1]) == [1]
+    assert loader.batches == [[1, 2], [1]]  # what succeeded was not kept either
+
+
+async def test_load_level_refuses_the_key_none() -> None:
+    with pytest.raises(TypeError, match="None"):
+        await Doubles().load_level([1, None])  # type: ignore[list-item]

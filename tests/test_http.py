@@ -8,6 +8,8 @@ plugin's permissions, so tests that must reach a resolver send the ``admin``'s t
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import logging
 import re
@@ -18,7 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
+from core.child_pages import ChildPage
 from core.config import Settings
+from core.loaders import Loader
+from core.rows import Record
 from tests.support import Api
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -1016,3 +1021,42 @@ async def test_the_bearer_scheme_is_case_insensitive(admin: Api) -> None:
     )
 
     assert response.json() == {"data": {"viewer": {"email": "admin@example.com"}}}
+
+
+async def test_a_response_leaves_nothing_it_loaded_to_the_cycle_collector(admin: Api) -> None:
+    # Given a customer with a contact, and a query reading them through loaders, sent once
+    # (plans and caches made once are not the request's)
+    created = await admin.gql(
+        'mutation { createCustomer(input: {name: "Northwind"}) { customer { id } } }'
+    )
+    customer_id = created["data"]["createCustomer"]["customer"]["id"]
+    added = await admin.gql(
+        "mutation($input: CreateContactInput!) { createContact(input: $input) "
+        "{ errors { code } } }",
+        {"input": {"customerId": customer_id, "name": "Ada"}},
+    )
+    assert added["data"]["createContact"]["errors"] == []
+    query = (
+        "{ customers(first: 10) { edges { node { name owner { name } tags { name } "
+        "contacts(first: 5) { edges { node { name } } } } } } }"
+    )
+    await admin.gql(query)
+    gc.collect()
+
+    # When it is sent again, with everything the collector frees kept for inspection
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        body = await admin.gql(query)
+        gc.collect()
+        left = {type(found) for found in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+    # Then the request's loaders, the rows and pages they held and their futures were freed
+    # when its response was made, not left in a cycle for the collector to find
+    assert body["data"]["customers"]["edges"][0]["node"]["contacts"]["edges"] == [
+        {"node": {"name": "Ada"}}
+    ]
+    held = (Loader, Record, ChildPage, asyncio.Future)
+    assert [kind.__qualname__ for kind in left if issubclass(kind, held)] == []

@@ -61,7 +61,7 @@ def attachments_field(type_name: str) -> Any:
     have an ``id`` holding the record's database id), for ``crm_graphql_type_fields``."""
 
     async def load(context: RequestContext, records: Sequence[Any]) -> list[list[Attachment]]:
-        found = await context.loader(loaders.AttachmentsByTargetLoader).load_many(
+        found = await context.loader(loaders.AttachmentsByTargetLoader).load_level(
             [(type_name, _record_id(record)) for record in records]
         )
         return [[Attachment.from_model(row) for row in rows] for rows in found]

@@ -52,7 +52,7 @@ async def _done(_context: RequestContext, tasks: Sequence[Task]) -> list[bool]:
 async def _participants(
     context: RequestContext, interactions: Sequence[Interaction]
 ) -> list[list[UserSummary]]:
-    found: list[list[UserCard]] = await context.loader(loaders.ParticipantsLoader).load_many(
+    found: list[list[UserCard]] = await context.loader(loaders.ParticipantsLoader).load_level(
         [interaction.id for interaction in interactions]
     )
     return [[UserSummary.of(card.id, card) for card in cards] for cards in found]
@@ -73,7 +73,7 @@ async def _custom_field_values(
 
 
 async def _tags(context: RequestContext, customers: Sequence[Customer]) -> list[list[Tag]]:
-    found = await context.loader(loaders.TagsByCustomerLoader).load_many(
+    found = await context.loader(loaders.TagsByCustomerLoader).load_level(
         [customer.id for customer in customers]
     )
     return [[Tag.from_model(row) for row in rows] for rows in found]
@@ -82,7 +82,7 @@ async def _tags(context: RequestContext, customers: Sequence[Customer]) -> list[
 async def _primary_contacts(
     context: RequestContext, customers: Sequence[Customer]
 ) -> list[Contact | None]:
-    found = await context.loader(loaders.PrimaryContactLoader).load_many(
+    found = await context.loader(loaders.PrimaryContactLoader).load_level(
         [customer.id for customer in customers]
     )
     return [Contact.from_model(row) if row else None for row in found]

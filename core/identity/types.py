@@ -23,7 +23,7 @@ from core.node import ModelNode
 
 
 async def _role_grants(context: RequestContext, roles: Sequence[Role]) -> list[list[RoleGrant]]:
-    found = await context.loader(loaders.RoleGrantsLoader).load_many([role.id for role in roles])
+    found = await context.loader(loaders.RoleGrantsLoader).load_level([role.id for role in roles])
     catalog = catalog_for(context.pm)
     grants = []
     for role, effective in zip(roles, found, strict=True):
@@ -38,7 +38,9 @@ async def _role_grants(context: RequestContext, roles: Sequence[Role]) -> list[l
 
 
 async def _members(context: RequestContext, teams: Sequence[Team]) -> list[list[User]]:
-    found = await context.loader(loaders.MembersByTeamLoader).load_many([team.id for team in teams])
+    found = await context.loader(loaders.MembersByTeamLoader).load_level(
+        [team.id for team in teams]
+    )
     return [[User.from_model(row) for row in rows] for rows in found]
 
 
@@ -51,12 +53,12 @@ async def _effective_time_zones(context: RequestContext, users: Sequence[User]) 
 
 
 async def _roles(context: RequestContext, users: Sequence[User]) -> list[list[Role]]:
-    found = await context.loader(loaders.RolesByUserLoader).load_many([user.id for user in users])
+    found = await context.loader(loaders.RolesByUserLoader).load_level([user.id for user in users])
     return [[Role.from_model(row) for row in rows] for rows in found]
 
 
 async def _user_grants(context: RequestContext, users: Sequence[User]) -> list[list[Grant]]:
-    found = await context.loader(loaders.UserGrantsLoader).load_many([user.id for user in users])
+    found = await context.loader(loaders.UserGrantsLoader).load_level([user.id for user in users])
     return [Grant.listed(grants) for grants in found]
 
 
@@ -69,7 +71,7 @@ async def _audit_readable(context: RequestContext, events: Sequence[AuditEvent])
         return [False] * len(events)
     if scope is ScopeValue.ALL:
         return [True] * len(events)
-    found = await context.loader(loaders.AuditEventByIdLoader).load_many(
+    found = await context.loader(loaders.AuditEventByIdLoader).load_level(
         [event.id for event in events]
     )
     return [row is not None for row in found]
@@ -299,7 +301,7 @@ class UserSummary:
     ) -> list[UserSummary | None]:
         """The batch form of :meth:`load` (for :func:`core.batch_fields.related`)."""
         wanted = list(dict.fromkeys(user_id for user_id in user_ids if user_id is not None))
-        cards = await context.loader(loaders.UserSummaryLoader).load_many(wanted)
+        cards = await context.loader(loaders.UserSummaryLoader).load_level(wanted)
         found = dict(zip(wanted, cards, strict=True))
         return [
             None if user_id is None else cls.of(user_id, found[user_id]) for user_id in user_ids

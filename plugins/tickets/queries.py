@@ -289,7 +289,7 @@ async def customer_open_ticket_count(
 ) -> list[int]:
     """Tickets of each customer not yet RESOLVED or CLOSED that the caller may see
     (``Customer.openTicketCount``; null, FORBIDDEN, without ``tickets:read``)."""
-    counts: list[int] = await context.loader(loaders.OpenTicketCountLoader).load_many(
+    counts: list[int] = await context.loader(loaders.OpenTicketCountLoader).load_level(
         [customer.id for customer in customers]
     )
     return counts

@@ -129,7 +129,7 @@ class StatusCount:
 async def _satisfaction(
     context: RequestContext, groups: Sequence[TicketStatsGroup]
 ) -> list[TicketSatisfaction | None]:
-    found = await context.loader(TicketSatisfactionLoader).load_many(
+    found = await context.loader(TicketSatisfactionLoader).load_level(
         [ticket_id for group in groups for ticket_id in group.ticket_ids]
     )
     figures = iter(found)

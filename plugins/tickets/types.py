@@ -139,7 +139,7 @@ async def _slas(context: RequestContext, tickets: Sequence[Ticket]) -> list[Tick
 async def _events(
     context: RequestContext, tickets: Sequence[Ticket], include_internal: bool = True
 ) -> list[list[TicketEvent]]:
-    found = await context.loader(loaders.EventsByTicketLoader).load_many(
+    found = await context.loader(loaders.EventsByTicketLoader).load_level(
         [ticket.id for ticket in tickets]
     )
     return [
@@ -283,7 +283,7 @@ async def _rule_teams(
     context: RequestContext, rules: Sequence[RoutingRuleInfo]
 ) -> list[TeamSummary | None]:
     ids = [rule.team_id for rule in rules]
-    names = await context.loader(loaders.TeamNameLoader).load_many(
+    names = await context.loader(loaders.TeamNameLoader).load_level(
         [team_id for team_id in ids if team_id is not None]
     )
     found = dict(zip([team_id for team_id in ids if team_id is not None], names, strict=True))

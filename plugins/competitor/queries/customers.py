@@ -106,7 +106,7 @@ async def customer_competitors(
     """The competitors each customer uses (and, with includeEnded, used), current ones first;
     null (with a FORBIDDEN error) without competitors:read."""
     require(context, declarations.READ)
-    found = await context.loader(loaders.LinksByCustomerLoader).load_many(
+    found = await context.loader(loaders.LinksByCustomerLoader).load_level(
         [(customer.id, include_ended) for customer in customers]
     )
     return [[CustomerCompetitor.from_model(row) for row in rows] for rows in found]

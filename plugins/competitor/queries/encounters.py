@@ -197,7 +197,7 @@ async def competitor_win_loss(
     context: RequestContext, competitors: Sequence[Any]
 ) -> list[CompetitorStats]:
     """Win/loss against each competitor over all time (the encounters you may see)."""
-    found = await context.loader(loaders.WinLossLoader).load_many(
+    found = await context.loader(loaders.WinLossLoader).load_level(
         [competitor.id for competitor in competitors]
     )
     return [CompetitorStats.of(figures) for figures in found]

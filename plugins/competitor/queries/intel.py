@@ -135,7 +135,7 @@ async def competitor_intel(
 async def competitor_watched_by_me(
     context: RequestContext, competitors: Sequence[Any]
 ) -> list[bool]:
-    found: list[bool] = await context.loader(WatchedByMeLoader).load_many(
+    found: list[bool] = await context.loader(WatchedByMeLoader).load_level(
         [int(competitor.id) for competitor in competitors]
     )
     return found
@@ -144,7 +144,7 @@ async def competitor_watched_by_me(
 async def competitor_watcher_count(
     context: RequestContext, competitors: Sequence[Any]
 ) -> list[int]:
-    found: list[int] = await context.loader(WatcherCountLoader).load_many(
+    found: list[int] = await context.loader(WatcherCountLoader).load_level(
         [int(competitor.id) for competitor in competitors]
     )
     return found
@@ -154,7 +154,7 @@ async def swot_item_evidence(
     context: RequestContext, items: Sequence[Any]
 ) -> list[list[IntelEntry]]:
     """The intel entries each item cites, newest first."""
-    found = await context.loader(EvidenceBySwotItemLoader).load_many(
+    found = await context.loader(EvidenceBySwotItemLoader).load_level(
         [int(item.id) for item in items]
     )
     return [[IntelEntry.from_model(row) for row in rows] for rows in found]

@@ -202,7 +202,7 @@ async def competitor_market_share(
     when given), by segment kind and segment."""
     key = shares.segment_key(segment or "") or None
     kind = segment_kind.value if segment_kind is not None else None
-    found = await context.loader(LatestSharesLoader).load_many(
+    found = await context.loader(LatestSharesLoader).load_level(
         [(int(competitor.id), kind, key) for competitor in competitors]
     )
     return [[MarketShare.from_model(row) for row in rows] for rows in found]

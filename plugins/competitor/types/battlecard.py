@@ -47,7 +47,7 @@ async def _figures(
 ) -> list[CompetitorFigures]:
     from plugins.competitor.loaders.encounters import WinLossLoader
 
-    found: list[CompetitorFigures] = await context.loader(WinLossLoader).load_many(_ids(cards))
+    found: list[CompetitorFigures] = await context.loader(WinLossLoader).load_level(_ids(cards))
     return found
 
 
@@ -82,7 +82,7 @@ async def _common_loss_reasons(
 
 
 async def _prices(context: RequestContext, cards: Sequence[CompetitorBattlecard]) -> list[Prices]:
-    found: list[Prices] = await context.loader(BattlecardPricesLoader).load_many(_ids(cards))
+    found: list[Prices] = await context.loader(BattlecardPricesLoader).load_level(_ids(cards))
     return found
 
 

@@ -115,7 +115,7 @@ async def _our_products(
 ) -> list[OurProduct | None]:
     keys = [product.our_product_key for product in products]
     wanted = [key for key in keys if key is not None]
-    rows = iter(await context.loader(loaders.OurProductLoader).load_many(wanted))
+    rows = iter(await context.loader(loaders.OurProductLoader).load_level(wanted))
     found: list[OurProduct | None] = []
     for key in keys:
         row = next(rows) if key is not None else None
@@ -126,7 +126,7 @@ async def _our_products(
 async def _latest_prices(
     context: RequestContext, products: Sequence[CompetitorProduct]
 ) -> list[CompetitorPrice | None]:
-    rows = await context.loader(loaders.LatestPriceLoader).load_many(
+    rows = await context.loader(loaders.LatestPriceLoader).load_level(
         [product.id for product in products]
     )
     return [CompetitorPrice.from_model(row) if row is not None else None for row in rows]

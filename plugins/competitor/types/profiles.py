@@ -88,7 +88,7 @@ def swot_items(kind: SwotKind, competitor: str = "id") -> BatchLoad:
     competitor's id by the attribute ``competitor`` (a profile, a battlecard)."""
 
     async def load(context: RequestContext, parents: Sequence[Any]) -> list[list[Any]]:
-        found = await context.loader(loaders.SwotItemsLoader).load_many(
+        found = await context.loader(loaders.SwotItemsLoader).load_level(
             [getattr(parent, competitor) for parent in parents]
         )
         return [
@@ -103,7 +103,7 @@ def swot_items(kind: SwotKind, competitor: str = "id") -> BatchLoad:
 async def _channels(
     context: RequestContext, competitors: Sequence[Competitor]
 ) -> list[list[CompetitorChannel]]:
-    found = await context.loader(loaders.ChannelsLoader).load_many(
+    found = await context.loader(loaders.ChannelsLoader).load_level(
         [competitor.id for competitor in competitors]
     )
     return [
@@ -115,7 +115,7 @@ async def _channels(
 async def _campaigns(
     context: RequestContext, competitors: Sequence[Competitor]
 ) -> list[list[CompetitorCampaign]]:
-    found = await context.loader(loaders.CampaignsLoader).load_many(
+    found = await context.loader(loaders.CampaignsLoader).load_level(
         [competitor.id for competitor in competitors]
     )
     return [[CompetitorCampaign.from_model(row) for row in rows] for rows in found]
@@ -124,7 +124,7 @@ async def _campaigns(
 async def _products(
     context: RequestContext, competitors: Sequence[Competitor]
 ) -> list[list[CompetitorProduct]]:
-    found = await context.loader(ProductsByCompetitorLoader).load_many(
+    found = await context.loader(ProductsByCompetitorLoader).load_level(
         [competitor.id for competitor in competitors]
     )
     return [[CompetitorProduct.from_model(row) for row in rows] for rows in found]

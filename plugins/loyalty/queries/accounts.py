@@ -87,7 +87,7 @@ async def customer_loyalty(
     """Each customer's loyalty account; null when not enrolled, or (with a FORBIDDEN error)
     without loyalty:read."""
     require(context, declarations.READ)
-    rows = await context.loader(loaders.AccountByCustomerLoader).load_many(
+    rows = await context.loader(loaders.AccountByCustomerLoader).load_level(
         [customer.id for customer in customers]
     )
     return [LoyaltyAccount.from_model(row) if row is not None else None for row in rows]

@@ -128,7 +128,7 @@ class LoyaltyEntry(ModelNode[models.Entry]):
 async def _tiers(
     context: RequestContext, accounts: Sequence[LoyaltyAccount]
 ) -> list[LoyaltyTier | None]:
-    rows = await context.loader(TierByKeyLoader).load_many(
+    rows = await context.loader(TierByKeyLoader).load_level(
         [account.tier_key for account in accounts]
     )
     return [LoyaltyTier.from_model(row) if row is not None else None for row in rows]
@@ -137,7 +137,7 @@ async def _tiers(
 async def _earned_last_12_months(
     context: RequestContext, accounts: Sequence[LoyaltyAccount]
 ) -> list[int]:
-    earned: list[int] = await context.loader(loaders.EarnedLast12MonthsLoader).load_many(
+    earned: list[int] = await context.loader(loaders.EarnedLast12MonthsLoader).load_level(
         [account.id for account in accounts]
     )
     return earned
@@ -148,7 +148,7 @@ async def _expiring_soon(
 ) -> list[list[ExpiringPoints]]:
     if not 1 <= days <= MAX_EXPIRING_DAYS:
         raise bad_argument("days", _("must be between 1 and {max}", max=MAX_EXPIRING_DAYS))
-    found = await context.loader(loaders.ExpiringLoader).load_many(
+    found = await context.loader(loaders.ExpiringLoader).load_level(
         [(account.id, days) for account in accounts]
     )
     return [

@@ -77,7 +77,7 @@ async def _statuses(context: RequestContext, coupons: Sequence[Coupon]) -> list[
 
 async def _customers(context: RequestContext, coupons: Sequence[Coupon]) -> list[Customer | None]:
     account_ids = [coupon.account_id for coupon in coupons if coupon.account_id is not None]
-    customer_ids = await context.loader(CustomerIdByAccountLoader).load_many(account_ids)
+    customer_ids = await context.loader(CustomerIdByAccountLoader).load_level(account_ids)
     by_account = dict(zip(account_ids, customer_ids, strict=True))
     return await Customer.load_many(
         context,

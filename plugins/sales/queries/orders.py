@@ -147,7 +147,7 @@ async def customer_purchase_summary(
     """Each customer's PLACED and PAID orders you may see, one summary per currency (sorted
     by it; empty without orders); null (FORBIDDEN) without sales:read or sales:read_orders."""
     require_read(context)
-    found = await context.loader(loaders.PurchaseSummaryLoader).load_many(
+    found = await context.loader(loaders.PurchaseSummaryLoader).load_level(
         [customer.id for customer in customers]
     )
     return [[PurchaseSummary.of(summary) for summary in summaries] for summaries in found]
@@ -160,7 +160,7 @@ async def customer_value_tier(
     its orders, refreshed on every order change and daily); STANDARD without orders; null
     (FORBIDDEN) without sales:read or sales:read_orders."""
     require_read(context)
-    tiers: list[ValueTier] = await context.loader(loaders.ValueTierLoader).load_many(
+    tiers: list[ValueTier] = await context.loader(loaders.ValueTierLoader).load_level(
         [customer.id for customer in customers]
     )
     return tiers

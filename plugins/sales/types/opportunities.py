@@ -92,7 +92,7 @@ async def _probabilities(
 async def _stage_histories(
     context: RequestContext, opportunities: Sequence[Opportunity]
 ) -> list[list[StageChange]]:
-    found = await context.loader(StageChangesLoader).load_many(
+    found = await context.loader(StageChangesLoader).load_level(
         [opportunity.id for opportunity in opportunities]
     )
     return [

@@ -38,7 +38,7 @@ class OrderStatus(enum.Enum):
 
 
 async def _products(context: RequestContext, lines: Sequence[OrderLine]) -> list[Product]:
-    rows = await context.loader(ProductByIdLoader).load_many(
+    rows = await context.loader(ProductByIdLoader).load_level(
         [line.product_id_value for line in lines]
     )
     products = []
@@ -72,7 +72,7 @@ class OrderLine:
 
 
 async def _lines(context: RequestContext, orders: Sequence[Order]) -> list[list[OrderLine]]:
-    found = await context.loader(loaders.LinesByOrderLoader).load_many(
+    found = await context.loader(loaders.LinesByOrderLoader).load_level(
         [order.id for order in orders]
     )
     return [

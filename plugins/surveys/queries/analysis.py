@@ -159,7 +159,7 @@ async def customer_satisfaction(
 ) -> list[CustomerSatisfaction]:
     """Each customer's CSAT, NPS, number of responses and latest response, from the responses
     you may see; null (FORBIDDEN) without surveys:read."""
-    found = await context.loader(SatisfactionByCustomerLoader).load_many(
+    found = await context.loader(SatisfactionByCustomerLoader).load_level(
         [customer.id for customer in customers]
     )
     return [

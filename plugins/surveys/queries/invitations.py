@@ -184,7 +184,7 @@ async def ticket_survey(
 ) -> list[SurveyInvitation | None]:
     """The latest survey invitation that followed each ticket (with its response); null when
     there is none or it is outside the caller's ``surveys:read`` scope."""
-    rows = await context.loader(LatestTicketInvitationLoader).load_many(
+    rows = await context.loader(LatestTicketInvitationLoader).load_level(
         [int(ticket.id) for ticket in tickets]
     )
     return [SurveyInvitation.from_model(row) if row is not None else None for row in rows]

@@ -59,7 +59,9 @@ async def _responses(
 ) -> list[list[SurveyResponse]]:
     from plugins.surveys.types.invitations import SurveyResponse
 
-    found = await context.loader(ActionResponsesLoader).load_many([action.id for action in actions])
+    found = await context.loader(ActionResponsesLoader).load_level(
+        [action.id for action in actions]
+    )
     return [[SurveyResponse.from_model(row) for row in rows] for rows in found]
 
 
@@ -71,7 +73,7 @@ async def _trends(
         for action in actions
         if action.dimension is not None
     ]
-    found = iter(await context.loader(TrendLoader).load_many(keys))
+    found = iter(await context.loader(TrendLoader).load_level(keys))
     return [
         []
         if action.dimension is None

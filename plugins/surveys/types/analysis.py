@@ -121,7 +121,7 @@ async def _examples(
 ) -> list[list[SurveyResponse]]:
     from plugins.surveys.types.invitations import SurveyResponse
 
-    rows = await context.loader(SurveyResponse.by_id_loader).load_many(
+    rows = await context.loader(SurveyResponse.by_id_loader).load_level(
         [response_id for term in terms for response_id in term.example_ids]
     )
     found = iter(rows)

@@ -67,7 +67,7 @@ def _question(
 async def _questions(
     context: RequestContext, answers: Sequence[SurveyAnswer]
 ) -> list[SurveyQuestion | None]:
-    versions = await context.loader(TemplateVersionByIdLoader).load_many(
+    versions = await context.loader(TemplateVersionByIdLoader).load_level(
         [answer.template_version_id for answer in answers]
     )
     return [
@@ -122,7 +122,7 @@ class SurveyAnswer:
 async def _answers(
     context: RequestContext, responses: Sequence[SurveyResponse]
 ) -> list[list[SurveyAnswer]]:
-    found = await context.loader(AnswersLoader).load_many([response.id for response in responses])
+    found = await context.loader(AnswersLoader).load_level([response.id for response in responses])
     return [
         [SurveyAnswer.from_model(row, response.template_version_id) for row in rows]
         for response, rows in zip(responses, found, strict=True)
@@ -132,7 +132,7 @@ async def _answers(
 async def _response_subjects(
     context: RequestContext, responses: Sequence[SurveyResponse]
 ) -> list[SurveySubject]:
-    invitations = await context.loader(InvitationByIdLoader).load_many(
+    invitations = await context.loader(InvitationByIdLoader).load_level(
         [response.invitation_id for response in responses]
     )
     return [
@@ -244,7 +244,7 @@ async def _expired(context: RequestContext, invitations: Sequence[SurveyInvitati
 async def _responses(
     context: RequestContext, invitations: Sequence[SurveyInvitation]
 ) -> list[SurveyResponse | None]:
-    rows = await context.loader(ResponseByInvitationLoader).load_many(
+    rows = await context.loader(ResponseByInvitationLoader).load_level(
         [invitation.id for invitation in invitations]
     )
     return [SurveyResponse.from_model(row) if row is not None else None for row in rows]

@@ -122,7 +122,7 @@ async def _names(context: RequestContext, templates: Sequence[SurveyTemplate]) -
 async def _current_versions(
     context: RequestContext, templates: Sequence[SurveyTemplate]
 ) -> list[SurveyTemplateVersion | None]:
-    rows = await context.loader(CurrentVersionLoader).load_many(
+    rows = await context.loader(CurrentVersionLoader).load_level(
         [(template.id, template.current_version_number) for template in templates]
     )
     return [SurveyTemplateVersion.from_model(row) if row is not None else None for row in rows]
@@ -131,7 +131,7 @@ async def _current_versions(
 async def _versions(
     context: RequestContext, templates: Sequence[SurveyTemplate]
 ) -> list[list[SurveyTemplateVersion]]:
-    found = await context.loader(TemplateVersionsLoader).load_many(
+    found = await context.loader(TemplateVersionsLoader).load_level(
         [template.id for template in templates]
     )
     return [[SurveyTemplateVersion.from_model(row) for row in rows] for rows in found]
