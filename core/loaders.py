@@ -66,42 +66,59 @@ class Loader(DataLoader[K, V]):
         whole level of a response (every parent of a field) in one call.
 
         The keys not loaded yet are loaded now, in batches of :attr:`max_batch_size`,
-        without the future per key and the wait for the next turn of the event loop that
-        :meth:`load_many` spends to gather the keys of many resolvers, each asking for its
-        own. Keys loaded or being loaded already come from the request's cache, and what is
-        loaded here is cached for later ``load`` calls. A failed batch fails the call and
-        is not cached.
+        without the wait for the event loop's next turn that :meth:`load_many` spends to
+        gather the keys of many resolvers, each asking for its own, and without a callback
+        per key. As with ``load``, each key is in the request's cache from the moment it is
+        asked for: a key loaded or being loaded already is not loaded again, here or by a
+        caller asking while this batch runs. A failed batch fails the call and leaves its
+        keys out of the cache, as aiodataloader does.
         """
         cache = self._cache
-        found: dict[K, V] = {}
-        waiting: list[tuple[K, asyncio.Future[V]]] = []
+        caching = self.cache
+        loop = self.loop
+        waiting: list[asyncio.Future[V]] = []
         missing: list[K] = []
-        for key in dict.fromkeys(keys):
+        ours: list[asyncio.Future[V]] = []
+        for key in keys:
             if key is None:
                 raise TypeError(f"{type(self).__name__} was asked for the key None")
-            future = cache.get(key)
+            future = cache.get(key) if caching else None
             if future is None:
-                missing.append(key)
-            elif future.done():
-                found[key] = future.result()  # a failed key raises, as load_many's would
-            else:
-                waiting.append((key, future))
-        size = self.max_batch_size or len(missing)
-        for start in range(0, len(missing), size):
-            batch = missing[start : start + size]
-            values = await self.batch_load_fn(batch)
-            for value in values:
-                if isinstance(value, Exception):  # a key that failed, as aiodataloader reads it
-                    raise value
-            for key, value in zip(batch, values, strict=True):
-                found[key] = value
-                if self.cache:
-                    future = self.loop.create_future()
-                    future.set_result(value)
+                future = loop.create_future()
+                if caching:
                     cache[key] = future
-        for key, future in waiting:
-            found[key] = await future
-        return [found[key] for key in keys]
+                missing.append(key)
+                ours.append(future)
+            waiting.append(future)
+        size = self.max_batch_size or len(missing) or 1
+        try:
+            for start in range(0, len(missing), size):
+                batch = missing[start : start + size]
+                values = await self.batch_load_fn(batch)
+                for key, value, future in zip(
+                    batch, values, ours[start : start + size], strict=True
+                ):
+                    if isinstance(value, Exception):  # a key that failed, as aiodataloader
+                        self._fail(key, future, value)
+                    else:
+                        future.set_result(value)
+        except BaseException as error:
+            for key, future in zip(missing, ours, strict=True):
+                if not future.done():
+                    self._fail(key, future, error)
+            raise
+        return [await future for future in waiting]
+
+    def _fail(self, key: K, future: asyncio.Future[V], error: BaseException) -> None:
+        """Fail ``future`` (of ``key``) with ``error``, out of the cache; a caller that
+        shared it gets the error, and nobody is told of it as never retrieved."""
+        if self._cache.get(key) is future:
+            del self._cache[key]
+        if isinstance(error, asyncio.CancelledError):
+            future.cancel()
+        else:
+            future.set_exception(error)
+        future.add_done_callback(_seen)
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:
         async with self.context.db.lookup() as session:

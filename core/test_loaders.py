@@ -92,7 +92,7 @@ async def test_load_level_fails_with_a_failed_batch_and_caches_nothing() -> None
     assert loader.batches == [[1, 2], [1, 2]]
 
 
-async def test_load_level_fails_with_a_key_that_failed() -> None:
+async def test_load_level_fails_with_a_key_that_failed_and_keeps_the_others() -> None:
     class Picky(Doubles):
         async def batch_load_fn(self, keys: Sequence[int]) -> list[Any]:
             self.batches.append(list(keys))
@@ -101,8 +101,37 @@ async def test_load_level_fails_with_a_key_that_failed() -> None:
     loader = Picky()
     with pytest.raises(ValueError, match="no 2"):
         await loader.load_level([1, 2])
-    assert await loader.load_level([1]) == [1]
-    assert loader.batches == [[1, 2], [1]]  # what succeeded was not kept either
+    assert await loader.load_level([1]) == [1]  # from the cache, as aiodataloader keeps it
+    with pytest.raises(ValueError, match="no 2"):
+        await loader.load_level([2])  # asked again: a failure is not cached
+    assert loader.batches == [[1, 2], [2]]
+
+
+async def test_a_key_asked_for_while_load_level_loads_it_is_not_loaded_twice() -> None:
+    loader = Doubles()
+    first = asyncio.ensure_future(loader.load_level([1, 2]))
+    await asyncio.sleep(0)  # the first call has put its keys in the cache and is loading
+    pages, one = await asyncio.gather(loader.load_level([2, 3]), loader.load(1))
+    assert await first == [2, 4]
+    assert (pages, one) == ([4, 6], 2)
+    assert sorted(loader.batches) == [[1, 2], [3]]
+
+
+async def test_a_failed_load_level_leaves_no_failure_unseen() -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        loader = Doubles(fail=True)
+        with pytest.raises(RuntimeError, match="went away"):
+            await loader.load_level([1, 2, 3, 4, 5])
+        del loader
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert reported == []
 
 
 async def test_load_level_refuses_the_key_none() -> None:
