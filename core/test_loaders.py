@@ -38,7 +38,8 @@ async def test_load_many_answers_in_key_order_across_batches() -> None:
     assert len(loader.batches) == 2
 
 
-async def test_a_failed_batch_leaves_no_failure_unseen() -> None:
+@pytest.mark.parametrize("method", ["load_many", "load_level"])
+async def test_a_failed_batch_leaves_no_failure_unseen(method: str) -> None:
     loop = asyncio.get_running_loop()
     reported: list[dict[str, Any]] = []
     previous = loop.get_exception_handler()
@@ -46,7 +47,7 @@ async def test_a_failed_batch_leaves_no_failure_unseen() -> None:
     try:
         loader = Doubles(fail=True)
         with pytest.raises(RuntimeError, match="went away"):
-            await loader.load_many([1, 2, 3, 4, 5])
+            await getattr(loader, method)([1, 2, 3, 4, 5])
         for _ in range(3):  # every batch has run and its futures are gone
             await asyncio.sleep(0)
         del loader
@@ -115,23 +116,6 @@ async def test_a_key_asked_for_while_load_level_loads_it_is_not_loaded_twice() -
     assert await first == [2, 4]
     assert (pages, one) == ([4, 6], 2)
     assert sorted(loader.batches) == [[1, 2], [3]]
-
-
-async def test_a_failed_load_level_leaves_no_failure_unseen() -> None:
-    loop = asyncio.get_running_loop()
-    reported: list[dict[str, Any]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _loop, context: reported.append(context))
-    try:
-        loader = Doubles(fail=True)
-        with pytest.raises(RuntimeError, match="went away"):
-            await loader.load_level([1, 2, 3, 4, 5])
-        del loader
-        gc.collect()
-        await asyncio.sleep(0)
-    finally:
-        loop.set_exception_handler(previous)
-    assert reported == []
 
 
 async def test_load_level_refuses_the_key_none() -> None:
