@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -31,9 +31,10 @@ from core.catalog import catalog_for
 from core.config import IPNetwork, Settings
 from core.context import RequestContext
 from core.db import Database, utcnow
+from core.errors import ApiError, ApiErrorCode
 from core.graphiql import ASSETS_PATH, GraphiQL
 from core.host import CRMPluginManager, call_in_turn, check_declarations
-from core.http import GraphQLEndpoint, internal_error_response
+from core.http import GraphQLEndpoint, busy_response, internal_error_response
 from core.i18n import _
 from core.persisted import PersistedQueries
 from core.subscriptions import SubscriptionEndpoint
@@ -81,7 +82,13 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as error:
+            if not responded and _busy(error):
+                # Before GraphQL ran (authentication's statement found no database connection
+                # free): a 503 the client answers by trying again, not a bug.
+                logger.warning("service busy", extra={"request_id": request_id})
+                await busy_response(error)(scope, receive, send_with_id)
+                return
             # A bug in a route (core's or a plugin's) outside GraphQL: logged with the request
             # id, and answered like GraphQL's unexpected errors, unless the response has begun
             # (then all that is left is to cut it off).
@@ -103,6 +110,10 @@ class RequestLogMiddleware:
                     "read_path": state.get("read_path"),
                 },
             )
+
+
+def _busy(error: Exception) -> TypeGuard[ApiError]:
+    return isinstance(error, ApiError) and error.code is ApiErrorCode.SERVICE_BUSY
 
 
 def _address(text: str) -> IPAddress | None:

@@ -22,6 +22,7 @@ from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, insert, l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,8 +30,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 from core.errors import ApiError, ApiErrorCode
+from core.i18n import _
 from core.sqlite_driver import connect_sqlite
 from core.text_keys import trigram_similarity
 
@@ -58,6 +61,39 @@ class DatabaseBusyError(ApiError):
             f"the service is busy ({reason}); nothing was changed, try again in a moment",
             ApiErrorCode.SERVICE_BUSY,
         )
+
+
+POOL_TIMEOUT_SECONDS = 30.0
+"""How long a statement waits for a pooled connection before :class:`NoFreeConnectionError`."""
+
+
+class NoFreeConnectionError(ApiError):
+    """Every pooled connection stayed in use for :data:`POOL_TIMEOUT_SECONDS`: SERVICE_BUSY,
+    which the client answers by trying again in a moment. The statement that waited did not
+    run (a request's earlier statements may have)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            _(
+                "the service is busy (no database connection was free within {seconds} s); "
+                "try again in a moment",
+                seconds=f"{seconds:g}",
+            ),
+            ApiErrorCode.SERVICE_BUSY,
+        )
+
+
+class _Pool(AsyncAdaptedQueuePool):
+    """The pool of a database file or server: a checkout that finds no connection free in
+    time fails with :class:`NoFreeConnectionError`, which the API answers as SERVICE_BUSY,
+    rather than with SQLAlchemy's ``TimeoutError``, which it would answer as an internal
+    error."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        try:
+            return super()._do_get()
+        except PoolTimeoutError:
+            raise NoFreeConnectionError(self._timeout) from None
 
 
 class Base(DeclarativeBase):
@@ -198,19 +234,28 @@ def create_engine(
         )
         _configure_sqlite(engine)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0)
+    engine = create_async_engine(url, echo=echo, **_pool_arguments(pool_size))
     _ping_when_idle(engine)
     return engine
 
 
-def _sqlite_pool(url: URL, pool_size: int) -> dict[str, int]:
+def _pool_arguments(pool_size: int) -> dict[str, Any]:
+    return {
+        "poolclass": _Pool,
+        "pool_size": pool_size,
+        "max_overflow": 0,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+    }
+
+
+def _sqlite_pool(url: URL, pool_size: int) -> dict[str, Any]:
     """The pool arguments of an SQLite database: none for one in memory, whose single
     connection SQLAlchemy keeps (a pool of several connections would see several
     databases)."""
     database = url.database or ""
     if database in ("", ":memory:") or url.query.get("mode") == "memory":
         return {}
-    return {"pool_size": pool_size, "max_overflow": 0}
+    return _pool_arguments(pool_size)
 
 
 PING_AFTER_IDLE_SECONDS = 1.0

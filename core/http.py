@@ -78,6 +78,13 @@ HTTP_ERROR_CODES = {
 """``extensions.code`` of a request refused before GraphQL runs, by HTTP status."""
 
 
+def busy_response(error: ApiError) -> JSONBody:
+    """The 503 of a request the service was too busy for before GraphQL ran (no database
+    connection came free in time): SERVICE_BUSY, which the client answers by trying again."""
+    body = {"errors": [{"message": render(error.message), "extensions": dict(error.extensions)}]}
+    return JSONBody(body, status_code=503, headers={"Retry-After": "1"})
+
+
 def internal_error_response(request_id: str) -> JSONBody:
     """The JSON 500 of a request outside GraphQL that failed unexpectedly (log the
     traceback with the same ``request_id``)."""

@@ -14,7 +14,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
 from core import db as db_module
-from core.db import Database, DatabaseBusyError, UTCDateTime
+from core.db import Database, DatabaseBusyError, NoFreeConnectionError, UTCDateTime
+from core.errors import ApiErrorCode
 from schema.testkit import POSTGRES_URL, postgres_database
 
 
@@ -176,6 +177,30 @@ async def test_a_burst_beyond_the_pool_waits_for_its_connections_and_opens_no_mo
     assert finished == 20
     assert after_first == 3
     assert len(opened) == 3
+
+
+async def test_no_connection_free_in_time_is_service_busy(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a pool of one connection, which waits a moment for it, and that connection in use
+    monkeypatch.setattr(db_module, "POOL_TIMEOUT_SECONDS", 0.05)
+    db = Database(database_url, pool_size=1)
+    try:
+        async with db.engine.connect() as held:
+            await held.execute(text("SELECT 1"))
+            # When a lookup asks for a connection
+            with pytest.raises(NoFreeConnectionError) as raised:
+                async with db.lookup() as session:
+                    await session.execute(text("SELECT 1"))
+        # Then it is told the service is busy; once the connection is back, it is served
+        async with db.lookup() as session:
+            assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        await db.dispose()
+    assert raised.value.code is ApiErrorCode.SERVICE_BUSY
+    assert str(raised.value.message) == (
+        "the service is busy (no database connection was free within 0.05 s); try again in a moment"
+    )
 
 
 async def test_sqlite_lookups_send_no_begin_and_reads_keep_theirs(tmp_path: Path) -> None:

@@ -267,7 +267,7 @@ async def running_app(
     :param extra_plugins: plugins handed in by name, beside the installed ones.
     """
     pm = pm or build_plugin_manager(settings.enabled_plugins, extra_plugins=extra_plugins)
-    database = Database(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
     if migrate:
         await migrate_up(database, pm)
     app = core_app.assemble_app(

@@ -19,11 +19,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from core import db as db_module
 from core.child_pages import ChildPage
 from core.config import Settings
+from core.host import CRMPluginManager
 from core.loaders import Loader
 from core.rows import Record
+from schema.testkit import running_app
 from tests.support import Api
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -1060,3 +1064,32 @@ async def test_a_response_leaves_nothing_it_loaded_to_the_cycle_collector(admin:
     ]
     held = (Loader, Record, ChildPage, asyncio.Future)
     assert [kind.__qualname__ for kind in left if issubclass(kind, held)] == []
+
+
+async def test_a_request_finding_no_database_connection_free_is_503_service_busy(
+    settings: Settings, plugin_manager: CRMPluginManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the app with one database connection, which a request waits a moment for
+    monkeypatch.setattr(db_module, "POOL_TIMEOUT_SECONDS", 0.05)
+    one = settings.model_copy(update={"db_pool_size": 1})
+    async with running_app(one, pm=plugin_manager) as api:
+        admin = await api.user("admin@example.com", ["ADMINISTRATOR"])
+        # When a signed-in request comes while that connection is in use
+        async with api.db.engine.connect() as held:
+            await held.execute(text("SELECT 1"))
+            busy = await post(admin, {"query": VERSION}, headers=admin.headers)
+        # Then it is told to try again in a moment, and once the connection is back it is served
+        served = await admin.gql(VERSION)
+
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "1"
+    assert busy.json() == {
+        "errors": [
+            {
+                "message": "the service is busy (no database connection was free within "
+                "0.05 s); try again in a moment",
+                "extensions": {"code": "SERVICE_BUSY"},
+            }
+        ]
+    }
+    assert served["data"]["system"]["version"]
