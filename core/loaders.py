@@ -204,7 +204,7 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
             by_args[(args, ordering, columns)].append(parent_id)
         pages: dict[PageKey, ChildPage] = {}
         for (args, ordering, columns), parent_ids in by_args.items():
-            # Checked once, where the field was resolved (RequestContext.child_page).
+            # Checked once, where the field was resolved (RequestContext.child_pages).
             limit, backwards = page_bounds(args, self.context.settings.max_page_size)
             rows = await child_pages(
                 session,
