@@ -267,7 +267,7 @@ async def in_process(
     executing queries on ``read_path`` (``CRM_READ_PATH``)."""
     settings = target.settings(read_path=read_path)
     pm = plugin_manager()
-    db = Database(settings.resolved_database_url)
+    db = Database.from_settings(settings)
     app = assemble_app(settings=settings, pm=pm, db=db, schema=build_schema(pm, settings))
     thresholds = gc.get_threshold()
     settle_heap()  # as a served process does (schema.app.create_app)

@@ -16,11 +16,11 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
@@ -36,6 +36,9 @@ from core.errors import ApiError, ApiErrorCode
 from core.i18n import _
 from core.sqlite_driver import connect_sqlite
 from core.text_keys import trigram_similarity
+
+if TYPE_CHECKING:
+    from core.config import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -224,13 +227,18 @@ def create_engine(
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # A database in memory keeps the single connection SQLAlchemy gives it (a pool of
+        # several would see several databases); a file's directory is made if need be.
+        in_memory = parsed.database in (None, "", ":memory:") or (
+            parsed.query.get("mode") == "memory"
+        )
+        if not in_memory:
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **_sqlite_pool(parsed, pool_size),
+            **({} if in_memory else _pool_arguments(pool_size)),
         )
         _configure_sqlite(engine)
         return engine
@@ -246,16 +254,6 @@ def _pool_arguments(pool_size: int) -> dict[str, Any]:
         "max_overflow": 0,
         "pool_timeout": POOL_TIMEOUT_SECONDS,
     }
-
-
-def _sqlite_pool(url: URL, pool_size: int) -> dict[str, Any]:
-    """The pool arguments of an SQLite database: none for one in memory, whose single
-    connection SQLAlchemy keeps (a pool of several connections would see several
-    databases)."""
-    database = url.database or ""
-    if database in ("", ":memory:") or url.query.get("mode") == "memory":
-        return {}
-    return _pool_arguments(pool_size)
 
 
 PING_AFTER_IDLE_SECONDS = 1.0
@@ -322,6 +320,11 @@ class Database:
         self._writer_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, echo: bool = False) -> Database:
+        """The database ``settings`` name (``CRM_DATABASE_URL``), with their pool size."""
+        return cls(settings.resolved_database_url, echo=echo, pool_size=settings.db_pool_size)
 
     @property
     def dialect(self) -> str:

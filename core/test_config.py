@@ -32,6 +32,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("CRM_MAX_QUERY_DEPTH", "deep", "CRM_MAX_QUERY_DEPTH"),
         ("CRM_MAX_PAGE_SIZE", "500", "CRM_MAX_PAGE_SIZE"),
         ("CRM_DB_POOL_SIZE", "0", "CRM_DB_POOL_SIZE"),
+        ("CRM_DB_POOL_SIZE", "1001", "CRM_DB_POOL_SIZE"),
         ("CRM_DB_POOL_SIZE", "many", "CRM_DB_POOL_SIZE"),
         ("CRM_DEBUG", "perhaps", "CRM_DEBUG"),
         ("CRM_DATABASE_URL", "mysql://localhost/crm", "CRM_DATABASE_URL"),

@@ -32,9 +32,7 @@ def create_app(
     settings = settings or load_settings()
     configure_logging(debug=settings.debug)
     pm = plugin_manager(settings, extra_plugins=extra_plugins)
-    db = Database(
-        settings.resolved_database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size
-    )
+    db = Database.from_settings(settings, echo=settings.sql_echo)
     schema = build_schema(pm, settings)
     app = core_app.assemble_app(settings=settings, pm=pm, db=db, schema=schema)
     settle_heap()

@@ -88,7 +88,7 @@ def migrate() -> None:
 
     async def work() -> None:
         pm = build_plugin_manager(settings.enabled_plugins)
-        db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        db = Database.from_settings(settings)
         try:
             await migrations.upgrade(db, pm)
         finally:
@@ -113,7 +113,7 @@ def demo(
 
     async def work() -> None:
         pm = build_plugin_manager(settings.enabled_plugins)
-        db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        db = Database.from_settings(settings)
         try:
             await migrations.upgrade(db, pm)
             filled = await migrations.tables_with_rows(db, pm)
@@ -186,7 +186,7 @@ def createuser(
 
     async def work() -> None:
         pm = build_plugin_manager(settings.enabled_plugins)
-        db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        db = Database.from_settings(settings)
         try:
             if not await migrations.at_head(db, pm):
                 fail(_("the database is not migrated; run `crm migrate` first"))

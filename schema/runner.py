@@ -54,7 +54,7 @@ def run_command(work: Callable[[CommandContext], Awaitable[T]], *, migrated: boo
     async def main() -> T:
         settings = load_settings()
         pm = build_plugin_manager(settings.enabled_plugins)
-        db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        db = Database.from_settings(settings)
         try:
             if migrated and not await migrate.at_head(db, pm):
                 fail(_("the database is not migrated; run `crm migrate` first"))

@@ -267,7 +267,7 @@ async def running_app(
     :param extra_plugins: plugins handed in by name, beside the installed ones.
     """
     pm = pm or build_plugin_manager(settings.enabled_plugins, extra_plugins=extra_plugins)
-    database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    database = Database.from_settings(settings)
     if migrate:
         await migrate_up(database, pm)
     app = core_app.assemble_app(
@@ -376,7 +376,7 @@ def plugin_manager(settings: Settings, crm_extra_plugins: Mapping[str, Any]) -> 
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.resolved_database_url)
+    database = Database.from_settings(settings)
     yield database
     await database.dispose()
 
