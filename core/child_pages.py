@@ -22,7 +22,7 @@ from sqlalchemy import column as named_column
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.relay.types import NodeType
 
-from core.key_lists import among
+from core.key_lists import among_named, among_values
 from core.ordering import SortKey, flat_keys
 from core.pagination import (
     Connection,
@@ -33,6 +33,7 @@ from core.pagination import (
     sort_columns,
 )
 from core.rows import Record, core_result, records
+from core.shapes import Shapes, identity
 
 
 async def child_pages(
@@ -50,7 +51,41 @@ async def child_pages(
     """One page of children for each of many parents, in one statement: for each parent,
     its rows (as :class:`Record`) with their sort keys' values; ``columns``: the rows hold
     the statement's columns of these names (and the parent's) alone, else all of them (also
-    when the statement has no column of one of these names).
+    when the statement has no column of one of these names). The statement is built once
+    per shape (:func:`_page_statement`).
+    """
+    ordering = tuple(keys)
+    base = identity(statement)
+    shape = None if base is None else (base, parent, ordering, args, limit, backwards, columns)
+    built = _SHAPES.get(
+        shape,
+        lambda: _page_statement(statement, parent, ordering, args, limit, backwards, columns),
+    )
+    result = await core_result(session, built, among_values(_PARENTS, parent_ids))
+    key = parent.key
+    pages: dict[Any, list[tuple[Record, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
+    # Each row ends with its sort values, then its page_row.
+    for record, values in records(result, len(flat_keys(ordering)) + 1):
+        pages[record.__dict__[key]].append((record, values[:-1]))
+    return pages
+
+
+_PARENTS = "page_parents"
+_SHAPES: Shapes[Select[Any]] = Shapes(512)
+"""Nested pages' statements by their loader's statement (scope included), ordering, page
+arguments and columns: the parents are a parameter (core.shapes)."""
+
+
+def _page_statement(
+    statement: Select[Any],
+    parent: Any,
+    keys: tuple[SortKey, ...],
+    args: PageArgs,
+    limit: int,
+    backwards: bool,
+    columns: Sequence[str] | None,
+) -> Select[Any]:
+    """The statement of :func:`child_pages`, the parents' ids a parameter (``_PARENTS``).
 
     ``ROW_NUMBER() OVER (PARTITION BY parent ORDER BY keys)`` numbers each parent's rows, and
     the outer query keeps the first ``limit + 1`` of each, so the statement count of a nested
@@ -61,7 +96,7 @@ async def child_pages(
         statement = _only(statement, parent.key, columns)
     numbered = (
         page_filter(statement, keys, args, backwards)
-        .where(among(parent, parent_ids))
+        .where(among_named(parent, _PARENTS))
         .add_columns(
             *sort_columns(flat),
             func.row_number()
@@ -71,7 +106,7 @@ async def child_pages(
     )
     # The outer query names the numbered rows' columns (with their types, for the values'
     # conversions) rather than reading them from the subquery, whose column objects
-    # SQLAlchemy would make first: a third of the statement's cost to build.
+    # SQLAlchemy would make first.
     outer = [named_column(selected.name, selected.type) for selected in numbered.selected_columns]
     page_row = outer[-1]
     # Plain records, not ORM objects: a nested page is read, never changed. Executed on the
@@ -80,19 +115,12 @@ async def child_pages(
     # models' attributes are their column names): a node builder reads a dozen attributes
     # of each, and a plain object's cost a fraction of a Row's. The sort keys' values come
     # beside each row (sort_0, sort_1...), for its cursor.
-    result = await core_result(
-        session,
+    return (
         select(*outer)
-        .select_from(numbered.subquery())
+        .select_from(numbered.subquery("numbered"))
         .where(page_row <= limit + 1)
-        .order_by(page_row),
+        .order_by(page_row)
     )
-    key = parent.key
-    pages: dict[Any, list[tuple[Record, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
-    # Each row ends with its sort values, then its page_row.
-    for record, values in records(result, len(flat) + 1):
-        pages[record.__dict__[key]].append((record, values[:-1]))
-    return pages
 
 
 def _only(statement: Select[Any], parent: str, names: Sequence[str]) -> Select[Any]:

@@ -35,14 +35,22 @@ class Among(ColumnElement[bool]):
         ("listed", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, column: ColumnElement[Any], keys: list[Any]) -> None:
+    def __init__(
+        self, column: ColumnElement[Any], keys: list[Any] | None, name: str | None = None
+    ) -> None:
         self.column = column
         # Both forms are part of the element (its cache key and its parameters), and each
         # database's compiler renders the one it takes; a parameter left out of a
         # statement's text is not sent.
         array_type: Any = ARRAY(column.type)
-        self.array: BindParameter[list[Any]] = bindparam(None, keys, type_=array_type, unique=True)
-        self.listed: ColumnElement[bool] = column.in_(keys)
+        if name is None:
+            self.array: BindParameter[list[Any]] = bindparam(
+                None, keys, type_=array_type, unique=True
+            )
+            self.listed: ColumnElement[bool] = column.in_(keys or [])
+        else:
+            self.array = bindparam(name, type_=array_type)
+            self.listed = column.in_(bindparam(f"{name}_list", type_=column.type, expanding=True))
 
     def self_group(self, against: Any = None) -> ColumnElement[Any]:
         # A condition as it is (not "= 1" as a boolean value on SQLite), in parentheses
@@ -55,6 +63,19 @@ class Among(ColumnElement[bool]):
 def among(column: Any, keys: Iterable[Any]) -> ColumnElement[bool]:
     """``column`` is one of ``keys`` (integers or strings), bound as one value."""
     return Among(column, list(keys))
+
+
+def among_named(column: Any, name: str) -> ColumnElement[bool]:
+    """``column`` is one of the keys given when the statement runs, as
+    :func:`among_values` names them: a statement built once and run with other keys."""
+    return Among(column, None, name)
+
+
+def among_values(name: str, keys: Iterable[Any]) -> dict[str, list[Any]]:
+    """The parameters of :func:`among_named`'s ``name`` for ``keys`` (each database's form
+    takes its own; the other is not sent)."""
+    listed = list(keys)
+    return {name: listed, f"{name}_list": listed}
 
 
 @compiles(Among, "postgresql")

@@ -235,7 +235,7 @@ class ChildCountLoader(Loader[Any, int]):
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[Any]) -> list[int]:
         parent = type(self).parent  # read from the class: a column is a descriptor
-        children = self.statement().where(among(parent, keys)).subquery()
+        children = self.statement().where(among(parent, keys)).subquery("children")
         parent_column = children.c[parent.key]
         rows = (
             await session.execute(select(parent_column, func.count()).group_by(parent_column))

@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, or_, se
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db import Database
-from core.key_lists import among
+from core.key_lists import among, among_named, among_values
 
 TABLE = Table(
     "keyed",
@@ -73,3 +73,15 @@ def test_postgresql_binds_the_keys_as_one_array_whatever_their_number() -> None:
     # SQLite takes the list as it is: a parameter per key
     lite = select(TABLE.c.id).where(among(TABLE.c.id, [1, 2])).compile(dialect=sqlite.dialect())
     assert " IN (" in str(lite)
+
+
+async def test_keys_named_in_a_statement_are_given_when_it_runs(db: Database) -> None:
+    # One statement object, run with other keys each time (core.shapes keeps such statements).
+    statement = select(TABLE.c.id).where(among_named(TABLE.c.id, "wanted")).order_by(TABLE.c.id)
+    answers = []
+    for keys in ([1, 2], [5], [2, 9, 30], range(1, 2001)):
+        async with db.lookup() as session:
+            connection = await session.connection()
+            found = await connection.execute(statement, among_values("wanted", keys))
+            answers.append(list(found.scalars()))
+    assert answers == [[1, 2], [5], [2, 9, 30], list(range(1, 31))]
