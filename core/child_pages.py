@@ -32,7 +32,7 @@ from core.pagination import (
     page_filter,
     sort_columns,
 )
-from core.rows import Record, core_result, records
+from core.rows import core_result, records
 from core.shapes import Shapes, identity
 
 
@@ -47,11 +47,13 @@ async def child_pages(
     limit: int,
     backwards: bool,
     columns: Sequence[str] | None = None,
-) -> dict[Any, list[tuple[Record, tuple[Any, ...]]]]:
+    make: Callable[[dict[str, Any]], Any] | None = None,
+) -> dict[Any, list[tuple[Any, tuple[Any, ...]]]]:
     """One page of children for each of many parents, in one statement: for each parent,
-    its rows (as :class:`Record`) with their sort keys' values; ``columns``: the rows hold
-    the statement's columns of these names (and the parent's) alone, else all of them (also
-    when the statement has no column of one of these names). The statement is built once
+    its rows (as :class:`core.rows.Record`, or what ``make`` makes of each row's columns by
+    name) with their sort keys' values; ``columns``: the rows hold the statement's columns of these
+    names (and the parent's) alone, else all of them (also when the statement has no column
+    of one of these names). The statement is built once
     per shape (:func:`_page_statement`).
     """
     ordering = tuple(keys)
@@ -63,9 +65,9 @@ async def child_pages(
     )
     result = await core_result(session, built, among_values(_PARENTS, parent_ids))
     key = parent.key
-    pages: dict[Any, list[tuple[Record, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
+    pages: dict[Any, list[tuple[Any, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
     # Each row ends with its sort values, then its page_row.
-    for record, values in records(result, len(flat_keys(ordering)) + 1):
+    for record, values in records(result, len(flat_keys(ordering)) + 1, make):
         pages[record.__dict__[key]].append((record, values[:-1]))
     return pages
 
@@ -142,7 +144,7 @@ class ChildPage:
 
     def __init__(
         self,
-        rows: list[tuple[Record, tuple[Any, ...]]],
+        rows: list[tuple[Any, tuple[Any, ...]]],
         args: PageArgs,
         limit: int,
         backwards: bool,
@@ -152,9 +154,11 @@ class ChildPage:
     def connection(
         self,
         keys: Sequence[SortKey],
-        to_node: Callable[[Any], NodeType],
+        to_node: Callable[[Any], NodeType] | None,
         count: Callable[[], Awaitable[int]] | None = None,
     ) -> Connection[NodeType]:
+        """The page's connection, its nodes ``to_node`` of each row (``None``: the rows are
+        the nodes, made by :func:`child_pages`' ``make``)."""
         return connection_of(
             self.rows,
             keys=keys,
@@ -177,12 +181,16 @@ first :func:`light_nodes` of that node type clears it."""
 NodeReads = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
 
 
-def light_nodes(
-    to_node: Callable[[Any], Any],
-) -> tuple[tuple[str, ...], Callable[[Any], Any]] | None:
-    """The columns to read and the node builder for a page whose nodes ``to_node`` (a node
-    type's ``from_model``) would build, when :data:`wanted_nodes` asks for attributes of that
-    type which it declares the columns of (``read_columns``); else ``None``."""
+Light = tuple[tuple[str, ...], Callable[[dict[str, Any]], Any]]
+"""The columns a nested page reads and the builder of its nodes from them
+(:func:`light_nodes`)."""
+
+
+def light_nodes(to_node: Callable[[Any], Any]) -> Light | None:
+    """The columns to read and the node builder (from a row's columns by name) for a page
+    whose nodes ``to_node`` (a node type's ``from_model``) would build, when
+    :data:`wanted_nodes` asks for attributes of that type which it declares the columns of
+    (``read_columns``); else ``None``."""
     wanted = wanted_nodes.get()
     if wanted is None:
         return None
@@ -201,9 +209,7 @@ def light_nodes(
 
 
 @functools.lru_cache(maxsize=1024)
-def _reads(
-    kind: type[Any], attributes: frozenset[str]
-) -> tuple[tuple[str, ...], Callable[[Any], Any]] | None:
+def _reads(kind: type[Any], attributes: frozenset[str]) -> Light | None:
     column_reads = getattr(kind, "column_reads", None)
     declared = column_reads() if column_reads is not None else {}
     if not declared or not attributes <= declared.keys():
@@ -219,13 +225,13 @@ def _reads(
     return columns, _builder(kind, tuple(reads))
 
 
-def _builder(kind: type[Any], reads: NodeReads) -> Callable[[Any], Any]:
-    """A node of ``kind`` holding the attributes of ``reads`` alone, from a :class:`Record`
-    (converted as ``from_model`` converts them): what the query reads, and nothing else
-    reads these nodes."""
-    # The record's columns are copied whole (one copy of a small dict costs less than
-    # reading them one by one; a column nothing reads under its own name is never read),
-    # then the attributes named otherwise than their column, and the converted ones.
+def _builder(kind: type[Any], reads: NodeReads) -> Callable[[dict[str, Any]], Any]:
+    """A node of ``kind`` holding the attributes of ``reads`` alone, from a row's columns
+    by name (a new dict, which becomes the node's; converted as ``from_model`` converts
+    them): what the query reads, and nothing else reads these nodes."""
+    # The row's columns become the node's attributes whole (a column nothing reads under
+    # its own name is never read), then the attributes named otherwise than their column,
+    # and the converted ones.
     renamed = tuple(
         (attribute, column)
         for attribute, column, convert in reads
@@ -234,11 +240,16 @@ def _builder(kind: type[Any], reads: NodeReads) -> Callable[[Any], Any]:
     converted = tuple(
         (attribute, column, _quick(convert)) for attribute, column, convert in reads if convert
     )
+    written = {attribute for attribute, _column in renamed} | {
+        attribute for attribute, column, _convert in converted if attribute != column
+    }
+    # An attribute written over a column that another attribute reads needs the columns as
+    # they came: then the node's attributes start from a copy.
+    copied = bool(written & {column for _attribute, column, _convert in reads})
     new = object.__new__
 
-    def build(record: Record) -> Any:
-        values = record.__dict__
-        state = values.copy()
+    def build(values: dict[str, Any]) -> Any:
+        state = values.copy() if copied else values
         for attribute, column in renamed:
             state[attribute] = values[column]
         for attribute, column, convert in converted:

@@ -137,16 +137,16 @@ class RequestContext:
 
         check_page_args(args, self.settings.max_page_size)
         ordering = tuple(keys if keys is not None else pages.keys)
-        light = light_nodes(to_node)  # the query reads plain fields of the nodes only
-        columns = None
-        if light is not None:
-            columns, to_node = light
+        # The query reads plain fields of the nodes only: the rows are read with their
+        # columns alone and made into nodes as they come.
+        light = light_nodes(to_node)
         found = await self.loader(pages).load_level(
-            [(parent, args, ordering, columns) for parent in parents]
+            [(parent, args, ordering, light) for parent in parents]
         )
         counter = self.loader(counts) if counts is not None else None
+        row_to_node = to_node if light is None else None
         return [
-            page.connection(ordering, to_node, _counting(counter, parent))
+            page.connection(ordering, row_to_node, _counting(counter, parent))
             for parent, page in zip(parents, found, strict=True)
         ]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy import Select, func, select
 
-from core.child_pages import ChildPage, child_pages
+from core.child_pages import ChildPage, Light, child_pages
 from core.key_lists import among
 from core.ordering import SortKey
 from core.pagination import PageArgs, page_bounds
@@ -175,9 +175,10 @@ class ByIdLoader(Loader[int, R | None]):
         return one_by_key(keys, rows)
 
 
-PageKey = tuple[Any, PageArgs, tuple[SortKey, ...], tuple[str, ...] | None]
+PageKey = tuple[Any, PageArgs, tuple[SortKey, ...], Light | None]
 """A nested page's loader key: the parent's id, the page arguments, the ordering, and the
-columns its rows need (``None``: all; see :func:`core.child_pages.light_nodes`)."""
+columns its rows need with the builder of its nodes from them (``None``: all columns, as
+records; see :func:`core.child_pages.light_nodes`)."""
 
 
 class ChildPageLoader(Loader[PageKey, ChildPage]):
@@ -198,12 +199,12 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
         return select(self.entity)
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[PageKey]) -> list[ChildPage]:
-        by_args: dict[tuple[PageArgs, tuple[SortKey, ...], tuple[str, ...] | None], list[Any]]
+        by_args: dict[tuple[PageArgs, tuple[SortKey, ...], Light | None], list[Any]]
         by_args = defaultdict(list)
-        for parent_id, args, ordering, columns in keys:
-            by_args[(args, ordering, columns)].append(parent_id)
+        for parent_id, args, ordering, light in keys:
+            by_args[(args, ordering, light)].append(parent_id)
         pages: dict[PageKey, ChildPage] = {}
-        for (args, ordering, columns), parent_ids in by_args.items():
+        for (args, ordering, light), parent_ids in by_args.items():
             # Checked once, where the field was resolved (RequestContext.child_pages).
             limit, backwards = page_bounds(args, self.context.settings.max_page_size)
             rows = await child_pages(
@@ -215,10 +216,11 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
                 args=args,
                 limit=limit,
                 backwards=backwards,
-                columns=columns,
+                columns=light[0] if light is not None else None,
+                make=light[1] if light is not None else None,
             )
             for parent_id in parent_ids:
-                pages[(parent_id, args, ordering, columns)] = ChildPage(
+                pages[(parent_id, args, ordering, light)] = ChildPage(
                     rows[parent_id], args, limit, backwards
                 )
         return [pages[key] for key in keys]

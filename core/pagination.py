@@ -253,15 +253,20 @@ def connection_of(
     args: PageArgs,
     limit: int,
     backwards: bool,
-    to_node: Callable[[Any], NodeType],
+    to_node: Callable[[Any], NodeType] | None,
     count: Callable[[], Awaitable[int]] | None,
 ) -> Connection[NodeType]:
+    """The connection of a page's rows (each with its sort values), its nodes ``to_node``
+    of each row (``None``: the rows are the nodes)."""
     has_more = len(rows) > limit
     page = list(rows[:limit])
     if backwards:
         page.reverse()
     connection = _Page.__new__(_Page)
-    connection._nodes = [to_node(row) for row, _values in page]
+    if to_node is None:
+        connection._nodes = [row for row, _values in page]
+    else:
+        connection._nodes = [to_node(row) for row, _values in page]
     connection._values = [values for _row, values in page]
     connection._tag = ordering_tag(keys)
     connection._next = has_more if not backwards else args.before is not None

@@ -53,17 +53,24 @@ class Record:
 
 
 def records(
-    result: Result[*tuple[Any, ...]], trailing: int
-) -> list[tuple[Record, tuple[Any, ...]]]:
+    result: Result[*tuple[Any, ...]],
+    trailing: int,
+    make: Callable[[dict[str, Any]], Any] | None = None,
+) -> list[tuple[Any, tuple[Any, ...]]]:
     """Each row of ``result`` as a :class:`Record` of its columns but the last
-    ``trailing`` (at least one), whose values come beside it: a page's sort values."""
+    ``trailing`` (at least one), whose values come beside it: a page's sort values.
+    ``make``: each row as what it makes of those columns by name (a new dict, its own)."""
     names = list(result.keys())[:-trailing]
     if len(set(names)) != len(names):  # one column would hide another of the same name
         raise ValueError(f"a page's columns must have distinct names: {names}")
     at = len(names)
-    new = Record.__new__
-    found: list[tuple[Record, tuple[Any, ...]]] = []
+    found: list[tuple[Any, tuple[Any, ...]]] = []
     append = found.append
+    if make is not None:
+        for row in result.all():
+            append((make(dict(zip(names, row, strict=False))), tuple(row[at:])))
+        return found
+    new = Record.__new__
     for row in result.all():
         record = new(Record)
         record.__dict__ = dict(zip(names, row, strict=False))

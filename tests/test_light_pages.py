@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from core import pagination
-from core.child_pages import _reads, light_nodes, wanted_nodes
+from core.child_pages import _builder, _reads, light_nodes, wanted_nodes
 from core.config import Settings
 from core.customers import models
 from core.customers.inputs import InteractionChannel
@@ -84,7 +84,7 @@ async def test_declared_columns_build_what_from_model_builds(
         for row in rows:
             record = Record.__new__(Record)
             record.__dict__ = dict(row)
-            full, light = kind.from_model(record), build(record)
+            full, light = kind.from_model(record), build(dict(row))
             for attribute in declared:
                 assert getattr(light, attribute) == getattr(full, attribute), (kind, attribute)
             assert type(light) is kind
@@ -145,14 +145,12 @@ def test_light_nodes_convert_and_rename_as_from_model_does() -> None:
         wanted_nodes.reset(token)
     assert found is not None
     _columns, build = found
-    record = Record.__new__(Record)
-    record.__dict__ = {"id": 7, "channel": "PHONE", "summary": "s", "created_at": None}
-    node = build(record)
+    row = {"id": 7, "channel": "PHONE", "summary": "s", "created_at": None}
+    node = build(row)
     assert (node.id, node.channel, node.summary) == (7, InteractionChannel.PHONE, "s")
-    assert record.__dict__["channel"] == "PHONE"  # the record itself is left as read
-    record.__dict__["channel"] = "carrier pigeon"  # a stored value from_model refuses
-    with pytest.raises(ValueError, match="carrier pigeon"):
-        build(record)
+    stored = {"id": 8, "channel": "carrier pigeon", "summary": "s", "created_at": None}
+    with pytest.raises(ValueError, match="carrier pigeon"):  # a value from_model refuses
+        build(stored)
     with pytest.raises(ValueError, match="carrier pigeon"):
         InteractionChannel("carrier pigeon")
 
@@ -233,3 +231,21 @@ def test_only_from_model_of_a_type_that_says_so_reads_plain_rows() -> None:
     assert reads_plain_rows(Customer.from_model)
     assert not reads_plain_rows(Contact.from_model)  # its from_model may read more
     assert not reads_plain_rows(lambda row: Customer.from_model(row))
+
+
+class _Swapped:
+    """A node whose attributes are named after each other's columns."""
+
+
+def test_attributes_named_after_other_columns_read_the_columns_as_they_came() -> None:
+    # "name" is read from the column "title" and "title" from the column "name": built in
+    # place, the second would read what the first wrote.
+    build = _builder(_Swapped, (("name", "title", None), ("title", "name", None)))
+    node = build({"name": "Ada", "title": "Dr"})
+    assert (node.name, node.title) == ("Dr", "Ada")
+    # Named after their own columns, or after columns nothing else reads: no copy needed,
+    # and the row's columns are the node's.
+    row = {"name": "Ada", "is_primary": 1}
+    node = _builder(_Swapped, (("name", "name", None), ("primary", "is_primary", bool)))(row)
+    assert (node.name, node.primary, node.is_primary) == ("Ada", True, 1)
+    assert node.__dict__ is row
