@@ -9,7 +9,7 @@ when the query asks for it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from core.errors import bad_argument
 from core.i18n import _
 from core.ordering import SortKey, flat_keys
 from core.rows import core_result, reads_plain_rows, records
+from core.shapes import Shapes, identity
 
 
 async def _total_counts(
@@ -337,6 +338,21 @@ def _part_page(
     )
 
 
+_SHAPES: Shapes[Select[Any]] = Shapes(512)
+"""Root pages' statements by their list's statement, ordering and page arguments."""
+
+
+def _page_shape(
+    source: Select[Any],
+    ordering: tuple[SortKey, ...],
+    args: PageArgs,
+    limit: int,
+    backwards: bool,
+) -> Hashable | None:
+    found = identity(source)
+    return None if found is None else (found, ordering, args, limit, backwards)
+
+
 async def paginate(
     session: AsyncSession,
     statement: Select[Any],
@@ -366,8 +382,16 @@ async def paginate(
         entity = statement.column_descriptions[0]["entity"]
         source = select(entity).where(keys[-1].column.in_(union_all(*pages)))
     flat = flat_keys(keys)
-    page_statement = page_filter(source, keys, args, backwards).add_columns(*sort_columns(flat))
-    page_statement = page_statement.order_by(*ordering_clauses(flat, backwards)).limit(limit + 1)
+    ordering = tuple(keys)
+
+    def build() -> Select[Any]:
+        paged = page_filter(source, ordering, args, backwards).add_columns(*sort_columns(flat))
+        return paged.order_by(*ordering_clauses(flat, backwards)).limit(limit + 1)
+
+    # Built once per shape (core.shapes): the list's statement, scope and filters included,
+    # with the ordering and the page arguments.
+    shape = None if parts else _page_shape(source, ordering, args, limit, backwards)
+    page_statement = _SHAPES.get(shape, build)
     rows: list[tuple[Any, tuple[Any, ...]]]
     if reads_plain_rows(to_node):  # a row's columns, with Core: no ORM object is made
         rows = records(await core_result(session, page_statement), len(flat))
