@@ -14,6 +14,11 @@ of the attribute it is assigned to::
     class Customer:
         owner: UserSummary | None = batch_field(owners, description="...")
 
+``reads`` names the attributes of the parents that ``load`` reads (``related`` declares its
+own): a page of parents whose fields a query reads are all plain or declared can then be read
+with those columns alone (:func:`core.light_nodes.light_nodes`). A function that reads more
+than it declares fails on such a page, so declare exactly what it reads, or nothing.
+
 The compiled read path calls ``load`` once per level of the response with every parent
 there; graphql-core's executor (the reference path) resolves the field once per parent, and
 the resolver gathers the parents of a tick through a per-request dataloader, so ``load``
@@ -23,7 +28,7 @@ runs once per level on that path too: both paths share the one piece of code.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -37,11 +42,15 @@ BatchLoad = Callable[..., Awaitable[Sequence[Any]]]
 """``async load(context, parents, **arguments) -> one value per parent``."""
 
 BATCH_ATTRIBUTE = "__crm_batch__"
+READS_ATTRIBUTE = "__crm_reads__"
 
 
-def batch_field(load: BatchLoad, **field: Any) -> Any:
+def batch_field(load: BatchLoad, *, reads: Iterable[str] | None = None, **field: Any) -> Any:
     """A ``strawberry.field`` computed by ``load`` for all the parents of a level at once;
-    ``field`` holds ``strawberry.field``'s own options (``description``, ``extensions``...)."""
+    ``reads``: the parents' attributes ``load`` reads (by default what ``load`` declares
+    itself, as :func:`related` does; else undeclared); ``field`` holds
+    ``strawberry.field``'s own options (``description``, ``extensions``...)."""
+    declared = frozenset(reads) if reads is not None else getattr(load, READS_ATTRIBUTE, None)
     signature = inspect.signature(load)
     parameters = list(signature.parameters.values())
     if len(parameters) < 2:
@@ -67,6 +76,7 @@ def batch_field(load: BatchLoad, **field: Any) -> Any:
     resolve.__module__ = load.__module__
     resolve.__name__ = resolve.__qualname__ = load.__name__
     setattr(resolve, BATCH_ATTRIBUTE, load)
+    setattr(resolve, READS_ATTRIBUTE, declared)
     return strawberry.field(resolver=resolve, **field)
 
 
@@ -84,12 +94,19 @@ def related(target: Any, attribute: str) -> BatchLoad:
         return found
 
     load.__qualname__ = load.__name__ = f"related_{attribute}"
+    setattr(load, READS_ATTRIBUTE, frozenset({attribute}))
     return load
 
 
 def batch_of(resolver: object) -> BatchLoad | None:
     """The batch function a resolver was declared with, or ``None``."""
     found: BatchLoad | None = getattr(resolver, BATCH_ATTRIBUTE, None)
+    return found
+
+
+def reads_of(resolver: object) -> frozenset[str] | None:
+    """The parents' attributes a batch field's function reads, or ``None`` when undeclared."""
+    found: frozenset[str] | None = getattr(resolver, READS_ATTRIBUTE, None)
     return found
 
 

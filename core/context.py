@@ -132,7 +132,7 @@ class RequestContext:
         the same arguments and order, and ``totalCount`` through the ``counts`` loader when
         asked for.
         """
-        from core.child_pages import light_nodes
+        from core.light_nodes import light_nodes
         from core.pagination import check_page_args
 
         check_page_args(args, self.settings.max_page_size)

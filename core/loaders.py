@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy import Select, func, select
 
-from core.child_pages import ChildPage, Light, child_pages
+from core.child_pages import ChildPage, child_pages
 from core.key_lists import among
+from core.light_nodes import Light
 from core.ordering import SortKey
 from core.pagination import PageArgs, page_bounds
 
@@ -178,7 +179,7 @@ class ByIdLoader(Loader[int, R | None]):
 PageKey = tuple[Any, PageArgs, tuple[SortKey, ...], Light | None]
 """A nested page's loader key: the parent's id, the page arguments, the ordering, and the
 columns its rows need with the builder of its nodes from them (``None``: all columns, as
-records; see :func:`core.child_pages.light_nodes`)."""
+records; see :func:`core.light_nodes.light_nodes`)."""
 
 
 class ChildPageLoader(Loader[PageKey, ChildPage]):

@@ -62,7 +62,7 @@ class ModelNode(relay.Node, Generic[M]):
     by_id_loader: ClassVar[type[Loader[int, Any]]]
     read_columns: ClassVar[Mapping[str, str | tuple[str, Callable[[Any], Any]]]] = {}
     """The column each attribute is read from, for a nested page whose nodes a query reads
-    plain fields of only (:func:`core.child_pages.light_nodes`): a column's name, or the
+    plain fields of only (:func:`core.light_nodes.light_nodes`): a column's name, or the
     name and the conversion ``from_model`` applies to it (``("channel",
     InteractionChannel)``). An attribute not named here makes such a page read whole rows
     and build nodes with ``from_model``. A type that keeps the default ``from_model`` needs

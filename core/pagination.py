@@ -34,6 +34,7 @@ from core.batch_fields import batch_field
 from core.cursors import decode_cursor, encode_cursor, ordering_tag
 from core.errors import bad_argument
 from core.i18n import _
+from core.light_nodes import light_nodes, only_columns
 from core.ordering import SortKey, flat_keys
 from core.rows import core_result, reads_plain_rows, records
 from core.shapes import Shapes, identity
@@ -381,6 +382,11 @@ async def paginate(
         pages = [_part_page(part, keys, args, limit, backwards) for part in parts]
         entity = statement.column_descriptions[0]["entity"]
         source = select(entity).where(keys[-1].column.in_(union_all(*pages)))
+    # The query reads a few fields of the nodes: the rows hold their columns alone, and
+    # become nodes as they are read (core.light_nodes).
+    light = light_nodes(to_node)
+    if light is not None:
+        source = only_columns(source, light[0])
     flat = flat_keys(keys)
     ordering = tuple(keys)
 
@@ -393,7 +399,9 @@ async def paginate(
     shape = None if parts else _page_shape(source, ordering, args, limit, backwards)
     page_statement = _SHAPES.get(shape, build)
     rows: list[tuple[Any, tuple[Any, ...]]]
-    if reads_plain_rows(to_node):  # a row's columns, with Core: no ORM object is made
+    if light is not None:
+        rows = records(await core_result(session, page_statement), len(flat), light[1])
+    elif reads_plain_rows(to_node):  # a row's columns, with Core: no ORM object is made
         rows = records(await core_result(session, page_statement), len(flat))
     else:
         rows = [(row[0], tuple(row[1:])) for row in (await session.execute(page_statement)).all()]
@@ -406,5 +414,11 @@ async def paginate(
             return int((await own.scalar(count_statement)) or 0)
 
     return connection_of(
-        rows, keys=keys, args=args, limit=limit, backwards=backwards, to_node=to_node, count=count
+        rows,
+        keys=keys,
+        args=args,
+        limit=limit,
+        backwards=backwards,
+        to_node=to_node if light is None else None,
+        count=count,
     )

@@ -30,6 +30,7 @@ from graphql.execution.collect_fields import collect_fields
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from core.light_nodes import wanted_nodes
 from core.read_plan import FieldPlan, Planner, Unplannable, directive_variables
 from core.read_rows import prepare
 from core.read_run import Retry, Runner
@@ -171,6 +172,26 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             return_type, field_details_list, info, path, result, position_context
         )
 
+    def complete_awaitable_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        plans = self._root_plans
+        if plans is not None and path.prev is None:
+            plan = plans.get(path.key)  # type: ignore[arg-type]
+            if plan is not None and plan.wanted is not None:
+                # The root field's page of nodes is read with the columns the plan reads
+                # (core.light_nodes), set while its resolver runs.
+                result = _wanting(result, plan.wanted)
+        return super().complete_awaitable_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
     async def _complete_root(
         self, runner: Runner, return_type: Any, plan: FieldPlan, result: Any, path: Path
     ) -> Any:
@@ -207,3 +228,12 @@ async def execute_with_retry(execute: Callable[[], Awaitable[Any]], context: Any
         forced_path.reset(token)
     _record(context, REFERENCE, RETRIED)
     return result
+
+
+async def _wanting(resolved: Awaitable[Any], wanted: tuple[str, frozenset[str]]) -> Any:
+    """``resolved``, awaited with :data:`core.light_nodes.wanted_nodes` set to ``wanted``."""
+    token = wanted_nodes.set(wanted)
+    try:
+        return await resolved
+    finally:
+        wanted_nodes.reset(token)

@@ -38,7 +38,7 @@ from graphql import (
 from strawberry.permission import PermissionExtension
 from strawberry.types.field import StrawberryField
 
-from core.batch_fields import BatchLoad, batch_of
+from core.batch_fields import BatchLoad, batch_of, reads_of
 
 if TYPE_CHECKING:
     from graphql.execution.collect_fields import FieldDetailsList
@@ -72,6 +72,9 @@ class FieldPlan:
     attribute: str | None = None
     node_type: str | None = None
     load: BatchLoad | None = None
+    reads: frozenset[str] | None = None
+    """Of a batch field: the attributes of its parents its function reads (``None``:
+    undeclared)."""
     compute: Callable[[Any], Any] | None = None
     """A method computing the value from its object alone (no arguments, no ``info``)."""
     definition: GraphQLField | None = None
@@ -87,9 +90,9 @@ class FieldPlan:
     only: ObjectPlan | None = None
     """The plan of the value's type when it is an object type, not an abstract one."""
     wanted: tuple[str, frozenset[str]] | None = None
-    """Of a batch field whose value is a connection whose nodes the query reads plain
-    fields of only: the node type and those attributes (:func:`core.read_rows.prepare`;
-    :data:`core.child_pages.wanted_nodes`)."""
+    """Of a root or batch field whose value is a connection whose nodes the query reads
+    plain fields and declared batch fields of only: the node type and the attributes read
+    (:func:`core.read_rows.prepare`; :data:`core.light_nodes.wanted_nodes`)."""
     edges: EdgesPlan | None = None
     """Of a field whose value is a list of wrapper objects each holding one object (a
     connection's edges): how the runner completes the list, the wrappers and the objects
@@ -191,6 +194,7 @@ class Planner:
         if load is None:
             raise Unplannable(f"{plan.label} has a resolver that declares no batch function")
         plan.load = load
+        plan.reads = reads_of(getattr(resolver, "wrapped_func", None))
         plan.strawberry_field = strawberry_field
         plan.permissions = _permissions(strawberry_field, plan.label)
 

@@ -41,6 +41,7 @@ from graphql.pyutils import Undefined
 
 from core.read_plan import (
     ATTRIBUTE,
+    BATCH,
     EDGE_CURSOR,
     EDGE_NODE,
     EDGE_TYPENAME,
@@ -190,8 +191,9 @@ _EDGE_FIELDS = frozenset({"__typename", "cursor", "node"})
 
 def wanted_nodes_of(field: FieldPlan) -> tuple[str, frozenset[str]] | None:
     """For a field whose value is a connection (edges, page info, count) whose nodes the
-    query reads plain fields of only, all of one object type: that type's name and the
-    attributes read (:func:`core.child_pages.light_nodes` reads just their columns)."""
+    query reads plain fields and batch fields that declare what they read of only, all of
+    one object type: that type's name and the attributes read
+    (:func:`core.light_nodes.light_nodes` reads just their columns)."""
     connection = field.only
     if connection is None:
         return None
@@ -216,6 +218,9 @@ def wanted_nodes_of(field: FieldPlan) -> tuple[str, frozenset[str]] | None:
                 return None
             node_type = node.type.name
             for node_field in node.fields:
+                if node_field.kind == BATCH and node_field.reads is not None:
+                    attributes |= node_field.reads
+                    continue
                 if not plain(node_field):
                     return None
                 if node_field.attribute is not None:
@@ -280,9 +285,9 @@ def _edge_layout(edge: ObjectPlan, node: FieldPlan) -> tuple[tuple[str, int], ..
 
 def prepare(plan: FieldPlan) -> None:
     """Completes a new plan with what the runner reads of it, once, where it is planned:
-    each object plan's builder and plain fields, each batch field's wanted nodes, and each
-    list of edges answered as one level."""
-    if plan.load is not None:
+    each object plan's builder and plain fields, each root or batch field's wanted nodes,
+    and each list of edges answered as one level."""
+    if plan.load is not None or plan.parent is None:
         plan.wanted = wanted_nodes_of(plan)
     for object_plan in plan.objects.values():
         object_plan.plain = tuple(plain(field) for field in object_plan.fields)

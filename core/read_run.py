@@ -37,7 +37,7 @@ from strawberry.types.arguments import convert_arguments
 
 from core.access import require
 from core.batch_fields import mismatch
-from core.child_pages import wanted_nodes
+from core.light_nodes import wanted_nodes
 from core.read_edges import EdgeLevels, PathOf, field_paths
 from core.read_plan import (
     ATTRIBUTE,
@@ -342,7 +342,7 @@ class Runner(EdgeLevels):
                 require(self.context, permission)
             assert field.load is not None
             # A page of nodes the query reads plain fields of only is read with their
-            # columns alone (core.child_pages.light_nodes).
+            # columns alone (core.light_nodes.light_nodes).
             token = wanted_nodes.set(field.wanted)
             try:
                 values: list[Any] = list(await field.load(self.context, objects, **arguments))

@@ -1,6 +1,7 @@
-"""Nested pages whose nodes a query reads plain fields of only are read with those columns
-alone, and their nodes hold what ``from_model`` would have given those attributes; root pages
-of types whose ``from_model`` reads columns only are read as plain records."""
+"""Pages (nested or root) whose nodes a query reads plain fields and declared batch fields of
+only are read with those columns alone, and their nodes hold what ``from_model`` would have
+given those attributes; root pages of types whose ``from_model`` reads columns only are read
+as plain records."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from core import pagination
-from core.child_pages import _builder, _reads, light_nodes, wanted_nodes
 from core.config import Settings
 from core.customers import models
 from core.customers.inputs import InteractionChannel
 from core.customers.types import Contact, Customer, Interaction
 from core.demo import load_all
 from core.host import CRMPluginManager
+from core.light_nodes import _builder, _reads, light_nodes, wanted_nodes
 from core.node import ModelNode
 from core.rows import Record, reads_plain_rows
 from schema.testkit import Api
@@ -166,20 +167,20 @@ def test_an_attribute_without_a_declared_column_reads_whole_rows() -> None:
 def test_a_statement_without_a_column_of_the_name_reads_whole_rows() -> None:
     from sqlalchemy import literal
 
-    from core.child_pages import _only
     from core.customers.models import Contact as ContactRow
+    from core.light_nodes import only_columns
 
     statement = select(ContactRow)
-    narrowed = _only(statement, "customer_id", ["name", "is_primary"])
+    narrowed = only_columns(statement, ["customer_id", "name", "is_primary"])
     assert [column.key for column in narrowed.selected_columns] == [
         "customer_id",
         "name",
         "is_primary",
     ]
-    assert _only(statement, "customer_id", ["name", "no_such_column"]) is statement
+    assert only_columns(statement, ["customer_id", "name", "no_such_column"]) is statement
     # A label over a column wins, as it does in a whole row's record.
     labelled = statement.add_columns(literal("x").label("name"))
-    (name,) = list(_only(labelled, "customer_id", ["name"]).selected_columns)[1:]
+    (name,) = list(only_columns(labelled, ["customer_id", "name"]).selected_columns)[1:]
     assert name is list(labelled.selected_columns)[-1]
 
 
@@ -249,3 +250,61 @@ def test_attributes_named_after_other_columns_read_the_columns_as_they_came() ->
     node = _builder(_Swapped, (("name", "name", None), ("primary", "is_primary", bool)))(row)
     assert (node.name, node.primary, node.is_primary) == ("Ada", True, 1)
     assert node.__dict__ is row
+
+
+ROOT_LIGHT = """
+{ customers(first: 5) { edges { node {
+    id number name stage grade source lastInteractionAt
+    owner { name } tags { name } contacts(first: 2) { totalCount }
+    tickets(first: 1) { edges { node { number } } }
+} } } }"""
+
+
+def _root_statement(counter: StatementCounter) -> str:
+    (found,) = [
+        statement
+        for statement in counter.statements
+        if "FROM customers" in statement and "sort_0" in statement and "row_number" not in statement
+    ]
+    return found
+
+
+async def test_a_root_page_of_plain_and_declared_batch_fields_reads_their_columns_alone(
+    admin: Api,
+    plugin_manager: CRMPluginManager,
+    count_statements: Callable[..., StatementCounter],
+) -> None:
+    await load_all(admin.db, plugin_manager, admin.settings, 12)
+    counter = count_statements(admin.db)
+    body = await admin.gql(ROOT_LIGHT)
+    assert "errors" not in body, body
+    customers = [edge["node"] for edge in body["data"]["customers"]["edges"]]
+    assert len(customers) == 5
+    assert all(customer["owner"] is None or customer["owner"]["name"] for customer in customers)
+    root = _root_statement(counter)
+    for column in ("number", "stage", "source", "owner_id", "last_interaction_at"):
+        assert f"customers.{column}" in root
+    for column in ("website", "address_line1", "custom_fields", "search_key"):
+        assert f"customers.{column}" not in root
+
+    # What from_model converts as a whole (the address), or a batch field that does not
+    # declare what it reads (customFieldValues): whole rows, as before.
+    for selection in ("address { city }", "customFieldValues { key }"):
+        counter.reset()
+        query = f"{{ customers(first: 5) {{ edges {{ node {{ name {selection} }} }} }} }}"
+        body = await admin.gql(query)
+        assert "errors" not in body, body
+        assert "customers.custom_fields" in _root_statement(counter)
+
+
+def test_batch_fields_declare_what_they_read_of_their_parents() -> None:
+    from core.batch_fields import batch_field, reads_of, related
+
+    async def by_id(context: Any, parents: Any) -> list[Any]:
+        return [parent.id for parent in parents]
+
+    assert reads_of(batch_field(by_id).base_resolver.wrapped_func) is None
+    declared = batch_field(by_id, reads=["id"]).base_resolver.wrapped_func
+    assert reads_of(declared) == frozenset({"id"})
+    related_field = batch_field(related(Customer, "owner_id")).base_resolver.wrapped_func
+    assert reads_of(related_field) == frozenset({"owner_id"})

@@ -76,7 +76,12 @@ async def _tags(context: RequestContext, customers: Sequence[Customer]) -> list[
     found = await context.loader(loaders.TagsByCustomerLoader).load_level(
         [customer.id for customer in customers]
     )
-    return [[Tag.from_model(row) for row in rows] for rows in found]
+    # One node per tag, however many customers carry it: a node is read, never changed.
+    made: dict[int, Tag] = {}
+    return [
+        [made.get(row.id) or made.setdefault(row.id, Tag.from_model(row)) for row in rows]
+        for rows in found
+    ]
 
 
 async def _primary_contacts(
@@ -351,10 +356,31 @@ class Task(ModelNode[models.Task]):
         )
 
 
+_BY_ID = ("id",)
+"""What the batch functions below read of their customers."""
+
+
+def _source(value: str | None) -> CustomerSource | None:
+    return CustomerSource(value) if value else None
+
+
 @strawberry.type(description="An account: a company or person we do business with.")
 class Customer(ModelNode[models.Customer]):
     by_id_loader = loaders.CustomerByIdLoader
     plain_rows = True
+    # What from_model reads, attribute by attribute (the address and the custom fields,
+    # made of several columns or converted as a whole, are not declared: a query reading
+    # them reads whole rows).
+    read_columns = {
+        **{name: name for name in ("id", "number", "name", "industry", "phone", "email")},
+        **{name: name for name in ("website", "founded_on", "created_at", "updated_at")},
+        **{name: name for name in ("archived_at", "erased_at", "last_interaction_at")},
+        **{name: name for name in ("version", "owner_id")},
+        "kind": ("kind", CustomerKind),
+        "stage": ("stage", CustomerStage),
+        "grade": ("grade", CustomerGrade),
+        "source": ("source", _source),
+    }
     id: relay.NodeID[int]
     number: str = strawberry.field(description="Assigned by the database, e.g. `C000123`.")
     name: str
@@ -391,22 +417,27 @@ class Customer(ModelNode[models.Customer]):
         related(UserSummary, "owner_id"),
         description="The user who owns the customer; null only when nobody does.",
     )
-    tags: list[Tag] = batch_field(_tags, description="Tags, by name.")
+    tags: list[Tag] = batch_field(_tags, reads=_BY_ID, description="Tags, by name.")
     contacts: Connection[Contact] | None = batch_field(
         _contacts,
+        reads=_BY_ID,
         description="Contacts not archived, by name unless orderBy says otherwise.",
     )
-    primary_contact: Contact | None = batch_field(_primary_contacts)
+    primary_contact: Contact | None = batch_field(_primary_contacts, reads=_BY_ID)
     interactions: Connection[Interaction] | None = batch_field(
         _interactions,
+        reads=_BY_ID,
         description="The timeline, newest first unless orderBy says otherwise; filter keeps "
         "channels, a period of occurredAt and an author.",
     )
     tasks: Connection[Task] | None = batch_field(
-        _tasks, description="Follow-up tasks, soonest due first unless orderBy says otherwise."
+        _tasks,
+        reads=_BY_ID,
+        description="Follow-up tasks, soonest due first unless orderBy says otherwise.",
     )
     history: Connection[AuditEvent] | None = batch_field(
         _history,
+        reads=_BY_ID,
         description="Changes to this customer, newest first unless orderBy says otherwise.",
     )
 

@@ -302,10 +302,12 @@ class UserSummary:
         """The batch form of :meth:`load` (for :func:`core.batch_fields.related`)."""
         wanted = list(dict.fromkeys(user_id for user_id in user_ids if user_id is not None))
         cards = await context.loader(loaders.UserSummaryLoader).load_level(wanted)
-        found = dict(zip(wanted, cards, strict=True))
-        return [
-            None if user_id is None else cls.of(user_id, found[user_id]) for user_id in user_ids
-        ]
+        # One summary per user, however many records name them (a page of customers has
+        # a handful of owners): a summary is read, never changed.
+        found = {
+            user_id: cls.of(user_id, card) for user_id, card in zip(wanted, cards, strict=True)
+        }
+        return [None if user_id is None else found[user_id] for user_id in user_ids]
 
 
 @strawberry.type(description="A token for an integration; the secret is shown only once.")

@@ -104,11 +104,13 @@ def crm_graphql_type_fields() -> Sequence[TypeFields]:
             fields={
                 "tickets": batch_field(
                     customer_tickets,
+                    reads=("id",),
                     graphql_type=Connection[Ticket] | None,
                     extensions=requires("tickets:read"),
                 ),
                 "open_ticket_count": batch_field(
                     customer_open_ticket_count,
+                    reads=("id",),
                     graphql_type=int | None,
                     extensions=requires("tickets:read"),
                 ),
