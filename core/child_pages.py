@@ -138,9 +138,11 @@ class ChildPage:
         keys: Sequence[SortKey],
         to_node: Callable[[Any], NodeType] | None,
         count: Callable[[], Awaitable[int]] | None = None,
+        tag: str | None = None,
     ) -> Connection[NodeType]:
         """The page's connection, its nodes ``to_node`` of each row (``None``: the rows are
-        the nodes, made by :func:`child_pages`' ``make``)."""
+        the nodes, made by :func:`child_pages`' ``make``); ``tag``: the ordering's
+        fingerprint, when the caller has it already."""
         return connection_of(
             self.rows,
             keys=keys,
@@ -149,4 +151,5 @@ class ChildPage:
             backwards=self.backwards,
             to_node=to_node,
             count=count,
+            tag=tag,
         )

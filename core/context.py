@@ -133,6 +133,7 @@ class RequestContext:
         asked for.
         """
         from core.light_nodes import light_nodes
+        from core.loaders import PageSpec
         from core.pagination import check_page_args
 
         check_page_args(args, self.settings.max_page_size)
@@ -140,13 +141,13 @@ class RequestContext:
         # The query reads plain fields of the nodes only: the rows are read with their
         # columns alone and made into nodes as they come.
         light = light_nodes(to_node)
-        found = await self.loader(pages).load_level(
-            [(parent, args, ordering, light) for parent in parents]
-        )
+        spec = PageSpec(args, ordering, light)
+        found = await self.loader(pages).load_level([(parent, spec) for parent in parents])
         counter = self.loader(counts) if counts is not None else None
         row_to_node = to_node if light is None else None
+        tag = spec.tag
         return [
-            page.connection(ordering, row_to_node, _counting(counter, parent))
+            page.connection(ordering, row_to_node, _counting(counter, parent), tag)
             for parent, page in zip(parents, found, strict=True)
         ]
 

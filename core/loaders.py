@@ -18,6 +18,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import Select, func, select
 
 from core.child_pages import ChildPage, child_pages
+from core.cursors import ordering_tag
 from core.key_lists import among
 from core.light_nodes import Light
 from core.ordering import SortKey
@@ -176,10 +177,41 @@ class ByIdLoader(Loader[int, R | None]):
         return one_by_key(keys, rows)
 
 
-PageKey = tuple[Any, PageArgs, tuple[SortKey, ...], Light | None]
-"""A nested page's loader key: the parent's id, the page arguments, the ordering, and the
-columns its rows need with the builder of its nodes from them (``None``: all columns, as
-records; see :func:`core.light_nodes.light_nodes`)."""
+class PageSpec:
+    """What a nested page is asked for, beside its parent: the page arguments, the ordering,
+    and the columns its rows need with the builder of its nodes from them (``None``: all
+    columns, as records; see :func:`core.light_nodes.light_nodes`).
+
+    Equal when their parts are; its hash is computed once (a level asks for one page per
+    parent, and each key is hashed several times on its way)."""
+
+    __slots__ = ("_hash", "_tag", "args", "light", "ordering")
+
+    def __init__(self, args: PageArgs, ordering: tuple[SortKey, ...], light: Light | None) -> None:
+        self.args, self.ordering, self.light = args, ordering, light
+        self._hash = hash((args, ordering, light))
+        self._tag: str | None = None
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, PageSpec)
+            and self._hash == other._hash
+            and (self.args, self.ordering, self.light) == (other.args, other.ordering, other.light)
+        )
+
+    @property
+    def tag(self) -> str:
+        """The ordering's fingerprint, kept in the page's cursors."""
+        if self._tag is None:
+            self._tag = ordering_tag(self.ordering)
+        return self._tag
+
+
+PageKey = tuple[Any, PageSpec]
+"""A nested page's loader key: the parent's id and what its page is asked for."""
 
 
 class ChildPageLoader(Loader[PageKey, ChildPage]):
@@ -200,12 +232,12 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
         return select(self.entity)
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[PageKey]) -> list[ChildPage]:
-        by_args: dict[tuple[PageArgs, tuple[SortKey, ...], Light | None], list[Any]]
-        by_args = defaultdict(list)
-        for parent_id, args, ordering, light in keys:
-            by_args[(args, ordering, light)].append(parent_id)
+        by_spec: dict[PageSpec, list[Any]] = defaultdict(list)
+        for parent_id, spec in keys:
+            by_spec[spec].append(parent_id)
         pages: dict[PageKey, ChildPage] = {}
-        for (args, ordering, light), parent_ids in by_args.items():
+        for spec, parent_ids in by_spec.items():
+            args, light = spec.args, spec.light
             # Checked once, where the field was resolved (RequestContext.child_pages).
             limit, backwards = page_bounds(args, self.context.settings.max_page_size)
             rows = await child_pages(
@@ -213,7 +245,7 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
                 self.statement(),
                 parent=type(self).parent,  # read from the class: a column is a descriptor
                 parent_ids=parent_ids,
-                keys=ordering,
+                keys=spec.ordering,
                 args=args,
                 limit=limit,
                 backwards=backwards,
@@ -221,9 +253,7 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
                 make=light[1] if light is not None else None,
             )
             for parent_id in parent_ids:
-                pages[(parent_id, args, ordering, light)] = ChildPage(
-                    rows[parent_id], args, limit, backwards
-                )
+                pages[(parent_id, spec)] = ChildPage(rows[parent_id], args, limit, backwards)
         return [pages[key] for key in keys]
 
 

@@ -257,9 +257,11 @@ def connection_of(
     backwards: bool,
     to_node: Callable[[Any], NodeType] | None,
     count: Callable[[], Awaitable[int]] | None,
+    tag: str | None = None,
 ) -> Connection[NodeType]:
     """The connection of a page's rows (each with its sort values), its nodes ``to_node``
-    of each row (``None``: the rows are the nodes)."""
+    of each row (``None``: the rows are the nodes); ``tag``: the ordering's fingerprint
+    (:func:`core.cursors.ordering_tag` of ``keys``), when the caller has it."""
     has_more = len(rows) > limit
     page = list(rows[:limit])
     if backwards:
@@ -270,7 +272,7 @@ def connection_of(
     else:
         connection._nodes = [to_node(row) for row, _values in page]
     connection._values = [values for _row, values in page]
-    connection._tag = ordering_tag(keys)
+    connection._tag = tag if tag is not None else ordering_tag(keys)
     connection._next = has_more if not backwards else args.before is not None
     connection._previous = has_more if backwards else args.after is not None
     connection._count = count
