@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLObjectType
 from graphql.pyutils import Path, Undefined
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from core.cursors import encode_cursor
 from core.pagination import unread_page
 from core.read_plan import EDGE_CURSOR, EDGE_NODE, EdgesPlan, FieldPlan, ObjectPlan
+from core.read_rows import is_of
 
 PathOf = Callable[[int], Path]
 """The path of a level's value by its number in the level."""
@@ -70,7 +71,7 @@ class EdgeLevels:
         node_path = field_paths(item_path, node.key, edge_type.name)
         try:
             nodes = [getattr(item, node.attribute) for item in items]
-            if not self._all_of(edge_type, field, items, item_path) or not self._usable(
+            if not self._all_of(edges.edge, field, items, item_path) or not self._usable(
                 node_plan, node, nodes, node_path
             ):
                 return None
@@ -150,17 +151,23 @@ class EdgeLevels:
         one of another type)."""
         return not any(
             value is None or value is Undefined or isinstance(value, Exception) for value in nodes
-        ) and self._all_of(node_plan.type, node, nodes, node_path)
+        ) and self._all_of(node_plan, node, nodes, node_path)
 
     def _all_of(
-        self, type_: GraphQLObjectType, plan: FieldPlan, values: list[Any], path_of: PathOf
+        self, object_plan: ObjectPlan, plan: FieldPlan, values: list[Any], path_of: PathOf
     ) -> bool:
-        """Whether every value is of ``type_`` by its ``is_type_of`` (when it has one)."""
-        is_type_of = type_.is_type_of
-        if is_type_of is None:
+        """Whether every value is of ``object_plan``'s type by its ``is_type_of`` (when it
+        has one)."""
+        if object_plan.type.is_type_of is None:
+            return True
+        exact = object_plan.exact
+        if exact is not None and all(
+            type(value) is exact and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
+            for value in values
+        ):
             return True
         info = self._info(plan, path_of(0))
-        return all(is_type_of(value, info) for value in values)
+        return all(is_of(object_plan, value, info) for value in values)
 
 
 def _spread(lists: Iterable[list[Any]]) -> tuple[list[Any], list[int], list[int]]:

@@ -56,6 +56,9 @@ COMPUTED = 4
 DEFINITION = "strawberry-definition"
 
 
+AnyClass = type[Any]
+
+
 class Unplannable(Exception):
     """The document has a field the compiled path cannot answer; the message names it."""
 
@@ -111,6 +114,9 @@ class ObjectPlan:
     """The generated builder of this level's objects, if any (:func:`core.read_rows.prepare`)."""
     plain: tuple[bool, ...] = ()
     """For each field, whether :attr:`builder` answers it."""
+    exact: AnyClass | None = None
+    """A class whose instances (not cast to another type) are of this type by strawberry's
+    ``is_type_of`` without asking it (:func:`core.read_rows.exact_class`)."""
 
 
 @dataclass(slots=True)

@@ -38,6 +38,7 @@ from graphql import (
     GraphQLString,
 )
 from graphql.pyutils import Undefined
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from core.read_plan import (
     ATTRIBUTE,
@@ -283,6 +284,26 @@ def _edge_layout(edge: ObjectPlan, node: FieldPlan) -> tuple[tuple[str, int], ..
     return tuple(layout)
 
 
+def exact_class(type_: GraphQLObjectType) -> type | None:
+    """The strawberry class of ``type_`` when ``type_``'s ``is_type_of`` is strawberry's own
+    (the class declares none, and is no specialised generic): that check says yes to an
+    instance of exactly this class that no ``strawberry.cast`` made another type's, so the
+    runner need not call it for one (:func:`is_of`)."""
+    definition = type_.extensions.get("strawberry-definition")
+    if definition is None or definition.is_type_of is not None or definition.concrete_of:
+        return None
+    origin = definition.origin
+    return origin if isinstance(origin, type) else None
+
+
+def is_of(object_plan: ObjectPlan, value: Any, info: Any) -> bool:
+    """Whether ``value`` is of ``object_plan``'s type, as its ``is_type_of`` says."""
+    if type(value) is object_plan.exact and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+        return True
+    is_type_of = object_plan.type.is_type_of
+    return is_type_of is None or bool(is_type_of(value, info))
+
+
 def prepare(plan: FieldPlan) -> None:
     """Completes a new plan with what the runner reads of it, once, where it is planned:
     each object plan's builder and plain fields, each root or batch field's wanted nodes,
@@ -291,6 +312,7 @@ def prepare(plan: FieldPlan) -> None:
         plan.wanted = wanted_nodes_of(plan)
     for object_plan in plan.objects.values():
         object_plan.plain = tuple(plain(field) for field in object_plan.fields)
+        object_plan.exact = exact_class(object_plan.type)
         object_plan.builder = builder_of(object_plan)
         for field in object_plan.fields:
             prepare(field)

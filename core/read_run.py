@@ -47,7 +47,7 @@ from core.read_plan import (
     FieldPlan,
     ObjectPlan,
 )
-from core.read_rows import fast_serializer
+from core.read_rows import fast_serializer, is_of
 
 if TYPE_CHECKING:
     from core.read_path import CompiledExecutor
@@ -214,8 +214,7 @@ class Runner(EdgeLevels):
                 if info is None:
                     info = self._info(plan, path_of(index))
                 object_plan = only or plan.objects[self._runtime_type(plan, value, info).name]
-                is_type_of = object_plan.type.is_type_of
-                if is_type_of is not None and not is_type_of(value, info):
+                if not is_of(object_plan, value, info):
                     raise invalid_return_type_error(object_plan.type, value, plan.details)
             except Exception as error:
                 done[index] = self._failure(error, plan, path_of(index))

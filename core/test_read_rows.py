@@ -343,3 +343,66 @@ async def test_edges_that_fail_their_type_check_are_completed_level_by_level(
             "note": "b",
             "thing": {"id": relay.to_base64("Quirk", 2), "label": "q2"},
         }
+
+
+@strawberry.type
+class Other(relay.Node):
+    id: relay.NodeID[int]
+
+
+@strawberry.type
+class Picky(relay.Node):
+    id: relay.NodeID[int]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, cls) and obj.id > 0
+
+
+def _type_of(kind: type[Any]) -> Any:
+    schema = strawberry.Schema(query=_Query, types=[kind, Other])
+    return schema._schema.type_map[kind.__name__]
+
+
+@strawberry.type
+class _Query:
+    quirk: Quirk | None = None
+
+
+def test_strawberrys_own_check_is_skipped_for_instances_of_the_class_alone() -> None:
+    from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
+
+    from core.read_rows import exact_class, is_of
+
+    quirk_type = _type_of(Quirk)
+    assert quirk_type.is_type_of is not None  # a node: strawberry checks its values
+    plan = ObjectPlan(quirk_type, [], exact=exact_class(quirk_type))
+    assert plan.exact is Quirk
+    calls: list[Any] = []
+    original = quirk_type.is_type_of
+
+    def counted(value: Any, info: Any) -> bool:
+        calls.append(value)
+        return bool(original(value, info))
+
+    quirk_type.is_type_of = counted
+    try:
+        assert is_of(plan, _quirk(1), None)
+        assert calls == []
+        # Another class, or an instance cast to another type: strawberry's check decides.
+        other = SimpleNamespace(id=2)
+        assert not is_of(plan, other, None)
+        node = Other(id=4)  # strawberry's check takes any node for a node type
+        assert is_of(plan, node, None)
+        cast = _quirk(3)
+        setattr(cast, TYPE_CAST_ATTRIBUTE, Other)
+        assert not is_of(plan, cast, None)
+        assert calls == [other, node, cast]
+    finally:
+        quirk_type.is_type_of = original
+    # A class with its own is_type_of is always asked.
+    picky_type = _type_of(Picky)
+    assert exact_class(picky_type) is None
+    picky = ObjectPlan(picky_type, [], exact=exact_class(picky_type))
+    assert is_of(picky, Picky(id=1), None)
+    assert not is_of(picky, Picky(id=-1), None)
