@@ -157,6 +157,14 @@ def builder_of(object_plan: ObjectPlan, always: bool = False) -> Builder | None:
         lines.append(f"            {value} = {read}")
         check = _fast_check(leaf, value)
         slow = f"{value} = _serialise(s{number}, {value})"
+        if isinstance(leaf, GraphQLEnumType):
+            # An enum's names by value, learnt from its serialiser as values come (a value
+            # that cannot be a key gives the level up, as any surprise does).
+            names[f"e{number}"] = {}
+            slow = (
+                f"{value} = e{number}.get({value}) or"
+                f" e{number}.setdefault({value}, _serialise(s{number}, {value}))"
+            )
         if required:
             lines.append(f"            if {value} is None: raise _GiveUp")
             lines.append(f"            if not ({check}): {slow}")
