@@ -152,6 +152,13 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             return str(refused)
         return plans
 
+    def _root_plan(self, path: Path) -> FieldPlan | None:
+        """The plan of the root field at ``path``, when the document is planned."""
+        plans = self._root_plans
+        if plans is None or path.prev is not None:
+            return None
+        return plans.get(path.key)  # type: ignore[arg-type]
+
     def complete_value(
         self,
         return_type: Any,
@@ -161,13 +168,11 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        plans = self._root_plans
-        if plans is not None and path.prev is None:
-            plan = plans.get(path.key)  # type: ignore[arg-type]
-            if plan is not None:
-                if isinstance(result, Exception):
-                    raise result
-                return self._complete_root(Runner(self, info), return_type, plan, result, path)
+        plan = self._root_plan(path)
+        if plan is not None:
+            if isinstance(result, Exception):
+                raise result
+            return self._complete_root(Runner(self, info), return_type, plan, result, path)
         return super().complete_value(
             return_type, field_details_list, info, path, result, position_context
         )
@@ -181,13 +186,11 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        plans = self._root_plans
-        if plans is not None and path.prev is None:
-            plan = plans.get(path.key)  # type: ignore[arg-type]
-            if plan is not None and plan.wanted is not None:
-                # The root field's page of nodes is read with the columns the plan reads
-                # (core.light_nodes), set while its resolver runs.
-                result = _wanting(result, plan.wanted)
+        plan = self._root_plan(path)
+        if plan is not None and plan.wanted is not None:
+            # The root field's page of nodes is read with the columns the plan reads
+            # (core.light_nodes), set while its resolver runs.
+            result = _wanting(result, plan.wanted)
         return super().complete_awaitable_value(
             return_type, field_details_list, info, path, result, position_context
         )

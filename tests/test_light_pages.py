@@ -92,16 +92,26 @@ async def test_declared_columns_build_what_from_model_builds(
     assert checked >= {"Contact", "Interaction", "Ticket"}
 
 
+async def _customers(
+    admin: Api,
+    plugin_manager: CRMPluginManager,
+    count_statements: Callable[..., StatementCounter],
+    query: str,
+) -> tuple[StatementCounter, list[dict[str, Any]]]:
+    """The demo data loaded, then ``query``'s customers, its statements counted."""
+    await load_all(admin.db, plugin_manager, admin.settings, 12)
+    counter = count_statements(admin.db)
+    body = await admin.gql(query)
+    assert "errors" not in body, body
+    return counter, [edge["node"] for edge in body["data"]["customers"]["edges"]]
+
+
 async def test_a_page_of_plain_fields_reads_their_columns_alone(
     admin: Api,
     plugin_manager: CRMPluginManager,
     count_statements: Callable[..., StatementCounter],
 ) -> None:
-    await load_all(admin.db, plugin_manager, admin.settings, 12)
-    counter = count_statements(admin.db)
-    body = await admin.gql(PLAIN)
-    assert "errors" not in body, body
-    customers = [edge["node"] for edge in body["data"]["customers"]["edges"]]
+    counter, customers = await _customers(admin, plugin_manager, count_statements, PLAIN)
     assert any(customer["contacts"]["edges"] for customer in customers)
     assert any(customer["interactions"]["edges"] for customer in customers)
     assert any(customer["tickets"]["edges"] for customer in customers)
@@ -274,11 +284,7 @@ async def test_a_root_page_of_plain_and_declared_batch_fields_reads_their_column
     plugin_manager: CRMPluginManager,
     count_statements: Callable[..., StatementCounter],
 ) -> None:
-    await load_all(admin.db, plugin_manager, admin.settings, 12)
-    counter = count_statements(admin.db)
-    body = await admin.gql(ROOT_LIGHT)
-    assert "errors" not in body, body
-    customers = [edge["node"] for edge in body["data"]["customers"]["edges"]]
+    counter, customers = await _customers(admin, plugin_manager, count_statements, ROOT_LIGHT)
     assert len(customers) == 5
     assert all(customer["owner"] is None or customer["owner"]["name"] for customer in customers)
     root = _root_statement(counter)
