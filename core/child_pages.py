@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.relay.types import NodeType
 
 from core.key_lists import among_named, among_values
-from core.light_nodes import only_columns
+from core.light_nodes import Light, only_columns
 from core.ordering import SortKey, flat_keys
 from core.pagination import (
     Connection,
@@ -41,16 +41,14 @@ async def child_pages(
     args: PageArgs,
     limit: int,
     backwards: bool,
-    columns: Sequence[str] | None = None,
-    make: Callable[[dict[str, Any]], Any] | None = None,
+    light: Light | None = None,
 ) -> dict[Any, list[tuple[Any, tuple[Any, ...]]]]:
     """One page of children for each of many parents, in one statement: for each parent,
-    its rows (as :class:`core.rows.Record`, or what ``make`` makes of each row's columns by
-    name) with their sort keys' values; ``columns``: the rows hold the statement's columns of these
-    names (and the parent's) alone, else all of them (also when the statement has no column
-    of one of these names). The statement is built once
-    per shape (:func:`_page_statement`).
+    its rows (as :class:`core.rows.Record`) with their sort keys' values. ``light``: the
+    rows hold its columns (and the parent's) alone, when the statement has them all, and
+    are its builder's nodes. The statement is built once per shape (:func:`_page_statement`).
     """
+    columns, make = light if light is not None else (None, None)
     ordering = tuple(keys)
     base = identity(statement)
     shape = None if base is None else (base, parent, ordering, args, limit, backwards, columns)

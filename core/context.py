@@ -132,6 +132,7 @@ class RequestContext:
         the same arguments and order, and ``totalCount`` through the ``counts`` loader when
         asked for.
         """
+        from core.cursors import ordering_tag
         from core.light_nodes import light_nodes
         from core.loaders import PageSpec
         from core.pagination import check_page_args
@@ -145,7 +146,7 @@ class RequestContext:
         found = await self.loader(pages).load_level([(parent, spec) for parent in parents])
         counter = self.loader(counts) if counts is not None else None
         row_to_node = to_node if light is None else None
-        tag = spec.tag
+        tag = ordering_tag(ordering)  # once for the level, not once per connection
         return [
             page.connection(ordering, row_to_node, _counting(counter, parent), tag)
             for parent, page in zip(parents, found, strict=True)

@@ -43,8 +43,7 @@ NodeReads = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
 
 
 Light = tuple[tuple[str, ...], Callable[[dict[str, Any]], Any]]
-"""The columns a nested page reads and the builder of its nodes from them
-(:func:`light_nodes`)."""
+"""The columns a page reads and the builder of its nodes from them (:func:`light_nodes`)."""
 
 
 def light_nodes(to_node: Callable[[Any], Any]) -> Light | None:

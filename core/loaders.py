@@ -18,7 +18,6 @@ from aiodataloader import DataLoader
 from sqlalchemy import Select, func, select
 
 from core.child_pages import ChildPage, child_pages
-from core.cursors import ordering_tag
 from core.key_lists import among
 from core.light_nodes import Light
 from core.ordering import SortKey
@@ -185,12 +184,11 @@ class PageSpec:
     Equal when their parts are; its hash is computed once (a level asks for one page per
     parent, and each key is hashed several times on its way)."""
 
-    __slots__ = ("_hash", "_tag", "args", "light", "ordering")
+    __slots__ = ("_hash", "args", "light", "ordering")
 
     def __init__(self, args: PageArgs, ordering: tuple[SortKey, ...], light: Light | None) -> None:
         self.args, self.ordering, self.light = args, ordering, light
         self._hash = hash((args, ordering, light))
-        self._tag: str | None = None
 
     def __hash__(self) -> int:
         return self._hash
@@ -201,13 +199,6 @@ class PageSpec:
             and self._hash == other._hash
             and (self.args, self.ordering, self.light) == (other.args, other.ordering, other.light)
         )
-
-    @property
-    def tag(self) -> str:
-        """The ordering's fingerprint, kept in the page's cursors."""
-        if self._tag is None:
-            self._tag = ordering_tag(self.ordering)
-        return self._tag
 
 
 PageKey = tuple[Any, PageSpec]
@@ -237,7 +228,7 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
             by_spec[spec].append(parent_id)
         pages: dict[PageKey, ChildPage] = {}
         for spec, parent_ids in by_spec.items():
-            args, light = spec.args, spec.light
+            args = spec.args
             # Checked once, where the field was resolved (RequestContext.child_pages).
             limit, backwards = page_bounds(args, self.context.settings.max_page_size)
             rows = await child_pages(
@@ -249,8 +240,7 @@ class ChildPageLoader(Loader[PageKey, ChildPage]):
                 args=args,
                 limit=limit,
                 backwards=backwards,
-                columns=light[0] if light is not None else None,
-                make=light[1] if light is not None else None,
+                light=spec.light,
             )
             for parent_id in parent_ids:
                 pages[(parent_id, spec)] = ChildPage(rows[parent_id], args, limit, backwards)

@@ -14,12 +14,11 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from graphql.pyutils import Path, Undefined
-from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from core.cursors import encode_cursor
 from core.pagination import unread_page
 from core.read_plan import EDGE_CURSOR, EDGE_NODE, EdgesPlan, FieldPlan, ObjectPlan
-from core.read_rows import is_of
+from core.read_rows import is_of, taken_as_is
 
 PathOf = Callable[[int], Path]
 """The path of a level's value by its number in the level."""
@@ -160,12 +159,8 @@ class EdgeLevels:
         has one)."""
         if object_plan.type.is_type_of is None:
             return True
-        exact = object_plan.exact
-        if exact is not None and all(
-            type(value) is exact and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
-            for value in values
-        ):
-            return True
+        if all(taken_as_is(object_plan, value) for value in values):
+            return True  # no info to build
         info = self._info(plan, path_of(0))
         return all(is_of(object_plan, value, info) for value in values)
 

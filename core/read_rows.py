@@ -304,9 +304,14 @@ def exact_class(type_: GraphQLObjectType) -> type | None:
     return origin if isinstance(origin, type) else None
 
 
+def taken_as_is(object_plan: ObjectPlan, value: Any) -> bool:
+    """Whether ``value`` is an instance of exactly :attr:`ObjectPlan.exact`, not cast."""
+    return type(value) is object_plan.exact and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
+
+
 def is_of(object_plan: ObjectPlan, value: Any, info: Any) -> bool:
     """Whether ``value`` is of ``object_plan``'s type, as its ``is_type_of`` says."""
-    if type(value) is object_plan.exact and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+    if taken_as_is(object_plan, value):
         return True
     is_type_of = object_plan.type.is_type_of
     return is_type_of is None or bool(is_type_of(value, info))

@@ -64,18 +64,18 @@ def records(
     if len(set(names)) != len(names):  # one column would hide another of the same name
         raise ValueError(f"a page's columns must have distinct names: {names}")
     at = len(names)
+    made = make if make is not None else _record
     found: list[tuple[Any, tuple[Any, ...]]] = []
     append = found.append
-    if make is not None:
-        for row in result.all():
-            append((make(dict(zip(names, row, strict=False))), tuple(row[at:])))
-        return found
-    new = Record.__new__
     for row in result.all():
-        record = new(Record)
-        record.__dict__ = dict(zip(names, row, strict=False))
-        append((record, tuple(row[at:])))
+        append((made(dict(zip(names, row, strict=False))), tuple(row[at:])))
     return found
+
+
+def _record(values: dict[str, Any]) -> Record:
+    record = Record.__new__(Record)
+    record.__dict__ = values
+    return record
 
 
 def reads_plain_rows(to_node: Callable[[Any], Any]) -> bool:
