@@ -27,7 +27,8 @@ from core.pagination import (
     page_filter,
     sort_columns,
 )
-from core.rows import core_result, records
+from core.prepared import Prepared, prepared_rows
+from core.rows import records
 from core.shapes import Shapes, identity
 
 
@@ -54,9 +55,11 @@ async def child_pages(
     shape = None if base is None else (base, parent, ordering, args, limit, backwards, columns)
     built = _SHAPES.get(
         shape,
-        lambda: _page_statement(statement, parent, ordering, args, limit, backwards, columns),
+        lambda: Prepared(
+            _page_statement(statement, parent, ordering, args, limit, backwards, columns)
+        ),
     )
-    result = await core_result(session, built, among_values(_PARENTS, parent_ids))
+    result = await prepared_rows(session, built, among_values(_PARENTS, parent_ids))
     key = parent.key
     pages: dict[Any, list[tuple[Any, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
     # Each row ends with its sort values, then its page_row.
@@ -66,7 +69,7 @@ async def child_pages(
 
 
 _PARENTS = "page_parents"
-_SHAPES: Shapes[Select[Any]] = Shapes(512)
+_SHAPES: Shapes[Prepared] = Shapes(512)
 """Nested pages' statements by their loader's statement (scope included), ordering, page
 arguments and columns: the parents are a parameter (core.shapes)."""
 

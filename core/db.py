@@ -34,6 +34,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 from core.errors import ApiError, ApiErrorCode
 from core.i18n import _
+from core.prepared import LEAN_OPTION
 from core.sqlite_driver import connect_sqlite
 from core.text_keys import trigram_similarity
 
@@ -313,7 +314,8 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         option = BEGIN_OPTION if self.dialect == "sqlite" else "isolation_level"
         self.lookup_sessionmaker = async_sessionmaker(
-            self.engine.execution_options(**{option: AUTOCOMMIT}), expire_on_commit=False
+            self.engine.execution_options(**{option: AUTOCOMMIT, LEAN_OPTION: True}),
+            expire_on_commit=False,
         )
         writer = self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         self.write_sessionmaker = async_sessionmaker(writer, expire_on_commit=False)

@@ -36,7 +36,8 @@ from core.errors import bad_argument
 from core.i18n import _
 from core.light_nodes import light_nodes, only_columns
 from core.ordering import SortKey, flat_keys
-from core.rows import core_result, reads_plain_rows, records
+from core.prepared import Prepared, prepared_rows
+from core.rows import reads_plain_rows, records
 from core.shapes import Shapes, identity
 
 
@@ -341,7 +342,7 @@ def _part_page(
     )
 
 
-_SHAPES: Shapes[Select[Any]] = Shapes(512)
+_SHAPES: Shapes[Prepared] = Shapes(512)
 """Root pages' statements by their list's statement, ordering and page arguments."""
 
 
@@ -392,21 +393,22 @@ async def paginate(
     flat = flat_keys(keys)
     ordering = tuple(keys)
 
-    def build() -> Select[Any]:
+    def build() -> Prepared:
         paged = page_filter(source, ordering, args, backwards).add_columns(*sort_columns(flat))
-        return paged.order_by(*ordering_clauses(flat, backwards)).limit(limit + 1)
+        return Prepared(paged.order_by(*ordering_clauses(flat, backwards)).limit(limit + 1))
 
     # Built once per shape (core.shapes): the list's statement, scope and filters included,
     # with the ordering and the page arguments.
     shape = None if parts else _page_shape(source, ordering, args, limit, backwards)
-    page_statement = _SHAPES.get(shape, build)
+    page = _SHAPES.get(shape, build)
     rows: list[tuple[Any, tuple[Any, ...]]]
     if light is not None:
-        rows = records(await core_result(session, page_statement), len(flat), light[1])
+        rows = records(await prepared_rows(session, page), len(flat), light[1])
     elif reads_plain_rows(to_node):  # a row's columns, with Core: no ORM object is made
-        rows = records(await core_result(session, page_statement), len(flat))
+        rows = records(await prepared_rows(session, page), len(flat))
     else:
-        rows = [(row[0], tuple(row[1:])) for row in (await session.execute(page_statement)).all()]
+        found = (await session.execute(page.statement)).all()
+        rows = [(row[0], tuple(row[1:])) for row in found]
 
     async def count() -> int:
         count_statement = select(func.count()).select_from(statement.order_by(None).subquery())

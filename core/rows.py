@@ -19,6 +19,8 @@ from sqlalchemy import Result, Row, Select
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from core.prepared import Rows
+
 Ts = TypeVarTuple("Ts")
 
 ColumnRow = Row[*tuple[Any, ...]]
@@ -53,7 +55,7 @@ class Record:
 
 
 def records(
-    result: Result[*tuple[Any, ...]],
+    result: Rows,
     trailing: int,
     make: Callable[[dict[str, Any]], Any] | None = None,
 ) -> list[tuple[Any, tuple[Any, ...]]]:

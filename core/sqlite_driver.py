@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -161,6 +161,17 @@ class SQLiteConnection(aiosqlite.Connection):
 
     def cursor(self) -> Any:
         return _Made(_Cursor(self))
+
+    async def fetch(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """All the rows of a read, in one trip (its cursor made and closed there)."""
+        return await self.trip(self._fetch, sql, parameters)
+
+    def _fetch(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        cursor = self._conn.execute(sql, parameters)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
     def stop(self) -> asyncio.Future[Any] | None:
         if not self._running:

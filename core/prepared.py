@@ -1,0 +1,233 @@
+"""Read statements compiled once per database and run straight on a pooled driver connection.
+
+A statement SQLAlchemy executes costs Python work around the database's own: a session and
+its connection (begun, checked out, closed), the statement's cache key and compiled form
+looked up, an execution context, the parameters rendered (an ``IN`` list of a hundred keys
+is rendered into the text at every execution), a result and its rows. For the read path's
+hot statements, kept by shape (:mod:`core.shapes`) and run again and again, that work is
+about as much as the database's, and it is the same every time.
+
+A :class:`Prepared` statement does it once per database: its first run goes through
+SQLAlchemy, which says how each column of its rows is converted (its result processors,
+the very ones it applies); the statement is compiled once, on its own values (the caller's
+scope among them); and from then on a run takes a connection from the engine's pool, sends
+the SQL text and its parameters to the driver (asyncpg, or the SQLite driver of
+:mod:`core.sqlite_driver`), converts the rows as SQLAlchemy would, and gives the connection
+back. What SQLAlchemy would send is what is sent: the same text, the same parameters, each
+through the same bind processor.
+
+It runs this way only where nothing can tell the difference: on a lookup session
+(:meth:`core.db.Database.lookup`, no transaction: each statement sees what was committed
+when it began, as on a connection of its own) that has begun nothing yet, on an engine that
+neither echoes its statements nor has listeners on their execution (statement counters,
+which then see every statement as before). Anywhere else, and whenever the driver fails
+(a connection lost, a statement refused), SQLAlchemy runs the statement as it always did,
+and reports any error in its own terms.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util.concurrency import greenlet_spawn
+
+from core.sqlite_driver import SQLiteConnection
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.sql.compiler import SQLCompiler
+
+_log = logging.getLogger(__name__)
+
+LEAN_OPTION = "crm_lean_reads"
+"""The execution option that marks an engine whose sessions read without a transaction, on
+which a :class:`Prepared` statement may run straight on the driver."""
+
+
+class Rows(Protocol):
+    """What a read's rows are to their reader: the columns' names and the rows."""
+
+    def keys(self) -> Any: ...
+
+    def all(self) -> Sequence[Any]: ...
+
+
+class LeanRows:
+    """The rows of a statement run straight on the driver, converted."""
+
+    __slots__ = ("_keys", "_rows")
+
+    def __init__(self, keys: list[str], rows: list[Any]) -> None:
+        self._keys, self._rows = keys, rows
+
+    def keys(self) -> list[str]:
+        return self._keys
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+
+class _Plan:
+    """A statement as one database runs it: compiled on the statement's own values, with
+    the result processors SQLAlchemy applied to its rows."""
+
+    __slots__ = ("compiled", "converted", "keys", "positional", "sql")
+
+    def __init__(self, compiled: SQLCompiler, keys: list[str], processors: list[Any]) -> None:
+        self.compiled = compiled
+        self.keys = keys
+        self.converted = [(at, process) for at, process in enumerate(processors) if process]
+        expands = bool(compiled.literal_execute_params or compiled.post_compile_params)
+        # Without late-rendered parameters, the text and the parameters' order are fixed.
+        self.sql: str | None = None if expands else compiled.string
+        self.positional: Sequence[str] = compiled.positiontup or []
+
+    def parameters(self, values: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        """The SQL text and its positional parameters for ``values``, as SQLAlchemy's
+        execution context makes them (:meth:`DefaultExecutionContext._init_compiled`)."""
+        compiled = self.compiled
+        processors: Mapping[str, Any] = compiled._bind_processors
+        given: Mapping[str, Any]
+        order: Sequence[str]
+        if self.sql is not None:
+            given = compiled.construct_params(values, escape_names=False)
+            sql, order = self.sql, self.positional
+        else:
+            state = compiled.construct_expanded_state(values, escape_names=False)
+            given = state.parameters
+            sql, order = state.statement, state.positiontup or []
+            processors = {**processors, **state.processors}
+        return sql, [
+            processors[name](given[name]) if name in processors else given[name] for name in order
+        ]
+
+    def rows(self, raw: Sequence[Any]) -> list[Any]:
+        """The driver's rows converted, each a list of the columns' values."""
+        converted = self.converted
+        if not converted:
+            return [list(row) for row in raw]
+        found: list[Any] = []
+        append = found.append
+        for row in raw:
+            values = list(row)
+            for at, process in converted:
+                values[at] = process(values[at])
+            append(values)
+        return found
+
+
+_NOT_LEAN = object()
+"""A database on which a statement is not run straight on the driver (its compiled text
+differs from SQLAlchemy's, or its rows are not read by name)."""
+
+
+class Prepared:
+    """A read statement (of columns: its rows are not ORM objects) that runs straight on
+    the driver where it can (see the module's docstring)."""
+
+    __slots__ = ("_plans", "statement")
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._plans: dict[str, _Plan | object] = {}
+
+    def __repr__(self) -> str:
+        return f"Prepared({self.statement})"
+
+    def _learn(self, dialect: Dialect, result: Any) -> None:
+        """Keep how ``dialect`` runs the statement, from SQLAlchemy's ``result`` of it."""
+        compiled = self.statement.compile(dialect=dialect)
+        metadata = getattr(result, "_metadata", None)
+        processors = getattr(metadata, "_processors", None)
+        keys = list(result.keys())
+        context = getattr(result, "context", None)
+        same = context is not None and getattr(context.compiled, "string", None) == (
+            compiled.string
+        )
+        if not same or processors is None or len(processors) != len(keys):
+            self._plans[dialect.name] = _NOT_LEAN
+            return
+        self._plans[dialect.name] = _Plan(compiled, keys, list(processors))
+
+
+async def prepared_rows(
+    session: AsyncSession, prepared: Prepared, values: Mapping[str, Any] | None = None
+) -> Rows:
+    """The rows of ``prepared`` (``values``: of its named parameters) read on ``session``:
+    straight on the driver where that changes nothing, else with SQLAlchemy's Core on the
+    session's connection (changes pending in the session flushed first)."""
+    engine = _lean_engine(session)
+    if engine is not None:
+        plan = prepared._plans.get(engine.dialect.name)
+        if isinstance(plan, _Plan):
+            try:
+                return await _run(engine, plan, values)
+            except Exception:  # SQLAlchemy runs it again below, and reports its error
+                _log.debug("a read on the driver failed; run again with SQLAlchemy", exc_info=True)
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        await session.flush()
+    connection = await session.connection()
+    result: Rows = await connection.execute(prepared.statement, values)
+    if engine is not None and engine.dialect.name not in prepared._plans:
+        prepared._learn(engine.dialect, result)
+    return result
+
+
+def _lean_engine(session: AsyncSession) -> AsyncEngine | None:
+    """The engine ``session`` would run a statement on, where a statement may run straight
+    on the driver instead (see the module's docstring)."""
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine) or session.in_transaction():
+        return None
+    if not bind.get_execution_options().get(LEAN_OPTION):
+        return None
+    sync = bind.sync_engine
+    if sync.echo or sync.dispatch.before_cursor_execute or sync.dispatch.after_cursor_execute:
+        return None
+    if session.new or session.deleted or session.dirty:
+        return None
+    dialect = bind.dialect
+    return bind if (dialect.name, dialect.driver) in _DRIVERS else None
+
+
+async def _run(engine: AsyncEngine, plan: _Plan, values: Mapping[str, Any] | None) -> LeanRows:
+    sql, parameters = plan.parameters(values)
+    fetch = _DRIVERS[engine.dialect.name, engine.dialect.driver]
+    pooled = await greenlet_spawn(engine.sync_engine.pool.connect)
+    done = False
+    try:
+        raw = await fetch(pooled.driver_connection, sql, parameters)
+        done = True
+    finally:
+        await greenlet_spawn(_give_back, pooled, done)
+    return LeanRows(plan.keys, plan.rows(raw))
+
+
+def _give_back(pooled: Any, done: bool) -> None:
+    """Return a pooled connection; one whose statement failed or was cancelled is
+    discarded (its state is unknown), and the pool opens a new one when it needs it."""
+    if not done:
+        pooled.invalidate()
+    pooled.close()
+
+
+async def _asyncpg_fetch(connection: Any, sql: str, parameters: list[Any]) -> Sequence[Any]:
+    rows: Sequence[Any] = await connection.fetch(sql, *parameters)
+    return rows
+
+
+async def _sqlite_fetch(connection: Any, sql: str, parameters: list[Any]) -> Sequence[Any]:
+    if not isinstance(connection, SQLiteConnection):
+        raise TypeError("not the SQLite driver's connection")
+    return await connection.fetch(sql, parameters)
+
+
+_DRIVERS: dict[tuple[str, str], Callable[[Any, str, list[Any]], Any]] = {
+    ("postgresql", "asyncpg"): _asyncpg_fetch,
+    ("sqlite", "aiosqlite"): _sqlite_fetch,
+}

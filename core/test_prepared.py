@@ -1,0 +1,249 @@
+"""Prepared reads: run straight on the driver, they read what SQLAlchemy reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Enum,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    event,
+    insert,
+    select,
+    text,
+)
+
+from core import prepared as prepared_module
+from core.db import Database, UTCDateTime
+from core.key_lists import among_named, among_values
+from core.prepared import LeanRows, Prepared, prepared_rows
+from schema.testkit import BACKENDS, postgres_database
+
+
+class Mood(enum.Enum):
+    CALM = "calm"
+    BUSY = "busy"
+
+
+_META = MetaData()
+_ITEMS = Table(
+    "prepared_items",
+    _META,
+    Column("id", Integer, primary_key=True),
+    Column("owner", Integer, nullable=False),
+    Column("name", String(40)),
+    Column("price", Numeric(12, 2)),
+    Column("mood", Enum(Mood)),
+    Column("active", Boolean, nullable=False),
+    Column("extra", JSON),
+    Column("at", UTCDateTime()),
+)
+_AT = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.UTC)
+
+
+def _item(n: int) -> dict[str, Any]:
+    return {
+        "id": n,
+        "owner": n % 7,
+        "name": None if n % 5 == 0 else f"item {n}",
+        "price": Decimal(n) / 4,
+        "mood": Mood.CALM if n % 2 else Mood.BUSY,
+        "active": n % 3 == 0,
+        "extra": {"n": n, "tags": ["a", "b"]} if n % 4 else None,
+        "at": _AT + dt.timedelta(hours=n),
+    }
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async def made(url: str) -> Database:
+        database = Database(url)
+        async with database.engine.begin() as connection:
+            await connection.run_sync(_META.create_all)
+            await connection.execute(insert(_ITEMS), [_item(n) for n in range(1, 41)])
+        return database
+
+    if request.param == "sqlite":
+        database = await made(f"sqlite+aiosqlite:///{tmp_path / 'prepared.sqlite3'}")
+        try:
+            yield database
+        finally:
+            await database.dispose()
+        return
+    async with postgres_database() as url:
+        database = await made(url)
+        try:
+            yield database
+        finally:
+            await database.dispose()
+
+
+def _statement() -> Any:
+    """Items of the owners given when it runs, among a fixed list of moods and above a
+    fixed price (values of the statement itself, as a caller's scope is)."""
+    return (
+        select(*_ITEMS.c)
+        .where(among_named(_ITEMS.c.owner, "owners"))
+        .where(_ITEMS.c.mood.in_([Mood.CALM, Mood.BUSY]))
+        .where(_ITEMS.c.price > Decimal("0.5"))
+        .order_by(_ITEMS.c.id)
+    )
+
+
+def _counting_lean_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    runs: list[int] = []
+    run = prepared_module._run
+
+    async def counted(*args: Any) -> LeanRows:
+        found = await run(*args)
+        runs.append(len(found.all()))
+        return found
+
+    monkeypatch.setattr(prepared_module, "_run", counted)
+    return runs
+
+
+async def _sqlalchemy_rows(db: Database, owners: list[int]) -> list[list[Any]]:
+    async with db.lookup() as session:
+        connection = await session.connection()
+        result = await connection.execute(_statement(), among_values("owners", owners))
+        return [list(row) for row in result.all()]
+
+
+async def test_a_prepared_read_on_the_driver_reads_what_sqlalchemy_reads(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _counting_lean_runs(monkeypatch)
+    prepared = Prepared(_statement())
+
+    # Given a prepared read whose first run went through SQLAlchemy
+    async with db.lookup() as session:
+        first = await prepared_rows(session, prepared, among_values("owners", [1, 2]))
+    assert runs == []
+    assert [list(row) for row in first.all()] == await _sqlalchemy_rows(db, [1, 2])
+
+    # When it runs again, with lists of other lengths (rendered anew on SQLite)
+    lengths = []
+    for owners in ([3], [0, 1, 2, 3, 4, 5, 6], [2, 4, 6], [99]):
+        async with db.lookup() as session:
+            found = await prepared_rows(session, prepared, among_values("owners", owners))
+
+        # Then it ran on the driver, and its rows are SQLAlchemy's: the same columns, the same
+        # values of the same types (aware datetimes, decimals, enums, booleans, JSON, nulls)
+        expected = await _sqlalchemy_rows(db, owners)
+        lengths.append(len(expected))
+        assert list(found.keys()) == [column.name for column in _ITEMS.c]
+        assert [list(row) for row in found.all()] == expected
+        for row, wanted in zip(found.all(), expected, strict=True):
+            assert [type(value) for value in row] == [type(value) for value in wanted]
+    assert runs == lengths
+    assert lengths[0] > 0
+    assert lengths[1] > lengths[2] > lengths[3] == 0
+    some = (await _sqlalchemy_rows(db, [3]))[0]
+    assert some[6] == {"n": 3, "tags": ["a", "b"]}
+    assert some[7].tzinfo is not None
+
+
+async def test_a_read_inside_a_transaction_sees_its_own_changes_through_sqlalchemy(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _counting_lean_runs(monkeypatch)
+    prepared = Prepared(_statement())
+    async with db.lookup() as session:
+        await prepared_rows(session, prepared, among_values("owners", [1]))
+
+    # Given a transaction that added an item and has not committed
+    async with db.transaction() as session:
+        await session.execute(insert(_ITEMS), [{**_item(1001), "owner": 1}])
+
+        # When the prepared read runs on it
+        found = await prepared_rows(session, prepared, among_values("owners", [1]))
+
+        # Then SQLAlchemy ran it on the transaction's connection, which sees the new item
+        assert [row[0] for row in found.all()][-1] == 1001
+        await session.rollback()
+    assert runs == []
+
+
+async def test_a_read_runs_through_sqlalchemy_while_statements_are_counted(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _counting_lean_runs(monkeypatch)
+    prepared = Prepared(_statement())
+    async with db.lookup() as session:
+        await prepared_rows(session, prepared, among_values("owners", [1]))
+
+    # Given a listener on the engine's statements (as statement counters are)
+    seen: list[str] = []
+    engine = db.engine.sync_engine
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        # When the prepared read runs
+        async with db.lookup() as session:
+            found = await prepared_rows(session, prepared, among_values("owners", [1, 2]))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+    # Then the listener saw it, and the rows are the same
+    assert len(seen) == 1
+    assert "prepared_items" in seen[0]
+    assert runs == []
+    assert [list(row) for row in found.all()] == await _sqlalchemy_rows(db, [1, 2])
+
+
+@pytest.mark.parametrize("backend", BACKENDS[1:])
+async def test_a_read_whose_connection_was_dropped_runs_again_on_a_new_one(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with postgres_database() as url:
+        db = Database(url)
+        try:
+            async with db.engine.begin() as connection:
+                await connection.run_sync(_META.create_all)
+                await connection.execute(insert(_ITEMS), [_item(n) for n in range(1, 11)])
+            prepared = Prepared(_statement())
+            async with db.lookup() as session:
+                await prepared_rows(session, prepared, among_values("owners", [1]))
+            runs = _counting_lean_runs(monkeypatch)
+            async with db.lookup() as session:
+                await prepared_rows(session, prepared, among_values("owners", [1]))
+            assert len(runs) == 1  # it runs on the driver
+            runs.clear()
+
+            # Given the server ended the pooled connection while it sat in the pool
+            async with db.lookup() as session:
+                pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            admin = Database(url)
+            try:
+                async with admin.lookup() as session:
+                    await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            finally:
+                await admin.dispose()
+
+            # When the prepared read takes it
+            async with db.lookup() as session:
+                found = await prepared_rows(session, prepared, among_values("owners", [1, 2]))
+
+            # Then the driver's failure did not reach the caller: SQLAlchemy read the rows on
+            # a new connection, and the dead one left the pool
+            assert runs == []
+            assert [list(row) for row in found.all()] == await _sqlalchemy_rows(db, [1, 2])
+            async with db.lookup() as session:
+                again = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            assert again != pid
+        finally:
+            await db.dispose()
