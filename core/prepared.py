@@ -12,9 +12,9 @@ SQLAlchemy, which says how each column of its rows is converted (its result proc
 the very ones it applies); the statement is compiled once, on its own values (the caller's
 scope among them); and from then on a run takes a connection from the engine's pool, sends
 the SQL text and its parameters to the driver (asyncpg, or the SQLite driver of
-:mod:`core.sqlite_driver`), converts the rows as SQLAlchemy would, and gives the connection
-back. What SQLAlchemy would send is what is sent: the same text, the same parameters, each
-through the same bind processor.
+:mod:`core.sqlite_driver`, which reads them in the event loop's thread), converts the rows
+as SQLAlchemy would, and gives the connection back. What SQLAlchemy would send is what is
+sent: the same text, the same parameters, each through the same bind processor.
 
 It runs this way only where nothing can tell the difference: on a lookup session
 (:meth:`core.db.Database.lookup`, no transaction: each statement sees what was committed
@@ -27,7 +27,10 @@ and reports any error in its own terms.
 
 from __future__ import annotations
 
+import keyword
 import logging
+import weakref
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -58,29 +61,43 @@ class Rows(Protocol):
 
 
 class LeanRows:
-    """The rows of a statement run straight on the driver, converted."""
+    """The rows of a statement run straight on the driver, converted: each a list of its
+    columns' values."""
 
-    __slots__ = ("_keys", "_rows")
+    __slots__ = ("_plan", "_rows")
 
-    def __init__(self, keys: list[str], rows: list[Any]) -> None:
-        self._keys, self._rows = keys, rows
+    def __init__(self, plan: _Plan, rows: list[Any]) -> None:
+        self._plan, self._rows = plan, rows
 
     def keys(self) -> list[str]:
-        return self._keys
+        return self._plan.keys
 
     def all(self) -> list[Any]:
         return self._rows
+
+    def named(self) -> list[Any]:
+        """The rows, each read by its columns' names too (as SQLAlchemy's rows are)."""
+        make = self._plan.named
+        if make is None:
+            raise TypeError(f"columns that cannot be attributes: {self._plan.keys}")
+        return [make(*values) for values in self._rows]
 
 
 class _Plan:
     """A statement as one database runs it: compiled on the statement's own values, with
     the result processors SQLAlchemy applied to its rows."""
 
-    __slots__ = ("compiled", "converted", "keys", "positional", "sql")
+    __slots__ = ("compiled", "converted", "keys", "named", "positional", "sql")
 
     def __init__(self, compiled: SQLCompiler, keys: list[str], processors: list[Any]) -> None:
         self.compiled = compiled
         self.keys = keys
+        # Rows read by their columns' names, as SQLAlchemy's are, when the names allow it.
+        self.named: type[tuple[Any, ...]] | None = (
+            namedtuple("Row", keys)
+            if all(map(_attribute_name, keys)) and len(set(keys)) == len(keys)
+            else None
+        )
         self.converted = [(at, process) for at, process in enumerate(processors) if process]
         expands = bool(compiled.literal_execute_params or compiled.post_compile_params)
         # Without late-rendered parameters, the text and the parameters' order are fixed.
@@ -121,6 +138,10 @@ class _Plan:
         return found
 
 
+def _attribute_name(key: str) -> bool:
+    return key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_")
+
+
 _NOT_LEAN = object()
 """A database on which a statement is not run straight on the driver (its compiled text
 differs from SQLAlchemy's, or its rows are not read by name)."""
@@ -132,9 +153,12 @@ class Prepared:
 
     __slots__ = ("_plans", "statement")
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
-        self._plans: dict[str, _Plan | object] = {}
+        # By the engine's dialect (one per engine), which decides the text and conversions.
+        self._plans: weakref.WeakKeyDictionary[Dialect, _Plan | object] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"Prepared({self.statement})"
@@ -150,21 +174,35 @@ class Prepared:
             compiled.string
         )
         if not same or processors is None or len(processors) != len(keys):
-            self._plans[dialect.name] = _NOT_LEAN
+            self._plans[dialect] = _NOT_LEAN
             return
-        self._plans[dialect.name] = _Plan(compiled, keys, list(processors))
+        self._plans[dialect] = _Plan(compiled, keys, list(processors))
+
+
+async def prepared_column_rows(
+    session: AsyncSession, prepared: Prepared, values: Mapping[str, Any] | None = None
+) -> Sequence[Any]:
+    """The rows of ``prepared`` as :func:`prepared_rows` reads them, each read by its
+    columns' names too, as SQLAlchemy's rows are (``row.id``)."""
+    found = await prepared_rows(session, prepared, values, named=True)
+    return found.named() if isinstance(found, LeanRows) else found.all()
 
 
 async def prepared_rows(
-    session: AsyncSession, prepared: Prepared, values: Mapping[str, Any] | None = None
+    session: AsyncSession,
+    prepared: Prepared,
+    values: Mapping[str, Any] | None = None,
+    *,
+    named: bool = False,
 ) -> Rows:
     """The rows of ``prepared`` (``values``: of its named parameters) read on ``session``:
     straight on the driver where that changes nothing, else with SQLAlchemy's Core on the
-    session's connection (changes pending in the session flushed first)."""
+    session's connection (changes pending in the session flushed first). ``named``: the
+    rows will be read by their columns' names (the driver is used when it can be)."""
     engine = _lean_engine(session)
     if engine is not None:
-        plan = prepared._plans.get(engine.dialect.name)
-        if isinstance(plan, _Plan):
+        plan = prepared._plans.get(engine.dialect)
+        if isinstance(plan, _Plan) and (plan.named is not None or not named):
             try:
                 return await _run(engine, plan, values)
             except Exception:  # SQLAlchemy runs it again below, and reports its error
@@ -173,7 +211,7 @@ async def prepared_rows(
         await session.flush()
     connection = await session.connection()
     result: Rows = await connection.execute(prepared.statement, values)
-    if engine is not None and engine.dialect.name not in prepared._plans:
+    if engine is not None and engine.dialect not in prepared._plans:
         prepared._learn(engine.dialect, result)
     return result
 
@@ -205,7 +243,7 @@ async def _run(engine: AsyncEngine, plan: _Plan, values: Mapping[str, Any] | Non
         done = True
     finally:
         await greenlet_spawn(_give_back, pooled, done)
-    return LeanRows(plan.keys, plan.rows(raw))
+    return LeanRows(plan, plan.rows(raw))
 
 
 def _give_back(pooled: Any, done: bool) -> None:

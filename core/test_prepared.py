@@ -29,7 +29,7 @@ from sqlalchemy import (
 from core import prepared as prepared_module
 from core.db import Database, UTCDateTime
 from core.key_lists import among_named, among_values
-from core.prepared import LeanRows, Prepared, prepared_rows
+from core.prepared import LeanRows, Prepared, prepared_column_rows, prepared_rows
 from schema.testkit import BACKENDS, postgres_database
 
 
@@ -247,3 +247,46 @@ async def test_a_read_whose_connection_was_dropped_runs_again_on_a_new_one(
             assert again != pid
         finally:
             await db.dispose()
+
+
+async def test_rows_read_by_name_are_the_same_on_the_driver_as_through_sqlalchemy(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _counting_lean_runs(monkeypatch)
+    prepared = Prepared(_statement())
+    values = among_values("owners", [2, 3])
+    async with db.lookup() as session:
+        through_sqlalchemy = await prepared_column_rows(session, prepared, values)
+
+    # When the same rows are read by name on the driver
+    async with db.lookup() as session:
+        on_the_driver = await prepared_column_rows(session, prepared, values)
+
+    # Then each row has the same values under the same names, as SQLAlchemy's rows do
+    assert len(runs) == 1
+    assert [row._asdict() for row in on_the_driver] == [row._asdict() for row in through_sqlalchemy]
+    assert [row.price for row in on_the_driver] == [row.price for row in through_sqlalchemy]
+
+
+async def test_rows_whose_names_cannot_be_attributes_are_read_through_sqlalchemy(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _counting_lean_runs(monkeypatch)
+    # Given a statement whose columns' names cannot be a row's attributes
+    prepared = Prepared(
+        select(_ITEMS.c.id.label("class"), _ITEMS.c.name.label("_name")).where(
+            among_named(_ITEMS.c.owner, "owners")
+        )
+    )
+    values = among_values("owners", [1])
+    for _ in range(2):
+        async with db.lookup() as session:
+            found = await prepared_column_rows(session, prepared, values)
+
+    # Then they are read through SQLAlchemy, by name as ever; read as lists, on the driver
+    assert runs == []
+    assert {row._mapping["class"] for row in found} == {1, 8, 15, 22, 29, 36}
+    async with db.lookup() as session:
+        listed = await prepared_rows(session, prepared, values)
+    assert len(runs) == 1
+    assert sorted(row[0] for row in listed.all()) == [1, 8, 15, 22, 29, 36]

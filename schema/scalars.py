@@ -46,7 +46,12 @@ def _parse_aware(value: object) -> dt.datetime:
 
 def _serialize_date_time(value: dt.datetime) -> str:
     """The moment in the zone of the request (the caller's, else the deployment's)."""
-    return (value.astimezone(current_zone()) if value.tzinfo is not None else value).isoformat()
+    zone = value.tzinfo
+    if zone is None:
+        return value.isoformat()
+    wanted = current_zone()
+    # Read in UTC and written in UTC, as most are: already in the zone wanted.
+    return (value if zone is wanted else value.astimezone(wanted)).isoformat()
 
 
 AwareDateTime = strawberry.scalar(

@@ -30,7 +30,7 @@ from core.customers.models import (
 from core.extension import Scope
 from core.identity.loaders import UserCard
 from core.identity.models import User
-from core.key_lists import among
+from core.key_lists import among, among_named, among_values
 from core.loaders import (
     ByIdLoader,
     ChildCountLoader,
@@ -40,7 +40,9 @@ from core.loaders import (
     one_by_key,
 )
 from core.ordering import SortKey
-from core.rows import ColumnRow, column_rows
+from core.prepared import Prepared, prepared_column_rows
+from core.rows import ColumnRow
+from core.shapes import Shapes, identity
 
 IMPORT_KIND = "customers.import"
 
@@ -142,20 +144,26 @@ class CustomFieldDefinitionsByEntityLoader(Loader[str, list[CustomFieldDefinitio
         return group_by_key(keys, rows, "entity")
 
 
+_CUSTOMERS = "tag_customers"
+_TAG_STATEMENTS: Shapes[Prepared] = Shapes(256)
+
+
 class TagsByCustomerLoader(Loader[int, list[ColumnRow]]):
     """Each customer's tags by name, as rows of the tag's ``id`` and ``name``."""
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[list[ColumnRow]]:
-        rows = await column_rows(
-            session,
+        statement = (
             select(CustomerTag.customer_id, Tag.id, Tag.name)
             .join(Tag, Tag.id == CustomerTag.tag_id)
             .where(
-                among(CustomerTag.customer_id, keys),
+                among_named(CustomerTag.customer_id, _CUSTOMERS),
                 customer_visible(self.context, CustomerTag.customer_id),
             )
-            .order_by(Tag.name_sort, Tag.id),
+            .order_by(Tag.name_sort, Tag.id)
         )
+        # Kept by its identity (the caller's scope among its values): core.shapes.
+        prepared = _TAG_STATEMENTS.get(identity(statement), lambda: Prepared(statement))
+        rows = await prepared_column_rows(session, prepared, among_values(_CUSTOMERS, keys))
         grouped: dict[int, list[ColumnRow]] = {key: [] for key in keys}
         for row in rows:
             grouped[row.customer_id].append(row)

@@ -25,7 +25,8 @@ from core.identity.auth import (
     user_grants,
 )
 from core.identity.models import ApiToken, AuthSession, Role, RoleGrant, User, UserRole
-from core.rows import ColumnRow, column_rows
+from core.prepared import Prepared, prepared_column_rows
+from core.rows import ColumnRow
 
 
 async def authenticate(
@@ -41,7 +42,7 @@ async def authenticate(
             raise AuthenticationError(exc.args[0] if exc.args else str(exc)) from None
         # A genuine token: its session decides first (an ended one cannot be refreshed, so
         # the client is told to log in again rather than to try), then its own expiry.
-        found = await column_rows(
+        found = await prepared_column_rows(
             session,
             _SESSION_CALLER,
             {"user_id": claims.user_id, "session_id": claims.session_id},
@@ -62,7 +63,7 @@ async def authenticate(
 _CALLER_COLUMNS = ("id", "email", "team_id", "time_zone", "locale", "is_active")
 """The user's columns :func:`_caller` reads."""
 
-_SESSION_CALLER = (
+_SESSION_CALLER = Prepared(
     select(
         *(getattr(User, name) for name in _CALLER_COLUMNS),
         AuthSession.revoked_at,
@@ -75,10 +76,10 @@ _SESSION_CALLER = (
     .outerjoin(RoleGrant, RoleGrant.role_id == Role.id)
     .where(User.id == bindparam("user_id"), AuthSession.id == bindparam("session_id"))
 )
-"""The caller of a session's access token, in one statement built once (it runs before
-every request): the columns a caller is made of, the session's state, and the user's roles
-with their grants (a row per grant; one row with no role for a user without roles). Its
-values, ``user_id`` and ``session_id``, are bound when it runs."""
+"""The caller of a session's access token, in one statement built and compiled once (it
+runs before every request: core.prepared): the columns a caller is made of, the session's
+state, and the user's roles with their grants (a row per grant; one row with no role for a
+user without roles). Its values, ``user_id`` and ``session_id``, are bound when it runs."""
 
 
 def _caller(

@@ -14,9 +14,9 @@ from core.catalog import catalog_for, merge_grants
 from core.extension import Scope
 from core.identity import auth
 from core.identity.models import ApiToken, Role, Team, User, UserRole
-from core.key_lists import among
+from core.key_lists import among, among_named, among_values
 from core.loaders import ByIdLoader, Loader, group_by_key, one_by_key
-from core.rows import column_rows
+from core.prepared import Prepared, prepared_column_rows
 
 
 class UserByIdLoader(ByIdLoader[User]):
@@ -43,10 +43,14 @@ class UserSummaryLoader(Loader[int, UserCard | None]):
     full :class:`User` stays behind ``users:read``. ``None`` for an id with no user row."""
 
     async def load_batch(self, session: AsyncSession, keys: Sequence[int]) -> list[UserCard | None]:
-        statement = select(User.id, User.name, User.is_active).where(among(User.id, keys))
-        rows = await column_rows(session, statement)
+        rows = await prepared_column_rows(session, _USER_CARDS, among_values(_IDS, keys))
         found = {row.id: UserCard(row.id, row.name, row.is_active) for row in rows}
         return [found.get(key) for key in keys]
+
+
+_IDS = "user_ids"
+_USER_CARDS = Prepared(select(User.id, User.name, User.is_active).where(among_named(User.id, _IDS)))
+"""Users' cards by id, built and compiled once (core.prepared): the ids are a parameter."""
 
 
 class TeamByIdLoader(ByIdLoader[Team]):
