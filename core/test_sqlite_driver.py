@@ -154,3 +154,23 @@ async def test_a_failing_statement_raises_and_leaves_the_connection_usable(db: D
         with pytest.raises(OperationalError, match="no such table"):
             await connection.execute(text("SELECT * FROM missing"))
         assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 1
+
+
+async def test_a_read_on_the_driver_makes_no_trip_and_reads_every_row(
+    db: Database, trips: list[str]
+) -> None:
+    async with db.engine.connect() as connection:
+        await connection.execute(insert(NOTES), [{"body": f"note {n}"} for n in range(MANY)])
+        await connection.commit()
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, SQLiteConnection)
+        trips.clear()
+
+        # When a read runs on the driver's connection (more rows than one trip brings)
+        rows = await driver.fetch("SELECT id, body FROM notes WHERE id > ? ORDER BY id", [1])
+
+    # Then every row came back, read in the event loop's thread without a trip
+    assert len(rows) == MANY - 1
+    assert rows[0] == (2, "note 1")
+    assert trips == []
