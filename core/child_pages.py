@@ -62,9 +62,9 @@ async def child_pages(
     result = await prepared_rows(session, built, among_values(_PARENTS, parent_ids))
     key = parent.key
     pages: dict[Any, list[tuple[Any, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
-    # Each row ends with its sort values, then its page_row.
-    for record, values in records(result, len(flat_keys(ordering)) + 1, make):
-        pages[record.__dict__[key]].append((record, values[:-1]))
+    # Each row ends with its sort values, then its page_row (not kept).
+    for record, values in records(result, len(flat_keys(ordering)) + 1, make, ignored=1):
+        pages[record.__dict__[key]].append((record, values))
     return pages
 
 

@@ -61,33 +61,42 @@ class Rows(Protocol):
 
 
 class LeanRows:
-    """The rows of a statement run straight on the driver, converted: each a list of its
-    columns' values."""
+    """The rows of a statement run straight on the driver, converted when they are read."""
 
-    __slots__ = ("_plan", "_rows")
+    __slots__ = ("_plan", "_raw")
 
-    def __init__(self, plan: _Plan, rows: list[Any]) -> None:
-        self._plan, self._rows = plan, rows
+    def __init__(self, plan: _Plan, raw: Sequence[Any]) -> None:
+        self._plan, self._raw = plan, raw
 
     def keys(self) -> list[str]:
         return self._plan.keys
 
     def all(self) -> list[Any]:
-        return self._rows
+        """The rows, each a list of its columns' values."""
+        return self._plan.rows(self._raw)
 
     def named(self) -> list[Any]:
         """The rows, each read by its columns' names too (as SQLAlchemy's rows are)."""
         make = self._plan.named
         if make is None:
             raise TypeError(f"columns that cannot be attributes: {self._plan.keys}")
-        return [make(*values) for values in self._rows]
+        return [make(*values) for values in self.all()]
+
+    def records(
+        self, trailing: int, make: Callable[[dict[str, Any]], Any], ignored: int
+    ) -> list[tuple[Any, tuple[Any, ...]]]:
+        """What :func:`core.rows.records` makes of the rows, made as they are converted."""
+        return self._plan.recorder(trailing, ignored)(self._raw, make)
+
+
+Recorder = Callable[[Sequence[Any], Callable[[dict[str, Any]], Any]], list[tuple[Any, Any]]]
 
 
 class _Plan:
     """A statement as one database runs it: compiled on the statement's own values, with
     the result processors SQLAlchemy applied to its rows."""
 
-    __slots__ = ("compiled", "converted", "keys", "named", "positional", "sql")
+    __slots__ = ("_recorders", "compiled", "converted", "keys", "named", "positional", "sql")
 
     def __init__(self, compiled: SQLCompiler, keys: list[str], processors: list[Any]) -> None:
         self.compiled = compiled
@@ -103,6 +112,7 @@ class _Plan:
         # Without late-rendered parameters, the text and the parameters' order are fixed.
         self.sql: str | None = None if expands else compiled.string
         self.positional: Sequence[str] = compiled.positiontup or []
+        self._recorders: dict[tuple[int, int], Recorder] = {}
 
     def parameters(self, values: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
         """The SQL text and its positional parameters for ``values``, as SQLAlchemy's
@@ -136,6 +146,49 @@ class _Plan:
                 values[at] = process(values[at])
             append(values)
         return found
+
+    def recorder(self, trailing: int, ignored: int) -> Recorder:
+        """A function making of the driver's rows what :func:`core.rows.records` makes:
+        for each row, ``make`` of its columns but the last ``trailing`` by name, and the
+        values of those but the last ``ignored``, each converted on the way (generated
+        once, with the columns in place: no intermediate row, list or loop a row)."""
+        found = self._recorders.get((trailing, ignored))
+        if found is None:
+            found = self._recorders[trailing, ignored] = _recorder(
+                self.keys, dict(self.converted), trailing, ignored
+            )
+        return found
+
+
+def _recorder(
+    keys: Sequence[str], processors: Mapping[int, Any], trailing: int, ignored: int
+) -> Recorder:
+    names: dict[str, Any] = {}
+
+    def value(at: int) -> str:
+        if at not in processors:
+            return f"row[{at}]"
+        names[f"convert_{at}"] = processors[at]
+        return f"convert_{at}(row[{at}])"
+
+    at = len(keys) - trailing
+    # The columns' names enter the code as repr() literals only.
+    columns = ", ".join(f"{keys[i]!r}: {value(i)}" for i in range(at))
+    beside = [value(i) for i in range(at, len(keys) - ignored)]
+    values = "(" + ", ".join(beside) + ("," if len(beside) == 1 else "") + ")"
+    code = "\n".join(
+        [
+            "def record(raw, make):",
+            "    found = []",
+            "    append = found.append",
+            "    for row in raw:",
+            f"        append((make({{{columns}}}), {values}))",
+            "    return found",
+        ]
+    )
+    exec(compile(code, "<records of a prepared read>", "exec"), names)
+    made: Recorder = names["record"]
+    return made
 
 
 def _attribute_name(key: str) -> bool:
@@ -243,7 +296,7 @@ async def _run(engine: AsyncEngine, plan: _Plan, values: Mapping[str, Any] | Non
         done = True
     finally:
         await greenlet_spawn(_give_back, pooled, done)
-    return LeanRows(plan, plan.rows(raw))
+    return LeanRows(plan, raw)
 
 
 def _give_back(pooled: Any, done: bool) -> None:

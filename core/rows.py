@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVarTuple
 
 from sqlalchemy import Result, Row, Select
 
+from core.prepared import LeanRows
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,19 +60,24 @@ def records(
     result: Rows,
     trailing: int,
     make: Callable[[dict[str, Any]], Any] | None = None,
+    ignored: int = 0,
 ) -> list[tuple[Any, tuple[Any, ...]]]:
     """Each row of ``result`` as a :class:`Record` of its columns but the last
-    ``trailing`` (at least one), whose values come beside it: a page's sort values.
-    ``make``: each row as what it makes of those columns by name (a new dict, its own)."""
+    ``trailing`` (at least one), whose values come beside it (a page's sort values), but the
+    last ``ignored`` of them. ``make``: each row as what it makes of those columns by name
+    (a new dict, its own)."""
     names = list(result.keys())[:-trailing]
     if len(set(names)) != len(names):  # one column would hide another of the same name
         raise ValueError(f"a page's columns must have distinct names: {names}")
-    at = len(names)
     made = make if make is not None else _record
+    if isinstance(result, LeanRows):  # made as the driver's rows are converted
+        return result.records(trailing, made, ignored)
+    at = len(names)
+    end = -ignored if ignored else None
     found: list[tuple[Any, tuple[Any, ...]]] = []
     append = found.append
     for row in result.all():
-        append((made(dict(zip(names, row, strict=False))), tuple(row[at:])))
+        append((made(dict(zip(names, row, strict=False))), tuple(row[at:end])))
     return found
 
 

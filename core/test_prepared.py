@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     event,
     insert,
+    literal,
     select,
     text,
 )
@@ -30,6 +31,7 @@ from core import prepared as prepared_module
 from core.db import Database, UTCDateTime
 from core.key_lists import among_named, among_values
 from core.prepared import LeanRows, Prepared, prepared_column_rows, prepared_rows
+from core.rows import records
 from schema.testkit import BACKENDS, postgres_database
 
 
@@ -290,3 +292,47 @@ async def test_rows_whose_names_cannot_be_attributes_are_read_through_sqlalchemy
         listed = await prepared_rows(session, prepared, values)
     assert len(runs) == 1
     assert sorted(row[0] for row in listed.all()) == [1, 8, 15, 22, 29, 36]
+
+
+async def test_records_made_on_the_driver_are_those_made_of_sqlalchemy_rows(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _counting_lean_runs(monkeypatch)
+    # Given a page's statement: the node's columns, then its sort values (a date-time and
+    # a decimal, both converted), then a row number that is not kept
+    prepared = Prepared(
+        select(
+            _ITEMS.c.id,
+            _ITEMS.c.name,
+            _ITEMS.c.mood,
+            _ITEMS.c.at.label("sort_0"),
+            _ITEMS.c.price.label("sort_1"),
+            literal(7).label("page_row"),
+        )
+        .where(among_named(_ITEMS.c.owner, "owners"))
+        .order_by(_ITEMS.c.id)
+    )
+    values = among_values("owners", [1, 2])
+    async with db.lookup() as session:
+        await prepared_rows(session, prepared, values)  # learnt: the driver may read it
+    lean_engine = prepared_module._lean_engine
+    made: dict[str, list[Any]] = {}
+    for way in ("sqlalchemy", "driver"):
+        monkeypatch.setattr(
+            prepared_module, "_lean_engine", lean_engine if way == "driver" else lambda _s: None
+        )
+        async with db.lookup() as session:
+            as_records = records(await prepared_rows(session, prepared, values), 3, ignored=1)
+        async with db.lookup() as session:
+            as_dicts = records(await prepared_rows(session, prepared, values), 3, dict)
+        made[way] = [[(record.__dict__, sort) for record, sort in as_records], as_dicts]
+
+    # Then the driver's records are the same: the columns by name, converted, and the sort
+    # values beside them (without the row number, unless it is asked for)
+    assert len(runs) == 2
+    assert made["driver"] == made["sqlalchemy"]
+    first_record, first_sort = made["driver"][0][0]
+    assert set(first_record) == {"id", "name", "mood"}
+    assert first_record["mood"] is Mood.CALM
+    assert first_sort == (_AT + dt.timedelta(hours=1), Decimal("0.25"))
+    assert made["driver"][1][0][1][-1] == 7
