@@ -18,7 +18,7 @@ from graphql.pyutils import Path, Undefined
 from core.cursors import encode_cursor
 from core.pagination import unread_page
 from core.read_plan import EDGE_CURSOR, EDGE_NODE, EdgesPlan, FieldPlan, ObjectPlan
-from core.read_rows import is_of, taken_as_is
+from core.read_rows import all_taken_as_is, is_of
 
 PathOf = Callable[[int], Path]
 """The path of a level's value by its number in the level."""
@@ -148,6 +148,8 @@ class EdgeLevels:
         """Whether every node has a value and is of the node type: else the general
         completion answers the list (a non-null node without a value, one that failed, or
         one of another type)."""
+        if all_taken_as_is(node_plan, nodes):  # as light nodes are
+            return True
         return not any(
             value is None or value is Undefined or isinstance(value, Exception) for value in nodes
         ) and self._all_of(node_plan, node, nodes, node_path)
@@ -159,7 +161,7 @@ class EdgeLevels:
         has one)."""
         if object_plan.type.is_type_of is None:
             return True
-        if all(taken_as_is(object_plan, value) for value in values):
+        if all_taken_as_is(object_plan, values):
             return True  # no info to build
         info = self._info(plan, path_of(0))
         return all(is_of(object_plan, value, info) for value in values)

@@ -309,6 +309,18 @@ def taken_as_is(object_plan: ObjectPlan, value: Any) -> bool:
     return type(value) is object_plan.exact and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
 
 
+def all_taken_as_is(object_plan: ObjectPlan, values: list[Any]) -> bool:
+    """Whether every one of ``values`` is :func:`taken_as_is` (then none is missing or
+    failed either), in one loop."""
+    exact = object_plan.exact
+    if exact is None:
+        return False
+    for value in values:
+        if type(value) is not exact or getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None:
+            return False
+    return True
+
+
 def is_of(object_plan: ObjectPlan, value: Any, info: Any) -> bool:
     """Whether ``value`` is of ``object_plan``'s type, as its ``is_type_of`` says."""
     if taken_as_is(object_plan, value):

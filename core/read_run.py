@@ -47,7 +47,7 @@ from core.read_plan import (
     FieldPlan,
     ObjectPlan,
 )
-from core.read_rows import fast_serializer, is_of
+from core.read_rows import all_taken_as_is, fast_serializer, is_of
 
 if TYPE_CHECKING:
     from core.read_path import CompiledExecutor
@@ -201,9 +201,11 @@ class Runner(EdgeLevels):
         return done
 
     async def _objects(self, plan: FieldPlan, values: list[Any], path_of: PathOf) -> list[Any]:
+        only = plan.only
+        if only is not None and all_taken_as_is(only, values):  # none to check one by one
+            return await self._fields(only, values, path_of)
         done: list[Any] = [None] * len(values)
         by_type: dict[str, list[int]] = {}
-        only = plan.only
         info: Any = None
         for index, value in enumerate(values):
             if value is None or value is Undefined:
