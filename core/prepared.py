@@ -18,11 +18,13 @@ sent: the same text, the same parameters, each through the same bind processor.
 
 It runs this way only where nothing can tell the difference: on a lookup session
 (:meth:`core.db.Database.lookup`, no transaction: each statement sees what was committed
-when it began, as on a connection of its own) that has begun nothing yet, on an engine that
-neither echoes its statements nor has listeners on their execution (statement counters,
-which then see every statement as before). Anywhere else, and whenever the driver fails
-(a connection lost, a statement refused), SQLAlchemy runs the statement as it always did,
-and reports any error in its own terms.
+when it began, as on a connection of its own) that has begun nothing yet, on an engine whose
+statements are neither logged nor listened to (statement counters then see every statement
+as before) and whose pool gives each session a connection of its own (not a database in
+memory). Anywhere else, and whenever the driver fails (a connection lost, a statement
+refused), SQLAlchemy runs the statement as it always did, and reports any error in its own
+terms; a lost connection is discarded, and a pool with no connection free in time answers
+at once.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from core.sqlite_driver import SQLiteConnection
@@ -256,10 +259,9 @@ async def prepared_rows(
     if engine is not None:
         plan = prepared._plans.get(engine.dialect)
         if isinstance(plan, _Plan) and (plan.named is not None or not named):
-            try:
-                return await _run(engine, plan, values)
-            except Exception:  # SQLAlchemy runs it again below, and reports its error
-                _log.debug("a read on the driver failed; run again with SQLAlchemy", exc_info=True)
+            found = await _run(engine, plan, values)
+            if found is not None:
+                return found
     if session.autoflush and (session.new or session.deleted or session.dirty):
         await session.flush()
     connection = await session.connection()
@@ -278,7 +280,11 @@ def _lean_engine(session: AsyncSession) -> AsyncEngine | None:
     if not bind.get_execution_options().get(LEAN_OPTION):
         return None
     sync = bind.sync_engine
-    if sync.echo or sync.dispatch.before_cursor_execute or sync.dispatch.after_cursor_execute:
+    # Statements logged or listened to, and a pool that is not a queue of connections of
+    # their own (one connection a database in memory shares), run through SQLAlchemy.
+    if sync._should_log_info() or not isinstance(sync.pool, QueuePool):
+        return None
+    if sync.dispatch.before_cursor_execute or sync.dispatch.after_cursor_execute:
         return None
     if session.new or session.deleted or session.dirty:
         return None
@@ -286,23 +292,52 @@ def _lean_engine(session: AsyncSession) -> AsyncEngine | None:
     return bind if (dialect.name, dialect.driver) in _DRIVERS else None
 
 
-async def _run(engine: AsyncEngine, plan: _Plan, values: Mapping[str, Any] | None) -> LeanRows:
-    sql, parameters = plan.parameters(values)
-    fetch = _DRIVERS[engine.dialect.name, engine.dialect.driver]
-    pooled = await greenlet_spawn(engine.sync_engine.pool.connect)
-    done = False
+async def _run(
+    engine: AsyncEngine, plan: _Plan, values: Mapping[str, Any] | None
+) -> LeanRows | None:
+    """The rows of ``plan`` for ``values`` read on the driver; ``None`` when the driver
+    failed, for SQLAlchemy to run the statement again and report any error in its terms."""
+    dialect = engine.dialect
     try:
-        raw = await fetch(pooled.driver_connection, sql, parameters)
-        done = True
+        sql, parameters = plan.parameters(values)
+    except Exception:  # a value that cannot be sent
+        _log.debug("a read's values were refused; run with SQLAlchemy", exc_info=True)
+        return None
+    try:
+        pooled = await greenlet_spawn(engine.sync_engine.pool.connect)
+    except dialect.loaded_dbapi.Error:  # the database cannot be reached
+        _log.debug("no connection for a read on the driver", exc_info=True)
+        return None
+    # Anything else the pool raises (no connection free in time) is the caller's answer.
+    discard = True  # a read cancelled half way leaves the connection in an unknown state
+    try:
+        raw = await _DRIVERS[dialect.name, dialect.driver](
+            pooled.driver_connection, sql, parameters
+        )
+        discard = False
+    except Exception as error:
+        # A refused statement or a lock waited on too long leaves the connection sound;
+        # one the server dropped is discarded.
+        discard = _lost(dialect, error, pooled)
+        _log.debug("a read on the driver failed; run again with SQLAlchemy", exc_info=True)
+        return None
     finally:
-        await greenlet_spawn(_give_back, pooled, done)
+        await greenlet_spawn(_give_back, pooled, discard)
     return LeanRows(plan, raw)
 
 
-def _give_back(pooled: Any, done: bool) -> None:
-    """Return a pooled connection; one whose statement failed or was cancelled is
-    discarded (its state is unknown), and the pool opens a new one when it needs it."""
-    if not done:
+def _lost(dialect: Dialect, error: Exception, pooled: Any) -> bool:
+    """Whether ``error`` says the connection is gone (in doubt: yes)."""
+    try:
+        return bool(dialect.is_disconnect(error, pooled.dbapi_connection, None))  # type: ignore[arg-type]
+    except Exception:
+        return True
+
+
+def _give_back(pooled: Any, discard: bool) -> None:
+    """Return a pooled connection to the pool; a discarded one is closed, and the pool opens
+    a new one when it needs it."""
+    if discard:
         pooled.invalidate()
     pooled.close()
 

@@ -26,6 +26,9 @@ T = TypeVar("T")
 FIRST_ROWS = 1000
 """Rows fetched in the trip that runs a statement; more come in trips of their own."""
 
+INLINE_BUSY_MS = 50
+"""How long a read in the event loop's thread waits for a lock (:meth:`SQLiteConnection.fetch`)."""
+
 
 class _Cursor:
     """An aiosqlite-like cursor whose ``execute`` makes the sqlite3 cursor, runs the
@@ -153,6 +156,7 @@ class SQLiteConnection(aiosqlite.Connection):
     """
 
     _stopped: asyncio.Future[Any] | None = None
+    _busy_ms: int | None = None
 
     async def trip(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` run in the connection's thread (one trip there and back)."""
@@ -170,16 +174,24 @@ class SQLiteConnection(aiosqlite.Connection):
         needs the interpreter's lock to make the rows: under concurrent requests the two
         threads take it from each other at every statement (a quarter of a process's CPU
         time at 8 concurrent clients on the nested query). The event loop waits for the
-        statement either way. Only for reads in autocommit (:mod:`core.prepared`), which
-        in WAL mode wait on no writer: SQLite's busy handler, which would sleep in the
-        event loop's thread, has nothing to wait for but the moments another connection
-        opens or closes the database's files.
+        statement either way. Only for reads in autocommit (:mod:`core.prepared`), which in
+        WAL mode wait on no writer. SQLite's busy handler would sleep in the event loop's
+        thread: here it waits :data:`INLINE_BUSY_MS` at most, and a read that finds the
+        database busy longer fails (``database is locked``), for the caller to run it
+        again in the connection's thread, with the connection's own wait.
         """
-        cursor = self._conn.execute(sql, parameters)
+        connection = self._conn
+        if self._busy_ms is None:
+            self._busy_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+        connection.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
         try:
-            return cursor.fetchall()
+            cursor = connection.execute(sql, parameters)
+            try:
+                return cursor.fetchall()
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            connection.execute(f"PRAGMA busy_timeout={self._busy_ms}")
 
     def stop(self) -> asyncio.Future[Any] | None:
         if not self._running:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
 from core import prepared as prepared_module
 from core.db import Database, UTCDateTime
@@ -109,9 +110,10 @@ def _counting_lean_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     runs: list[int] = []
     run = prepared_module._run
 
-    async def counted(*args: Any) -> LeanRows:
+    async def counted(*args: Any) -> LeanRows | None:
         found = await run(*args)
-        runs.append(len(found.all()))
+        if found is not None:  # read on the driver (else SQLAlchemy reads it)
+            runs.append(len(found.all()))
         return found
 
     monkeypatch.setattr(prepared_module, "_run", counted)
@@ -336,3 +338,65 @@ async def test_records_made_on_the_driver_are_those_made_of_sqlalchemy_rows(
     assert first_record["mood"] is Mood.CALM
     assert first_sort == (_AT + dt.timedelta(hours=1), Decimal("0.25"))
     assert made["driver"][1][0][1][-1] == 7
+
+
+async def test_a_database_in_memory_is_read_through_sqlalchemy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs = _counting_lean_runs(monkeypatch)
+    # Given a database in memory: one connection, which every session shares
+    database = Database("sqlite+aiosqlite://")
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(_META.create_all)
+            await connection.execute(insert(_ITEMS), [_item(n) for n in range(1, 8)])
+        prepared = Prepared(_statement())
+
+        # When a prepared read runs on it again and again
+        for _ in range(3):
+            async with database.lookup() as session:
+                found = await prepared_rows(session, prepared, among_values("owners", [3, 4]))
+
+        # Then SQLAlchemy ran it each time, on the connection that holds the database
+        assert runs == []
+        assert sorted(row[0] for row in found.all()) == [3, 4]
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS[1:])
+async def test_a_statement_the_driver_refuses_keeps_its_connection_and_fails_in_sqlalchemy(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with postgres_database() as url:
+        db = Database(url)
+        try:
+            async with db.engine.begin() as connection:
+                await connection.run_sync(_META.create_all)
+            prepared = Prepared(_statement())
+            async with db.lookup() as session:
+                await prepared_rows(session, prepared, among_values("owners", [1]))
+                pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+
+            lost: list[bool] = []
+            judge = prepared_module._lost
+
+            def judged(*args: Any) -> bool:
+                lost.append(judge(*args))
+                return lost[-1]
+
+            monkeypatch.setattr(prepared_module, "_lost", judged)
+
+            # When the driver refuses a value (an owner beyond a 32-bit integer)
+            with pytest.raises(DBAPIError):
+                async with db.lookup() as session:
+                    await prepared_rows(session, prepared, among_values("owners", [2**40]))
+
+            # Then the driver's failure left the connection sound, the error is
+            # SQLAlchemy's, and the connection stayed in the pool
+            assert lost == [False]
+            async with db.lookup() as session:
+                again = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            assert again == pid
+        finally:
+            await db.dispose()

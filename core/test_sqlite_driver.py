@@ -13,7 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select,
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.db import Database
-from core.sqlite_driver import FIRST_ROWS, SQLiteConnection
+from core.sqlite_driver import FIRST_ROWS, INLINE_BUSY_MS, SQLiteConnection
 
 METADATA = MetaData()
 NOTES = Table(
@@ -174,3 +174,19 @@ async def test_a_read_on_the_driver_makes_no_trip_and_reads_every_row(
     assert len(rows) == MANY - 1
     assert rows[0] == (2, "note 1")
     assert trips == []
+
+
+async def test_a_read_on_the_driver_waits_briefly_for_a_lock_and_restores_the_wait(
+    db: Database,
+) -> None:
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, SQLiteConnection)
+        before = await driver.fetch("PRAGMA busy_timeout", [])
+        # The read itself runs with the short wait, which the connection's own follows
+        during = await driver.fetch("PRAGMA busy_timeout", [])
+        cursor = await driver.execute("PRAGMA busy_timeout")
+        after = await cursor.fetchall()
+    assert during == [(INLINE_BUSY_MS,)] == before
+    assert after == [(10_000,)]
