@@ -187,6 +187,6 @@ async def test_a_read_on_the_driver_waits_briefly_for_a_lock_and_restores_the_wa
         # The read itself runs with the short wait, which the connection's own follows
         during = await driver.fetch("PRAGMA busy_timeout", [])
         cursor = await driver.execute("PRAGMA busy_timeout")
-        after = await cursor.fetchall()
+        after = list(await cursor.fetchall())
     assert during == [(INLINE_BUSY_MS,)] == before
     assert after == [(10_000,)]
