@@ -209,48 +209,42 @@ async def test_a_read_runs_through_sqlalchemy_while_statements_are_counted(
     assert [list(row) for row in found.all()] == await _sqlalchemy_rows(db, [1, 2])
 
 
-@pytest.mark.parametrize("backend", BACKENDS[1:])
+@pytest.mark.parametrize("db", BACKENDS[1:], indirect=True)
 async def test_a_read_whose_connection_was_dropped_runs_again_on_a_new_one(
-    backend: str, monkeypatch: pytest.MonkeyPatch
+    db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with postgres_database() as url:
-        db = Database(url)
-        try:
-            async with db.engine.begin() as connection:
-                await connection.run_sync(_META.create_all)
-                await connection.execute(insert(_ITEMS), [_item(n) for n in range(1, 11)])
-            prepared = Prepared(_statement())
-            async with db.lookup() as session:
-                await prepared_rows(session, prepared, among_values("owners", [1]))
-            runs = _counting_lean_runs(monkeypatch)
-            async with db.lookup() as session:
-                await prepared_rows(session, prepared, among_values("owners", [1]))
-            assert len(runs) == 1  # it runs on the driver
-            runs.clear()
+    prepared = Prepared(_statement())
+    async with db.lookup() as session:
+        await prepared_rows(session, prepared, among_values("owners", [1]))
+    runs = _counting_lean_runs(monkeypatch)
+    async with db.lookup() as session:
+        await prepared_rows(session, prepared, among_values("owners", [1]))
+    assert len(runs) == 1  # it runs on the driver
+    runs.clear()
 
-            # Given the server ended the pooled connection while it sat in the pool
-            async with db.lookup() as session:
-                pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            admin = Database(url)
-            try:
-                async with admin.lookup() as session:
-                    await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            finally:
-                await admin.dispose()
+    # Given the server ended the pooled connection while it sat in the pool
+    pid = await _backend_pid(db)
+    admin = Database(db.url)
+    try:
+        async with admin.lookup() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
 
-            # When the prepared read takes it
-            async with db.lookup() as session:
-                found = await prepared_rows(session, prepared, among_values("owners", [1, 2]))
+    # When the prepared read takes it
+    async with db.lookup() as session:
+        found = await prepared_rows(session, prepared, among_values("owners", [1, 2]))
 
-            # Then the driver's failure did not reach the caller: SQLAlchemy read the rows on
-            # a new connection, and the dead one left the pool
-            assert runs == []
-            assert [list(row) for row in found.all()] == await _sqlalchemy_rows(db, [1, 2])
-            async with db.lookup() as session:
-                again = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            assert again != pid
-        finally:
-            await db.dispose()
+    # Then the driver's failure did not reach the caller: SQLAlchemy read the rows on a new
+    # connection, and the dead one left the pool
+    assert runs == []
+    assert [list(row) for row in found.all()] == await _sqlalchemy_rows(db, [1, 2])
+    assert await _backend_pid(db) != pid
+
+
+async def _backend_pid(db: Database) -> int:
+    async with db.lookup() as session:
+        return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
 
 
 async def test_rows_read_by_name_are_the_same_on_the_driver_as_through_sqlalchemy(
@@ -364,39 +358,29 @@ async def test_a_database_in_memory_is_read_through_sqlalchemy(
         await database.dispose()
 
 
-@pytest.mark.parametrize("backend", BACKENDS[1:])
+@pytest.mark.parametrize("db", BACKENDS[1:], indirect=True)
 async def test_a_statement_the_driver_refuses_keeps_its_connection_and_fails_in_sqlalchemy(
-    backend: str, monkeypatch: pytest.MonkeyPatch
+    db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with postgres_database() as url:
-        db = Database(url)
-        try:
-            async with db.engine.begin() as connection:
-                await connection.run_sync(_META.create_all)
-            prepared = Prepared(_statement())
-            async with db.lookup() as session:
-                await prepared_rows(session, prepared, among_values("owners", [1]))
-                pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    prepared = Prepared(_statement())
+    async with db.lookup() as session:
+        await prepared_rows(session, prepared, among_values("owners", [1]))
+    pid = await _backend_pid(db)
+    lost: list[bool] = []
+    judge = prepared_module._lost
 
-            lost: list[bool] = []
-            judge = prepared_module._lost
+    def judged(*args: Any) -> bool:
+        lost.append(judge(*args))
+        return lost[-1]
 
-            def judged(*args: Any) -> bool:
-                lost.append(judge(*args))
-                return lost[-1]
+    monkeypatch.setattr(prepared_module, "_lost", judged)
 
-            monkeypatch.setattr(prepared_module, "_lost", judged)
+    # When the driver refuses a value (an owner beyond a 32-bit integer)
+    with pytest.raises(DBAPIError):
+        async with db.lookup() as session:
+            await prepared_rows(session, prepared, among_values("owners", [2**40]))
 
-            # When the driver refuses a value (an owner beyond a 32-bit integer)
-            with pytest.raises(DBAPIError):
-                async with db.lookup() as session:
-                    await prepared_rows(session, prepared, among_values("owners", [2**40]))
-
-            # Then the driver's failure left the connection sound, the error is
-            # SQLAlchemy's, and the connection stayed in the pool
-            assert lost == [False]
-            async with db.lookup() as session:
-                again = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            assert again == pid
-        finally:
-            await db.dispose()
+    # Then the driver's failure left the connection sound, the error is SQLAlchemy's, and
+    # the connection stayed in the pool
+    assert lost == [False]
+    assert await _backend_pid(db) == pid
