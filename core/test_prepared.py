@@ -120,6 +120,15 @@ def _counting_lean_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return runs
 
 
+async def _learnt(db: Database, monkeypatch: pytest.MonkeyPatch) -> tuple[Prepared, list[int]]:
+    """The items statement, prepared and run once (through SQLAlchemy, which it learns
+    from), and the count of its runs on the driver from then on."""
+    prepared = Prepared(_statement())
+    async with db.lookup() as session:
+        await prepared_rows(session, prepared, among_values("owners", [1]))
+    return prepared, _counting_lean_runs(monkeypatch)
+
+
 async def _sqlalchemy_rows(db: Database, owners: list[int]) -> list[list[Any]]:
     async with db.lookup() as session:
         connection = await session.connection()
@@ -164,10 +173,7 @@ async def test_a_prepared_read_on_the_driver_reads_what_sqlalchemy_reads(
 async def test_a_read_inside_a_transaction_sees_its_own_changes_through_sqlalchemy(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runs = _counting_lean_runs(monkeypatch)
-    prepared = Prepared(_statement())
-    async with db.lookup() as session:
-        await prepared_rows(session, prepared, among_values("owners", [1]))
+    prepared, runs = await _learnt(db, monkeypatch)
 
     # Given a transaction that added an item and has not committed
     async with db.transaction() as session:
@@ -185,10 +191,7 @@ async def test_a_read_inside_a_transaction_sees_its_own_changes_through_sqlalche
 async def test_a_read_runs_through_sqlalchemy_while_statements_are_counted(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runs = _counting_lean_runs(monkeypatch)
-    prepared = Prepared(_statement())
-    async with db.lookup() as session:
-        await prepared_rows(session, prepared, among_values("owners", [1]))
+    prepared, runs = await _learnt(db, monkeypatch)
 
     # Given a listener on the engine's statements (as statement counters are)
     seen: list[str] = []
@@ -213,10 +216,7 @@ async def test_a_read_runs_through_sqlalchemy_while_statements_are_counted(
 async def test_a_read_whose_connection_was_dropped_runs_again_on_a_new_one(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prepared = Prepared(_statement())
-    async with db.lookup() as session:
-        await prepared_rows(session, prepared, among_values("owners", [1]))
-    runs = _counting_lean_runs(monkeypatch)
+    prepared, runs = await _learnt(db, monkeypatch)
     async with db.lookup() as session:
         await prepared_rows(session, prepared, among_values("owners", [1]))
     assert len(runs) == 1  # it runs on the driver
@@ -362,9 +362,7 @@ async def test_a_database_in_memory_is_read_through_sqlalchemy(
 async def test_a_statement_the_driver_refuses_keeps_its_connection_and_fails_in_sqlalchemy(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prepared = Prepared(_statement())
-    async with db.lookup() as session:
-        await prepared_rows(session, prepared, among_values("owners", [1]))
+    prepared, _runs = await _learnt(db, monkeypatch)
     pid = await _backend_pid(db)
     lost: list[bool] = []
     judge = prepared_module._lost
