@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import keyword
 import logging
-import weakref
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -203,6 +202,10 @@ _NOT_LEAN = object()
 differs from SQLAlchemy's, or its rows are not read by name)."""
 
 
+PLANS_KEPT = 4
+"""The engines a prepared statement keeps its plans for: the most recently learnt."""
+
+
 class Prepared:
     """A read statement (of columns: its rows are not ORM objects) that runs straight on
     the driver where it can (see the module's docstring)."""
@@ -211,10 +214,9 @@ class Prepared:
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
-        # By the engine's dialect (one per engine), which decides the text and conversions.
-        self._plans: weakref.WeakKeyDictionary[Dialect, _Plan | object] = (
-            weakref.WeakKeyDictionary()
-        )
+        # By the engine's dialect (one per engine), which decides the text and conversions:
+        # the most recent few (a process has one engine; a plan holds its dialect).
+        self._plans: dict[Dialect, _Plan | object] = {}
 
     def __repr__(self) -> str:
         return f"Prepared({self.statement})"
@@ -229,6 +231,8 @@ class Prepared:
         same = context is not None and getattr(context.compiled, "string", None) == (
             compiled.string
         )
+        if len(self._plans) >= PLANS_KEPT:
+            del self._plans[next(iter(self._plans))]
         if not same or processors is None or len(processors) != len(keys):
             self._plans[dialect] = _NOT_LEAN
             return

@@ -31,7 +31,13 @@ from sqlalchemy.exc import DBAPIError
 from core import prepared as prepared_module
 from core.db import Database, UTCDateTime
 from core.key_lists import among_named, among_values
-from core.prepared import LeanRows, Prepared, prepared_column_rows, prepared_rows
+from core.prepared import (
+    PLANS_KEPT,
+    LeanRows,
+    Prepared,
+    prepared_column_rows,
+    prepared_rows,
+)
 from core.rows import records
 from schema.testkit import BACKENDS, postgres_database
 
@@ -382,3 +388,33 @@ async def test_a_statement_the_driver_refuses_keeps_its_connection_and_fails_in_
     # the connection stayed in the pool
     assert lost == [False]
     assert await _backend_pid(db) == pid
+
+
+async def test_a_prepared_read_keeps_plans_for_a_few_engines_and_reads_on_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _counting_lean_runs(monkeypatch)
+    prepared = Prepared(_statement())
+    databases = [Database(f"sqlite+aiosqlite:///{tmp_path / f'{n}.sqlite3'}") for n in range(6)]
+    try:
+        for number, database in enumerate(databases):
+            async with database.engine.begin() as connection:
+                await connection.run_sync(_META.create_all)
+                await connection.execute(insert(_ITEMS), [_item(n) for n in range(1, 4 + number)])
+        # When one prepared read runs twice on each of more engines than it keeps plans for
+        found = []
+        for database in databases:
+            for _ in range(2):
+                async with database.lookup() as session:
+                    rows = await prepared_rows(session, prepared, among_values("owners", [3, 4]))
+            found.append(sorted(row[0] for row in rows.all()))
+
+        # Then each read its own rows, the second time on the driver, and the statement
+        # keeps the plans of the most recent engines only
+        assert found == [[3], [3, 4], [3, 4], [3, 4], [3, 4], [3, 4]]
+        assert len(runs) == len(databases)
+        assert len(prepared._plans) == PLANS_KEPT
+        assert databases[-1].engine.dialect in prepared._plans
+    finally:
+        for database in databases:
+            await database.dispose()
