@@ -199,7 +199,7 @@ def _attribute_name(key: str) -> bool:
 
 _NOT_LEAN = object()
 """A database on which a statement is not run straight on the driver (its compiled text
-differs from SQLAlchemy's, or its rows are not read by name)."""
+differs from SQLAlchemy's, or SQLAlchemy's result gave no converters for its columns)."""
 
 
 PLANS_KEPT = 4

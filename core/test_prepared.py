@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -418,3 +419,22 @@ async def test_a_prepared_read_keeps_plans_for_a_few_engines_and_reads_on_each(
     finally:
         for database in databases:
             await database.dispose()
+
+
+async def test_a_read_runs_through_sqlalchemy_while_its_statements_are_logged(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepared, runs = await _learnt(db, monkeypatch)
+    # Given SQLAlchemy's statement log switched on through logging (not the engine's echo)
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    level = engine_log.level
+    engine_log.setLevel(logging.INFO)
+    try:
+        async with db.lookup() as session:
+            found = await prepared_rows(session, prepared, among_values("owners", [1, 2]))
+    finally:
+        engine_log.setLevel(level)
+
+    # Then SQLAlchemy ran it, so the log has it, with the same rows
+    assert runs == []
+    assert [list(row) for row in found.all()] == await _sqlalchemy_rows(db, [1, 2])
